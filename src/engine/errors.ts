@@ -1,0 +1,37 @@
+// Errors as values with a stable code and one human sentence: the CLI prints the sentence, the UI shows it.
+
+export type NstErrorCode =
+  | 'FILE_NOT_FOUND'
+  | 'NOT_AN_IMAGE'
+  | 'IMAGE_TOO_LARGE'
+  | 'BAD_WEIGHTS'
+  | 'WEIGHTS_MISSING_LAYER'
+  | 'WEIGHTS_NOT_FOUND'
+  | 'UNKNOWN_LAYER'
+  | 'BAD_ARGUMENT'
+  | 'DEVICE_UNAVAILABLE'
+  | 'RUNTIME_FAILURE'
+  | 'ABORTED';
+
+export class NstError extends Error {
+  override readonly name = 'NstError';
+  constructor(
+    readonly code: NstErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isNstError(value: unknown): value is NstError {
+  return value instanceof NstError;
+}
+
+/** Throws BAD_ARGUMENT unless `value` is a finite number within [min, max]. */
+export function requireNumberInRange(name: string, value: number, min: number, max: number): number {
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new NstError('BAD_ARGUMENT', `${name} must be a number from ${min} to ${max}, got ${String(value)}.`);
+  }
+  return value;
+}

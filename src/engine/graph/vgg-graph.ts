@@ -1,0 +1,238 @@
+// Assembles VGG19 forward + Gatys losses + the backward pass to the image as one inference graph.
+
+import { GraphBuilder, type Value } from './builder.js';
+import { conv3x3, conv3x3InputGrad } from './ops/conv.js';
+import { relu, reluGrad } from './ops/relu.js';
+import { pool2x2, pool2x2Grad, type PoolKind } from './ops/pool.js';
+import { asMatrix, gram, styleLoss } from './ops/gram.js';
+import { contentLoss, totalVariation } from './ops/losses.js';
+import { VGG19_CONV_LAYERS, canonicalLayerName, layerSpec } from '../vgg19.js';
+import type { ConvWeights, Vgg19Weights } from '../weights/types.js';
+import { NstError } from '../errors.js';
+
+/** Caffe preprocessing mean, in RGB order (Keras lists it as BGR [103.939, 116.779, 123.68]). */
+export const CAFFE_MEAN_RGB = [123.68, 116.779, 103.939] as const;
+
+/** Names of the graph's inputs and outputs, shared by the builder and the session that feeds it. */
+export const io = {
+  image: 'image',
+  styleTarget: (layer: string) => `style_target/${layer}`,
+  styleWeight: (layer: string) => `style_weight/${layer}`,
+  contentTarget: (layer: string) => `content_target/${layer}`,
+  contentWeight: (layer: string) => `content_weight/${layer}`,
+  tvWeight: 'tv_weight',
+  total: 'total',
+  styleLoss: (layer: string) => `style/${layer}`,
+  contentLoss: (layer: string) => `content/${layer}`,
+  tv: 'tv',
+  grad: 'grad',
+  gram: (layer: string) => `gram/${layer}`,
+  features: (layer: string) => `features/${layer}`,
+} as const;
+
+export interface GraphSpec {
+  readonly height: number;
+  readonly width: number;
+  /** Canonical or alias names; order is kept (and canonicalised) in the built graph's layer lists. */
+  readonly styleLayers: readonly string[];
+  readonly contentLayers: readonly string[];
+  readonly pool: PoolKind;
+  readonly weights: Vgg19Weights;
+}
+
+export interface LayerShape {
+  readonly layer: string;
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+}
+
+export interface BuiltGraph {
+  readonly bytes: Uint8Array;
+  readonly styleLayers: readonly LayerShape[];
+  readonly contentLayers: readonly LayerShape[];
+  /** Number of conv layers in the graph: the deepest requested layer's index + 1. */
+  readonly depth: number;
+}
+
+interface Forward {
+  /** Post-ReLU maps F_l by conv index. */
+  readonly activations: Value[];
+  /** Pool outputs by the conv index they follow. */
+  readonly pools: Map<number, Value>;
+  readonly weights: ConvWeights[];
+}
+
+function resolveLayers(names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const name of names) {
+    const canonical = canonicalLayerName(name);
+    if (!out.includes(canonical)) out.push(canonical);
+  }
+  return out;
+}
+
+function validateSpec(spec: GraphSpec): { style: string[]; content: string[]; depth: number } {
+  for (const [label, value] of [['height', spec.height], ['width', spec.width]] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new NstError('BAD_ARGUMENT', `Image ${label} must be a whole number of pixels ≥ 1, got ${value}.`);
+    }
+  }
+  const style = resolveLayers(spec.styleLayers);
+  const content = resolveLayers(spec.contentLayers);
+  if (style.length + content.length === 0) {
+    throw new NstError('BAD_ARGUMENT', 'Choose at least one style or content layer.');
+  }
+  const depth = Math.max(...[...style, ...content].map((l) => layerSpec(l).index)) + 1;
+  for (let i = 0; i < depth; i++) {
+    const name = VGG19_CONV_LAYERS[i]!.name;
+    if (!spec.weights.layers.has(name)) {
+      const deepest = [...style, ...content].find((l) => layerSpec(l).index === depth - 1);
+      throw new NstError(
+        'WEIGHTS_MISSING_LAYER',
+        `The weights (${spec.weights.source}) lack ${name}, which ${deepest} needs: use weights with all VGG19 layers up to ${deepest}.`,
+      );
+    }
+  }
+  return { style, content, depth };
+}
+
+function buildForward(g: GraphBuilder, image: Value, spec: GraphSpec, depth: number): Forward {
+  const activations: Value[] = [];
+  const pools = new Map<number, Value>();
+  const weights: ConvWeights[] = [];
+  // Caffe preprocessing is RGB→BGR and a mean shift. Permuting block1_conv1's input channels instead of the
+  // pixels keeps the image (and so the gradient) in RGB; the features are identical.
+  const mean = g.floatInitializer('caffe_mean_rgb', new Float32Array(CAFFE_MEAN_RGB), [1, 3, 1, 1]);
+  let x = g.node('Sub', [image, mean], {}, { shape: image.shape, name: 'preprocessed' });
+  for (let i = 0; i < depth; i++) {
+    const layer = VGG19_CONV_LAYERS[i]!;
+    const raw = spec.weights.layers.get(layer.name)!;
+    const w = i === 0 ? bgrToRgbInputs(raw) : raw;
+    weights.push(w);
+    const f = relu(g, conv3x3(g, x, layer.name, w), layer.name);
+    activations.push(f);
+    x = f;
+    if (layer.poolAfter && i < depth - 1) {
+      x = pool2x2(g, f, spec.pool, `block${layer.block}_pool`);
+      pools.set(i, x);
+    }
+  }
+  return { activations, pools, weights };
+}
+
+/** block1_conv1 reads BGR; reorder its input channels so it reads RGB. */
+function bgrToRgbInputs(w: ConvWeights): ConvWeights {
+  if (w.inChannels !== 3) {
+    throw new NstError('BAD_WEIGHTS', `block1_conv1 must read 3 channels, these weights read ${w.inChannels}.`);
+  }
+  const kernel = new Float32Array(w.kernel.length);
+  for (let o = 0; o < w.outChannels; o++) {
+    for (let rgb = 0; rgb < 3; rgb++) {
+      const bgr = 2 - rgb;
+      kernel.set(w.kernel.subarray((o * 3 + bgr) * 9, (o * 3 + bgr + 1) * 9), (o * 3 + rgb) * 9);
+    }
+  }
+  return { ...w, kernel };
+}
+
+function shapeOf(layer: string, f: Value): LayerShape {
+  const [, channels, height, width] = f.shape as [number, number, number, number];
+  return { layer, channels, height, width };
+}
+
+/** The loss-and-gradient graph: one run gives total, every per-layer loss and d(total)/d(image). */
+export function buildLossGraph(spec: GraphSpec): BuiltGraph {
+  const { style, content, depth } = validateSpec(spec);
+  const g = new GraphBuilder('nst_loss_and_grad');
+  const image = g.input(io.image, [1, 3, spec.height, spec.width]);
+  const forward = buildForward(g, image, spec, depth);
+
+  const weightedLosses: Value[] = [];
+  const gradsAt = new Map<number, Value[]>();
+  const addGrad = (index: number, v: Value): void => {
+    const list = gradsAt.get(index) ?? [];
+    list.push(v);
+    gradsAt.set(index, list);
+  };
+  const styleShapes: LayerShape[] = [];
+  const contentShapes: LayerShape[] = [];
+
+  for (const layer of style) {
+    const index = layerSpec(layer).index;
+    const f = forward.activations[index]!;
+    const c = f.shape[1]!;
+    const target = g.input(io.styleTarget(layer), [c, c]);
+    const weight = g.input(io.styleWeight(layer), []);
+    const term = styleLoss(g, f, target, weight, `style_${layer}`);
+    g.output(term.loss, io.styleLoss(layer));
+    weightedLosses.push(g.node('Mul', [term.loss, weight], {}, { shape: [] }));
+    addGrad(index, term.gradFeatures);
+    styleShapes.push(shapeOf(layer, f));
+  }
+  for (const layer of content) {
+    const index = layerSpec(layer).index;
+    const f = forward.activations[index]!;
+    const target = g.input(io.contentTarget(layer), f.shape);
+    const weight = g.input(io.contentWeight(layer), []);
+    const term = contentLoss(g, f, target, weight, `content_${layer}`);
+    g.output(term.loss, io.contentLoss(layer));
+    weightedLosses.push(g.node('Mul', [term.loss, weight], {}, { shape: [] }));
+    addGrad(index, term.grad);
+    contentShapes.push(shapeOf(layer, f));
+  }
+  const tvWeight = g.input(io.tvWeight, []);
+  const tv = totalVariation(g, image, tvWeight, 'tv');
+  g.output(tv.loss, io.tv);
+  weightedLosses.push(g.node('Mul', [tv.loss, tvWeight], {}, { shape: [] }));
+  g.output(sum(g, weightedLosses, []), io.total);
+
+  // Backward, deepest layer first: gradient at F_i → through ReLU → through conv i → through the pool below.
+  let upstream: Value | null = null;
+  let imageGrad: Value | null = null;
+  for (let i = depth - 1; i >= 0; i--) {
+    const terms = [...(upstream ? [upstream] : []), ...(gradsAt.get(i) ?? [])];
+    const f = forward.activations[i]!;
+    const name = VGG19_CONV_LAYERS[i]!.name;
+    const dF = sum(g, terms, f.shape);
+    const dPre = reluGrad(g, dF, f, `${name}_dpreact`);
+    const dInput = conv3x3InputGrad(g, dPre, name, forward.weights[i]!);
+    if (i === 0) {
+      imageGrad = dInput;
+      break;
+    }
+    const pooled = forward.pools.get(i - 1);
+    upstream = pooled
+      ? pool2x2Grad(g, dInput, forward.activations[i - 1]!, pooled, spec.pool, `block${VGG19_CONV_LAYERS[i - 1]!.block}_pool_grad`)
+      : dInput;
+  }
+  g.output(g.node('Add', [imageGrad!, tv.grad], {}, { shape: image.shape }), io.grad);
+  return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth };
+}
+
+/** The forward-only graph that computes targets: Grams of the style layers, features of the content layers. */
+export function buildFeatureGraph(spec: GraphSpec): BuiltGraph {
+  const { style, content, depth } = validateSpec(spec);
+  const g = new GraphBuilder('nst_features');
+  const image = g.input(io.image, [1, 3, spec.height, spec.width]);
+  const forward = buildForward(g, image, spec, depth);
+  const styleShapes: LayerShape[] = [];
+  const contentShapes: LayerShape[] = [];
+  for (const layer of style) {
+    const f = forward.activations[layerSpec(layer).index]!;
+    g.output(gram(g, asMatrix(g, f, `${layer}_F`), `${layer}_gram`), io.gram(layer));
+    styleShapes.push(shapeOf(layer, f));
+  }
+  for (const layer of content) {
+    const f = forward.activations[layerSpec(layer).index]!;
+    g.output(f, io.features(layer));
+    contentShapes.push(shapeOf(layer, f));
+  }
+  return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth };
+}
+
+function sum(g: GraphBuilder, values: readonly Value[], shape: readonly number[]): Value {
+  if (values.length === 0) return g.node('Mul', [g.scalar(0), g.scalar(0)], {}, { shape });
+  if (values.length === 1) return values[0]!;
+  return g.node('Sum', values, {}, { shape });
+}

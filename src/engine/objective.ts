@@ -1,0 +1,238 @@
+// The style-transfer objective: targets from the style/content images, then loss + gradient per evaluation.
+
+import type { Tensor } from 'onnxruntime-common';
+import { buildFeatureGraph, buildLossGraph, io, type BuiltGraph, type LayerShape } from './graph/vgg-graph.js';
+import type { PoolKind } from './graph/ops/pool.js';
+import { GraphSession, type SessionOptions } from './runtime/session.js';
+import { canonicalLayerName } from './vgg19.js';
+import type { Vgg19Weights } from './weights/types.js';
+import { NstError } from './errors.js';
+
+/** A planar RGB image, channels first, values on the 0–255 scale. */
+export interface PlanarImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Float32Array;
+}
+
+export interface LossWeights {
+  readonly styleWeight: number;
+  readonly contentWeight: number;
+  readonly tvWeight: number;
+  /** Per style layer multipliers w_l (canonical or alias names); missing layers weigh 1. */
+  readonly layerWeights?: Readonly<Record<string, number>>;
+}
+
+export interface ObjectiveSpec extends LossWeights {
+  readonly weights: Vgg19Weights;
+  readonly width: number;
+  readonly height: number;
+  readonly styleLayers: readonly string[];
+  readonly contentLayers: readonly string[];
+  readonly pool: PoolKind;
+  readonly styleImages: readonly PlanarImage[];
+  /** Blend weights of the style images (normalised to sum 1); equal by default. */
+  readonly styleBlend?: readonly number[];
+  readonly contentImage?: PlanarImage;
+  readonly session?: SessionOptions;
+}
+
+/** One evaluation: total (weighted) and the UNWEIGHTED per-layer terms, keyed by canonical layer name. */
+export interface LossBreakdown {
+  total: number;
+  style: Record<string, number>;
+  content: Record<string, number>;
+  tv: number;
+}
+
+export class StyleObjective {
+  private readonly feeds: Record<string, Tensor> = {};
+  private readonly imageTensor: Tensor;
+
+  private constructor(
+    private readonly session: GraphSession,
+    readonly graph: BuiltGraph,
+    private readonly imageBuffer: Float32Array,
+    private weights: LossWeights,
+    readonly width: number,
+    readonly height: number,
+  ) {
+    this.imageTensor = session.tensor(imageBuffer, [1, 3, height, width]);
+    this.feeds[io.image] = this.imageTensor;
+    this.applyWeights(weights);
+  }
+
+  static async create(spec: ObjectiveSpec): Promise<StyleObjective> {
+    validateWeights(spec);
+    if (spec.styleLayers.length > 0 && spec.styleImages.length === 0) {
+      throw new NstError('BAD_ARGUMENT', 'Style layers are selected but no style image was given.');
+    }
+    if (spec.contentLayers.length > 0 && !spec.contentImage) {
+      throw new NstError('BAD_ARGUMENT', 'Content layers are selected but no content image was given.');
+    }
+    const blend = normaliseBlend(spec.styleBlend, spec.styleImages.length);
+    const graph = buildLossGraph(spec);
+    const session = await GraphSession.create(graph.bytes, spec.session);
+    try {
+      const objective = new StyleObjective(session, graph, new Float32Array(3 * spec.width * spec.height), spec, spec.width, spec.height);
+      const styleTargets = await computeStyleTargets(spec, graph.styleLayers, blend, session);
+      for (const shape of graph.styleLayers) {
+        objective.feeds[io.styleTarget(shape.layer)] = session.tensor(styleTargets.get(shape.layer)!, [shape.channels, shape.channels]);
+      }
+      if (spec.contentImage && graph.contentLayers.length > 0) {
+        const features = await computeFeatures(spec, spec.contentImage, [], graph.contentLayers.map((l) => l.layer), session);
+        for (const shape of graph.contentLayers) {
+          objective.feeds[io.contentTarget(shape.layer)] = session.tensor(features.features.get(shape.layer)!, [1, shape.channels, shape.height, shape.width]);
+        }
+      }
+      return objective;
+    } catch (error) {
+      await session.dispose();
+      throw error;
+    }
+  }
+
+  get device(): GraphSession['device'] {
+    return this.session.device;
+  }
+
+  get fallbackReason(): string | null {
+    return this.session.fallbackReason;
+  }
+
+  /** Changes loss weights; takes effect at the next evaluation (they are graph inputs: no rebuild). */
+  setWeights(weights: LossWeights): void {
+    validateWeights(weights);
+    this.weights = weights;
+    this.applyWeights(weights);
+  }
+
+  get currentWeights(): LossWeights {
+    return this.weights;
+  }
+
+  /** Loss and d(total)/d(pixel) at `image` (planar RGB, 0–255); the gradient is written into `gradOut`. */
+  async evaluate(image: Float32Array, gradOut: Float32Array): Promise<LossBreakdown> {
+    if (image.length !== this.imageBuffer.length || gradOut.length !== this.imageBuffer.length) {
+      throw new RangeError(`image and gradOut must hold 3·${this.height}·${this.width} values.`);
+    }
+    this.imageBuffer.set(image);
+    const out = await this.session.run(this.feeds);
+    gradOut.set(out[io.grad]!.data as Float32Array);
+    const breakdown: LossBreakdown = { total: scalar(out[io.total]!), style: {}, content: {}, tv: scalar(out[io.tv]!) };
+    for (const { layer } of this.graph.styleLayers) breakdown.style[layer] = scalar(out[io.styleLoss(layer)]!);
+    for (const { layer } of this.graph.contentLayers) breakdown.content[layer] = scalar(out[io.contentLoss(layer)]!);
+    return breakdown;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.dispose();
+  }
+
+  private applyWeights(weights: LossWeights): void {
+    const layerWeights = canonicalLayerWeights(weights.layerWeights);
+    for (const { layer } of this.graph.styleLayers) {
+      const w = weights.styleWeight * (layerWeights.get(layer) ?? 1);
+      this.feeds[io.styleWeight(layer)] = this.session.tensor(new Float32Array([w]), []);
+    }
+    for (const { layer } of this.graph.contentLayers) {
+      this.feeds[io.contentWeight(layer)] = this.session.tensor(new Float32Array([weights.contentWeight]), []);
+    }
+    this.feeds[io.tvWeight] = this.session.tensor(new Float32Array([weights.tvWeight]), []);
+  }
+}
+
+function scalar(t: Tensor): number {
+  return (t.data as Float32Array)[0]!;
+}
+
+function canonicalLayerWeights(weights: Readonly<Record<string, number>> | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, value] of Object.entries(weights ?? {})) out.set(canonicalLayerName(name), value);
+  return out;
+}
+
+function validateWeights(w: LossWeights): void {
+  const check = (label: string, value: number): void => {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new NstError('BAD_ARGUMENT', `${label} must be a finite number ≥ 0, got ${value}.`);
+    }
+  };
+  check('style weight', w.styleWeight);
+  check('content weight', w.contentWeight);
+  check('tv weight', w.tvWeight);
+  for (const [layer, value] of Object.entries(w.layerWeights ?? {})) {
+    canonicalLayerName(layer);
+    check(`layer weight for ${layer}`, value);
+  }
+}
+
+export function normaliseBlend(blend: readonly number[] | undefined, count: number): number[] {
+  if (!blend || blend.length === 0) return Array.from({ length: count }, () => 1 / Math.max(count, 1));
+  if (blend.length !== count) {
+    throw new NstError('BAD_ARGUMENT', `The style blend has ${blend.length} weights for ${count} style images.`);
+  }
+  for (const b of blend) {
+    if (!Number.isFinite(b) || b < 0) throw new NstError('BAD_ARGUMENT', `Style blend weights must be ≥ 0, got ${b}.`);
+  }
+  const total = blend.reduce((a, b) => a + b, 0);
+  if (total <= 0) throw new NstError('BAD_ARGUMENT', 'The style blend weights add up to 0.');
+  return blend.map((b) => b / total);
+}
+
+interface Features {
+  grams: Map<string, Float32Array>;
+  features: Map<string, Float32Array>;
+}
+
+/** Runs the forward-only graph at the image's own size. */
+async function computeFeatures(
+  spec: ObjectiveSpec,
+  image: PlanarImage,
+  styleLayers: readonly string[],
+  contentLayers: readonly string[],
+  like: GraphSession,
+): Promise<Features> {
+  const graph = buildFeatureGraph({
+    height: image.height,
+    width: image.width,
+    styleLayers,
+    contentLayers,
+    pool: spec.pool,
+    weights: spec.weights,
+  });
+  // Targets are computed once per run; the CPU is always there and gives the same numbers.
+  const session = await GraphSession.create(graph.bytes, { ...spec.session, device: like.device === 'wasm' ? 'cpu' : like.device });
+  try {
+    const out = await session.run({ [io.image]: session.tensor(image.data, [1, 3, image.height, image.width]) });
+    const grams = new Map<string, Float32Array>();
+    const features = new Map<string, Float32Array>();
+    for (const layer of styleLayers) grams.set(layer, Float32Array.from(out[io.gram(layer)]!.data as Float32Array));
+    for (const layer of contentLayers) features.set(layer, Float32Array.from(out[io.features(layer)]!.data as Float32Array));
+    return { grams, features };
+  } finally {
+    await session.dispose();
+  }
+}
+
+/** G_l(s) for each style layer: the blend-weighted mean over the style images. */
+async function computeStyleTargets(
+  spec: ObjectiveSpec,
+  layers: readonly LayerShape[],
+  blend: readonly number[],
+  like: GraphSession,
+): Promise<Map<string, Float32Array>> {
+  const targets = new Map<string, Float32Array>();
+  for (const shape of layers) targets.set(shape.layer, new Float32Array(shape.channels * shape.channels));
+  if (layers.length === 0) return targets;
+  for (let s = 0; s < spec.styleImages.length; s++) {
+    const { grams } = await computeFeatures(spec, spec.styleImages[s]!, layers.map((l) => l.layer), [], like);
+    for (const shape of layers) {
+      const target = targets.get(shape.layer)!;
+      const gram = grams.get(shape.layer)!;
+      const w = blend[s]!;
+      for (let i = 0; i < target.length; i++) target[i]! += w * gram[i]!;
+    }
+  }
+  return targets;
+}
