@@ -47,7 +47,10 @@ export interface LossBreakdown {
 
 export class StyleObjective {
   private readonly feeds: Record<string, Tensor> = {};
-  private readonly imageTensor: Tensor;
+  /** Outputs bound to buffers allocated once: a run allocates nothing on the JS side. */
+  private readonly fetches: Record<string, Tensor> = {};
+  private readonly gradBuffer: Float32Array;
+  private readonly scalarOutputs = new Map<string, Float32Array>();
 
   private constructor(
     private readonly session: GraphSession,
@@ -57,8 +60,15 @@ export class StyleObjective {
     readonly width: number,
     readonly height: number,
   ) {
-    this.imageTensor = session.tensor(imageBuffer, [1, 3, height, width]);
-    this.feeds[io.image] = this.imageTensor;
+    this.feeds[io.image] = session.tensor(imageBuffer, [1, 3, height, width]);
+    this.gradBuffer = new Float32Array(imageBuffer.length);
+    this.fetches[io.grad] = session.tensor(this.gradBuffer, [1, 3, height, width]);
+    const scalars = [io.total, io.tv, ...graph.styleLayers.map((l) => io.styleLoss(l.layer)), ...graph.contentLayers.map((l) => io.contentLoss(l.layer))];
+    for (const name of scalars) {
+      const buffer = new Float32Array(1);
+      this.scalarOutputs.set(name, buffer);
+      this.fetches[name] = session.tensor(buffer, []);
+    }
     this.applyWeights(weights);
   }
 
@@ -117,11 +127,12 @@ export class StyleObjective {
       throw new RangeError(`image and gradOut must hold 3·${this.height}·${this.width} values.`);
     }
     this.imageBuffer.set(image);
-    const out = await this.session.run(this.feeds);
-    gradOut.set(out[io.grad]!.data as Float32Array);
-    const breakdown: LossBreakdown = { total: scalar(out[io.total]!), style: {}, content: {}, tv: scalar(out[io.tv]!) };
-    for (const { layer } of this.graph.styleLayers) breakdown.style[layer] = scalar(out[io.styleLoss(layer)]!);
-    for (const { layer } of this.graph.contentLayers) breakdown.content[layer] = scalar(out[io.contentLoss(layer)]!);
+    await this.session.run(this.feeds, this.fetches);
+    gradOut.set(this.gradBuffer);
+    const scalar = (name: string): number => this.scalarOutputs.get(name)![0]!;
+    const breakdown: LossBreakdown = { total: scalar(io.total), style: {}, content: {}, tv: scalar(io.tv) };
+    for (const { layer } of this.graph.styleLayers) breakdown.style[layer] = scalar(io.styleLoss(layer));
+    for (const { layer } of this.graph.contentLayers) breakdown.content[layer] = scalar(io.contentLoss(layer));
     return breakdown;
   }
 
@@ -140,10 +151,6 @@ export class StyleObjective {
     }
     this.feeds[io.tvWeight] = this.session.tensor(new Float32Array([weights.tvWeight]), []);
   }
-}
-
-function scalar(t: Tensor): number {
-  return (t.data as Float32Array)[0]!;
 }
 
 function canonicalLayerWeights(weights: Readonly<Record<string, number>> | undefined): Map<string, number> {

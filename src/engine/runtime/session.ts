@@ -119,13 +119,19 @@ export class GraphSession {
     return new this.ort.Tensor('float32', data, dims);
   }
 
-  async run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
+  /**
+   * Runs the graph. `fetches` may name the outputs wanted, or map output names to preallocated tensors that
+   * onnxruntime writes into (no allocation per run).
+   */
+  async run(feeds: Record<string, Tensor>, fetches?: readonly string[] | Record<string, Tensor>): Promise<Record<string, Tensor>> {
     if (this.disposed) throw new NstError('RUNTIME_FAILURE', 'The session was already disposed.');
     for (const name of this.session.inputNames) {
       if (!(name in feeds)) throw new TypeError(`Missing feed "${name}".`);
     }
     try {
-      const result = fetches ? await this.session.run(feeds, fetches) : await this.session.run(feeds);
+      const result = fetches
+        ? await this.session.run(feeds, fetches as InferenceSession.FetchesType)
+        : await this.session.run(feeds);
       return result as Record<string, Tensor>;
     } catch (error) {
       throw new NstError('RUNTIME_FAILURE', `onnxruntime (${this.device}) failed: ${firstLine(error)}`, { cause: error });

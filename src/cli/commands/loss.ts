@@ -1,0 +1,71 @@
+// `nst loss IMAGE --style S… --content C`: one evaluation, per-layer losses as JSON, the gradient as .npy.
+
+import path from 'node:path';
+import { Command } from 'commander';
+import { decodeImage, resizeImage } from '../../engine/image.js';
+import { StyleObjective } from '../../engine/objective.js';
+import { writeNpyFloat32 } from '../../engine/npy.js';
+import { NstError } from '../../engine/errors.js';
+import { addLossOptions, readLossOptions } from '../loss-options.js';
+import { parseNumber } from '../parse.js';
+import { resolveWeights } from '../weights.js';
+import { writeJsonLine } from '../output.js';
+
+export function lossCommand(): Command {
+  const command = new Command('loss')
+    .description('evaluate the loss of IMAGE once; print unweighted per-layer values; optionally write d(total)/d(pixel)')
+    .argument('<image>', 'the image to evaluate, at its own size unless --size is given')
+    .requiredOption('--style <files...>', 'style image(s), used at their own size unless --size is given')
+    .option('--content <file>', 'content image (resized to IMAGE\'s size when they differ)')
+    .option('--size <px>', 'resize every image to this longest side first')
+    .option('--weights <path>', 'VGG19 weights (.h5, .onnx or TF.js folder); default $NST_WEIGHTS')
+    .option('--grad-out <file.npy>', 'write d(total)/d(pixel) as float32 [H, W, 3], RGB, 0–255 pixel scale')
+    .option('--json', 'print JSON (the default output of this command; kept for symmetry)');
+  addLossOptions(command);
+  return command.action(async (imagePath: string, raw: Record<string, unknown>) => {
+    const text = raw as Record<string, string | undefined>;
+    const loss = readLossOptions(text);
+    const sizePx = text.size !== undefined ? parseNumber('--size', text.size, { min: 16, max: 16384, integer: true }) : undefined;
+    if (loss.contentLayers.length > 0 && !text.content) {
+      throw new NstError('BAD_ARGUMENT', '--content is required when content layers are selected (or pass --content-layers "").');
+    }
+    const weights = await resolveWeights({ weights: text.weights });
+    const image = await decodeImage(imagePath, { sizePx });
+    const styles = await Promise.all((raw.style as string[]).map((p) => decodeImage(p, { sizePx })));
+    let content = text.content ? await decodeImage(text.content, { sizePx }) : undefined;
+    if (content && (content.width !== image.width || content.height !== image.height)) {
+      content = await resizeImage(content, image.width, image.height);
+    }
+    const objective = await StyleObjective.create({
+      ...loss,
+      weights,
+      width: image.width,
+      height: image.height,
+      styleImages: styles,
+      ...(content ? { contentImage: content } : {}),
+      session: { device: loss.device, threads: loss.threads },
+    });
+    try {
+      const grad = new Float32Array(image.data.length);
+      const result = await objective.evaluate(image.data, grad);
+      if (text.gradOut) {
+        await writeNpyFloat32(path.resolve(text.gradOut), planarToInterleaved(grad, image.width, image.height), [image.height, image.width, 3]);
+      }
+      writeJsonLine({ total: result.total, style: result.style, content: result.content, tv: result.tv });
+    } finally {
+      await objective.dispose();
+    }
+  });
+}
+
+/** CHW → HWC. */
+function planarToInterleaved(planar: Float32Array, width: number, height: number): Float32Array {
+  const plane = width * height;
+  const out = new Float32Array(planar.length);
+  for (let i = 0; i < plane; i++) {
+    out[3 * i] = planar[i]!;
+    out[3 * i + 1] = planar[plane + i]!;
+    out[3 * i + 2] = planar[2 * plane + i]!;
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+// `nst stylize CONTENT STYLE… -o OUT`: one style-transfer run with progress, snapshots and JSON lines.
+
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { Command } from 'commander';
+import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX } from '../../engine/defaults.js';
+import { decodeImage, writeImageAtomic } from '../../engine/image.js';
+import { RunController, runStyleTransfer, type InitMode, type RunSettings } from '../../engine/run.js';
+import type { OptimizerName } from '../../engine/optim/types.js';
+import { NstError } from '../../engine/errors.js';
+import { addLossOptions, readLossOptions } from '../loss-options.js';
+import { parseChoice, parseNumber } from '../parse.js';
+import { resolveWeights } from '../weights.js';
+import { createProgress, writeJsonLine } from '../output.js';
+
+export function stylizeCommand(): Command {
+  const d = DEFAULT_RUN_SETTINGS;
+  const command = new Command('stylize')
+    .description('paint CONTENT in the style of STYLE (several styles are blended)')
+    .argument('<content>', 'content image (JPEG, PNG, WebP, TIFF)')
+    .argument('<styles...>', 'one or more style images')
+    .requiredOption('-o, --output <file>', 'output image (.png or .jpg)')
+    .option('--size <px>', 'longest side of the output in pixels', String(DEFAULT_SIZE_PX))
+    .option('--iterations <n>', 'optimizer iterations', String(d.iterations))
+    .option('--optimizer <gd|adam|lbfgs>', 'optimizer', d.optimizer)
+    .option('--lr <rate>', 'learning rate (default: the optimizer\'s own)')
+    .option('--init <content|noise|style>', 'starting image', d.init)
+    .option('--seed <n>', 'random seed (noise init)', String(d.seed))
+    .option('--weights <path>', 'VGG19 weights (.h5, .onnx or TF.js folder); default $NST_WEIGHTS')
+    .option('--save-every <n>', 'write the image so far every N iterations (to OUT, or numbered into --frames-dir)', '0')
+    .option('--frames-dir <dir>', 'folder for numbered frames (frame_000010.png …) written every --save-every iterations')
+    .option('--json', 'one JSON object per reported iteration on stdout, then a final {"done":true,…} line');
+  addLossOptions(command);
+  return command.action(async (contentPath: string, stylePaths: string[], raw: Record<string, string | boolean | undefined>) => {
+    await stylize(contentPath, stylePaths, raw);
+  });
+}
+
+async function stylize(contentPath: string, stylePaths: string[], raw: Record<string, string | boolean | undefined>): Promise<void> {
+  const text = raw as Record<string, string | undefined>;
+  const json = raw.json === true;
+  const output = path.resolve(text.output!);
+  if (!/\.(png|jpe?g)$/i.test(output)) {
+    throw new NstError('BAD_ARGUMENT', `-o/--output: ${output} must end in .png, .jpg or .jpeg.`);
+  }
+  const sizePx = parseNumber('--size', text.size!, { min: 16, max: 16384, integer: true });
+  const saveEvery = parseNumber('--save-every', text.saveEvery!, { min: 0, integer: true });
+  const loss = readLossOptions(text);
+  const settings: RunSettings = {
+    ...loss,
+    iterations: parseNumber('--iterations', text.iterations!, { min: 0, max: 1_000_000, integer: true }),
+    optimizer: parseChoice<OptimizerName>('--optimizer', text.optimizer!, ['gd', 'adam', 'lbfgs']),
+    ...(text.lr !== undefined ? { learningRate: parseNumber('--lr', text.lr, { min: Number.MIN_VALUE }) } : {}),
+    init: parseChoice<InitMode>('--init', text.init!, ['content', 'noise', 'style']),
+    seed: parseNumber('--seed', text.seed!, { integer: true }),
+    reportEvery: 1,
+    imageEvery: saveEvery,
+  };
+  const framesDir = text.framesDir ? path.resolve(text.framesDir) : undefined;
+  if (framesDir && saveEvery === 0) throw new NstError('BAD_ARGUMENT', '--frames-dir needs --save-every N (N ≥ 1).');
+  if (framesDir) await mkdir(framesDir, { recursive: true });
+
+  const weights = await resolveWeights({ weights: text.weights });
+  const content = await decodeImage(contentPath, { sizePx });
+  const styles = await Promise.all(stylePaths.map((p) => decodeImage(p, { sizePx })));
+
+  const controller = new RunController();
+  const onSignal = (): void => controller.stop();
+  process.once('SIGINT', onSignal);
+  const progress = createProgress(settings.iterations, !json);
+  const started = performance.now();
+  const snapshots = new Set<Promise<void>>();
+  try {
+    const result = await runStyleTransfer({ weights, content, styles }, settings, {
+      controller,
+      onEvent: (event) => {
+        if (event.type === 'started') {
+          if (event.fallbackReason) process.stderr.write(`nst: running on ${event.device}: ${event.fallbackReason}\n`);
+        } else if (event.type === 'progress') {
+          progress.update(event.iteration, event.loss.total, event.ms);
+          if (json) {
+            writeJsonLine({ iteration: event.iteration, loss: event.loss.total, style: event.loss.style, content: event.loss.content, tv: event.loss.tv, ms: round(event.ms) });
+          }
+          if (event.image) {
+            const target = framesDir ? path.join(framesDir, `frame_${String(event.iteration).padStart(6, '0')}.png`) : output;
+            // Awaiting here would stall the loop; a failed snapshot is reported, never silently lost.
+            const write = writeImageAtomic(target, event.image)
+              .catch((error: unknown) => void process.stderr.write(`nst: could not save ${target}: ${(error as Error).message}\n`))
+              .finally(() => snapshots.delete(write));
+            snapshots.add(write);
+          }
+        }
+      },
+    });
+    progress.stop();
+    // A late snapshot must not land on top of the final image.
+    await Promise.all(snapshots);
+    await writeImageAtomic(output, result.image);
+    const summary = {
+      done: true,
+      output,
+      width: result.image.width,
+      height: result.image.height,
+      iterations: result.iterations,
+      stopped: result.stopped,
+      device: result.device,
+      initialLoss: result.initialLoss.total,
+      finalLoss: result.finalLoss.total,
+      seconds: round((performance.now() - started) / 1000),
+    };
+    if (json) writeJsonLine(summary);
+    else process.stderr.write(`nst: wrote ${output} (${result.image.width}x${result.image.height}, ${result.iterations} iterations, loss ${summary.initialLoss.toExponential(3)} → ${summary.finalLoss.toExponential(3)}, ${summary.seconds} s on ${result.device})\n`);
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}

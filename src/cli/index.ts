@@ -1,0 +1,32 @@
+// `nst`: the command-line front end, thin over the engine.
+
+import { Command, CommanderError } from 'commander';
+import { stylizeCommand } from './commands/stylize.js';
+import { lossCommand } from './commands/loss.js';
+import { benchCommand } from './commands/bench.js';
+import { EXIT_CODES, exitCodeFor, reportError } from './output.js';
+
+export function buildProgram(): Command {
+  const program = new Command('nst')
+    .description('Neural Style Studio: Gatys neural style transfer on VGG19, headless')
+    .option('--debug', 'print stack traces with errors')
+    .showHelpAfterError('(run nst --help for usage)')
+    .exitOverride();
+  for (const command of [stylizeCommand(), lossCommand(), benchCommand()]) program.addCommand(command.exitOverride());
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return error.exitCode === 0 ? 0 : EXIT_CODES.BAD_ARGUMENT;
+    }
+    reportError(error, program.opts().debug === true || argv.includes('--debug'));
+    return exitCodeFor(error);
+  }
+}

@@ -1,0 +1,50 @@
+// The loss options shared by `stylize`, `loss` and `bench`: declared once, read into engine settings once.
+
+import type { Command } from 'commander';
+import { DEFAULT_RUN_SETTINGS } from '../engine/defaults.js';
+import type { PoolKind } from '../engine/graph/ops/pool.js';
+import { DEVICES, type DeviceRequest } from '../engine/runtime/session.js';
+import { parseChoice, parseLayerList, parseLayerWeights, parseNumber, parseNumberList } from './parse.js';
+
+export interface LossOptionValues {
+  styleLayers: string[];
+  contentLayers: string[];
+  layerWeights: Record<string, number>;
+  styleBlend?: number[];
+  styleWeight: number;
+  contentWeight: number;
+  tvWeight: number;
+  pool: PoolKind;
+  device: DeviceRequest;
+  threads: number;
+}
+
+export function addLossOptions(command: Command): Command {
+  const d = DEFAULT_RUN_SETTINGS;
+  return command
+    .option('--style-layers <layers>', 'style layers, comma-separated (block1_conv1 or conv1_1)', d.styleLayers.join(','))
+    .option('--content-layers <layers>', 'content layers, comma-separated', d.contentLayers.join(','))
+    .option('--layer-weights <L=w,...>', 'per style layer weights (default 1 each)', '')
+    .option('--style-blend <w,...>', 'blend weights of the style images (default equal)')
+    .option('--style-weight <w>', 'style weight', String(d.styleWeight))
+    .option('--content-weight <w>', 'content weight', String(d.contentWeight))
+    .option('--tv-weight <w>', 'total-variation weight', String(d.tvWeight))
+    .option('--pool <max|avg>', 'pooling', d.pool)
+    .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, 'auto')
+    .option('--threads <n>', 'CPU threads (0 = all cores)', '0');
+}
+
+export function readLossOptions(raw: Record<string, string | undefined>): LossOptionValues {
+  return {
+    styleLayers: parseLayerList('--style-layers', raw.styleLayers ?? ''),
+    contentLayers: parseLayerList('--content-layers', raw.contentLayers ?? ''),
+    layerWeights: parseLayerWeights('--layer-weights', raw.layerWeights ?? ''),
+    ...(raw.styleBlend !== undefined ? { styleBlend: parseNumberList('--style-blend', raw.styleBlend) } : {}),
+    styleWeight: parseNumber('--style-weight', raw.styleWeight!, { min: 0 }),
+    contentWeight: parseNumber('--content-weight', raw.contentWeight!, { min: 0 }),
+    tvWeight: parseNumber('--tv-weight', raw.tvWeight!, { min: 0 }),
+    pool: parseChoice('--pool', raw.pool!, ['max', 'avg'] as const),
+    device: parseChoice('--device', raw.device!, DEVICES),
+    threads: parseNumber('--threads', raw.threads!, { min: 0, max: 256, integer: true }),
+  };
+}

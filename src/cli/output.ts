@@ -1,0 +1,59 @@
+// How the CLI speaks: one-line errors with exit codes by error kind, JSON lines, a progress bar on a TTY.
+
+import cliProgress from 'cli-progress';
+import { isNstError, type NstErrorCode } from '../engine/errors.js';
+
+/** Exit codes by error kind, so scripts can tell a bad argument from a bad file from a runtime failure. */
+export const EXIT_CODES: Readonly<Record<NstErrorCode | 'INTERNAL', number>> = {
+  BAD_ARGUMENT: 2,
+  UNKNOWN_LAYER: 2,
+  FILE_NOT_FOUND: 3,
+  NOT_AN_IMAGE: 3,
+  IMAGE_TOO_LARGE: 3,
+  BAD_WEIGHTS: 4,
+  WEIGHTS_MISSING_LAYER: 4,
+  WEIGHTS_NOT_FOUND: 4,
+  DEVICE_UNAVAILABLE: 5,
+  RUNTIME_FAILURE: 5,
+  ABORTED: 130,
+  INTERNAL: 1,
+};
+
+export function exitCodeFor(error: unknown): number {
+  return isNstError(error) ? EXIT_CODES[error.code] : EXIT_CODES.INTERNAL;
+}
+
+/** One clear line on stderr; the stack only with --debug. */
+export function reportError(error: unknown, debug: boolean): void {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`nst: ${isNstError(error) ? '' : 'internal error: '}${message}\n`);
+  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+}
+
+export function writeJsonLine(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+export interface Progress {
+  update(iteration: number, loss: number, msPerIteration: number): void;
+  stop(): void;
+}
+
+/** A bar on stderr when it is a terminal and JSON is not asked for; otherwise nothing. */
+export function createProgress(total: number, enabled: boolean): Progress {
+  if (!enabled || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: '{bar} {value}/{total} | loss {loss} | {speed} s/it | ETA {eta_formatted}',
+      hideCursor: true,
+      etaBuffer: 20,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { loss: '-', speed: '-' });
+  return {
+    update: (iteration, loss, ms) => bar.update(iteration, { loss: loss.toExponential(3), speed: (ms / 1000).toFixed(2) }),
+    stop: () => bar.stop(),
+  };
+}

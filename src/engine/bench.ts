@@ -1,0 +1,101 @@
+// Per-iteration speed and memory of the loss graph: what `nst bench` and the benchmark script report.
+
+import { StyleObjective } from './objective.js';
+import type { PoolKind } from './graph/ops/pool.js';
+import type { DeviceRequest, Device } from './runtime/session.js';
+import { VGG19_CONV_LAYERS, featureSize, layerSpec } from './vgg19.js';
+import type { Vgg19Weights } from './weights/types.js';
+import { createRng } from './random.js';
+
+export interface BenchOptions {
+  readonly weights: Vgg19Weights;
+  readonly sizePx: number;
+  readonly iterations: number;
+  readonly styleLayers: readonly string[];
+  readonly contentLayers: readonly string[];
+  readonly pool: PoolKind;
+  readonly device: DeviceRequest;
+  readonly threads: number;
+}
+
+export interface BenchResult {
+  msPerIterMedian: number;
+  msPerIter: number[];
+  peakRssMb: number;
+  gflopPerIter: number;
+  gflops: number;
+  device: Device;
+  setupMs: number;
+}
+
+/**
+ * Floating-point work of one evaluation: each conv forward and its input gradient (2·MACs each), plus the
+ * Gram and its gradient for each style layer. The first conv's input gradient is counted too (it is computed).
+ */
+export function gflopPerIteration(sizePx: number, styleLayers: readonly string[], contentLayers: readonly string[]): number {
+  const layers = [...styleLayers, ...contentLayers].map((l) => layerSpec(l));
+  const depth = Math.max(...layers.map((l) => l.index)) + 1;
+  let flop = 0;
+  for (const layer of VGG19_CONV_LAYERS.slice(0, depth)) {
+    const { height, width } = featureSize(layer, sizePx, sizePx);
+    flop += 2 * 2 * 9 * layer.inChannels * layer.outChannels * height * width;
+  }
+  for (const name of styleLayers) {
+    const layer = layerSpec(name);
+    const { height, width } = featureSize(layer, sizePx, sizePx);
+    flop += 2 * 2 * layer.outChannels * layer.outChannels * height * width;
+  }
+  return flop / 1e9;
+}
+
+export async function benchmark(options: BenchOptions): Promise<BenchResult> {
+  const { sizePx } = options;
+  const rng = createRng(1);
+  const noise = (): { width: number; height: number; data: Float32Array } => ({
+    width: sizePx,
+    height: sizePx,
+    data: Float32Array.from({ length: 3 * sizePx * sizePx }, () => 255 * rng.uniform()),
+  });
+  const setupStart = performance.now();
+  const objective = await StyleObjective.create({
+    weights: options.weights,
+    width: sizePx,
+    height: sizePx,
+    styleLayers: options.styleLayers,
+    contentLayers: options.contentLayers,
+    pool: options.pool,
+    styleImages: [noise()],
+    contentImage: noise(),
+    styleWeight: 1,
+    contentWeight: 1,
+    tvWeight: 1,
+    session: { device: options.device, threads: options.threads },
+  });
+  const setupMs = performance.now() - setupStart;
+  try {
+    const image = noise().data;
+    const grad = new Float32Array(image.length);
+    await objective.evaluate(image, grad); // warm-up: first runs allocate the arena and pick kernels
+    const times: number[] = [];
+    for (let i = 0; i < options.iterations; i++) {
+      const t0 = performance.now();
+      await objective.evaluate(image, grad);
+      times.push(performance.now() - t0);
+    }
+    const sorted = [...times].sort((a, b) => a - b);
+    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+    const gflop = gflopPerIteration(sizePx, options.styleLayers, options.contentLayers);
+    return {
+      msPerIterMedian: median,
+      msPerIter: times,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      gflopPerIter: gflop,
+      gflops: gflop / (median / 1000),
+      device: objective.device,
+      setupMs,
+    };
+  } finally {
+    await objective.dispose();
+  }
+}
+

@@ -1,0 +1,244 @@
+// One style-transfer run: build the objective, iterate an optimizer over the image, emit events, pause/stop.
+
+import { StyleObjective, type LossBreakdown, type LossWeights, type PlanarImage } from './objective.js';
+import type { PoolKind } from './graph/ops/pool.js';
+import type { DeviceRequest, Device, RuntimeBackend } from './runtime/session.js';
+import type { OptimizerName } from './optim/types.js';
+import { createOptimizer } from './optim/index.js';
+import type { Vgg19Weights } from './weights/types.js';
+import { createRng } from './random.js';
+import { NstError } from './errors.js';
+
+export type InitMode = 'content' | 'noise' | 'style';
+
+export interface RunSettings extends LossWeights {
+  readonly iterations: number;
+  readonly optimizer: OptimizerName;
+  /** Optimizer step size; undefined takes the optimizer's default. */
+  readonly learningRate?: number;
+  readonly styleLayers: readonly string[];
+  readonly contentLayers: readonly string[];
+  readonly styleBlend?: readonly number[];
+  readonly pool: PoolKind;
+  readonly init: InitMode;
+  readonly seed: number;
+  readonly device?: DeviceRequest;
+  readonly threads?: number;
+  readonly backend?: RuntimeBackend;
+  /** Emit a `progress` event every N iterations (and always the first and last). */
+  readonly reportEvery?: number;
+  /** Attach a copy of the image to the progress event every N iterations (0 = never). */
+  readonly imageEvery?: number;
+}
+
+export interface RunInputs {
+  readonly weights: Vgg19Weights;
+  /** The content image at the output size; its size is the output's. */
+  readonly content: PlanarImage;
+  readonly styles: readonly PlanarImage[];
+  /** Start from this image instead of `init` (resume, or continuing after a graph rebuild). */
+  readonly startImage?: Float32Array;
+}
+
+export type RunEvent =
+  | { type: 'started'; width: number; height: number; device: Device; fallbackReason: string | null; setupMs: number }
+  | { type: 'progress'; iteration: number; iterations: number; loss: LossBreakdown; ms: number; image?: PlanarImage }
+  | { type: 'paused'; iteration: number }
+  | { type: 'resumed'; iteration: number };
+
+export interface RunResult {
+  readonly image: PlanarImage;
+  readonly iterations: number;
+  /** Loss at the start image and at the final image. */
+  readonly initialLoss: LossBreakdown;
+  readonly finalLoss: LossBreakdown;
+  readonly stopped: boolean;
+  readonly device: Device;
+}
+
+/** Steers a run from outside: pause, resume, stop, and loss weights that apply from the next iteration. */
+export class RunController {
+  private readonly abortController = new AbortController();
+  private pausedGate: Promise<void> | null = null;
+  private release: (() => void) | null = null;
+  private pendingWeights: LossWeights | null = null;
+
+  get signal(): AbortSignal {
+    return this.abortController.signal;
+  }
+
+  get paused(): boolean {
+    return this.pausedGate !== null;
+  }
+
+  pause(): void {
+    if (this.pausedGate) return;
+    this.pausedGate = new Promise((resolve) => (this.release = resolve));
+  }
+
+  resume(): void {
+    this.release?.();
+    this.pausedGate = null;
+    this.release = null;
+  }
+
+  /** Ends the run after the current iteration; the run resolves with the image so far. */
+  stop(): void {
+    this.abortController.abort();
+    this.resume();
+  }
+
+  setWeights(weights: LossWeights): void {
+    this.pendingWeights = weights;
+  }
+
+  /** @internal used by the run loop. */
+  takeWeights(): LossWeights | null {
+    const w = this.pendingWeights;
+    this.pendingWeights = null;
+    return w;
+  }
+
+  /** @internal */
+  async waitWhilePaused(): Promise<boolean> {
+    if (!this.pausedGate) return false;
+    await this.pausedGate;
+    return true;
+  }
+}
+
+export function validateRunSettings(s: RunSettings): void {
+  if (!Number.isInteger(s.iterations) || s.iterations < 0 || s.iterations > 1_000_000) {
+    throw new NstError('BAD_ARGUMENT', `iterations must be a whole number from 0 to 1000000, got ${s.iterations}.`);
+  }
+  if (s.learningRate !== undefined && (!Number.isFinite(s.learningRate) || s.learningRate <= 0)) {
+    throw new NstError('BAD_ARGUMENT', `The learning rate must be a number above 0, got ${s.learningRate}.`);
+  }
+  if (!Number.isSafeInteger(s.seed)) throw new NstError('BAD_ARGUMENT', `The seed must be a whole number, got ${s.seed}.`);
+  if (!['content', 'noise', 'style'].includes(s.init)) {
+    throw new NstError('BAD_ARGUMENT', `init must be content, noise or style, got "${s.init}".`);
+  }
+  if (!['max', 'avg'].includes(s.pool)) throw new NstError('BAD_ARGUMENT', `pool must be max or avg, got "${s.pool}".`);
+}
+
+/** The starting image: the content, seeded uniform noise, or the first style image resized (nearest) to the output. */
+export function initialImage(mode: InitMode, content: PlanarImage, styles: readonly PlanarImage[], seed: number): Float32Array {
+  if (mode === 'content') return Float32Array.from(content.data);
+  if (mode === 'noise') {
+    const rng = createRng(seed);
+    return Float32Array.from(content.data, () => 255 * rng.uniform());
+  }
+  const style = styles[0];
+  if (!style) throw new NstError('BAD_ARGUMENT', 'init "style" needs a style image.');
+  const { width, height } = content;
+  const out = new Float32Array(3 * width * height);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < height; y++) {
+      const sy = Math.min(style.height - 1, Math.floor(((y + 0.5) * style.height) / height));
+      for (let x = 0; x < width; x++) {
+        const sx = Math.min(style.width - 1, Math.floor(((x + 0.5) * style.width) / width));
+        out[(c * height + y) * width + x] = style.data[(c * style.height + sy) * style.width + sx]!;
+      }
+    }
+  }
+  return out;
+}
+
+/** Runs the optimisation. Events are delivered synchronously from the loop; keep handlers cheap. */
+export async function runStyleTransfer(
+  inputs: RunInputs,
+  settings: RunSettings,
+  options: { controller?: RunController; onEvent?: (event: RunEvent) => void } = {},
+): Promise<RunResult> {
+  validateRunSettings(settings);
+  const controller = options.controller ?? new RunController();
+  const emit = options.onEvent ?? (() => {});
+  const { width, height } = inputs.content;
+  const setupStart = performance.now();
+  const objective = await StyleObjective.create({
+    ...settings,
+    weights: inputs.weights,
+    width,
+    height,
+    styleImages: inputs.styles,
+    contentImage: inputs.content,
+    session: { device: settings.device ?? 'auto', threads: settings.threads ?? 0, backend: settings.backend ?? 'node' },
+  });
+  try {
+    emit({ type: 'started', width, height, device: objective.device, fallbackReason: objective.fallbackReason, setupMs: performance.now() - setupStart });
+    const image = inputs.startImage ? Float32Array.from(inputs.startImage) : initialImage(settings.init, inputs.content, inputs.styles, settings.seed);
+    if (image.length !== 3 * width * height) {
+      throw new NstError('BAD_ARGUMENT', `The start image holds ${image.length} values; a ${width}x${height} image needs ${3 * width * height}.`);
+    }
+    const optimizer = createOptimizer(settings.optimizer, image.length, {
+      learningRate: settings.learningRate,
+      bounds: { min: 0, max: 255 },
+    });
+    const reportEvery = Math.max(1, settings.reportEvery ?? 1);
+    const imageEvery = settings.imageEvery ?? 0;
+
+    // Breakdowns of this step's objective calls, so the event reports the one at the step's start point
+    // (for L-BFGS that is often the previous step's last line-search call).
+    const breakdowns: LossBreakdown[] = [];
+    let carried: LossBreakdown | null = null;
+    const evaluate = async (x: Float32Array, gradOut: Float32Array): Promise<number> => {
+      const loss = await objective.evaluate(x, gradOut);
+      breakdowns.push(loss);
+      return loss.total;
+    };
+
+    let initialLoss: LossBreakdown | null = null;
+    let done = 0;
+    for (let i = 0; i < settings.iterations; i++) {
+      if (controller.signal.aborted) break;
+      if (controller.paused) {
+        emit({ type: 'paused', iteration: i });
+        await controller.waitWhilePaused();
+        if (controller.signal.aborted) break;
+        emit({ type: 'resumed', iteration: i });
+      }
+      const weights = controller.takeWeights();
+      if (weights) {
+        objective.setWeights(weights);
+        // Cached gradients and curvature pairs belong to the old objective.
+        optimizer.objectiveChanged();
+        carried = null;
+      }
+      const t0 = performance.now();
+      breakdowns.length = 0;
+      const step = await optimizer.step(image, evaluate);
+      const loss = step.startEvaluation > 0 ? breakdowns[step.startEvaluation - 1]! : carried;
+      carried = step.endEvaluation > 0 ? breakdowns[step.endEvaluation - 1]! : null;
+      if (!loss) throw new NstError('RUNTIME_FAILURE', `The optimizer reported no loss for iteration ${i + 1}.`);
+      if (!Number.isFinite(loss.total)) {
+        throw new NstError('RUNTIME_FAILURE', `The loss became ${loss.total} at iteration ${i + 1}: lower the learning rate or the weights.`);
+      }
+      initialLoss ??= loss;
+      done = i + 1;
+      if (done === 1 || done % reportEvery === 0 || done === settings.iterations || step.converged) {
+        const attach = imageEvery > 0 && (done === 1 || done % imageEvery === 0 || done === settings.iterations);
+        emit({
+          type: 'progress',
+          iteration: done,
+          iterations: settings.iterations,
+          loss,
+          ms: performance.now() - t0,
+          ...(attach ? { image: { width, height, data: Float32Array.from(image) } } : {}),
+        });
+      }
+      if (step.converged) break;
+    }
+    const scratch = new Float32Array(image.length);
+    const finalLoss = await objective.evaluate(image, scratch);
+    return {
+      image: { width, height, data: image },
+      iterations: done,
+      initialLoss: initialLoss ?? finalLoss,
+      finalLoss,
+      stopped: controller.signal.aborted,
+      device: objective.device,
+    };
+  } finally {
+    await objective.dispose();
+  }
+}

@@ -1,0 +1,149 @@
+// One entry point for weights: detect the format, load, validate against the VGG19 table, check layer coverage.
+
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { NstError } from '../errors.js';
+import { VGG19_CONV_LAYERS, layerSpec } from '../vgg19.js';
+import { hasHdf5Signature, loadKerasH5Weights } from './keras-h5.js';
+import { loadOnnxZooWeights } from './onnx-zoo.js';
+import { loadTfjsWeights } from './tfjs.js';
+import type { ConvWeights, Vgg19Weights } from './types.js';
+
+export type WeightsFormat = 'tfjs' | 'keras-h5' | 'onnx-zoo';
+
+const SNIFF_BYTES = 64;
+
+/** Loads weights from a TF.js folder or model.json, a Keras .h5, or an ONNX zoo .onnx; then validates them. */
+export async function loadWeights(filePath: string): Promise<Vgg19Weights> {
+  const absolute = path.resolve(filePath);
+  const format = await detectWeightsFormat(absolute);
+  const weights = await LOADERS[format](absolute);
+  validateWeights(weights);
+  return weights;
+}
+
+const LOADERS: Readonly<Record<WeightsFormat, (p: string) => Promise<Vgg19Weights>>> = {
+  tfjs: loadTfjsWeights,
+  'keras-h5': loadKerasH5Weights,
+  'onnx-zoo': loadOnnxZooWeights,
+};
+
+/** By what the path is (folder) or how it ends; failing that, by its first bytes. */
+export async function detectWeightsFormat(filePath: string): Promise<WeightsFormat> {
+  const absolute = path.resolve(filePath);
+  const info = await stat(absolute).catch(() => undefined);
+  if (!info) throw new NstError('FILE_NOT_FOUND', `Weights file ${absolute} does not exist.`);
+  if (info.isDirectory()) return 'tfjs';
+  const extension = path.extname(absolute).toLowerCase();
+  if (extension === '.json') return 'tfjs';
+  if (extension === '.h5' || extension === '.hdf5') return 'keras-h5';
+  if (extension === '.onnx') return 'onnx-zoo';
+  const head = await readHead(absolute);
+  if (hasHdf5Signature(head)) return 'keras-h5';
+  if (Buffer.from(head).toString('utf8').trimStart().startsWith('{')) return 'tfjs';
+  throw new NstError(
+    'BAD_WEIGHTS',
+    `${absolute} is not a recognised weights file: use a TF.js model folder or model.json, a Keras .h5, or an ONNX .onnx.`,
+  );
+}
+
+async function readHead(absolute: string): Promise<Uint8Array> {
+  const handle = await open(absolute, 'r');
+  try {
+    const head = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface ValidateOptions {
+  /**
+   * Require each layer's channel counts to match the VGG19 table (default true). Turn off only for
+   * deliberately shrunken networks such as `randomVgg19Weights({ channelScale })`.
+   */
+  readonly tableShapes?: boolean;
+}
+
+/**
+ * Throws BAD_WEIGHTS naming the layer and the problem unless every layer is a known VGG19 conv whose arrays
+ * fit its channel counts, whose input channels follow the previous layer's output, and whose values are finite.
+ */
+export function validateWeights(weights: Vgg19Weights, options: ValidateOptions = {}): void {
+  const tableShapes = options.tableShapes ?? true;
+  let previous: ConvWeights | undefined;
+  for (const spec of VGG19_CONV_LAYERS) {
+    const layer = weights.layers.get(spec.name);
+    if (!layer) {
+      previous = undefined;
+      continue;
+    }
+    const where = `Layer ${spec.name} in ${weights.source}`;
+    checkSizes(layer, where);
+    if (tableShapes && (layer.inChannels !== spec.inChannels || layer.outChannels !== spec.outChannels)) {
+      throw badWeights(
+        `${where} has kernel [${shapeOf(layer)}]; VGG19 needs [${spec.outChannels}, ${spec.inChannels}, 3, 3].`,
+      );
+    }
+    const first = spec.index === 0;
+    if ((first && layer.inChannels !== 3) || (previous && layer.inChannels !== previous.outChannels)) {
+      const feeding = first ? 3 : (previous?.outChannels ?? 0);
+      throw badWeights(`${where} takes ${layer.inChannels} input channels, but ${feeding} arrive.`);
+    }
+    checkFinite(layer.kernel, `${where} has a non-finite kernel value`);
+    checkFinite(layer.bias, `${where} has a non-finite bias value`);
+    previous = layer;
+  }
+  for (const name of weights.layers.keys()) {
+    if (!VGG19_CONV_LAYERS.some((spec) => spec.name === name)) {
+      throw badWeights(`${weights.source} has a layer "${name}" that VGG19 does not.`);
+    }
+  }
+}
+
+function checkSizes(layer: ConvWeights, where: string): void {
+  const kernelSize = layer.outChannels * layer.inChannels * 9;
+  if (layer.kernel.length !== kernelSize) {
+    throw badWeights(`${where} has ${layer.kernel.length} kernel values; [${shapeOf(layer)}] needs ${kernelSize}.`);
+  }
+  if (layer.bias.length !== layer.outChannels) {
+    throw badWeights(`${where} has ${layer.bias.length} bias values; it has ${layer.outChannels} output channels.`);
+  }
+}
+
+function checkFinite(values: Float32Array, message: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] ?? Number.NaN;
+    if (!Number.isFinite(value)) throw badWeights(`${message} (${String(value)} at index ${i}).`);
+  }
+}
+
+/**
+ * Throws WEIGHTS_MISSING_LAYER unless the weights hold every layer from block1_conv1 down to the deepest one
+ * requested: the graph runs through all of them to reach it. Names may be aliases (conv4_2, relu4_2).
+ */
+export function requireLayers(weights: Vgg19Weights, layerNames: readonly string[]): void {
+  const requested = layerNames.map((name) => layerSpec(name));
+  if (requested.length === 0) return;
+  const deepest = requested.reduce((a, b) => (b.index > a.index ? b : a));
+  const missing = VGG19_CONV_LAYERS.slice(0, deepest.index + 1).find((spec) => !weights.layers.has(spec.name));
+  if (!missing) return;
+  const reason =
+    missing.name === deepest.name
+      ? `which was requested`
+      : `which the network passes through to reach the requested ${deepest.name}`;
+  throw new NstError(
+    'WEIGHTS_MISSING_LAYER',
+    `The weights from ${weights.source} lack layer ${missing.name}, ${reason}. ` +
+      `Use weights with all 16 conv layers, or choose layers no deeper than the weights go.`,
+  );
+}
+
+function shapeOf(layer: ConvWeights): string {
+  return `${layer.outChannels}, ${layer.inChannels}, 3, 3`;
+}
+
+function badWeights(message: string): NstError {
+  return new NstError('BAD_WEIGHTS', message);
+}

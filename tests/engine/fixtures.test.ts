@@ -1,0 +1,121 @@
+// Every case in ../shared/fixtures (PyTorch autograd on the real weights and images) is matched by the engine
+// and by `nst loss`: loss to 1e-4 relative, gradient to 1e-3 relative L2.
+
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StyleObjective } from '../../src/engine/objective.js';
+import { decodeImage, chwToHwc } from '../../src/engine/image.js';
+import { readNpyFloat32 } from '../../src/engine/npy.js';
+import { loadWeights } from '../../src/engine/weights/load.js';
+import { hasShared, sharedPath } from '../helpers/shared-data.js';
+import { jsonLines, runNst } from '../helpers/cli.js';
+
+interface FixtureCase {
+  style_layers: string[];
+  content_layers: string[];
+  style_weight: number;
+  content_weight: number;
+  tv_weight: number;
+  layer_weights?: Record<string, number>;
+  style_blend?: number[];
+  pool: 'max' | 'avg';
+  weights: string;
+  style: string[];
+  content: string;
+  image: string;
+  expected: { total: number; style: Record<string, number>; content: Record<string, number>; tv: number };
+  grad: string;
+}
+
+const present = hasShared('fixtures');
+const cases = present
+  ? readdirSync(sharedPath('fixtures'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => ({ name: f.replace(/\.json$/, ''), spec: JSON.parse(readFileSync(sharedPath('fixtures', f), 'utf8')) as FixtureCase }))
+  : [];
+
+const fixture = (file: string): string => sharedPath('fixtures', file);
+
+function relativeL2(actual: Float32Array, expected: Float32Array): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i]! - expected[i]!) ** 2;
+    norm += expected[i]! ** 2;
+  }
+  return Math.sqrt(diff / norm);
+}
+
+function expectLossesMatch(actual: { total: number; style: Record<string, number>; content: Record<string, number>; tv: number }, expected: FixtureCase['expected']): void {
+  expect(Math.abs(actual.total / expected.total - 1)).toBeLessThan(1e-4);
+  expect(Math.abs(actual.tv / expected.tv - 1)).toBeLessThan(1e-4);
+  for (const [layer, value] of Object.entries(expected.style)) expect(Math.abs(actual.style[layer]! / value - 1), layer).toBeLessThan(1e-4);
+  for (const [layer, value] of Object.entries(expected.content)) expect(Math.abs(actual.content[layer]! / value - 1), layer).toBeLessThan(1e-4);
+}
+
+describe.skipIf(!present)('PyTorch fixtures', () => {
+  it.each(cases)('$name: engine loss and gradient match PyTorch autograd', async ({ spec }) => {
+    const weightsDir = sharedPath(spec.weights);
+    if (!existsSync(weightsDir)) return void console.warn(`[fixtures] ${weightsDir} absent: skipped`);
+    const weights = await loadWeights(weightsDir);
+    const image = await decodeImage(fixture(spec.image));
+    const objective = await StyleObjective.create({
+      weights,
+      width: image.width,
+      height: image.height,
+      styleLayers: spec.style_layers,
+      contentLayers: spec.content_layers,
+      pool: spec.pool,
+      styleImages: await Promise.all(spec.style.map((s) => decodeImage(fixture(s)))),
+      styleBlend: spec.style_blend,
+      contentImage: await decodeImage(fixture(spec.content)),
+      styleWeight: spec.style_weight,
+      contentWeight: spec.content_weight,
+      tvWeight: spec.tv_weight,
+      layerWeights: spec.layer_weights,
+      session: { device: 'cpu', threads: 2 },
+    });
+    try {
+      const grad = new Float32Array(image.data.length);
+      const loss = await objective.evaluate(image.data, grad);
+      expectLossesMatch(loss, spec.expected);
+      const expectedGrad = await readNpyFloat32(fixture(spec.grad));
+      expect(expectedGrad.shape).toEqual([image.height, image.width, 3]);
+      expect(relativeL2(chwToHwc(grad, image.width, image.height), expectedGrad.data)).toBeLessThan(1e-3);
+    } finally {
+      await objective.dispose();
+    }
+  });
+
+  it.each(cases)('$name: `nst loss` prints the same losses and writes the same gradient', async ({ spec }) => {
+    const gradOut = path.join(mkdtempSync(path.join(os.tmpdir(), 'nst-loss-')), 'grad.npy');
+    const layerWeights = Object.entries(spec.layer_weights ?? {}).map(([l, w]) => `${l}=${w}`).join(',');
+    const result = await runNst([
+      'loss', fixture(spec.image),
+      '--style', ...spec.style.map(fixture),
+      '--content', fixture(spec.content),
+      '--weights', sharedPath(spec.weights),
+      '--style-layers', spec.style_layers.join(','),
+      '--content-layers', spec.content_layers.join(','),
+      '--layer-weights', layerWeights,
+      ...(spec.style_blend ? ['--style-blend', spec.style_blend.join(',')] : []),
+      '--style-weight', String(spec.style_weight),
+      '--content-weight', String(spec.content_weight),
+      '--tv-weight', String(spec.tv_weight),
+      '--pool', spec.pool,
+      '--device', 'cpu',
+      '--json', '--grad-out', gradOut,
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const [printed] = jsonLines(result.stdout);
+    expectLossesMatch(printed as FixtureCase['expected'], spec.expected);
+    const written = await readNpyFloat32(gradOut);
+    const expectedGrad = await readNpyFloat32(fixture(spec.grad));
+    expect(written.shape).toEqual(expectedGrad.shape);
+    expect(relativeL2(written.data, expectedGrad.data)).toBeLessThan(1e-3);
+  });
+});
