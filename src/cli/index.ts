@@ -9,11 +9,25 @@ import { EXIT_CODES, exitCodeFor, reportError } from './output.js';
 export function buildProgram(): Command {
   const program = new Command('nst')
     .description('Neural Style Studio: Gatys neural style transfer on VGG19, headless')
-    .option('--debug', 'print stack traces with errors')
-    .showHelpAfterError('(run nst --help for usage)')
-    .exitOverride();
-  for (const command of [stylizeCommand(), lossCommand(), benchCommand()]) program.addCommand(command.exitOverride());
+    .option('--debug', 'print stack traces with errors');
+  usageErrorsAsOneLine(program);
+  for (const command of [stylizeCommand(), lossCommand(), benchCommand()]) program.addCommand(usageErrorsAsOneLine(command));
   return program;
+}
+
+/**
+ * Commander's usage errors ("error: unknown option '--x'" then a "(Did you mean …?)" line or a help hint) speak
+ * like every other nst error: one `nst: ` line on stderr. addCommand does not pass settings down, so each command
+ * is configured itself.
+ */
+function usageErrorsAsOneLine(command: Command): Command {
+  return command.exitOverride().configureOutput({
+    outputError: (message, write) => {
+      const usage = command.parent ? `nst ${command.name()} --help` : 'nst --help';
+      const sentence = message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').trim();
+      write(`nst: ${sentence} (run ${usage} for usage)\n`);
+    },
+  });
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

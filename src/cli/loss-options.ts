@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { DEFAULT_RUN_SETTINGS } from '../engine/defaults.js';
+import { NstError } from '../engine/errors.js';
 import type { PoolKind } from '../engine/graph/ops/pool.js';
 import { DEVICES, type DeviceRequest } from '../engine/runtime/session.js';
 import { parseChoice, parseLayerList, parseLayerWeights, parseNumber, parseNumberList } from './parse.js';
@@ -17,10 +18,17 @@ export interface LossOptionValues {
   pool: PoolKind;
   device: DeviceRequest;
   threads: number;
+  normalize: boolean;
 }
 
-export function addLossOptions(command: Command): Command {
+/**
+ * `normalizeByDefault`: stylize balances the terms by their targets (weights of 1 mean equal say); `loss` and
+ * `bench` default to the raw convention the fixtures use.
+ */
+export function addLossOptions(command: Command, { normalizeByDefault }: { normalizeByDefault: boolean }): Command {
   const d = DEFAULT_RUN_SETTINGS;
+  if (normalizeByDefault) command.option('--no-normalize', 'use the raw weights: do not balance the terms by their targets\' size');
+  else command.option('--normalize', 'balance the terms by their targets\' size (stylize does this by default)');
   return command
     .option('--style-layers <layers>', 'style layers, comma-separated (block1_conv1 or conv1_1)', d.styleLayers.join(','))
     .option('--content-layers <layers>', 'content layers, comma-separated', d.contentLayers.join(','))
@@ -46,5 +54,16 @@ export function readLossOptions(raw: Record<string, string | undefined>): LossOp
     pool: parseChoice('--pool', raw.pool!, ['max', 'avg'] as const),
     device: parseChoice('--device', raw.device!, DEVICES),
     threads: parseNumber('--threads', raw.threads!, { min: 0, max: 256, integer: true }),
+    normalize: (raw as Record<string, unknown>).normalize === true,
   };
+}
+
+/** One --style-blend weight per style image, not all zero: said before weights and images are loaded. */
+export function checkStyleBlend(styleBlend: readonly number[] | undefined, styleCount: number): void {
+  if (styleBlend === undefined) return;
+  if (styleBlend.length !== styleCount) {
+    const images = styleCount === 1 ? '1 style image' : `${styleCount} style images`;
+    throw new NstError('BAD_ARGUMENT', `--style-blend: ${styleBlend.length} weights for ${images}; give one weight per style image.`);
+  }
+  if (!styleBlend.some((w) => w > 0)) throw new NstError('BAD_ARGUMENT', '--style-blend: the weights add up to 0; give at least one above 0.');
 }

@@ -1,21 +1,33 @@
 // Parsers for the CLI's option values: each turns text into a typed value or throws a sentence naming the option.
 
-import { NstError } from '../engine/errors.js';
+import { NstError, isNstError } from '../engine/errors.js';
 import { canonicalLayerName } from '../engine/vgg19.js';
 
 function bad(option: string, message: string): NstError {
   return new NstError('BAD_ARGUMENT', `${option}: ${message}`);
 }
 
-export function parseNumber(option: string, text: string, { min = -Infinity, max = Infinity, integer = false } = {}): number {
+export interface NumberRange {
+  min?: number;
+  max?: number;
+  integer?: boolean;
+  /** `min` itself is out of range too (a learning rate must be above 0, not merely at least 0). */
+  minExclusive?: boolean;
+}
+
+export function parseNumber(option: string, text: string, { min = -Infinity, max = Infinity, integer = false, minExclusive = false }: NumberRange = {}): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value)) throw bad(option, `"${text}" is not a number.`);
   if (integer && !Number.isInteger(value)) throw bad(option, `"${text}" is not a whole number.`);
-  if (value < min || value > max) {
-    const range = max === Infinity ? `at least ${min}` : `from ${min} to ${max}`;
-    throw bad(option, `${text} is out of range: use a number ${range}.`);
-  }
+  if (value < min || value > max || (minExclusive && value === min)) throw bad(option, `${text} is out of range: use a number ${rangeText(min, max, minExclusive)}.`);
   return value;
+}
+
+function rangeText(min: number, max: number, minExclusive: boolean): string {
+  const low = minExclusive ? `above ${min}` : `at least ${min}`;
+  if (max === Infinity) return low;
+  if (min === -Infinity) return `at most ${max}`;
+  return minExclusive ? `above ${min} and at most ${max}` : `from ${min} to ${max}`;
 }
 
 export function parseChoice<T extends string>(option: string, text: string, choices: readonly T[]): T {
@@ -26,10 +38,16 @@ export function parseChoice<T extends string>(option: string, text: string, choi
 /** `L,L,…` → canonical Keras names (aliases accepted); an empty string means no layer. */
 export function parseLayerList(option: string, text: string): string[] {
   const names = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return [...new Set(names.map((name) => layerName(option, name)))];
+}
+
+/** Canonical name, or the engine's UNKNOWN_LAYER sentence prefixed with the option (the code is kept). */
+function layerName(option: string, name: string): string {
   try {
-    return [...new Set(names.map(canonicalLayerName))];
+    return canonicalLayerName(name);
   } catch (error) {
-    throw bad(option, (error as Error).message);
+    if (isNstError(error)) throw new NstError(error.code, `${option}: ${error.message}`);
+    throw error;
   }
 }
 
@@ -39,12 +57,9 @@ export function parseLayerWeights(option: string, text: string): Record<string, 
   for (const pair of text.split(',').map((s) => s.trim()).filter(Boolean)) {
     const [name, value, extra] = pair.split('=');
     if (name === undefined || value === undefined || extra !== undefined) throw bad(option, `"${pair}" is not LAYER=WEIGHT.`);
-    let layer: string;
-    try {
-      layer = canonicalLayerName(name);
-    } catch (error) {
-      throw bad(option, (error as Error).message);
-    }
+    const layer = layerName(option, name);
+    // conv1_1=1,block1_conv1=2 names one layer twice: refuse rather than let the last silently win.
+    if (Object.hasOwn(out, layer)) throw bad(option, `${layer} is given more than once ("${pair}").`);
     out[layer] = parseNumber(option, value, { min: 0 });
   }
   return out;

@@ -1,6 +1,6 @@
 // Finds the VGG19 weights for a command: --weights, else $NST_WEIGHTS, else a clear sentence on how to get them.
 
-import { NstError } from '../engine/errors.js';
+import { NstError, isNstError } from '../engine/errors.js';
 import { loadWeights } from '../engine/weights/load.js';
 import { randomVgg19Weights } from '../engine/weights/random.js';
 import type { Vgg19Weights } from '../engine/weights/types.js';
@@ -13,5 +13,15 @@ export async function resolveWeights(options: { weights?: string; randomWeights?
   if (options.randomWeights) return randomVgg19Weights({ seed: options.seed ?? 1 });
   const location = options.weights ?? process.env.NST_WEIGHTS;
   if (!location) throw new NstError('WEIGHTS_NOT_FOUND', `No VGG19 weights found. ${WEIGHTS_HELP}`);
-  return loadWeights(location);
+  try {
+    return await loadWeights(location);
+  } catch (error) {
+    // The engine says FILE_NOT_FOUND (exit 3, "a bad input image" to scripts); for the CLI a weights path that
+    // leads nowhere, or a folder missing a shard, is a weights problem (exit 4), named by where the path came from.
+    if (isNstError(error) && error.code === 'FILE_NOT_FOUND') {
+      const from = options.weights !== undefined ? '--weights' : 'NST_WEIGHTS';
+      throw new NstError('WEIGHTS_NOT_FOUND', `${from}: ${error.message} ${WEIGHTS_HELP}`, { cause: error });
+    }
+    throw error;
+  }
 }

@@ -21,6 +21,13 @@ export interface LossWeights {
   readonly tvWeight: number;
   /** Per style layer multipliers w_l (canonical or alias names); missing layers weigh 1. */
   readonly layerWeights?: Readonly<Record<string, number>>;
+  /**
+   * Balance the terms by their targets' size: each style layer's weight is divided by mean(A_l²), each content
+   * layer's by mean(P_l²), TV's by the TV of the content image. Raw Gram magnitudes differ by 10⁶ between
+   * VGG19 layers, so without this the deepest layers drown the rest; with it, weights of 1 mean "equal say"
+   * and the same settings suit any image and any weights file. Reported per-layer losses stay unweighted.
+   */
+  readonly normalize?: boolean;
 }
 
 export interface ObjectiveSpec extends LossWeights {
@@ -51,6 +58,8 @@ export class StyleObjective {
   private readonly fetches: Record<string, Tensor> = {};
   private readonly gradBuffer: Float32Array;
   private readonly scalarOutputs = new Map<string, Float32Array>();
+  /** Per weight input, the factor `normalize` applies (1 until the targets are known). */
+  private readonly normalizers = new Map<string, number>();
 
   private constructor(
     private readonly session: GraphSession,
@@ -93,8 +102,15 @@ export class StyleObjective {
         const features = await computeFeatures(spec, spec.contentImage, [], graph.contentLayers.map((l) => l.layer), session);
         for (const shape of graph.contentLayers) {
           objective.feeds[io.contentTarget(shape.layer)] = session.tensor(features.features.get(shape.layer)!, [1, shape.channels, shape.height, shape.width]);
+          objective.normalizers.set(io.contentWeight(shape.layer), 1 / Math.max(meanSquare(features.features.get(shape.layer)!), 1e-12));
         }
       }
+      for (const shape of graph.styleLayers) {
+        objective.normalizers.set(io.styleWeight(shape.layer), 1 / Math.max(meanSquare(styleTargets.get(shape.layer)!), 1e-12));
+      }
+      const reference = spec.contentImage ?? spec.styleImages[0];
+      if (reference) objective.normalizers.set(io.tvWeight, 1 / Math.max(totalVariation(reference), 1e-6));
+      objective.applyWeights(spec);
       return objective;
     } catch (error) {
       await session.dispose();
@@ -142,15 +158,36 @@ export class StyleObjective {
 
   private applyWeights(weights: LossWeights): void {
     const layerWeights = canonicalLayerWeights(weights.layerWeights);
-    for (const { layer } of this.graph.styleLayers) {
-      const w = weights.styleWeight * (layerWeights.get(layer) ?? 1);
-      this.feeds[io.styleWeight(layer)] = this.session.tensor(new Float32Array([w]), []);
-    }
-    for (const { layer } of this.graph.contentLayers) {
-      this.feeds[io.contentWeight(layer)] = this.session.tensor(new Float32Array([weights.contentWeight]), []);
-    }
-    this.feeds[io.tvWeight] = this.session.tensor(new Float32Array([weights.tvWeight]), []);
+    const feed = (name: string, value: number): void => {
+      const factor = weights.normalize ? (this.normalizers.get(name) ?? 1) : 1;
+      this.feeds[name] = this.session.tensor(new Float32Array([value * factor]), []);
+    };
+    for (const { layer } of this.graph.styleLayers) feed(io.styleWeight(layer), weights.styleWeight * (layerWeights.get(layer) ?? 1));
+    for (const { layer } of this.graph.contentLayers) feed(io.contentWeight(layer), weights.contentWeight);
+    feed(io.tvWeight, weights.tvWeight);
   }
+}
+
+function meanSquare(values: Float32Array): number {
+  let acc = 0;
+  for (const v of values) acc += v * v;
+  return acc / values.length;
+}
+
+/** The loss convention's tv of an image (see ops/losses.ts), for normalising the TV weight. */
+function totalVariation(image: PlanarImage): number {
+  const { width, height, data } = image;
+  if (width < 2 || height < 2) return 0;
+  let acc = 0;
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < height - 1; y++) {
+      for (let x = 0; x < width - 1; x++) {
+        const i = (c * height + y) * width + x;
+        acc += (data[i + width]! - data[i]!) ** 2 + (data[i + 1]! - data[i]!) ** 2;
+      }
+    }
+  }
+  return acc / (3 * (height - 1) * (width - 1));
 }
 
 function canonicalLayerWeights(weights: Readonly<Record<string, number>> | undefined): Map<string, number> {

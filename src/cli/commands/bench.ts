@@ -15,15 +15,18 @@ export function benchCommand(): Command {
     .option('--weights <path>', 'VGG19 weights; default $NST_WEIGHTS')
     .option('--random-weights', 'seeded He-initialised VGG19 weights: no weights file needed')
     .option('--json', 'print one JSON object');
-  addLossOptions(command);
+  addLossOptions(command, { normalizeByDefault: false });
   return command.action(async (raw: Record<string, string | boolean | undefined>) => {
     const text = raw as Record<string, string | undefined>;
     const loss = readLossOptions(text);
+    // Every option is checked before the weights are built or loaded (seconds for an .h5).
+    const sizePx = parseNumber('--size', text.size!, { min: 16, max: 8192, integer: true });
+    const iterations = parseNumber('--iterations', text.iterations!, { min: 1, max: 10_000, integer: true });
     const weights = await resolveWeights({ weights: text.weights, randomWeights: raw.randomWeights === true });
     const result = await benchmark({
       weights,
-      sizePx: parseNumber('--size', text.size!, { min: 16, max: 8192, integer: true }),
-      iterations: parseNumber('--iterations', text.iterations!, { min: 1, max: 10_000, integer: true }),
+      sizePx,
+      iterations,
       styleLayers: loss.styleLayers,
       contentLayers: loss.contentLayers,
       pool: loss.pool,

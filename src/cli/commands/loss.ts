@@ -6,7 +6,7 @@ import { decodeImage, resizeImage } from '../../engine/image.js';
 import { StyleObjective } from '../../engine/objective.js';
 import { writeNpyFloat32 } from '../../engine/npy.js';
 import { NstError } from '../../engine/errors.js';
-import { addLossOptions, readLossOptions } from '../loss-options.js';
+import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-options.js';
 import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { writeJsonLine } from '../output.js';
@@ -21,7 +21,7 @@ export function lossCommand(): Command {
     .option('--weights <path>', 'VGG19 weights (.h5, .onnx or TF.js folder); default $NST_WEIGHTS')
     .option('--grad-out <file.npy>', 'write d(total)/d(pixel) as float32 [H, W, 3], RGB, 0–255 pixel scale')
     .option('--json', 'print JSON (the default output of this command; kept for symmetry)');
-  addLossOptions(command);
+  addLossOptions(command, { normalizeByDefault: false });
   return command.action(async (imagePath: string, raw: Record<string, unknown>) => {
     const text = raw as Record<string, string | undefined>;
     const loss = readLossOptions(text);
@@ -29,10 +29,13 @@ export function lossCommand(): Command {
     if (loss.contentLayers.length > 0 && !text.content) {
       throw new NstError('BAD_ARGUMENT', '--content is required when content layers are selected (or pass --content-layers "").');
     }
-    const weights = await resolveWeights({ weights: text.weights });
+    const stylePaths = raw.style as string[];
+    checkStyleBlend(loss.styleBlend, stylePaths.length);
+    // Images before weights: a mistyped image path should fail at once, not after loading a 550 MB .h5.
     const image = await decodeImage(imagePath, { sizePx });
-    const styles = await Promise.all((raw.style as string[]).map((p) => decodeImage(p, { sizePx })));
+    const styles = await Promise.all(stylePaths.map((p) => decodeImage(p, { sizePx })));
     let content = text.content ? await decodeImage(text.content, { sizePx }) : undefined;
+    const weights = await resolveWeights({ weights: text.weights });
     if (content && (content.width !== image.width || content.height !== image.height)) {
       content = await resizeImage(content, image.width, image.height);
     }
@@ -45,6 +48,7 @@ export function lossCommand(): Command {
       ...(content ? { contentImage: content } : {}),
       session: { device: loss.device, threads: loss.threads },
     });
+    if (objective.fallbackReason) process.stderr.write(`nst: running on ${objective.device}: ${objective.fallbackReason}\n`);
     try {
       const grad = new Float32Array(image.data.length);
       const result = await objective.evaluate(image.data, grad);

@@ -8,7 +8,7 @@ import { decodeImage, writeImageAtomic } from '../../engine/image.js';
 import { RunController, runStyleTransfer, type InitMode, type RunSettings } from '../../engine/run.js';
 import type { OptimizerName } from '../../engine/optim/types.js';
 import { NstError } from '../../engine/errors.js';
-import { addLossOptions, readLossOptions } from '../loss-options.js';
+import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-options.js';
 import { parseChoice, parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';
@@ -30,7 +30,7 @@ export function stylizeCommand(): Command {
     .option('--save-every <n>', 'write the image so far every N iterations (to OUT, or numbered into --frames-dir)', '0')
     .option('--frames-dir <dir>', 'folder for numbered frames (frame_000010.png …) written every --save-every iterations')
     .option('--json', 'one JSON object per reported iteration on stdout, then a final {"done":true,…} line');
-  addLossOptions(command);
+  addLossOptions(command, { normalizeByDefault: true });
   return command.action(async (contentPath: string, stylePaths: string[], raw: Record<string, string | boolean | undefined>) => {
     await stylize(contentPath, stylePaths, raw);
   });
@@ -50,9 +50,9 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
     ...loss,
     iterations: parseNumber('--iterations', text.iterations!, { min: 0, max: 1_000_000, integer: true }),
     optimizer: parseChoice<OptimizerName>('--optimizer', text.optimizer!, ['gd', 'adam', 'lbfgs']),
-    ...(text.lr !== undefined ? { learningRate: parseNumber('--lr', text.lr, { min: Number.MIN_VALUE }) } : {}),
+    ...(text.lr !== undefined ? { learningRate: parseNumber('--lr', text.lr, { min: 0, minExclusive: true }) } : {}),
     init: parseChoice<InitMode>('--init', text.init!, ['content', 'noise', 'style']),
-    seed: parseNumber('--seed', text.seed!, { integer: true }),
+    seed: parseNumber('--seed', text.seed!, { integer: true, min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
     reportEvery: 1,
     imageEvery: saveEvery,
   };
@@ -60,9 +60,11 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
   if (framesDir && saveEvery === 0) throw new NstError('BAD_ARGUMENT', '--frames-dir needs --save-every N (N ≥ 1).');
   if (framesDir) await mkdir(framesDir, { recursive: true });
 
-  const weights = await resolveWeights({ weights: text.weights });
+  checkStyleBlend(loss.styleBlend, stylePaths.length);
+  // Images before weights: a mistyped image path should fail at once, not after loading a 550 MB .h5.
   const content = await decodeImage(contentPath, { sizePx });
   const styles = await Promise.all(stylePaths.map((p) => decodeImage(p, { sizePx })));
+  const weights = await resolveWeights({ weights: text.weights });
 
   const controller = new RunController();
   const onSignal = (): void => controller.stop();

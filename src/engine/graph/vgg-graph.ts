@@ -90,7 +90,9 @@ function validateSpec(spec: GraphSpec): { style: string[]; content: string[]; de
       const deepest = [...style, ...content].find((l) => layerSpec(l).index === depth - 1);
       throw new NstError(
         'WEIGHTS_MISSING_LAYER',
-        `The weights (${spec.weights.source}) lack ${name}, which ${deepest} needs: use weights with all VGG19 layers up to ${deepest}.`,
+        name === deepest
+          ? `The weights (${spec.weights.source}) lack ${name}: use weights with all VGG19 layers up to ${name}, or choose shallower layers.`
+          : `The weights (${spec.weights.source}) lack ${name}, which ${deepest} is computed through: use weights with all VGG19 layers up to ${deepest}, or choose shallower layers.`,
       );
     }
   }
