@@ -42,6 +42,8 @@ export interface ObjectiveSpec extends LossWeights {
   readonly styleBlend?: readonly number[];
   readonly contentImage?: PlanarImage;
   readonly session?: SessionOptions;
+  /** Override how max pools are differentiated (see GraphSpec.maxPoolGrad); chosen from the device otherwise. */
+  readonly maxPoolGrad?: 'argmax' | 'mask';
 }
 
 /** One evaluation: total (weighted) and the UNWEIGHTED per-layer terms, keyed by canonical layer name. */
@@ -90,7 +92,9 @@ export class StyleObjective {
       throw new NstError('BAD_ARGUMENT', 'Content layers are selected but no content image was given.');
     }
     const blend = normaliseBlend(spec.styleBlend, spec.styleImages.length);
-    const graph = buildLossGraph(spec);
+    // GPU providers lack MaxPool's indices output; the CPU (native or wasm) and CUDA have it.
+    const device = spec.session?.device ?? 'auto';
+    const graph = buildLossGraph({ ...spec, maxPoolGrad: spec.maxPoolGrad ?? (['webgpu', 'dml', 'coreml'].includes(device) ? 'mask' : 'argmax') });
     const session = await GraphSession.create(graph.bytes, spec.session);
     try {
       const objective = new StyleObjective(session, graph, new Float32Array(3 * spec.width * spec.height), spec, spec.width, spec.height);

@@ -64,7 +64,7 @@ afterAll(async () => {
   await Promise.all(opened.map((o) => o.dispose()));
 });
 
-async function objectiveFor(term: Term, pool: PoolKind): Promise<StyleObjective> {
+async function objectiveFor(term: Term, pool: PoolKind, maxPoolGrad: 'argmax' | 'mask'): Promise<StyleObjective> {
   const settings = settingsFor(term);
   const objective = await StyleObjective.create({
     ...settings,
@@ -79,6 +79,7 @@ async function objectiveFor(term: Term, pool: PoolKind): Promise<StyleObjective>
     contentImage,
     layerWeights: { relu1_1: 3, block5_conv1: 1000 },
     session: { device: 'cpu', threads: 1 },
+    maxPoolGrad,
   });
   opened.push(objective);
   return objective;
@@ -90,9 +91,13 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return acc;
 }
 
-describe.each<PoolKind>(['max', 'avg'])('loss graph with %s pooling', (pool) => {
+describe.each<{ pool: PoolKind; maxPoolGrad: 'argmax' | 'mask' }>([
+  { pool: 'max', maxPoolGrad: 'argmax' },
+  { pool: 'max', maxPoolGrad: 'mask' },
+  { pool: 'avg', maxPoolGrad: 'argmax' },
+])('loss graph with $pool pooling ($maxPoolGrad backward)', ({ pool, maxPoolGrad }) => {
   it.each<Term>(['style', 'content', 'tv', 'all'])('the %s term: losses match the float64 reference, gradient matches its finite differences', async (term) => {
-    const objective = await objectiveFor(term, pool);
+    const objective = await objectiveFor(term, pool, maxPoolGrad);
     const spec = referenceSpecFor(term, pool);
     const x = randomImage(WIDTH, HEIGHT, 11).data;
     const grad = new Float32Array(x.length);

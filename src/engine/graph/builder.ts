@@ -20,7 +20,7 @@ const ELEMENT_TYPE = {
   bool: onnx.TensorProto.DataType.BOOL,
 } as const;
 
-export const OPSET_VERSION = 17;
+export const OPSET_VERSION = 13;
 
 export class GraphBuilder {
   private readonly nodes: OnnxTypes.INodeProto[] = [];
@@ -112,6 +112,28 @@ export class GraphBuilder {
       attribute: Object.entries(attributes).map(([key, value]) => attribute(key, value)),
     });
     return { name, shape: out.shape, type: out.type ?? 'float' };
+  }
+
+  /** Adds one node with several outputs, described in order (a null entry leaves that output unused). */
+  nodeWithOutputs(
+    opType: string,
+    inputs: readonly (Value | null)[],
+    attributes: Record<string, AttributeValue>,
+    outs: readonly { shape: readonly number[]; name?: string; type?: Value['type'] }[],
+  ): Value[] {
+    const values = outs.map((out) => ({
+      name: this.uniqueName(out.name ?? opType.toLowerCase()),
+      shape: out.shape,
+      type: out.type ?? ('float' as const),
+    }));
+    this.nodes.push({
+      name: `${opType}:${values[0]!.name}`,
+      opType,
+      input: inputs.map((v) => (v ? v.name : '')),
+      output: values.map((v) => v.name),
+      attribute: Object.entries(attributes).map(([key, value]) => attribute(key, value)),
+    });
+    return values;
   }
 
   get nodeCount(): number {

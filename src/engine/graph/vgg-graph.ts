@@ -3,7 +3,7 @@
 import { GraphBuilder, type Value } from './builder.js';
 import { conv3x3, conv3x3InputGrad } from './ops/conv.js';
 import { relu, reluGrad } from './ops/relu.js';
-import { pool2x2, pool2x2Grad, type PoolKind } from './ops/pool.js';
+import { maxPoolGradThroughRelu, pool2x2, pool2x2Grad, type PoolKind, type Pooled } from './ops/pool.js';
 import { asMatrix, gram, styleLoss } from './ops/gram.js';
 import { contentLoss, totalVariation } from './ops/losses.js';
 import { VGG19_CONV_LAYERS, canonicalLayerName, layerSpec } from '../vgg19.js';
@@ -38,6 +38,12 @@ export interface GraphSpec {
   readonly contentLayers: readonly string[];
   readonly pool: PoolKind;
   readonly weights: Vgg19Weights;
+  /**
+   * How max pools are differentiated: 'argmax' (MaxPool's indices + MaxUnpool, with the ReLU below folded in;
+   * fastest on CPU) or 'mask' (compare with the upsampled maximum; for providers without MaxPool indices,
+   * such as WebGPU). Default 'argmax'.
+   */
+  readonly maxPoolGrad?: 'argmax' | 'mask';
 }
 
 export interface LayerShape {
@@ -58,8 +64,8 @@ export interface BuiltGraph {
 interface Forward {
   /** Post-ReLU maps F_l by conv index. */
   readonly activations: Value[];
-  /** Pool outputs by the conv index they follow. */
-  readonly pools: Map<number, Value>;
+  /** Pools by the conv index they follow. */
+  readonly pools: Map<number, Pooled>;
   readonly weights: ConvWeights[];
 }
 
@@ -99,9 +105,10 @@ function validateSpec(spec: GraphSpec): { style: string[]; content: string[]; de
   return { style, content, depth };
 }
 
-function buildForward(g: GraphBuilder, image: Value, spec: GraphSpec, depth: number): Forward {
+/** `poolIndicesAfter`: conv indices whose following max pool should also output its argmax (for backward). */
+function buildForward(g: GraphBuilder, image: Value, spec: GraphSpec, depth: number, poolIndicesAfter: ReadonlySet<number> = new Set()): Forward {
   const activations: Value[] = [];
-  const pools = new Map<number, Value>();
+  const pools = new Map<number, Pooled>();
   const weights: ConvWeights[] = [];
   // Caffe preprocessing is RGB→BGR and a mean shift. Permuting block1_conv1's input channels instead of the
   // pixels keeps the image (and so the gradient) in RGB; the features are identical.
@@ -116,8 +123,9 @@ function buildForward(g: GraphBuilder, image: Value, spec: GraphSpec, depth: num
     activations.push(f);
     x = f;
     if (layer.poolAfter && i < depth - 1) {
-      x = pool2x2(g, f, spec.pool, `block${layer.block}_pool`);
-      pools.set(i, x);
+      const pooled = pool2x2(g, f, spec.pool, `block${layer.block}_pool`, poolIndicesAfter.has(i));
+      pools.set(i, pooled);
+      x = pooled.output;
     }
   }
   return { activations, pools, weights };
@@ -148,7 +156,15 @@ export function buildLossGraph(spec: GraphSpec): BuiltGraph {
   const { style, content, depth } = validateSpec(spec);
   const g = new GraphBuilder('nst_loss_and_grad');
   const image = g.input(io.image, [1, 3, spec.height, spec.width]);
-  const forward = buildForward(g, image, spec, depth);
+  const lossLayers = new Set([...style, ...content].map((l) => layerSpec(l).index));
+  // A max pool whose input layer carries no loss is differentiated with its argmax and the ReLU folded in
+  // (maxPoolGradThroughRelu); one whose input layer has its own loss term needs the general path.
+  const foldable = new Set(
+    VGG19_CONV_LAYERS.slice(0, depth - 1)
+      .filter((l) => l.poolAfter && spec.pool === 'max' && spec.maxPoolGrad !== 'mask' && !lossLayers.has(l.index))
+      .map((l) => l.index),
+  );
+  const forward = buildForward(g, image, spec, depth, foldable);
 
   const weightedLosses: Value[] = [];
   const gradsAt = new Map<number, Value[]>();
@@ -190,23 +206,25 @@ export function buildLossGraph(spec: GraphSpec): BuiltGraph {
   g.output(sum(g, weightedLosses, []), io.total);
 
   // Backward, deepest layer first: gradient at F_i → through ReLU → through conv i → through the pool below.
-  let upstream: Value | null = null;
+  const name = (i: number): string => VGG19_CONV_LAYERS[i]!.name;
+  let dPreact = reluGrad(g, sum(g, gradsAt.get(depth - 1) ?? [], forward.activations[depth - 1]!.shape), forward.activations[depth - 1]!, `${name(depth - 1)}_dpreact`);
   let imageGrad: Value | null = null;
   for (let i = depth - 1; i >= 0; i--) {
-    const terms = [...(upstream ? [upstream] : []), ...(gradsAt.get(i) ?? [])];
-    const f = forward.activations[i]!;
-    const name = VGG19_CONV_LAYERS[i]!.name;
-    const dF = sum(g, terms, f.shape);
-    const dPre = reluGrad(g, dF, f, `${name}_dpreact`);
-    const dInput = conv3x3InputGrad(g, dPre, name, forward.weights[i]!);
+    const dInput = conv3x3InputGrad(g, dPreact, name(i), forward.weights[i]!);
     if (i === 0) {
       imageGrad = dInput;
       break;
     }
+    const below = forward.activations[i - 1]!;
     const pooled = forward.pools.get(i - 1);
-    upstream = pooled
-      ? pool2x2Grad(g, dInput, forward.activations[i - 1]!, pooled, spec.pool, `block${VGG19_CONV_LAYERS[i - 1]!.block}_pool_grad`)
+    if (pooled && foldable.has(i - 1)) {
+      dPreact = maxPoolGradThroughRelu(g, dInput, pooled, below.shape, `${name(i - 1)}_dpreact`);
+      continue;
+    }
+    const dBelow = pooled
+      ? pool2x2Grad(g, dInput, below, pooled.output, spec.pool, `block${VGG19_CONV_LAYERS[i - 1]!.block}_pool_grad`)
       : dInput;
+    dPreact = reluGrad(g, sum(g, [dBelow, ...(gradsAt.get(i - 1) ?? [])], below.shape), below, `${name(i - 1)}_dpreact`);
   }
   g.output(g.node('Add', [imageGrad!, tv.grad], {}, { shape: image.shape }), io.grad);
   return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth };
@@ -235,6 +253,6 @@ export function buildFeatureGraph(spec: GraphSpec): BuiltGraph {
 
 function sum(g: GraphBuilder, values: readonly Value[], shape: readonly number[]): Value {
   if (values.length === 0) return g.node('Mul', [g.scalar(0), g.scalar(0)], {}, { shape });
-  if (values.length === 1) return values[0]!;
-  return g.node('Sum', values, {}, { shape });
+  // Pairwise Add rather than one Sum: onnxruntime runs Add on all threads and broadcasts it, Sum on one.
+  return values.slice(1).reduce((acc, v) => g.node('Add', [acc, v], {}, { shape }), values[0]!);
 }

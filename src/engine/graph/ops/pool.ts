@@ -4,11 +4,43 @@ import type { GraphBuilder, Value } from '../builder.js';
 
 export type PoolKind = 'max' | 'avg';
 
-export function pool2x2(g: GraphBuilder, x: Value, kind: PoolKind, name: string): Value {
+export interface Pooled {
+  readonly output: Value;
+  /** Max pool only, when asked for: flat index of each window's (first) maximum in the input. */
+  readonly indices: Value | null;
+}
+
+/**
+ * Forward pool. `withIndices` makes a max pool also return where each maximum came from, for the backward
+ * pass; it is left off otherwise because it keeps onnxruntime off its fastest (NCHWc) pooling kernel.
+ */
+export function pool2x2(g: GraphBuilder, x: Value, kind: PoolKind, name: string, withIndices = false): Pooled {
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  const op = kind === 'max' ? 'MaxPool' : 'AveragePool';
-  return g.node(op, [x], { kernel_shape: [2, 2], strides: [2, 2] }, {
-    shape: [n, c, Math.floor(h / 2), Math.floor(w / 2)],
+  const shape = [n, c, Math.floor(h / 2), Math.floor(w / 2)];
+  const attributes = { kernel_shape: [2, 2], strides: [2, 2] };
+  if (kind === 'max' && withIndices) {
+    const [output, indices] = g.nodeWithOutputs('MaxPool', [x], attributes, [
+      { shape, name },
+      { shape, name: `${name}_argmax`, type: 'int64' },
+    ]);
+    return { output: output!, indices: indices! };
+  }
+  return { output: g.node(kind === 'max' ? 'MaxPool' : 'AveragePool', [x], attributes, { shape, name }), indices: null };
+}
+
+/**
+ * Max-pool backward straight to the pre-activations below, with that layer's ReLU folded in: each window's
+ * gradient goes to its first maximum (as PyTorch does), and only where that maximum is > 0 — which is exactly
+ * where the ReLU below passes gradient. Valid when no loss reads the pooled layer itself (the caller checks).
+ * MaxUnpool writes zeros elsewhere, rows/columns dropped by the floor included.
+ */
+export function maxPoolGradThroughRelu(g: GraphBuilder, dy: Value, pooled: Pooled, inputShape: readonly number[], name: string): Value {
+  if (!pooled.indices) throw new Error(`maxPoolGradThroughRelu(${name}) needs the pool's indices.`);
+  const positive = g.node('Sign', [pooled.output], {}, { shape: pooled.output.shape });
+  const masked = g.node('Mul', [dy, positive], {}, { shape: dy.shape });
+  const outputShape = g.int64Initializer(`${name}_shape`, inputShape);
+  return g.node('MaxUnpool', [masked, pooled.indices, outputShape], { kernel_shape: [2, 2], strides: [2, 2] }, {
+    shape: inputShape,
     name,
   });
 }
