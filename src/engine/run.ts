@@ -9,6 +9,9 @@ import type { Vgg19Weights } from './weights/types.js';
 import { createRng } from './random.js';
 import { NstError } from './errors.js';
 
+/** L-BFGS's first step (no curvature yet) moves the most-affected pixel by this many levels of 255. */
+const LBFGS_FIRST_STEP_LEVELS = 8;
+
 export type InitMode = 'content' | 'noise' | 'style';
 
 export interface RunSettings extends LossWeights {
@@ -144,6 +147,14 @@ export function initialImage(mode: InitMode, content: PlanarImage, styles: reado
   return out;
 }
 
+/** 1 / RMS of the gradient, or 1 when that is not a usable number (a zero or non-finite gradient). */
+function unitRmsScale(gradient: Float32Array): number {
+  let sumSquares = 0;
+  for (const g of gradient) sumSquares += g * g;
+  const rms = Math.sqrt(sumSquares / gradient.length);
+  return rms > 0 && Number.isFinite(rms) ? 1 / rms : 1;
+}
+
 /** Runs the optimisation. Events are delivered synchronously from the loop; keep handlers cheap. */
 export async function runStyleTransfer(
   inputs: RunInputs,
@@ -170,10 +181,11 @@ export async function runStyleTransfer(
     if (image.length !== 3 * width * height) {
       throw new NstError('BAD_ARGUMENT', `The start image holds ${image.length} values; a ${width}x${height} image needs ${3 * width * height}.`);
     }
-    const optimizer = createOptimizer(settings.optimizer, image.length, {
-      learningRate: settings.learningRate,
-      bounds: { min: 0, max: 255 },
-    });
+    const common = { learningRate: settings.learningRate, bounds: { min: 0, max: 255 } };
+    const optimizer =
+      settings.optimizer === 'lbfgs'
+        ? createOptimizer('lbfgs', image.length, { ...common, initialMaxChange: LBFGS_FIRST_STEP_LEVELS })
+        : createOptimizer(settings.optimizer, image.length, common);
     const reportEvery = Math.max(1, settings.reportEvery ?? 1);
     const imageEvery = settings.imageEvery ?? 0;
 
@@ -181,10 +193,16 @@ export async function runStyleTransfer(
     // (for L-BFGS that is often the previous step's last line-search call).
     const breakdowns: LossBreakdown[] = [];
     let carried: LossBreakdown | null = null;
+    // The optimizers see the objective scaled so that the first gradient has an RMS of 1 per pixel. Balanced
+    // losses are O(1) but spread over 10⁵–10⁶ pixels, so raw gradients are ~1e-8: below L-BFGS's gradient
+    // tolerance and far from its unit first step. One fixed factor keeps the problem the same problem.
+    let scale = 0;
     const evaluate = async (x: Float32Array, gradOut: Float32Array): Promise<number> => {
       const loss = await objective.evaluate(x, gradOut);
       breakdowns.push(loss);
-      return loss.total;
+      if (scale === 0) scale = unitRmsScale(gradOut);
+      if (scale !== 1) for (let i = 0; i < gradOut.length; i++) gradOut[i]! *= scale;
+      return loss.total * scale;
     };
 
     let initialLoss: LossBreakdown | null = null;

@@ -30,6 +30,12 @@ export interface LbfgsOptions {
    * min(1, 1/‖g‖₁) as torch does, since −g alone has the loss's units, not the pixels'.
    */
   learningRate?: number;
+  /**
+   * While the history is empty, choose the trial step so the largest component moves by this much, instead
+   * of torch's min(1, 1/‖g‖₁) rule. For images (10⁵–10⁶ pixels) torch's rule moves pixels by ~10⁻⁵ levels
+   * and the line search then spends most of its budget extrapolating. Unset by default (torch's rule).
+   */
+  initialMaxChange?: number;
   /** Curvature pairs kept (m). Default 20; memory is 2·m·size floats. */
   historySize?: number;
   /** Default 'strong-wolfe'. */
@@ -79,6 +85,7 @@ export class Lbfgs implements Optimizer {
   private readonly lineSearch: LineSearch;
   private readonly maxLineSearchEvaluations: number;
   private readonly gradientTolerance: number;
+  private readonly initialMaxChange: number | undefined;
   private readonly bounds: Bounds | undefined;
 
   // Curvature pairs: slot k of the ring is s[k·n, (k+1)·n), likewise y. Views made once, here.
@@ -130,6 +137,10 @@ export class Lbfgs implements Optimizer {
       throw new NstError('BAD_ARGUMENT', `gradientTolerance must be a finite number of at least 0, got ${String(tolerance)}.`);
     }
     this.gradientTolerance = tolerance;
+    if (options.initialMaxChange !== undefined && !(Number.isFinite(options.initialMaxChange) && options.initialMaxChange > 0)) {
+      throw new NstError('BAD_ARGUMENT', `initialMaxChange must be a finite number above 0, got ${String(options.initialMaxChange)}.`);
+    }
+    this.initialMaxChange = options.initialMaxChange;
     this.bounds = checkBounds(options.bounds);
 
     const m = this.historySize;
@@ -216,7 +227,7 @@ export class Lbfgs implements Optimizer {
     }
     if (!(slope < 0)) return stayed(startLoss, true);
 
-    const firstStepScale = this.historyCount === 0 ? Math.min(1, 1 / this.gradientL1Norm()) : 1;
+    const firstStepScale = this.historyCount > 0 ? 1 : this.initialMaxChange !== undefined ? this.initialMaxChange / (this.learningRate * this.largestMovableGradient()) : Math.min(1, 1 / this.gradientL1Norm());
     const initialStep = firstStepScale * this.learningRate * this.trialScale;
 
     if (this.lineSearch === 'none') {
