@@ -1,0 +1,96 @@
+// Coarse-to-fine runs: optimise small, upsample, continue larger, up to the target size.
+
+import { resizeImage } from './image.js';
+import type { PlanarImage } from './objective.js';
+import { runStyleTransfer, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
+import type { Vgg19Weights } from './weights/types.js';
+import { NstError } from './errors.js';
+
+export type ScalesOption = 'auto' | 'off' | number;
+
+/** Below this longest side a run is single-scale under `auto`; the coarsest scale is never smaller. */
+export const AUTO_MULTISCALE_ABOVE_PX = 384;
+const COARSEST_PX = 192;
+
+/**
+ * Longest sides of the scales, coarsest first, ending at `targetPx`; each is twice the one before.
+ * `auto`: single-scale up to 384 px, else as many halvings as keep the coarsest at or above 192 px.
+ */
+export function scaleSizes(targetPx: number, scales: ScalesOption): number[] {
+  let count: number;
+  if (scales === 'off') count = 1;
+  else if (scales === 'auto') {
+    count = 1;
+    if (targetPx > AUTO_MULTISCALE_ABOVE_PX) while (targetPx / 2 ** count >= COARSEST_PX) count++;
+  } else {
+    if (!Number.isInteger(scales) || scales < 1 || scales > 8) {
+      throw new NstError('BAD_ARGUMENT', `scales must be auto, off or a whole number from 1 to 8, got ${scales}.`);
+    }
+    count = scales;
+  }
+  const sizes = Array.from({ length: count }, (_, i) => Math.round(targetPx / 2 ** (count - 1 - i)));
+  if (sizes[0]! < 16) throw new NstError('BAD_ARGUMENT', `${count} scales of ${targetPx} px start below 16 px: use fewer scales.`);
+  return sizes;
+}
+
+export interface MultiScaleInputs {
+  readonly weights: Vgg19Weights;
+  /** The content at the target size (its longest side is the target). */
+  readonly content: PlanarImage;
+  /** The style images as decoded (any size); each scale resizes them to `styleScale` × that scale's longest side. */
+  readonly styles: readonly PlanarImage[];
+}
+
+export interface MultiScaleOptions {
+  readonly scales: ScalesOption;
+  /** Style image longest side relative to the output's, at every scale. Default 1. */
+  readonly styleScale?: number;
+  readonly controller?: RunController;
+  /** Events of every scale, tagged with the scale's index and size. */
+  readonly onEvent?: (event: RunEvent, scale: { index: number; count: number; sizePx: number }) => void;
+}
+
+/** Resizes so the longest side is `longestPx`, keeping the aspect ratio (at least 1 px a side). */
+export async function resizeLongest(image: PlanarImage, longestPx: number): Promise<PlanarImage> {
+  const factor = longestPx / Math.max(image.width, image.height);
+  const width = Math.max(1, Math.round(image.width * factor));
+  const height = Math.max(1, Math.round(image.height * factor));
+  return resizeImage(image, width, height);
+}
+
+/**
+ * Runs `settings.iterations` at every scale (coarse scales cost a quarter per halving), each starting from the
+ * previous scale's result upsampled; style and content targets are recomputed per scale from images scaled
+ * consistently. Optimizer state starts fresh at each scale: its curvature pairs describe a different image size.
+ */
+export async function runMultiScale(inputs: MultiScaleInputs, settings: RunSettings, options: MultiScaleOptions): Promise<RunResult> {
+  const targetPx = Math.max(inputs.content.width, inputs.content.height);
+  const sizes = scaleSizes(targetPx, options.scales);
+  const styleScale = options.styleScale ?? 1;
+  if (!Number.isFinite(styleScale) || styleScale <= 0 || styleScale > 8) {
+    throw new NstError('BAD_ARGUMENT', `style scale must be a number above 0 and at most 8, got ${styleScale}.`);
+  }
+  let previous: PlanarImage | null = null;
+  let result: RunResult | null = null;
+  let totalIterations = 0;
+  for (let index = 0; index < sizes.length; index++) {
+    const sizePx = sizes[index]!;
+    const content = index === sizes.length - 1 ? inputs.content : await resizeLongest(inputs.content, sizePx);
+    const styles = await Promise.all(inputs.styles.map((s) => resizeLongest(s, Math.max(16, Math.round(sizePx * styleScale)))));
+    const startImage = previous ? (await resizeImage(previous, content.width, content.height)).data : undefined;
+    result = await runStyleTransfer(
+      { weights: inputs.weights, content, styles, ...(startImage ? { startImage } : {}) },
+      settings,
+      {
+        ...(options.controller ? { controller: options.controller } : {}),
+        onEvent: (event) => options.onEvent?.(event, { index, count: sizes.length, sizePx }),
+      },
+    );
+    totalIterations += result.iterations;
+    previous = result.image;
+    if (result.stopped) break;
+  }
+  // Losses at different sizes are not comparable (other targets, other pixel counts): the result reports the
+  // final scale's own start and end loss, and the iterations of all scales together.
+  return { ...result!, iterations: totalIterations };
+}
