@@ -4,8 +4,10 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
 import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX } from '../../engine/defaults.js';
-import { decodeImage, writeImageAtomic } from '../../engine/image.js';
-import { RunController, runStyleTransfer, type InitMode, type RunSettings } from '../../engine/run.js';
+import { decodeImage, resizeImage, writeImageAtomic } from '../../engine/image.js';
+import { RunController, type InitMode, type RunSettings } from '../../engine/run.js';
+import { runMultiScale, scaleSizes, type ScalesOption } from '../../engine/multiscale.js';
+import { keepOriginalColors } from '../../engine/color.js';
 import type { OptimizerName } from '../../engine/optim/types.js';
 import { NstError } from '../../engine/errors.js';
 import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-options.js';
@@ -29,6 +31,9 @@ export function stylizeCommand(): Command {
     .option('--weights <path>', 'VGG19 weights (.h5, .onnx or TF.js folder); default $NST_WEIGHTS')
     .option('--save-every <n>', 'write the image so far every N iterations (to OUT, or numbered into --frames-dir)', '0')
     .option('--frames-dir <dir>', 'folder for numbered frames (frame_000010.png …) written every --save-every iterations')
+    .option('--scales <auto|off|N>', 'coarse-to-fine: optimise at halved sizes first (auto: above 384 px, coarsest ≥ 192 px); --iterations runs at every scale', 'auto')
+    .option('--style-scale <factor>', 'style image size relative to the output', '1')
+    .option('--original-colors', 'keep the content photo\'s colours: transfer luminance only')
     .option('--json', 'one JSON object per reported iteration on stdout, then a final {"done":true,…} line');
   addLossOptions(command, { normalizeByDefault: true });
   return command.action(async (contentPath: string, stylePaths: string[], raw: Record<string, string | boolean | undefined>) => {
@@ -56,6 +61,9 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
     reportEvery: 1,
     imageEvery: saveEvery,
   };
+  const scales: ScalesOption = text.scales === 'auto' || text.scales === 'off' ? text.scales : parseNumber('--scales', text.scales!, { min: 1, max: 8, integer: true });
+  const styleScale = parseNumber('--style-scale', text.styleScale!, { min: 0.05, max: 8 });
+  const scaleCount = scaleSizes(sizePx, scales).length;
   const framesDir = text.framesDir ? path.resolve(text.framesDir) : undefined;
   if (framesDir && saveEvery === 0) throw new NstError('BAD_ARGUMENT', '--frames-dir needs --save-every N (N ≥ 1).');
   if (framesDir) await mkdir(framesDir, { recursive: true });
@@ -63,30 +71,50 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
   checkStyleBlend(loss.styleBlend, stylePaths.length);
   // Images before weights: a mistyped image path should fail at once, not after loading a 550 MB .h5.
   const content = await decodeImage(contentPath, { sizePx });
-  const styles = await Promise.all(stylePaths.map((p) => decodeImage(p, { sizePx })));
+  const styles = await Promise.all(stylePaths.map((p) => decodeImage(p, { sizePx: Math.max(16, Math.round(sizePx * styleScale)) })));
   const weights = await resolveWeights({ weights: text.weights });
 
   const controller = new RunController();
   const onSignal = (): void => controller.stop();
   process.once('SIGINT', onSignal);
-  const progress = createProgress(settings.iterations, !json);
+  const progress = createProgress(settings.iterations * scaleCount, !json);
+  // Iterations are numbered across scales: a scale's first iteration follows the previous scale's last.
+  let iterationOffset = 0;
+  let lastIteration = 0;
   const started = performance.now();
   const snapshots = new Set<Promise<void>>();
+  const withChosenColors = (image: typeof content): typeof content => (raw.originalColors === true ? keepOriginalColors(image, content) : image);
   try {
-    const result = await runStyleTransfer({ weights, content, styles }, settings, {
+    const result = await runMultiScale({ weights, content, styles }, settings, {
+      scales,
+      styleScale,
       controller,
-      onEvent: (event) => {
+      onEvent: (event, scale) => {
         if (event.type === 'started') {
-          if (event.fallbackReason) process.stderr.write(`nst: running on ${event.device}: ${event.fallbackReason}\n`);
+          iterationOffset = lastIteration;
+          if (event.fallbackReason && scale.index === 0) process.stderr.write(`nst: running on ${event.device}: ${event.fallbackReason}\n`);
         } else if (event.type === 'progress') {
-          progress.update(event.iteration, event.loss.total, event.ms);
+          const iteration = iterationOffset + event.iteration;
+          lastIteration = iteration;
+          progress.update(iteration, event.loss.total, event.ms);
           if (json) {
-            writeJsonLine({ iteration: event.iteration, loss: event.loss.total, style: event.loss.style, content: event.loss.content, tv: event.loss.tv, ms: round(event.ms) });
+            writeJsonLine({
+              iteration,
+              loss: event.loss.total,
+              style: event.loss.style,
+              content: event.loss.content,
+              tv: event.loss.tv,
+              ms: round(event.ms),
+              ...(scale.count > 1 ? { scale: scale.index + 1, sizePx: scale.sizePx } : {}),
+            });
           }
           if (event.image) {
-            const target = framesDir ? path.join(framesDir, `frame_${String(event.iteration).padStart(6, '0')}.png`) : output;
+            const target = framesDir ? path.join(framesDir, `frame_${String(iteration).padStart(6, '0')}.png`) : output;
+            const image = event.image;
+            // Coarse scales are snapshotted at the output's size, so every frame of a run has one size.
             // Awaiting here would stall the loop; a failed snapshot is reported, never silently lost.
-            const write = writeImageAtomic(target, event.image)
+            const write = (image.width === content.width ? Promise.resolve(image) : resizeImage(image, content.width, content.height))
+              .then((frame) => writeImageAtomic(target, withChosenColors(frame)))
               .catch((error: unknown) => void process.stderr.write(`nst: could not save ${target}: ${(error as Error).message}\n`))
               .finally(() => snapshots.delete(write));
             snapshots.add(write);
@@ -97,7 +125,7 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
     progress.stop();
     // A late snapshot must not land on top of the final image.
     await Promise.all(snapshots);
-    await writeImageAtomic(output, result.image);
+    await writeImageAtomic(output, withChosenColors(result.image));
     const summary = {
       done: true,
       output,
