@@ -1,18 +1,24 @@
-// Finds the VGG19 weights for a command: --weights, else $NST_WEIGHTS, else a clear sentence on how to get them.
+// Finds the VGG19 weights for a command: --weights, else $NST_WEIGHTS, else the installed ones, else how to get them.
 
 import { NstError, isNstError } from '../engine/errors.js';
 import { loadWeights } from '../engine/weights/load.js';
 import { randomVgg19Weights } from '../engine/weights/random.js';
+import { dataDir, loadConvertedWeights, readWeightsIndex } from '../engine/weights/store.js';
 import type { Vgg19Weights } from '../engine/weights/types.js';
 
 export const WEIGHTS_HELP =
-  'Pass --weights PATH (a Keras vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5, an ONNX model-zoo vgg19 .onnx, ' +
-  'or a TF.js model folder), or set NST_WEIGHTS to that path.';
+  'Run `nst weights fetch` to download them (about 80 MB, once), or `nst weights import PATH` to install a VGG19 file ' +
+  'you have (a Keras vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5, an ONNX model-zoo vgg19 .onnx, or a TF.js ' +
+  'model folder); or pass --weights PATH, or set NST_WEIGHTS to that path.';
 
 export async function resolveWeights(options: { weights?: string; randomWeights?: boolean; seed?: number }): Promise<Vgg19Weights> {
   if (options.randomWeights) return randomVgg19Weights({ seed: options.seed ?? 1 });
   const location = options.weights ?? process.env.NST_WEIGHTS;
-  if (!location) throw new NstError('WEIGHTS_NOT_FOUND', `No VGG19 weights found. ${WEIGHTS_HELP}`);
+  if (!location) {
+    const root = dataDir();
+    if (await readWeightsIndex(root)) return loadConvertedWeights(root);
+    throw new NstError('WEIGHTS_NOT_FOUND', `No VGG19 weights found. ${WEIGHTS_HELP}`);
+  }
   try {
     return await loadWeights(location);
   } catch (error) {

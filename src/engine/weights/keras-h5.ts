@@ -1,5 +1,6 @@
 // Loads VGG19 conv weights from a Keras .h5 file (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 and kin).
 
+import fs from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dataset as H5Dataset, Group as H5Group } from 'h5wasm/node';
@@ -17,21 +18,55 @@ export async function loadKerasH5Weights(filePath: string): Promise<Vgg19Weights
   await requireHdf5File(absolute);
   const h5 = await h5wasmModule();
   // The Node build of h5wasm uses NODERAWFS: its file system is the host's, so the file opens in place
-  // (no copy into an in-memory FS, nothing to clean up but the handle).
-  const file = openH5(h5, absolute);
+  // (no copy into an in-memory FS, nothing to clean up but the handle). Opening and reading are synchronous.
+  return quietHdf5(() => {
+    const file = openH5(h5, absolute);
+    try {
+      const root = weightsRoot(h5, file);
+      const layers = new Map<string, ConvWeights>();
+      for (const layer of VGG19_LAYER_NAMES) {
+        const group = root.keys().includes(layer) ? root.get(layer) : null;
+        if (group instanceof h5.Group) layers.set(layer, readLayer(h5, group, layer, absolute));
+      }
+      if (layers.size === 0) {
+        throw badWeights(`${absolute} has no VGG19 layer groups (block1_conv1 …): not Keras VGG19 weights.`);
+      }
+      return { layers, source: `keras-h5:${absolute}` };
+    } finally {
+      file.close();
+    }
+  });
+}
+
+/**
+ * The HDF5 library prints its error stack ("HDF5-DIAG: …", dozens of lines) straight to file descriptor 2, which
+ * under NODERAWFS is a synchronous fs.writeSync. While `work` runs (synchronously, so nothing else can write),
+ * that output is held back; on failure its last "minor:" reason is added to the error, which stays one line.
+ */
+function quietHdf5<T>(work: () => T): T {
+  const writeSync = fs.writeSync;
+  let diagnostics = '';
+  const held = function (this: unknown, fd: number, data: string | NodeJS.ArrayBufferView, ...rest: unknown[]): number {
+    if (fd !== 2) return (writeSync as (...args: unknown[]) => number).call(this, fd, data, ...rest);
+    if (typeof data === 'string') {
+      diagnostics += data;
+      return Buffer.byteLength(data);
+    }
+    const [offset = 0, length = data.byteLength - Number(offset)] = rest as [number?, number?];
+    diagnostics += Buffer.from(data.buffer, data.byteOffset + offset, length).toString('utf8');
+    return length;
+  };
+  fs.writeSync = held as typeof fs.writeSync;
   try {
-    const root = weightsRoot(h5, file);
-    const layers = new Map<string, ConvWeights>();
-    for (const layer of VGG19_LAYER_NAMES) {
-      const group = root.keys().includes(layer) ? root.get(layer) : null;
-      if (group instanceof h5.Group) layers.set(layer, readLayer(h5, group, layer, absolute));
+    return work();
+  } catch (error) {
+    const reason = [...diagnostics.matchAll(/minor: (.+)/g)].at(-1)?.[1]?.trim();
+    if (reason && error instanceof NstError && !error.message.includes('HDF5 says')) {
+      error.message = `${error.message.replace(/\.$/, '')} (HDF5 says: ${reason}).`;
     }
-    if (layers.size === 0) {
-      throw badWeights(`${absolute} has no VGG19 layer groups (block1_conv1 …): not Keras VGG19 weights.`);
-    }
-    return { layers, source: `keras-h5:${absolute}` };
+    throw error;
   } finally {
-    file.close();
+    fs.writeSync = writeSync;
   }
 }
 

@@ -6,10 +6,12 @@ import { NstError } from '../errors.js';
 import { VGG19_CONV_LAYERS, layerSpec } from '../vgg19.js';
 import { hasHdf5Signature, loadKerasH5Weights } from './keras-h5.js';
 import { loadOnnxZooWeights } from './onnx-zoo.js';
+import { INDEX_FILE, INDEX_FORMAT, readConvertedFolder } from './store.js';
 import { loadTfjsWeights } from './tfjs.js';
 import type { ConvWeights, Vgg19Weights } from './types.js';
 
-export type WeightsFormat = 'tfjs' | 'keras-h5' | 'onnx-zoo';
+/** `converted`: the engine's own float32 blob + index (what `nst weights fetch`/`import` install). */
+export type WeightsFormat = 'tfjs' | 'keras-h5' | 'onnx-zoo' | 'converted';
 
 const SNIFF_BYTES = 64;
 
@@ -26,6 +28,8 @@ const LOADERS: Readonly<Record<WeightsFormat, (p: string) => Promise<Vgg19Weight
   tfjs: loadTfjsWeights,
   'keras-h5': loadKerasH5Weights,
   'onnx-zoo': loadOnnxZooWeights,
+  // A wrapper, not the function itself: store.ts imports this module, and this table is built at load time.
+  converted: (p) => readConvertedFolder(path.extname(p) === '.json' ? path.dirname(p) : p),
 };
 
 /** By what the path is (folder) or how it ends; failing that, by its first bytes. */
@@ -33,9 +37,12 @@ export async function detectWeightsFormat(filePath: string): Promise<WeightsForm
   const absolute = path.resolve(filePath);
   const info = await stat(absolute).catch(() => undefined);
   if (!info) throw new NstError('FILE_NOT_FOUND', `Weights file ${absolute} does not exist.`);
-  if (info.isDirectory()) return 'tfjs';
+  if (info.isDirectory()) {
+    const has = (name: string): Promise<boolean> => stat(path.join(absolute, name)).then((s) => s.isFile(), () => false);
+    return !(await has('model.json')) && (await has(INDEX_FILE)) ? 'converted' : 'tfjs';
+  }
   const extension = path.extname(absolute).toLowerCase();
-  if (extension === '.json') return 'tfjs';
+  if (extension === '.json') return isConvertedIndex(await readHead(absolute)) ? 'converted' : 'tfjs';
   if (extension === '.h5' || extension === '.hdf5') return 'keras-h5';
   if (extension === '.onnx') return 'onnx-zoo';
   const head = await readHead(absolute);
@@ -45,6 +52,11 @@ export async function detectWeightsFormat(filePath: string): Promise<WeightsForm
     'BAD_WEIGHTS',
     `${absolute} is not a recognised weights file: use a TF.js model folder or model.json, a Keras .h5, or an ONNX .onnx.`,
   );
+}
+
+/** The index is written with "format" first: `{\n  "format": "nst-vgg19-float32", …`. */
+function isConvertedIndex(head: Uint8Array): boolean {
+  return new RegExp(`^\\s*\\{\\s*"format"\\s*:\\s*"${INDEX_FORMAT}"`).test(Buffer.from(head).toString('utf8'));
 }
 
 async function readHead(absolute: string): Promise<Uint8Array> {

@@ -1,0 +1,264 @@
+// `nst weights status | fetch | import | verify | path | remove`: the VGG19 weights in the app's data folder.
+
+import cliProgress from 'cli-progress';
+import { Command } from 'commander';
+import { NstError } from '../../engine/errors.js';
+import { KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress } from '../../engine/weights/download.js';
+import { importWeights } from '../../engine/weights/import.js';
+import {
+  dataDir,
+  describeSource,
+  removeConvertedWeights,
+  storePaths,
+  verifyConvertedWeights,
+  weightsStatus,
+  type WeightsIndex,
+  type WeightsStatus,
+} from '../../engine/weights/store.js';
+import { VGG19_LAYER_NAMES } from '../../engine/vgg19.js';
+import { writeJsonLine } from '../output.js';
+import { parseNumber } from '../parse.js';
+import { WEIGHTS_HELP } from '../weights.js';
+
+type Raw = Record<string, string | boolean | undefined>;
+
+export function weightsCommand(): Command {
+  const command = new Command('weights').description(
+    'the VGG19 weights in the data folder: status, fetch (download), import, verify, path, remove',
+  );
+  command.addCommand(statusCommand(), { isDefault: true });
+  for (const sub of [fetchCommand(), importCommand(), verifyCommand(), pathCommand(), removeCommand()]) command.addCommand(sub);
+  return command;
+}
+
+function statusCommand(): Command {
+  return new Command('status')
+    .description('what is installed: source, digests, date, layers; and any download that can resume')
+    .option('--json', 'print one JSON object')
+    .action(async (raw: Raw) => {
+      const status = await weightsStatus(dataDir());
+      if (raw.json === true) writeJsonLine(statusJson(status));
+      else process.stdout.write(statusText(status));
+    });
+}
+
+function fetchCommand(): Command {
+  return new Command('fetch')
+    .description('download the Keras VGG19 weights (about 80 MB; resumes an interrupted download), verify and install them')
+    .option('--url <url>', 'download from this URL (or copy this local file) instead of the Keras mirrors')
+    .option('--md5 <hex>', 'the MD5 the file must have (default: the Keras file\'s)')
+    .option('--sha256 <hex>', 'also require this SHA-256')
+    .option('--timeout <seconds>', 'give up on a connection that sends nothing for this long', '30')
+    .option('--retries <n>', 'further tries per mirror after a network error', '3')
+    .option('--force', 'download even when complete weights are installed')
+    .option('--json', 'JSON lines: progress, then a final {"done":true,…} line')
+    .action(async (raw: Raw) => {
+      const text = raw as Record<string, string | undefined>;
+      const timeoutMs = 1000 * parseNumber('--timeout', text.timeout!, { min: 0, max: 3600, minExclusive: true });
+      const retries = parseNumber('--retries', text.retries!, { min: 0, max: 100, integer: true });
+      const root = dataDir();
+      const json = raw.json === true;
+      const before = await weightsStatus(root);
+      if (before.index && before.complete && raw.force !== true && text.url === undefined) {
+        if (json) writeJsonLine({ done: true, alreadyInstalled: true, ...statusJson(before) });
+        else process.stderr.write(`nst: VGG19 weights are already installed (${describeSource(before.index.provenance)}); --force downloads again.\n`);
+        return;
+      }
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once('SIGINT', stop);
+      const progress = json ? jsonProgress() : barProgress();
+      try {
+        const index = await downloadAndInstallWeights({
+          root,
+          ...(text.url !== undefined && { urls: [text.url] }),
+          ...(text.md5 !== undefined && { expectedMd5: text.md5 }),
+          ...(text.sha256 !== undefined && { expectedSha256: text.sha256 }),
+          timeoutMs,
+          retries,
+          signal: controller.signal,
+          progressIntervalMs: json ? 1000 : 100,
+          onProgress: progress.update,
+        });
+        progress.stop();
+        reportInstalled(index, root, json);
+      } catch (error) {
+        progress.stop();
+        if (error instanceof NstError && error.code === 'DOWNLOAD_FAILED') {
+          throw new NstError(
+            error.code,
+            `${error.message} Run \`nst weights fetch\` again to resume, or download the file yourself and run \`nst weights import PATH\`.`,
+            { cause: error },
+          );
+        }
+        throw error;
+      } finally {
+        process.removeListener('SIGINT', stop);
+      }
+    });
+}
+
+function importCommand(): Command {
+  return new Command('import')
+    .description('install a VGG19 file you have: a Keras .h5, an ONNX .onnx, or a TF.js model.json or folder')
+    .argument('<path>', 'the weights file or TF.js folder')
+    .option('--json', 'print one JSON object')
+    .action(async (source: string, raw: Raw) => {
+      const root = dataDir();
+      const index = await importWeights(source, { root }).catch((error: unknown) => {
+        // As for --weights: a path that leads nowhere is a weights problem (exit 4), not an image one.
+        if (error instanceof NstError && error.code === 'FILE_NOT_FOUND') {
+          throw new NstError('WEIGHTS_NOT_FOUND', error.message, { cause: error });
+        }
+        throw error;
+      });
+      reportInstalled(index, root, raw.json === true);
+    });
+}
+
+function verifyCommand(): Command {
+  return new Command('verify')
+    .description('re-hash the installed weights against the SHA-256 recorded when they were installed')
+    .option('--json', 'print one JSON object')
+    .action(async (raw: Raw) => {
+      const result = await verifyConvertedWeights(dataDir()).catch((error: unknown) => {
+        if (error instanceof NstError && error.code === 'WEIGHTS_NOT_FOUND') {
+          throw new NstError(error.code, `${error.message} ${WEIGHTS_HELP}`, { cause: error });
+        }
+        throw error;
+      });
+      if (!result.ok) {
+        throw new NstError(
+          'CHECKSUM_MISMATCH',
+          `${result.blobPath} is damaged: ${result.bytes} bytes with SHA-256 ${result.actualSha256}, not the ` +
+            `${result.expectedSha256} recorded at install. Install the weights again (\`nst weights fetch --force\` or \`nst weights import PATH\`).`,
+        );
+      }
+      if (raw.json === true) writeJsonLine(result);
+      else process.stdout.write(`ok: ${result.blobPath} (${result.bytes} bytes) matches its recorded SHA-256 ${result.actualSha256}\n`);
+    });
+}
+
+function pathCommand(): Command {
+  return new Command('path')
+    .description('print the folder the weights are installed in (--weights accepts it)')
+    .action(() => {
+      process.stdout.write(`${storePaths(dataDir()).weights}\n`);
+    });
+}
+
+function removeCommand(): Command {
+  return new Command('remove')
+    .description('delete the installed weights and any partial download')
+    .option('--json', 'print one JSON object')
+    .action(async (raw: Raw) => {
+      const root = dataDir();
+      const removed = await removeConvertedWeights(root);
+      if (raw.json === true) writeJsonLine({ removed });
+      else if (removed.length === 0) process.stderr.write(`nst: no weights installed in ${storePaths(root).weights}; nothing removed.\n`);
+      else process.stderr.write(`nst: removed ${removed.join(', ')}\n`);
+    });
+}
+
+// --- output ------------------------------------------------------------------------------------------------
+
+function statusJson(status: WeightsStatus): Record<string, unknown> {
+  const index = status.index;
+  return {
+    installed: index !== null,
+    complete: status.complete,
+    layers: status.layers,
+    folder: status.paths.weights,
+    blob: index && { path: status.paths.blob, bytes: index.blob.bytes, sha256: index.blob.sha256 },
+    provenance: index?.provenance ?? null,
+    partialDownloads: status.partialDownloads,
+  };
+}
+
+function statusText(status: WeightsStatus): string {
+  const lines: string[] = [];
+  const index = status.index;
+  if (!index) {
+    lines.push(`VGG19 weights: not installed (folder ${status.paths.weights}).`, `  ${WEIGHTS_HELP}`);
+  } else {
+    const p = index.provenance;
+    lines.push(`VGG19 weights: installed, ${layerSummary(status.layers)}`);
+    lines.push(`  source   ${describeSource(p)} (${p.format})`);
+    for (const file of p.files) lines.push(`  file     ${file.name}, ${file.bytes} bytes, md5 ${file.md5}, sha256 ${file.sha256}`);
+    lines.push(`  date     ${p.date}`);
+    lines.push(`  stored   ${status.paths.blob} (${megabytes(index.blob.bytes)}, sha256 ${index.blob.sha256})`);
+  }
+  for (const part of status.partialDownloads) {
+    lines.push(`  partial  ${part.path}: ${megabytes(part.bytes)} so far; \`nst weights fetch\` resumes it`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function layerSummary(layers: readonly string[]): string {
+  const all = VGG19_LAYER_NAMES.length;
+  const range = layers.length > 0 ? ` (${layers[0]} … ${layers[layers.length - 1]})` : '';
+  const limit = layers.length < all ? `; layers deeper than ${layers[layers.length - 1] ?? 'none'} are not available` : '';
+  return `${layers.length} of ${all} conv layers${range}${limit}`;
+}
+
+function reportInstalled(index: WeightsIndex, root: string, json: boolean): void {
+  const layers = index.layers.map((l) => l.name);
+  if (json) {
+    writeJsonLine({ done: true, folder: storePaths(root).weights, layers, blob: index.blob, provenance: index.provenance });
+    return;
+  }
+  process.stderr.write(
+    `nst: installed the VGG19 weights ${describeSource(index.provenance)} into ${storePaths(root).weights}: ${layerSummary(layers)}.\n`,
+  );
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+interface ProgressSink {
+  update(progress: WeightsProgress): void;
+  stop(): void;
+}
+
+/** JSON lines on stdout: one per report (at most one a second), phases included. */
+function jsonProgress(): ProgressSink {
+  return { update: (progress) => writeJsonLine(progress), stop: () => {} };
+}
+
+/** A bar on stderr when it is a terminal: bytes, rate, ETA; a line per later phase. */
+function barProgress(): ProgressSink {
+  if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  let bar: cliProgress.SingleBar | null = null;
+  const stopBar = (): void => {
+    bar?.stop();
+    bar = null;
+  };
+  return {
+    update: (progress) => {
+      if (progress.phase !== 'download') {
+        stopBar();
+        process.stderr.write(`nst: ${progress.phase === 'verify' ? 'verifying the download' : 'converting to the fast-loading form'}…\n`);
+        return;
+      }
+      const total = progress.total ?? KERAS_VGG19_NOTOP.approxBytes;
+      const payload = {
+        got: megabytes(progress.bytes),
+        size: progress.total === null ? '?' : megabytes(progress.total),
+        rate: `${megabytes(progress.bytesPerSecond)}/s`,
+        eta: progress.etaSeconds === null ? '?' : `${Math.ceil(progress.etaSeconds)} s`,
+      };
+      if (!bar) {
+        bar = new cliProgress.SingleBar(
+          { stream: process.stderr, format: '{bar} {percentage}% | {got} of {size} | {rate} | ETA {eta}', hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(total, progress.bytes, payload);
+      } else {
+        bar.setTotal(total);
+        bar.update(progress.bytes, payload);
+      }
+    },
+    stop: stopBar,
+  };
+}

@@ -1,0 +1,112 @@
+// Imports a VGG19 file the user has (.h5, .onnx, TF.js model.json or folder) into the store, validated first.
+
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { NstError, isNstError } from '../errors.js';
+import { VGG19_LAYER_NAMES } from '../vgg19.js';
+import { detectWeightsFormat, loadWeights, type WeightsFormat } from './load.js';
+import { dataDir, hashFile, writeConvertedWeights, type SourceFile, type WeightsIndex, type WeightsProvenance } from './store.js';
+import type { Vgg19Weights } from './types.js';
+
+export interface ImportWeightsOptions {
+  /** The data folder; default dataDir(). */
+  readonly root?: string;
+  /** What to record as the source instead of the path (e.g. the name of a file dropped into the app). */
+  readonly sourceLabel?: string;
+}
+
+/**
+ * Loads `sourcePath`, checks that it is VGG19 (known layer names, the table's shapes, finite values, layers
+ * from block1_conv1 on without gaps), and installs it as the converted weights. Nothing is installed, and the
+ * weights already installed stay, when any check fails.
+ */
+export async function importWeights(sourcePath: string, options: ImportWeightsOptions = {}): Promise<WeightsIndex> {
+  const absolute = path.resolve(sourcePath);
+  const format = await detectWeightsFormat(absolute).catch((error: unknown) => refuse(absolute, error));
+  const files = await sourceFiles(absolute, format);
+  return installWeightsFile(absolute, {
+    kind: 'import',
+    source: options.sourceLabel ?? absolute,
+    format,
+    files: await digestFiles(files),
+    root: options.root,
+  });
+}
+
+export interface InstallSource {
+  readonly kind: WeightsProvenance['kind'];
+  readonly source: string;
+  readonly format?: WeightsFormat;
+  readonly files: readonly SourceFile[];
+  readonly root?: string | undefined;
+}
+
+/** Shared by import and download: load + validate + convert into the store. */
+export async function installWeightsFile(filePath: string, from: InstallSource): Promise<WeightsIndex> {
+  const format = from.format ?? (await detectWeightsFormat(filePath).catch((error: unknown) => refuse(filePath, error)));
+  const weights = await loadWeights(filePath).catch((error: unknown) => refuse(filePath, error));
+  requireContiguousLayers(weights, filePath);
+  const provenance: WeightsProvenance = {
+    kind: from.kind,
+    source: from.source,
+    format,
+    files: from.files,
+    date: new Date().toISOString(),
+  };
+  return writeConvertedWeights(weights, provenance, from.root ?? dataDir());
+}
+
+/** The graph runs from block1_conv1 down, so a file with a gap (or starting deeper) cannot serve any run. */
+function requireContiguousLayers(weights: Vgg19Weights, file: string): void {
+  const present = VGG19_LAYER_NAMES.filter((name) => weights.layers.has(name));
+  const gap = VGG19_LAYER_NAMES.slice(0, present.length).find((name) => !weights.layers.has(name));
+  if (gap) {
+    throw new NstError(
+      'BAD_WEIGHTS',
+      `Not imported: ${file} has VGG19 layers ${present.join(', ')} but lacks ${gap}; ` +
+        'usable weights run from block1_conv1 down without gaps.',
+    );
+  }
+}
+
+/** Keeps the loader's code (FILE_NOT_FOUND, BAD_WEIGHTS) and says that nothing was imported. */
+function refuse(file: string, error: unknown): never {
+  if (isNstError(error)) {
+    const message = error.message.includes(file) ? error.message : `${file}: ${error.message}`;
+    throw new NstError(error.code, `Not imported: ${message}`, { cause: error });
+  }
+  throw error;
+}
+
+/** The files that make up the weights: the one file, or a TF.js model.json and the shards its manifest names. */
+async function sourceFiles(absolute: string, format: WeightsFormat): Promise<string[]> {
+  const info = await stat(absolute);
+  if (format === 'converted') {
+    const folder = info.isDirectory() ? absolute : path.dirname(absolute);
+    return [path.join(folder, 'vgg19.json'), path.join(folder, 'vgg19.bin')];
+  }
+  if (format !== 'tfjs') return [absolute];
+  const modelJson = info.isDirectory() ? path.join(absolute, 'model.json') : absolute;
+  const shards = new Set<string>();
+  try {
+    const manifest = (JSON.parse(await readFile(modelJson, 'utf8')) as { weightsManifest?: { paths?: unknown }[] }).weightsManifest;
+    for (const group of manifest ?? []) {
+      for (const shard of Array.isArray(group.paths) ? group.paths : []) {
+        if (typeof shard === 'string') shards.add(path.resolve(path.dirname(modelJson), shard));
+      }
+    }
+  } catch {
+    // loadWeights names what is wrong with the model.json; the digests just cover what can be read.
+  }
+  return [modelJson, ...shards];
+}
+
+async function digestFiles(files: readonly string[]): Promise<SourceFile[]> {
+  const base = path.dirname(files[0] ?? '');
+  const digests: SourceFile[] = [];
+  for (const file of files) {
+    const digest = await hashFile(file).catch(() => null);
+    if (digest) digests.push({ name: path.relative(base, file) || path.basename(file), ...digest });
+  }
+  return digests;
+}

@@ -1,0 +1,448 @@
+// The app's data folder and the engine's fast-loading form of the weights: one float32 blob plus a JSON index.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { NstError } from '../errors.js';
+import { VGG19_CONV_LAYERS, VGG19_LAYER_NAMES } from '../vgg19.js';
+import { validateWeights, type WeightsFormat } from './load.js';
+import type { ConvWeights, Vgg19Weights } from './types.js';
+
+export const APP_NAME = 'Neural Style Studio';
+/** Linux spells app folders in lower case with dashes (XDG practice). */
+const LINUX_FOLDER = 'neural-style-studio';
+export const BLOB_FILE = 'vgg19.bin';
+export const INDEX_FILE = 'vgg19.json';
+export const INDEX_FORMAT = 'nst-vgg19-float32';
+const INDEX_VERSION = 1;
+
+// --- where things live -------------------------------------------------------------------------------------
+
+export interface DataDirOptions {
+  readonly platform?: NodeJS.Platform;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly homedir?: string;
+}
+
+/**
+ * The per-user data folder: %APPDATA%\Neural Style Studio, ~/Library/Application Support/Neural Style Studio,
+ * or $XDG_DATA_HOME/neural-style-studio (~/.local/share/…). NST_DATA_DIR overrides it (tests, portable installs).
+ * The CLI and the app share it, so weights fetched by one are there for the other.
+ */
+export function dataDir(options: DataDirOptions = {}): string {
+  const env = options.env ?? process.env;
+  const platform = options.platform ?? process.platform;
+  const home = options.homedir ?? os.homedir();
+  if (env.NST_DATA_DIR) return path.resolve(env.NST_DATA_DIR);
+  if (platform === 'win32') {
+    return path.win32.join(env.APPDATA || path.win32.join(home, 'AppData', 'Roaming'), APP_NAME);
+  }
+  if (platform === 'darwin') return path.posix.join(home, 'Library', 'Application Support', APP_NAME);
+  // The XDG spec says a relative $XDG_DATA_HOME is invalid and must be ignored.
+  const xdg = env.XDG_DATA_HOME;
+  const base = xdg && path.posix.isAbsolute(xdg) ? xdg : path.posix.join(home, '.local', 'share');
+  return path.posix.join(base, LINUX_FOLDER);
+}
+
+export interface StorePaths {
+  /** The data folder. */
+  readonly root: string;
+  /** The installed weights: vgg19.bin + vgg19.json. */
+  readonly weights: string;
+  readonly blob: string;
+  readonly index: string;
+  /** Downloads in progress (.part files) and scratch space for imports from bytes. */
+  readonly downloads: string;
+}
+
+export function storePaths(root: string = dataDir()): StorePaths {
+  const weights = path.join(root, 'weights');
+  return {
+    root,
+    weights,
+    blob: path.join(weights, BLOB_FILE),
+    index: path.join(weights, INDEX_FILE),
+    downloads: path.join(root, 'downloads'),
+  };
+}
+
+// --- the index ---------------------------------------------------------------------------------------------
+
+/** Byte range of one array in the blob, and its shape. */
+export interface StoredArray {
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface StoredLayer {
+  readonly name: string;
+  /** OIHW [out, in, 3, 3]. */
+  readonly kernel: StoredArray;
+  readonly bias: StoredArray;
+}
+
+/** A file the weights were made from, with its digests. */
+export interface SourceFile {
+  /** Its name (or path relative to the imported folder). */
+  readonly name: string;
+  readonly bytes: number;
+  readonly md5: string;
+  readonly sha256: string;
+}
+
+export interface WeightsProvenance {
+  readonly kind: 'download' | 'import';
+  /** The URL it was downloaded from, or the absolute path it was imported from. */
+  readonly source: string;
+  readonly format: WeightsFormat;
+  readonly files: readonly SourceFile[];
+  /** When it was installed, ISO 8601. */
+  readonly date: string;
+}
+
+export interface WeightsIndex {
+  readonly format: typeof INDEX_FORMAT;
+  readonly version: number;
+  readonly byteOrder: 'little-endian';
+  readonly blob: { readonly file: string; readonly bytes: number; readonly sha256: string };
+  readonly layers: readonly StoredLayer[];
+  readonly provenance: WeightsProvenance;
+}
+
+// --- writing -----------------------------------------------------------------------------------------------
+
+/**
+ * Writes the weights as vgg19.bin (every layer's OIHW kernel then bias, float32 little-endian, back to back)
+ * and vgg19.json. Atomic for readers: both go to temp files first; the old index goes, the blob is renamed into
+ * place, and the index comes last, so an index on disk always describes the blob beside it.
+ */
+export async function writeConvertedWeights(
+  weights: Vgg19Weights,
+  provenance: WeightsProvenance,
+  root: string = dataDir(),
+): Promise<WeightsIndex> {
+  validateWeights(weights);
+  const paths = storePaths(root);
+  const present = VGG19_CONV_LAYERS.filter((spec) => weights.layers.has(spec.name));
+  const totalBytes = present.reduce((sum, spec) => {
+    const layer = weights.layers.get(spec.name) as ConvWeights;
+    return sum + 4 * (layer.kernel.length + layer.bias.length);
+  }, 0);
+  const blob = Buffer.alloc(totalBytes);
+  const layers: StoredLayer[] = [];
+  let offset = 0;
+  const put = (values: Float32Array, shape: readonly number[]): StoredArray => {
+    const stored = { shape, offset, length: values.byteLength };
+    Buffer.from(values.buffer, values.byteOffset, values.byteLength).copy(blob, offset);
+    offset += values.byteLength;
+    return stored;
+  };
+  for (const spec of present) {
+    const layer = weights.layers.get(spec.name) as ConvWeights;
+    const kernel = put(layer.kernel, [layer.outChannels, layer.inChannels, 3, 3]);
+    layers.push({ name: spec.name, kernel, bias: put(layer.bias, [layer.outChannels]) });
+  }
+  if (os.endianness() === 'BE') blob.swap32(); // the file is little-endian everywhere
+  const index: WeightsIndex = {
+    format: INDEX_FORMAT,
+    version: INDEX_VERSION,
+    byteOrder: 'little-endian',
+    blob: { file: BLOB_FILE, bytes: blob.length, sha256: createHash('sha256').update(blob).digest('hex') },
+    layers,
+    provenance,
+  };
+
+  await mkdir(paths.weights, { recursive: true });
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const blobTemp = path.join(paths.weights, `.${BLOB_FILE}.${tag}.tmp`);
+  const indexTemp = path.join(paths.weights, `.${INDEX_FILE}.${tag}.tmp`);
+  try {
+    await writeDurably(blobTemp, blob);
+    await writeDurably(indexTemp, indexText(index));
+    await rm(paths.index, { force: true });
+    await rename(blobTemp, paths.blob);
+    await rename(indexTemp, paths.index);
+    await syncFolder(paths.weights);
+  } finally {
+    await rm(blobTemp, { force: true });
+    await rm(indexTemp, { force: true });
+  }
+  return index;
+}
+
+/** Pretty, one line per layer; "format" comes first, which format sniffing relies on. */
+function indexText(index: WeightsIndex): string {
+  const { layers, ...rest } = index;
+  const placeholder = '"<layers>"';
+  const lines = layers.map((layer) => `    ${JSON.stringify(layer)}`).join(',\n');
+  return `${JSON.stringify({ ...rest, layers: '<layers>' }, null, 2).replace(placeholder, `[\n${lines}\n  ]`)}\n`;
+}
+
+/** Written and flushed to disk before it is renamed into place, so a crash cannot leave a short file there. */
+async function writeDurably(file: string, data: Uint8Array | string): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Makes the renames durable where the OS allows syncing a folder (not on Windows). */
+async function syncFolder(folder: string): Promise<void> {
+  try {
+    const handle = await open(folder, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Best effort only.
+  }
+}
+
+// --- reading -----------------------------------------------------------------------------------------------
+
+/** The index of the installed weights, or null when none are installed. Throws BAD_WEIGHTS when it is damaged. */
+export async function readWeightsIndex(root: string = dataDir()): Promise<WeightsIndex | null> {
+  return readIndexFile(storePaths(root).index);
+}
+
+async function readIndexFile(indexPath: string): Promise<WeightsIndex | null> {
+  let text: string;
+  try {
+    text = await readFile(indexPath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw damaged(indexPath, 'it is not JSON', cause);
+  }
+  return checkIndex(json, indexPath);
+}
+
+/** Loads the installed weights: one read of the blob, then a Float32Array view per array (no parsing, no copy). */
+export async function loadConvertedWeights(root: string = dataDir()): Promise<Vgg19Weights> {
+  return loadConvertedFolder(storePaths(root).weights);
+}
+
+/** Loads and validates vgg19.json + vgg19.bin from `folder` (what `nst weights path` prints). */
+export async function loadConvertedFolder(folder: string): Promise<Vgg19Weights> {
+  const weights = await readConvertedFolder(folder);
+  validateWeights(weights);
+  return weights;
+}
+
+/** The same without validation, for loadWeights (which validates whatever it loads). */
+export async function readConvertedFolder(folder: string): Promise<Vgg19Weights> {
+  const indexPath = path.join(folder, INDEX_FILE);
+  const index = await readIndexFile(indexPath);
+  if (!index) throw new NstError('WEIGHTS_NOT_FOUND', `No converted VGG19 weights in ${folder} (no ${INDEX_FILE}).`);
+  const blobPath = path.join(folder, index.blob.file);
+  const blob = await readWhole(blobPath).catch((cause: unknown) => {
+    throw damaged(indexPath, `its blob ${blobPath} cannot be read`, cause);
+  });
+  if (blob.length !== index.blob.bytes) {
+    throw damaged(indexPath, `its blob ${blobPath} holds ${blob.length} bytes, not the ${index.blob.bytes} it lists`);
+  }
+  if (os.endianness() === 'BE') blob.swap32();
+  const view = (array: StoredArray): Float32Array => new Float32Array(blob.buffer, blob.byteOffset + array.offset, array.length / 4);
+  const layers = new Map<string, ConvWeights>();
+  for (const layer of index.layers) {
+    const [outChannels = 0, inChannels = 0] = layer.kernel.shape;
+    layers.set(layer.name, { kernel: view(layer.kernel), bias: view(layer.bias), inChannels, outChannels });
+  }
+  return { layers, source: `${folder} (${describeSource(index.provenance)})` };
+}
+
+/**
+ * The whole file into one unpooled buffer (offset 0, so 4-byte aligned for the views) in one read where the OS
+ * allows; the length is what is on disk, so a short or long blob shows up as a size mismatch.
+ */
+async function readWhole(file: string): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const buffer = Buffer.allocUnsafeSlow(size);
+    for (let offset = 0; offset < size; ) {
+      const { bytesRead } = await handle.read(buffer, offset, size - offset, offset);
+      if (bytesRead === 0) return buffer.subarray(0, offset);
+      offset += bytesRead;
+    }
+    return buffer;
+  } finally {
+    await handle.close();
+  }
+}
+
+export function describeSource(provenance: WeightsProvenance): string {
+  return `${provenance.kind === 'download' ? 'downloaded from' : 'imported from'} ${provenance.source}`;
+}
+
+/** Structural checks, so a damaged or foreign index fails here by name rather than as a wrong view later. */
+function checkIndex(json: unknown, indexPath: string): WeightsIndex {
+  const index = json as Partial<WeightsIndex> | null;
+  if (!index || typeof index !== 'object' || index.format !== INDEX_FORMAT) {
+    throw damaged(indexPath, `it is not a ${INDEX_FORMAT} index`);
+  }
+  if (index.version !== INDEX_VERSION) {
+    throw damaged(indexPath, `it has version ${String(index.version)}; this build reads version ${INDEX_VERSION}`);
+  }
+  const blob = index.blob;
+  if (!blob || typeof blob.file !== 'string' || path.basename(blob.file) !== blob.file || !isCount(blob.bytes)) {
+    throw damaged(indexPath, 'its "blob" entry is missing or malformed');
+  }
+  if (!Array.isArray(index.layers) || !index.provenance || typeof index.provenance.source !== 'string') {
+    throw damaged(indexPath, 'it lacks its "layers" or "provenance"');
+  }
+  for (const layer of index.layers as unknown[]) {
+    const l = layer as Partial<StoredLayer> | null;
+    const name = typeof l?.name === 'string' ? l.name : '(unnamed)';
+    if (!VGG19_LAYER_NAMES.includes(name)) throw damaged(indexPath, `it lists a layer "${name}" that VGG19 does not have`);
+    for (const array of [l?.kernel, l?.bias]) {
+      const fits =
+        array &&
+        Array.isArray(array.shape) &&
+        array.shape.every(isCount) &&
+        isCount(array.offset) &&
+        isCount(array.length) &&
+        array.offset % 4 === 0 &&
+        array.length === 4 * array.shape.reduce((a, b) => a * b, 1) &&
+        array.offset + array.length <= blob.bytes;
+      if (!fits) throw damaged(indexPath, `layer ${name}'s byte range or shape is inconsistent`);
+    }
+  }
+  return index as WeightsIndex;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function damaged(indexPath: string, why: string, cause?: unknown): NstError {
+  return new NstError(
+    'BAD_WEIGHTS',
+    `The installed weights index ${indexPath} is damaged: ${why}. Install the weights again (fetch or import).`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+// --- status, verify, remove --------------------------------------------------------------------------------
+
+export interface PartialDownload {
+  readonly path: string;
+  readonly bytes: number;
+}
+
+export interface WeightsStatus {
+  readonly paths: StorePaths;
+  /** Null when nothing is installed. */
+  readonly index: WeightsIndex | null;
+  /** Canonical names of the layers present, in network order. */
+  readonly layers: readonly string[];
+  /** All 16 conv layers present (the default style layers reach block5_conv1). */
+  readonly complete: boolean;
+  /** Downloads that can be resumed. */
+  readonly partialDownloads: readonly PartialDownload[];
+}
+
+export async function weightsStatus(root: string = dataDir()): Promise<WeightsStatus> {
+  const paths = storePaths(root);
+  const index = await readWeightsIndex(root);
+  const layers = index ? VGG19_LAYER_NAMES.filter((name) => index.layers.some((l) => l.name === name)) : [];
+  return {
+    paths,
+    index,
+    layers,
+    complete: layers.length === VGG19_LAYER_NAMES.length,
+    partialDownloads: await partialDownloads(paths.downloads),
+  };
+}
+
+async function partialDownloads(folder: string): Promise<PartialDownload[]> {
+  const names = await readdir(folder).catch(() => [] as string[]);
+  const found: PartialDownload[] = [];
+  for (const name of names.filter((n) => n.endsWith('.part')).sort()) {
+    const info = await stat(path.join(folder, name)).catch(() => undefined);
+    if (info?.isFile()) found.push({ path: path.join(folder, name), bytes: info.size });
+  }
+  return found;
+}
+
+export interface VerifyResult {
+  readonly ok: boolean;
+  readonly blobPath: string;
+  readonly bytes: number;
+  readonly expectedSha256: string;
+  readonly actualSha256: string;
+}
+
+/** Re-hashes the blob against the SHA-256 its index recorded. Throws WEIGHTS_NOT_FOUND when none are installed. */
+export async function verifyConvertedWeights(root: string = dataDir()): Promise<VerifyResult> {
+  const paths = storePaths(root);
+  const index = await readWeightsIndex(root);
+  if (!index) throw new NstError('WEIGHTS_NOT_FOUND', `No VGG19 weights are installed in ${paths.weights}.`);
+  const blobPath = path.join(paths.weights, index.blob.file);
+  const digest = await hashFile(blobPath).catch((cause: unknown) => {
+    throw damaged(paths.index, `its blob ${blobPath} cannot be read`, cause);
+  });
+  return {
+    ok: digest.sha256 === index.blob.sha256 && digest.bytes === index.blob.bytes,
+    blobPath,
+    bytes: digest.bytes,
+    expectedSha256: index.blob.sha256,
+    actualSha256: digest.sha256,
+  };
+}
+
+/** Removes the installed weights (index first, so nothing half-removed looks installed) and partial downloads. */
+export async function removeConvertedWeights(root: string = dataDir()): Promise<string[]> {
+  const paths = storePaths(root);
+  const removed: string[] = [];
+  const candidates = [paths.index, paths.blob, ...(await partialDownloads(paths.downloads)).map((p) => p.path)];
+  for (const file of candidates) {
+    const existed = await stat(file).then(
+      () => true,
+      () => false,
+    );
+    await rm(file, { force: true });
+    await rm(`${file}.json`, { force: true }); // a download's resume record, if any
+    if (existed) removed.push(file);
+  }
+  // Temp files of an install that crashed.
+  for (const name of await readdir(paths.weights).catch(() => [] as string[])) {
+    if (name.startsWith('.') && name.endsWith('.tmp')) await rm(path.join(paths.weights, name), { force: true });
+  }
+  return removed;
+}
+
+// --- digests -----------------------------------------------------------------------------------------------
+
+export interface FileDigest {
+  readonly bytes: number;
+  readonly md5: string;
+  readonly sha256: string;
+}
+
+/** MD5 and SHA-256 of a file in one streaming pass. */
+export async function hashFile(file: string): Promise<FileDigest> {
+  const md5 = createHash('md5');
+  const sha256 = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    const data = chunk as Buffer;
+    md5.update(data);
+    sha256.update(data);
+    bytes += data.length;
+  }
+  return { bytes, md5: md5.digest('hex'), sha256: sha256.digest('hex') };
+}
