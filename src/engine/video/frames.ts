@@ -1,0 +1,352 @@
+// A bounded on-disk spool of a run's frames (numbered PNG or JPEG files and a frames.json index), and the
+// recorder that fills one from a run's events: every N iterations, always the first and the last frame.
+
+import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { writeFileAtomic } from '../atomic-file.js';
+import { NstError } from '../errors.js';
+import { chwToHwcUint8, type RgbImage } from '../image.js';
+import type { RunEvent, RunResult } from '../run.js';
+
+export const FRAMES_INDEX_FILE = 'frames.json';
+export const CONTENT_FILE = 'content.png';
+export const DEFAULT_FRAME_EVERY = 10;
+/** JPEG frames: high enough that the video encoder, not the spool, decides the quality. */
+export const SPOOL_JPEG_QUALITY = 95;
+
+export type FrameFileFormat = 'png' | 'jpeg';
+
+export interface FrameEntry {
+  /** File name inside the spool folder: frame_000000.png, frame_000001.png, … in capture order. */
+  readonly file: string;
+  /** Optimizer iterations done when the frame was taken (0 = the start image). */
+  readonly iteration: number;
+  /** Total loss of exactly this image, or null where it is not known. */
+  readonly loss: number | null;
+}
+
+export interface FramesIndex {
+  readonly version: 1;
+  readonly width: number;
+  readonly height: number;
+  readonly format: FrameFileFormat;
+  readonly frameEvery: number;
+  /** The content image at the run's size (for side-by-side videos), or null. */
+  readonly content: string | null;
+  readonly frames: readonly FrameEntry[];
+}
+
+export interface FrameSpoolOptions {
+  /** Folder for the frames (created if missing; must not already hold a spool). Default: a new temp folder. */
+  dir?: string;
+  /** Capture every N iterations (plus the first and last). Default 10. */
+  frameEvery?: number;
+  /** PNG (lossless, default) or JPEG at quality 95 (about 5x smaller at 1024 px). */
+  format?: FrameFileFormat;
+}
+
+/**
+ * Frames go to disk as they arrive; memory holds only the ones still being encoded (as 8-bit RGB, a quarter of
+ * the run's float image), so a 2,000-iteration run at 1024 px costs disk (≈1.5 MB a PNG frame), not RAM.
+ * Writes are serialised: callers may fire add() from a synchronous event handler without awaiting it.
+ */
+export class FrameSpool {
+  private entries: FrameEntry[] = [];
+  /** Entries whose files are on disk (a prefix: writes run in order); only these go into the index. */
+  private written = 0;
+  private size: { width: number; height: number } | null = null;
+  private content: string | null = null;
+  private queue: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+
+  private constructor(
+    readonly dir: string,
+    readonly frameEvery: number,
+    readonly format: FrameFileFormat,
+    /** Whether the spool made its folder (remove() then deletes the folder itself). */
+    private readonly ownsDir: boolean,
+  ) {}
+
+  static async create(options: FrameSpoolOptions = {}): Promise<FrameSpool> {
+    const frameEvery = options.frameEvery ?? DEFAULT_FRAME_EVERY;
+    if (!Number.isSafeInteger(frameEvery) || frameEvery < 1) {
+      throw new NstError('BAD_ARGUMENT', `frameEvery must be a whole number of at least 1, got ${String(frameEvery)}.`);
+    }
+    const format = options.format ?? 'png';
+    if (format !== 'png' && format !== 'jpeg') throw new NstError('BAD_ARGUMENT', `The frame format must be png or jpeg, got "${String(format)}".`);
+    if (options.dir === undefined) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'nst-frames-'));
+      return new FrameSpool(dir, frameEvery, format, true);
+    }
+    const dir = path.resolve(options.dir);
+    await mkdir(dir, { recursive: true });
+    if (await exists(path.join(dir, FRAMES_INDEX_FILE))) {
+      throw new NstError('BAD_ARGUMENT', `${dir} already holds a frame spool (${FRAMES_INDEX_FILE}); use an empty folder for a new run.`);
+    }
+    return new FrameSpool(dir, frameEvery, format, false);
+  }
+
+  get frames(): readonly FrameEntry[] {
+    return this.entries;
+  }
+
+  /** Whether a frame at this iteration belongs in the video: the first, every frameEvery-th, the last. */
+  wants(iteration: number, isLast: boolean): boolean {
+    return iteration === 0 || isLast || iteration % this.frameEvery === 0;
+  }
+
+  /** Queues the frame for writing (the pixels are copied to 8 bits at once); resolves once it is on disk. */
+  add(image: RgbImage, iteration: number, loss: number | null = null): Promise<void> {
+    if (this.size && (image.width !== this.size.width || image.height !== this.size.height)) {
+      const message = `Frame at iteration ${iteration} is ${image.width}x${image.height}; this spool holds ${this.size.width}x${this.size.height} frames.`;
+      return Promise.reject(new NstError('BAD_ARGUMENT', message));
+    }
+    this.size ??= { width: image.width, height: image.height };
+    const position = this.entries.length;
+    const entry: FrameEntry = { file: `frame_${String(position).padStart(6, '0')}.${this.format === 'png' ? 'png' : 'jpg'}`, iteration, loss };
+    this.entries.push(entry);
+    const pixels = chwToHwcUint8(image.data, image.width, image.height);
+    return this.enqueue(async () => {
+      await writeAtomic(path.join(this.dir, entry.file), await this.encode(pixels, image.width, image.height));
+      this.written = position + 1;
+      await this.saveIndex();
+    });
+  }
+
+  /** Records the loss of an already captured frame (the run reports it one iteration later). */
+  setLoss(iteration: number, loss: number): Promise<void> {
+    const index = this.entries.findIndex((e) => e.iteration === iteration);
+    if (index < 0) return this.flush();
+    this.entries[index] = { ...this.entries[index]!, loss };
+    return this.enqueue(() => this.saveIndex());
+  }
+
+  /** Keeps the content image (at the run's size) for side-by-side videos. */
+  setContent(image: RgbImage): Promise<void> {
+    const pixels = chwToHwcUint8(image.data, image.width, image.height);
+    this.content = CONTENT_FILE;
+    return this.enqueue(async () => {
+      const png = await sharp(pixels, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
+      await writeAtomic(path.join(this.dir, CONTENT_FILE), png);
+      await this.saveIndex();
+    });
+  }
+
+  /** Waits for every queued write; throws the first write error, if any. */
+  async flush(): Promise<void> {
+    await this.queue;
+    if (this.failure) throw this.failure;
+  }
+
+  /** Deletes the frames: the whole folder when the spool made it, else only the files it wrote. */
+  async remove(): Promise<void> {
+    await this.queue;
+    if (this.ownsDir) {
+      await rm(this.dir, { recursive: true, force: true });
+      return;
+    }
+    const files = [...this.entries.map((e) => e.file), FRAMES_INDEX_FILE, ...(this.content ? [this.content] : [])];
+    await Promise.all(files.map((f) => unlink(path.join(this.dir, f)).catch(() => undefined)));
+    await rmdir(this.dir).catch(() => undefined);
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(async () => {
+      if (this.failure) return;
+      try {
+        await task();
+      } catch (error) {
+        this.failure = error;
+      }
+    });
+    return this.flush();
+  }
+
+  private encode(pixels: Uint8Array, width: number, height: number): Promise<Buffer> {
+    const image = sharp(pixels, { raw: { width, height, channels: 3 } });
+    // 4:4:4 so thin coloured strokes keep their colour; the video encoder subsamples later if it must.
+    return this.format === 'png' ? image.png().toBuffer() : image.jpeg({ quality: SPOOL_JPEG_QUALITY, chromaSubsampling: '4:4:4' }).toBuffer();
+  }
+
+  private async saveIndex(): Promise<void> {
+    const index: FramesIndex = {
+      version: 1,
+      width: this.size?.width ?? 0,
+      height: this.size?.height ?? 0,
+      format: this.format,
+      frameEvery: this.frameEvery,
+      content: this.content,
+      // A reader (an export of a run still going) must find every listed file.
+      frames: this.entries.slice(0, this.written),
+    };
+    await writeAtomic(path.join(this.dir, FRAMES_INDEX_FILE), Buffer.from(`${JSON.stringify(index, null, 1)}\n`));
+  }
+}
+
+export interface FrameRecorderOptions {
+  /**
+   * Applied to every frame before it is spooled, in order (e.g. resize a coarse scale's frame to the output size,
+   * keep the photo's colours). Frames of one spool must all have one size.
+   */
+  prepare?: (image: RgbImage) => RgbImage | Promise<RgbImage>;
+}
+
+/**
+ * Fills a spool from a run: give it the start image, pass it every run event, then the result. The run reports
+ * an iteration's loss at the start of the next one, so each frame's loss is filled in one event later (and the
+ * last frame's from the result): the caption then shows the loss of exactly the image on screen.
+ * Set the run's `imageEvery` to `recorder.imageEvery` (or 1) so progress events carry the frames it wants.
+ */
+export class FrameRecorder {
+  private chain: Promise<void> = Promise.resolve();
+  private error: unknown = null;
+  private readonly captured = new Set<number>();
+  private lastCaptured = -1;
+
+  constructor(
+    readonly spool: FrameSpool,
+    private readonly options: FrameRecorderOptions = {},
+  ) {}
+
+  get imageEvery(): number {
+    return this.spool.frameEvery;
+  }
+
+  /** The image before the first step (iteration 0), and optionally the content image for side-by-side. */
+  start(startImage: RgbImage, content?: RgbImage): void {
+    this.capture(startImage, 0, null);
+    if (content) this.then(() => this.spool.setContent(content));
+  }
+
+  /**
+   * A run event. `at` renumbers a progress event: a multi-scale run counts iterations across its scales, and its
+   * last iteration is that of the last scale.
+   */
+  onEvent(event: RunEvent, at?: { iteration: number; iterations: number }): void {
+    if (event.type !== 'progress') return;
+    const iteration = at?.iteration ?? event.iteration;
+    const iterations = at?.iterations ?? event.iterations;
+    // This event's loss is that of the image after iteration - 1 steps.
+    const loss = event.loss.total;
+    this.then(() => this.spool.setLoss(iteration - 1, loss));
+    if (event.image && this.spool.wants(iteration, iteration === iterations)) this.capture(event.image, iteration, null);
+  }
+
+  /** Adds the final image unless it was captured already (a stop or convergence ends a run early), then flushes. */
+  async finish(result: RunResult): Promise<readonly FrameEntry[]> {
+    if (this.lastCaptured === result.iterations) {
+      const loss = result.finalLoss.total;
+      this.then(() => this.spool.setLoss(result.iterations, loss));
+    } else {
+      this.capture(result.image, result.iterations, result.finalLoss.total);
+    }
+    await this.chain;
+    await this.spool.flush();
+    if (this.error) throw this.error;
+    return this.spool.frames;
+  }
+
+  private capture(image: RgbImage, iteration: number, loss: number | null): void {
+    if (this.captured.has(iteration)) return;
+    this.captured.add(iteration);
+    this.lastCaptured = iteration;
+    const prepare = this.options.prepare;
+    this.then(async () => this.spool.add(prepare ? await prepare(image) : image, iteration, loss));
+  }
+
+  /** Steps run one after another, so frames land in order even when `prepare` is async; the first error is kept. */
+  private then(step: () => Promise<void>): void {
+    this.chain = this.chain.then(async () => {
+      if (this.error) return;
+      try {
+        await step();
+      } catch (error) {
+        this.error = error;
+      }
+    });
+  }
+}
+
+/** One frame as exportVideo reads it. */
+export interface FrameSource {
+  readonly path: string;
+  readonly iteration: number | null;
+  readonly loss: number | null;
+}
+
+export interface FrameList {
+  readonly dir: string;
+  readonly frames: readonly FrameSource[];
+  /** The spool's content image, when it kept one. */
+  readonly contentPath: string | null;
+}
+
+const IMAGE_FILE = /\.(png|jpe?g|webp)$/i;
+
+/**
+ * The frames of a folder: a spool's frames.json order, or else every PNG/JPEG/WebP file sorted by the number in
+ * its name (so `nst stylize --save-every N --frames-dir DIR` output works too; the number is taken as the iteration).
+ */
+export async function listFrames(dir: string): Promise<FrameList> {
+  const folder = path.resolve(dir);
+  let names: string[];
+  try {
+    if (!(await stat(folder)).isDirectory()) throw new NstError('BAD_ARGUMENT', `${folder} is a file; give the folder that holds the frames.`);
+    names = await readdir(folder);
+  } catch (error) {
+    if (error instanceof NstError) throw error;
+    throw new NstError('FILE_NOT_FOUND', `No frames folder at ${folder}.`, { cause: error });
+  }
+  if (names.includes(FRAMES_INDEX_FILE)) {
+    const index = parseIndex(await readFile(path.join(folder, FRAMES_INDEX_FILE), 'utf8'), folder);
+    if (index.frames.length === 0) throw new NstError('BAD_ARGUMENT', `The frame spool in ${folder} holds no frames yet.`);
+    return {
+      dir: folder,
+      frames: index.frames.map((f) => ({ path: path.join(folder, f.file), iteration: f.iteration, loss: f.loss })),
+      contentPath: index.content ? path.join(folder, index.content) : null,
+    };
+  }
+  const images = names.filter((n) => IMAGE_FILE.test(n) && n !== CONTENT_FILE);
+  if (images.length === 0) throw new NstError('BAD_ARGUMENT', `${folder} holds no frames (no ${FRAMES_INDEX_FILE}, no PNG/JPEG/WebP files).`);
+  const numbered = images.map((name) => {
+    const digits = /(\d+)\D*$/.exec(name)?.[1];
+    return { name, number: digits === undefined ? null : Number(digits) };
+  });
+  numbered.sort((a, b) => (a.number ?? -1) - (b.number ?? -1) || a.name.localeCompare(b.name));
+  return {
+    dir: folder,
+    frames: numbered.map(({ name, number }) => ({ path: path.join(folder, name), iteration: number, loss: null })),
+    contentPath: names.includes(CONTENT_FILE) ? path.join(folder, CONTENT_FILE) : null,
+  };
+}
+
+function parseIndex(text: string, folder: string): FramesIndex {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new NstError('BAD_ARGUMENT', `${path.join(folder, FRAMES_INDEX_FILE)} is not valid JSON.`, { cause: error });
+  }
+  const index = value as Partial<FramesIndex>;
+  const frames = index.frames;
+  const valid =
+    index.version === 1 &&
+    Array.isArray(frames) &&
+    frames.every((f: Partial<FrameEntry>) => typeof f.file === 'string' && !f.file.includes('/') && !f.file.includes('\\') && typeof f.iteration === 'number' && (f.loss === null || typeof f.loss === 'number'));
+  if (!valid) throw new NstError('BAD_ARGUMENT', `${path.join(folder, FRAMES_INDEX_FILE)} is not a frame index nst wrote (version 1).`);
+  return index as FramesIndex;
+}
+
+/** A reader never sees half a frame or half an index. Frames are rewritable: no fsync for each one. */
+const writeAtomic = (target: string, bytes: Buffer): Promise<void> => writeFileAtomic(target, bytes, { sync: false });
+
+async function exists(target: string): Promise<boolean> {
+  try {
+    await stat(target);
+    return true;
+  } catch {
+    return false;
+  }
+}

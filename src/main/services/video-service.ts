@@ -1,0 +1,218 @@
+// Timelapse export for the studio: a run's frame spool → MP4/WebM/GIF with progress events and cancel, plus where
+// runs keep their spools and the ffmpeg status line. Pure Node (no Electron): the main process, the browser host
+// and the tests use it as is.
+
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { isNstError } from '../../engine/errors.js';
+import { exportVideo, type VideoExportResult } from '../../engine/video/export.js';
+import { resolveFfmpeg } from '../../engine/video/ffmpeg.js';
+import { FRAMES_INDEX_FILE } from '../../engine/video/frames.js';
+import type { ErrorInfo, ExportVideoRequest, FfmpegStatus, Result, RunRef, VideoExportEvent, VideoExportInfo } from '../../shared/ipc.js';
+
+/** Under the data folder: one spool per run, `run-frames/<runId>/frames.json` + frame files. */
+export const RUN_FRAMES_FOLDER = 'run-frames';
+
+const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MIME_TYPES = { mp4: 'video/mp4', webm: 'video/webm', gif: 'image/gif' } as const;
+
+/**
+ * The folder a run's worker spools its frames into (FrameSpool.create({ dir: runFramesDir(root, runId) })) and
+ * this service exports from. Run ids are checked: they become folder names.
+ */
+export function runFramesDir(root: string, runId: string): string {
+  if (!RUN_ID.test(runId)) throw new RangeError(`runId must be 1 to 64 letters, digits, _ or -, got ${JSON.stringify(runId)}.`);
+  return path.join(root, RUN_FRAMES_FOLDER, runId);
+}
+
+/**
+ * Keeps the spools of the `keep` most recently changed runs and deletes the rest (a 1024-px run of 2,000
+ * iterations spools about 300 MB). `protect`: run ids never removed (the running one). Returns the removed ids.
+ */
+export async function pruneRunFrames(root: string, keep: number, protect: readonly string[] = []): Promise<string[]> {
+  const folder = path.join(root, RUN_FRAMES_FOLDER);
+  const names = await readdir(folder).catch(() => [] as string[]);
+  const spools = await Promise.all(
+    names.filter((n) => RUN_ID.test(n)).map(async (runId) => ({ runId, mtimeMs: await stat(path.join(folder, runId)).then((s) => s.mtimeMs, () => 0) })),
+  );
+  spools.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  const doomed = spools.slice(Math.max(0, keep)).filter((s) => !protect.includes(s.runId));
+  await Promise.all(doomed.map((s) => rm(path.join(folder, s.runId), { recursive: true, force: true })));
+  return doomed.map((s) => s.runId);
+}
+
+export interface VideoServiceOptions {
+  /** The data folder whose run-frames/ holds the spools (the same root the run worker writes to). */
+  root: string;
+  /** The user's ffmpeg setting, read at each export (so a change needs no restart); null/undefined: none. */
+  ffmpegPath?: () => string | null | undefined;
+  /** Progress events at most this often; default 250 ms. The first and the last always go out. */
+  progressIntervalMs?: number;
+}
+
+const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+const fail = (code: string, message: string): Result<never> => ({ ok: false, error: { code, message } });
+
+export class VideoService {
+  private readonly listeners = new Set<(event: VideoExportEvent) => void>();
+  /** Exports in progress, by run id: one per run at a time. */
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(private readonly options: VideoServiceOptions) {}
+
+  /** Subscribes to export events; returns the unsubscribe function. */
+  onEvent(listener: (event: VideoExportEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Whether the run has frames to export (the dialog can grey out "Export video" otherwise). */
+  async hasFrames(runId: string): Promise<boolean> {
+    if (!RUN_ID.test(runId)) return false;
+    return stat(path.join(runFramesDir(this.options.root, runId), FRAMES_INDEX_FILE)).then(() => true, () => false);
+  }
+
+  /** Which ffmpeg an export would use now, or how to get one. */
+  async ffmpegStatus(): Promise<Result<FfmpegStatus>> {
+    try {
+      const found = await resolveFfmpeg({ settingPath: this.options.ffmpegPath?.() ?? null });
+      const source = found.source === 'beside-ffmpeg' ? 'path' : found.source;
+      return ok({ found: true, path: found.path, source, version: found.version, notes: [...found.skipped] });
+    } catch (error) {
+      if (isNstError(error) && error.code === 'FFMPEG_NOT_FOUND') return ok({ found: false, help: error.message });
+      return fail('INTERNAL', describe(error));
+    }
+  }
+
+  /**
+   * Exports the run's spool to `output` (Electron: the path a save dialog returned). Resolves with the file's facts,
+   * or an error as data: BAD_ARGUMENT (the request), NO_FRAMES (the run kept none), EXPORT_BUSY (this run is being
+   * exported), FFMPEG_NOT_FOUND (with how to get one), ABORTED (cancelled; no file written), RUNTIME_FAILURE (ffmpeg).
+   * Events go to onEvent listeners meanwhile: progress, then done / error / canceled.
+   */
+  async exportVideo(payload: unknown, output: string): Promise<Result<VideoExportInfo>> {
+    const request = validateExportVideoRequest(payload);
+    if (!request.ok) return request;
+    const { runId } = request.value;
+    // Claimed before any await, so two requests for one run cannot both pass the check.
+    if (this.running.has(runId)) return fail('EXPORT_BUSY', 'A video of this run is being exported already: wait for it or cancel it.');
+    const controller = new AbortController();
+    this.running.set(runId, controller);
+    const interval = this.options.progressIntervalMs ?? 250;
+    let lastSent = -Infinity;
+    try {
+      if (!(await this.hasFrames(runId))) {
+        return fail('NO_FRAMES', 'This run kept no frames to make a video of: turn on "Record timelapse" before starting a run.');
+      }
+      const settingPath = this.options.ffmpegPath?.() ?? null;
+      const result = await exportVideo({
+        framesDir: runFramesDir(this.options.root, runId),
+        output,
+        format: request.value.format,
+        fps: request.value.fps,
+        holdFinalSeconds: request.value.holdFinalSeconds,
+        sideBySide: request.value.sideBySide,
+        caption: request.value.caption,
+        ffmpeg: { settingPath },
+        signal: controller.signal,
+        onProgress: (p) => {
+          const now = performance.now();
+          if (now - lastSent < interval && p.fraction < 1) return;
+          lastSent = now;
+          this.emit({ runId, type: 'progress', phase: p.phase, frame: p.frame, totalFrames: p.totalFrames, fraction: p.fraction });
+        },
+      });
+      const info = await toInfo(result);
+      this.emit({ runId, type: 'done', info });
+      return ok(info);
+    } catch (error) {
+      if (isNstError(error) && error.code === 'ABORTED') {
+        this.emit({ runId, type: 'canceled' });
+        return fail('ABORTED', error.message);
+      }
+      const info: ErrorInfo = isNstError(error) ? { code: error.code, message: error.message } : { code: 'INTERNAL', message: describe(error) };
+      this.emit({ runId, type: 'error', error: info });
+      return { ok: false, error: info };
+    } finally {
+      this.running.delete(runId);
+    }
+  }
+
+  /**
+   * For the browser host, which cannot write where the user chooses: exports to a temp file, returns its bytes
+   * and deletes it. Same errors and events as exportVideo.
+   */
+  async exportVideoBytes(payload: unknown): Promise<Result<{ info: VideoExportInfo; bytes: Uint8Array }>> {
+    const request = validateExportVideoRequest(payload);
+    if (!request.ok) return request;
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'nst-video-'));
+    try {
+      const exported = await this.exportVideo(request.value, path.join(folder, suggestedFileName(request.value)));
+      if (!exported.ok) return exported;
+      const bytes = new Uint8Array(await readFile(exported.value.path!));
+      return ok({ info: { ...exported.value, path: null }, bytes });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  }
+
+  /** Cancels the run's export: ffmpeg is stopped and no file is written. */
+  cancelExport(ref: unknown): Result<null> {
+    const runId = (ref as Partial<RunRef> | null)?.runId;
+    if (typeof runId !== 'string' || !RUN_ID.test(runId)) return fail('BAD_ARGUMENT', 'runId must name a run.');
+    const controller = this.running.get(runId);
+    if (!controller) return fail('NOT_EXPORTING', 'No video of this run is being exported.');
+    controller.abort();
+    return ok(null);
+  }
+
+  /** Cancels every export (app quit). */
+  dispose(): void {
+    for (const controller of this.running.values()) controller.abort();
+    this.listeners.clear();
+  }
+
+  private emit(event: VideoExportEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+/** `<runId>.mp4` etc.: what a save dialog offers. */
+export function suggestedFileName(request: Pick<ExportVideoRequest, 'runId' | 'format'>): string {
+  return `${request.runId}.${request.format}`;
+}
+
+/** Checks a request from the renderer field by field; the message names the field at fault. */
+export function validateExportVideoRequest(payload: unknown): Result<ExportVideoRequest> {
+  if (typeof payload !== 'object' || payload === null) return fail('BAD_ARGUMENT', 'The export request must be an object.');
+  const r = payload as Record<string, unknown>;
+  if (typeof r.runId !== 'string' || !RUN_ID.test(r.runId)) return fail('BAD_ARGUMENT', 'runId must name a run.');
+  if (r.format !== 'mp4' && r.format !== 'webm' && r.format !== 'gif') return fail('BAD_ARGUMENT', `format must be mp4, webm or gif, got ${JSON.stringify(r.format)}.`);
+  if (typeof r.fps !== 'number' || !Number.isFinite(r.fps) || r.fps < 0.5 || r.fps > 120) return fail('BAD_ARGUMENT', `fps must be a number from 0.5 to 120, got ${JSON.stringify(r.fps)}.`);
+  if (typeof r.holdFinalSeconds !== 'number' || !Number.isFinite(r.holdFinalSeconds) || r.holdFinalSeconds < 0 || r.holdFinalSeconds > 60) {
+    return fail('BAD_ARGUMENT', `holdFinalSeconds must be a number from 0 to 60, got ${JSON.stringify(r.holdFinalSeconds)}.`);
+  }
+  if (typeof r.sideBySide !== 'boolean') return fail('BAD_ARGUMENT', 'sideBySide must be true or false.');
+  if (typeof r.caption !== 'boolean') return fail('BAD_ARGUMENT', 'caption must be true or false.');
+  return ok({ runId: r.runId, format: r.format, fps: r.fps, holdFinalSeconds: r.holdFinalSeconds, sideBySide: r.sideBySide, caption: r.caption });
+}
+
+async function toInfo(result: VideoExportResult): Promise<VideoExportInfo> {
+  return {
+    path: result.output,
+    fileName: path.basename(result.output),
+    format: result.format,
+    mimeType: MIME_TYPES[result.format],
+    width: result.width,
+    height: result.height,
+    fps: result.fps,
+    frames: result.totalFrames,
+    durationSeconds: result.durationSeconds,
+    sizeBytes: (await stat(result.output)).size,
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
