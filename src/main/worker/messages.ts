@@ -1,0 +1,43 @@
+// The tagged messages between the run service (parent) and the job worker; structured-cloned, buffers transferred.
+
+import type { RunEvent, StartRunRequest } from '../../shared/ipc.js';
+import type { StudioSettings } from '../../shared/studio-settings.js';
+
+/** A planar RGB image (channels first, 0–255 floats), as the engine holds it. */
+export interface WorkerImage {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
+export interface StartMessage {
+  type: 'start';
+  runId: string;
+  request: StartRunRequest;
+  weightsPath: string;
+  /** Previews at most this often (the first and last progress always carry one). */
+  previewIntervalMs: number;
+  /** onnxruntime CPU threads; 0 = all cores. */
+  threads: number;
+  /** Start paused (the run was paused while it waited in the queue). */
+  paused: boolean;
+}
+
+/** Control messages name their run: one that arrives after its run ended must not touch the next one. */
+export type ParentToWorker =
+  | StartMessage
+  | { type: 'pause'; runId: string }
+  | { type: 'resume'; runId: string }
+  | { type: 'stop'; runId: string }
+  | { type: 'update'; runId: string; settings: StudioSettings }
+  | { type: 'snapshot'; runId: string; requestId: number };
+
+export type WorkerToParent =
+  /** A run event, ready to publish. */
+  | { type: 'event'; event: RunEvent }
+  /** The finished run's image (full precision, for export); sent before its 'done' event. */
+  | { type: 'result'; runId: string; image: WorkerImage }
+  /** The current image of a running run, or null before its first iteration. */
+  | { type: 'snapshot'; requestId: number; image: WorkerImage | null }
+  /** The worker finished with `runId` (done or error) and can take the next run. */
+  | { type: 'idle'; runId: string };

@@ -1,0 +1,63 @@
+// The sandboxed preload: exposes window.api, named functions over the IPC channels and nothing else. Bundled as
+// one CommonJS file that requires only `electron` (a sandboxed preload cannot load other modules).
+
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import {
+  CHANNELS,
+  type DesktopApi,
+  type ExportImageRequest,
+  type ExportImageResponse,
+  type MenuAction,
+  type Result,
+  type RunEvent,
+  type RunRef,
+  type StartRunRequest,
+  type UpdateRunSettingsRequest,
+  type AppInfo,
+} from '../shared/ipc.js';
+import type { StudioSettings } from '../shared/studio-settings.js';
+
+type InvokeChannel = Exclude<(typeof CHANNELS)[keyof typeof CHANNELS], typeof CHANNELS.runEvent | typeof CHANNELS.menuAction>;
+
+/** One request; a missing handler or a broken channel also comes back as an error Result, never a rejection. */
+async function invoke<T>(channel: InvokeChannel, payload?: unknown): Promise<Result<T>> {
+  try {
+    return (await ipcRenderer.invoke(channel, payload)) as Result<T>;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, error: { code: 'IPC_FAILED', message: `The studio's main process did not answer (${message}).` } };
+  }
+}
+
+/** Subscribes a listener to a push channel; the IpcRendererEvent (which holds ipcRenderer) never reaches the page. */
+function subscribe<T>(channel: typeof CHANNELS.runEvent | typeof CHANNELS.menuAction, listener: (payload: T) => void): () => void {
+  const wrapped = (_event: IpcRendererEvent, payload: T): void => listener(payload);
+  ipcRenderer.on(channel, wrapped);
+  return () => {
+    ipcRenderer.removeListener(channel, wrapped);
+  };
+}
+
+const api = {
+  startRun: (request: StartRunRequest) => invoke<RunRef>(CHANNELS.startRun, request),
+  pauseRun: (ref: RunRef) => invoke<null>(CHANNELS.pauseRun, ref),
+  resumeRun: (ref: RunRef) => invoke<null>(CHANNELS.resumeRun, ref),
+  stopRun: (ref: RunRef) => invoke<null>(CHANNELS.stopRun, ref),
+  updateRunSettings: (request: UpdateRunSettingsRequest) => invoke<null>(CHANNELS.updateRunSettings, request),
+  exportImage: (request: ExportImageRequest) => invoke<ExportImageResponse>(CHANNELS.exportImage, request),
+  getSettings: () => invoke<StudioSettings>(CHANNELS.getSettings),
+  saveSettings: (settings: StudioSettings) => invoke<null>(CHANNELS.saveSettings, settings),
+  getAppInfo: () => invoke<AppInfo>(CHANNELS.getAppInfo),
+  onRunEvent: (listener: (event: RunEvent) => void) => subscribe<RunEvent>(CHANNELS.runEvent, listener),
+  onMenuAction: (listener: (action: MenuAction) => void) => subscribe<MenuAction>(CHANNELS.menuAction, listener),
+} satisfies DesktopApi;
+
+/** The exact type of window.api in Electron. */
+export type Api = typeof api;
+
+// Compile-time: window.api has exactly DesktopApi's members, no more (nothing extra leaks to the page), no fewer.
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : false;
+const exactlyDesktopApi: SameKeys<Api, DesktopApi> = true;
+void exactlyDesktopApi;
+
+contextBridge.exposeInMainWorld('api', api);

@@ -1,0 +1,66 @@
+// Turns the run's loss history into uPlot's columns: total, each style layer, each content layer, TV.
+
+import type uPlot from 'uplot';
+import type { LossPoint } from '../../shared/ipc.js';
+import { LAYER_NAMES } from '../../shared/studio-settings.js';
+
+export interface SeriesKey {
+  /** 'total', 'tv', 'style:<layer>' or 'content:<layer>'. */
+  id: string;
+  label: string;
+  color: string;
+  dash?: number[];
+  width?: number;
+  scale: 'total' | 'layers';
+}
+
+/** One hue per block, lighter for later convs in it: neighbouring layers read as family. */
+const BLOCK_HUES = [32, 52, 145, 205, 270];
+
+export function layerColor(layer: string): string {
+  const match = /^block(\d)_conv(\d)$/.exec(layer);
+  const block = Number(match?.[1] ?? 1);
+  const conv = Number(match?.[2] ?? 1);
+  return `hsl(${BLOCK_HUES[block - 1] ?? 0} 70% ${72 - (conv - 1) * 9}%)`;
+}
+
+/** The series to draw for these points, in a stable order (layers in network order). */
+export function seriesKeys(points: readonly LossPoint[]): SeriesKey[] {
+  const style = new Set<string>();
+  const content = new Set<string>();
+  for (const p of points) {
+    for (const l of Object.keys(p.style)) style.add(l);
+    for (const l of Object.keys(p.content)) content.add(l);
+  }
+  return [
+    { id: 'total', label: 'total (weighted)', color: '#f1f2f6', width: 2, scale: 'total' },
+    ...LAYER_NAMES.filter((l) => style.has(l)).map(
+      (l): SeriesKey => ({ id: `style:${l}`, label: l, color: layerColor(l), scale: 'layers' }),
+    ),
+    ...LAYER_NAMES.filter((l) => content.has(l)).map(
+      (l): SeriesKey => ({ id: `content:${l}`, label: `${l} content`, color: '#f08ca8', dash: [6, 4], scale: 'layers' }),
+    ),
+    { id: 'tv', label: 'tv', color: '#9aa0ae', dash: [2, 4], scale: 'layers' },
+  ];
+}
+
+/** A log scale has no place for 0 or less (content loss is 0 at a content start): leave a gap there. */
+const positive = (v: number | undefined): number | null => (v !== undefined && v > 0 && Number.isFinite(v) ? v : null);
+
+function valueOf(point: LossPoint, id: string): number | null {
+  if (id === 'total') return positive(point.total);
+  if (id === 'tv') return positive(point.tv);
+  const [kind, layer] = id.split(':') as ['style' | 'content', string];
+  return positive(point[kind][layer]);
+}
+
+export function columns(points: readonly LossPoint[], keys: readonly SeriesKey[]): uPlot.AlignedData {
+  return [points.map((p) => p.iteration), ...keys.map((k) => points.map((p) => valueOf(p, k.id)))];
+}
+
+/** 3.2e+5 style: per-layer losses span ten orders of magnitude. */
+export function formatLoss(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  if (v >= 0.01 && v < 1000) return v.toPrecision(3);
+  return v.toExponential(1);
+}

@@ -1,0 +1,25 @@
+// Finds the studio API: the Electron preload's window.api when present, else a WebSocket client to the browser host.
+
+import type { DesktopApi, ErrorInfo, MenuAction, StudioApi } from '../../../shared/ipc.js';
+import { WebSocketApi, webSocketUrlFromLocation } from './ws-client.js';
+
+declare global {
+  interface Window {
+    /** Set by the Electron preload through contextBridge; absent in a plain browser. */
+    api?: DesktopApi;
+  }
+}
+
+/** The API plus what only one host offers: the app menu (Electron), connection loss (browser host). */
+export interface HostApi extends StudioApi {
+  onMenuAction?: (listener: (action: MenuAction) => void) => () => void;
+  onConnectionError?: (listener: (error: ErrorInfo) => void) => () => void;
+}
+
+let instance: HostApi | null = null;
+
+/** The one API of this page. Throws (with a sentence to show) when opened in a browser without the host's token. */
+export function getApi(): HostApi {
+  instance ??= window.api ?? new WebSocketApi(webSocketUrlFromLocation(window.location));
+  return instance;
+}

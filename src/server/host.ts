@@ -1,0 +1,147 @@
+// The browser host: an HTTP server for the built renderer and a WebSocket for the StudioApi, both behind a
+// random token. Loopback only unless asked otherwise.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { MAX_WS_MESSAGE_BYTES, TOKEN_PARAM, WS_PATH } from '../shared/ws-protocol.js';
+import { securityHeaders, sendText, serveStatic } from './static-files.js';
+import { serveApi, type HostBackend } from './ws-api.js';
+
+export const DEFAULT_HOST = '127.0.0.1';
+
+export interface StudioHostOptions {
+  backend: HostBackend;
+  /** The built renderer (index.html and assets). */
+  rendererDir: string;
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** Port; 0 (default) picks a free one. */
+  port?: number;
+  /** Access token; a fresh random one by default. */
+  token?: string;
+}
+
+export interface StudioHost {
+  /** The page URL, token included: the one thing to open. */
+  readonly url: string;
+  readonly token: string;
+  /** The address actually bound. */
+  readonly address: string;
+  readonly port: number;
+  readonly loopbackOnly: boolean;
+  close(): Promise<void>;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export async function startStudioHost(options: StudioHostOptions): Promise<StudioHost> {
+  const bindHost = options.host ?? DEFAULT_HOST;
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const loopbackOnly = isLoopback(bindHost);
+  let port = 0;
+  const cookieName = (): string => `nst_host_token_${port}`;
+
+  const tokenOk = (candidate: string | null | undefined): boolean => {
+    if (!candidate) return false;
+    const a = Buffer.from(candidate);
+    const b = Buffer.from(token);
+    return a.length === b.length && timingSafeEqual(a, b);
+  };
+  const authorised = (request: IncomingMessage, url: URL): boolean =>
+    tokenOk(url.searchParams.get(TOKEN_PARAM)) || tokenOk(readCookie(request.headers.cookie, cookieName()));
+  // Bound to loopback, only loopback names may reach it: a DNS-rebinding page (evil.example → 127.0.0.1) may not.
+  const hostAllowed = (request: IncomingMessage): boolean => {
+    if (!loopbackOnly) return true;
+    const host = request.headers.host ?? '';
+    return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host.toLowerCase());
+  };
+
+  const server = createServer((request, response) => {
+    const headers = securityHeaders();
+    const url = new URL(request.url ?? '/', 'http://host.invalid');
+    if (!hostAllowed(request)) return sendText(response, 403, 'This host name is not allowed.', headers);
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      return sendText(response, 405, 'Only GET and HEAD are served.', headers);
+    }
+    if (!authorised(request, url)) {
+      return sendText(response, 401, 'Unauthorised: open the URL that `npm run serve` printed (it carries the access token).', headers);
+    }
+    if (tokenOk(url.searchParams.get(TOKEN_PARAM))) {
+      // The page's own files (scripts, styles) are fetched without the query: a same-site cookie carries the token.
+      headers['Set-Cookie'] = `${cookieName()}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+    }
+    if (url.pathname === WS_PATH) return sendText(response, 426, 'This is the WebSocket endpoint.', headers);
+    serveStatic(options.rendererDir, url.pathname, request.method, response, headers).catch((error: unknown) => {
+      if (!response.headersSent) sendText(response, 500, `Could not serve the file: ${(error as Error).message}`, headers);
+      else response.destroy();
+    });
+  });
+
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES });
+  server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(request.url ?? '/', 'http://host.invalid');
+    if (url.pathname !== WS_PATH) return refuse(socket, 404, 'Not Found');
+    if (!hostAllowed(request)) return refuse(socket, 403, 'Forbidden');
+    if (!authorised(request, url)) return refuse(socket, 401, 'Unauthorized');
+    // A page from another origin (another local server, say) may not drive the studio even with the cookie.
+    const origin = request.headers.origin;
+    if (origin !== undefined && !sameOrigin(origin, request.headers.host)) return refuse(socket, 403, 'Forbidden');
+    sockets.handleUpgrade(request, socket, head, (ws) => serveApi(ws, options.backend));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, bindHost, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  port = bound.port;
+  const shownHost = bound.address === '0.0.0.0' || bound.address === '::' ? DEFAULT_HOST : bound.address;
+  const urlHost = shownHost.includes(':') ? `[${shownHost}]` : shownHost;
+
+  return {
+    url: `http://${urlHost}:${port}/?${TOKEN_PARAM}=${encodeURIComponent(token)}`,
+    token,
+    address: bound.address,
+    port,
+    loopbackOnly,
+    close: async () => {
+      for (const client of sockets.clients) client.terminate();
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function refuse(socket: Socket, status: number, reason: string): void {
+  const body = `${reason}\n`;
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host.toLowerCase() === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+function readCookie(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return rest.join('=');
+  }
+  return null;
+}

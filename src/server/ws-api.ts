@@ -1,0 +1,102 @@
+// One WebSocket connection speaking src/shared/ws-protocol.ts: requests dispatched to the studio backend,
+// run events pushed. Malformed frames get an error reply; nothing a client sends can throw out of here.
+
+import type { WebSocket } from 'ws';
+import type { AppInfo, ExportImageResponse, Result, RunEvent, RunRef } from '../shared/ipc.js';
+import type { StudioSettings } from '../shared/studio-settings.js';
+import { decodeWireMessage, encodeWireMessage, WS_METHODS, type WsMethod, type WsServerMessage } from '../shared/ws-protocol.js';
+import type { ExportedImage } from '../main/services/export-service.js';
+
+/** What the host needs from the backend (StudioBackend has it; tests may pass a fake). */
+export interface HostBackend {
+  startRun(payload: unknown): Promise<Result<RunRef>>;
+  pauseRun(payload: unknown): Promise<Result<null>>;
+  resumeRun(payload: unknown): Promise<Result<null>>;
+  stopRun(payload: unknown): Promise<Result<null>>;
+  updateRunSettings(payload: unknown): Promise<Result<null>>;
+  exportImage(payload: unknown): Promise<Result<ExportedImage>>;
+  getSettings(payload?: unknown): Promise<Result<StudioSettings>>;
+  saveSettings(payload: unknown): Promise<Result<null>>;
+  getAppInfo(payload?: unknown): Promise<Result<AppInfo>>;
+  onRunEvent(listener: (event: RunEvent) => void): () => void;
+}
+
+/** Past this much unsent data on a socket, progress events go out without their preview. */
+const BACKLOG_BYTES = 8 * 1024 * 1024;
+
+const badRequest = (message: string): Result<never> => ({ ok: false, error: { code: 'BAD_REQUEST', message } });
+
+export function serveApi(socket: WebSocket, backend: HostBackend): void {
+  const send = (message: WsServerMessage): void => {
+    if (socket.readyState !== socket.OPEN) return;
+    socket.send(encodeWireMessage(message));
+  };
+
+  const unsubscribe = backend.onRunEvent((event) => {
+    const data = event.type === 'progress' && event.preview && socket.bufferedAmount > BACKLOG_BYTES ? { ...event, preview: null } : event;
+    send({ event: 'runEvent', data });
+  });
+  socket.on('close', unsubscribe);
+  socket.on('error', unsubscribe);
+
+  socket.on('message', (raw, isBinary) => {
+    if (isBinary) {
+      send({ id: null, result: badRequest('Binary frames are not part of the protocol: send JSON text.') });
+      return;
+    }
+    let message: unknown;
+    try {
+      message = decodeWireMessage(rawText(raw));
+    } catch (error) {
+      send({ id: null, result: badRequest(`The frame is not valid JSON (${(error as Error).message}).`) });
+      return;
+    }
+    const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : undefined;
+    if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
+      send({ id: null, result: badRequest('A request needs an integer "id".') });
+      return;
+    }
+    const { method, params } = message as { method?: unknown; params?: unknown };
+    if (typeof method !== 'string' || !(WS_METHODS as readonly string[]).includes(method)) {
+      send({ id, result: badRequest(`Unknown method ${JSON.stringify(method)}: use one of ${WS_METHODS.join(', ')}.`) });
+      return;
+    }
+    void call(backend, method as WsMethod, params).then(
+      (result) => send({ id, result } as WsServerMessage),
+      (error: unknown) => send({ id, result: { ok: false, error: { code: 'INTERNAL', message: `The request failed: ${(error as Error).message}` } } }),
+    );
+  });
+}
+
+async function call(backend: HostBackend, method: WsMethod, params: unknown): Promise<Result<unknown>> {
+  switch (method) {
+    case 'startRun':
+      return backend.startRun(params);
+    case 'pauseRun':
+      return backend.pauseRun(params);
+    case 'resumeRun':
+      return backend.resumeRun(params);
+    case 'stopRun':
+      return backend.stopRun(params);
+    case 'updateRunSettings':
+      return backend.updateRunSettings(params);
+    case 'exportImage': {
+      // A browser cannot be given a save dialog by the server: the page downloads the bytes.
+      const exported = await backend.exportImage(params);
+      if (!exported.ok) return exported;
+      const response: ExportImageResponse = { kind: 'download', fileName: exported.value.fileName, bytes: exported.value.bytes };
+      return { ok: true, value: response };
+    }
+    case 'getSettings':
+      return backend.getSettings(params);
+    case 'saveSettings':
+      return backend.saveSettings(params);
+    case 'getAppInfo':
+      return backend.getAppInfo(params);
+  }
+}
+
+function rawText(raw: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
+  return Buffer.from(raw as ArrayBuffer).toString('utf8');
+}

@@ -1,0 +1,192 @@
+// Valibot schemas for every renderer → main payload in ipc.ts, and validators that return errors as data.
+// Pure (no Node, no DOM): main process, browser host and renderer can all import it.
+
+import * as v from 'valibot';
+import type { ErrorInfo, ExportImageRequest, Result, RunRef, StartRunRequest, UpdateRunSettingsRequest } from './ipc.js';
+import { CHANNELS } from './ipc.js';
+import { LAYER_NAMES, type LayerSetting, type StudioSettings } from './studio-settings.js';
+
+/** Largest encoded image accepted per byte array: far above any photo, below what would exhaust memory. */
+export const MAX_IMAGE_BYTES = 200 * 1024 * 1024;
+/** Most style images one run may blend. */
+export const MAX_STYLES = 8;
+export const SIZE_PX_RANGE = { min: 16, max: 4096 } as const;
+export const ITERATIONS_RANGE = { min: 1, max: 100_000 } as const;
+/** Export may upscale the result, within reason. */
+export const EXPORT_SIZE_PX_RANGE = { min: 16, max: 8192 } as const;
+export const MAX_IMAGE_NAME_LENGTH = 1024;
+/** Run ids are made by the run service (`run-<n>-<hex>`); the pattern keeps anything else out of logs and maps. */
+export const RUN_ID_PATTERN = /^run-[a-z0-9-]{1,64}$/;
+
+/** The error code every rejected payload carries. */
+export const BAD_REQUEST = 'BAD_REQUEST';
+
+// Messages are predicates: the validator prefixes the field's path ("startRun.settings.sizePx must be …").
+const finiteAtLeastZero = () => v.pipe(v.number('must be a number'), v.finite('must be finite'), v.minValue(0, 'must be ≥ 0'));
+
+const wholeNumberIn = (min: number, max: number) =>
+  v.pipe(
+    v.number('must be a number'),
+    v.integer('must be a whole number'),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
+
+/** A strict object's message: its own shape, or (for its entries) "is missing" / "is not a known field". */
+const objectMessage =
+  (shape: string) =>
+  (issue: v.BaseIssue<unknown>): string =>
+    issue.expected === 'never' ? 'is not a known field' : issue.expected?.startsWith('"') ? 'is missing' : `must be ${shape}`;
+
+const imageBytes = v.pipe(
+  v.instance(Uint8Array, 'must be a Uint8Array of the encoded image file'),
+  v.check((bytes) => bytes.byteLength > 0, 'is empty (0 bytes), not an image'),
+  v.check((bytes) => bytes.byteLength <= MAX_IMAGE_BYTES, `is larger than ${MAX_IMAGE_BYTES / 1024 / 1024} MB`),
+);
+
+export const ImageInputSchema = v.strictObject(
+  {
+    name: v.pipe(v.string('must be a string'), v.maxLength(MAX_IMAGE_NAME_LENGTH, `must be at most ${MAX_IMAGE_NAME_LENGTH} characters`)),
+    bytes: imageBytes,
+  },
+  objectMessage('an object {name, bytes}'),
+);
+
+export const LayerSettingSchema = v.strictObject(
+  {
+    style: v.boolean('must be true or false'),
+    styleWeight: finiteAtLeastZero(),
+    content: v.boolean('must be true or false'),
+  },
+  objectMessage('an object {style, styleWeight, content}'),
+) satisfies v.GenericSchema<unknown, LayerSetting>;
+
+/** Exactly the 16 VGG19 conv layers: a missing or an unknown layer name is an error. */
+const LayersSchema = v.pipe(
+  v.strictObject(
+    Object.fromEntries(LAYER_NAMES.map((name) => [name, LayerSettingSchema])) as Record<string, typeof LayerSettingSchema>,
+    objectMessage('an object with one entry per VGG19 conv layer (block1_conv1 … block5_conv4)'),
+  ),
+  v.check((layers) => Object.values(layers).some((l) => l.style || l.content), 'must turn on at least one style or content layer'),
+);
+
+export const StudioSettingsSchema = v.strictObject(
+  {
+    sizePx: wholeNumberIn(SIZE_PX_RANGE.min, SIZE_PX_RANGE.max),
+    iterations: wholeNumberIn(ITERATIONS_RANGE.min, ITERATIONS_RANGE.max),
+    optimizer: v.picklist(['gd', 'adam', 'lbfgs'], 'must be gd, adam or lbfgs'),
+    learningRate: v.nullable(v.pipe(v.number('must be a number or null'), v.finite('must be finite'), v.gtValue(0, 'must be above 0'))),
+    styleWeight: finiteAtLeastZero(),
+    contentWeight: finiteAtLeastZero(),
+    tvWeight: finiteAtLeastZero(),
+    normalize: v.boolean('must be true or false'),
+    init: v.picklist(['content', 'noise', 'style'], 'must be content, noise or style'),
+    pool: v.picklist(['max', 'avg'], 'must be max or avg'),
+    device: v.picklist(['auto', 'cpu', 'cuda', 'dml', 'webgpu', 'coreml'], 'must be auto, cpu, cuda, dml, webgpu or coreml'),
+    seed: v.pipe(v.number('must be a number'), v.safeInteger('must be a whole number')),
+    layers: LayersSchema,
+  },
+  objectMessage('a settings object'),
+) satisfies v.GenericSchema<unknown, StudioSettings>;
+
+export const StyleInputSchema = v.strictObject(
+  {
+    image: ImageInputSchema,
+    blend: finiteAtLeastZero(),
+  },
+  objectMessage('an object {image, blend}'),
+);
+
+export const StartRunRequestSchema = v.strictObject(
+  {
+    content: ImageInputSchema,
+    styles: v.pipe(
+      v.array(StyleInputSchema, 'must be an array of style images'),
+      v.minLength(1, 'must hold at least one style image'),
+      v.maxLength(MAX_STYLES, `must hold at most ${MAX_STYLES} style images`),
+      v.check((styles) => styles.some((s) => s.blend > 0), 'blend weights must not all be 0'),
+    ),
+    settings: StudioSettingsSchema,
+  },
+  objectMessage('an object {content, styles, settings}'),
+) satisfies v.GenericSchema<unknown, StartRunRequest>;
+
+export const RunRefSchema = v.strictObject(
+  {
+    runId: v.pipe(v.string('must be a string'), v.regex(RUN_ID_PATTERN, 'is not a run id (run-…)')),
+  },
+  objectMessage('an object {runId}'),
+) satisfies v.GenericSchema<unknown, RunRef>;
+
+export const UpdateRunSettingsRequestSchema = v.strictObject(
+  {
+    runId: RunRefSchema.entries.runId,
+    settings: StudioSettingsSchema,
+  },
+  objectMessage('an object {runId, settings}'),
+) satisfies v.GenericSchema<unknown, UpdateRunSettingsRequest>;
+
+export const ExportImageRequestSchema = v.strictObject(
+  {
+    runId: RunRefSchema.entries.runId,
+    format: v.picklist(['png', 'jpeg'], 'must be png or jpeg'),
+    sizePx: v.nullable(wholeNumberIn(EXPORT_SIZE_PX_RANGE.min, EXPORT_SIZE_PX_RANGE.max)),
+  },
+  objectMessage('an object {runId, format, sizePx}'),
+) satisfies v.GenericSchema<unknown, ExportImageRequest>;
+
+/** Calls without a payload (getSettings, getAppInfo) accept only undefined or null. */
+export const NoPayloadSchema = v.nullish(v.never('takes no payload'));
+
+/** How a rejected payload is described: the first issue, named by its path (`settings.layers.block1_conv1.style`). */
+function describeIssues(what: string, issues: readonly v.BaseIssue<unknown>[]): ErrorInfo {
+  const issue = issues[0]!;
+  const where = v.getDotPath(issue);
+  const aboutKey = issue.expected === 'never' || issue.expected?.startsWith('"');
+  const received = !aboutKey && issue.received && issue.received !== 'unknown' ? ` (received ${truncate(issue.received)})` : '';
+  const field = where ? `${what}.${where}` : what;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  return { code: BAD_REQUEST, message: `${field} ${issue.message}${received}${more}.` };
+}
+
+function truncate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
+
+function validator<S extends v.GenericSchema>(what: string, schema: S): (payload: unknown) => Result<v.InferOutput<S>> {
+  return (payload) => {
+    try {
+      const parsed = v.safeParse(schema, payload);
+      return parsed.success ? { ok: true, value: parsed.output } : { ok: false, error: describeIssues(what, parsed.issues) };
+    } catch (error) {
+      // A hostile object (a getter that throws, a Proxy) must still come back as data, never as an exception.
+      return { ok: false, error: { code: BAD_REQUEST, message: `${what} could not be read: ${error instanceof Error ? error.message : String(error)}.` } };
+    }
+  };
+}
+
+export const validateStartRun: (payload: unknown) => Result<StartRunRequest> = validator('startRun', StartRunRequestSchema);
+export const validatePauseRun: (payload: unknown) => Result<RunRef> = validator('pauseRun', RunRefSchema);
+export const validateResumeRun: (payload: unknown) => Result<RunRef> = validator('resumeRun', RunRefSchema);
+export const validateStopRun: (payload: unknown) => Result<RunRef> = validator('stopRun', RunRefSchema);
+export const validateUpdateRunSettings: (payload: unknown) => Result<UpdateRunSettingsRequest> = validator(
+  'updateRunSettings',
+  UpdateRunSettingsRequestSchema,
+);
+export const validateExportImage: (payload: unknown) => Result<ExportImageRequest> = validator('exportImage', ExportImageRequestSchema);
+export const validateSaveSettings: (payload: unknown) => Result<StudioSettings> = validator('settings', StudioSettingsSchema);
+export const validateStudioSettings = validateSaveSettings;
+export const validateNoPayload: (payload: unknown) => Result<null | undefined> = validator('payload', NoPayloadSchema);
+
+/** One validator per invoke channel (renderer → main), for IPC handler tables. */
+export const PAYLOAD_VALIDATORS = {
+  [CHANNELS.startRun]: validateStartRun,
+  [CHANNELS.pauseRun]: validatePauseRun,
+  [CHANNELS.resumeRun]: validateResumeRun,
+  [CHANNELS.stopRun]: validateStopRun,
+  [CHANNELS.updateRunSettings]: validateUpdateRunSettings,
+  [CHANNELS.exportImage]: validateExportImage,
+  [CHANNELS.getSettings]: validateNoPayload,
+  [CHANNELS.saveSettings]: validateSaveSettings,
+  [CHANNELS.getAppInfo]: validateNoPayload,
+} as const;

@@ -1,0 +1,143 @@
+// The browser host's wire protocol: StudioApi over one WebSocket, as JSON text frames. Both ends (src/server and
+// the renderer's WebSocket client) implement it from this one definition. Pure: no Node, no DOM types needed.
+//
+// Connecting
+//   The page is served at `http://HOST:PORT/?token=TOKEN` (the URL `npm run serve` prints). The renderer opens
+//   `ws://HOST:PORT/api?token=TOKEN` (wsUrlFor(location.href) builds it). A missing or wrong token gets an HTTP
+//   401 on the upgrade (the socket never opens); a cross-origin page gets 403.
+//
+// Frames (all text, JSON, encoded by encodeWireMessage / decoded by decodeWireMessage)
+//   client → server   { id: number, method: WsMethod, params: <the method's one argument, or null> }
+//   server → client   { id: number, result: Result<T> }          the reply to request `id`, exactly once
+//                     { id: null, result: { ok: false, error } }  a frame that could not be read at all
+//                     { event: 'runEvent', data: RunEvent }       pushed to every connected client
+//   `id` is chosen by the client (any integer, unique among its pending requests). Replies may come out of
+//   order (an export can finish after a later pause). Events for a run may arrive before the startRun reply
+//   that names it: key state by runId and tolerate that.
+//
+// Binary data
+//   Every Uint8Array anywhere in a message (image bytes, preview JPEGs, exported files) travels as the object
+//   { "$bytes": "<standard base64, with padding>" }. encodeWireMessage / decodeWireMessage do this both ways,
+//   so the decoded value has the same shape as the StudioApi types (Uint8Array fields included). Base64 costs a
+//   third more bytes but keeps every frame one self-describing JSON text; previews are small JPEGs.
+//
+// Limits
+//   A frame may be at most MAX_WS_MESSAGE_BYTES; a larger one closes the socket (1009). When the socket is
+//   backed up, the server may send progress events with `preview: null` rather than queue more frames.
+
+import type { ExportImageResponse, Result, RunEvent, StudioApi } from './ipc.js';
+
+/** Path of the WebSocket endpoint on the host's HTTP server. */
+export const WS_PATH = '/api';
+/** Query parameter (page URL and WebSocket URL) carrying the access token. */
+export const TOKEN_PARAM = 'token';
+/** Largest frame the server accepts: room for a 200 MB image as base64 plus JSON. */
+export const MAX_WS_MESSAGE_BYTES = 300 * 1024 * 1024;
+
+/** The methods callable over the socket: StudioApi without its event subscription. */
+export type WsMethod = Exclude<keyof StudioApi, 'onRunEvent'>;
+
+export const WS_METHODS: readonly WsMethod[] = [
+  'startRun',
+  'pauseRun',
+  'resumeRun',
+  'stopRun',
+  'updateRunSettings',
+  'exportImage',
+  'getSettings',
+  'saveSettings',
+  'getAppInfo',
+];
+
+/** The argument of each method (null for those without one). */
+export type WsParams<M extends WsMethod> = M extends WsMethod ? (Parameters<StudioApi[M]> extends [infer P] ? P : null) : never;
+/** What each method's reply carries. Over the socket, exportImage always answers with kind 'download' (or an error). */
+export type WsResult<M extends WsMethod> = M extends WsMethod ? Awaited<ReturnType<StudioApi[M]>> : never;
+
+/** A request: one per method, so `params` is checked against `method`. */
+export type WsRequest<M extends WsMethod = WsMethod> = M extends WsMethod ? { id: number; method: M; params: WsParams<M> } : never;
+
+/** The reply to request `id` (null: a frame too malformed to have a usable id). */
+export interface WsResponse<M extends WsMethod = WsMethod> {
+  id: number | null;
+  result: WsResult<M> | Result<never>;
+}
+
+export interface WsEvent {
+  event: 'runEvent';
+  data: RunEvent;
+}
+
+export type WsServerMessage = WsResponse | WsEvent;
+
+export function isWsEvent(message: WsServerMessage): message is WsEvent {
+  return (message as WsEvent).event === 'runEvent';
+}
+
+/** The export reply the browser host gives: the file's bytes for the page to download. */
+export type WsExportResponse = Extract<ExportImageResponse, { kind: 'download' }>;
+
+/** The WebSocket URL for a page URL that carries the token (`http://h:p/?token=T` → `ws://h:p/api?token=T`). */
+export function wsUrlFor(pageUrl: string): string {
+  const page = new URL(pageUrl);
+  const token = page.searchParams.get(TOKEN_PARAM) ?? '';
+  const url = new URL(WS_PATH, page);
+  url.protocol = page.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.search = '';
+  url.searchParams.set(TOKEN_PARAM, token);
+  return url.toString();
+}
+
+const BYTES_TAG = '$bytes';
+
+/** JSON text for a message, with every Uint8Array as { "$bytes": base64 }. */
+export function encodeWireMessage(message: WsRequest | WsServerMessage): string {
+  return JSON.stringify(message, (_key, value: unknown) => (value instanceof Uint8Array ? { [BYTES_TAG]: bytesToBase64(value) } : value));
+}
+
+/**
+ * Parses a frame, turning every { "$bytes": base64 } back into a Uint8Array. Throws SyntaxError on text that
+ * is not JSON or base64 that is not valid; the shape is for the receiver to check (the server validates).
+ */
+export function decodeWireMessage(text: string): unknown {
+  return JSON.parse(text, (_key, value: unknown) => {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record);
+      if (keys.length === 1 && keys[0] === BYTES_TAG && typeof record[BYTES_TAG] === 'string') return base64ToBytes(record[BYTES_TAG]);
+    }
+    return value;
+  });
+}
+
+interface BufferLike {
+  from(data: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'base64'): string };
+  from(data: string, encoding: 'base64'): Uint8Array;
+}
+
+/** Node's Buffer where present (fast); the browser's btoa/atob otherwise. */
+const nodeBuffer = (globalThis as { Buffer?: BufferLike }).Buffer;
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  // A view on the same memory: no copy of a large image before encoding.
+  if (nodeBuffer) return nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  let binary = '';
+  const chunk = 0x8000;
+  for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  return btoa(binary);
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export function base64ToBytes(text: string): Uint8Array {
+  if (text.length % 4 !== 0 || !BASE64.test(text)) throw new SyntaxError('A $bytes field is not valid base64.');
+  if (nodeBuffer) {
+    const decoded = nodeBuffer.from(text, 'base64');
+    // A plain Uint8Array (not a Buffer view on a shared pool), so it can be kept or transferred.
+    return new Uint8Array(decoded);
+  }
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}

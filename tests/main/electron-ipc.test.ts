@@ -1,0 +1,336 @@
+// The IPC table: one guarded handler per request channel; senders checked, payloads validated, answers always
+// Results. Handlers are called directly with fake events and fake services, as ipcMain would call them.
+
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { APP_INDEX_URL } from '../../src/main/app-protocol.js';
+import { writeFileAtomic } from '../../src/engine/atomic-file.js';
+import { withFormatExtension } from '../../src/main/ipc/export-image.js';
+import { HANDLERS, INVOKE_CHANNELS, channelOf, guard, registerIpcHandlers, type IpcMainLike } from '../../src/main/ipc/index.js';
+import type { InvokeMethod, IpcContext } from '../../src/main/ipc/types.js';
+import { readPickedImage } from '../../src/main/open-images.js';
+import { trustPolicy, type SenderInfo } from '../../src/main/security.js';
+import type { StudioServices } from '../../src/main/services-port.js';
+import { adaptBackend, type BackendLike } from '../../src/main/studio-services.js';
+import { CHANNELS, type Result, type StartRunRequest } from '../../src/shared/ipc.js';
+import { MAX_IMAGE_BYTES } from '../../src/shared/schemas.js';
+import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
+
+vi.mock('electron', () => {
+  throw new Error('a module under test loaded electron at run time (only src/main/index.ts and the preload may)');
+});
+
+const WINDOW_ID = 3;
+const policy = trustPolicy({ isOwnWebContents: (id) => id === WINDOW_ID });
+const ownEvent: SenderInfo = { sender: { id: WINDOW_ID }, senderFrame: { url: APP_INDEX_URL, parent: null } };
+const foreignEvent: SenderInfo = { sender: { id: WINDOW_ID }, senderFrame: { url: 'https://evil.example/', parent: null } };
+const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Services that record what reached them (nothing should, for a refused or malformed request). */
+function fakeServices(): StudioServices & { calls: string[] } {
+  const calls: string[] = [];
+  const record =
+    <T>(name: string, value: T) =>
+    async (): Promise<Result<T>> => {
+      calls.push(name);
+      return ok(value);
+    };
+  return {
+    calls,
+    startRun: record('startRun', { runId: 'run-1-abcd' }),
+    pauseRun: record('pauseRun', null),
+    resumeRun: record('resumeRun', null),
+    stopRun: record('stopRun', null),
+    updateRunSettings: record('updateRunSettings', null),
+    renderExport: record('renderExport', png),
+    getSettings: record('getSettings', DEFAULT_STUDIO_SETTINGS),
+    saveSettings: record('saveSettings', null),
+    getAppInfo: record('getAppInfo', { version: '0.1.0', weights: { source: '/w.h5' }, devices: ['auto', 'cpu'], platform: 'linux' }),
+  };
+}
+
+function fakeContext(overrides: Partial<IpcContext> = {}): IpcContext & { services: ReturnType<typeof fakeServices>; written: Map<string, Uint8Array> } {
+  const written = new Map<string, Uint8Array>();
+  return {
+    services: fakeServices(),
+    chooseSavePath: async () => '/home/artist/Pictures/painted.png',
+    writeFileAtomic: async (file, bytes) => {
+      written.set(file, bytes);
+    },
+    written,
+    ...overrides,
+  } as IpcContext & { services: ReturnType<typeof fakeServices>; written: Map<string, Uint8Array> };
+}
+
+const validStart = (): StartRunRequest => ({
+  content: { name: 'photo.png', bytes: png },
+  styles: [{ image: { name: 'starry.png', bytes: png }, blend: 1 }],
+  settings: structuredClone(DEFAULT_STUDIO_SETTINGS),
+});
+
+/** A well-formed payload for each request, so each malformed case below differs from a good one in one way. */
+const VALID: Record<InvokeMethod, () => unknown> = {
+  startRun: validStart,
+  pauseRun: () => ({ runId: 'run-1-abcd' }),
+  resumeRun: () => ({ runId: 'run-1-abcd' }),
+  stopRun: () => ({ runId: 'run-1-abcd' }),
+  updateRunSettings: () => ({ runId: 'run-1-abcd', settings: structuredClone(DEFAULT_STUDIO_SETTINGS) }),
+  exportImage: () => ({ runId: 'run-1-abcd', format: 'png', sizePx: null }),
+  getSettings: () => undefined,
+  saveSettings: () => structuredClone(DEFAULT_STUDIO_SETTINGS),
+  getAppInfo: () => undefined,
+};
+
+const METHODS = Object.keys(VALID) as InvokeMethod[];
+const call = (method: InvokeMethod, payload: unknown, context = fakeContext(), event = ownEvent) =>
+  guard(method, HANDLERS[method] as never, context, policy, () => undefined)(event, payload) as Promise<Result<unknown>>;
+
+describe('the handler table', () => {
+  it('has exactly one handler for every request channel, and none for the push channels', () => {
+    const handled = METHODS.map(channelOf);
+    expect(new Set(handled).size).toBe(handled.length);
+    expect([...handled].sort()).toEqual([...INVOKE_CHANNELS].sort());
+    expect(Object.keys(HANDLERS).sort()).toEqual([...METHODS].sort());
+    expect(handled).not.toContain(CHANNELS.runEvent);
+    expect(handled).not.toContain(CHANNELS.menuAction);
+  });
+
+  it('registers each channel once with ipcMain and can remove them all again', async () => {
+    const registered = new Map<string, (event: never, ...args: unknown[]) => unknown>();
+    const ipcMain: IpcMainLike = {
+      handle: (channel, listener) => {
+        expect(registered.has(channel), `${channel} registered twice`).toBe(false);
+        registered.set(channel, listener as never);
+      },
+      removeHandler: (channel) => registered.delete(channel),
+    };
+    const context = fakeContext();
+    const unregister = registerIpcHandlers(ipcMain, context, policy);
+    expect([...registered.keys()].sort()).toEqual([...INVOKE_CHANNELS].sort());
+    // As ipcMain calls it: (event, ...args); only the first argument is the payload.
+    const result = await registered.get(CHANNELS.pauseRun)!(ownEvent as never, { runId: 'run-1-abcd' }, 'ignored extra');
+    expect(result).toEqual(ok(null));
+    expect(context.services.calls).toEqual(['pauseRun']);
+    unregister();
+    expect(registered.size).toBe(0);
+  });
+});
+
+describe('every handler', () => {
+  it.each(METHODS)('%s answers a valid request from our window', async (method) => {
+    const context = fakeContext();
+    const result = await call(method, VALID[method](), context);
+    expect(result.ok).toBe(true);
+    expect(context.services.calls.length).toBe(1);
+  });
+
+  it.each(METHODS)('%s refuses a foreign frame before looking at the payload', async (method) => {
+    const context = fakeContext();
+    const result = await call(method, VALID[method](), context, foreignEvent);
+    expect(result).toEqual({ ok: false, error: { code: 'forbidden-sender', message: expect.stringContaining('outside the app') } });
+    expect(context.services.calls).toEqual([]);
+  });
+
+  it.each(METHODS)('%s turns a thrown service error into an INTERNAL error Result', async (method) => {
+    const context = fakeContext();
+    const boom = async (): Promise<never> => {
+      throw new Error('disk on fire');
+    };
+    Object.assign(context.services, {
+      startRun: boom, pauseRun: boom, resumeRun: boom, stopRun: boom, updateRunSettings: boom,
+      renderExport: boom, getSettings: boom, saveSettings: boom, getAppInfo: boom,
+    });
+    const result = await call(method, VALID[method](), context);
+    expect(result).toEqual({ ok: false, error: { code: 'INTERNAL', message: 'Something went wrong in the studio: disk on fire' } });
+  });
+});
+
+describe('malformed payloads are rejected as data, and never reach the services', () => {
+  const hostile = new Proxy(
+    {},
+    {
+      get() {
+        throw new Error('trap');
+      },
+      ownKeys() {
+        throw new Error('trap');
+      },
+    },
+  );
+  const withSettings = (patch: Record<string, unknown>) => ({ ...validStart(), settings: { ...DEFAULT_STUDIO_SETTINGS, ...patch } });
+  const cases: Array<[InvokeMethod, string, unknown, RegExp]> = [
+    ['startRun', 'nothing', undefined, /startRun/],
+    ['startRun', 'a string', 'photo.jpg', /startRun/],
+    ['startRun', 'a path instead of bytes', { ...validStart(), content: { name: 'x.png', bytes: '/etc/passwd' } }, /content\.bytes/],
+    ['startRun', 'an empty image', { ...validStart(), content: { name: 'x.png', bytes: new Uint8Array() } }, /0 bytes/],
+    ['startRun', 'no style', { ...validStart(), styles: [] }, /styles/],
+    ['startRun', 'size 0', withSettings({ sizePx: 0 }), /sizePx/],
+    ['startRun', 'size 10^6', withSettings({ sizePx: 1_000_000 }), /sizePx/],
+    ['startRun', 'NaN style weight', withSettings({ styleWeight: Number.NaN }), /styleWeight/],
+    ['startRun', 'a negative TV weight', withSettings({ tvWeight: -1 }), /tvWeight/],
+    ['startRun', 'an unknown optimizer', withSettings({ optimizer: 'sgd' }), /optimizer/],
+    ['startRun', 'an unknown field', { ...validStart(), outputPath: '/tmp/x.png' }, /outputPath/],
+    ['startRun', 'a hostile proxy', hostile, /startRun/],
+    ['pauseRun', 'a run id with a path in it', { runId: '../../etc' }, /runId/],
+    ['resumeRun', 'a number', 42, /resumeRun/],
+    ['stopRun', 'null', null, /stopRun/],
+    ['updateRunSettings', 'no settings', { runId: 'run-1-abcd' }, /settings/],
+    ['exportImage', 'an unknown format', { runId: 'run-1-abcd', format: 'gif', sizePx: null }, /format/],
+    ['exportImage', 'a save path', { runId: 'run-1-abcd', format: 'png', sizePx: null, path: '/etc/cron.d/x' }, /path/],
+    ['exportImage', 'a fractional size', { runId: 'run-1-abcd', format: 'png', sizePx: 12.5 }, /sizePx/],
+    ['saveSettings', 'an array', [], /settings/],
+    ['saveSettings', 'an unknown layer', { ...DEFAULT_STUDIO_SETTINGS, layers: { ...DEFAULT_STUDIO_SETTINGS.layers, block6_conv1: { style: true, styleWeight: 1, content: false } } }, /block6_conv1/],
+    ['getSettings', 'a payload where none is taken', { sneaky: true }, /payload/],
+    ['getAppInfo', 'a payload where none is taken', 'x', /payload/],
+  ];
+
+  it.each(cases)('%s with %s', async (method, _what, payload, mentions) => {
+    const context = fakeContext();
+    const result = await call(method, payload, context);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.code).toBe('BAD_REQUEST');
+      expect(result.error.message).toMatch(mentions);
+    }
+    expect(context.services.calls).toEqual([]);
+    expect(context.written.size).toBe(0);
+  });
+});
+
+describe('image:export', () => {
+  const request = { runId: 'run-1-abcd', format: 'png', sizePx: 1024 };
+
+  it('writes the encoded image where the user chose in the save dialog, and says where', async () => {
+    const context = fakeContext();
+    const result = await call('exportImage', request, context);
+    expect(result).toEqual(ok({ kind: 'saved', path: '/home/artist/Pictures/painted.png' }));
+    expect(context.written.get('/home/artist/Pictures/painted.png')).toEqual(png);
+    expect(context.services.calls).toEqual(['renderExport']);
+  });
+
+  it('does nothing when the user cancels the dialog', async () => {
+    const context = fakeContext({ chooseSavePath: async () => null });
+    expect(await call('exportImage', request, context)).toEqual(ok({ kind: 'canceled' }));
+    expect(context.services.calls).toEqual([]);
+    expect(context.written.size).toBe(0);
+  });
+
+  it("suggests a name with the format's extension and adds it when the user typed none", async () => {
+    const suggested: string[] = [];
+    const context = fakeContext({
+      chooseSavePath: async (target) => {
+        suggested.push(target.defaultName);
+        return '/tmp/painted';
+      },
+    });
+    const result = await call('exportImage', { ...request, format: 'jpeg' }, context);
+    expect(suggested).toEqual(['neural-style-run-1-abcd.jpg']);
+    expect(result).toEqual(ok({ kind: 'saved', path: '/tmp/painted.jpg' }));
+    expect(withFormatExtension('/a/b.JPEG', 'jpeg')).toBe('/a/b.JPEG');
+    expect(withFormatExtension('/a/b.jpg', 'png')).toBe('/a/b.jpg.png');
+  });
+
+  it('reports a failed write as an error Result', async () => {
+    const context = fakeContext({
+      writeFileAtomic: async () => {
+        throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+      },
+    });
+    expect(await call('exportImage', request, context)).toEqual({
+      ok: false,
+      error: { code: 'EXPORT_FAILED', message: 'Could not save painted.png (EACCES).' },
+    });
+  });
+
+  it('passes on the export service’s own error (e.g. a run with no image yet)', async () => {
+    const context = fakeContext();
+    context.services.renderExport = async () => ({ ok: false, error: { code: 'NO_IMAGE_YET', message: 'That run has not started yet.' } });
+    expect(await call('exportImage', request, context)).toEqual({ ok: false, error: { code: 'NO_IMAGE_YET', message: 'That run has not started yet.' } });
+    expect(context.written.size).toBe(0);
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('replaces the file whole and leaves no temporary file behind', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'nst-atomic-'));
+    const target = path.join(dir, 'out image.png');
+    await writeFile(target, 'old');
+    await writeFileAtomic(target, new Uint8Array([1, 2, 3]));
+    expect([...(await readFile(target))]).toEqual([1, 2, 3]);
+    expect(await readdir(dir)).toEqual(['out image.png']);
+  });
+
+  it('fails without leaving anything when the folder does not exist', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'nst-atomic-'));
+    await expect(writeFileAtomic(path.join(dir, 'missing', 'x.png'), new Uint8Array([1]))).rejects.toThrow(/ENOENT/);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('File ▸ Open reads the picked image into bytes', () => {
+  it('reads a picked file, with its name', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'nst-open-'));
+    const file = path.join(dir, 'Tübingen photo.png');
+    await writeFile(file, png);
+    expect(await readPickedImage(file)).toEqual(ok({ name: 'Tübingen photo.png', bytes: png }));
+  });
+
+  it('refuses empty, oversized, missing files and folders with a sentence naming the file', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'nst-open-'));
+    await writeFile(path.join(dir, 'empty.png'), '');
+    await writeFile(path.join(dir, 'big.png'), new Uint8Array(2048));
+    const message = async (file: string, max?: number) => {
+      const result = await readPickedImage(path.join(dir, file), max);
+      return result.ok ? 'read' : result.error.message;
+    };
+    expect(await message('empty.png')).toBe('empty.png is empty (0 bytes), not an image.');
+    expect(await message('big.png', 1024)).toMatch(/^big\.png is larger than/);
+    expect(await message('missing.png')).toBe('missing.png could not be read (ENOENT).');
+    expect(await message('.')).toMatch(/is not a file/);
+    expect(MAX_IMAGE_BYTES).toBeGreaterThan(50 * 1024 * 1024);
+  });
+});
+
+describe('adaptBackend', () => {
+  function fakeBackend(): BackendLike & { saved: unknown[] } {
+    const saved: unknown[] = [];
+    const never = async () => ok(null);
+    return {
+      saved,
+      startRun: async () => ok({ runId: 'run-1-abcd' }),
+      pauseRun: never,
+      resumeRun: never,
+      stopRun: never,
+      updateRunSettings: never,
+      exportImage: async () => ok({ bytes: png, format: 'png' as const, mimeType: 'image/png' as const, width: 1, height: 1, fileName: 'run-1-abcd.png' }),
+      getSettings: async () => ok(DEFAULT_STUDIO_SETTINGS),
+      saveSettings: never,
+      getAppInfo: async () => ok({ version: '1', weights: { source: null, help: 'get them' }, devices: ['cpu'], platform: 'linux' }),
+      onRunEvent: () => () => undefined,
+      dispose: async () => undefined,
+      settings: {
+        windowState: { x: 10, y: 20, width: 1000, height: 700, maximized: true },
+        saveWindowState: async (state) => {
+          saved.push(state);
+          return ok(null);
+        },
+      },
+    };
+  }
+
+  it('hands the export handler the encoded bytes', async () => {
+    const services = adaptBackend(fakeBackend());
+    expect(await services.api.renderExport({ runId: 'run-1-abcd', format: 'png', sizePx: null })).toEqual(ok(png));
+  });
+
+  it('round-trips the window state through the settings store', async () => {
+    const backend = fakeBackend();
+    const services = adaptBackend(backend);
+    expect(await services.loadWindowState()).toEqual({ bounds: { x: 10, y: 20, width: 1000, height: 700 }, maximized: true });
+    await services.saveWindowState({ bounds: { x: 1.4, y: 2.6, width: 1200, height: 800 }, maximized: false });
+    expect(backend.saved).toEqual([{ x: 1, y: 3, width: 1200, height: 800, maximized: false }]);
+  });
+});

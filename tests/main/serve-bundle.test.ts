@@ -1,0 +1,74 @@
+// The bundled browser host (out/server/serve.js + job-worker.js) as `npm run serve` starts it: prints its URL,
+// serves the page with the token, runs a job in the bundled worker, and exits cleanly on SIGTERM.
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { WebSocket } from 'ws';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeWireMessage, encodeWireMessage, wsUrlFor, type WsServerMessage } from '../../src/shared/ws-protocol.js';
+import { REPO_ROOT } from '../helpers/shared-data.js';
+import { WEIGHTS_DIR, studioDataPresent, testSettings, tubingenStarryRequest } from '../helpers/studio.js';
+
+const present = studioDataPresent();
+let child: ChildProcess | null = null;
+let dir = '';
+
+afterAll(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!present)('npm run serve (the bundled host)', () => {
+  it('starts, prints a tokenised loopback URL, runs a job through the bundled worker, and stops on SIGTERM', async () => {
+    execFileSync(process.execPath, ['scripts/build-node.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    dir = await mkdtemp(path.join(os.tmpdir(), 'nst-serve-'));
+    await mkdir(path.join(dir, 'renderer'));
+    await writeFile(path.join(dir, 'renderer', 'index.html'), '<!doctype html><title>bundled</title>');
+
+    const server = spawn(
+      process.execPath,
+      ['out/server/serve.js', '--renderer-dir', path.join(dir, 'renderer'), '--data-dir', path.join(dir, 'data'), '--weights', WEIGHTS_DIR, '--threads', '2'],
+      { cwd: REPO_ROOT, env: { ...process.env, NST_WEIGHTS: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = server;
+    let stderr = '';
+    server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      let stdout = '';
+      server.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const match = /http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+/.exec(stdout);
+        if (match) resolve(match[0]);
+      });
+      server.once('exit', (code) => reject(new Error(`serve exited (${code}): ${stderr}`)));
+    });
+    expect(stderr).toContain('weights');
+
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('bundled');
+    expect((await fetch(url.replace(/token=.*/, 'token=x'))).status).toBe(401);
+
+    const ws = new WebSocket(wsUrlFor(url));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const messages: WsServerMessage[] = [];
+    const ended = new Promise<WsServerMessage>((resolve) =>
+      ws.on('message', (raw) => {
+        const message = decodeWireMessage(String(raw)) as WsServerMessage;
+        messages.push(message);
+        if ('event' in message && (message.data.type === 'done' || message.data.type === 'error')) resolve(message);
+      }),
+    );
+    ws.send(encodeWireMessage({ id: 1, method: 'startRun', params: await tubingenStarryRequest(testSettings({ iterations: 3 })) }));
+    const end = await ended;
+    expect(messages.find((m) => 'id' in m && m.id === 1)).toMatchObject({ result: { ok: true } });
+    expect(end).toMatchObject({ event: 'runEvent', data: { type: 'done', iterations: 3 } });
+    ws.close();
+
+    const exit = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+    server.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  });
+});

@@ -1,0 +1,143 @@
+// A stand-in window.api for looking at the renderer without the engine: runs "paint" by blending the content photo
+// toward the first style image, with loss curves that fall and answer weight changes. Bundled on its own by
+// fakeApiScript() (browser.ts) and injected with addInitScript; browser code only.
+
+
+import type { LossPoint, RunEvent, StartRunRequest, StudioApi, UpdateRunSettingsRequest } from '../../../src/shared/ipc.js';
+import type { StudioSettings } from '../../../src/shared/studio-settings.js';
+
+export interface FakeApiOptions {
+  msPerIteration: number;
+  devices: string[];
+  /** When set, startRun answers with this error (to see how the window shows failures). */
+  failStart?: { code: string; message: string };
+}
+
+export function installFakeApi(options: FakeApiOptions): void {
+  type Listener = (event: RunEvent) => void;
+  const listeners = new Set<Listener>();
+  const emit = (event: RunEvent): void => listeners.forEach((l) => l(event));
+  let saved: StudioSettings | null = null;
+  let runCount = 0;
+  const results = new Map<string, OffscreenCanvas>();
+  interface Job {
+    id: string;
+    paused: boolean;
+    stopped: boolean;
+    settings: StudioSettings;
+  }
+  let job: Job | null = null;
+
+  async function bitmapOf(bytes: Uint8Array): Promise<ImageBitmap> {
+    return createImageBitmap(new Blob([bytes.slice()]));
+  }
+
+  function loss(settings: StudioSettings, iteration: number): LossPoint {
+    const style: Record<string, number> = {};
+    const content: Record<string, number> = {};
+    let total = 0;
+    Object.entries(settings.layers).forEach(([name, layer], i) => {
+      const raw = 10 ** (5 + i * 0.4) * (0.2 + 0.8 * Math.exp(-iteration / 25));
+      if (layer.style) {
+        style[name] = raw;
+        total += settings.styleWeight * layer.styleWeight * (raw / 10 ** (5 + i * 0.4));
+      }
+      if (layer.content) {
+        content[name] = iteration === 1 ? 0 : 40 * (1 - Math.exp(-iteration / 20));
+        total += settings.contentWeight * 0.1 * (1 - Math.exp(-iteration / 20));
+      }
+    });
+    const tv = 20 + iteration * 0.05;
+    return { iteration, total: total + settings.tvWeight * 0.01, style, content, tv };
+  }
+
+  async function run(request: StartRunRequest, current: Job): Promise<void> {
+    const content = await bitmapOf(request.content.bytes);
+    const style = await bitmapOf(request.styles[0]!.image.bytes);
+    const scale = request.settings.sizePx / Math.max(content.width, content.height);
+    const width = Math.round(content.width * scale);
+    const height = Math.round(content.height * scale);
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d')!;
+    results.set(current.id, canvas);
+    emit({ runId: current.id, type: 'started', width, height, device: 'cpu', fallbackReason: 'no CUDA libraries on this machine' });
+    const frame = async (iteration: number): Promise<{ width: number; height: number; jpeg: Uint8Array }> => {
+      const t = Math.min(1, iteration / 40);
+      ctx.globalAlpha = 1;
+      ctx.filter = 'none';
+      ctx.drawImage(content, 0, 0, width, height);
+      ctx.globalAlpha = 0.75 * t;
+      ctx.filter = `saturate(${1 + t}) contrast(${1 + 0.3 * t})`;
+      ctx.drawImage(style, 0, 0, width, height);
+      const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 });
+      return { width, height, jpeg: new Uint8Array(await blob.arrayBuffer()) };
+    };
+    const total = request.settings.iterations;
+    for (let i = 1; i <= total; i++) {
+      while (current.paused && !current.stopped) await new Promise((r) => setTimeout(r, 50));
+      if (current.stopped) break;
+      await new Promise((r) => setTimeout(r, options.msPerIteration));
+      emit({
+        runId: current.id,
+        type: 'progress',
+        loss: loss(current.settings, i),
+        iterations: total,
+        msPerIteration: options.msPerIteration,
+        preview: i % 2 === 1 || i === total ? await frame(i) : null,
+      });
+    }
+    const last = await frame(total);
+    emit({ runId: current.id, type: 'done', iterations: total, stopped: current.stopped, final: last, loss: loss(current.settings, total) });
+    job = null;
+  }
+
+  const ok = <T>(value: T) => Promise.resolve({ ok: true as const, value });
+  const api: StudioApi = {
+    startRun(request) {
+      if (options.failStart) return Promise.resolve({ ok: false as const, error: options.failStart });
+      const current: Job = { id: `run-${++runCount}`, paused: false, stopped: false, settings: request.settings };
+      job = current;
+      setTimeout(() => void run(request, current), 0);
+      return ok({ runId: current.id });
+    },
+    pauseRun(ref) {
+      if (job && job.id === ref.runId) {
+        job.paused = true;
+        emit({ runId: ref.runId, type: 'paused', iteration: 0 });
+      }
+      return ok(null);
+    },
+    resumeRun(ref) {
+      if (job && job.id === ref.runId) {
+        job.paused = false;
+        emit({ runId: ref.runId, type: 'resumed', iteration: 0 });
+      }
+      return ok(null);
+    },
+    stopRun(ref) {
+      if (job && job.id === ref.runId) job.stopped = true;
+      return ok(null);
+    },
+    updateRunSettings(request: UpdateRunSettingsRequest) {
+      if (job && job.id === request.runId) job.settings = request.settings;
+      return ok(null);
+    },
+    async exportImage(request) {
+      const canvas = results.get(request.runId);
+      if (!canvas) return { ok: false, error: { code: 'no-image', message: 'That run has no image yet.' } };
+      return ok({ kind: 'download' as const, fileName: `styled.${request.format === 'png' ? 'png' : 'jpg'}`, bytes: new Uint8Array(await (await canvas.convertToBlob({ type: `image/${request.format}` })).arrayBuffer()) });
+    },
+    // Nothing saved yet reads as null: the renderer fills in its defaults.
+    getSettings: () => ok(saved as StudioSettings),
+    saveSettings(settings) {
+      saved = settings;
+      return ok(null);
+    },
+    getAppInfo: () => ok({ version: '0.1.0', weights: { source: 'fake' }, devices: options.devices, platform: 'linux' }),
+    onRunEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  (window as unknown as { api: StudioApi }).api = api;
+}

@@ -1,0 +1,130 @@
+// The renderer on its own: built by vite.renderer.config.ts (its index.html CSP intact, no 'unsafe-inline'), served
+// as static files, with a fake window.api. Covers what the engine need not be running for: the strict CSP holds
+// through a whole session, failures read as plain words, and a page without its token says how to open it.
+
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { build } from 'vite';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
+import { fakeApiScript, hasChromium, launchChromium, serveFolder, type LaunchedBrowser } from './helpers/browser.js';
+import type { FakeApiOptions } from './helpers/fake-api.js';
+
+const CONTENT = sharedPath('data', 'images', 'content_tubingen_128.png');
+const STYLE = sharedPath('data', 'images', 'style_starry_night_128.png');
+const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'renderer-e2e');
+
+const reason = !hasChromium()
+  ? '/usr/bin/chromium is absent (apt-get install chromium)'
+  : !hasShared('data', 'images', 'content_tubingen_128.png')
+    ? '../shared/data/images is absent'
+    : null;
+if (reason) console.warn(`[renderer-e2e] renderer-only tests skipped: ${reason}`);
+
+describe.skipIf(reason !== null)('renderer with a fake host (strict CSP, no engine)', () => {
+  let outDir: string;
+  let server: { url: string; close(): Promise<void> };
+  let chromium: LaunchedBrowser;
+  let page: Page;
+  let problems: string[];
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    outDir = mkdtempSync(path.join(tmpdir(), 'nst-renderer-'));
+    await build({
+      configFile: path.join(REPO_ROOT, 'vite.renderer.config.ts'),
+      build: { outDir, emptyOutDir: true, sourcemap: false },
+      logLevel: 'warn',
+    });
+    server = await serveFolder(outDir);
+    chromium = await launchChromium({ width: 1280, height: 800 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.close();
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+  });
+
+  async function open(options: Partial<FakeApiOptions> | null, query = ''): Promise<void> {
+    page = await chromium.context.newPage();
+    problems = [];
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    });
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (event) => {
+        console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`);
+      });
+    });
+    if (options) await page.addInitScript({ content: fakeApiScript({ msPerIteration: 40, devices: ['cpu'], ...options }) });
+    await page.goto(`${server.url}${query}`);
+  }
+
+  afterEach(async () => {
+    await page?.close();
+  });
+
+  it('ships a CSP without unsafe-inline or unsafe-eval', () => {
+    const html = readFileSync(path.join(outDir, 'index.html'), 'utf8');
+    const csp = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1] ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('unsafe-eval');
+  });
+
+  it('runs a whole session under that CSP without a single violation', { timeout: 120_000 }, async () => {
+    await open({});
+    await page.getByTestId('content-input').setInputFiles(CONTENT);
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    await page.getByTestId('param-iterations').fill('30');
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+    await expect.poll(() => page.getByTestId('loss-chart').getAttribute('data-points')).toBe('30');
+
+    // Compare, zoom and pan by keyboard: the viewer is reachable and usable without a mouse.
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByTestId('preview').focus();
+    await page.keyboard.press('+');
+    await page.keyboard.press('ArrowLeft');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'fake-compare.png') });
+
+    // Restore from history: the layer change made after the run is undone by the run's own settings.
+    await page.getByTestId('layer-block2_conv1-style').uncheck();
+    await expect.poll(() => page.getByTestId('preset-select').inputValue()).toBe('custom');
+    await page.getByTestId('history-entry').click();
+    await expect.poll(() => page.getByTestId('preset-select').inputValue()).toBe('gatys');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+    const meta = await sharp(readFileSync((await download.path())!)).metadata();
+    expect(meta.format).toBe('png');
+    expect(problems).toEqual([]);
+  });
+
+  it('refuses a file that is not an image, naming it', async () => {
+    await open({});
+    await page.getByTestId('content-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await expect.poll(() => page.getByTestId('error').textContent()).toContain('“notes.txt” is not an image');
+  });
+
+  it('shows a failed start in plain words, and dismisses it', async () => {
+    await open({ failStart: { code: 'WEIGHTS_MISSING', message: 'No VGG19 weights are installed.' } });
+    await page.getByTestId('content-input').setInputFiles(CONTENT);
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('error').textContent()).toContain('No VGG19 weights are installed.');
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state')).toBe('error');
+    await page.getByRole('button', { name: 'Dismiss this message' }).click();
+    await expect.poll(() => page.getByTestId('error').count()).toBe(0);
+  });
+
+  it('opened without the host or its token, says how to open it instead of a blank page', async () => {
+    await open(null);
+    await expect.poll(() => page.getByTestId('error').textContent()).toContain('access token');
+  });
+});

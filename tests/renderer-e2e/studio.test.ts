@@ -1,0 +1,149 @@
+// The studio in a browser, end to end: the real renderer in headless Debian chromium against `npm run serve` (the
+// browser host with the real services and engine). Drop images, pick a preset, toggle a layer, start, watch the
+// preview change, steer a layer weight mid-run and see the loss react, stop, export a PNG that decodes.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
+import { hasChromium, launchChromium, type LaunchedBrowser } from './helpers/browser.js';
+import { serveCommand, startStudioServer, type StudioServer } from './helpers/studio-server.js';
+
+const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'renderer-e2e');
+const CONTENT = sharedPath('data', 'images', 'content_tubingen_128.png');
+const STYLE = sharedPath('data', 'images', 'style_starry_night_128.png');
+const WEIGHTS = sharedPath('data', 'vgg19-imagenet-uint8');
+
+function skipReason(): string | null {
+  if (!hasChromium()) return '/usr/bin/chromium is absent (apt-get install chromium)';
+  if (!hasShared('data', 'images', 'content_tubingen_128.png') || !hasShared('data', 'images', 'style_starry_night_128.png')) {
+    return '../shared/data/images is absent';
+  }
+  if (!hasShared('data', 'vgg19-imagenet-uint8')) return '../shared/data/vgg19-imagenet-uint8 is absent';
+  if (!serveCommand(REPO_ROOT)) return 'this checkout has no `npm run serve` (the browser host)';
+  return null;
+}
+
+const reason = skipReason();
+if (reason) console.warn(`[renderer-e2e] skipped: ${reason}`);
+
+/** Mean absolute difference per channel (0–255) between two same-sized PNG screenshots. */
+async function meanDifference(a: Buffer, b: Buffer): Promise<number> {
+  const [ra, rb] = await Promise.all([a, b].map((png) => sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true })));
+  expect(ra!.info.width).toBe(rb!.info.width);
+  expect(ra!.info.height).toBe(rb!.info.height);
+  let sum = 0;
+  for (let i = 0; i < ra!.data.length; i++) sum += Math.abs(ra!.data[i]! - rb!.data[i]!);
+  return sum / ra!.data.length;
+}
+
+const numberAttr = async (page: Page, testId: string, name: string): Promise<number> =>
+  Number(await page.getByTestId(testId).getAttribute(name));
+
+describe.skipIf(reason !== null)('studio in the browser host (npm run serve + chromium)', () => {
+  let server: StudioServer;
+  let chromium: LaunchedBrowser;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startStudioServer({ repoRoot: REPO_ROOT, weights: WEIGHTS });
+    chromium = await launchChromium({ width: 1440, height: 900 });
+    page = await chromium.context.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    });
+    // A style or script the CSP blocks is a silent failure in the window: collect them all.
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (event) => {
+        console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`);
+      });
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.close();
+  });
+
+  it('paints, steers, stops and exports', { timeout: 420_000 }, async () => {
+    const shot = (name: string): Promise<Buffer> => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+
+    await page.goto(server.url);
+    await expect.poll(() => page.getByTestId('start').isVisible()).toBe(true);
+    await shot('01-empty');
+
+    // Drop the inputs through the file-open buttons: the page reads them with the File API and sends bytes.
+    await page.getByTestId('content-input').setInputFiles(CONTENT);
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    await expect.poll(() => page.getByText('content_tubingen_128.png').isVisible()).toBe(true);
+    await expect.poll(() => page.getByText('128 × 128 px').count()).toBe(2);
+
+    // A preset, then a layer of our own on top of it (the picker then reads "custom").
+    const preset = page.getByTestId('preset-select');
+    await preset.selectOption('seed-block1_conv1+block4_conv1');
+    await expect.poll(() => page.getByTestId('layer-block1_conv1-style').isChecked()).toBe(true);
+    await expect.poll(() => page.getByTestId('layer-block2_conv1-style').isChecked()).toBe(false);
+    await page.getByTestId('layer-block4_conv2-content').check();
+    await expect.poll(() => preset.inputValue()).toBe('custom');
+
+    // Small and long enough to watch: it is stopped well before the end.
+    await page.getByTestId('param-size').fill('128');
+    await page.getByTestId('param-iterations').fill('400');
+    await page.getByTestId('param-iterations').press('Tab');
+    await shot('02-ready');
+
+    await page.getByTestId('start').click();
+    const status = page.getByTestId('status');
+    await expect.poll(() => status.getAttribute('data-state'), { timeout: 120_000 }).toBe('running');
+    await expect.poll(() => numberAttr(page, 'preview', 'data-frames'), { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
+    const preview = page.getByTestId('preview');
+    const framesBefore = await numberAttr(page, 'preview', 'data-frames');
+    const first = await preview.screenshot({ path: path.join(ARTIFACTS, '03-preview-early.png') });
+
+    await page.waitForTimeout(4000);
+    await expect.poll(() => numberAttr(page, 'preview', 'data-frames'), { timeout: 60_000 }).toBeGreaterThan(framesBefore + 1);
+    const second = await preview.screenshot({ path: path.join(ARTIFACTS, '04-preview-later.png') });
+    const difference = await meanDifference(first, second);
+    expect(difference, 'the preview pixels should change while the run paints').toBeGreaterThan(0.5);
+    await shot('05-running');
+
+    // Steer: a much heavier block1_conv1 weight must show in the chart's total within a few iterations.
+    const chart = page.getByTestId('loss-chart');
+    await expect.poll(() => numberAttr(page, 'loss-chart', 'data-points'), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
+    const totalBefore = Number(await chart.getAttribute('data-last-total'));
+    const iterationBefore = await numberAttr(page, 'loss-chart', 'data-last-iteration');
+    expect(totalBefore).toBeGreaterThan(0);
+    await page.getByTestId('layer-block1_conv1-weight').fill('1000');
+    // Left alone, the total only falls; weighting a live style layer by 1000 lifts it far above where it was. The
+    // job applies the weight at its next iteration; the events already on their way arrive first.
+    await expect
+      .poll(async () => Number(await chart.getAttribute('data-last-total')), { timeout: 120_000, message: `total was ${totalBefore}` })
+      .toBeGreaterThan(totalBefore * 1.5);
+    const reactedAt = await numberAttr(page, 'loss-chart', 'data-last-iteration');
+    expect(reactedAt - iterationBefore, 'iterations between the change and the chart showing it').toBeLessThanOrEqual(8);
+    await shot('06-steered');
+
+    await page.getByTestId('stop').click();
+    await expect.poll(() => status.getAttribute('data-state'), { timeout: 60_000 }).toMatch(/^(stopped|done)$/);
+    await expect.poll(() => page.getByTestId('history-entry').count()).toBe(1);
+    await shot('07-stopped');
+
+    // Export: the browser host answers with bytes, which the page hands to the browser as a download.
+    await page.getByTestId('export-png').check();
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId('export').click()]);
+    const file = path.join(ARTIFACTS, 'export.png');
+    await download.saveAs(file);
+    const meta = await sharp(readFileSync(file)).metadata();
+    expect(meta.format).toBe('png');
+    expect([meta.width, meta.height]).toEqual([128, 128]);
+    await shot('08-exported');
+
+    expect(await page.getByTestId('error').count(), await page.getByTestId('error').allTextContents().then((t) => t.join(' | '))).toBe(0);
+    expect(problems).toEqual([]);
+  });
+});
