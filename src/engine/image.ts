@@ -1,9 +1,9 @@
 // Images in and out of the engine: decode any common file to planar RGB floats, resize, encode, write atomically.
 
-import { randomBytes } from 'node:crypto';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
+import { writeFileAtomic } from './atomic-file.js';
 import { NstError } from './errors.js';
 import { createRng } from './random.js';
 
@@ -137,20 +137,11 @@ export function formatForPath(filePath: string): EncodeFormat {
  */
 export async function writeImageAtomic(filePath: string, image: RgbImage, options: EncodeOptions = {}): Promise<void> {
   const encoded = await encodeImage(image, formatForPath(filePath), options);
-  const directory = path.dirname(filePath);
-  const temporary = path.join(directory, `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(encoded);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, filePath);
+    await writeFileAtomic(filePath, encoded);
   } catch (error) {
-    await unlink(temporary).catch(() => undefined);
     if (errorCode(error) === 'ENOENT') {
+      const directory = path.dirname(filePath);
       throw new NstError('FILE_NOT_FOUND', `Cannot write ${filePath}: the folder ${directory} does not exist.`, { cause: error });
     }
     throw error;
