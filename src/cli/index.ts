@@ -4,6 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { stylizeCommand } from './commands/stylize.js';
 import { lossCommand } from './commands/loss.js';
 import { benchCommand } from './commands/bench.js';
+import { weightsCommand } from './commands/weights.js';
+import { videoCommand } from './commands/video.js';
+import { estimateCommand } from './commands/estimate.js';
 import { EXIT_CODES, exitCodeFor, reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -11,7 +14,7 @@ export function buildProgram(): Command {
     .description('Neural Style Studio: Gatys neural style transfer on VGG19, headless')
     .option('--debug', 'print stack traces with errors');
   usageErrorsAsOneLine(program);
-  for (const command of [stylizeCommand(), lossCommand(), benchCommand()]) program.addCommand(usageErrorsAsOneLine(command));
+  for (const command of [stylizeCommand(), lossCommand(), benchCommand(), weightsCommand(), videoCommand(), estimateCommand()]) program.addCommand(usageErrorsAsOneLine(command));
   return program;
 }
 
@@ -21,13 +24,22 @@ export function buildProgram(): Command {
  * is configured itself.
  */
 function usageErrorsAsOneLine(command: Command): Command {
+  // Subcommands (`nst weights fetch`) too.
+  for (const sub of command.commands) usageErrorsAsOneLine(sub);
   return command.exitOverride().configureOutput({
     outputError: (message, write) => {
-      const usage = command.parent ? `nst ${command.name()} --help` : 'nst --help';
+      const usage = `${commandPath(command)} --help`;
       const sentence = message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').trim();
       write(`nst: ${sentence} (run ${usage} for usage)\n`);
     },
   });
+}
+
+/** `nst`, `nst stylize`, `nst weights fetch`. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return ['nst', ...names].join(' ');
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

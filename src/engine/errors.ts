@@ -7,10 +7,13 @@ export type NstErrorCode =
   | 'BAD_WEIGHTS'
   | 'WEIGHTS_MISSING_LAYER'
   | 'WEIGHTS_NOT_FOUND'
+  | 'DOWNLOAD_FAILED'
+  | 'CHECKSUM_MISMATCH'
   | 'UNKNOWN_LAYER'
   | 'BAD_ARGUMENT'
   | 'DEVICE_UNAVAILABLE'
   | 'RUNTIME_FAILURE'
+  | 'FFMPEG_NOT_FOUND'
   | 'ABORTED';
 
 export class NstError extends Error {

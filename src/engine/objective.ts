@@ -44,6 +44,11 @@ export interface ObjectiveSpec extends LossWeights {
   readonly session?: SessionOptions;
   /** Override how max pools are differentiated (see GraphSpec.maxPoolGrad); chosen from the device otherwise. */
   readonly maxPoolGrad?: 'argmax' | 'mask';
+  /**
+   * Style Grams A_l computed elsewhere, by canonical layer name (C_l × C_l each): tiled rendering passes the whole
+   * style image's to every tile. When given, `styleImages` and `styleBlend` are not read.
+   */
+  readonly styleTargets?: ReadonlyMap<string, Float32Array>;
 }
 
 /** One evaluation: total (weighted) and the UNWEIGHTED per-layer terms, keyed by canonical layer name. */
@@ -85,20 +90,22 @@ export class StyleObjective {
 
   static async create(spec: ObjectiveSpec): Promise<StyleObjective> {
     validateWeights(spec);
-    if (spec.styleLayers.length > 0 && spec.styleImages.length === 0) {
+    if (spec.styleLayers.length > 0 && spec.styleImages.length === 0 && !spec.styleTargets) {
       throw new NstError('BAD_ARGUMENT', 'Style layers are selected but no style image was given.');
     }
     if (spec.contentLayers.length > 0 && !spec.contentImage) {
       throw new NstError('BAD_ARGUMENT', 'Content layers are selected but no content image was given.');
     }
-    const blend = normaliseBlend(spec.styleBlend, spec.styleImages.length);
+    const blend = spec.styleTargets ? [] : normaliseBlend(spec.styleBlend, spec.styleImages.length);
     // GPU providers lack MaxPool's indices output; the CPU (native or wasm) and CUDA have it.
     const device = spec.session?.device ?? 'auto';
     const graph = buildLossGraph({ ...spec, maxPoolGrad: spec.maxPoolGrad ?? (['webgpu', 'dml', 'coreml'].includes(device) ? 'mask' : 'argmax') });
     const session = await GraphSession.create(graph.bytes, spec.session);
     try {
       const objective = new StyleObjective(session, graph, new Float32Array(3 * spec.width * spec.height), spec, spec.width, spec.height);
-      const styleTargets = await computeStyleTargets(spec, graph.styleLayers, blend, session);
+      const styleTargets = spec.styleTargets
+        ? checkedStyleTargets(spec.styleTargets, graph.styleLayers)
+        : await computeStyleTargets(spec, graph.styleLayers, blend, session);
       for (const shape of graph.styleLayers) {
         objective.feeds[io.styleTarget(shape.layer)] = session.tensor(styleTargets.get(shape.layer)!, [shape.channels, shape.channels]);
       }
@@ -179,7 +186,7 @@ function meanSquare(values: Float32Array): number {
 }
 
 /** The loss convention's tv of an image (see ops/losses.ts), for normalising the TV weight. */
-function totalVariation(image: PlanarImage): number {
+export function totalVariation(image: PlanarImage): number {
   const { width, height, data } = image;
   if (width < 2 || height < 2) return 0;
   let acc = 0;
@@ -261,6 +268,19 @@ async function computeFeatures(
   } finally {
     await session.dispose();
   }
+}
+
+/** Given Grams, one C × C matrix for each style layer (RangeError naming the layer otherwise). */
+function checkedStyleTargets(given: ReadonlyMap<string, Float32Array>, layers: readonly LayerShape[]): Map<string, Float32Array> {
+  const targets = new Map<string, Float32Array>();
+  for (const [name, gram] of given) targets.set(canonicalLayerName(name), gram);
+  for (const { layer, channels } of layers) {
+    const gram = targets.get(layer);
+    if (!gram || gram.length !== channels * channels) {
+      throw new RangeError(`styleTargets["${layer}"] must hold ${channels}·${channels} values, got ${gram ? gram.length : 'none'}.`);
+    }
+  }
+  return targets;
 }
 
 /** G_l(s) for each style layer: the blend-weighted mean over the style images. */

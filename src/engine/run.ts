@@ -41,6 +41,8 @@ export interface RunInputs {
   readonly styles: readonly PlanarImage[];
   /** Start from this image instead of `init` (resume, or continuing after a graph rebuild). */
   readonly startImage?: Float32Array;
+  /** Style Grams computed elsewhere (tiled rendering: the whole style image's); `styles` may then be empty. */
+  readonly styleTargets?: ReadonlyMap<string, Float32Array>;
 }
 
 export type RunEvent =
@@ -173,6 +175,7 @@ export async function runStyleTransfer(
     height,
     styleImages: inputs.styles,
     contentImage: inputs.content,
+    ...(inputs.styleTargets ? { styleTargets: inputs.styleTargets } : {}),
     session: { device: settings.device ?? 'auto', threads: settings.threads ?? 0, backend: settings.backend ?? 'node' },
   });
   try {

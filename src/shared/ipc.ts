@@ -15,8 +15,13 @@ export const CHANNELS = {
   getSettings: 'settings:get',
   saveSettings: 'settings:save',
   getAppInfo: 'app:info',
+  /** Pushed main → renderer (Electron only): a command from the app menu. */
+  menuAction: 'menu:action',
 } as const;
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
+
+/** The channels main pushes to the renderer; every other CHANNELS entry is a request answered with a Result. */
+export const PUSH_CHANNELS: readonly Channel[] = [CHANNELS.runEvent, CHANNELS.menuAction];
 
 /** An image as the renderer read it (File API): its name for display, its encoded bytes. Never a path. */
 export interface ImageInput {
@@ -94,6 +99,16 @@ export interface AppInfo {
   platform: string;
 }
 
+/**
+ * A command from the Electron app menu. Files the user picked in the native Open dialog arrive as bytes, read
+ * by the main process; the renderer never names a path.
+ */
+export type MenuAction =
+  | { type: 'open-content'; image: ImageInput }
+  | { type: 'open-style'; images: ImageInput[] }
+  | { type: 'export-image' }
+  | { type: 'error'; error: ErrorInfo };
+
 /** Every call resolves to data: a result or an error, never a thrown exception across the bridge. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
@@ -110,4 +125,165 @@ export interface StudioApi {
   getAppInfo(): Promise<Result<AppInfo>>;
   /** Subscribes to run events; returns the unsubscribe function. */
   onRunEvent(listener: (event: RunEvent) => void): () => void;
+}
+
+/** What the Electron preload exposes as window.api: the StudioApi plus the app menu (the browser host has none). */
+export interface DesktopApi extends StudioApi {
+  /** Subscribes to app-menu commands; returns the unsubscribe function. */
+  onMenuAction(listener: (action: MenuAction) => void): () => void;
+}
+
+// --- The weights manager (the "Model" panel) ------------------------------------------------------------------
+// Kept out of CHANNELS and StudioApi until it is wired: the handler table and the WebSocket method list are both
+// derived from StudioApi. Wiring it = merge WEIGHTS_CHANNELS into CHANNELS and let StudioApi extend WeightsApi;
+// src/main/services/weights-service.ts implements every method.
+
+export const WEIGHTS_CHANNELS = {
+  getWeightsStatus: 'weights:status',
+  fetchWeights: 'weights:fetch',
+  cancelWeightsFetch: 'weights:cancel',
+  importWeights: 'weights:import',
+  removeWeights: 'weights:remove',
+  /** Pushed main → renderer: download progress, phase changes, done / error / canceled. */
+  weightsEvent: 'weights:event',
+} as const;
+
+/** A file the installed weights were made from, with its digests. */
+export interface WeightsSourceFile {
+  name: string;
+  bytes: number;
+  md5: string;
+  sha256: string;
+}
+
+/** What the Model panel shows. */
+export interface WeightsInfo {
+  installed: boolean;
+  /** All 16 conv layers; false for files that stop early (block1–3 only), which serve shallow layer choices only. */
+  complete: boolean;
+  /** Canonical names of the layers present, in network order. */
+  layers: string[];
+  /** Where they came from (URL, or the file imported), its format, digests and install date; null when none. */
+  provenance: { kind: 'download' | 'import'; source: string; format: string; date: string; files: WeightsSourceFile[] } | null;
+  /** Size of the installed (converted) weights. */
+  sizeBytes: number;
+  /** Bytes of a download that stopped part-way and resumes on the next fetch; null when there is none. */
+  partialDownloadBytes: number | null;
+  /** About how much a download fetches, for the offer ("Download VGG19, 80 MB"). */
+  downloadBytes: number;
+  /** A download or import running now (in this process). */
+  busy: 'fetch' | 'import' | null;
+  /** Where they are stored, for display. */
+  folder: string;
+  /** When none are installed: how to get them, one sentence. */
+  help: string | null;
+}
+
+/** A download from the Keras mirrors, or from `url` (which must serve the same file: it is checked by MD5). */
+export interface FetchWeightsRequest {
+  url?: string | null;
+}
+
+/** Files dropped or chosen in the page: one .h5 / .onnx, or a TF.js model.json with its shard files. */
+export interface ImportWeightsRequest {
+  files: { name: string; bytes: Uint8Array }[];
+}
+
+export type WeightsEvent =
+  | {
+      type: 'progress';
+      phase: 'download';
+      url: string;
+      /** Bytes so far (including any from before a resume) of `total` (null when the server does not say). */
+      bytes: number;
+      total: number | null;
+      bytesPerSecond: number;
+      etaSeconds: number | null;
+    }
+  | { type: 'progress'; phase: 'verify' | 'convert'; url: string }
+  | { type: 'done'; status: WeightsInfo }
+  | { type: 'error'; error: ErrorInfo }
+  /** A fetch was canceled; what was downloaded is kept and the next fetch resumes it. */
+  | { type: 'canceled' };
+
+export interface WeightsApi {
+  getWeightsStatus(): Promise<Result<WeightsInfo>>;
+  /** Resolves when installed (or failed); progress arrives as WeightsEvents meanwhile. */
+  fetchWeights(request: FetchWeightsRequest): Promise<Result<WeightsInfo>>;
+  cancelWeightsFetch(): Promise<Result<null>>;
+  importWeights(request: ImportWeightsRequest): Promise<Result<WeightsInfo>>;
+  removeWeights(): Promise<Result<WeightsInfo>>;
+  /** Subscribes to weights events; returns the unsubscribe function. */
+  onWeightsEvent(listener: (event: WeightsEvent) => void): () => void;
+}
+
+// --- Timelapse video ("Export video" on the current or any past run) ----------------------------------------
+// Kept out of CHANNELS and StudioApi until it is wired, like the weights manager: wiring it = merge VIDEO_CHANNELS
+// into CHANNELS and let StudioApi extend VideoApi; src/main/services/video-service.ts implements every method.
+// A run has frames to export only if its worker spooled them (src/engine/video/frames.ts, FrameRecorder) into
+// runFramesDir(root, runId).
+
+export const VIDEO_CHANNELS = {
+  exportVideo: 'video:export',
+  cancelVideoExport: 'video:cancel',
+  getFfmpegStatus: 'video:ffmpeg-status',
+  /** Pushed main → renderer: progress, then done / error / canceled. */
+  videoEvent: 'video:event',
+} as const;
+
+/** The Export video dialog's choices (defaults: DEFAULT_VIDEO_SETTINGS in studio-settings.ts). */
+export interface ExportVideoRequest extends RunRef {
+  format: 'mp4' | 'webm' | 'gif';
+  /** 0.5 to 120. */
+  fps: number;
+  /** 0 to 60 seconds on the final frame. */
+  holdFinalSeconds: number;
+  /** The content photo left of each frame. */
+  sideBySide: boolean;
+  /** "iteration N · loss L" along the bottom. */
+  caption: boolean;
+}
+
+export interface VideoExportInfo {
+  /** Electron: where it was saved; the browser host: null (the bytes come as a download). */
+  path: string | null;
+  fileName: string;
+  format: 'mp4' | 'webm' | 'gif';
+  mimeType: 'video/mp4' | 'video/webm' | 'image/gif';
+  width: number;
+  height: number;
+  fps: number;
+  /** Frames in the video: those captured plus the held copies of the last. */
+  frames: number;
+  durationSeconds: number;
+  sizeBytes: number;
+}
+
+/** Electron saves where a save dialog said; the browser host returns the bytes for the page to download. */
+export type ExportVideoResponse =
+  | { kind: 'saved'; info: VideoExportInfo }
+  | { kind: 'download'; info: VideoExportInfo; bytes: Uint8Array }
+  | { kind: 'canceled' };
+
+export type VideoExportEvent =
+  /** GIF has two passes ('palette', then 'encode'); fraction covers the whole export, 0..1. */
+  | { runId: string; type: 'progress'; phase: 'palette' | 'encode'; frame: number; totalFrames: number; fraction: number }
+  | { runId: string; type: 'done'; info: VideoExportInfo }
+  | { runId: string; type: 'error'; error: ErrorInfo }
+  /** Cancelled: ffmpeg was stopped and no file was written. */
+  | { runId: string; type: 'canceled' };
+
+/** For the ffmpeg line of the settings panel. */
+export type FfmpegStatus =
+  | { found: true; path: string; source: 'setting' | 'ffmpeg-static' | '@ffmpeg-installer/ffmpeg' | 'path'; version: string; notes: string[] }
+  | { found: false; help: string };
+
+export interface VideoApi {
+  /** Resolves when the video is written (or failed / was cancelled); progress arrives as VideoExportEvents meanwhile. */
+  exportVideo(request: ExportVideoRequest): Promise<Result<ExportVideoResponse>>;
+  /** Cancels the run's export in progress (one export per run at a time). */
+  cancelVideoExport(ref: RunRef): Promise<Result<null>>;
+  getFfmpegStatus(): Promise<Result<FfmpegStatus>>;
+  /** Subscribes to video export events; returns the unsubscribe function. */
+  onVideoEvent(listener: (event: VideoExportEvent) => void): () => void;
 }

@@ -104,3 +104,67 @@ export const DEFAULT_STUDIO_SETTINGS: StudioSettings = {
 
 export const enabledStyleLayers = (s: StudioSettings): string[] => LAYER_NAMES.filter((l) => s.layers[l]?.style);
 export const enabledContentLayers = (s: StudioSettings): string[] => LAYER_NAMES.filter((l) => s.layers[l]?.content);
+
+// --- Run presets and timelapse video -------------------------------------------------------------------------
+
+/**
+ * A whole-run recipe (unlike a LayerPreset, which only sets layers). The CLI's `nst stylize --preset ID --layer L`
+ * and the studio apply the same table: the preset fills the settings, the user's own choices win.
+ */
+export interface RunPreset {
+  readonly id: string;
+  readonly label: string;
+  readonly hint: string;
+  /** The one style layer used unless the user picks another (any of LAYER_NAMES). */
+  readonly defaultLayer: string;
+  readonly settings: Readonly<Pick<StudioSettings, 'iterations' | 'optimizer' | 'learningRate' | 'init' | 'styleWeight' | 'contentWeight' | 'tvWeight'>>;
+  /** The timelapse the preset is meant to be watched as. */
+  readonly video: { readonly frameEvery: number; readonly fps: number };
+}
+
+export const RUN_PRESETS: readonly RunPreset[] = [
+  {
+    id: 'seed-experiment',
+    label: 'Seed experiment',
+    hint: 'the seed\'s video: one layer\'s style alone, starting from the photo, plain gradient steps (η = 100), a frame every 10 iterations at 10 fps',
+    defaultLayer: 'block1_conv1',
+    settings: { iterations: 2000, optimizer: 'gd', learningRate: 100, init: 'content', styleWeight: 1, contentWeight: 0, tvWeight: 0 },
+    video: { frameEvery: 10, fps: 10 },
+  },
+];
+
+/** The preset's settings with `layer` (default: the preset's) as the only style layer and no content layer. */
+export function applyRunPreset(settings: StudioSettings, presetId: string, layer?: string): StudioSettings {
+  const preset = RUN_PRESETS.find((p) => p.id === presetId);
+  if (!preset) return settings;
+  const chosen = layer !== undefined && LAYER_NAMES.includes(layer) ? layer : preset.defaultLayer;
+  return { ...settings, ...preset.settings, layers: layersWith([chosen], []) };
+}
+
+export type VideoFormatChoice = 'mp4' | 'webm' | 'gif';
+
+/** The "Export video" options (src/engine/video/export.ts takes the same; a test keeps the defaults equal). */
+export interface VideoSettings {
+  format: VideoFormatChoice;
+  /** Capture a frame every N iterations during a run (plus the first and last). */
+  frameEvery: number;
+  fps: number;
+  /** Seconds the final frame stays on screen. */
+  holdFinalSeconds: number;
+  /** The content photo left of each frame. */
+  sideBySide: boolean;
+  /** "iteration N · loss L" along the bottom. */
+  caption: boolean;
+  /** An ffmpeg executable the user chose; null: ffmpeg-static, @ffmpeg-installer/ffmpeg, then PATH. */
+  ffmpegPath: string | null;
+}
+
+export const DEFAULT_VIDEO_SETTINGS: VideoSettings = {
+  format: 'mp4',
+  frameEvery: 10,
+  fps: 10,
+  holdFinalSeconds: 1,
+  sideBySide: false,
+  caption: false,
+  ffmpegPath: null,
+};

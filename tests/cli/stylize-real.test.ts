@@ -59,5 +59,6 @@ describe.skipIf(!present)('nst stylize on a real 128-px pair', () => {
     } finally {
       await objective.dispose();
     }
-  });
+    // About 30 s alone on 2 cores; generous for a loaded machine.
+  }, 300_000);
 });

@@ -1,8 +1,12 @@
 // Runs the built `nst` CLI (bin/nst.js → out/cli/nst.js) as a user would, capturing its output.
 
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './shared-data.js';
+
+/** A data folder nothing writes to: runs see no installed weights unless a test passes its own NST_DATA_DIR. */
+const NO_DATA_DIR = path.join(os.tmpdir(), 'nst-tests-no-data-dir');
 
 export interface CliResult {
   code: number;
@@ -14,7 +18,9 @@ export function runNst(args: readonly string[], options: { env?: NodeJS.ProcessE
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/nst.js'), ...args], {
       cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, NST_WEIGHTS: '', ...options.env },
+      // No NST_WEIGHTS and an empty data folder, so weights installed on this machine (`nst weights fetch`) never
+      // stand in for the ones a test names.
+      env: { ...process.env, NST_WEIGHTS: '', NST_DATA_DIR: NO_DATA_DIR, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -5,8 +5,10 @@ import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
 import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX } from '../../engine/defaults.js';
 import { decodeImage, resizeImage, writeImageAtomic } from '../../engine/image.js';
-import { RunController, type InitMode, type RunSettings } from '../../engine/run.js';
-import { runMultiScale, scaleSizes, type ScalesOption } from '../../engine/multiscale.js';
+import { RunController, initialImage, type InitMode, type RunSettings } from '../../engine/run.js';
+import { scaleSizes, type ScalesOption } from '../../engine/multiscale.js';
+import { planIterations, renderStyleTransfer, type TileOption } from '../../engine/render.js';
+import { MB, defaultMemoryLimit } from '../../engine/estimate.js';
 import { keepOriginalColors } from '../../engine/color.js';
 import type { OptimizerName } from '../../engine/optim/types.js';
 import { NstError } from '../../engine/errors.js';
@@ -14,6 +16,7 @@ import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-option
 import { parseChoice, parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';
+import { addStylizeVideoOptions, applyPresetOptions, describeVideo, prepareStylizeVideo, summary as videoSummary } from './video.js';
 
 export function stylizeCommand(): Command {
   const d = DEFAULT_RUN_SETTINGS;
@@ -34,9 +37,14 @@ export function stylizeCommand(): Command {
     .option('--scales <auto|off|N>', 'coarse-to-fine: optimise at halved sizes first (auto: above 384 px, coarsest ≥ 192 px); --iterations runs at every scale', 'auto')
     .option('--style-scale <factor>', 'style image size relative to the output', '1')
     .option('--original-colors', 'keep the content photo\'s colours: transfer luminance only')
+    .option('--tile <auto|off|N>', 'tiled rendering: auto (when the whole image does not fit in --memory-limit), off (then optimise smaller and upsample), or N-px tiles', 'auto')
+    .option('--tile-overlap <px>', 'overlap of neighbouring tiles', '64')
+    .option('--memory-limit <MB>', 'memory budget in MB (default: the memory available now, less a margin)')
     .option('--json', 'one JSON object per reported iteration on stdout, then a final {"done":true,…} line');
   addLossOptions(command, { normalizeByDefault: true });
+  addStylizeVideoOptions(command);
   return command.action(async (contentPath: string, stylePaths: string[], raw: Record<string, string | boolean | undefined>) => {
+    applyPresetOptions(command, raw);
     await stylize(contentPath, stylePaths, raw);
   });
 }
@@ -51,7 +59,7 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
   const sizePx = parseNumber('--size', text.size!, { min: 16, max: 16384, integer: true });
   const saveEvery = parseNumber('--save-every', text.saveEvery!, { min: 0, integer: true });
   const loss = readLossOptions(text);
-  const settings: RunSettings = {
+  let settings: RunSettings = {
     ...loss,
     iterations: parseNumber('--iterations', text.iterations!, { min: 0, max: 1_000_000, integer: true }),
     optimizer: parseChoice<OptimizerName>('--optimizer', text.optimizer!, ['gd', 'adam', 'lbfgs']),
@@ -64,9 +72,19 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
   const scales: ScalesOption = text.scales === 'auto' || text.scales === 'off' ? text.scales : parseNumber('--scales', text.scales!, { min: 1, max: 8, integer: true });
   const styleScale = parseNumber('--style-scale', text.styleScale!, { min: 0.05, max: 8 });
   const scaleCount = scaleSizes(sizePx, scales).length;
+  const tile: TileOption = text.tile === 'auto' || text.tile === 'off' ? text.tile : parseNumber('--tile', text.tile!, { min: 64, max: 16384, integer: true });
+  const tileOverlapPx = parseNumber('--tile-overlap', text.tileOverlap!, { min: 0, max: 1024, integer: true });
+  const memoryLimitBytes = text.memoryLimit !== undefined ? parseNumber('--memory-limit', text.memoryLimit, { min: 1 }) * MB : defaultMemoryLimit();
   const framesDir = text.framesDir ? path.resolve(text.framesDir) : undefined;
   if (framesDir && saveEvery === 0) throw new NstError('BAD_ARGUMENT', '--frames-dir needs --save-every N (N ≥ 1).');
   if (framesDir) await mkdir(framesDir, { recursive: true });
+  // --video: options checked and ffmpeg found now, so a missing ffmpeg does not surface after a long run. Frames
+  // are picked from the events by iteration across scales, so a multi-scale run attaches its image every iteration.
+  const video = await prepareStylizeVideo(raw);
+  if (video) settings = { ...settings, imageEvery: scaleCount > 1 ? 1 : saveEvery > 0 ? gcd(saveEvery, video.frameEvery) : video.frameEvery };
+  // The run attached images for --save-every at iteration 1, every N-th and the last of each scale: keep exactly those.
+  const wantsSnapshot = (iteration: number): boolean =>
+    saveEvery > 0 && (iteration === 1 || iteration % saveEvery === 0 || iteration === settings.iterations);
 
   checkStyleBlend(loss.styleBlend, stylePaths.length);
   // Images before weights: a mistyped image path should fail at once, not after loading a 550 MB .h5.
@@ -77,22 +95,44 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
   const controller = new RunController();
   const onSignal = (): void => controller.stop();
   process.once('SIGINT', onSignal);
-  const progress = createProgress(settings.iterations * scaleCount, !json);
+  let progress = createProgress(settings.iterations * scaleCount, !json);
   // Iterations are numbered across scales: a scale's first iteration follows the previous scale's last.
   let iterationOffset = 0;
   let lastIteration = 0;
   const started = performance.now();
   const snapshots = new Set<Promise<void>>();
   const withChosenColors = (image: typeof content): typeof content => (raw.originalColors === true ? keepOriginalColors(image, content) : image);
+  const atOutputSize = async (image: typeof content): Promise<typeof content> =>
+    withChosenColors(image.width === content.width ? image : await resizeImage(image, content.width, content.height));
+  video?.start({ width: content.width, height: content.height, data: initialImage(settings.init, content, styles, settings.seed) }, content, atOutputSize);
+  let exporting = false;
   try {
-    const result = await runMultiScale({ weights, content, styles }, settings, {
+    const result = await renderStyleTransfer({ weights, content, styles }, settings, {
       scales,
+      tile,
+      tileOverlapPx,
+      memoryLimitBytes,
+      onNotice: (message) => void process.stderr.write(`nst: ${message}\n`),
+      onPlan: (plan) => {
+        if (plan.mode === 'whole') return;
+        progress.stop();
+        progress = createProgress(planIterations(plan, settings.iterations, scales), !json);
+      },
+      // Tiled plans: the canvas after each tile, for --save-every (tiles attach no images of their own).
+      onTile: (canvas, _tile, index) => {
+        if (saveEvery === 0) return;
+        const target = framesDir ? path.join(framesDir, `tile_${String(index + 1).padStart(4, '0')}.png`) : output;
+        const write = writeImageAtomic(target, withChosenColors({ ...canvas, data: Float32Array.from(canvas.data) }))
+          .catch((error: unknown) => void process.stderr.write(`nst: could not save ${target}: ${(error as Error).message}\n`))
+          .finally(() => snapshots.delete(write));
+        snapshots.add(write);
+      },
       styleScale,
       controller,
       onEvent: (event, scale) => {
         if (event.type === 'started') {
           iterationOffset = lastIteration;
-          if (event.fallbackReason && scale.index === 0) process.stderr.write(`nst: running on ${event.device}: ${event.fallbackReason}\n`);
+          if (event.fallbackReason && scale.index === 0 && scale.phase !== 'tile') process.stderr.write(`nst: running on ${event.device}: ${event.fallbackReason}\n`);
         } else if (event.type === 'progress') {
           const iteration = iterationOffset + event.iteration;
           lastIteration = iteration;
@@ -106,9 +146,11 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
               tv: event.loss.tv,
               ms: round(event.ms),
               ...(scale.count > 1 ? { scale: scale.index + 1, sizePx: scale.sizePx } : {}),
+              ...(scale.phase !== 'scale' ? { phase: scale.phase } : {}),
             });
           }
-          if (event.image) {
+          video?.onEvent(event, { iteration, iterations: settings.iterations * scaleCount });
+          if (event.image && wantsSnapshot(event.iteration)) {
             const target = framesDir ? path.join(framesDir, `frame_${String(iteration).padStart(6, '0')}.png`) : output;
             const image = event.image;
             // Coarse scales are snapshotted at the output's size, so every frame of a run has one size.
@@ -126,6 +168,8 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
     // A late snapshot must not land on top of the final image.
     await Promise.all(snapshots);
     await writeImageAtomic(output, withChosenColors(result.image));
+    exporting = true;
+    const exported = video ? await video.finish(result) : null;
     const summary = {
       done: true,
       output,
@@ -137,13 +181,25 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
       initialLoss: result.initialLoss.total,
       finalLoss: result.finalLoss.total,
       seconds: round((performance.now() - started) / 1000),
+      ...(result.plan.mode !== 'whole' ? { plan: result.plan } : {}),
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      ...(exported ? { video: videoSummary(exported) } : {}),
     };
     if (json) writeJsonLine(summary);
     else process.stderr.write(`nst: wrote ${output} (${result.image.width}x${result.image.height}, ${result.iterations} iterations, loss ${summary.initialLoss.toExponential(3)} → ${summary.finalLoss.toExponential(3)}, ${summary.seconds} s on ${result.device})\n`);
+    if (exported && !json) process.stderr.write(`nst: ${describeVideo(exported)}\n`);
+  } catch (error) {
+    // A failed run leaves no frames behind; a failed export keeps them, and its message says where.
+    if (video && !exporting) await video.discard();
+    throw error;
   } finally {
     progress.stop();
     process.off('SIGINT', onSignal);
   }
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
 }
 
 function round(value: number): number {

@@ -1,0 +1,214 @@
+// Benchmark (not a test): speed and peak memory per size, and time-to-quality of fixed-size Adam, fixed-size
+// L-BFGS and multi-scale L-BFGS, written to bench-results/quality.{json,md}.
+//
+// Usage: npm run bench:quality -- [--size 512] [--adam-iterations 1000] [--sizes 128,256,512] [--rounds 3]
+//   [--threads 2] [--coarse-iterations 30] [--weights DIR|FILE] [--content IMG] [--style IMG] [--out bench-results]
+//   [--skip speed,memory,quality]
+//
+// Time-to-quality: N Adam iterations at full size give the reference loss L; each method's time is the wall time
+// (setup included, from the start of its first run) until the balanced total loss at full size first reaches
+// 1.05·L. Multi-scale L-BFGS runs --coarse-iterations at each halved scale (down to 1/2 of the size for sizes up
+// to 384 px, else down to ≥ 192 px as `--scales auto` does), then L-BFGS at full size until the target; its
+// losses are compared only at full size, where its objective is the fixed-size runs' objective.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_RUN_SETTINGS } from '../src/engine/defaults.js';
+import { decodeImage, resizeImage } from '../src/engine/image.js';
+import { resizeLongest, scaleSizes } from '../src/engine/multiscale.js';
+import { RunController, runStyleTransfer, type RunSettings } from '../src/engine/run.js';
+import type { PlanarImage } from '../src/engine/objective.js';
+import { loadWeights } from '../src/engine/weights/load.js';
+import { autoDeviceOrder } from '../src/engine/runtime/session.js';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '512' },
+    'adam-iterations': { type: 'string', default: '1000' },
+    sizes: { type: 'string', default: '128,256,512' },
+    rounds: { type: 'string', default: '3' },
+    'memory-iterations': { type: 'string', default: '22' },
+    threads: { type: 'string', default: '2' },
+    'coarse-iterations': { type: 'string', default: '30' },
+    weights: { type: 'string', default: process.env.NST_WEIGHTS ?? '../shared/data/vgg19-imagenet-uint8' },
+    content: { type: 'string', default: '../shared/data/images/content_tubingen.jpg' },
+    style: { type: 'string', default: '../shared/data/images/style_starry_night.jpg' },
+    out: { type: 'string', default: 'bench-results' },
+    skip: { type: 'string', default: '' },
+  },
+});
+
+const skip = new Set(values.skip!.split(',').filter(Boolean));
+const threads = Number(values.threads);
+const rounds = Number(values.rounds);
+const STYLE = DEFAULT_RUN_SETTINGS.styleLayers.join(',');
+const CONTENT = DEFAULT_RUN_SETTINGS.contentLayers.join(',');
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+function nst(args: string[]): Record<string, unknown> {
+  const out = execFileSync(process.execPath, ['bin/nst.js', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
+}
+
+execFileSync(process.execPath, ['scripts/build-cli.mjs'], { stdio: 'inherit' });
+
+// ---- speed per size and device ------------------------------------------------------------------------------
+interface SpeedRow { device: string; sizePx: number; msPerIter: number; gflops: number; benchPeakRssMb: number }
+const speed: SpeedRow[] = [];
+const unavailable: Record<string, string> = {};
+if (!skip.has('speed')) {
+  const others = [...new Set([...autoDeviceOrder(), 'webgpu'])].filter((d) => d !== 'cpu');
+  const devices = ['cpu'];
+  for (const device of others) {
+    const probe = spawnSync(process.execPath, ['bin/nst.js', 'bench', '--random-weights', '--size', '64', '--iterations', '1', '--device', device, '--json'], { encoding: 'utf8' });
+    const reported = probe.status === 0 ? (JSON.parse(probe.stdout.trim().split('\n').pop()!) as { device: string }).device : null;
+    if (reported === device) devices.push(device);
+    else {
+      const said = probe.stderr.split('\n').find((l) => l.startsWith('nst: '));
+      unavailable[device] = said ? said.replace(/^nst: /, '') : `nst bench --device ${device} ran on ${reported ?? 'nothing'}`;
+    }
+  }
+  for (const device of devices) {
+    for (const sizePx of values.sizes!.split(',').map(Number)) {
+      const runs = Array.from({ length: rounds }, () =>
+        nst(['bench', '--weights', values.weights!, '--size', String(sizePx), '--iterations', '5', '--threads', String(threads), '--device', device,
+          '--style-layers', STYLE, '--content-layers', CONTENT, '--json']) as { msPerIterMedian: number; gflops: number; peakRssMb: number });
+      const row = { device, sizePx, msPerIter: median(runs.map((r) => r.msPerIterMedian)), gflops: median(runs.map((r) => r.gflops)), benchPeakRssMb: median(runs.map((r) => r.peakRssMb)) };
+      speed.push(row);
+      console.log(`speed ${device} ${sizePx} px: ${row.msPerIter} ms/iteration, ${row.gflops} GFLOP/s`);
+    }
+  }
+}
+
+// ---- peak RSS of an L-BFGS run per size, against the estimate ------------------------------------------------
+interface MemoryRow { sizePx: number; measuredPeakMb: number; estimateMb: number; errorPercent: number; samples: number[] }
+const memory: MemoryRow[] = [];
+if (!skip.has('memory')) {
+  for (const sizePx of values.sizes!.split(',').map(Number)) {
+    // Enough iterations that the L-BFGS history (20 pairs) is full, as in any real run.
+    const runs = Array.from({ length: Math.max(1, Math.min(rounds, 3)) }, () =>
+      nst(['estimate', '--size', String(sizePx), '--measure', values['memory-iterations']!, '--weights', values.weights!, '--threads', String(threads), '--json']) as { totalMb: number; measuredPeakMb: number });
+    const measured = median(runs.map((r) => r.measuredPeakMb));
+    const row = { sizePx, measuredPeakMb: Math.round(measured), estimateMb: runs[0]!.totalMb, errorPercent: round1(((runs[0]!.totalMb - measured) / measured) * 100), samples: runs.map((r) => Math.round(r.measuredPeakMb)) };
+    memory.push(row);
+    console.log(`memory ${sizePx} px: measured ${row.measuredPeakMb} MB (${row.samples.join(', ')}), estimate ${row.estimateMb} MB (${row.errorPercent}%)`);
+  }
+}
+
+// ---- time-to-quality ------------------------------------------------------------------------------------------
+interface Trace { method: string; seconds: number | null; iterations: number | null; startLoss: number; finalLoss: number; totalSeconds: number; note: string }
+let quality: { sizePx: number; adamIterations: number; referenceLoss: number; targetLoss: number; traces: Trace[] } | null = null;
+if (!skip.has('quality')) {
+  const sizePx = Number(values.size);
+  const adamIterations = Number(values['adam-iterations']);
+  const coarseIterations = Number(values['coarse-iterations']);
+  const weights = await loadWeights(values.weights!);
+  const contentDecoded = await decodeImage(values.content!);
+  const styleDecoded = await decodeImage(values.style!);
+  const content = await resizeLongest(contentDecoded, sizePx);
+  const style = await resizeLongest(styleDecoded, sizePx);
+  const base: RunSettings = { ...DEFAULT_RUN_SETTINGS, device: 'cpu', threads, reportEvery: 1 };
+
+  /** One fixed-size run; stops once `target` is reached (if given). Times from `t0`. */
+  async function fixed(optimizer: 'adam' | 'lbfgs', iterations: number, target: number | null, start?: { image: PlanarImage; t0: number }) {
+    const controller = new RunController();
+    const t0 = start?.t0 ?? performance.now();
+    const losses: { iteration: number; loss: number; seconds: number }[] = [];
+    const result = await runStyleTransfer(
+      { weights, content, styles: [style], ...(start ? { startImage: start.image.data } : {}) },
+      { ...base, optimizer, iterations },
+      {
+        controller,
+        onEvent: (e) => {
+          if (e.type !== 'progress') return;
+          losses.push({ iteration: e.iteration, loss: e.loss.total, seconds: (performance.now() - t0) / 1000 });
+          if (target !== null && e.loss.total <= target) controller.stop();
+        },
+      },
+    );
+    return { result, losses, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  console.log(`quality: Adam, ${adamIterations} iterations at ${sizePx} px (the reference)…`);
+  const adam = await fixed('adam', adamIterations, null);
+  const referenceLoss = adam.result.finalLoss.total;
+  const targetLoss = 1.05 * referenceLoss;
+  const reached = (losses: { iteration: number; loss: number; seconds: number }[]) => losses.find((l) => l.loss <= targetLoss) ?? null;
+  const traces: Trace[] = [];
+  const adamHit = reached(adam.losses);
+  traces.push({ method: 'Adam, fixed size', seconds: adamHit?.seconds ?? null, iterations: adamHit?.iteration ?? null, startLoss: adam.losses[0]!.loss, finalLoss: referenceLoss, totalSeconds: adam.seconds, note: `lr ${'default (10)'}, ${adamIterations} iterations in all` });
+  console.log(`  Adam: L = ${referenceLoss.toExponential(4)}; reaches 1.05·L after ${adamHit?.iteration} iterations, ${adamHit?.seconds.toFixed(1)} s`);
+
+  console.log('quality: L-BFGS, fixed size…');
+  const lbfgs = await fixed('lbfgs', adamIterations, targetLoss);
+  const lbfgsHit = reached(lbfgs.losses);
+  traces.push({ method: 'L-BFGS, fixed size', seconds: lbfgsHit?.seconds ?? null, iterations: lbfgsHit?.iteration ?? null, startLoss: lbfgs.losses[0]!.loss, finalLoss: lbfgs.losses.at(-1)!.loss, totalSeconds: lbfgs.seconds, note: '' });
+  console.log(`  L-BFGS: ${lbfgsHit ? `${lbfgsHit.iteration} iterations, ${lbfgsHit.seconds.toFixed(1)} s` : 'not reached'}`);
+
+  console.log('quality: multi-scale L-BFGS…');
+  const auto = scaleSizes(sizePx, 'auto');
+  const sizes = auto.length > 1 ? auto : scaleSizes(sizePx, 2);
+  const t0 = performance.now();
+  let image: PlanarImage | null = null;
+  for (const coarse of sizes.slice(0, -1)) {
+    const c = await resizeLongest(contentDecoded, coarse);
+    const s = await resizeLongest(styleDecoded, coarse);
+    const start: PlanarImage | null = image ? await resizeImage(image, c.width, c.height) : null;
+    const r = await runStyleTransfer({ weights, content: c, styles: [s], ...(start ? { startImage: start.data } : {}) }, { ...base, optimizer: 'lbfgs', iterations: coarseIterations });
+    image = r.image;
+  }
+  const upsampled = await resizeImage(image!, content.width, content.height);
+  const multi = await fixed('lbfgs', adamIterations, targetLoss, { image: upsampled, t0 });
+  const multiHit = reached(multi.losses);
+  traces.push({ method: `multi-scale L-BFGS (${sizes.join(' → ')} px)`, seconds: multiHit?.seconds ?? null, iterations: multiHit ? multiHit.iteration : null, startLoss: multi.losses[0]!.loss, finalLoss: multi.losses.at(-1)!.loss, totalSeconds: multi.seconds, note: `${coarseIterations} iterations at each coarse scale, then full size; iterations counted at full size` });
+  console.log(`  multi-scale: ${multiHit ? `${multiHit.iteration} full-size iterations, ${multiHit.seconds.toFixed(1)} s` : 'not reached'}`);
+  quality = { sizePx, adamIterations, referenceLoss, targetLoss, traces };
+}
+
+// ---- report ---------------------------------------------------------------------------------------------------
+const report = {
+  date: new Date().toISOString(),
+  machine: `${os.cpus()[0]?.model ?? 'cpu'} (${os.cpus().length} cores), ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+  config: { style: STYLE, content: CONTENT, threads, rounds, weights: values.weights, contentImage: values.content, styleImage: values.style },
+  speed,
+  unavailableDevices: unavailable,
+  memory,
+  quality,
+};
+mkdirSync(values.out!, { recursive: true });
+writeFileSync(path.join(values.out!, 'quality.json'), `${JSON.stringify(report, null, 2)}\n`);
+const md: string[] = [`Measured ${report.date.slice(0, 10)} on ${report.machine}; style ${STYLE}, content ${CONTENT}, ${threads} threads.`, ''];
+if (speed.length) {
+  md.push('| device | size | ms/iteration (median of rounds) | GFLOP/s |', '|---|---|---|---|');
+  for (const r of speed) md.push(`| ${r.device} | ${r.sizePx} px | ${round1(r.msPerIter)} | ${round1(r.gflops)} |`);
+  for (const [d, why] of Object.entries(unavailable)) md.push(`| ${d} | – | not available: ${why} | |`);
+  md.push('');
+}
+if (memory.length) {
+  md.push(`| size | peak RSS, L-BFGS run (${values['memory-iterations']} iterations) | estimate | error |`, '|---|---|---|---|');
+  for (const r of memory) md.push(`| ${r.sizePx} px | ${r.measuredPeakMb} MB | ${r.estimateMb} MB | ${r.errorPercent > 0 ? '+' : ''}${r.errorPercent}% |`);
+  md.push('');
+}
+if (quality) {
+  const adamSeconds = quality.traces[0]!.seconds;
+  md.push(
+    `Time to reach 1.05x the loss ${quality.adamIterations} Adam iterations reach at ${quality.sizePx} px (L = ${quality.referenceLoss.toExponential(3)}):`,
+    '',
+    '| method | seconds to 1.05·L | iterations | full-size loss at start | speed-up vs Adam |',
+    '|---|---|---|---|---|',
+  );
+  for (const t of quality.traces) {
+    const speedup = t.seconds && adamSeconds ? `${round1(adamSeconds / t.seconds)}x` : '–';
+    md.push(`| ${t.method} | ${t.seconds === null ? 'not reached' : round1(t.seconds)} | ${t.iterations ?? '–'} | ${t.startLoss.toExponential(3)} | ${speedup} |`);
+  }
+}
+writeFileSync(path.join(values.out!, 'quality.md'), `${md.join('\n')}\n`);
+console.log(md.join('\n'));

@@ -1,0 +1,193 @@
+// A run at the requested size that fits in memory: whole, optimised smaller and upsampled, or tiled; retried smaller on OOM.
+
+import { resizeImage } from './image.js';
+import type { PlanarImage } from './objective.js';
+import { resizeLongest, runMultiScale, scaleSizes, type MultiScaleInputs, type ScalesOption } from './multiscale.js';
+import type { RunController, RunEvent, RunResult, RunSettings } from './run.js';
+import { DEFAULT_TILE_OVERLAP_PX, estimateMemory, formatBytes, isOutOfMemoryError, largestFittingSize, planTiling, sizeWithLongest, type EstimateSpec } from './estimate.js';
+import { planTiles, runTiled, type RenderPhase, type TileRect } from './tiles.js';
+import { summariseOrtError } from './runtime/session.js';
+import { NstError } from './errors.js';
+
+/** `auto`: tile only when the whole image does not fit; `off`: never tile (optimise smaller and upsample instead); N: tiles of N px. */
+export type TileOption = 'auto' | 'off' | number;
+
+export type RenderPlan =
+  | { readonly mode: 'whole'; readonly sizePx: number; readonly estimateBytes: number }
+  /** Optimised at `sizePx` (longest side), then upsampled to the requested size. */
+  | { readonly mode: 'downscaled'; readonly sizePx: number; readonly estimateBytes: number }
+  | { readonly mode: 'tiled'; readonly tilePx: number; readonly overlapPx: number; readonly coherencePx: number; readonly tiles: number; readonly estimateBytes: number };
+
+export interface RenderSpec {
+  readonly width: number;
+  readonly height: number;
+  readonly settings: Pick<RunSettings, 'styleLayers' | 'contentLayers' | 'pool' | 'optimizer' | 'device'>;
+  readonly styleImages?: number;
+  readonly styleScale?: number;
+}
+
+function estimateSpec(spec: RenderSpec): EstimateSpec {
+  const device = spec.settings.device ?? 'cpu';
+  return {
+    width: spec.width,
+    height: spec.height,
+    styleLayers: spec.settings.styleLayers,
+    contentLayers: spec.settings.contentLayers,
+    pool: spec.settings.pool,
+    optimizer: spec.settings.optimizer,
+    // `auto` is costed as the CPU: on a GPU the host needs less, so this errs on the safe side.
+    device: device === 'auto' ? 'cpu' : device,
+    styleImages: spec.styleImages ?? 1,
+    styleScale: spec.styleScale ?? 1,
+  };
+}
+
+/**
+ * How to render spec's size within `limitBytes`, and the one-line reason when that is not the whole image at
+ * once. Throws RUNTIME_FAILURE (naming the smallest need) when not even 64-px tiles fit.
+ */
+export function planRender(spec: RenderSpec, limitBytes: number, tile: TileOption, overlapPx = DEFAULT_TILE_OVERLAP_PX): { plan: RenderPlan; notice: string | null } {
+  const e = estimateSpec(spec);
+  const longest = Math.max(spec.width, spec.height);
+  const need = estimateMemory(e).totalBytes;
+  const over = `${spec.width}x${spec.height} needs about ${formatBytes(need)}, over the ${formatBytes(limitBytes)} memory limit`;
+  const tiled = (maxTilePx?: number): RenderPlan | null => {
+    const p = planTiling(e, limitBytes, { overlapPx, ...(maxTilePx !== undefined ? { maxTilePx } : {}) });
+    if (!p) return null;
+    const count = planTiles(spec.width, spec.height, p.tilePx, p.overlapPx).length;
+    return { mode: 'tiled', tilePx: p.tilePx, overlapPx: p.overlapPx, coherencePx: p.coherencePx, tiles: count, estimateBytes: p.totalBytes };
+  };
+  const describe = (plan: RenderPlan): string =>
+    plan.mode === 'tiled'
+      ? `rendering ${plan.tiles} tiles of ${plan.tilePx} px (overlap ${plan.overlapPx} px) after a whole-image pass at ${plan.coherencePx} px`
+      : `optimising at ${plan.sizePx} px and upsampling to ${longest} px`;
+
+  if (typeof tile === 'number') {
+    const plan = tiled(tile);
+    if (!plan) throw nothingFits(e, limitBytes);
+    const notice = plan.mode === 'tiled' && plan.tilePx < Math.min(tile, longest) ? `${tile}-px tiles do not fit in ${formatBytes(limitBytes)}: ${describe(plan)}` : null;
+    return { plan, notice };
+  }
+  if (need <= limitBytes) return { plan: { mode: 'whole', sizePx: longest, estimateBytes: need }, notice: null };
+  if (tile === 'auto') {
+    const plan = tiled();
+    if (plan) return { plan, notice: `${over}: ${describe(plan)}` };
+  }
+  const fit = largestFittingSize(e, limitBytes);
+  if (fit === null) throw nothingFits(e, limitBytes);
+  const plan: RenderPlan = { mode: 'downscaled', sizePx: fit, estimateBytes: estimateMemory({ ...e, ...sizeWithLongest(e.width, e.height, fit) }).totalBytes };
+  return { plan, notice: `${over}: ${describe(plan)}` };
+}
+
+function nothingFits(e: EstimateSpec, limitBytes: number): NstError {
+  const smallest = estimateMemory({ ...e, ...sizeWithLongest(e.width, e.height, 64) }).totalBytes;
+  return new NstError(
+    'RUNTIME_FAILURE',
+    `Not even a 64-px run fits in the ${formatBytes(limitBytes)} memory limit (it needs about ${formatBytes(smallest)}): raise --memory-limit or choose shallower layers.`,
+  );
+}
+
+export interface RenderOptions {
+  readonly scales: ScalesOption;
+  readonly styleScale?: number;
+  readonly tile: TileOption;
+  readonly tileOverlapPx?: number;
+  readonly memoryLimitBytes: number;
+  readonly controller?: RunController;
+  readonly onEvent?: (event: RunEvent, phase: RenderPhase) => void;
+  /** After each tile is blended in (tiled plans): the canvas so far; copy it to keep it. */
+  readonly onTile?: (canvas: PlanarImage, tile: TileRect, index: number, count: number) => void;
+  /** Each plan before it runs (again after an out-of-memory retry). */
+  readonly onPlan?: (plan: RenderPlan) => void;
+  /** One line whenever memory changes the plan. */
+  readonly onNotice?: (message: string) => void;
+}
+
+export interface RenderResult extends RunResult {
+  readonly plan: RenderPlan;
+  readonly notices: readonly string[];
+}
+
+const MAX_ATTEMPTS = 5;
+/** After an out-of-memory failure the limit drops to this share of what the failed plan was estimated to need. */
+const RETRY_SHARE = 0.85;
+
+/**
+ * Renders `inputs.content`'s size with the plan planRender picks for the memory limit. When onnxruntime (or an
+ * allocation in the optimizer) runs out of memory anyway, the limit is lowered to 85% of what the failed plan was
+ * estimated to need and the run starts over with the new plan, saying so in one line (progress is not kept).
+ */
+export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: RunSettings, options: RenderOptions): Promise<RenderResult> {
+  const { width, height } = inputs.content;
+  const spec: RenderSpec = { width, height, settings, styleImages: inputs.styles.length, styleScale: options.styleScale ?? 1 };
+  const notices: string[] = [];
+  const notice = (message: string): void => {
+    notices.push(message);
+    options.onNotice?.(message);
+  };
+  let limit = options.memoryLimitBytes;
+  let failure: string | null = null;
+  for (let attempt = 1; ; attempt++) {
+    let planned: ReturnType<typeof planRender>;
+    try {
+      planned = planRender(spec, limit, options.tile, options.tileOverlapPx);
+    } catch (error) {
+      if (failure === null || !(error instanceof NstError)) throw error;
+      throw new NstError('RUNTIME_FAILURE', `Out of memory ${failure}, and ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`, { cause: error });
+    }
+    const { plan, notice: reason } = planned;
+    if (reason) notice(reason);
+    options.onPlan?.(plan);
+    try {
+      const result = await execute(inputs, settings, options, plan);
+      return { ...result, plan, notices };
+    } catch (error) {
+      if (!isOutOfMemoryError(error) || attempt >= MAX_ATTEMPTS) throw error;
+      limit = Math.min(limit, RETRY_SHARE * plan.estimateBytes);
+      failure = `${plan.mode === 'tiled' ? `with ${plan.tilePx}-px tiles` : `at ${plan.sizePx} px`} (${allocationFailure(error)})`;
+      notice(`out of memory ${failure}: retrying within ${formatBytes(limit)}`);
+    }
+  }
+}
+
+/** The short cause of an allocation failure: onnxruntime's or V8's own words, without the native source path. */
+function allocationFailure(error: unknown): string {
+  const pattern = /Failed to allocate memory for requested buffer of size \d+|std::bad_alloc|Array buffer allocation failed|CUDNN_STATUS_ALLOC_FAILED|out of memory/i;
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; depth++, e = (e as Error & { cause?: unknown }).cause) {
+    const match = pattern.exec(e.message);
+    if (match) return match[0];
+  }
+  return summariseOrtError(error).slice(0, 120);
+}
+
+async function execute(inputs: MultiScaleInputs, settings: RunSettings, options: RenderOptions, plan: RenderPlan): Promise<RunResult> {
+  const common = {
+    scales: options.scales,
+    ...(options.styleScale !== undefined ? { styleScale: options.styleScale } : {}),
+    ...(options.controller ? { controller: options.controller } : {}),
+  };
+  if (plan.mode === 'tiled') {
+    return runTiled(inputs, settings, {
+      ...common,
+      tilePx: plan.tilePx,
+      overlapPx: plan.overlapPx,
+      coherencePx: plan.coherencePx,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.onTile ? { onTile: options.onTile } : {}),
+    });
+  }
+  const { width, height } = inputs.content;
+  const content = plan.mode === 'downscaled' ? await resizeLongest(inputs.content, plan.sizePx) : inputs.content;
+  const result = await runMultiScale({ ...inputs, content }, settings, {
+    ...common,
+    onEvent: (event, scale) => options.onEvent?.(event, { phase: 'scale', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
+  });
+  if (plan.mode === 'whole') return result;
+  return { ...result, image: await resizeImage(result.image, width, height) };
+}
+
+/** Optimiser iterations a plan runs in all (for a progress bar): every scale, or the pass's scales and every tile. */
+export function planIterations(plan: RenderPlan, iterations: number, scales: ScalesOption): number {
+  if (plan.mode === 'tiled') return iterations * (scaleSizes(plan.coherencePx, scales).length + plan.tiles);
+  return iterations * scaleSizes(plan.sizePx, scales).length;
+}
