@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CustomScheme } from 'electron';
 import { RENDERER_CSP_HEADER } from './csp.js';
+import { contentTypeFor } from './mime-types.js';
 
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'studio';
@@ -20,24 +21,6 @@ export const APP_SCHEME_PRIVILEGES: CustomScheme = {
   privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true },
 };
 
-const MIME_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.wasm': 'application/wasm',
-};
 
 export type AssetLookup = { ok: true; filePath: string; mimeType: string } | { ok: false; status: 400 | 403 | 404 };
 
@@ -62,7 +45,7 @@ export function resolveAppAsset(requestUrl: string, rendererDir: string): AssetL
   const filePath = path.resolve(root, `.${pathname.replaceAll('\\', '/')}`);
   const relative = path.relative(root, filePath);
   if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return { ok: false, status: 403 };
-  const mimeType = MIME_TYPES[path.extname(filePath).toLowerCase()] ?? 'application/octet-stream';
+  const mimeType = contentTypeFor(filePath);
   return { ok: true, filePath, mimeType };
 }
 

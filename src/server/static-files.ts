@@ -4,26 +4,8 @@ import { readFile, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { RENDERER_CSP_HEADER } from '../main/csp.js';
+import { contentTypeFor } from '../main/mime-types.js';
 
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
-};
 
 /**
  * The renderer's one policy (src/main/csp.ts: the same table Electron's app:// protocol sends and index.html's
@@ -74,7 +56,7 @@ export async function serveStatic(root: string, urlPath: string, method: string,
     }
     return sendText(response, 404, 'Not found.', headers);
   }
-  const type = CONTENT_TYPES[path.extname(target).toLowerCase()] ?? 'application/octet-stream';
+  const type = contentTypeFor(target);
   response.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Length': String(body.length) });
   response.end(method === 'HEAD' ? undefined : body);
 }
