@@ -69,6 +69,8 @@ async function start(): Promise<void> {
     appVersion: app.getVersion(),
   });
   services.onRunEvent(forwardRunEvent);
+  services.onWeightsEvent((event) => sendToWindow(CHANNELS.weightsEvent, event));
+  services.onVideoEvent((event) => sendToWindow(CHANNELS.videoEvent, event));
 
   const context: IpcContext = {
     services: {
@@ -82,9 +84,9 @@ async function start(): Promise<void> {
     },
     chooseSavePath: async ({ defaultName, format }) => {
       const options = {
-        title: 'Export image',
-        defaultPath: path.join(picturesFolder(), defaultName),
-        filters: [format === 'png' ? { name: 'PNG image', extensions: ['png'] } : { name: 'JPEG image', extensions: ['jpg', 'jpeg'] }],
+        title: format === 'png' || format === 'jpeg' ? 'Export image' : 'Export video',
+        defaultPath: path.join(format === 'png' || format === 'jpeg' ? picturesFolder() : videosFolder(), defaultName),
+        filters: [{ name: SAVE_FILTERS[format].name, extensions: [...SAVE_FILTERS[format].extensions] }],
         properties: ['createDirectory', 'showOverwriteConfirmation'] as Array<'createDirectory' | 'showOverwriteConfirmation'>,
       };
       const answer = mainWindow ? await dialog.showSaveDialog(mainWindow, options) : await dialog.showSaveDialog(options);
@@ -146,6 +148,26 @@ async function createMainWindow(): Promise<void> {
 async function saveWindowState(window: BrowserWindow): Promise<void> {
   if (!services || window.isDestroyed()) return;
   await services.saveWindowState({ bounds: window.getNormalBounds(), maximized: window.isMaximized() });
+}
+
+const SAVE_FILTERS = {
+  png: { name: 'PNG image', extensions: ['png'] },
+  jpeg: { name: 'JPEG image', extensions: ['jpg', 'jpeg'] },
+  mp4: { name: 'MP4 video', extensions: ['mp4'] },
+  webm: { name: 'WebM video', extensions: ['webm'] },
+  gif: { name: 'Animated GIF', extensions: ['gif'] },
+} as const;
+
+function videosFolder(): string {
+  try {
+    return app.getPath('videos');
+  } catch {
+    return picturesFolder();
+  }
+}
+
+function sendToWindow(channel: typeof CHANNELS.weightsEvent | typeof CHANNELS.videoEvent, payload: unknown): void {
+  if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(channel, payload);
 }
 
 function picturesFolder(): string {

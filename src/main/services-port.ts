@@ -1,7 +1,20 @@
 // What the main process needs from the services (run queue, settings, export, weights), as one interface:
 // IPC handlers depend on this, index.ts adapts the real services to it, tests pass fakes.
 
-import type { AppInfo, ExportImageRequest, Result, RunRef, StartRunRequest, UpdateRunSettingsRequest } from '../shared/ipc.js';
+import type {
+  AppInfo,
+  ExportImageRequest,
+  ExportVideoRequest,
+  FetchWeightsRequest,
+  FfmpegStatus,
+  ImportWeightsRequest,
+  Result,
+  RunRef,
+  StartRunRequest,
+  UpdateRunSettingsRequest,
+  VideoExportInfo,
+  WeightsInfo,
+} from '../shared/ipc.js';
 import type { StudioSettings } from '../shared/studio-settings.js';
 
 export interface StudioServices {
@@ -15,4 +28,15 @@ export interface StudioServices {
   getSettings(): Promise<Result<StudioSettings>>;
   saveSettings(settings: StudioSettings): Promise<Result<null>>;
   getAppInfo(): Promise<Result<AppInfo>>;
+  getWeightsStatus(): Promise<Result<WeightsInfo>>;
+  fetchWeights(request: FetchWeightsRequest): Promise<Result<WeightsInfo>>;
+  cancelWeightsFetch(): Promise<Result<null>>;
+  importWeights(request: ImportWeightsRequest): Promise<Result<WeightsInfo>>;
+  removeWeights(): Promise<Result<WeightsInfo>>;
+  /** Whether the run spooled frames (checked before asking where to save). */
+  hasVideoFrames(ref: RunRef): Promise<boolean>;
+  /** Writes the run's timelapse to `savePath` (a path the save dialog returned). */
+  exportVideo(request: ExportVideoRequest, savePath: string): Promise<Result<VideoExportInfo>>;
+  cancelVideoExport(ref: RunRef): Promise<Result<null>>;
+  getFfmpegStatus(): Promise<Result<FfmpegStatus>>;
 }

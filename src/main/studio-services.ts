@@ -3,12 +3,14 @@
 
 import { StudioBackend } from './services/studio-backend.js';
 import type { StudioServices } from './services-port.js';
-import type { RunEvent } from '../shared/ipc.js';
+import type { RunEvent, VideoExportEvent, WeightsEvent } from '../shared/ipc.js';
 import type { WindowState } from './window.js';
 
 export interface MainServices {
   readonly api: StudioServices;
   onRunEvent(listener: (event: RunEvent) => void): () => void;
+  onWeightsEvent(listener: (event: WeightsEvent) => void): () => void;
+  onVideoEvent(listener: (event: VideoExportEvent) => void): () => void;
   loadWindowState(): Promise<WindowState | null>;
   saveWindowState(state: WindowState): Promise<void>;
   /** Stops the worker (and any run), then waits for pending settings writes. */
@@ -31,7 +33,28 @@ export async function createStudioServices(options: MainServicesOptions): Promis
 /** The subset of StudioBackend used here (tests substitute a fake). */
 export type BackendLike = Pick<
   StudioBackend,
-  'startRun' | 'pauseRun' | 'resumeRun' | 'stopRun' | 'updateRunSettings' | 'exportImage' | 'getSettings' | 'saveSettings' | 'getAppInfo' | 'onRunEvent' | 'dispose'
+  | 'startRun'
+  | 'pauseRun'
+  | 'resumeRun'
+  | 'stopRun'
+  | 'updateRunSettings'
+  | 'exportImage'
+  | 'getSettings'
+  | 'saveSettings'
+  | 'getAppInfo'
+  | 'onRunEvent'
+  | 'dispose'
+  | 'getWeightsStatus'
+  | 'fetchWeights'
+  | 'cancelWeightsFetch'
+  | 'importWeights'
+  | 'removeWeights'
+  | 'onWeightsEvent'
+  | 'hasVideoFrames'
+  | 'exportVideoTo'
+  | 'cancelVideoExport'
+  | 'getFfmpegStatus'
+  | 'onVideoEvent'
 > & { readonly settings: Pick<StudioBackend['settings'], 'windowState' | 'saveWindowState'> };
 
 export function adaptBackend(backend: BackendLike): MainServices {
@@ -49,8 +72,19 @@ export function adaptBackend(backend: BackendLike): MainServices {
       getSettings: () => backend.getSettings(),
       saveSettings: (settings) => backend.saveSettings(settings),
       getAppInfo: () => backend.getAppInfo(),
+      getWeightsStatus: () => backend.getWeightsStatus(),
+      fetchWeights: (request) => backend.fetchWeights(request),
+      cancelWeightsFetch: () => backend.cancelWeightsFetch(),
+      importWeights: (request) => backend.importWeights(request),
+      removeWeights: () => backend.removeWeights(),
+      hasVideoFrames: (ref) => backend.hasVideoFrames(ref),
+      exportVideo: (request, savePath) => backend.exportVideoTo(request, savePath),
+      cancelVideoExport: (ref) => backend.cancelVideoExport(ref),
+      getFfmpegStatus: () => backend.getFfmpegStatus(),
     },
     onRunEvent: (listener) => backend.onRunEvent(listener),
+    onWeightsEvent: (listener) => backend.onWeightsEvent(listener),
+    onVideoEvent: (listener) => backend.onVideoEvent(listener),
     loadWindowState: async () => {
       const saved = backend.settings.windowState;
       if (!saved) return null;

@@ -7,6 +7,14 @@ import {
   type DesktopApi,
   type ExportImageRequest,
   type ExportImageResponse,
+  type ExportVideoRequest,
+  type ExportVideoResponse,
+  type FetchWeightsRequest,
+  type FfmpegStatus,
+  type ImportWeightsRequest,
+  type VideoExportEvent,
+  type WeightsEvent,
+  type WeightsInfo,
   type MenuAction,
   type Result,
   type RunEvent,
@@ -17,7 +25,8 @@ import {
 } from '../shared/ipc.js';
 import type { StudioSettings } from '../shared/studio-settings.js';
 
-type InvokeChannel = Exclude<(typeof CHANNELS)[keyof typeof CHANNELS], typeof CHANNELS.runEvent | typeof CHANNELS.menuAction>;
+type PushChannel = typeof CHANNELS.runEvent | typeof CHANNELS.menuAction | typeof CHANNELS.weightsEvent | typeof CHANNELS.videoEvent;
+type InvokeChannel = Exclude<(typeof CHANNELS)[keyof typeof CHANNELS], PushChannel>;
 
 /** One request; a missing handler or a broken channel also comes back as an error Result, never a rejection. */
 async function invoke<T>(channel: InvokeChannel, payload?: unknown): Promise<Result<T>> {
@@ -30,7 +39,7 @@ async function invoke<T>(channel: InvokeChannel, payload?: unknown): Promise<Res
 }
 
 /** Subscribes a listener to a push channel; the IpcRendererEvent (which holds ipcRenderer) never reaches the page. */
-function subscribe<T>(channel: typeof CHANNELS.runEvent | typeof CHANNELS.menuAction, listener: (payload: T) => void): () => void {
+function subscribe<T>(channel: PushChannel, listener: (payload: T) => void): () => void {
   const wrapped = (_event: IpcRendererEvent, payload: T): void => listener(payload);
   ipcRenderer.on(channel, wrapped);
   return () => {
@@ -48,7 +57,17 @@ const api = {
   getSettings: () => invoke<StudioSettings>(CHANNELS.getSettings),
   saveSettings: (settings: StudioSettings) => invoke<null>(CHANNELS.saveSettings, settings),
   getAppInfo: () => invoke<AppInfo>(CHANNELS.getAppInfo),
+  getWeightsStatus: () => invoke<WeightsInfo>(CHANNELS.getWeightsStatus),
+  fetchWeights: (request: FetchWeightsRequest) => invoke<WeightsInfo>(CHANNELS.fetchWeights, request),
+  cancelWeightsFetch: () => invoke<null>(CHANNELS.cancelWeightsFetch),
+  importWeights: (request: ImportWeightsRequest) => invoke<WeightsInfo>(CHANNELS.importWeights, request),
+  removeWeights: () => invoke<WeightsInfo>(CHANNELS.removeWeights),
+  exportVideo: (request: ExportVideoRequest) => invoke<ExportVideoResponse>(CHANNELS.exportVideo, request),
+  cancelVideoExport: (ref: RunRef) => invoke<null>(CHANNELS.cancelVideoExport, ref),
+  getFfmpegStatus: () => invoke<FfmpegStatus>(CHANNELS.getFfmpegStatus),
   onRunEvent: (listener: (event: RunEvent) => void) => subscribe<RunEvent>(CHANNELS.runEvent, listener),
+  onWeightsEvent: (listener: (event: WeightsEvent) => void) => subscribe<WeightsEvent>(CHANNELS.weightsEvent, listener),
+  onVideoEvent: (listener: (event: VideoExportEvent) => void) => subscribe<VideoExportEvent>(CHANNELS.videoEvent, listener),
   onMenuAction: (listener: (action: MenuAction) => void) => subscribe<MenuAction>(CHANNELS.menuAction, listener),
 } satisfies DesktopApi;
 

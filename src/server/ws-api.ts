@@ -2,7 +2,19 @@
 // run events pushed. Malformed frames get an error reply; nothing a client sends can throw out of here.
 
 import type { WebSocket } from 'ws';
-import type { AppInfo, ExportImageResponse, Result, RunEvent, RunRef } from '../shared/ipc.js';
+import type {
+  AppInfo,
+  ExportImageResponse,
+  ExportVideoResponse,
+  FfmpegStatus,
+  Result,
+  RunEvent,
+  RunRef,
+  VideoExportEvent,
+  VideoExportInfo,
+  WeightsEvent,
+  WeightsInfo,
+} from '../shared/ipc.js';
 import type { StudioSettings } from '../shared/studio-settings.js';
 import { decodeWireMessage, encodeWireMessage, WS_METHODS, type WsMethod, type WsServerMessage } from '../shared/ws-protocol.js';
 import type { ExportedImage } from '../main/services/export-service.js';
@@ -19,6 +31,17 @@ export interface HostBackend {
   saveSettings(payload: unknown): Promise<Result<null>>;
   getAppInfo(payload?: unknown): Promise<Result<AppInfo>>;
   onRunEvent(listener: (event: RunEvent) => void): () => void;
+  getWeightsStatus(payload?: unknown): Promise<Result<WeightsInfo>>;
+  fetchWeights(payload?: unknown): Promise<Result<WeightsInfo>>;
+  cancelWeightsFetch(payload?: unknown): Promise<Result<null>>;
+  importWeights(payload: unknown): Promise<Result<WeightsInfo>>;
+  removeWeights(payload?: unknown): Promise<Result<WeightsInfo>>;
+  onWeightsEvent(listener: (event: WeightsEvent) => void): () => void;
+  /** The video's bytes (the browser cannot be given a save dialog). */
+  exportVideoBytes(payload: unknown): Promise<Result<{ info: VideoExportInfo; bytes: Uint8Array }>>;
+  cancelVideoExport(payload: unknown): Promise<Result<null>>;
+  getFfmpegStatus(payload?: unknown): Promise<Result<FfmpegStatus>>;
+  onVideoEvent(listener: (event: VideoExportEvent) => void): () => void;
 }
 
 /** Past this much unsent data on a socket, progress events go out without their preview. */
@@ -32,10 +55,15 @@ export function serveApi(socket: WebSocket, backend: HostBackend): void {
     socket.send(encodeWireMessage(message));
   };
 
-  const unsubscribe = backend.onRunEvent((event) => {
-    const data = event.type === 'progress' && event.preview && socket.bufferedAmount > BACKLOG_BYTES ? { ...event, preview: null } : event;
-    send({ event: 'runEvent', data });
-  });
+  const subscriptions = [
+    backend.onRunEvent((event) => {
+      const data = event.type === 'progress' && event.preview && socket.bufferedAmount > BACKLOG_BYTES ? { ...event, preview: null } : event;
+      send({ event: 'runEvent', data });
+    }),
+    backend.onWeightsEvent((data) => send({ event: 'weightsEvent', data })),
+    backend.onVideoEvent((data) => send({ event: 'videoEvent', data })),
+  ];
+  const unsubscribe = (): void => subscriptions.forEach((stop) => stop());
   socket.on('close', unsubscribe);
   socket.on('error', unsubscribe);
 
@@ -93,6 +121,26 @@ async function call(backend: HostBackend, method: WsMethod, params: unknown): Pr
       return backend.saveSettings(params);
     case 'getAppInfo':
       return backend.getAppInfo(params);
+    case 'getWeightsStatus':
+      return backend.getWeightsStatus(params);
+    case 'fetchWeights':
+      return backend.fetchWeights(params);
+    case 'cancelWeightsFetch':
+      return backend.cancelWeightsFetch(params);
+    case 'importWeights':
+      return backend.importWeights(params);
+    case 'removeWeights':
+      return backend.removeWeights(params);
+    case 'exportVideo': {
+      const exported = await backend.exportVideoBytes(params);
+      if (!exported.ok) return exported.error.code === 'ABORTED' ? { ok: true, value: { kind: 'canceled' } satisfies ExportVideoResponse } : exported;
+      const response: ExportVideoResponse = { kind: 'download', info: exported.value.info, bytes: exported.value.bytes };
+      return { ok: true, value: response };
+    }
+    case 'cancelVideoExport':
+      return backend.cancelVideoExport(params);
+    case 'getFfmpegStatus':
+      return backend.getFfmpegStatus(params);
   }
 }
 

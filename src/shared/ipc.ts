@@ -3,6 +3,24 @@
 
 import type { StudioSettings } from './studio-settings.js';
 
+export const WEIGHTS_CHANNELS = {
+  getWeightsStatus: 'weights:status',
+  fetchWeights: 'weights:fetch',
+  cancelWeightsFetch: 'weights:cancel',
+  importWeights: 'weights:import',
+  removeWeights: 'weights:remove',
+  /** Pushed main → renderer: download progress, phase changes, done / error / canceled. */
+  weightsEvent: 'weights:event',
+} as const;
+
+export const VIDEO_CHANNELS = {
+  exportVideo: 'video:export',
+  cancelVideoExport: 'video:cancel',
+  getFfmpegStatus: 'video:ffmpeg-status',
+  /** Pushed main → renderer: progress, then done / error / canceled. */
+  videoEvent: 'video:event',
+} as const;
+
 /** Every channel, in one place (renderer → main are invoke channels; `runEvent` is pushed main → renderer). */
 export const CHANNELS = {
   startRun: 'run:start',
@@ -17,11 +35,13 @@ export const CHANNELS = {
   getAppInfo: 'app:info',
   /** Pushed main → renderer (Electron only): a command from the app menu. */
   menuAction: 'menu:action',
+  ...WEIGHTS_CHANNELS,
+  ...VIDEO_CHANNELS,
 } as const;
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
 
 /** The channels main pushes to the renderer; every other CHANNELS entry is a request answered with a Result. */
-export const PUSH_CHANNELS: readonly Channel[] = [CHANNELS.runEvent, CHANNELS.menuAction];
+export const PUSH_CHANNELS: readonly Channel[] = [CHANNELS.runEvent, CHANNELS.menuAction, CHANNELS.weightsEvent, CHANNELS.videoEvent];
 
 /** An image as the renderer read it (File API): its name for display, its encoded bytes. Never a path. */
 export interface ImageInput {
@@ -33,6 +53,11 @@ export interface StartRunRequest {
   content: ImageInput;
   styles: { image: ImageInput; blend: number }[];
   settings: StudioSettings;
+  /**
+   * "Record timelapse": spool a frame every `frameEvery` iterations (plus the first and last) for Export video.
+   * Absent: on, every 10 (DEFAULT_VIDEO_SETTINGS.frameEvery); null: off.
+   */
+  timelapse?: { frameEvery: number } | null;
 }
 
 export interface RunRef {
@@ -113,7 +138,7 @@ export type MenuAction =
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
 /** The API the renderer sees (window.api in Electron; the same over WebSocket in the browser host). */
-export interface StudioApi {
+export interface StudioApi extends WeightsApi, VideoApi {
   startRun(request: StartRunRequest): Promise<Result<RunRef>>;
   pauseRun(ref: RunRef): Promise<Result<null>>;
   resumeRun(ref: RunRef): Promise<Result<null>>;
@@ -134,19 +159,9 @@ export interface DesktopApi extends StudioApi {
 }
 
 // --- The weights manager (the "Model" panel) ------------------------------------------------------------------
-// Kept out of CHANNELS and StudioApi until it is wired: the handler table and the WebSocket method list are both
-// derived from StudioApi. Wiring it = merge WEIGHTS_CHANNELS into CHANNELS and let StudioApi extend WeightsApi;
-// src/main/services/weights-service.ts implements every method.
+// WEIGHTS_CHANNELS (above) are part of CHANNELS and StudioApi extends WeightsApi; src/main/services/weights-service.ts
+// implements every method.
 
-export const WEIGHTS_CHANNELS = {
-  getWeightsStatus: 'weights:status',
-  fetchWeights: 'weights:fetch',
-  cancelWeightsFetch: 'weights:cancel',
-  importWeights: 'weights:import',
-  removeWeights: 'weights:remove',
-  /** Pushed main → renderer: download progress, phase changes, done / error / canceled. */
-  weightsEvent: 'weights:event',
-} as const;
 
 /** A file the installed weights were made from, with its digests. */
 export interface WeightsSourceFile {
@@ -218,18 +233,11 @@ export interface WeightsApi {
 }
 
 // --- Timelapse video ("Export video" on the current or any past run) ----------------------------------------
-// Kept out of CHANNELS and StudioApi until it is wired, like the weights manager: wiring it = merge VIDEO_CHANNELS
-// into CHANNELS and let StudioApi extend VideoApi; src/main/services/video-service.ts implements every method.
+// VIDEO_CHANNELS (above) are part of CHANNELS and StudioApi extends VideoApi; src/main/services/video-service.ts
+// implements every method.
 // A run has frames to export only if its worker spooled them (src/engine/video/frames.ts, FrameRecorder) into
 // runFramesDir(root, runId).
 
-export const VIDEO_CHANNELS = {
-  exportVideo: 'video:export',
-  cancelVideoExport: 'video:cancel',
-  getFfmpegStatus: 'video:ffmpeg-status',
-  /** Pushed main → renderer: progress, then done / error / canceled. */
-  videoEvent: 'video:event',
-} as const;
 
 /** The Export video dialog's choices (defaults: DEFAULT_VIDEO_SETTINGS in studio-settings.ts). */
 export interface ExportVideoRequest extends RunRef {

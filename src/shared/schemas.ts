@@ -2,7 +2,17 @@
 // Pure (no Node, no DOM): main process, browser host and renderer can all import it.
 
 import * as v from 'valibot';
-import type { ErrorInfo, ExportImageRequest, Result, RunRef, StartRunRequest, UpdateRunSettingsRequest } from './ipc.js';
+import type {
+  ErrorInfo,
+  ExportImageRequest,
+  ExportVideoRequest,
+  FetchWeightsRequest,
+  ImportWeightsRequest,
+  Result,
+  RunRef,
+  StartRunRequest,
+  UpdateRunSettingsRequest,
+} from './ipc.js';
 import { CHANNELS } from './ipc.js';
 import { LAYER_NAMES, type LayerSetting, type StudioSettings } from './studio-settings.js';
 
@@ -107,6 +117,9 @@ export const StartRunRequestSchema = v.strictObject(
       v.check((styles) => styles.some((s) => s.blend > 0), 'blend weights must not all be 0'),
     ),
     settings: StudioSettingsSchema,
+    timelapse: v.optional(
+      v.nullable(v.strictObject({ frameEvery: wholeNumberIn(1, 100_000) }, objectMessage('an object {frameEvery}, or null for no timelapse'))),
+    ),
   },
   objectMessage('an object {content, styles, settings}'),
 ) satisfies v.GenericSchema<unknown, StartRunRequest>;
@@ -137,6 +150,51 @@ export const ExportImageRequestSchema = v.strictObject(
 
 /** Calls without a payload (getSettings, getAppInfo) accept only undefined or null. */
 export const NoPayloadSchema = v.nullish(v.never('takes no payload'));
+
+/** Largest weights file accepted from the page (the Keras VGG19 file is about 80 MB; full ONNX about 550 MB). */
+export const MAX_WEIGHTS_IMPORT_BYTES = 1024 * 1024 * 1024;
+
+export const FetchWeightsRequestSchema = v.nullish(
+  v.strictObject(
+    { url: v.optional(v.nullable(v.pipe(v.string('must be a string'), v.regex(/^https?:\/\/\S+$/i, 'must be an http:// or https:// address')))) },
+    objectMessage('an object {url?}'),
+  ),
+);
+
+export const ImportWeightsRequestSchema = v.strictObject(
+  {
+    files: v.pipe(
+      v.array(
+        v.strictObject(
+          {
+            name: v.pipe(v.string('must be a string'), v.maxLength(MAX_IMAGE_NAME_LENGTH, `must be at most ${MAX_IMAGE_NAME_LENGTH} characters`)),
+            bytes: v.pipe(v.instance(Uint8Array, 'must be a Uint8Array of the file'), v.check((b) => b.byteLength <= MAX_WEIGHTS_IMPORT_BYTES, 'is too large')),
+          },
+          objectMessage('an object {name, bytes}'),
+        ),
+        'must be an array of files',
+      ),
+      v.minLength(1, 'must hold at least one file'),
+      v.maxLength(64, 'must hold at most 64 files'),
+    ),
+  },
+  objectMessage('an object {files}'),
+) satisfies v.GenericSchema<unknown, ImportWeightsRequest>;
+
+const numberIn = (min: number, max: number) =>
+  v.pipe(v.number('must be a number'), v.finite('must be finite'), v.minValue(min, `must be ≥ ${min}`), v.maxValue(max, `must be ≤ ${max}`));
+
+export const ExportVideoRequestSchema = v.strictObject(
+  {
+    runId: v.pipe(v.string('must be a string'), v.regex(RUN_ID_PATTERN, 'is not a run id (run-…)')),
+    format: v.picklist(['mp4', 'webm', 'gif'], 'must be mp4, webm or gif'),
+    fps: numberIn(0.5, 120),
+    holdFinalSeconds: numberIn(0, 60),
+    sideBySide: v.boolean('must be true or false'),
+    caption: v.boolean('must be true or false'),
+  },
+  objectMessage('an object {runId, format, fps, holdFinalSeconds, sideBySide, caption}'),
+) satisfies v.GenericSchema<unknown, ExportVideoRequest>;
 
 /** How a rejected payload is described: the first issue, named by its path (`settings.layers.block1_conv1.style`). */
 function describeIssues(what: string, issues: readonly v.BaseIssue<unknown>[]): ErrorInfo {
@@ -177,6 +235,10 @@ export const validateExportImage: (payload: unknown) => Result<ExportImageReques
 export const validateSaveSettings: (payload: unknown) => Result<StudioSettings> = validator('settings', StudioSettingsSchema);
 export const validateStudioSettings = validateSaveSettings;
 export const validateNoPayload: (payload: unknown) => Result<null | undefined> = validator('payload', NoPayloadSchema);
+export const validateFetchWeights: (payload: unknown) => Result<FetchWeightsRequest | null | undefined> = validator('fetchWeights', FetchWeightsRequestSchema);
+export const validateImportWeights: (payload: unknown) => Result<ImportWeightsRequest> = validator('importWeights', ImportWeightsRequestSchema);
+export const validateExportVideo: (payload: unknown) => Result<ExportVideoRequest> = validator('exportVideo', ExportVideoRequestSchema);
+export const validateCancelVideoExport: (payload: unknown) => Result<RunRef> = validator('cancelVideoExport', RunRefSchema);
 
 /** One validator per invoke channel (renderer → main), for IPC handler tables. */
 export const PAYLOAD_VALIDATORS = {
@@ -189,4 +251,12 @@ export const PAYLOAD_VALIDATORS = {
   [CHANNELS.getSettings]: validateNoPayload,
   [CHANNELS.saveSettings]: validateSaveSettings,
   [CHANNELS.getAppInfo]: validateNoPayload,
+  [CHANNELS.getWeightsStatus]: validateNoPayload,
+  [CHANNELS.fetchWeights]: validateFetchWeights,
+  [CHANNELS.cancelWeightsFetch]: validateNoPayload,
+  [CHANNELS.importWeights]: validateImportWeights,
+  [CHANNELS.removeWeights]: validateNoPayload,
+  [CHANNELS.exportVideo]: validateExportVideo,
+  [CHANNELS.cancelVideoExport]: validateCancelVideoExport,
+  [CHANNELS.getFfmpegStatus]: validateNoPayload,
 } as const;

@@ -11,6 +11,8 @@
 //   server → client   { id: number, result: Result<T> }          the reply to request `id`, exactly once
 //                     { id: null, result: { ok: false, error } }  a frame that could not be read at all
 //                     { event: 'runEvent', data: RunEvent }       pushed to every connected client
+//                     { event: 'weightsEvent', data: WeightsEvent }        likewise: weights download progress
+//                     { event: 'videoEvent', data: VideoExportEvent }      likewise: video export progress
 //   `id` is chosen by the client (any integer, unique among its pending requests). Replies may come out of
 //   order (an export can finish after a later pause). Events for a run may arrive before the startRun reply
 //   that names it: key state by runId and tolerate that.
@@ -25,7 +27,7 @@
 //   A frame may be at most MAX_WS_MESSAGE_BYTES; a larger one closes the socket (1009). When the socket is
 //   backed up, the server may send progress events with `preview: null` rather than queue more frames.
 
-import type { ExportImageResponse, Result, RunEvent, StudioApi } from './ipc.js';
+import type { ExportImageResponse, ExportVideoResponse, Result, RunEvent, StudioApi, VideoExportEvent, WeightsEvent } from './ipc.js';
 
 /** Path of the WebSocket endpoint on the host's HTTP server. */
 export const WS_PATH = '/api';
@@ -34,8 +36,8 @@ export const TOKEN_PARAM = 'token';
 /** Largest frame the server accepts: room for a 200 MB image as base64 plus JSON. */
 export const MAX_WS_MESSAGE_BYTES = 300 * 1024 * 1024;
 
-/** The methods callable over the socket: StudioApi without its event subscription. */
-export type WsMethod = Exclude<keyof StudioApi, 'onRunEvent'>;
+/** The methods callable over the socket: StudioApi without its event subscriptions. */
+export type WsMethod = Exclude<keyof StudioApi, `on${string}`>;
 
 export const WS_METHODS: readonly WsMethod[] = [
   'startRun',
@@ -47,11 +49,19 @@ export const WS_METHODS: readonly WsMethod[] = [
   'getSettings',
   'saveSettings',
   'getAppInfo',
+  'getWeightsStatus',
+  'fetchWeights',
+  'cancelWeightsFetch',
+  'importWeights',
+  'removeWeights',
+  'exportVideo',
+  'cancelVideoExport',
+  'getFfmpegStatus',
 ];
 
 /** The argument of each method (null for those without one). */
 export type WsParams<M extends WsMethod> = M extends WsMethod ? (Parameters<StudioApi[M]> extends [infer P] ? P : null) : never;
-/** What each method's reply carries. Over the socket, exportImage always answers with kind 'download' (or an error). */
+/** What each method's reply carries. Over the socket, exportImage and exportVideo answer with kind 'download' (or an error). */
 export type WsResult<M extends WsMethod> = M extends WsMethod ? Awaited<ReturnType<StudioApi[M]>> : never;
 
 /** A request: one per method, so `params` is checked against `method`. */
@@ -63,19 +73,28 @@ export interface WsResponse<M extends WsMethod = WsMethod> {
   result: WsResult<M> | Result<never>;
 }
 
-export interface WsEvent {
-  event: 'runEvent';
-  data: RunEvent;
+/** The pushed events, by name. */
+export interface WsEventMap {
+  runEvent: RunEvent;
+  weightsEvent: WeightsEvent;
+  videoEvent: VideoExportEvent;
 }
+
+export type WsEventName = keyof WsEventMap;
+export const WS_EVENTS: readonly WsEventName[] = ['runEvent', 'weightsEvent', 'videoEvent'];
+
+export type WsEvent = { [E in WsEventName]: { event: E; data: WsEventMap[E] } }[WsEventName];
 
 export type WsServerMessage = WsResponse | WsEvent;
 
 export function isWsEvent(message: WsServerMessage): message is WsEvent {
-  return (message as WsEvent).event === 'runEvent';
+  return (WS_EVENTS as readonly unknown[]).includes((message as { event?: unknown }).event);
 }
 
 /** The export reply the browser host gives: the file's bytes for the page to download. */
 export type WsExportResponse = Extract<ExportImageResponse, { kind: 'download' }>;
+/** The video export reply the browser host gives: the video's bytes for the page to download. */
+export type WsVideoExportResponse = Extract<ExportVideoResponse, { kind: 'download' }>;
 
 /** The WebSocket URL for a page URL that carries the token (`http://h:p/?token=T` → `ws://h:p/api?token=T`). */
 export function wsUrlFor(pageUrl: string): string {

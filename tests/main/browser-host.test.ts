@@ -29,7 +29,7 @@ beforeAll(async () => {
   await writeFile(path.join(rendererDir, 'index.html'), '<!doctype html><title>Studio</title><script type="module" src="./assets/app.js"></script>');
   await writeFile(path.join(rendererDir, 'assets', 'app.js'), 'console.log("studio");');
   await writeFile(path.join(dir, 'secret.txt'), 'outside the renderer');
-  backend = await StudioBackend.create({ dataDir: path.join(dir, 'data'), worker: tsJobWorker(), version: '9.9.9', weightsArgument: present ? WEIGHTS_DIR : null, env: {}, threads: 2 });
+  backend = await StudioBackend.create({ dataDir: path.join(dir, 'data'), worker: tsJobWorker(), version: '9.9.9', weightsArgument: present ? WEIGHTS_DIR : null, env: {}, threads: 2, weightsService: { root: path.join(dir, 'weights-store') } });
   host = await startStudioHost({ backend, rendererDir });
 });
 
@@ -79,6 +79,7 @@ class ApiClient {
     ws.on('message', (raw) => {
       const message = decodeWireMessage(String(raw)) as WsServerMessage;
       if ('event' in message) {
+        if (message.event !== 'runEvent') return;
         this.events.push(message.data);
         for (const wake of this.eventWaiters.splice(0)) wake();
       } else if (message.id !== null && this.pending.has(message.id)) {
@@ -199,6 +200,19 @@ describe.skipIf(!present)('browser host: a real run over the WebSocket', () => {
     expect(exported).toMatchObject({ ok: true, value: { kind: 'download', fileName: `${runId}.png` } });
     const bytes = (exported as { value: { bytes: Uint8Array } }).value.bytes;
     expect(await sharp(bytes).metadata()).toMatchObject({ format: 'png', width: 96, height: 96 });
+
+    // The Model panel's status over the socket: nothing in the (empty) weights store, with how to get them.
+    expect(await client.call('getWeightsStatus', null)).toMatchObject({ ok: true, value: { installed: false, help: expect.stringContaining('download') } });
+    // The run spooled its timelapse; over the socket the video comes back as a download (or ffmpeg's absence, said plainly).
+    const ffmpeg = await backend.getFfmpegStatus();
+    const video = await client.call('exportVideo', { runId, format: 'gif', fps: 10, holdFinalSeconds: 0, sideBySide: true, caption: false });
+    if (ffmpeg.ok && ffmpeg.value.found) {
+      expect(video).toMatchObject({ ok: true, value: { kind: 'download', info: { fileName: `${runId}.gif`, mimeType: 'image/gif', path: null, frames: 2 } } });
+      const gif = (video as { value: { bytes: Uint8Array } }).value.bytes;
+      expect(Buffer.from(gif.subarray(0, 6)).toString('latin1')).toBe('GIF89a');
+    } else {
+      expect(video).toMatchObject({ ok: false, error: { code: 'FFMPEG_NOT_FOUND' } });
+    }
     client.ws.close();
   });
 });

@@ -116,13 +116,19 @@ describe('preload bundle (out/preload/index.cjs)', () => {
     return { exposed, listeners, invocations };
   }
 
-  const INVOKE_METHODS = ['startRun', 'pauseRun', 'resumeRun', 'stopRun', 'updateRunSettings', 'exportImage', 'getSettings', 'saveSettings', 'getAppInfo'] as const;
+  const INVOKE_METHODS = [
+    'startRun', 'pauseRun', 'resumeRun', 'stopRun', 'updateRunSettings', 'exportImage', 'getSettings', 'saveSettings', 'getAppInfo',
+    'getWeightsStatus', 'fetchWeights', 'cancelWeightsFetch', 'importWeights', 'removeWeights',
+    'exportVideo', 'cancelVideoExport', 'getFfmpegStatus',
+  ] as const;
+  /** Requests that take no argument: the preload sends nothing, whatever a caller passes. */
+  const NO_PAYLOAD = new Set<string>(['getSettings', 'getAppInfo', 'getWeightsStatus', 'cancelWeightsFetch', 'removeWeights', 'getFfmpegStatus']);
 
   it('exposes exactly window.api with the StudioApi functions and onMenuAction — nothing else', () => {
     const { exposed } = loadPreload();
     expect(Object.keys(exposed)).toEqual(['api']);
     const api = exposed.api as Record<string, unknown>;
-    expect(Object.keys(api).sort()).toEqual([...INVOKE_METHODS, 'onMenuAction', 'onRunEvent'].sort());
+    expect(Object.keys(api).sort()).toEqual([...INVOKE_METHODS, 'onMenuAction', 'onRunEvent', 'onWeightsEvent', 'onVideoEvent'].sort());
     for (const value of Object.values(api)) expect(typeof value).toBe('function');
   });
 
@@ -133,8 +139,8 @@ describe('preload bundle (out/preload/index.cjs)', () => {
       invocations.length = 0;
       const payload = { marker: method };
       await api[method]!(payload);
-      // getSettings() and getAppInfo() take nothing and send nothing, whatever a caller passes.
-      const sent = method === 'getSettings' || method === 'getAppInfo' ? undefined : payload;
+      // getSettings(), getAppInfo() and the other no-argument requests send nothing, whatever a caller passes.
+      const sent = NO_PAYLOAD.has(method) ? undefined : payload;
       expect(invocations).toEqual([[CHANNELS[method], sent]]);
     }
   });
@@ -156,6 +162,8 @@ describe('preload bundle (out/preload/index.cjs)', () => {
     for (const [method, channel] of [
       ['onRunEvent', CHANNELS.runEvent],
       ['onMenuAction', CHANNELS.menuAction],
+      ['onWeightsEvent', CHANNELS.weightsEvent],
+      ['onVideoEvent', CHANNELS.videoEvent],
     ] as const) {
       const received: unknown[][] = [];
       const unsubscribe = api[method]!((...args) => received.push(args));

@@ -8,13 +8,14 @@ import { describe, expect, it, vi } from 'vitest';
 import { APP_INDEX_URL } from '../../src/main/app-protocol.js';
 import { writeFileAtomic } from '../../src/engine/atomic-file.js';
 import { withFormatExtension } from '../../src/main/ipc/export-image.js';
+import { withVideoExtension } from '../../src/main/ipc/export-video.js';
 import { HANDLERS, INVOKE_CHANNELS, channelOf, guard, registerIpcHandlers, type IpcMainLike } from '../../src/main/ipc/index.js';
 import type { InvokeMethod, IpcContext } from '../../src/main/ipc/types.js';
 import { readPickedImage } from '../../src/main/open-images.js';
 import { trustPolicy, type SenderInfo } from '../../src/main/security.js';
 import type { StudioServices } from '../../src/main/services-port.js';
 import { adaptBackend, type BackendLike } from '../../src/main/studio-services.js';
-import { CHANNELS, type Result, type StartRunRequest } from '../../src/shared/ipc.js';
+import { CHANNELS, PUSH_CHANNELS, type Result, type StartRunRequest, type VideoExportInfo, type WeightsInfo } from '../../src/shared/ipc.js';
 import { MAX_IMAGE_BYTES } from '../../src/shared/schemas.js';
 import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
 
@@ -49,8 +50,44 @@ function fakeServices(): StudioServices & { calls: string[] } {
     getSettings: record('getSettings', DEFAULT_STUDIO_SETTINGS),
     saveSettings: record('saveSettings', null),
     getAppInfo: record('getAppInfo', { version: '0.1.0', weights: { source: '/w.h5' }, devices: ['auto', 'cpu'], platform: 'linux' }),
+    getWeightsStatus: record('getWeightsStatus', WEIGHTS_INFO),
+    fetchWeights: record('fetchWeights', WEIGHTS_INFO),
+    cancelWeightsFetch: record('cancelWeightsFetch', null),
+    importWeights: record('importWeights', WEIGHTS_INFO),
+    removeWeights: record('removeWeights', WEIGHTS_INFO),
+    // A precondition the export handler checks before the save dialog, not a service call of its own.
+    hasVideoFrames: async () => true,
+    exportVideo: record('exportVideo', VIDEO_INFO),
+    cancelVideoExport: record('cancelVideoExport', null),
+    getFfmpegStatus: record('getFfmpegStatus', { found: false, help: 'install ffmpeg' }),
   };
 }
+
+const WEIGHTS_INFO: WeightsInfo = {
+  installed: false,
+  complete: false,
+  layers: [],
+  provenance: null,
+  sizeBytes: 0,
+  partialDownloadBytes: null,
+  downloadBytes: 80_134_624,
+  busy: null,
+  folder: '/data/weights',
+  help: 'download them',
+};
+
+const VIDEO_INFO: VideoExportInfo = {
+  path: '/home/artist/Videos/painted.mp4',
+  fileName: 'painted.mp4',
+  format: 'mp4',
+  mimeType: 'video/mp4',
+  width: 64,
+  height: 64,
+  fps: 10,
+  frames: 12,
+  durationSeconds: 1.2,
+  sizeBytes: 1000,
+};
 
 function fakeContext(overrides: Partial<IpcContext> = {}): IpcContext & { services: ReturnType<typeof fakeServices>; written: Map<string, Uint8Array> } {
   const written = new Map<string, Uint8Array>();
@@ -82,6 +119,14 @@ const VALID: Record<InvokeMethod, () => unknown> = {
   getSettings: () => undefined,
   saveSettings: () => structuredClone(DEFAULT_STUDIO_SETTINGS),
   getAppInfo: () => undefined,
+  getWeightsStatus: () => undefined,
+  fetchWeights: () => ({}),
+  cancelWeightsFetch: () => undefined,
+  importWeights: () => ({ files: [{ name: 'vgg19.h5', bytes: png }] }),
+  removeWeights: () => undefined,
+  exportVideo: () => ({ runId: 'run-1-abcd', format: 'mp4', fps: 10, holdFinalSeconds: 1, sideBySide: false, caption: false }),
+  cancelVideoExport: () => ({ runId: 'run-1-abcd' }),
+  getFfmpegStatus: () => undefined,
 };
 
 const METHODS = Object.keys(VALID) as InvokeMethod[];
@@ -96,6 +141,9 @@ describe('the handler table', () => {
     expect(Object.keys(HANDLERS).sort()).toEqual([...METHODS].sort());
     expect(handled).not.toContain(CHANNELS.runEvent);
     expect(handled).not.toContain(CHANNELS.menuAction);
+    expect(handled).not.toContain(CHANNELS.weightsEvent);
+    expect(handled).not.toContain(CHANNELS.videoEvent);
+    for (const push of PUSH_CHANNELS) expect(INVOKE_CHANNELS).not.toContain(push);
   });
 
   it('registers each channel once with ipcMain and can remove them all again', async () => {
@@ -142,6 +190,8 @@ describe('every handler', () => {
     Object.assign(context.services, {
       startRun: boom, pauseRun: boom, resumeRun: boom, stopRun: boom, updateRunSettings: boom,
       renderExport: boom, getSettings: boom, saveSettings: boom, getAppInfo: boom,
+      getWeightsStatus: boom, fetchWeights: boom, cancelWeightsFetch: boom, importWeights: boom, removeWeights: boom,
+      exportVideo: boom, cancelVideoExport: boom, getFfmpegStatus: boom,
     });
     const result = await call(method, VALID[method](), context);
     expect(result).toEqual({ ok: false, error: { code: 'INTERNAL', message: 'Something went wrong in the studio: disk on fire' } });
@@ -185,6 +235,20 @@ describe('malformed payloads are rejected as data, and never reach the services'
     ['saveSettings', 'an unknown layer', { ...DEFAULT_STUDIO_SETTINGS, layers: { ...DEFAULT_STUDIO_SETTINGS.layers, block6_conv1: { style: true, styleWeight: 1, content: false } } }, /block6_conv1/],
     ['getSettings', 'a payload where none is taken', { sneaky: true }, /payload/],
     ['getAppInfo', 'a payload where none is taken', 'x', /payload/],
+    ['getWeightsStatus', 'a payload where none is taken', { path: '/etc' }, /payload/],
+    ['fetchWeights', 'a file URL', { url: 'file:///etc/passwd' }, /url/],
+    ['fetchWeights', 'an unknown field', { url: null, path: '/tmp/x.h5' }, /path/],
+    ['cancelWeightsFetch', 'a payload where none is taken', 1, /payload/],
+    ['importWeights', 'a path instead of bytes', { files: [{ name: 'vgg19.h5', bytes: '/home/me/vgg19.h5' }] }, /files\.0\.bytes/],
+    ['importWeights', 'no files', { files: [] }, /files/],
+    ['importWeights', 'a path instead of files', { path: '/home/me/vgg19.h5' }, /importWeights\.(files|path)/],
+    ['removeWeights', 'a payload where none is taken', { everything: true }, /payload/],
+    ['exportVideo', 'an unknown format', { ...(VALID.exportVideo() as object), format: 'avi' }, /format/],
+    ['exportVideo', 'fps 0', { ...(VALID.exportVideo() as object), fps: 0 }, /fps/],
+    ['exportVideo', 'a save path', { ...(VALID.exportVideo() as object), path: '/etc/cron.d/x' }, /path/],
+    ['exportVideo', 'a run id with a path in it', { ...(VALID.exportVideo() as object), runId: '../x' }, /runId/],
+    ['cancelVideoExport', 'nothing', undefined, /cancelVideoExport/],
+    ['getFfmpegStatus', 'a payload where none is taken', 'ffmpeg', /payload/],
   ];
 
   it.each(cases)('%s with %s', async (method, _what, payload, mentions) => {
@@ -294,6 +358,57 @@ describe('File ▸ Open reads the picked image into bytes', () => {
   });
 });
 
+describe('video:export', () => {
+  const request = () => VALID.exportVideo();
+
+  it('saves where the dialog said, adding the format extension the user left off', async () => {
+    const targets: unknown[] = [];
+    const context = fakeContext({
+      chooseSavePath: async (target) => {
+        targets.push(target);
+        return '/home/artist/Videos/painting';
+      },
+    });
+    let savedTo: string | null = null;
+    context.services.exportVideo = async (_request, savePath) => {
+      savedTo = savePath;
+      return ok({ ...VIDEO_INFO, path: savePath });
+    };
+    const result = await call('exportVideo', request(), context);
+    expect(targets).toEqual([{ defaultName: 'neural-style-run-1-abcd.mp4', format: 'mp4' }]);
+    expect(savedTo).toBe('/home/artist/Videos/painting.mp4');
+    expect(result).toEqual(ok({ kind: 'saved', info: { ...VIDEO_INFO, path: '/home/artist/Videos/painting.mp4' } }));
+    expect(withVideoExtension('/v/a.GIF', 'gif')).toBe('/v/a.GIF');
+    expect(withVideoExtension('/v/a.mp4', 'webm')).toBe('/v/a.mp4.webm');
+  });
+
+  it('a dismissed dialog is a cancel, and nothing is encoded', async () => {
+    const context = fakeContext({ chooseSavePath: async () => null });
+    expect(await call('exportVideo', request(), context)).toEqual(ok({ kind: 'canceled' }));
+    expect(context.services.calls).toEqual([]);
+  });
+
+  it('a run without frames is refused before the dialog opens', async () => {
+    let asked = false;
+    const context = fakeContext({
+      chooseSavePath: async () => {
+        asked = true;
+        return '/x.mp4';
+      },
+    });
+    context.services.hasVideoFrames = async () => false;
+    const result = await call('exportVideo', request(), context);
+    expect(result).toMatchObject({ ok: false, error: { code: 'NO_FRAMES', message: expect.stringContaining('Record timelapse') } });
+    expect(asked).toBe(false);
+  });
+
+  it('an export cancelled mid-way answers canceled', async () => {
+    const context = fakeContext({ chooseSavePath: async () => '/x.mp4' });
+    context.services.exportVideo = async () => ({ ok: false, error: { code: 'ABORTED', message: 'The export was cancelled.' } });
+    expect(await call('exportVideo', request(), context)).toEqual(ok({ kind: 'canceled' }));
+  });
+});
+
 describe('adaptBackend', () => {
   function fakeBackend(): BackendLike & { saved: unknown[] } {
     const saved: unknown[] = [];
@@ -311,6 +426,17 @@ describe('adaptBackend', () => {
       getAppInfo: async () => ok({ version: '1', weights: { source: null, help: 'get them' }, devices: ['cpu'], platform: 'linux' }),
       onRunEvent: () => () => undefined,
       dispose: async () => undefined,
+      getWeightsStatus: async () => ok(WEIGHTS_INFO),
+      fetchWeights: async () => ok(WEIGHTS_INFO),
+      cancelWeightsFetch: never,
+      importWeights: async () => ok(WEIGHTS_INFO),
+      removeWeights: async () => ok(WEIGHTS_INFO),
+      onWeightsEvent: () => () => undefined,
+      hasVideoFrames: async () => true,
+      exportVideoTo: async (_request, savePath) => ok({ ...VIDEO_INFO, path: savePath }),
+      cancelVideoExport: never,
+      getFfmpegStatus: async () => ok({ found: false as const, help: 'install ffmpeg' }),
+      onVideoEvent: () => () => undefined,
       settings: {
         windowState: { x: 10, y: 20, width: 1000, height: 700, maximized: true },
         saveWindowState: async (state) => {

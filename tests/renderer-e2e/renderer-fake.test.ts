@@ -123,6 +123,44 @@ describe.skipIf(reason !== null)('renderer with a fake host (strict CSP, no engi
     await expect.poll(() => page.getByTestId('error').count()).toBe(0);
   });
 
+  it('on first run without weights, leads with the Model panel: "no weights", a Download button with progress, then installed', { timeout: 60_000 }, async () => {
+    await open({ weightsInstalled: false });
+    await expect.poll(() => page.getByTestId('model-status').getAttribute('data-installed')).toBe('false');
+    expect(await page.getByTestId('model-status').textContent()).toContain('No weights installed');
+    const download = page.getByTestId('model-download');
+    expect(await download.textContent()).toMatch(/Download VGG19 \(80 MB\)/);
+    await expect.poll(() => page.getByTestId('start').isDisabled()).toBe(true);
+    await download.click();
+    await expect.poll(() => page.getByTestId('model-status').getAttribute('data-installed'), { timeout: 10_000 }).toBe('true');
+    expect(await page.evaluate(() => (window as unknown as { __nstFakeCalls: { fetchWeights: number } }).__nstFakeCalls.fetchWeights)).toBe(1);
+    expect(problems).toEqual([]);
+  });
+
+  it('imports a chosen weights file through the Model panel', async () => {
+    await open({ weightsInstalled: false });
+    await page.getByTestId('model-import-input').setInputFiles({ name: 'vgg19.h5', mimeType: 'application/octet-stream', buffer: Buffer.from('HDF') });
+    await expect.poll(() => page.evaluate(() => (window as unknown as { __nstFakeCalls: { importWeights: string[][] } }).__nstFakeCalls.importWeights)).toEqual([['vgg19.h5']]);
+  });
+
+  it('Export video sends the chosen options for the finished run, shows progress, and downloads the file', { timeout: 120_000 }, async () => {
+    await open({});
+    await page.getByTestId('content-input').setInputFiles(CONTENT);
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    await page.getByTestId('param-iterations').fill('6');
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+    await page.getByTestId('video-format').selectOption('gif');
+    await page.getByTestId('video-side-by-side').check();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-video').click()]);
+    expect(download.suggestedFilename()).toBe('run-1.gif');
+    const calls = await page.evaluate(() => (window as unknown as { __nstFakeCalls: { exportVideo: unknown[] } }).__nstFakeCalls.exportVideo);
+    expect(calls).toEqual([{ runId: 'run-1', format: 'gif', fps: 10, holdFinalSeconds: 1, sideBySide: true, caption: false }]);
+    // A past run exports from History the same way.
+    await Promise.all([page.waitForEvent('download'), page.getByTestId('history-export-video').first().click()]);
+    await expect.poll(async () => (await page.evaluate(() => (window as unknown as { __nstFakeCalls: { exportVideo: unknown[] } }).__nstFakeCalls.exportVideo)).length).toBe(2);
+    expect(problems).toEqual([]);
+  });
+
   it('opened without the host or its token, says how to open it instead of a blank page', async () => {
     await open(null);
     await expect.poll(() => page.getByTestId('error').textContent()).toContain('access token');

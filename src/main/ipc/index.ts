@@ -4,10 +4,18 @@
 import type { IpcMainInvokeEvent } from 'electron';
 import { CHANNELS, PUSH_CHANNELS } from '../../shared/ipc.js';
 import { checkSender, type SenderInfo, type TrustPolicy } from '../security.js';
+import { cancelVideoExport } from './cancel-video-export.js';
+import { cancelWeightsFetch } from './cancel-weights-fetch.js';
 import { exportImage } from './export-image.js';
+import { exportVideo } from './export-video.js';
+import { fetchWeights } from './fetch-weights.js';
 import { getAppInfo } from './get-app-info.js';
+import { getFfmpegStatus } from './get-ffmpeg-status.js';
 import { getSettings } from './get-settings.js';
+import { getWeightsStatus } from './get-weights-status.js';
+import { importWeights } from './import-weights.js';
 import { pauseRun } from './pause-run.js';
+import { removeWeights } from './remove-weights.js';
 import { resumeRun } from './resume-run.js';
 import { saveSettings } from './save-settings.js';
 import { startRun } from './start-run.js';
@@ -25,6 +33,14 @@ export const HANDLERS: HandlerTable = {
   getSettings,
   saveSettings,
   getAppInfo,
+  getWeightsStatus,
+  fetchWeights,
+  cancelWeightsFetch,
+  importWeights,
+  removeWeights,
+  exportVideo,
+  cancelVideoExport,
+  getFfmpegStatus,
 };
 
 /** The channel each request method travels on (CHANNELS' keys are StudioApi's method names). */

@@ -1,7 +1,7 @@
 // What every IPC handler is: (context, unvalidated payload) → Result. The context is injected, so handlers are
 // plain functions that tests call with fakes and that never import Electron.
 
-import type { ErrorInfo, ExportImageRequest, Result, StudioApi } from '../../shared/ipc.js';
+import type { ErrorInfo, ExportImageRequest, ExportVideoRequest, Result, StudioApi } from '../../shared/ipc.js';
 import type { StudioServices } from '../services-port.js';
 
 /** The StudioApi methods that are requests (everything but the `on…` push subscriptions). */
@@ -13,7 +13,7 @@ export type ResultOf<M extends InvokeMethod> = StudioApi[M] extends (...args: ne
 export interface SaveTarget {
   /** Suggested file name, with the format's extension. */
   defaultName: string;
-  format: ExportImageRequest['format'];
+  format: ExportImageRequest['format'] | ExportVideoRequest['format'];
 }
 
 export interface IpcContext {

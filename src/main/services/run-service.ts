@@ -7,6 +7,8 @@ import type { ErrorInfo, Result, RunEvent, RunRef, StartRunRequest } from '../..
 import { validatePauseRun, validateResumeRun, validateStartRun, validateStopRun, validateUpdateRunSettings } from '../../shared/schemas.js';
 import type { ParentToWorker, WorkerImage, WorkerToParent } from '../worker/messages.js';
 import { applyMidRunChanges } from '../worker/run-settings.js';
+import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
+import { pruneRunFrames, runFramesDir } from './video-service.js';
 
 /**
  * Where the job worker's script is: a built `.js` file (Electron: out/main/job-worker.js; browser host:
@@ -36,6 +38,11 @@ export interface RunServiceOptions {
   idleWorkerMs?: number;
   /** How long an export of a running run waits for the worker's current image; default 15 s. */
   snapshotTimeoutMs?: number;
+  /**
+   * Timelapse spools: runs that record one (the request's `timelapse`, on by default) spool frames into
+   * runFramesDir(root, runId) for VideoService; the `keep` newest spools are kept. Absent: no run records frames.
+   */
+  frames?: { root: string; keep?: number };
 }
 
 export type RunState = 'queued' | 'running' | 'finished' | 'failed';
@@ -269,11 +276,22 @@ export class RunService {
       type: 'start',
       runId: record.runId,
       request,
+      frames: this.framesFor(record.runId, request),
       weightsPath: record.weightsPath,
       previewIntervalMs: this.previewIntervalMs,
       threads: this.threads,
       paused: record.pauseOnStart,
     });
+  }
+
+  /** Where and how often this run spools timelapse frames, or null (off, or no frames root); prunes old spools. */
+  private framesFor(runId: string, request: StartRunRequest): { dir: string; frameEvery: number } | null {
+    const frames = this.options.frames;
+    if (!frames || request.timelapse === null) return null;
+    const keep = Math.max(1, frames.keep ?? 20);
+    // Old spools go before the new one grows; the run starting now is never pruned.
+    void pruneRunFrames(frames.root, keep - 1, [runId]).catch((error: unknown) => console.warn('[run-service] could not prune old timelapse frames:', error));
+    return { dir: runFramesDir(frames.root, runId), frameEvery: request.timelapse?.frameEvery ?? DEFAULT_VIDEO_SETTINGS.frameEvery };
   }
 
   private ensureWorker(): Worker | null {

@@ -2,14 +2,29 @@
 // Electron's IPC handlers and the browser host's WebSocket share one implementation. Every method resolves to
 // a Result: nothing throws across a process or socket boundary.
 
-import type { AppInfo, Result, RunEvent, RunRef } from '../../shared/ipc.js';
-import { validateNoPayload } from '../../shared/schemas.js';
+import type {
+  AppInfo,
+  ExportVideoRequest,
+  FetchWeightsRequest,
+  FfmpegStatus,
+  ImportWeightsRequest,
+  Result,
+  RunEvent,
+  RunRef,
+  VideoExportEvent,
+  VideoExportInfo,
+  WeightsEvent,
+  WeightsInfo,
+} from '../../shared/ipc.js';
+import { validateCancelVideoExport, validateExportVideo, validateFetchWeights, validateImportWeights, validateNoPayload } from '../../shared/schemas.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import { buildAppInfo } from './app-info.js';
 import { ExportService, type ExportedImage } from './export-service.js';
 import { RunService, type WorkerLocation } from './run-service.js';
 import { SettingsStore } from './settings-store.js';
+import { VideoService } from './video-service.js';
 import { locateWeights, type WeightsLocation } from './weights-locator.js';
+import { WeightsService, type WeightsServiceOptions } from './weights-service.js';
 
 export interface StudioBackendOptions {
   /** The app's data folder: settings file, default weights folder. */
@@ -21,6 +36,15 @@ export interface StudioBackendOptions {
   env?: Readonly<Record<string, string | undefined>>;
   threads?: number;
   previewIntervalMs?: number;
+  /**
+   * The weights manager's data folder (converted weights, downloads), shared with the CLI; default the engine's
+   * dataDir() (NST_DATA_DIR, else the per-OS folder). Other WeightsService options (mirrors, digests) for tests.
+   */
+  weightsService?: WeightsServiceOptions;
+  /** Where runs spool their timelapse frames (run-frames/<runId>); default dataDir. */
+  framesRoot?: string;
+  /** How many runs keep their frame spools (newest first); default 20. */
+  keepFrameSpools?: number;
 }
 
 export class StudioBackend {
@@ -31,20 +55,31 @@ export class StudioBackend {
     readonly settings: SettingsStore,
     readonly runs: RunService,
     readonly exports: ExportService,
+    readonly weights: WeightsService,
+    readonly videos: VideoService,
   ) {}
 
   static async create(options: StudioBackendOptions): Promise<StudioBackend> {
     const settings = await SettingsStore.open(options.dataDir);
     if (settings.recovery) console.warn(`[studio] ${settings.recovery}`);
-    const locate = (): Promise<WeightsLocation> =>
-      locateWeights({ argument: options.weightsArgument ?? null, env: options.env ?? process.env, settingsPath: settings.weightsPath, dataDir: options.dataDir });
+    const weights = new WeightsService(options.weightsService ?? {});
+    const locate = async (): Promise<WeightsLocation> => {
+      const found = await locateWeights({ argument: options.weightsArgument ?? null, env: options.env ?? process.env, settingsPath: settings.weightsPath, dataDir: options.dataDir });
+      if (found.path !== null) return found;
+      // Then what the Model panel (or `nst weights fetch|import`) installed.
+      const installed = await weights.locate();
+      return installed.path === null ? found : { path: installed.path, origin: 'app-data', source: installed.path };
+    };
+    const framesRoot = options.framesRoot ?? options.dataDir;
     const runs = new RunService({
       worker: options.worker,
       weights: locate,
+      frames: { root: framesRoot, keep: options.keepFrameSpools ?? 20 },
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.previewIntervalMs !== undefined ? { previewIntervalMs: options.previewIntervalMs } : {}),
     });
-    return new StudioBackend(options, locate, settings, runs, new ExportService(runs));
+    const videos = new VideoService({ root: framesRoot });
+    return new StudioBackend(options, locate, settings, runs, new ExportService(runs), weights, videos);
   }
 
   startRun(payload: unknown): Promise<Result<RunRef>> {
@@ -96,7 +131,92 @@ export class StudioBackend {
     return this.runs.onRunEvent(listener);
   }
 
+  // --- The Model panel ----------------------------------------------------------------------------------------
+
+  getWeightsStatus(payload?: unknown): Promise<Result<WeightsInfo>> {
+    return guard(async () => {
+      const none = validateNoPayload(payload);
+      return none.ok ? this.weights.status() : none;
+    });
+  }
+
+  fetchWeights(payload?: unknown): Promise<Result<WeightsInfo>> {
+    return guard(async () => {
+      const request = validateFetchWeights(payload);
+      return request.ok ? this.weights.fetch((request.value ?? {}) as FetchWeightsRequest) : request;
+    });
+  }
+
+  cancelWeightsFetch(payload?: unknown): Promise<Result<null>> {
+    return guard(async () => {
+      const none = validateNoPayload(payload);
+      if (!none.ok) return none;
+      const canceled = this.weights.cancelFetch();
+      return canceled.ok ? { ok: true, value: null } : canceled;
+    });
+  }
+
+  importWeights(payload: unknown): Promise<Result<WeightsInfo>> {
+    return guard(async () => {
+      const request = validateImportWeights(payload);
+      return request.ok ? this.weights.importFromFiles(request.value as ImportWeightsRequest) : request;
+    });
+  }
+
+  removeWeights(payload?: unknown): Promise<Result<WeightsInfo>> {
+    return guard(async () => {
+      const none = validateNoPayload(payload);
+      return none.ok ? this.weights.remove() : none;
+    });
+  }
+
+  onWeightsEvent(listener: (event: WeightsEvent) => void): () => void {
+    return this.weights.onEvent(listener);
+  }
+
+  // --- Export video ---------------------------------------------------------------------------------------------
+
+  async hasVideoFrames(ref: RunRef): Promise<boolean> {
+    return this.videos.hasFrames(ref.runId).catch(() => false);
+  }
+
+  /** Electron: writes the video where the save dialog said. */
+  exportVideoTo(payload: unknown, savePath: string): Promise<Result<VideoExportInfo>> {
+    return guard(async () => {
+      const request = validateExportVideo(payload);
+      return request.ok ? this.videos.exportVideo(request.value satisfies ExportVideoRequest, savePath) : request;
+    });
+  }
+
+  /** The browser host: the video's bytes, for the page to download. */
+  exportVideoBytes(payload: unknown): Promise<Result<{ info: VideoExportInfo; bytes: Uint8Array }>> {
+    return guard(async () => {
+      const request = validateExportVideo(payload);
+      return request.ok ? this.videos.exportVideoBytes(request.value) : request;
+    });
+  }
+
+  cancelVideoExport(payload: unknown): Promise<Result<null>> {
+    return guard(async () => {
+      const request = validateCancelVideoExport(payload);
+      return request.ok ? this.videos.cancelExport(request.value) : request;
+    });
+  }
+
+  getFfmpegStatus(payload?: unknown): Promise<Result<FfmpegStatus>> {
+    return guard(async () => {
+      const none = validateNoPayload(payload);
+      return none.ok ? this.videos.ffmpegStatus() : none;
+    });
+  }
+
+  onVideoEvent(listener: (event: VideoExportEvent) => void): () => void {
+    return this.videos.onEvent(listener);
+  }
+
   async dispose(): Promise<void> {
+    this.videos.dispose();
+    this.weights.cancelFetch();
     await this.runs.dispose();
     await this.settings.flush();
   }

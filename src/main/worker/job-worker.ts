@@ -4,7 +4,8 @@ import { parentPort } from 'node:worker_threads';
 import { decodeImage, encodeImage } from '../../engine/image.js';
 import { isNstError } from '../../engine/errors.js';
 import type { PlanarImage } from '../../engine/objective.js';
-import { RunController, runStyleTransfer, type RunEvent as EngineEvent } from '../../engine/run.js';
+import { RunController, initialImage, runStyleTransfer, type RunEvent as EngineEvent } from '../../engine/run.js';
+import { FrameRecorder, FrameSpool } from '../../engine/video/frames.js';
 import { loadWeights } from '../../engine/weights/load.js';
 import type { Vgg19Weights } from '../../engine/weights/types.js';
 import type { ErrorInfo, LossPoint, PreviewFrame, RunEvent } from '../../shared/ipc.js';
@@ -41,6 +42,8 @@ class ActiveRun {
   startedReported = false;
   lastPreviewAt = -Infinity;
   previewsSent = 0;
+  /** Spools the timelapse frames (every frameEvery iterations, across rebuilds); null when the run records none. */
+  recorder: FrameRecorder | null = null;
   /** Events leave in order even though preview encoding is async. */
   private outbox: Promise<void> = Promise.resolve();
 
@@ -168,6 +171,19 @@ async function paint(run: ActiveRun): Promise<void> {
   );
   const weights = await cachedWeights(run.start.weightsPath);
   const styleBlend = request.styles.map((s) => s.blend);
+  if (run.start.frames) {
+    // The timelapse is a by-product: a spool that cannot be made costs the video, never the run.
+    const spool = await FrameSpool.create({ dir: run.start.frames.dir, frameEvery: run.start.frames.frameEvery }).catch((error: unknown) => {
+      console.warn(`[job-worker] no timelapse for ${run.runId}: ${(error as Error).message}`);
+      return null;
+    });
+    if (spool) {
+      run.recorder = new FrameRecorder(spool);
+      const first = engineRunSettings(run.settings, { iterations: run.total, styleBlend, threads: run.start.threads });
+      const start = { width: content.width, height: content.height, data: initialImage(first.init, content, styles, first.seed) };
+      run.recorder.start(start, content);
+    }
+  }
 
   let startImage: Float32Array | undefined;
   for (;;) {
@@ -192,6 +208,9 @@ async function paint(run: ActiveRun): Promise<void> {
     const iterations = run.iterationsBefore;
     const loss = lossPoint(iterations, result.finalLoss);
     const image = result.image;
+    // The last frame (if not captured already), then the index is flushed: the spool is complete before 'done'.
+    // A failed spool costs the video, never the run.
+    await run.recorder?.finish({ ...result, iterations }).catch((error: unknown) => console.warn(`[job-worker] timelapse frames of ${run.runId}: ${(error as Error).message}`));
     run.send(async () => {
       const final = await encodeFrame(image, FINAL_QUALITY);
       // The full-precision image first (the service keeps it for export), then the event that announces it.
@@ -228,6 +247,7 @@ function onEngineEvent(run: ActiveRun, event: EngineEvent): void {
     case 'progress': {
       if (event.image) run.latest = event.image;
       const iteration = run.iterationsBefore + event.iteration;
+      run.recorder?.onEvent(event, { iteration, iterations: run.total });
       const now = performance.now();
       const image = event.image;
       const wantPreview = image !== undefined && (run.previewsSent === 0 || iteration >= run.total || now - run.lastPreviewAt >= run.start.previewIntervalMs);

@@ -15,6 +15,8 @@ export interface StartMessage {
   runId: string;
   request: StartRunRequest;
   weightsPath: string;
+  /** Spool timelapse frames (FrameSpool) into `dir`, every `frameEvery` iterations plus the first and last; null: none. */
+  frames: { dir: string; frameEvery: number } | null;
   /** Previews at most this often (the first and last progress always carry one). */
   previewIntervalMs: number;
   /** onnxruntime CPU threads; 0 = all cores. */

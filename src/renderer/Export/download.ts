@@ -1,7 +1,7 @@
 // Saves bytes the browser host sent back as a file download (the browser decides where, usually Downloads).
 
-export function downloadBytes(bytes: Uint8Array, fileName: string): void {
-  const type = /\.jpe?g$/i.test(fileName) ? 'image/jpeg' : 'image/png';
+export function downloadBytes(bytes: Uint8Array, fileName: string, mimeType?: string): void {
+  const type = mimeType ?? (/\.jpe?g$/i.test(fileName) ? 'image/jpeg' : 'image/png');
   const url = URL.createObjectURL(new Blob([bytes.slice()], { type }));
   const link = document.createElement('a');
   link.href = url;

@@ -3,7 +3,17 @@
 // fakeApiScript() (browser.ts) and injected with addInitScript; browser code only.
 
 
-import type { LossPoint, RunEvent, StartRunRequest, StudioApi, UpdateRunSettingsRequest } from '../../../src/shared/ipc.js';
+import type {
+  ExportVideoRequest,
+  LossPoint,
+  RunEvent,
+  StartRunRequest,
+  StudioApi,
+  UpdateRunSettingsRequest,
+  VideoExportEvent,
+  WeightsEvent,
+  WeightsInfo,
+} from '../../../src/shared/ipc.js';
 import type { StudioSettings } from '../../../src/shared/studio-settings.js';
 
 export interface FakeApiOptions {
@@ -11,6 +21,15 @@ export interface FakeApiOptions {
   devices: string[];
   /** When set, startRun answers with this error (to see how the window shows failures). */
   failStart?: { code: string; message: string };
+  /** Whether VGG19 weights are installed at first (default true); false shows the first-run Model panel. */
+  weightsInstalled?: boolean;
+}
+
+/** What the fake records for tests to read (window.__nstFakeCalls). */
+export interface FakeApiCalls {
+  exportVideo: ExportVideoRequest[];
+  fetchWeights: number;
+  importWeights: string[][];
 }
 
 export function installFakeApi(options: FakeApiOptions): void {
@@ -27,6 +46,26 @@ export function installFakeApi(options: FakeApiOptions): void {
     settings: StudioSettings;
   }
   let job: Job | null = null;
+  const calls: FakeApiCalls = { exportVideo: [], fetchWeights: 0, importWeights: [] };
+  (window as unknown as { __nstFakeCalls: FakeApiCalls }).__nstFakeCalls = calls;
+  const weightsListeners = new Set<(event: WeightsEvent) => void>();
+  const videoListeners = new Set<(event: VideoExportEvent) => void>();
+  let weights: WeightsInfo = weightsInfo(options.weightsInstalled ?? true);
+
+  function weightsInfo(installed: boolean, kind: 'download' | 'import' = 'download', source = 'https://example.invalid/vgg19_notop.h5'): WeightsInfo {
+    return {
+      installed,
+      complete: installed,
+      layers: installed ? ['block1_conv1', 'block1_conv2'] : [],
+      provenance: installed ? { kind, source, format: 'keras-h5', date: '2026-01-01T00:00:00.000Z', files: [] } : null,
+      sizeBytes: installed ? 80_000_000 : 0,
+      partialDownloadBytes: null,
+      downloadBytes: 80_134_624,
+      busy: null,
+      folder: '/fake/data/weights',
+      help: installed ? null : 'No VGG19 weights are installed: download them (about 80 MB, once), or import a VGG19 file you have.',
+    };
+  }
 
   async function bitmapOf(bytes: Uint8Array): Promise<ImageBitmap> {
     return createImageBitmap(new Blob([bytes.slice()]));
@@ -133,10 +172,55 @@ export function installFakeApi(options: FakeApiOptions): void {
       saved = settings;
       return ok(null);
     },
-    getAppInfo: () => ok({ version: '0.1.0', weights: { source: 'fake' }, devices: options.devices, platform: 'linux' }),
+    getAppInfo: () => ok({ version: '0.1.0', weights: weights.installed ? { source: 'fake' } : { source: null, help: weights.help ?? '' }, devices: options.devices, platform: 'linux' }),
     onRunEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    getWeightsStatus: () => ok(weights),
+    async fetchWeights() {
+      calls.fetchWeights++;
+      const total = 80_134_624;
+      for (let i = 1; i <= 4; i++) {
+        await new Promise((r) => setTimeout(r, 30));
+        weightsListeners.forEach((l) => l({ type: 'progress', phase: 'download', url: 'https://example.invalid/vgg19_notop.h5', bytes: (total * i) / 4, total, bytesPerSecond: 8e6, etaSeconds: 4 - i }));
+      }
+      weights = weightsInfo(true);
+      weightsListeners.forEach((l) => l({ type: 'done', status: weights }));
+      return ok(weights);
+    },
+    cancelWeightsFetch: () => ok(null),
+    importWeights(request) {
+      calls.importWeights.push(request.files.map((f) => f.name));
+      weights = weightsInfo(true, 'import', `dropped file ${request.files[0]?.name ?? ''}`);
+      weightsListeners.forEach((l) => l({ type: 'done', status: weights }));
+      return ok(weights);
+    },
+    removeWeights() {
+      weights = weightsInfo(false);
+      return ok(weights);
+    },
+    onWeightsEvent(listener) {
+      weightsListeners.add(listener);
+      return () => weightsListeners.delete(listener);
+    },
+    async exportVideo(request) {
+      calls.exportVideo.push(request);
+      const emitVideo = (event: VideoExportEvent): void => videoListeners.forEach((l) => l(event));
+      for (let frame = 1; frame <= 3; frame++) {
+        await new Promise((r) => setTimeout(r, 20));
+        emitVideo({ runId: request.runId, type: 'progress', phase: 'encode', frame, totalFrames: 3, fraction: frame / 3 });
+      }
+      const mimeType = ({ mp4: 'video/mp4', webm: 'video/webm', gif: 'image/gif' } as const)[request.format];
+      const info = { path: null, fileName: `${request.runId}.${request.format}`, format: request.format, mimeType, width: 64, height: 64, fps: request.fps, frames: 3, durationSeconds: 3 / request.fps, sizeBytes: 4 };
+      emitVideo({ runId: request.runId, type: 'done', info });
+      return ok({ kind: 'download' as const, info, bytes: new Uint8Array([0, 0, 0, 24]) });
+    },
+    cancelVideoExport: () => ok(null),
+    getFfmpegStatus: () => ok({ found: true as const, path: '/usr/bin/ffmpeg', source: 'path' as const, version: '6.1', notes: [] }),
+    onVideoEvent(listener) {
+      videoListeners.add(listener);
+      return () => videoListeners.delete(listener);
     },
   };
   (window as unknown as { api: StudioApi }).api = api;

@@ -4,6 +4,14 @@ import type {
   ErrorInfo,
   ExportImageRequest,
   ExportImageResponse,
+  ExportVideoRequest,
+  ExportVideoResponse,
+  FetchWeightsRequest,
+  FfmpegStatus,
+  ImportWeightsRequest,
+  VideoExportEvent,
+  WeightsEvent,
+  WeightsInfo,
   Result,
   RunEvent,
   RunRef,
@@ -48,6 +56,8 @@ export class WebSocketApi implements StudioApi {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly listeners = new Set<(event: RunEvent) => void>();
+  private readonly weightsListeners = new Set<(event: WeightsEvent) => void>();
+  private readonly videoListeners = new Set<(event: VideoExportEvent) => void>();
   private readonly disconnectListeners = new Set<(error: ErrorInfo) => void>();
 
   constructor(private readonly url: string) {}
@@ -80,11 +90,47 @@ export class WebSocketApi implements StudioApi {
     return this.call('getAppInfo', null);
   }
 
+  getWeightsStatus(): Promise<Result<WeightsInfo>> {
+    return this.call('getWeightsStatus', null);
+  }
+  fetchWeights(request: FetchWeightsRequest): Promise<Result<WeightsInfo>> {
+    return this.call('fetchWeights', request);
+  }
+  cancelWeightsFetch(): Promise<Result<null>> {
+    return this.call('cancelWeightsFetch', null);
+  }
+  importWeights(request: ImportWeightsRequest): Promise<Result<WeightsInfo>> {
+    return this.call('importWeights', request);
+  }
+  removeWeights(): Promise<Result<WeightsInfo>> {
+    return this.call('removeWeights', null);
+  }
+  /** Over the socket the answer is always kind 'download' (the bytes), 'canceled', or an error. */
+  exportVideo(request: ExportVideoRequest): Promise<Result<ExportVideoResponse>> {
+    return this.call('exportVideo', request);
+  }
+  cancelVideoExport(ref: RunRef): Promise<Result<null>> {
+    return this.call('cancelVideoExport', ref);
+  }
+  getFfmpegStatus(): Promise<Result<FfmpegStatus>> {
+    return this.call('getFfmpegStatus', null);
+  }
+
   onRunEvent(listener: (event: RunEvent) => void): () => void {
-    this.listeners.add(listener);
+    return this.subscribe(this.listeners, listener);
+  }
+  onWeightsEvent(listener: (event: WeightsEvent) => void): () => void {
+    return this.subscribe(this.weightsListeners, listener);
+  }
+  onVideoEvent(listener: (event: VideoExportEvent) => void): () => void {
+    return this.subscribe(this.videoListeners, listener);
+  }
+
+  private subscribe<T>(set: Set<(event: T) => void>, listener: (event: T) => void): () => void {
+    set.add(listener);
     // Events only flow on an open socket: connect now so a subscriber does not wait for its first call.
     void this.connect().catch(() => undefined);
-    return () => this.listeners.delete(listener);
+    return () => set.delete(listener);
   }
 
   /** Subscribes to the connection dropping (or a frame the server could not read); returns the unsubscribe. */
@@ -150,6 +196,14 @@ export class WebSocketApi implements StudioApi {
     const m = message as { id?: unknown; result?: unknown; event?: unknown; data?: unknown };
     if (m.event === 'runEvent') {
       for (const listener of this.listeners) listener(m.data as RunEvent);
+      return;
+    }
+    if (m.event === 'weightsEvent') {
+      for (const listener of this.weightsListeners) listener(m.data as WeightsEvent);
+      return;
+    }
+    if (m.event === 'videoEvent') {
+      for (const listener of this.videoListeners) listener(m.data as VideoExportEvent);
       return;
     }
     if (m.id === null) {
