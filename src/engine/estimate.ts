@@ -272,11 +272,11 @@ export interface TilePlan {
 
 /**
  * Bytes of the full-size images a tiled run holds besides one tile's run: the content, the style images at their
- * size, the canvas being composited and the upsampled pass it started from.
+ * size, the upsampled pass, the weighted sum of the tiles and its coverage, and the blended image handed out.
  */
 export function tiledImageBytes(spec: EstimateSpec): number {
   const styleScale = spec.styleScale ?? 1;
-  return (3 + (spec.styleImages ?? 1) * styleScale * styleScale) * 3 * spec.width * spec.height * FLOAT;
+  return (4 + 1 / 3 + (spec.styleImages ?? 1) * styleScale * styleScale) * 3 * spec.width * spec.height * FLOAT;
 }
 
 export const DEFAULT_TILE_OVERLAP_PX = 64;

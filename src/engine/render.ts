@@ -95,7 +95,7 @@ export interface RenderOptions {
   readonly memoryLimitBytes: number;
   readonly controller?: RunController;
   readonly onEvent?: (event: RunEvent, phase: RenderPhase) => void;
-  /** After each tile is blended in (tiled plans): the canvas so far; copy it to keep it. */
+  /** After each tile is blended in (tiled plans): the whole image so far (a fresh buffer). */
   readonly onTile?: (canvas: PlanarImage, tile: TileRect, index: number, count: number) => void;
   /** Each plan before it runs (again after an out-of-memory retry). */
   readonly onPlan?: (plan: RenderPlan) => void;

@@ -18,9 +18,11 @@ export interface TileRect {
   readonly height: number;
   readonly row: number;
   readonly col: number;
-  /** Overlap with the tile to the left / above (0 on the first column / row): the feather ramps' lengths. */
+  /** Overlap with the tile to the left / above / right / below (0 at the image's edges): the feather ramps' lengths. */
   readonly rampLeft: number;
   readonly rampTop: number;
+  readonly rampRight: number;
+  readonly rampBottom: number;
 }
 
 /** Where along one axis equal tiles of `tile` px start so that neighbours overlap by at least `overlap` px. */
@@ -53,6 +55,8 @@ export function planTiles(width: number, height: number, tilePx: number, overlap
         x, y, width: tileW, height: tileH, row, col,
         rampLeft: col > 0 ? xs[col - 1]! + tileW - x : 0,
         rampTop: row > 0 ? ys[row - 1]! + tileH - y : 0,
+        rampRight: col + 1 < xs.length ? x + tileW - xs[col + 1]! : 0,
+        rampBottom: row + 1 < ys.length ? y + tileH - ys[row + 1]! : 0,
       });
     });
   });
@@ -60,16 +64,32 @@ export function planTiles(width: number, height: number, tilePx: number, overlap
 }
 
 /**
- * The tile's blend weight per pixel: a linear ramp from ~0 at its left/top edge to 1 across the overlap with the
- * tiles already composited there (left and above), 1 elsewhere; tiles to the right and below will ramp over this
- * one in turn. The tile's own edge pixels, where zero padding skews its features, so get almost no weight.
+ * Weight of the later tile at position i of an overlap `length` px long: 0 over the outer quarter, a linear ramp
+ * over the middle half, 1 over the inner quarter. The earlier tile gets 1 minus this, so the two always sum to 1;
+ * neither tile's edge band, where zero padding skews its features, counts, and the band where two different
+ * textures are averaged (and lose contrast) is only half the overlap.
+ */
+function rampIn(i: number, length: number): number {
+  if (i >= length) return 1;
+  const margin = Math.floor(length / 4);
+  return Math.min(1, Math.max(0, (i - margin + 1) / (length - 2 * margin + 1)));
+}
+
+/** One axis: ramps in over the overlap with the previous tile, out (complementary to the next tile's) over the next. */
+function axisWeight(i: number, size: number, before: number, after: number): number {
+  const out = after > 0 && i >= size - after ? 1 - rampIn(i - (size - after), after) : 1;
+  return rampIn(i, before) * out;
+}
+
+/**
+ * The tile's blend weight per pixel: the product of its two axes' ramps. Over the tile grid these weights sum to 1
+ * at every pixel (each axis is a partition of unity), so the blended image is a weighted mean of the tiles.
  */
 export function featherAlpha(tile: TileRect): Float32Array {
   const alpha = new Float32Array(tile.width * tile.height);
-  const ramp = (i: number, length: number): number => (i < length ? (i + 1) / (length + 1) : 1);
   for (let y = 0; y < tile.height; y++) {
-    const ay = ramp(y, tile.rampTop);
-    for (let x = 0; x < tile.width; x++) alpha[y * tile.width + x] = ay * ramp(x, tile.rampLeft);
+    const ay = axisWeight(y, tile.height, tile.rampTop, tile.rampBottom);
+    for (let x = 0; x < tile.width; x++) alpha[y * tile.width + x] = ay * axisWeight(x, tile.width, tile.rampLeft, tile.rampRight);
   }
   return alpha;
 }
@@ -89,17 +109,44 @@ export function cropImage(image: PlanarImage, rect: { x: number; y: number; widt
   return { width, height, data };
 }
 
-/** canvas ← (1 − α)·canvas + α·tile over the tile's rectangle, in place. */
-export function compositeTile(canvas: PlanarImage, tile: PlanarImage, rect: TileRect, alpha: Float32Array): void {
-  for (let c = 0; c < 3; c++) {
+/**
+ * Blends tiles into one image: Σ w_t·tile_t over the tiles so far, plus (1 − Σ w_t) of the base (the upsampled
+ * whole-image pass) where they do not yet cover. A tile starts from this image, so it meets its finished
+ * neighbours' texture and, beyond their ramps, the base, with no step in between.
+ */
+export class TileCompositor {
+  private readonly sum: Float32Array;
+  private readonly coverage: Float32Array;
+
+  constructor(private readonly base: PlanarImage) {
+    this.sum = new Float32Array(base.data.length);
+    this.coverage = new Float32Array(base.width * base.height);
+  }
+
+  add(tile: PlanarImage, rect: TileRect, alpha: Float32Array = featherAlpha(rect)): void {
+    const { width, height } = this.base;
+    if (tile.width !== rect.width || tile.height !== rect.height) {
+      throw new RangeError(`The tile is ${tile.width}x${tile.height}, its rectangle ${rect.width}x${rect.height}.`);
+    }
     for (let row = 0; row < rect.height; row++) {
-      const base = (c * canvas.height + rect.y + row) * canvas.width + rect.x;
-      const src = (c * rect.height + row) * rect.width;
-      for (let col = 0; col < rect.width; col++) {
-        const a = alpha[row * rect.width + col]!;
-        canvas.data[base + col] = (1 - a) * canvas.data[base + col]! + a * tile.data[src + col]!;
+      for (let col = 0; col < rect.width; col++) this.coverage[(rect.y + row) * width + rect.x + col]! += alpha[row * rect.width + col]!;
+    }
+    for (let c = 0; c < 3; c++) {
+      for (let row = 0; row < rect.height; row++) {
+        const to = (c * height + rect.y + row) * width + rect.x;
+        const from = (c * rect.height + row) * rect.width;
+        for (let col = 0; col < rect.width; col++) this.sum[to + col]! += alpha[row * rect.width + col]! * tile.data[from + col]!;
       }
     }
+  }
+
+  /** The blended image so far (a new buffer). */
+  image(): PlanarImage {
+    const { width, height } = this.base;
+    const pixels = width * height;
+    const data = new Float32Array(this.sum.length);
+    for (let i = 0; i < data.length; i++) data[i] = this.sum[i]! + (1 - Math.min(1, this.coverage[i % pixels]!)) * this.base.data[i]!;
+    return { width, height, data };
   }
 }
 
@@ -231,8 +278,8 @@ export interface TiledOptions {
   readonly styleScale?: number;
   readonly controller?: RunController;
   readonly onEvent?: (event: RunEvent, phase: RenderPhase) => void;
-  /** After each tile is blended in: the canvas so far (the caller must copy it to keep it). */
-  readonly onTile?: (canvas: PlanarImage, tile: TileRect, index: number, count: number) => void;
+  /** After each tile is blended in: the whole image so far (a fresh buffer, the caller's to keep). */
+  readonly onTile?: (image: PlanarImage, tile: TileRect, index: number, count: number) => void;
 }
 
 export interface TiledResult extends RunResult {
@@ -241,11 +288,11 @@ export interface TiledResult extends RunResult {
 
 /**
  * Renders `inputs.content`'s size in tiles: a whole-image pass at `coherencePx` (so the tiles agree on the
- * composition), upsampled, then each tile optimised from the canvas so far against the SAME style targets (the
+ * composition), upsampled, then each tile optimised from the image so far against the SAME style targets (the
  * whole style image's Grams at the output's scale, computed block by block) and its own content crop, and blended
- * in with feathered weights. With `normalize`, the balance factors come from the whole images too (style: the
- * global Grams; content: mean(P²) over the whole content; TV: the whole content's), so every tile weighs the terms
- * alike; with several content layers the tiles share their mean factor. Losses of tiles are not comparable with a
+ * in with feathered weights that sum to 1 (see TileCompositor). With `normalize`, the balance factors come from the
+ * whole images too (style: the global Grams; content: mean(P²) over the whole content; TV: the whole content's), so
+ * every tile weighs the terms alike; with several content layers the tiles share their mean factor. Losses of tiles are not comparable with a
  * whole-image run's: the result's initial loss is the pass's, the final loss the last tile's.
  */
 export async function runTiled(
@@ -266,8 +313,9 @@ export async function runTiled(
     ...(options.controller ? { controller: options.controller } : {}),
     onEvent: (event, scale) => options.onEvent?.(event, { phase: 'coherence', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
   });
-  const canvas = await resizeImage(pass.image, width, height);
-  if (pass.stopped) return { ...pass, image: canvas, tiles: [] };
+  const base = await resizeImage(pass.image, width, height);
+  if (pass.stopped) return { ...pass, image: base, tiles: [] };
+  const compositor = new TileCompositor(base);
 
   // The style images at the output's scale (styleScale × its longest side), as a whole-image run would see them.
   const blend = normaliseBlend(settings.styleBlend, inputs.styles.length);
@@ -291,21 +339,21 @@ export async function runTiled(
   for (let t = 0; t < tiles.length; t++) {
     const rect = tiles[t]!;
     const result = await runStyleTransfer(
-      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: cropImage(canvas, rect).data, styleTargets },
+      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: cropImage(compositor.image(), rect).data, styleTargets },
       tileSettings,
       {
         ...(options.controller ? { controller: options.controller } : {}),
         onEvent: (event) => options.onEvent?.(event, { phase: 'tile', index: t, count: tiles.length, sizePx: Math.max(rect.width, rect.height) }),
       },
     );
-    compositeTile(canvas, result.image, rect, featherAlpha(rect));
+    compositor.add(result.image, rect);
     done = tiles.slice(0, t + 1);
     iterations += result.iterations;
     last = result;
-    options.onTile?.(canvas, rect, t, tiles.length);
+    if (options.onTile) options.onTile(compositor.image(), rect, t, tiles.length);
     if (result.stopped) break;
   }
-  return { image: canvas, iterations, initialLoss: pass.initialLoss, finalLoss: last.finalLoss, stopped: last.stopped, device: last.device, tiles: done };
+  return { image: compositor.image(), iterations, initialLoss: pass.initialLoss, finalLoss: last.finalLoss, stopped: last.stopped, device: last.device, tiles: done };
 }
 
 /** settings with `normalize` replaced by raw weights that carry the whole images' balance factors. */

@@ -3,8 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import {
+  TileCompositor,
   blockwiseStats,
-  compositeTile,
   cropImage,
   featherAlpha,
   planTiles,
@@ -42,13 +42,17 @@ describe('planTiles', () => {
         expect(t.y + t.height).toBeLessThanOrEqual(h);
         if (t.col > 0) expect(t.rampLeft).toBeGreaterThanOrEqual(overlap);
         if (t.row > 0) expect(t.rampTop).toBeGreaterThanOrEqual(overlap);
+        const right = tiles.find((o) => o.row === t.row && o.col === t.col + 1);
+        expect(t.rampRight).toBe(right ? right.rampLeft : 0);
+        const below = tiles.find((o) => o.col === t.col && o.row === t.row + 1);
+        expect(t.rampBottom).toBe(below ? below.rampTop : 0);
         for (let y = t.y; y < t.y + t.height; y++) for (let x = t.x; x < t.x + t.width; x++) covered[y * w + x] = 1;
       }
       expect(covered.every((v) => v === 1)).toBe(true);
     }
     expect(planTiles(128, 128, 80, 32).map((t) => [t.x, t.y, t.rampLeft, t.rampTop])).toEqual([[0, 0, 0, 0], [48, 0, 32, 0], [0, 48, 0, 32], [48, 48, 32, 32]]);
     expect(planTiles(1000, 300, 256, 64).map((t) => t.x).slice(0, 5)).toEqual([0, 186, 372, 558, 744]);
-    expect(planTiles(100, 60, 128, 16)).toEqual([{ x: 0, y: 0, width: 100, height: 60, row: 0, col: 0, rampLeft: 0, rampTop: 0 }]);
+    expect(planTiles(100, 60, 128, 16)).toEqual([{ x: 0, y: 0, width: 100, height: 60, row: 0, col: 0, rampLeft: 0, rampTop: 0, rampRight: 0, rampBottom: 0 }]);
   });
 
   it('rejects an overlap of half a tile or more, naming it', () => {
@@ -58,39 +62,59 @@ describe('planTiles', () => {
 });
 
 describe('feathered blending', () => {
-  it('ramps linearly from ~0 at an edge shared with earlier tiles to 1 past the overlap; 1 elsewhere', () => {
+  it('over an overlap the later tile\'s weight is 0 on the outer quarter, ramps over the middle half, 1 on the inner quarter; the earlier tile\'s is its complement', () => {
     const [first, second] = planTiles(128, 80, 80, 32);
-    expect(featherAlpha(first!).every((a) => a === 1)).toBe(true);
-    const alpha = featherAlpha(second!);
-    const r = second!.rampLeft;
-    expect(r).toBe(32);
-    expect(alpha[0]).toBeCloseTo(1 / 33, 6);
-    expect(alpha[r - 1]).toBeCloseTo(32 / 33, 6);
-    expect(alpha[r]).toBe(1);
-    expect(alpha[79 * 80 + 79]).toBe(1);
+    expect([first!.rampRight, second!.rampLeft]).toEqual([32, 32]);
+    const a = featherAlpha(first!);
+    const b = featherAlpha(second!);
+    const later = Array.from({ length: 32 }, (_, i) => b[i]!);
+    expect(later.slice(0, 8).every((w) => w === 0)).toBe(true);
+    for (let i = 8; i < 24; i++) expect(later[i]).toBeCloseTo((i - 7) / 17, 6);
+    expect(later.slice(24).every((w) => w === 1)).toBe(true);
+    for (let i = 0; i < 32; i++) expect(a[48 + i]! + later[i]!).toBeCloseTo(1, 6);
+    expect(a[0]).toBe(1);
+    expect(b[79]).toBe(1);
   });
 
-  it('compositing the crops of one image reproduces it exactly: the weights are a partition of unity', () => {
+  it('the weights of all tiles sum to 1 at every pixel', () => {
+    const coverage = new Float64Array(150 * 110);
+    for (const t of planTiles(150, 110, 64, 16)) {
+      const alpha = featherAlpha(t);
+      for (let y = 0; y < t.height; y++) for (let x = 0; x < t.width; x++) coverage[(t.y + y) * 150 + t.x + x]! += alpha[y * t.width + x]!;
+    }
+    for (const c of coverage) expect(c).toBeCloseTo(1, 5);
+  });
+
+  it('blending the crops of one image reproduces it; before the tiles cover a pixel, the base shows there', () => {
     const image = smoothImage(150, 110);
-    const canvas = noiseImage(150, 110, 3);
-    for (const t of planTiles(150, 110, 64, 16)) compositeTile(canvas, cropImage(image, t), t, featherAlpha(t));
-    for (let i = 0; i < image.data.length; i++) expect(Math.abs(canvas.data[i]! - image.data[i]!)).toBeLessThan(1e-3);
+    const compositor = new TileCompositor(noiseImage(150, 110, 3));
+    const tiles = planTiles(150, 110, 64, 16);
+    compositor.add(cropImage(image, tiles[0]!), tiles[0]!);
+    const partial = compositor.image();
+    expect(partial.data[0]).toBeCloseTo(image.data[0]!, 3);
+    expect(partial.data[149]).toBeCloseTo(noiseImage(150, 110, 3).data[149]!, 3);
+    for (const t of tiles.slice(1)) compositor.add(cropImage(image, t), t);
+    const whole = compositor.image();
+    for (let i = 0; i < image.data.length; i++) expect(Math.abs(whole.data[i]! - image.data[i]!)).toBeLessThan(1e-3);
   });
 
-  it('blends two different tiles smoothly: across the overlap the value moves by equal steps', () => {
+  it('between two different tiles the value moves in equal steps across the middle half of the overlap', () => {
     const tiles = planTiles(96, 16, 64, 30);
     expect(tiles.map((t) => [t.x, t.rampLeft])).toEqual([[0, 0], [32, 32]]);
-    const canvas: PlanarImage = { width: 96, height: 16, data: new Float32Array(3 * 96 * 16) };
+    const compositor = new TileCompositor({ width: 96, height: 16, data: new Float32Array(3 * 96 * 16) });
     const constant = (v: number): PlanarImage => ({ width: 64, height: 16, data: new Float32Array(3 * 64 * 16).fill(v) });
-    compositeTile(canvas, constant(0), tiles[0]!, featherAlpha(tiles[0]!));
-    compositeTile(canvas, constant(66), tiles[1]!, featherAlpha(tiles[1]!));
-    const row = Array.from({ length: 96 }, (_, x) => canvas.data[x]!);
-    const steps = row.slice(32, 65).map((v, i) => v - row[31 + i]!);
-    for (const s of steps) expect(s).toBeCloseTo(2, 4);
+    compositor.add(constant(0), tiles[0]!);
+    compositor.add(constant(68), tiles[1]!);
+    const row = Array.from({ length: 96 }, (_, x) => compositor.image().data[x]!);
+    expect(row.slice(0, 40).every((v) => v === 0)).toBe(true);
+    for (let x = 40; x <= 56; x++) expect(row[x]! - row[x - 1]!).toBeCloseTo(4, 4);
+    expect(row.slice(56).every((v) => Math.abs(v - 68) < 1e-4)).toBe(true);
   });
 
-  it('cropImage refuses a rectangle outside the image', () => {
+  it('cropImage refuses a rectangle outside the image; the compositor a tile of the wrong size', () => {
     expect(() => cropImage(smoothImage(10, 10), { x: 5, y: 0, width: 6, height: 4 })).toThrow(/leaves the 10x10 image/);
+    const [t] = planTiles(10, 10, 8, 2);
+    expect(() => new TileCompositor(smoothImage(10, 10)).add(smoothImage(4, 4), t!)).toThrow(/The tile is 4x4, its rectangle 8x8/);
   });
 });
 
@@ -169,7 +193,9 @@ describe.skipIf(!present)('a tiled render of a real 128-px pair', () => {
     const weights = await loadWeights(sharedPath('data', 'vgg19-imagenet-uint8'));
     const content = await decodeImage(sharedPath('data', 'images', 'content_tubingen_128.png'));
     const style = await decodeImage(sharedPath('data', 'images', 'style_starry_night_128.png'));
-    const settings = { ...DEFAULT_RUN_SETTINGS, iterations: 25, device: 'cpu' as const, threads: 2 };
+    // 40 iterations a tile: with 25 the tiles that started from the blurry pass are visibly less worked than those
+    // that started from a finished neighbour (seam ratio 1.19 measured); with 40, 1.00.
+    const settings = { ...DEFAULT_RUN_SETTINGS, iterations: 40, device: 'cpu' as const, threads: 2 };
     const phases: string[] = [];
     const tiled = await runTiled({ weights, content, styles: [style] }, settings, {
       tilePx: 80, overlapPx: 32, coherencePx: 64, scales: 'off',
@@ -195,7 +221,7 @@ describe.skipIf(!present)('a tiled render of a real 128-px pair', () => {
         `seam/elsewhere gradient: tiled ${seams.ratio.toFixed(3)} (${seams.seam.toFixed(2)} vs ${seams.elsewhere.toFixed(2)}), single-scale ${singleSeams.ratio.toFixed(3)}, photo ${photoSeams.ratio.toFixed(3)}`);
       expect(t).toBeLessThan(2 * s);
       expect(t).toBeLessThan(0.5 * photo);
-      expect(seams.ratio).toBeLessThan(1.25);
+      expect(seams.ratio).toBeLessThan(1.15);
     } finally {
       await objective.dispose();
     }

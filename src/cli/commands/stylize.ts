@@ -118,11 +118,11 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
         progress.stop();
         progress = createProgress(planIterations(plan, settings.iterations, scales), !json);
       },
-      // Tiled plans: the canvas after each tile, for --save-every (tiles attach no images of their own).
-      onTile: (canvas, _tile, index) => {
+      // Tiled plans: the image after each tile, for --save-every (tiles attach no images of their own).
+      onTile: (image, _tile, index) => {
         if (saveEvery === 0) return;
         const target = framesDir ? path.join(framesDir, `tile_${String(index + 1).padStart(4, '0')}.png`) : output;
-        const write = writeImageAtomic(target, withChosenColors({ ...canvas, data: Float32Array.from(canvas.data) }))
+        const write = writeImageAtomic(target, withChosenColors(image))
           .catch((error: unknown) => void process.stderr.write(`nst: could not save ${target}: ${(error as Error).message}\n`))
           .finally(() => snapshots.delete(write));
         snapshots.add(write);
