@@ -186,6 +186,8 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
       ...(exported ? { video: videoSummary(exported) } : {}),
     };
     if (json) writeJsonLine(summary);
+    // A tiled run's first and last losses belong to different images (the pass, the last tile): not a before/after.
+    else if (result.plan.mode === 'tiled') process.stderr.write(`nst: wrote ${output} (${result.image.width}x${result.image.height}, ${result.plan.tiles} tiles, ${result.iterations} iterations, ${summary.seconds} s on ${result.device})\n`);
     else process.stderr.write(`nst: wrote ${output} (${result.image.width}x${result.image.height}, ${result.iterations} iterations, loss ${summary.initialLoss.toExponential(3)} → ${summary.finalLoss.toExponential(3)}, ${summary.seconds} s on ${result.device})\n`);
     if (exported && !json) process.stderr.write(`nst: ${describeVideo(exported)}\n`);
   } catch (error) {
