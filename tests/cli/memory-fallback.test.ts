@@ -2,7 +2,6 @@
 // upsampled, with one line saying so; a real out-of-memory failure (a data-segment limit on the process) is
 // retried smaller; when nothing fits, one sentence says what it would need.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/engine/image.js';
 import { MB, largestFittingSize } from '../../src/engine/estimate.js';
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } from '../../src/engine/vgg19.js';
-import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
-import { jsonLines, runNst, type CliResult } from '../helpers/cli.js';
+import { hasShared, sharedPath } from '../helpers/shared-data.js';
+import { jsonLines, runNst } from '../helpers/cli.js';
 
 const WEIGHTS = sharedPath('data', 'vgg19-imagenet-uint8');
 const CONTENT = sharedPath('data', 'images', 'content_tubingen_128.png');
@@ -25,23 +24,6 @@ function outputPath(name: string): string {
 
 const stylize = (output: string, args: string[]) =>
   runNst(['stylize', CONTENT, STYLE, '-o', output, '--weights', WEIGHTS, '--device', 'cpu', '--threads', '2', '--iterations', '2', '--json', ...args]);
-
-/** `nst ARGS` under a data-segment limit (KiB): allocations past it fail as a real out-of-memory would. */
-function runNstWithDataLimit(limitKib: number, args: readonly string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `ulimit -d ${limitKib} && exec "$0" "$@"`, process.execPath, path.join(REPO_ROOT, 'bin/nst.js'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NST_WEIGHTS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 /** stderr without onnxruntime's own log lines (it logs a failed kernel before nst reports it). */
 const nstLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('nst: '));
@@ -78,8 +60,8 @@ describe.skipIf(!present)('nst stylize under a memory limit', () => {
   it.skipIf(process.platform !== 'linux')('a real out-of-memory failure (ulimit -d) is retried at a smaller size until one fits', async () => {
     const output = outputPath('oom.png');
     // The estimate allows 512 px (--memory-limit is high); the data-segment limit makes onnxruntime's arena fail.
-    const result = await runNstWithDataLimit(700_000, ['stylize', CONTENT, STYLE, '-o', output, '--weights', WEIGHTS, '--device', 'cpu', '--threads', '2',
-      '--iterations', '2', '--json', '--size', '512', '--memory-limit', '100000', '--tile', 'off', ...BLOCK1]);
+    const result = await runNst(['stylize', CONTENT, STYLE, '-o', output, '--weights', WEIGHTS, '--device', 'cpu', '--threads', '2',
+      '--iterations', '2', '--json', '--size', '512', '--memory-limit', '100000', '--tile', 'off', ...BLOCK1], { dataLimitKib: 700_000 });
     expect(result.code).toBe(0);
     const lines = nstLines(result.stderr);
     expect(lines[0]).toMatch(/^nst: out of memory at 512 px \((Failed to allocate memory for requested buffer of size \d+|std::bad_alloc)\): retrying within [\d.]+ [MG]B$/);

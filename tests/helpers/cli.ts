@@ -14,9 +14,19 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runNst(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+export interface RunNstOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Run under `ulimit -d` (KiB, via bash): allocations past it fail as a real out-of-memory would. */
+  dataLimitKib?: number;
+}
+
+export function runNst(args: readonly string[], options: RunNstOptions = {}): Promise<CliResult> {
+  const nst = [process.execPath, path.join(REPO_ROOT, 'bin/nst.js'), ...args];
+  const [command, ...commandArgs] =
+    options.dataLimitKib === undefined ? nst : ['bash', '-c', `ulimit -d ${options.dataLimitKib} && exec "$0" "$@"`, ...nst];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/nst.js'), ...args], {
+    const child = spawn(command!, commandArgs, {
       cwd: options.cwd ?? REPO_ROOT,
       // No NST_WEIGHTS and an empty data folder, so weights installed on this machine (`nst weights fetch`) never
       // stand in for the ones a test names.
