@@ -10,6 +10,7 @@ export const EXIT_CODES: Readonly<Record<NstErrorCode | 'INTERNAL', number>> = {
   FILE_NOT_FOUND: 3,
   NOT_AN_IMAGE: 3,
   IMAGE_TOO_LARGE: 3,
+  IMAGE_TOO_SMALL: 3,
   BAD_WEIGHTS: 4,
   WEIGHTS_MISSING_LAYER: 4,
   WEIGHTS_NOT_FOUND: 4,

@@ -4,6 +4,7 @@ export type NstErrorCode =
   | 'FILE_NOT_FOUND'
   | 'NOT_AN_IMAGE'
   | 'IMAGE_TOO_LARGE'
+  | 'IMAGE_TOO_SMALL'
   | 'BAD_WEIGHTS'
   | 'WEIGHTS_MISSING_LAYER'
   | 'WEIGHTS_NOT_FOUND'

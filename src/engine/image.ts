@@ -34,6 +34,8 @@ export interface EncodeOptions {
 }
 
 export const DEFAULT_MAX_INPUT_PIXELS = 100_000_000;
+/** Largest longest side decodeImage resizes to: the CLI's --size ceiling (tiled rendering reaches it). */
+export const MAX_DECODE_SIZE_PX = 16_384;
 export const DEFAULT_QUALITY = 92;
 
 const FORMAT_BY_EXTENSION: Readonly<Record<string, EncodeFormat>> = {
@@ -48,11 +50,15 @@ const FORMAT_BY_EXTENSION: Readonly<Record<string, EncodeFormat>> = {
 /**
  * Decodes a file (path) or encoded bytes to an sRGB RgbImage: EXIF orientation applied, alpha flattened onto
  * white, grayscale / CMYK / 16-bit / ICC-profiled input converted to 8-bit sRGB, then optionally resized.
- * Errors: FILE_NOT_FOUND, NOT_AN_IMAGE (empty, unknown format, corrupt or truncated data), IMAGE_TOO_LARGE,
- * BAD_ARGUMENT (sizePx or maxInputPixels not a whole number ≥ 1).
+ * Errors: FILE_NOT_FOUND, NOT_AN_IMAGE (empty, not a regular file, unknown format, corrupt or truncated data),
+ * IMAGE_TOO_LARGE (judged from the header, before decoding), BAD_ARGUMENT (sizePx not a whole number from 1 to
+ * MAX_DECODE_SIZE_PX, maxInputPixels not a whole number ≥ 1).
  */
 export async function decodeImage(input: string | Uint8Array, options: DecodeOptions = {}): Promise<RgbImage> {
   const sizePx = options.sizePx === undefined ? undefined : requireWholeNumber('sizePx', options.sizePx);
+  if (sizePx !== undefined && sizePx > MAX_DECODE_SIZE_PX) {
+    throw new NstError('BAD_ARGUMENT', `sizePx must be at most ${MAX_DECODE_SIZE_PX} (the longest side in pixels), got ${sizePx}.`);
+  }
   const maxInputPixels = requireWholeNumber('maxInputPixels', options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS);
   const label = typeof input === 'string' ? input : (options.sourceName ?? 'The image data');
   if (typeof input === 'string') await requireImageFile(input);
@@ -62,7 +68,9 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   let width: number;
   let height: number;
   try {
-    const metadata = await sharp(input).metadata();
+    // No pixel limit on the header read: sharp's own default (268 MP) would refuse a bomb here with a message
+    // that does not say how large it is. metadata() reads only the header, whatever the size claims.
+    const metadata = await sharp(input, { limitInputPixels: false }).metadata();
     width = metadata.width;
     height = metadata.height;
   } catch (error) {
@@ -305,6 +313,8 @@ async function requireImageFile(filePath: string): Promise<void> {
     throw new NstError('FILE_NOT_FOUND', `Cannot read ${filePath}: ${errorMessage(error)}`, { cause: error });
   }
   if (info.isDirectory()) throw new NstError('NOT_AN_IMAGE', `${filePath} is a folder, not an image.`);
+  // A FIFO would block the decoder forever and a device (/dev/zero) never ends: only regular files are images.
+  if (!info.isFile()) throw new NstError('NOT_AN_IMAGE', `${filePath} is not a regular file (a device, pipe or socket), not an image.`);
   if (info.size === 0) throw new NstError('NOT_AN_IMAGE', `${filePath} is empty (0 bytes), not an image.`);
 }
 
@@ -345,7 +355,7 @@ function tooLarge(label: string, what: string, maxInputPixels: number): NstError
 function errorMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   // libvips reports one line per decoder complaint; the first says enough.
-  return message.split('\n')[0]!.trim();
+  return message.split('\n')[0]!.trim().replace(/:$/, '');
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -4,7 +4,7 @@ import type { Tensor } from 'onnxruntime-common';
 import { buildFeatureGraph, buildLossGraph, io, type BuiltGraph, type LayerShape } from './graph/vgg-graph.js';
 import type { PoolKind } from './graph/ops/pool.js';
 import { GraphSession, type SessionOptions } from './runtime/session.js';
-import { canonicalLayerName } from './vgg19.js';
+import { canonicalLayerName, layerSpec } from './vgg19.js';
 import type { Vgg19Weights } from './weights/types.js';
 import { NstError } from './errors.js';
 
@@ -97,6 +97,11 @@ export class StyleObjective {
       throw new NstError('BAD_ARGUMENT', 'Content layers are selected but no content image was given.');
     }
     const blend = spec.styleTargets ? [] : normaliseBlend(spec.styleBlend, spec.styleImages.length);
+    requireLargeEnough('The output image', spec.width, spec.height, [...spec.styleLayers, ...spec.contentLayers]);
+    if (spec.contentImage) requireLargeEnough('The content image', spec.contentImage.width, spec.contentImage.height, spec.contentLayers);
+    if (!spec.styleTargets) {
+      spec.styleImages.forEach((image, i) => requireLargeEnough(`Style image ${i + 1}`, image.width, image.height, spec.styleLayers));
+    }
     // GPU providers lack MaxPool's indices output; the CPU (native or wasm) and CUDA have it.
     const device = spec.session?.device ?? 'auto';
     const graph = buildLossGraph({ ...spec, maxPoolGrad: spec.maxPoolGrad ?? (['webgpu', 'dml', 'coreml'].includes(device) ? 'mask' : 'argmax') });
@@ -199,6 +204,23 @@ export function totalVariation(image: PlanarImage): number {
     }
   }
   return acc / (3 * (height - 1) * (width - 1));
+}
+
+/**
+ * Each 2x2 pool halves (floors) the maps, so a layer in block b needs 2^(b-1) pixels on each side: a sliver (a
+ * 4000x30 panorama at 384 px is 384x3) would otherwise reach onnxruntime as a zero-sized map and fail there
+ * with a shape error that names no image. IMAGE_TOO_SMALL names the image, the layer and the way out.
+ */
+function requireLargeEnough(what: string, width: number, height: number, layers: readonly string[]): void {
+  if (layers.length === 0) return;
+  const deepest = layers.map((name) => layerSpec(name)).reduce((a, b) => (b.index > a.index ? b : a));
+  const needPx = Math.max(2, 2 ** (deepest.block - 1));
+  if (Number.isSafeInteger(width) && Number.isSafeInteger(height) && width >= needPx && height >= needPx) return;
+  throw new NstError(
+    'IMAGE_TOO_SMALL',
+    `${what} is ${width}x${height} px, but layer ${deepest.name} needs at least ${needPx} px on each side ` +
+      `(VGG19 halves the image ${deepest.block - 1} times before it): use a larger size, a less elongated image, or shallower layers.`,
+  );
 }
 
 function canonicalLayerWeights(weights: Readonly<Record<string, number>> | undefined): Map<string, number> {

@@ -72,7 +72,10 @@ async function resolveModelJson(given: string): Promise<string> {
   const absolute = path.resolve(given);
   const info = await stat(absolute).catch(() => undefined);
   if (!info) throw new NstError('FILE_NOT_FOUND', `Weights file ${absolute} does not exist.`);
-  if (!info.isDirectory()) return absolute;
+  if (!info.isDirectory()) {
+    if (!info.isFile()) throw badWeights(`${absolute} is not a regular file, so it cannot be a TF.js model.json.`);
+    return absolute;
+  }
   const inside = path.join(absolute, 'model.json');
   const jsonInfo = await stat(inside).catch(() => undefined);
   if (!jsonInfo?.isFile()) {
@@ -147,29 +150,62 @@ function entryBytes(entry: ManifestEntry): number {
   return perValue * count(entry.shape);
 }
 
-/** A group's shards are one buffer cut in pieces; each piece but the last has the same size. */
+/**
+ * A group's shards are one buffer cut in pieces; each piece but the last has the same size. Sizes are checked
+ * from the file system before anything is read, so a manifest naming one shard a thousand times (or a device
+ * that never ends) costs nothing.
+ */
 async function readGroupBytes(group: ManifestGroup, index: number, jsonPath: string): Promise<DataView> {
   const folder = path.dirname(jsonPath);
-  const shards = await Promise.all(group.paths.map((p) => readShard(path.resolve(folder, p), jsonPath)));
+  const shardPaths = group.paths.map((p) => shardPathInside(folder, p, jsonPath));
+  const sizes = await Promise.all(shardPaths.map((p) => shardSize(p, jsonPath)));
   const expected = group.weights.reduce((sum, entry) => sum + entryBytes(entry), 0);
-  const actual = shards.reduce((sum, shard) => sum + shard.length, 0);
+  const actual = sizes.reduce((sum, size) => sum + size, 0);
   if (actual !== expected) {
-    const culprit = group.paths[suspectShard(shards)] ?? '';
+    const culprit = group.paths[suspectShard(sizes)] ?? '';
     const problem = actual < expected ? 'is truncated' : 'is longer than the manifest says';
     throw badWeights(
       `Shard ${culprit} of ${jsonPath} ${problem}: weight group ${index + 1} holds ${actual} bytes ` +
         `but its manifest entries need ${expected}.`,
     );
   }
+  const shards = await Promise.all(shardPaths.map((p) => readShard(p, jsonPath)));
   const joined = Buffer.concat(shards);
+  if (joined.length !== expected) {
+    throw badWeights(`A shard of ${jsonPath} changed size while it was read: weight group ${index + 1} holds ${joined.length} bytes, not ${expected}.`);
+  }
   return new DataView(joined.buffer, joined.byteOffset, joined.byteLength);
 }
 
 /** The shard to blame for a size mismatch: the first short one before the last, else the last. */
-function suspectShard(shards: readonly Buffer[]): number {
-  const fullSize = shards[0]?.length ?? 0;
-  const short = shards.findIndex((s, i) => i < shards.length - 1 && s.length !== fullSize);
-  return short >= 0 ? short : shards.length - 1;
+function suspectShard(sizes: readonly number[]): number {
+  const fullSize = sizes[0] ?? 0;
+  const short = sizes.findIndex((s, i) => i < sizes.length - 1 && s !== fullSize);
+  return short >= 0 ? short : sizes.length - 1;
+}
+
+/**
+ * Shards are named relative to model.json and live beside it: a manifest that points elsewhere ("../../.ssh/id_rsa",
+ * "/dev/zero") is refused, since model.json files come from the internet and, in the studio, from the page.
+ */
+function shardPathInside(folder: string, shard: string, jsonPath: string): string {
+  const resolved = path.resolve(folder, shard);
+  const relative = path.relative(folder, resolved);
+  if (shard.includes('\0') || relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative) || path.isAbsolute(shard)) {
+    throw badWeights(`${jsonPath} names the weight shard "${shard}" outside its own folder; shards must sit beside model.json.`);
+  }
+  return resolved;
+}
+
+async function shardSize(shardPath: string, jsonPath: string): Promise<number> {
+  let info;
+  try {
+    info = await stat(shardPath);
+  } catch (cause) {
+    throw new NstError('FILE_NOT_FOUND', `Weight shard ${shardPath} named in ${jsonPath} cannot be read.`, { cause });
+  }
+  if (!info.isFile()) throw badWeights(`Weight shard ${shardPath} named in ${jsonPath} is not a regular file.`);
+  return info.size;
 }
 
 async function readShard(shardPath: string, jsonPath: string): Promise<Buffer> {
