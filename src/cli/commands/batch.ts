@@ -1,0 +1,228 @@
+// `nst batch --content DIR|GLOB|FILE… --style S… -o OUT_DIR`: many content images in one style, resumable:
+// OUT_DIR/nst-batch.json records each item as it finishes, so a rerun (or --resume OUT_DIR) does only the rest.
+
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { Command } from 'commander';
+import { decodeImage, writeImageAtomic } from '../../engine/image.js';
+import { RunController } from '../../engine/run.js';
+import { planIterations, renderStyleTransfer } from '../../engine/render.js';
+import { scaleSizes } from '../../engine/multiscale.js';
+import { keepOriginalColors } from '../../engine/color.js';
+import { BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256 } from '../../engine/batch.js';
+import { NstError, isNstError } from '../../engine/errors.js';
+import { parseChoice } from '../parse.js';
+import { resolveWeights } from '../weights.js';
+import { createProgress, writeJsonLine } from '../output.js';
+import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round, type RenderOptionValues } from '../render-options.js';
+
+type RawOptions = Record<string, string | string[] | boolean | undefined>;
+
+/** Options that steer this invocation only; every other option is part of the batch's recipe. */
+const INVOCATION_OPTIONS = new Set(['content', 'style', 'output', 'resume', 'force', 'json']);
+
+/** What `--resume` needs to run the batch again: stored in the manifest as its recipe. */
+interface BatchRecipe {
+  content: string[];
+  style: string[];
+  options: Record<string, string | boolean>;
+}
+
+export function batchCommand(): Command {
+  const command = new Command('batch')
+    .description('paint many content images in one style, resumably (a rerun skips the finished ones)')
+    .option('--content <inputs...>', 'content images: folders (their images, sorted), glob patterns (quote them) or files')
+    .option('--style <images...>', 'one or more style images (blended)')
+    .option('-o, --output <dir>', `output folder (made if missing): the images and ${MANIFEST_NAME}`)
+    .option('--resume <dir>', `finish the batch in DIR with the settings its ${MANIFEST_NAME} recorded (options given now override them)`)
+    .option('--format <png|jpg>', 'output image format', 'png')
+    .option('--force', 'when the folder holds a batch made with other settings, redo every item with these instead of refusing');
+  addRenderOptions(command).option('--json', 'JSON lines on stdout: each iteration and each item (with its index and name), then a summary');
+  return command.action(async (raw: RawOptions) => batch(command, raw));
+}
+
+async function batch(command: Command, raw: RawOptions): Promise<void> {
+  const json = raw.json === true;
+  const given = (key: string): boolean => command.getOptionValueSource(key) === 'cli';
+  const resumeDir = typeof raw.resume === 'string' ? path.resolve(raw.resume) : undefined;
+  if (resumeDir && typeof raw.output === 'string' && path.resolve(raw.output) !== resumeDir) {
+    throw new NstError('BAD_ARGUMENT', `-o/--output and --resume name different folders (${path.resolve(raw.output)}, ${resumeDir}): give one.`);
+  }
+  const outDir = resumeDir ?? (typeof raw.output === 'string' ? path.resolve(raw.output) : undefined);
+  if (!outDir) throw new NstError('BAD_ARGUMENT', '-o/--output: give the output folder (or --resume OUT_DIR to finish a batch).');
+
+  let recipe: BatchRecipe | null = null;
+  if (resumeDir) {
+    const manifest = await BatchLedger.read(resumeDir);
+    if (!manifest) throw new NstError('FILE_NOT_FOUND', `--resume: ${resumeDir} holds no ${MANIFEST_NAME}, so there is no batch to resume.`);
+    recipe = readRecipe(manifest.recipe, path.join(resumeDir, MANIFEST_NAME));
+    // The recorded options, except those given now.
+    for (const [key, value] of Object.entries(recipe.options)) if (!given(key)) raw[key] = value;
+  }
+  const contentInputs = Array.isArray(raw.content) ? raw.content.map((p) => path.resolve(p)) : recipe?.content;
+  const stylePaths = Array.isArray(raw.style) ? raw.style.map((p) => path.resolve(p)) : recipe?.style;
+  if (!contentInputs?.length) throw new NstError('BAD_ARGUMENT', '--content: give the content images (folders, globs or files).');
+  if (!stylePaths?.length) throw new NstError('BAD_ARGUMENT', '--style: give one or more style images.');
+  const format = parseChoice('--format', String(raw.format), ['png', 'jpg'] as const);
+  if (typeof raw.weights === 'string') raw.weights = path.resolve(raw.weights);
+  const options = readRenderOptions(raw as Record<string, string | boolean | undefined>, { styleCount: stylePaths.length });
+
+  // Styles and inputs before weights: a mistyped path fails at once.
+  const styles = await decodeStyles(stylePaths, options);
+  const { files, ignored } = await expandContentInputs(contentInputs, { excludeDir: outDir });
+  const notice = (message: string): void => void process.stderr.write(`nst: ${message}\n`);
+  if (ignored.length > 0) notice(`ignoring ${ignored.length} file${ignored.length === 1 ? '' : 's'} that ${ignored.length === 1 ? 'is' : 'are'} not an image: ${ignored.map((f) => path.basename(f)).join(', ')}`);
+  await mkdir(outDir, { recursive: true });
+
+  const recipeOptions: Record<string, string | boolean> = {};
+  for (const option of command.options) {
+    const key = option.attributeName();
+    const value = raw[key];
+    if (!INVOCATION_OPTIONS.has(key) && (typeof value === 'string' || typeof value === 'boolean')) recipeOptions[key] = value;
+  }
+  // What the pictures depend on (parsed, so `10` and `10.0` agree); not the device, threads, memory or weights path.
+  const painting: Record<string, unknown> = { ...options.settings };
+  for (const key of ['device', 'threads', 'backend', 'reportEvery', 'imageEvery']) delete painting[key];
+  const settings = {
+    ...painting,
+    sizePx: options.sizePx,
+    scales: options.scales,
+    styleScale: options.styleScale,
+    tile: options.tile,
+    tileOverlapPx: options.tileOverlapPx,
+    originalColors: options.originalColors,
+    format,
+    styles: await Promise.all(stylePaths.map(fileSha256)),
+  };
+  let ledger: BatchLedger;
+  try {
+    ledger = await BatchLedger.open(outDir, {
+      inputs: files,
+      extension: format,
+      settings,
+      recipe: { content: contentInputs, style: stylePaths, options: recipeOptions } satisfies BatchRecipe,
+      force: raw.force === true,
+    });
+  } catch (error) {
+    if (!(error instanceof BatchSettingsMismatch)) throw error;
+    throw new NstError('BAD_ARGUMENT', `${error.message} Finished items would not match: rerun with --force to redo every item with these settings, or choose another -o folder.`, { cause: error });
+  }
+
+  const total = ledger.items.length;
+  const todo = ledger.todo();
+  const skipped = total - todo.length;
+  const started = performance.now();
+  if (json) {
+    for (const [index, item] of ledger.items.entries()) {
+      if (item.status === 'done') writeJsonLine({ item: index + 1, items: total, name: path.basename(item.input), status: 'skipped', output: ledger.outputPath(index) });
+    }
+  } else {
+    const recovered = ledger.recovered > 0 ? ` (${ledger.recovered} finished just before an interruption)` : '';
+    notice(`batch of ${total} into ${outDir}: ${skipped} already done${recovered}, ${todo.length} to do`);
+  }
+
+  let interrupted = false;
+  let current: RunController | null = null;
+  const onSignal = (): void => {
+    interrupted = true;
+    current?.stop();
+  };
+  process.on('SIGINT', onSignal);
+  let written = 0;
+  let failed = 0;
+  try {
+    const weights = todo.length > 0 ? await resolveWeights({ weights: options.weights }) : null;
+    let fallbackSaid = false;
+    for (const index of todo) {
+      if (interrupted) break;
+      const item = ledger.items[index]!;
+      const name = path.basename(item.input);
+      const label = `[${index + 1}/${total}] ${name}`;
+      if (!json) notice(`${label} → ${item.output}`);
+      await ledger.markRunning(index);
+      current = new RunController();
+      const itemStarted = performance.now();
+      const progress = { bar: createProgress(options.settings.iterations * scaleSizes(options.sizePx, options.scales).length, !json) };
+      try {
+        const content = await decodeImage(item.input, { sizePx: options.sizePx });
+        let iterationOffset = 0;
+        let lastIteration = 0;
+        const result = await renderStyleTransfer({ weights: weights!, content, styles }, options.settings, {
+          ...renderOptions(options),
+          controller: current,
+          onNotice: (message) => notice(`${label}: ${message}`),
+          onPlan: (plan) => {
+            if (plan.mode === 'whole') return;
+            progress.bar.stop();
+            progress.bar = createProgress(planIterations(plan, options.settings.iterations, options.scales), !json);
+          },
+          onEvent: (event, scale) => {
+            if (event.type === 'started') {
+              iterationOffset = lastIteration;
+              if (event.fallbackReason && !fallbackSaid) notice(`running on ${event.device}: ${event.fallbackReason}`);
+              fallbackSaid = true;
+            } else if (event.type === 'progress') {
+              const iteration = (lastIteration = iterationOffset + event.iteration);
+              progress.bar.update(iteration, event.loss.total, event.ms);
+              if (json) writeJsonLine({ item: index + 1, items: total, name, ...iterationRecord(iteration, event, scale) });
+            }
+          },
+        });
+        progress.bar.stop();
+        // Stopped mid-item: its image is unfinished, so it is neither written nor marked done.
+        if (result.stopped || interrupted) {
+          await ledger.markPending(index);
+          break;
+        }
+        await writeImageAtomic(ledger.outputPath(index), options.originalColors ? keepOriginalColors(result.image, content) : result.image);
+        const seconds = round((performance.now() - itemStarted) / 1000);
+        await ledger.markDone(index, seconds);
+        written++;
+        const { width, height } = result.image;
+        if (json) {
+          writeJsonLine({ item: index + 1, items: total, name, status: 'done', output: ledger.outputPath(index), width, height, iterations: result.iterations, finalLoss: result.finalLoss.total, seconds });
+        } else notice(`${label}: wrote ${ledger.outputPath(index)} (${width}x${height}, ${result.iterations} iterations, ${seconds} s)`);
+      } catch (error) {
+        progress.bar.stop();
+        if (interrupted) {
+          await ledger.markPending(index);
+          break;
+        }
+        // Skip and report: the item is marked failed with its reason and the batch goes on.
+        const info = { code: isNstError(error) ? error.code : 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+        await ledger.markFailed(index, info);
+        failed++;
+        if (json) writeJsonLine({ item: index + 1, items: total, name, status: 'failed', error: info });
+        else notice(`${label}: failed, skipped: ${info.message}`);
+      }
+    }
+  } finally {
+    current = null;
+    process.off('SIGINT', onSignal);
+  }
+
+  const counts = ledger.counts();
+  const seconds = round((performance.now() - started) / 1000);
+  if (json) writeJsonLine({ done: true, outputDir: outDir, manifest: ledger.manifestPath, stopped: interrupted, items: total, written, skipped, failed, pending: counts.pending, seconds });
+  else notice(`batch: ${written} written, ${skipped} skipped (already done), ${failed} failed${counts.pending > 0 ? `, ${counts.pending} not done yet` : ''} (${seconds} s)`);
+  if (interrupted) {
+    throw new NstError('ABORTED', `Stopped: ${counts.done} of ${total} done. Rerun the same command, or nst batch --resume ${outDir}, to finish (finished items are not redone).`);
+  }
+  if (counts.failed > 0) {
+    const reasons = ledger.items.flatMap((item) => (item.status === 'failed' ? [`${path.basename(item.input)} (${(item.error?.message ?? 'failed').replace(/\.$/, '')})`] : []));
+    throw new NstError('BATCH_ITEMS_FAILED', `${counts.failed} of ${total} items failed: ${reasons.join('; ')}. The other ${counts.done} are in ${outDir}.`);
+  }
+}
+
+function renderOptions(options: RenderOptionValues): Pick<Parameters<typeof renderStyleTransfer>[2], 'scales' | 'styleScale' | 'tile' | 'tileOverlapPx' | 'memoryLimitBytes'> {
+  return { scales: options.scales, styleScale: options.styleScale, tile: options.tile, tileOverlapPx: options.tileOverlapPx, memoryLimitBytes: options.memoryLimitBytes };
+}
+
+function readRecipe(value: unknown, manifestPath: string): BatchRecipe {
+  const r = value as Partial<BatchRecipe> | null;
+  const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+  if (!r || typeof r !== 'object' || !strings(r.content) || !strings(r.style) || typeof r.options !== 'object' || r.options === null) {
+    throw new NstError('BAD_ARGUMENT', `--resume: ${manifestPath} was not written by nst batch (it records no command to resume).`);
+  }
+  return r as BatchRecipe;
+}
