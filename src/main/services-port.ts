@@ -6,8 +6,10 @@ import type {
   ExportImageRequest,
   ExportVideoRequest,
   FetchWeightsRequest,
+  EstimateMemoryRequest,
   FfmpegStatus,
   ImportWeightsRequest,
+  MemoryEstimateInfo,
   Result,
   RunRef,
   StartRunRequest,
@@ -15,7 +17,7 @@ import type {
   VideoExportInfo,
   WeightsInfo,
 } from '../shared/ipc.js';
-import type { StudioSettings } from '../shared/studio-settings.js';
+import type { StudioSettings, VideoSettings } from '../shared/studio-settings.js';
 
 export interface StudioServices {
   startRun(request: StartRunRequest): Promise<Result<RunRef>>;
@@ -28,6 +30,7 @@ export interface StudioServices {
   getSettings(): Promise<Result<StudioSettings>>;
   saveSettings(settings: StudioSettings): Promise<Result<null>>;
   getAppInfo(): Promise<Result<AppInfo>>;
+  estimateMemory(request: EstimateMemoryRequest): Promise<Result<MemoryEstimateInfo>>;
   getWeightsStatus(): Promise<Result<WeightsInfo>>;
   fetchWeights(request: FetchWeightsRequest): Promise<Result<WeightsInfo>>;
   cancelWeightsFetch(): Promise<Result<null>>;
@@ -39,4 +42,6 @@ export interface StudioServices {
   exportVideo(request: ExportVideoRequest, savePath: string): Promise<Result<VideoExportInfo>>;
   cancelVideoExport(ref: RunRef): Promise<Result<null>>;
   getFfmpegStatus(): Promise<Result<FfmpegStatus>>;
+  getVideoSettings(): Promise<Result<VideoSettings>>;
+  saveVideoSettings(settings: VideoSettings): Promise<Result<null>>;
 }

@@ -55,6 +55,9 @@ export type BackendLike = Pick<
   | 'cancelVideoExport'
   | 'getFfmpegStatus'
   | 'onVideoEvent'
+  | 'estimateMemory'
+  | 'getVideoSettings'
+  | 'saveVideoSettings'
 > & { readonly settings: Pick<StudioBackend['settings'], 'windowState' | 'saveWindowState'> };
 
 export function adaptBackend(backend: BackendLike): MainServices {
@@ -72,6 +75,7 @@ export function adaptBackend(backend: BackendLike): MainServices {
       getSettings: () => backend.getSettings(),
       saveSettings: (settings) => backend.saveSettings(settings),
       getAppInfo: () => backend.getAppInfo(),
+      estimateMemory: (request) => backend.estimateMemory(request),
       getWeightsStatus: () => backend.getWeightsStatus(),
       fetchWeights: (request) => backend.fetchWeights(request),
       cancelWeightsFetch: () => backend.cancelWeightsFetch(),
@@ -81,6 +85,8 @@ export function adaptBackend(backend: BackendLike): MainServices {
       exportVideo: (request, savePath) => backend.exportVideoTo(request, savePath),
       cancelVideoExport: (ref) => backend.cancelVideoExport(ref),
       getFfmpegStatus: () => backend.getFfmpegStatus(),
+      getVideoSettings: () => backend.getVideoSettings(),
+      saveVideoSettings: (settings) => backend.saveVideoSettings(settings),
     },
     onRunEvent: (listener) => backend.onRunEvent(listener),
     onWeightsEvent: (listener) => backend.onWeightsEvent(listener),

@@ -23,6 +23,11 @@ export class TaskbarProgress {
     switch (event.type) {
       case 'queued':
       case 'rebuilt':
+      case 'notice':
+        return null;
+      case 'plan':
+        // Multi-scale, tiled and retried runs take more iterations than the settings say.
+        this.#planned.set(event.runId, event.iterations);
         return null;
       case 'started':
         this.#last = 0;

@@ -22,8 +22,10 @@ import {
   type StartRunRequest,
   type UpdateRunSettingsRequest,
   type AppInfo,
+  type EstimateMemoryRequest,
+  type MemoryEstimateInfo,
 } from '../shared/ipc.js';
-import type { StudioSettings } from '../shared/studio-settings.js';
+import type { StudioSettings, VideoSettings } from '../shared/studio-settings.js';
 
 type PushChannel = typeof CHANNELS.runEvent | typeof CHANNELS.menuAction | typeof CHANNELS.weightsEvent | typeof CHANNELS.videoEvent;
 type InvokeChannel = Exclude<(typeof CHANNELS)[keyof typeof CHANNELS], PushChannel>;
@@ -57,6 +59,7 @@ const api = {
   getSettings: () => invoke<StudioSettings>(CHANNELS.getSettings),
   saveSettings: (settings: StudioSettings) => invoke<null>(CHANNELS.saveSettings, settings),
   getAppInfo: () => invoke<AppInfo>(CHANNELS.getAppInfo),
+  estimateMemory: (request: EstimateMemoryRequest) => invoke<MemoryEstimateInfo>(CHANNELS.estimateMemory, request),
   getWeightsStatus: () => invoke<WeightsInfo>(CHANNELS.getWeightsStatus),
   fetchWeights: (request: FetchWeightsRequest) => invoke<WeightsInfo>(CHANNELS.fetchWeights, request),
   cancelWeightsFetch: () => invoke<null>(CHANNELS.cancelWeightsFetch),
@@ -65,6 +68,8 @@ const api = {
   exportVideo: (request: ExportVideoRequest) => invoke<ExportVideoResponse>(CHANNELS.exportVideo, request),
   cancelVideoExport: (ref: RunRef) => invoke<null>(CHANNELS.cancelVideoExport, ref),
   getFfmpegStatus: () => invoke<FfmpegStatus>(CHANNELS.getFfmpegStatus),
+  getVideoSettings: () => invoke<VideoSettings>(CHANNELS.getVideoSettings),
+  saveVideoSettings: (settings: VideoSettings) => invoke<null>(CHANNELS.saveVideoSettings, settings),
   onRunEvent: (listener: (event: RunEvent) => void) => subscribe<RunEvent>(CHANNELS.runEvent, listener),
   onWeightsEvent: (listener: (event: WeightsEvent) => void) => subscribe<WeightsEvent>(CHANNELS.weightsEvent, listener),
   onVideoEvent: (listener: (event: VideoExportEvent) => void) => subscribe<VideoExportEvent>(CHANNELS.videoEvent, listener),

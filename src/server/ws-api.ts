@@ -7,6 +7,7 @@ import type {
   ExportImageResponse,
   ExportVideoResponse,
   FfmpegStatus,
+  MemoryEstimateInfo,
   Result,
   RunEvent,
   RunRef,
@@ -15,7 +16,7 @@ import type {
   WeightsEvent,
   WeightsInfo,
 } from '../shared/ipc.js';
-import type { StudioSettings } from '../shared/studio-settings.js';
+import type { StudioSettings, VideoSettings } from '../shared/studio-settings.js';
 import { decodeWireMessage, encodeWireMessage, WS_METHODS, type WsMethod, type WsServerMessage } from '../shared/ws-protocol.js';
 import type { ExportedImage } from '../main/services/export-service.js';
 
@@ -30,6 +31,7 @@ export interface HostBackend {
   getSettings(payload?: unknown): Promise<Result<StudioSettings>>;
   saveSettings(payload: unknown): Promise<Result<null>>;
   getAppInfo(payload?: unknown): Promise<Result<AppInfo>>;
+  estimateMemory(payload: unknown): Promise<Result<MemoryEstimateInfo>>;
   onRunEvent(listener: (event: RunEvent) => void): () => void;
   getWeightsStatus(payload?: unknown): Promise<Result<WeightsInfo>>;
   fetchWeights(payload?: unknown): Promise<Result<WeightsInfo>>;
@@ -41,6 +43,8 @@ export interface HostBackend {
   exportVideoBytes(payload: unknown): Promise<Result<{ info: VideoExportInfo; bytes: Uint8Array }>>;
   cancelVideoExport(payload: unknown): Promise<Result<null>>;
   getFfmpegStatus(payload?: unknown): Promise<Result<FfmpegStatus>>;
+  getVideoSettings(payload?: unknown): Promise<Result<VideoSettings>>;
+  saveVideoSettings(payload: unknown): Promise<Result<null>>;
   onVideoEvent(listener: (event: VideoExportEvent) => void): () => void;
 }
 
@@ -141,6 +145,12 @@ async function call(backend: HostBackend, method: WsMethod, params: unknown): Pr
       return backend.cancelVideoExport(params);
     case 'getFfmpegStatus':
       return backend.getFfmpegStatus(params);
+    case 'estimateMemory':
+      return backend.estimateMemory(params);
+    case 'getVideoSettings':
+      return backend.getVideoSettings(params);
+    case 'saveVideoSettings':
+      return backend.saveVideoSettings(params);
   }
 }
 

@@ -1,7 +1,7 @@
 // The IPC contract: channel names and request/response/event types, imported by main, preload, renderer and
 // the browser host alike. Payloads from the renderer are validated against src/shared/schemas.ts.
 
-import type { StudioSettings } from './studio-settings.js';
+import type { StudioSettings, VideoSettings } from './studio-settings.js';
 
 export const WEIGHTS_CHANNELS = {
   getWeightsStatus: 'weights:status',
@@ -17,6 +17,9 @@ export const VIDEO_CHANNELS = {
   exportVideo: 'video:export',
   cancelVideoExport: 'video:cancel',
   getFfmpegStatus: 'video:ffmpeg-status',
+  /** The Export video options, the timelapse toggle and the ffmpeg setting, persisted with the settings. */
+  getVideoSettings: 'video:settings-get',
+  saveVideoSettings: 'video:settings-save',
   /** Pushed main → renderer: progress, then done / error / canceled. */
   videoEvent: 'video:event',
 } as const;
@@ -33,6 +36,8 @@ export const CHANNELS = {
   getSettings: 'settings:get',
   saveSettings: 'settings:save',
   getAppInfo: 'app:info',
+  /** The memory a run with these settings would need, what is available, and what fits. */
+  estimateMemory: 'run:estimate-memory',
   /** Pushed main → renderer (Electron only): a command from the app menu. */
   menuAction: 'menu:action',
   ...WEIGHTS_CHANNELS,
@@ -111,10 +116,57 @@ export type RunEvent =
   | { runId: string; type: 'started'; width: number; height: number; device: string; fallbackReason: string | null }
   | { runId: string; type: 'progress'; loss: LossPoint; iterations: number; msPerIteration: number; preview: PreviewFrame | null }
   | { runId: string; type: 'rebuilt'; reason: string; iteration: number }
+  /**
+   * How the run renders (again after an out-of-memory retry, which starts over): `iterations` is the new total
+   * across scales and tiles. Tiled runs take no weight changes mid-run (`steerable` false, with the reason).
+   */
+  | { runId: string; type: 'plan'; plan: RenderPlanInfo; iterations: number; steerable: boolean; reason: string | null }
+  /** One line when memory changes the plan (a smaller size, tiles, an out-of-memory retry). */
+  | { runId: string; type: 'notice'; message: string }
   | { runId: string; type: 'paused'; iteration: number }
   | { runId: string; type: 'resumed'; iteration: number }
   | { runId: string; type: 'done'; iterations: number; stopped: boolean; final: PreviewFrame; loss: LossPoint }
   | { runId: string; type: 'error'; error: ErrorInfo };
+
+/** How a run renders its requested size within the memory limit (the engine's RenderPlan). */
+export type RenderPlanInfo =
+  | { mode: 'whole'; sizePx: number; estimateBytes: number }
+  /** Optimised at `sizePx` (longest side), then upsampled to the requested size. */
+  | { mode: 'downscaled'; sizePx: number; estimateBytes: number }
+  | { mode: 'tiled'; tilePx: number; overlapPx: number; coherencePx: number; tiles: number; estimateBytes: number };
+
+/** What the size control's memory line is computed from: the settings, and the content photo's size if there is one. */
+export interface EstimateMemoryRequest {
+  settings: StudioSettings;
+  /** The content photo's pixel size (for its aspect ratio); null: a square output. */
+  content: { width: number; height: number } | null;
+  /** Style images blended (default 1). */
+  styleImages?: number;
+}
+
+export interface MemoryEstimateInfo {
+  /** The output's size: `settings.sizePx` on the longest side. */
+  width: number;
+  height: number;
+  /** Estimated peak memory of a whole-image run (host side). */
+  totalBytes: number;
+  breakdown: { weights: number; activations: number; workspace: number; optimizer: number; runtime: number };
+  /** On a GPU provider, what lives in device memory; null on the CPU. */
+  deviceBytes: number | null;
+  calibrated: boolean;
+  /** The budget: the memory-limit setting, or what is available now. */
+  limitBytes: number;
+  limitSource: 'setting' | 'available';
+  /** Whether the whole image fits at once. */
+  fits: boolean;
+  /** When it does not fit: the largest longest side that does (null: none, or it fits). */
+  largestFittingPx: number | null;
+  /** When it does not fit: the tiling that would (null: none fits, or it fits). */
+  tiling: Extract<RenderPlanInfo, { mode: 'tiled' }> | null;
+  /** What a run with these settings (their tile option) would do; null with planError when nothing fits. */
+  plan: RenderPlanInfo | null;
+  planError: string | null;
+}
 
 export interface AppInfo {
   version: string;
@@ -148,6 +200,7 @@ export interface StudioApi extends WeightsApi, VideoApi {
   getSettings(): Promise<Result<StudioSettings>>;
   saveSettings(settings: StudioSettings): Promise<Result<null>>;
   getAppInfo(): Promise<Result<AppInfo>>;
+  estimateMemory(request: EstimateMemoryRequest): Promise<Result<MemoryEstimateInfo>>;
   /** Subscribes to run events; returns the unsubscribe function. */
   onRunEvent(listener: (event: RunEvent) => void): () => void;
 }
@@ -292,6 +345,9 @@ export interface VideoApi {
   /** Cancels the run's export in progress (one export per run at a time). */
   cancelVideoExport(ref: RunRef): Promise<Result<null>>;
   getFfmpegStatus(): Promise<Result<FfmpegStatus>>;
+  getVideoSettings(): Promise<Result<VideoSettings>>;
+  /** Persists them; the ffmpeg path is used from the next export and status check on. */
+  saveVideoSettings(settings: VideoSettings): Promise<Result<null>>;
   /** Subscribes to video export events; returns the unsubscribe function. */
   onVideoEvent(listener: (event: VideoExportEvent) => void): () => void;
 }

@@ -4,6 +4,7 @@
 import * as v from 'valibot';
 import type {
   ErrorInfo,
+  EstimateMemoryRequest,
   ExportImageRequest,
   ExportVideoRequest,
   FetchWeightsRequest,
@@ -14,7 +15,7 @@ import type {
   UpdateRunSettingsRequest,
 } from './ipc.js';
 import { CHANNELS } from './ipc.js';
-import { LAYER_NAMES, type LayerSetting, type StudioSettings } from './studio-settings.js';
+import { LAYER_NAMES, type LayerSetting, type StudioSettings, type VideoSettings } from './studio-settings.js';
 
 /** Largest encoded image accepted per byte array: far above any photo, below what would exhaust memory. */
 export const MAX_IMAGE_BYTES = 200 * 1024 * 1024;
@@ -22,6 +23,13 @@ export const MAX_IMAGE_BYTES = 200 * 1024 * 1024;
 export const MAX_STYLES = 8;
 export const SIZE_PX_RANGE = { min: 16, max: 4096 } as const;
 export const ITERATIONS_RANGE = { min: 1, max: 100_000 } as const;
+export const SCALES_RANGE = { min: 1, max: 8 } as const;
+export const STYLE_SCALE_RANGE = { min: 0.05, max: 8 } as const;
+/** Tiles of N px: the CLI's --tile range. */
+export const TILE_PX_RANGE = { min: 64, max: 16384 } as const;
+export const TILE_OVERLAP_PX_RANGE = { min: 0, max: 1024 } as const;
+/** The memory limit in MB: below 256 MB not even the runtime fits; the top is 1 TB. */
+export const MEMORY_LIMIT_MB_RANGE = { min: 256, max: 1_048_576 } as const;
 /** Export may upscale the result, within reason. */
 export const EXPORT_SIZE_PX_RANGE = { min: 16, max: 8192 } as const;
 export const MAX_IMAGE_NAME_LENGTH = 1024;
@@ -95,6 +103,23 @@ export const StudioSettingsSchema = v.strictObject(
     device: v.picklist(['auto', 'cpu', 'cuda', 'dml', 'webgpu', 'coreml'], 'must be auto, cpu, cuda, dml, webgpu or coreml'),
     seed: v.pipe(v.number('must be a number'), v.safeInteger('must be a whole number')),
     layers: LayersSchema,
+    scales: v.union(
+      [v.picklist(['auto', 'off']), wholeNumberIn(SCALES_RANGE.min, SCALES_RANGE.max)],
+      `must be auto, off or a whole number from ${SCALES_RANGE.min} to ${SCALES_RANGE.max}`,
+    ),
+    styleScale: v.pipe(
+      v.number('must be a number'),
+      v.finite('must be finite'),
+      v.minValue(STYLE_SCALE_RANGE.min, `must be at least ${STYLE_SCALE_RANGE.min}`),
+      v.maxValue(STYLE_SCALE_RANGE.max, `must be at most ${STYLE_SCALE_RANGE.max}`),
+    ),
+    originalColors: v.boolean('must be true or false'),
+    tile: v.union(
+      [v.picklist(['auto', 'off']), wholeNumberIn(TILE_PX_RANGE.min, TILE_PX_RANGE.max)],
+      `must be auto, off or a tile size in px from ${TILE_PX_RANGE.min} to ${TILE_PX_RANGE.max}`,
+    ),
+    tileOverlapPx: wholeNumberIn(TILE_OVERLAP_PX_RANGE.min, TILE_OVERLAP_PX_RANGE.max),
+    memoryLimitMb: v.nullable(wholeNumberIn(MEMORY_LIMIT_MB_RANGE.min, MEMORY_LIMIT_MB_RANGE.max)),
   },
   objectMessage('a settings object'),
 ) satisfies v.GenericSchema<unknown, StudioSettings>;
@@ -196,6 +221,44 @@ export const ExportVideoRequestSchema = v.strictObject(
   objectMessage('an object {runId, format, fps, holdFinalSeconds, sideBySide, caption}'),
 ) satisfies v.GenericSchema<unknown, ExportVideoRequest>;
 
+export const EstimateMemoryRequestSchema = v.strictObject(
+  {
+    settings: StudioSettingsSchema,
+    content: v.nullable(
+      v.strictObject(
+        { width: wholeNumberIn(1, 1_000_000), height: wholeNumberIn(1, 1_000_000) },
+        objectMessage('an object {width, height}, or null'),
+      ),
+    ),
+    styleImages: v.optional(wholeNumberIn(1, MAX_STYLES)),
+  },
+  objectMessage('an object {settings, content}'),
+) satisfies v.GenericSchema<unknown, EstimateMemoryRequest>;
+
+/** Longest ffmpeg path accepted (a path, not a command line). */
+export const MAX_FFMPEG_PATH_LENGTH = 4096;
+
+export const VideoSettingsSchema = v.strictObject(
+  {
+    format: v.picklist(['mp4', 'webm', 'gif'], 'must be mp4, webm or gif'),
+    frameEvery: wholeNumberIn(1, 100_000),
+    fps: numberIn(0.5, 120),
+    holdFinalSeconds: numberIn(0, 60),
+    sideBySide: v.boolean('must be true or false'),
+    caption: v.boolean('must be true or false'),
+    ffmpegPath: v.nullable(
+      v.pipe(
+        v.string('must be a path or null'),
+        v.minLength(1, 'must not be empty (null: find one)'),
+        v.maxLength(MAX_FFMPEG_PATH_LENGTH, `must be at most ${MAX_FFMPEG_PATH_LENGTH} characters`),
+        v.check((p) => !/[\u0000-\u001f]/.test(p), 'must not hold control characters'),
+      ),
+    ),
+    record: v.boolean('must be true or false'),
+  },
+  objectMessage('an object {format, frameEvery, fps, holdFinalSeconds, sideBySide, caption, ffmpegPath, record}'),
+) satisfies v.GenericSchema<unknown, VideoSettings>;
+
 /** How a rejected payload is described: the first issue, named by its path (`settings.layers.block1_conv1.style`). */
 function describeIssues(what: string, issues: readonly v.BaseIssue<unknown>[]): ErrorInfo {
   const issue = issues[0]!;
@@ -239,6 +302,8 @@ export const validateFetchWeights: (payload: unknown) => Result<FetchWeightsRequ
 export const validateImportWeights: (payload: unknown) => Result<ImportWeightsRequest> = validator('importWeights', ImportWeightsRequestSchema);
 export const validateExportVideo: (payload: unknown) => Result<ExportVideoRequest> = validator('exportVideo', ExportVideoRequestSchema);
 export const validateCancelVideoExport: (payload: unknown) => Result<RunRef> = validator('cancelVideoExport', RunRefSchema);
+export const validateEstimateMemory: (payload: unknown) => Result<EstimateMemoryRequest> = validator('estimateMemory', EstimateMemoryRequestSchema);
+export const validateVideoSettings: (payload: unknown) => Result<VideoSettings> = validator('videoSettings', VideoSettingsSchema);
 
 /** One validator per invoke channel (renderer → main), for IPC handler tables. */
 export const PAYLOAD_VALIDATORS = {
@@ -259,4 +324,7 @@ export const PAYLOAD_VALIDATORS = {
   [CHANNELS.exportVideo]: validateExportVideo,
   [CHANNELS.cancelVideoExport]: validateCancelVideoExport,
   [CHANNELS.getFfmpegStatus]: validateNoPayload,
+  [CHANNELS.estimateMemory]: validateEstimateMemory,
+  [CHANNELS.getVideoSettings]: validateNoPayload,
+  [CHANNELS.saveVideoSettings]: validateVideoSettings,
 } as const;

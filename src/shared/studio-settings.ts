@@ -4,6 +4,10 @@ export type OptimizerChoice = 'gd' | 'adam' | 'lbfgs';
 export type InitChoice = 'content' | 'noise' | 'style';
 export type PoolChoice = 'max' | 'avg';
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'webgpu' | 'coreml';
+/** Coarse-to-fine scales: `auto` (halvings above 384 px, coarsest ≥ 192 px), `off` (one scale), or N scales (1–8). */
+export type ScalesChoice = 'auto' | 'off' | number;
+/** Tiled rendering: `auto` (only when the whole image does not fit), `off` (then optimise smaller and upsample), or N-px tiles. */
+export type TileChoice = 'auto' | 'off' | number;
 
 /** Per VGG19 conv layer: a style toggle and weight, and a content toggle. */
 export interface LayerSetting {
@@ -28,6 +32,15 @@ export interface StudioSettings {
   seed: number;
   /** Keyed by canonical Keras layer name; all 16 are present. */
   layers: Record<string, LayerSetting>;
+  scales: ScalesChoice;
+  /** The style images' longest side relative to the output's (0.05–8). */
+  styleScale: number;
+  /** Keep the photo's colours: transfer luminance only. */
+  originalColors: boolean;
+  tile: TileChoice;
+  tileOverlapPx: number;
+  /** The memory a run may plan for, in MB (2^20 bytes); null: what the machine has available when the run starts. */
+  memoryLimitMb: number | null;
 }
 
 /** The 16 VGG19 conv layers as Keras names them (the engine's vgg19.ts table; a test keeps them equal). */
@@ -100,6 +113,13 @@ export const DEFAULT_STUDIO_SETTINGS: StudioSettings = {
   device: 'auto',
   seed: 1,
   layers: layersWith(LAYER_PRESETS[0]!.style, LAYER_PRESETS[0]!.content),
+  // The CLI's defaults (nst stylize --scales auto --style-scale 1 --tile auto --tile-overlap 64).
+  scales: 'auto',
+  styleScale: 1,
+  originalColors: false,
+  tile: 'auto',
+  tileOverlapPx: 64,
+  memoryLimitMb: null,
 };
 
 export const enabledStyleLayers = (s: StudioSettings): string[] => LAYER_NAMES.filter((l) => s.layers[l]?.style);
@@ -157,6 +177,8 @@ export interface VideoSettings {
   caption: boolean;
   /** An ffmpeg executable the user chose; null: ffmpeg-static, @ffmpeg-installer/ffmpeg, then PATH. */
   ffmpegPath: string | null;
+  /** "Record timelapse" of new runs (a frame every frameEvery iterations). */
+  record: boolean;
 }
 
 export const DEFAULT_VIDEO_SETTINGS: VideoSettings = {
@@ -167,4 +189,5 @@ export const DEFAULT_VIDEO_SETTINGS: VideoSettings = {
   sideBySide: false,
   caption: false,
   ffmpegPath: null,
+  record: true,
 };

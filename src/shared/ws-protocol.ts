@@ -57,6 +57,9 @@ export const WS_METHODS: readonly WsMethod[] = [
   'exportVideo',
   'cancelVideoExport',
   'getFfmpegStatus',
+  'estimateMemory',
+  'getVideoSettings',
+  'saveVideoSettings',
 ];
 
 /** The argument of each method (null for those without one). */

@@ -119,10 +119,10 @@ describe('preload bundle (out/preload/index.cjs)', () => {
   const INVOKE_METHODS = [
     'startRun', 'pauseRun', 'resumeRun', 'stopRun', 'updateRunSettings', 'exportImage', 'getSettings', 'saveSettings', 'getAppInfo',
     'getWeightsStatus', 'fetchWeights', 'cancelWeightsFetch', 'importWeights', 'removeWeights',
-    'exportVideo', 'cancelVideoExport', 'getFfmpegStatus',
+    'exportVideo', 'cancelVideoExport', 'getFfmpegStatus', 'estimateMemory', 'getVideoSettings', 'saveVideoSettings',
   ] as const;
   /** Requests that take no argument: the preload sends nothing, whatever a caller passes. */
-  const NO_PAYLOAD = new Set<string>(['getSettings', 'getAppInfo', 'getWeightsStatus', 'cancelWeightsFetch', 'removeWeights', 'getFfmpegStatus']);
+  const NO_PAYLOAD = new Set<string>(['getSettings', 'getAppInfo', 'getWeightsStatus', 'cancelWeightsFetch', 'removeWeights', 'getFfmpegStatus', 'getVideoSettings']);
 
   it('exposes exactly window.api with the StudioApi functions and onMenuAction — nothing else', () => {
     const { exposed } = loadPreload();

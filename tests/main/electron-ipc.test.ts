@@ -15,9 +15,9 @@ import { readPickedImage } from '../../src/main/open-images.js';
 import { trustPolicy, type SenderInfo } from '../../src/main/security.js';
 import type { StudioServices } from '../../src/main/services-port.js';
 import { adaptBackend, type BackendLike } from '../../src/main/studio-services.js';
-import { CHANNELS, PUSH_CHANNELS, type Result, type StartRunRequest, type VideoExportInfo, type WeightsInfo } from '../../src/shared/ipc.js';
+import { CHANNELS, PUSH_CHANNELS, type MemoryEstimateInfo, type Result, type StartRunRequest, type VideoExportInfo, type WeightsInfo } from '../../src/shared/ipc.js';
 import { MAX_IMAGE_BYTES } from '../../src/shared/schemas.js';
-import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
+import { DEFAULT_STUDIO_SETTINGS, DEFAULT_VIDEO_SETTINGS } from '../../src/shared/studio-settings.js';
 
 vi.mock('electron', () => {
   throw new Error('a module under test loaded electron at run time (only src/main/index.ts and the preload may)');
@@ -60,8 +60,27 @@ function fakeServices(): StudioServices & { calls: string[] } {
     exportVideo: record('exportVideo', VIDEO_INFO),
     cancelVideoExport: record('cancelVideoExport', null),
     getFfmpegStatus: record('getFfmpegStatus', { found: false, help: 'install ffmpeg' }),
+    estimateMemory: record('estimateMemory', ESTIMATE_INFO),
+    getVideoSettings: record('getVideoSettings', DEFAULT_VIDEO_SETTINGS),
+    saveVideoSettings: record('saveVideoSettings', null),
   };
 }
+
+const ESTIMATE_INFO: MemoryEstimateInfo = {
+  width: 384,
+  height: 384,
+  totalBytes: 1e9,
+  breakdown: { weights: 4e8, activations: 2e8, workspace: 2e8, optimizer: 1e8, runtime: 1e8 },
+  deviceBytes: null,
+  calibrated: true,
+  limitBytes: 8e9,
+  limitSource: 'available',
+  fits: true,
+  largestFittingPx: null,
+  tiling: null,
+  plan: { mode: 'whole', sizePx: 384, estimateBytes: 1e9 },
+  planError: null,
+};
 
 const WEIGHTS_INFO: WeightsInfo = {
   installed: false,
@@ -127,6 +146,9 @@ const VALID: Record<InvokeMethod, () => unknown> = {
   exportVideo: () => ({ runId: 'run-1-abcd', format: 'mp4', fps: 10, holdFinalSeconds: 1, sideBySide: false, caption: false }),
   cancelVideoExport: () => ({ runId: 'run-1-abcd' }),
   getFfmpegStatus: () => undefined,
+  estimateMemory: () => ({ settings: structuredClone(DEFAULT_STUDIO_SETTINGS), content: { width: 640, height: 480 } }),
+  getVideoSettings: () => undefined,
+  saveVideoSettings: () => ({ ...DEFAULT_VIDEO_SETTINGS, ffmpegPath: '/opt/ffmpeg/bin/ffmpeg' }),
 };
 
 const METHODS = Object.keys(VALID) as InvokeMethod[];
@@ -192,6 +214,7 @@ describe('every handler', () => {
       renderExport: boom, getSettings: boom, saveSettings: boom, getAppInfo: boom,
       getWeightsStatus: boom, fetchWeights: boom, cancelWeightsFetch: boom, importWeights: boom, removeWeights: boom,
       exportVideo: boom, cancelVideoExport: boom, getFfmpegStatus: boom,
+      estimateMemory: boom, getVideoSettings: boom, saveVideoSettings: boom,
     });
     const result = await call(method, VALID[method](), context);
     expect(result).toEqual({ ok: false, error: { code: 'INTERNAL', message: 'Something went wrong in the studio: disk on fire' } });
@@ -249,6 +272,14 @@ describe('malformed payloads are rejected as data, and never reach the services'
     ['exportVideo', 'a run id with a path in it', { ...(VALID.exportVideo() as object), runId: '../x' }, /runId/],
     ['cancelVideoExport', 'nothing', undefined, /cancelVideoExport/],
     ['getFfmpegStatus', 'a payload where none is taken', 'ffmpeg', /payload/],
+    ['estimateMemory', 'no settings', { content: null }, /settings/],
+    ['estimateMemory', 'a tile size below 64 px', { settings: { ...DEFAULT_STUDIO_SETTINGS, tile: 8 }, content: null }, /settings\.tile/],
+    ['estimateMemory', 'a memory limit in bytes', { settings: { ...DEFAULT_STUDIO_SETTINGS, memoryLimitMb: 8e9 }, content: null }, /memoryLimitMb/],
+    ['estimateMemory', 'a fractional content width', { settings: DEFAULT_STUDIO_SETTINGS, content: { width: 0.5, height: 2 } }, /content\.width/],
+    ['getVideoSettings', 'a payload where none is taken', { x: 1 }, /payload/],
+    ['saveVideoSettings', 'an empty ffmpeg path', { ...DEFAULT_VIDEO_SETTINGS, ffmpegPath: '' }, /ffmpegPath/],
+    ['saveVideoSettings', 'fps 1000', { ...DEFAULT_VIDEO_SETTINGS, fps: 1000 }, /fps/],
+    ['saveVideoSettings', 'an unknown field', { ...DEFAULT_VIDEO_SETTINGS, shell: 'rm -rf' }, /shell/],
   ];
 
   it.each(cases)('%s with %s', async (method, _what, payload, mentions) => {
@@ -437,6 +468,9 @@ describe('adaptBackend', () => {
       cancelVideoExport: never,
       getFfmpegStatus: async () => ok({ found: false as const, help: 'install ffmpeg' }),
       onVideoEvent: () => () => undefined,
+      estimateMemory: async () => ok(ESTIMATE_INFO),
+      getVideoSettings: async () => ok(DEFAULT_VIDEO_SETTINGS),
+      saveVideoSettings: never,
       settings: {
         windowState: { x: 10, y: 20, width: 1000, height: 700, maximized: true },
         saveWindowState: async (state) => {

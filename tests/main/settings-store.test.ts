@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SETTINGS_FILE_NAME, SettingsStore } from '../../src/main/services/settings-store.js';
-import { DEFAULT_STUDIO_SETTINGS, applyPreset } from '../../src/shared/studio-settings.js';
+import { DEFAULT_STUDIO_SETTINGS, DEFAULT_VIDEO_SETTINGS, applyPreset } from '../../src/shared/studio-settings.js';
+import { StudioBackend } from '../../src/main/services/studio-backend.js';
+import { tsJobWorker } from '../helpers/studio.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -92,5 +94,98 @@ describe('SettingsStore', () => {
     await writeFile(blocked, 'a file, not a folder');
     const store = await SettingsStore.open(path.join(blocked, 'data'));
     expect(await store.saveSettings(DEFAULT_STUDIO_SETTINGS)).toMatchObject({ ok: false, error: { code: 'SETTINGS_NOT_SAVED' } });
+  });
+});
+
+describe('SettingsStore: video options, ffmpeg path, memory and scale settings', () => {
+  const video = { format: 'gif' as const, frameEvery: 5, fps: 24, holdFinalSeconds: 2.5, sideBySide: true, caption: true, ffmpegPath: '/opt/ffmpeg/bin/ffmpeg', record: false };
+
+  it('persists the Export video options, the timelapse toggle and the ffmpeg path across launches', async () => {
+    const store = await SettingsStore.open(dir);
+    expect(store.videoSettings).toEqual(DEFAULT_VIDEO_SETTINGS);
+    expect(store.ffmpegPath).toBeNull();
+    expect(await store.saveVideoSettings(video)).toEqual({ ok: true, value: null });
+    const again = await SettingsStore.open(dir);
+    expect(again.videoSettings).toEqual(video);
+    expect(again.ffmpegPath).toBe('/opt/ffmpeg/bin/ffmpeg');
+    // The run settings are untouched by a video save, and the other way round.
+    expect(again.settings).toEqual(DEFAULT_STUDIO_SETTINGS);
+    expect(await again.saveSettings({ ...DEFAULT_STUDIO_SETTINGS, sizePx: 200 })).toEqual({ ok: true, value: null });
+    expect((await SettingsStore.open(dir)).videoSettings).toEqual(video);
+  });
+
+  it.each([
+    ['an empty ffmpeg path', { ffmpegPath: '' }, /ffmpegPath/],
+    ['a path with a newline', { ffmpegPath: '/usr/bin/ffmpeg\n--evil' }, /ffmpegPath/],
+    ['fps 0', { fps: 0 }, /fps/],
+    ['frameEvery 0.5', { frameEvery: 0.5 }, /frameEvery/],
+    ['an unknown format', { format: 'avi' }, /format/],
+    ['record as a string', { record: 'yes' }, /record/],
+    ['an unknown field', { ffmpegArgs: '-y' }, /ffmpegArgs/],
+  ])('rejects %s as BAD_REQUEST and keeps what was saved', async (_what, patch, mentions) => {
+    const store = await SettingsStore.open(dir);
+    await store.saveVideoSettings(video);
+    const result = await store.saveVideoSettings({ ...video, ...patch });
+    expect(result).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringMatching(mentions) } });
+    expect(store.videoSettings).toEqual(video);
+    expect((await SettingsStore.open(dir)).videoSettings).toEqual(video);
+  });
+
+  it('fills video fields an older file lacks, and falls back to default video options (not default settings) for a bad section', async () => {
+    const settings = { ...DEFAULT_STUDIO_SETTINGS, sizePx: 300 };
+    await writeFile(file(), JSON.stringify({ version: 1, settings, window: null, weightsPath: null, video: { fps: 30 } }));
+    const older = await SettingsStore.open(dir);
+    expect(older.videoSettings).toEqual({ ...DEFAULT_VIDEO_SETTINGS, fps: 30 });
+    await writeFile(file(), JSON.stringify({ version: 1, settings, window: null, weightsPath: null, video: { fps: 'fast', ffmpegPath: 7 } }));
+    const bad = await SettingsStore.open(dir);
+    expect(bad.recovery).toBeNull();
+    expect(bad.settings.sizePx).toBe(300);
+    expect(bad.videoSettings).toEqual(DEFAULT_VIDEO_SETTINGS);
+  });
+
+  it('persists scales, style scale, original colours, tiling and the memory limit, and rejects values out of range', async () => {
+    const store = await SettingsStore.open(dir);
+    const chosen = { ...DEFAULT_STUDIO_SETTINGS, scales: 3, styleScale: 0.5, originalColors: true, tile: 512, tileOverlapPx: 32, memoryLimitMb: 4096 };
+    expect(await store.saveSettings(chosen)).toEqual({ ok: true, value: null });
+    expect((await SettingsStore.open(dir)).settings).toEqual(chosen);
+    for (const [patch, field] of [
+      [{ scales: 9 }, 'scales'],
+      [{ scales: 'on' }, 'scales'],
+      [{ styleScale: 0 }, 'styleScale'],
+      [{ tile: 8 }, 'tile'],
+      [{ tile: 'always' }, 'tile'],
+      [{ tileOverlapPx: -1 }, 'tileOverlapPx'],
+      [{ memoryLimitMb: 100 }, 'memoryLimitMb'],
+      [{ memoryLimitMb: 1.5e9 }, 'memoryLimitMb'],
+    ] as const) {
+      const result = await store.saveSettings({ ...chosen, ...patch });
+      expect(result, JSON.stringify(patch)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringContaining(`settings.${field}`) } });
+    }
+    expect((await SettingsStore.open(dir)).settings).toEqual(chosen);
+    // A file from before these settings existed gets the CLI's defaults for them.
+    const older: Partial<typeof chosen> = { ...chosen };
+    delete older.scales;
+    delete older.tile;
+    delete older.memoryLimitMb;
+    await writeFile(file(), JSON.stringify({ version: 1, settings: older }));
+    expect((await SettingsStore.open(dir)).settings).toMatchObject({ scales: 'auto', tile: 'auto', memoryLimitMb: null, styleScale: 0.5 });
+  });
+
+  it('the studio asks ffmpeg status with the saved path first, and says when it does not work', async () => {
+    const backend = await StudioBackend.create({ dataDir: dir, worker: tsJobWorker(), version: 'test', env: {} });
+    try {
+      const missing = path.join(dir, 'no-such-ffmpeg');
+      expect(await backend.saveVideoSettings({ ...DEFAULT_VIDEO_SETTINGS, ffmpegPath: missing })).toEqual({ ok: true, value: null });
+      expect(await backend.getVideoSettings()).toEqual({ ok: true, value: { ...DEFAULT_VIDEO_SETTINGS, ffmpegPath: missing } });
+      const status = await backend.getFfmpegStatus();
+      expect(status.ok).toBe(true);
+      const text = JSON.stringify(status.ok && status.value);
+      // Found elsewhere (notes say why the setting was passed over) or not at all (the help names what was tried).
+      expect(text).toContain(`the ffmpeg setting (${missing})`);
+      expect(text).toContain('does not exist');
+      expect(await backend.saveVideoSettings({ ...DEFAULT_VIDEO_SETTINGS, ffmpegPath: '' })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    } finally {
+      await backend.dispose();
+    }
   });
 });

@@ -6,18 +6,21 @@ import { CHANNELS, PUSH_CHANNELS } from '../../shared/ipc.js';
 import { checkSender, type SenderInfo, type TrustPolicy } from '../security.js';
 import { cancelVideoExport } from './cancel-video-export.js';
 import { cancelWeightsFetch } from './cancel-weights-fetch.js';
+import { estimateMemory } from './estimate-memory.js';
 import { exportImage } from './export-image.js';
 import { exportVideo } from './export-video.js';
 import { fetchWeights } from './fetch-weights.js';
 import { getAppInfo } from './get-app-info.js';
 import { getFfmpegStatus } from './get-ffmpeg-status.js';
 import { getSettings } from './get-settings.js';
+import { getVideoSettings } from './get-video-settings.js';
 import { getWeightsStatus } from './get-weights-status.js';
 import { importWeights } from './import-weights.js';
 import { pauseRun } from './pause-run.js';
 import { removeWeights } from './remove-weights.js';
 import { resumeRun } from './resume-run.js';
 import { saveSettings } from './save-settings.js';
+import { saveVideoSettings } from './save-video-settings.js';
 import { startRun } from './start-run.js';
 import { stopRun } from './stop-run.js';
 import { updateRunSettings } from './update-run-settings.js';
@@ -41,6 +44,9 @@ export const HANDLERS: HandlerTable = {
   exportVideo,
   cancelVideoExport,
   getFfmpegStatus,
+  estimateMemory,
+  getVideoSettings,
+  saveVideoSettings,
 };
 
 /** The channel each request method travels on (CHANNELS' keys are StudioApi's method names). */

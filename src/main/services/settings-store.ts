@@ -6,8 +6,8 @@ import { writeFileAtomic as writeAtomically } from '../../engine/atomic-file.js'
 import path from 'node:path';
 import * as v from 'valibot';
 import type { Result } from '../../shared/ipc.js';
-import { validateStudioSettings } from '../../shared/schemas.js';
-import { DEFAULT_STUDIO_SETTINGS, LAYER_NAMES, type StudioSettings } from '../../shared/studio-settings.js';
+import { validateStudioSettings, validateVideoSettings } from '../../shared/schemas.js';
+import { DEFAULT_STUDIO_SETTINGS, DEFAULT_VIDEO_SETTINGS, LAYER_NAMES, type StudioSettings, type VideoSettings } from '../../shared/studio-settings.js';
 
 export const SETTINGS_FILE_NAME = 'studio-settings.json';
 const FILE_VERSION = 1;
@@ -34,6 +34,8 @@ interface StoredFile {
   settings: StudioSettings;
   window: WindowState | null;
   weightsPath: string | null;
+  /** The Export video options, the timelapse toggle and the ffmpeg setting. */
+  video: VideoSettings;
 }
 
 export class SettingsStore {
@@ -81,6 +83,22 @@ export class SettingsStore {
     return this.data.weightsPath;
   }
 
+  get videoSettings(): VideoSettings {
+    return { ...this.data.video };
+  }
+
+  /** The ffmpeg the user chose (tried first by resolveFfmpeg), or null. */
+  get ffmpegPath(): string | null {
+    return this.data.video.ffmpegPath;
+  }
+
+  /** Validates (a renderer's payload) and persists; a bad value is refused with the field named, nothing saved. */
+  async saveVideoSettings(payload: unknown): Promise<Result<null>> {
+    const video = validateVideoSettings(payload);
+    if (!video.ok) return video;
+    return this.persist({ ...this.data, video: { ...video.value } });
+  }
+
   /** Validates (a renderer's payload) and persists. */
   async saveSettings(payload: unknown): Promise<Result<null>> {
     const settings = validateStudioSettings(payload);
@@ -120,7 +138,7 @@ export class SettingsStore {
 }
 
 function defaults(): StoredFile {
-  return { version: FILE_VERSION, settings: structuredClone(DEFAULT_STUDIO_SETTINGS), window: null, weightsPath: null };
+  return { version: FILE_VERSION, settings: structuredClone(DEFAULT_STUDIO_SETTINGS), window: null, weightsPath: null, video: { ...DEFAULT_VIDEO_SETTINGS } };
 }
 
 /**
@@ -143,7 +161,18 @@ function parseStoredFile(text: string): { ok: true; value: StoredFile } | { ok: 
   if (!settings.ok) return { ok: false, error: settings.error.message };
   const window = v.safeParse(WindowStateSchema, file.window);
   const weightsPath = typeof file.weightsPath === 'string' && file.weightsPath.length > 0 ? file.weightsPath : null;
-  return { ok: true, value: { version: FILE_VERSION, settings: settings.value, window: window.success ? window.output : null, weightsPath } };
+  // The video options are a convenience: missing fields get defaults, and a section that is still not valid is
+  // dropped for the defaults rather than costing the run settings.
+  const storedVideo = typeof file.video === 'object' && file.video !== null && !Array.isArray(file.video) ? (file.video as Record<string, unknown>) : {};
+  const video = validateVideoSettings({ ...DEFAULT_VIDEO_SETTINGS, ...pick(storedVideo, Object.keys(DEFAULT_VIDEO_SETTINGS)) });
+  return {
+    ok: true,
+    value: { version: FILE_VERSION, settings: settings.value, window: window.success ? window.output : null, weightsPath, video: video.ok ? video.value : { ...DEFAULT_VIDEO_SETTINGS } },
+  };
+}
+
+function pick(record: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => k in record).map((k) => [k, record[k]]));
 }
 
 function withDefaults(stored: Record<string, unknown>): Record<string, unknown> {

@@ -5,6 +5,7 @@
 import type {
   AppInfo,
   ExportVideoRequest,
+  MemoryEstimateInfo,
   FetchWeightsRequest,
   FfmpegStatus,
   ImportWeightsRequest,
@@ -17,8 +18,9 @@ import type {
   WeightsInfo,
 } from '../../shared/ipc.js';
 import { validateCancelVideoExport, validateExportVideo, validateFetchWeights, validateImportWeights, validateNoPayload } from '../../shared/schemas.js';
-import type { StudioSettings } from '../../shared/studio-settings.js';
+import type { StudioSettings, VideoSettings } from '../../shared/studio-settings.js';
 import { buildAppInfo } from './app-info.js';
+import { estimateMemoryRequest } from './memory-estimate.js';
 import { ExportService, type ExportedImage } from './export-service.js';
 import { RunService, type WorkerLocation } from './run-service.js';
 import { SettingsStore } from './settings-store.js';
@@ -78,7 +80,8 @@ export class StudioBackend {
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.previewIntervalMs !== undefined ? { previewIntervalMs: options.previewIntervalMs } : {}),
     });
-    const videos = new VideoService({ root: framesRoot });
+    // The ffmpeg setting is read at each export and status check, so a change needs no restart.
+    const videos = new VideoService({ root: framesRoot, ffmpegPath: () => settings.ffmpegPath });
     return new StudioBackend(options, locate, settings, runs, new ExportService(runs), weights, videos);
   }
 
@@ -129,6 +132,11 @@ export class StudioBackend {
 
   onRunEvent(listener: (event: RunEvent) => void): () => void {
     return this.runs.onRunEvent(listener);
+  }
+
+  /** The memory a run with these settings needs, the budget, and what fits (computed here; no run starts). */
+  estimateMemory(payload: unknown): Promise<Result<MemoryEstimateInfo>> {
+    return guard(async () => estimateMemoryRequest(payload));
   }
 
   // --- The Model panel ----------------------------------------------------------------------------------------
@@ -212,6 +220,17 @@ export class StudioBackend {
 
   onVideoEvent(listener: (event: VideoExportEvent) => void): () => void {
     return this.videos.onEvent(listener);
+  }
+
+  getVideoSettings(payload?: unknown): Promise<Result<VideoSettings>> {
+    return guard(async () => {
+      const none = validateNoPayload(payload);
+      return none.ok ? { ok: true, value: this.settings.videoSettings } : none;
+    });
+  }
+
+  saveVideoSettings(payload: unknown): Promise<Result<null>> {
+    return guard(() => this.settings.saveVideoSettings(payload));
   }
 
   async dispose(): Promise<void> {

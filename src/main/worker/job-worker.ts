@@ -1,10 +1,14 @@
 // The job worker: runs one style transfer at a time off the main thread; tagged messages in, run events out.
 
 import { parentPort } from 'node:worker_threads';
-import { decodeImage, encodeImage } from '../../engine/image.js';
+import { decodeImage, encodeImage, resizeImage } from '../../engine/image.js';
 import { isNstError } from '../../engine/errors.js';
 import type { PlanarImage } from '../../engine/objective.js';
-import { RunController, initialImage, runStyleTransfer, type RunEvent as EngineEvent } from '../../engine/run.js';
+import { RunController, initialImage, runStyleTransfer, type RunEvent as EngineEvent, type RunResult } from '../../engine/run.js';
+import { resizeLongest } from '../../engine/multiscale.js';
+import { planIterations, renderStyleTransfer, type RenderPlan } from '../../engine/render.js';
+import { keepOriginalColors } from '../../engine/color.js';
+import { memoryLimitBytes } from '../services/memory-estimate.js';
 import { FrameRecorder, FrameSpool } from '../../engine/video/frames.js';
 import { loadWeights } from '../../engine/weights/load.js';
 import type { Vgg19Weights } from '../../engine/weights/types.js';
@@ -44,11 +48,27 @@ class ActiveRun {
   previewsSent = 0;
   /** Spools the timelapse frames (every frameEvery iterations, across rebuilds); null when the run records none. */
   recorder: FrameRecorder | null = null;
+  /** How the run renders (null until planned). Tiled plans take no weight changes. */
+  plan: RenderPlan | null = null;
+  /** Iterations across every scale, tile and rebuild (settings.iterations for a plain run). */
+  planned: number;
+  /** Within the current engine call: iterations of its earlier stages (scales, tiles), and the last one reported. */
+  stageOffset = 0;
+  lastIteration = 0;
+  /** Weights were changed mid-run: later stages (scales) start with the settings' own and need them again. */
+  steered = false;
+  /** A tiled run's canvas after its latest tile, waiting to go out as the next preview (tiles attach no images). */
+  canvas: PlanarImage | null = null;
+  /** The requested output's pixel size, once the content is decoded. */
+  outputSize: { width: number; height: number } | null = null;
+  /** The image as the user sees it: at the output's size, in the photo's colours when asked. */
+  present: (image: PlanarImage) => Promise<PlanarImage> = async (image) => image;
   /** Events leave in order even though preview encoding is async. */
   private outbox: Promise<void> = Promise.resolve();
 
   constructor(readonly start: StartMessage) {
     this.settings = start.request.settings;
+    this.planned = this.settings.iterations;
     this.paused = start.paused;
     if (start.paused) this.controller.pause();
   }
@@ -58,7 +78,7 @@ class ActiveRun {
   }
 
   get total(): number {
-    return this.settings.iterations;
+    return this.planned;
   }
 
   send(produce: () => Promise<{ message: WorkerToParent; transfer?: ArrayBuffer[] }> | { message: WorkerToParent; transfer?: ArrayBuffer[] }): void {
@@ -80,7 +100,10 @@ class ActiveRun {
   }
 
   update(next: StudioSettings): void {
+    // Tiles optimise against targets balanced once for the whole image: the window disables steering (the 'plan' event).
+    if (this.plan?.mode === 'tiled') return;
     this.settings = applyMidRunChanges(this.settings, next);
+    this.steered = true;
     // Before the first engine run starts, it simply starts with these settings.
     if (!this.graph) return;
     const reason = rebuildReason(this.settings, this.graph);
@@ -134,8 +157,10 @@ port.on('message', (message: ParentToWorker) => {
       run?.update(message.settings);
       break;
     case 'snapshot': {
-      const image = run?.latest ? copyImage(run.latest) : null;
-      post({ type: 'snapshot', requestId: message.requestId, image }, image ? [image.data.buffer as ArrayBuffer] : []);
+      const latest = run?.latest ?? null;
+      const reply = (image: WorkerImage | null): void => post({ type: 'snapshot', requestId: message.requestId, image }, image ? [image.data.buffer as ArrayBuffer] : []);
+      if (!run || !latest) reply(null);
+      else void run.present(latest).then((image) => reply(copyImage(image)), () => reply(null));
       break;
     }
   }
@@ -163,14 +188,23 @@ async function execute(start: StartMessage): Promise<void> {
 
 async function paint(run: ActiveRun): Promise<void> {
   const { request } = run.start;
-  const sizePx = request.settings.sizePx;
-  // Images before weights: an unreadable drop should fail at once. Styles are read at the output's longest side.
+  const started = run.settings;
+  const sizePx = started.sizePx;
+  // Images before weights: an unreadable drop should fail at once. Styles are read at styleScale × the output's size.
   const content = await decodeImage(request.content.bytes, { sizePx, sourceName: request.content.name || 'The content image' });
+  run.outputSize = { width: content.width, height: content.height };
+  const styleSidePx = Math.max(16, Math.round(sizePx * started.styleScale));
   const styles = await Promise.all(
-    request.styles.map((style, i) => decodeImage(style.image.bytes, { sizePx, sourceName: style.image.name || `Style image ${i + 1}` })),
+    request.styles.map((style, i) => decodeImage(style.image.bytes, { sizePx: styleSidePx, sourceName: style.image.name || `Style image ${i + 1}` })),
   );
   const weights = await cachedWeights(run.start.weightsPath);
   const styleBlend = request.styles.map((s) => s.blend);
+  // Coarse scales and downscaled plans hand out smaller images: previews, frames and the result are shown at the
+  // output's size, in the photo's colours when asked.
+  run.present = async (image) => {
+    const sized = image.width === content.width && image.height === content.height ? image : await resizeImage(image, content.width, content.height);
+    return started.originalColors ? keepOriginalColors(sized, content) : sized;
+  };
   if (run.start.frames) {
     // The timelapse is a by-product: a spool that cannot be made costs the video, never the run.
     const spool = await FrameSpool.create({ dir: run.start.frames.dir, frameEvery: run.start.frames.frameEvery }).catch((error: unknown) => {
@@ -178,88 +212,141 @@ async function paint(run: ActiveRun): Promise<void> {
       return null;
     });
     if (spool) {
-      run.recorder = new FrameRecorder(spool);
-      const first = engineRunSettings(run.settings, { iterations: run.total, styleBlend, threads: run.start.threads });
+      run.recorder = new FrameRecorder(spool, { prepare: run.present });
+      const first = engineRunSettings(run.settings, { iterations: started.iterations, styleBlend, threads: run.start.threads });
       const start = { width: content.width, height: content.height, data: initialImage(first.init, content, styles, first.seed) };
       run.recorder.start(start, content);
     }
   }
 
-  let startImage: Float32Array | undefined;
-  for (;;) {
-    const settings = run.settings;
-    run.graph = graphLayersFor(settings);
-    const engineSettings = engineRunSettings(settings, { iterations: run.total - run.iterationsBefore, styleBlend, threads: run.start.threads });
-    const result = await runStyleTransfer({ weights, content, styles, ...(startImage ? { startImage } : {}) }, engineSettings, {
+  // The whole run as memory allows: whole, optimised smaller and upsampled, or tiled; retried smaller on OOM.
+  run.graph = graphLayersFor(run.settings);
+  let result: RunResult = await renderStyleTransfer({ weights, content, styles }, engineRunSettings(run.settings, { iterations: started.iterations, styleBlend, threads: run.start.threads }), {
+    scales: started.scales,
+    styleScale: started.styleScale,
+    tile: started.tile,
+    tileOverlapPx: started.tileOverlapPx,
+    memoryLimitBytes: memoryLimitBytes(started),
+    controller: run.controller,
+    onEvent: (event) => onEngineEvent(run, event),
+    onPlan: (plan) => onPlan(run, plan),
+    onNotice: (message) => run.emit({ type: 'notice', message }),
+    onTile: (canvas) => {
+      run.latest = canvas;
+      run.canvas = canvas;
+    },
+  });
+  endSegment(run, result);
+
+  // A layer the graph lacks was turned on (never in tiled runs): the rest of the iterations run at the plan's
+  // optimisation size on a graph with the new layers, from the current image (the optimizer starts afresh).
+  while (run.rebuildPending && !run.stopRequested && run.iterationsBefore < run.total && run.plan && run.plan.mode !== 'tiled') {
+    const workPx = run.plan.sizePx;
+    const workContent = workPx === Math.max(content.width, content.height) ? content : await resizeLongest(content, workPx);
+    const workStyles = await Promise.all(styles.map((style) => resizeLongest(style, Math.max(16, Math.round(workPx * started.styleScale)))));
+    const startImage = result.image.width === workContent.width && result.image.height === workContent.height ? result.image : await resizeImage(result.image, workContent.width, workContent.height);
+    run.rebuildAnnounce = run.rebuildPending;
+    run.rebuildPending = null;
+    run.controller = new RunController();
+    if (run.paused) run.controller.pause();
+    run.graph = graphLayersFor(run.settings);
+    const engineSettings = engineRunSettings(run.settings, { iterations: run.total - run.iterationsBefore, styleBlend, threads: run.start.threads });
+    result = await runStyleTransfer({ weights, content: workContent, styles: workStyles, startImage: startImage.data }, engineSettings, {
       controller: run.controller,
       onEvent: (event) => onEngineEvent(run, event),
     });
-    run.iterationsBefore += result.iterations;
-    run.latest = result.image;
-    if (run.rebuildPending && !run.stopRequested && run.iterationsBefore < run.total) {
-      // Continue from the current image on a graph with the new layers (the optimizer starts afresh).
-      startImage = result.image.data;
-      run.rebuildAnnounce = run.rebuildPending;
-      run.rebuildPending = null;
-      run.controller = new RunController();
-      if (run.paused) run.controller.pause();
-      continue;
-    }
-    const iterations = run.iterationsBefore;
-    const loss = lossPoint(iterations, result.finalLoss);
-    const image = result.image;
-    // The last frame (if not captured already), then the index is flushed: the spool is complete before 'done'.
-    // A failed spool costs the video, never the run.
-    await run.recorder?.finish({ ...result, iterations }).catch((error: unknown) => console.warn(`[job-worker] timelapse frames of ${run.runId}: ${(error as Error).message}`));
-    run.send(async () => {
-      const final = await encodeFrame(image, FINAL_QUALITY);
-      // The full-precision image first (the service keeps it for export), then the event that announces it.
-      post({ type: 'result', runId: run.runId, image }, [image.data.buffer as ArrayBuffer]);
-      run.latest = null;
-      return {
-        message: { type: 'event', event: { runId: run.runId, type: 'done', iterations, stopped: run.stopRequested, final, loss } },
-        transfer: [final.jpeg.buffer as ArrayBuffer],
-      };
-    });
-    return;
+    endSegment(run, result);
   }
+
+  const iterations = run.iterationsBefore;
+  const loss = lossPoint(iterations, result.finalLoss);
+  const image = await run.present(result.image);
+  run.latest = image;
+  // The last frame (if not captured already), then the index is flushed: the spool is complete before 'done'.
+  // A failed spool costs the video, never the run.
+  await run.recorder?.finish({ ...result, image, iterations }).catch((error: unknown) => console.warn(`[job-worker] timelapse frames of ${run.runId}: ${(error as Error).message}`));
+  run.send(async () => {
+    const final = await encodeFrame(image, FINAL_QUALITY);
+    // The full-precision image first (the service keeps it for export), then the event that announces it.
+    post({ type: 'result', runId: run.runId, image }, [image.data.buffer as ArrayBuffer]);
+    run.latest = null;
+    return {
+      message: { type: 'event', event: { runId: run.runId, type: 'done', iterations, stopped: run.stopRequested, final, loss } },
+      transfer: [final.jpeg.buffer as ArrayBuffer],
+    };
+  });
+}
+
+/** One engine call (a render, or a segment after a rebuild) ended: its iterations count, its stages are done. */
+function endSegment(run: ActiveRun, result: RunResult): void {
+  run.iterationsBefore += result.iterations;
+  run.stageOffset = 0;
+  run.lastIteration = 0;
+  run.latest = result.image;
+}
+
+const TILED_STEERING =
+  'Tiled runs optimise every tile against style targets and balance weights fixed once for the whole image: layer and weight changes apply to the next run.';
+
+/** The render's plan (again after an out-of-memory retry, which starts over): totals, steering, the timelapse. */
+function onPlan(run: ActiveRun, plan: RenderPlan): void {
+  const retry = run.plan !== null;
+  run.plan = plan;
+  run.planned = planIterations(plan, run.settings.iterations, run.settings.scales);
+  run.stageOffset = 0;
+  run.lastIteration = 0;
+  if (retry && run.recorder) {
+    // Its frames belong to the attempt that failed; iteration numbers start over with the new plan.
+    console.warn(`[job-worker] ${run.runId}: the timelapse stops at the out-of-memory retry`);
+    run.recorder = null;
+  }
+  const tiled = plan.mode === 'tiled';
+  run.emit({ type: 'plan', plan: { ...plan }, iterations: run.planned, steerable: !tiled, reason: tiled ? TILED_STEERING : null });
 }
 
 function onEngineEvent(run: ActiveRun, event: EngineEvent): void {
   switch (event.type) {
     case 'started':
+      // A new stage (scale, tile) numbers its iterations from 1: continue the run's count.
+      run.stageOffset = run.lastIteration;
+      // Each scale starts from the settings' weights: changes made mid-run carry over.
+      if (run.steered && run.graph && !run.rebuildPending && run.plan?.mode !== 'tiled') run.controller.setWeights(lossWeights(run.settings, run.graph));
       if (!run.startedReported) {
         run.startedReported = true;
-        run.emit({ type: 'started', width: event.width, height: event.height, device: event.device, fallbackReason: event.fallbackReason });
+        // The output's size (a coarse scale or a tile is smaller).
+        const { width, height } = outputSizeOf(run, event);
+        run.emit({ type: 'started', width, height, device: event.device, fallbackReason: event.fallbackReason });
       } else if (run.rebuildAnnounce) {
         run.emit({ type: 'rebuilt', reason: run.rebuildAnnounce, iteration: run.iterationsBefore });
         run.rebuildAnnounce = null;
       }
       break;
     case 'paused':
-      if (!run.pausedReported) run.emit({ type: 'paused', iteration: run.iterationsBefore + event.iteration });
+      if (!run.pausedReported) run.emit({ type: 'paused', iteration: run.iterationsBefore + run.stageOffset + event.iteration });
       run.pausedReported = true;
       break;
     case 'resumed':
-      if (run.pausedReported) run.emit({ type: 'resumed', iteration: run.iterationsBefore + event.iteration });
+      if (run.pausedReported) run.emit({ type: 'resumed', iteration: run.iterationsBefore + run.stageOffset + event.iteration });
       run.pausedReported = false;
       break;
     case 'progress': {
       if (event.image) run.latest = event.image;
-      const iteration = run.iterationsBefore + event.iteration;
+      run.lastIteration = run.stageOffset + event.iteration;
+      const iteration = run.iterationsBefore + run.lastIteration;
       run.recorder?.onEvent(event, { iteration, iterations: run.total });
       const now = performance.now();
-      const image = event.image;
+      const image = event.image ?? run.canvas ?? undefined;
       const wantPreview = image !== undefined && (run.previewsSent === 0 || iteration >= run.total || now - run.lastPreviewAt >= run.start.previewIntervalMs);
       if (wantPreview) {
         run.lastPreviewAt = now;
         run.previewsSent++;
+        run.canvas = null;
       }
       const loss = lossPoint(iteration, event.loss);
       const msPerIteration = event.ms;
       const total = run.total;
       run.send(async () => {
-        const preview = wantPreview ? await encodeFrame(image, PREVIEW_QUALITY).catch(() => null) : null;
+        const preview = wantPreview && image ? await run.present(image).then((shown) => encodeFrame(shown, PREVIEW_QUALITY)).catch(() => null) : null;
         return {
           message: { type: 'event', event: { runId: run.runId, type: 'progress', loss, iterations: total, msPerIteration, preview } },
           transfer: preview ? [preview.jpeg.buffer as ArrayBuffer] : [],
@@ -268,6 +355,11 @@ function onEngineEvent(run: ActiveRun, event: EngineEvent): void {
       break;
     }
   }
+}
+
+/** The run's output size: the decoded content's (the first engine event may come from a smaller scale). */
+function outputSizeOf(run: ActiveRun, event: { width: number; height: number }): { width: number; height: number } {
+  return run.outputSize ?? { width: event.width, height: event.height };
 }
 
 function lossPoint(iteration: number, loss: { total: number; style: Record<string, number>; content: Record<string, number>; tv: number }): LossPoint {

@@ -14,7 +14,7 @@ import type {
   WeightsEvent,
   WeightsInfo,
 } from '../../../src/shared/ipc.js';
-import type { StudioSettings } from '../../../src/shared/studio-settings.js';
+import { DEFAULT_VIDEO_SETTINGS, type StudioSettings } from '../../../src/shared/studio-settings.js';
 
 export interface FakeApiOptions {
   msPerIteration: number;
@@ -218,6 +218,32 @@ export function installFakeApi(options: FakeApiOptions): void {
     },
     cancelVideoExport: () => ok(null),
     getFfmpegStatus: () => ok({ found: true as const, path: '/usr/bin/ffmpeg', source: 'path' as const, version: '6.1', notes: [] }),
+    // A fixed budget of 2 GB and a rough 1 MB per 1000 pixels: enough for the size control's line and proposal.
+    estimateMemory: (request) => {
+      const side = request.settings.sizePx;
+      const totalBytes = 600 * 2 ** 20 + side * side * 1049;
+      const limitBytes = (request.settings.memoryLimitMb ?? 2048) * 2 ** 20;
+      const fits = totalBytes <= limitBytes;
+      const largest = fits ? null : Math.max(64, Math.floor(Math.sqrt((limitBytes - 600 * 2 ** 20) / 1049)));
+      const plan = fits ? { mode: 'whole' as const, sizePx: side, estimateBytes: totalBytes } : { mode: 'downscaled' as const, sizePx: largest!, estimateBytes: limitBytes };
+      return ok({
+        width: side,
+        height: side,
+        totalBytes,
+        breakdown: { weights: 387 * 2 ** 20, activations: totalBytes / 4, workspace: totalBytes / 4, optimizer: 0, runtime: 165 * 2 ** 20 },
+        deviceBytes: null,
+        calibrated: true,
+        limitBytes,
+        limitSource: request.settings.memoryLimitMb === null ? ('available' as const) : ('setting' as const),
+        fits,
+        largestFittingPx: largest,
+        tiling: null,
+        plan,
+        planError: null,
+      });
+    },
+    getVideoSettings: () => ok({ ...DEFAULT_VIDEO_SETTINGS }),
+    saveVideoSettings: () => ok(null),
     onVideoEvent(listener) {
       videoListeners.add(listener);
       return () => videoListeners.delete(listener);

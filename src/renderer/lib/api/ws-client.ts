@@ -19,8 +19,10 @@ import type {
   StudioApi,
   UpdateRunSettingsRequest,
   AppInfo,
+  EstimateMemoryRequest,
+  MemoryEstimateInfo,
 } from '../../../shared/ipc.js';
-import type { StudioSettings } from '../../../shared/studio-settings.js';
+import type { StudioSettings, VideoSettings } from '../../../shared/studio-settings.js';
 import {
   TOKEN_PARAM,
   decodeWireMessage,
@@ -114,6 +116,15 @@ export class WebSocketApi implements StudioApi {
   }
   getFfmpegStatus(): Promise<Result<FfmpegStatus>> {
     return this.call('getFfmpegStatus', null);
+  }
+  estimateMemory(request: EstimateMemoryRequest): Promise<Result<MemoryEstimateInfo>> {
+    return this.call('estimateMemory', request);
+  }
+  getVideoSettings(): Promise<Result<VideoSettings>> {
+    return this.call('getVideoSettings', null);
+  }
+  saveVideoSettings(settings: VideoSettings): Promise<Result<null>> {
+    return this.call('saveVideoSettings', settings);
   }
 
   onRunEvent(listener: (event: RunEvent) => void): () => void {

@@ -1,0 +1,76 @@
+// The job worker under a memory limit: a run that would not fit whole is planned smaller-and-upsampled or tiled,
+// says so in a notice, still ends with an image of the requested size, and (tiled) refuses live weight changes.
+
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunService } from '../../src/main/services/run-service.js';
+import { ExportService } from '../../src/main/services/export-service.js';
+import type { RunEvent } from '../../src/shared/ipc.js';
+import { EventLog, WEIGHTS_DIR, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
+
+type Of<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
+
+const present = studioDataPresent();
+
+describe.skipIf(!present)('RunService with a small memory limit (real uint8 VGG19, Tübingen / Starry Night at 256 px)', () => {
+  let service: RunService;
+  let log: EventLog;
+
+  beforeAll(() => {
+    service = new RunService({ worker: tsJobWorker(), weights: async () => ({ path: WEIGHTS_DIR }), threads: 2, previewIntervalMs: 0 });
+    log = new EventLog(service);
+  });
+
+  afterAll(async () => {
+    await service?.dispose();
+  });
+
+  async function run(settings: ReturnType<typeof testSettings>): Promise<{ runId: string; done: Of<'done'>; events: RunEvent[] }> {
+    const started = await service.startRun(await tubingenStarryRequest(settings));
+    if (!started.ok) throw new Error(started.error.message);
+    const runId = started.value.runId;
+    const end = await log.end(runId, 180_000);
+    if (end.type !== 'done') throw new Error(`the run ended with ${JSON.stringify(end)}`);
+    return { runId, done: end, events: log.of(runId) };
+  }
+
+  it('tile off: a 256-px run over a 700 MB limit is optimised at 192 px, says so, and ends at 256 x 256', { timeout: 200_000 }, async () => {
+    // 256 px needs about 813 MB (Adam, Gatys layers); 192 px about 700 MB.
+    const { runId, done, events } = await run(testSettings({ sizePx: 256, iterations: 3, memoryLimitMb: 700, tile: 'off' }));
+    const plan = events.find((e): e is Of<'plan'> => e.type === 'plan');
+    expect(plan).toMatchObject({ plan: { mode: 'downscaled', sizePx: 192 }, iterations: 3, steerable: true, reason: null });
+    const notices = events.filter((e): e is Of<'notice'> => e.type === 'notice').map((e) => e.message);
+    expect(notices).toEqual([expect.stringMatching(/^256x256 needs about \d+ MB, over the 700 MB memory limit: optimising at 192 px and upsampling to 256 px$/)]);
+    // The notice and the plan come before the first iteration; the window is told the output's size.
+    const types = events.map((e) => e.type);
+    expect(types.indexOf('notice')).toBeLessThan(types.indexOf('progress'));
+    expect(events.find((e) => e.type === 'started')).toMatchObject({ width: 256, height: 256 });
+    const progress = events.filter((e): e is Of<'progress'> => e.type === 'progress');
+    expect(progress.map((p) => p.loss.iteration)).toEqual([1, 2, 3]);
+    // Previews are shown at the output's size, though the optimiser works at 192 px.
+    expect(progress[0]!.preview).toMatchObject({ width: 256, height: 256 });
+    expect(done).toMatchObject({ iterations: 3, stopped: false, final: { width: 256, height: 256 } });
+    const exported = await new ExportService(service).exportImage({ runId, format: 'png', sizePx: null });
+    expect(exported.ok && (await sharp(exported.value.bytes).metadata())).toMatchObject({ width: 256, height: 256 });
+  });
+
+  it('tile auto: renders 4 tiles after a 128-px pass, counts every tile in the total, and ignores live weight changes', { timeout: 300_000 }, async () => {
+    const settings = testSettings({ sizePx: 256, iterations: 2, memoryLimitMb: 700, tile: 'auto', originalColors: true });
+    const started = await service.startRun(await tubingenStarryRequest(settings));
+    if (!started.ok) throw new Error(started.error.message);
+    const runId = started.value.runId;
+    const plan = (await log.next(runId, 'plan')) as Of<'plan'>;
+    expect(plan).toMatchObject({ plan: { mode: 'tiled', tiles: 4, coherencePx: 128 }, iterations: 2 * (1 + 4), steerable: false });
+    expect(plan.reason).toMatch(/Tiled runs/);
+    // A weight change mid-run is refused by the worker (the window disables the controls): no rebuild, no error.
+    expect(await service.updateRunSettings({ runId, settings: { ...settings, styleWeight: 50, layers: { ...settings.layers, block2_conv2: { style: true, styleWeight: 1, content: false } } } })).toEqual({ ok: true, value: null });
+    const end = await log.end(runId, 280_000);
+    expect(end).toMatchObject({ type: 'done', iterations: 10, stopped: false, final: { width: 256, height: 256 } });
+    const events = log.of(runId);
+    expect(events.some((e) => e.type === 'rebuilt')).toBe(false);
+    expect(events.filter((e) => e.type === 'notice').map((e) => (e as Of<'notice'>).message)).toEqual([expect.stringContaining('rendering 4 tiles of 190 px')]);
+    const iterations = events.filter((e): e is Of<'progress'> => e.type === 'progress').map((p) => p.loss.iteration);
+    expect(iterations).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(events.filter((e): e is Of<'progress'> => e.type === 'progress').every((p) => p.iterations === 10)).toBe(true);
+  });
+});
