@@ -36,6 +36,26 @@ async function inputFolder(extra: Record<string, string> = {}): Promise<string> 
 const manifestOf = (out: string): BatchManifest => JSON.parse(readFileSync(path.join(out, MANIFEST_NAME), 'utf8')) as BatchManifest;
 const mtimes = (out: string, names: readonly string[]): number[] => names.map((n) => statSync(path.join(out, n)).mtimeMs);
 
+/** Starts `nst args` and resolves `reached` at the first JSON line that `when` accepts (rejects if it ends first). */
+function startUntil(args: readonly string[], when: (line: Record<string, unknown>) => boolean) {
+  const child = spawnNst(args);
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const reached = new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (jsonLines(stdout).some(when)) {
+        clearInterval(timer);
+        resolve();
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`nst ended before the awaited line: ${stdout}`));
+      }
+    }, 20);
+  });
+  return { child, reached, exited, stdout: () => stdout };
+}
+
 describe.skipIf(!present)('nst batch on real 48-px images', () => {
   it('paints every good image, skips and reports the corrupt one, and exits 8', async () => {
     const dir = await inputFolder({ 'b.png': 'this is not a PNG', 'notes.txt': 'not an image either' });
@@ -127,24 +147,11 @@ describe.skipIf(!present)('nst batch on real 48-px images', () => {
     copyFileSync(sharedPath(...IMAGES, 'content_coffee.png'), path.join(dir, 'd.png'));
     const out = path.join(path.dirname(dir), 'out');
     const args = ['batch', '--content', dir, '--style', STYLE(), '-o', out, ...settingsArgs(25), '--json'];
-    const child = spawnNst(args);
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
-    // Kill once the second item has reported an iteration: the first is done, the second is mid-way.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (jsonLines(stdout).some((l) => l.item === 2 && l.iteration !== undefined)) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        } else if (child.exitCode !== null) {
-          clearInterval(timer);
-          reject(new Error(`nst batch ended before it could be killed: ${stdout}`));
-        }
-      }, 20);
-    });
-    expect(await exited).toBe('SIGKILL');
+    const run = startUntil(args, (l) => l.item === 2 && l.iteration !== undefined);
+    await run.reached;
+    run.child.kill('SIGKILL');
+    expect(await run.exited).toMatchObject({ signal: 'SIGKILL' });
+    const stdout = run.stdout();
     const firstRun = jsonLines(stdout).filter((l) => l.status === 'done').map((l) => l.name as string);
     const afterKill = manifestOf(out);
     const doneBefore = afterKill.items.filter((i) => i.status === 'done').map((i) => i.output);
@@ -170,4 +177,24 @@ describe.skipIf(!present)('nst batch on real 48-px images', () => {
       expect(Math.max(painted.width, painted.height)).toBe(48);
     }
   }, 240_000);
+
+  it('Ctrl-C stops mid-item: exit 130, that item not written nor marked done, and a rerun finishes it', async () => {
+    const dir = await inputFolder();
+    const out = path.join(path.dirname(dir), 'out');
+    const args = ['batch', '--content', dir, '--style', STYLE(), '-o', out, ...settingsArgs(60), '--json'];
+    const run = startUntil(args, (l) => l.item === 2 && l.iteration === 2);
+    await run.reached;
+    run.child.kill('SIGINT');
+    expect(await run.exited).toMatchObject({ code: 130 });
+    const lines = jsonLines(run.stdout());
+    expect(lines.at(-1)).toMatchObject({ done: true, stopped: true, written: 1, pending: 2 });
+    // Stopped after the current iteration, long before 60.
+    expect(Math.max(...lines.filter((l) => l.item === 2 && l.iteration !== undefined).map((l) => l.iteration as number))).toBeLessThan(60);
+    expect(manifestOf(out).items.map((i) => [i.output, i.status])).toEqual([['a_jpg.png', 'done'], ['a_png.png', 'pending'], ['c.png', 'pending']]);
+    expect(existsSync(path.join(out, 'a_png.png'))).toBe(false);
+
+    const rerun = await runNst(['batch', '--resume', out, '--iterations', '60', '--json']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(jsonLines(rerun.stdout).filter((l) => l.status).map((l) => [l.name, l.status])).toEqual([['a.jpg', 'skipped'], ['a.png', 'done'], ['c.png', 'done']]);
+  }, 120_000);
 });
