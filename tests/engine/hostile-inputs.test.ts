@@ -7,8 +7,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import h5wasm from 'h5wasm/node';
-import onnxProto from 'onnx-proto';
 import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
@@ -19,11 +17,9 @@ import { importWeights } from '../../src/engine/weights/import.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { weightsStatus } from '../../src/engine/weights/store.js';
-import type { Vgg19Weights } from '../../src/engine/weights/types.js';
 import { writeKerasH5 } from '../helpers/keras-h5-writer.js';
 import { damaged, gifBomb, halves, jpegBomb, pngBomb, solid, svgBomb, truncated, webpBomb } from '../helpers/hostile-files.js';
-
-const { onnx } = onnxProto;
+import { onnxFile, poisoned, resnetH5, tfjsFolder, vgg16Like } from '../helpers/hostile-weights.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -52,88 +48,6 @@ function noisy(width: number, height: number): Sharp {
   const hwc = Buffer.alloc(width * height * 3);
   for (let c = 0; c < 3; c++) for (let p = 0; p < width * height; p++) hwc[p * 3 + c] = Math.round(image.data[c * width * height + p]!);
   return sharp(hwc, { raw: { width, height, channels: 3 } });
-}
-
-// --- weights files written here, independently of the loaders ------------------------------------------------
-
-function float32Bytes(values: Float32Array): Buffer {
-  return Buffer.from(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
-}
-
-function oihwToHwio(kernel: Float32Array, ci: number, co: number): Float32Array {
-  const hwio = new Float32Array(kernel.length);
-  for (let o = 0; o < co; o++)
-    for (let i = 0; i < ci; i++) for (let s = 0; s < 9; s++) hwio[(s * ci + i) * co + o] = kernel[(o * ci + i) * 9 + s]!;
-  return hwio;
-}
-
-/** A TF.js layers-model folder, one group per layer; `paths` overrides a group's shard list (hostile manifests). */
-async function tfjsFolder(name: string, weights: Vgg19Weights, paths: Record<number, string[]> = {}): Promise<string> {
-  const folder = path.join(dir, name);
-  await mkdir(folder, { recursive: true });
-  const manifest = [];
-  let g = 0;
-  for (const [layer, conv] of weights.layers) {
-    g++;
-    const shard = `group${g}-shard1of1.bin`;
-    await writeFile(path.join(folder, shard), Buffer.concat([float32Bytes(oihwToHwio(conv.kernel, conv.inChannels, conv.outChannels)), float32Bytes(conv.bias)]));
-    manifest.push({
-      paths: paths[g] ?? [shard],
-      weights: [
-        { name: `${layer}/kernel`, shape: [3, 3, conv.inChannels, conv.outChannels], dtype: 'float32' },
-        { name: `${layer}/bias`, shape: [conv.outChannels], dtype: 'float32' },
-      ],
-    });
-  }
-  await writeFile(path.join(folder, 'model.json'), JSON.stringify({ format: 'layers-model', weightsManifest: manifest }));
-  return folder;
-}
-
-/** An ONNX-zoo-like model: one Conv per layer with its kernel and bias as float initializers. */
-async function onnxFile(name: string, weights: Vgg19Weights): Promise<string> {
-  const nodes = [];
-  const initializer = [];
-  let input = 'data';
-  let k = 0;
-  for (const conv of weights.layers.values()) {
-    const [w, b] = [`conv${k}_weight`, `conv${k}_bias`];
-    initializer.push(onnx.TensorProto.create({ name: w, dims: [conv.outChannels, conv.inChannels, 3, 3], dataType: 1, rawData: float32Bytes(conv.kernel) }));
-    initializer.push(onnx.TensorProto.create({ name: b, dims: [conv.outChannels], dataType: 1, rawData: float32Bytes(conv.bias) }));
-    nodes.push(onnx.NodeProto.create({ opType: 'Conv', input: [input, w, b], output: [`c${k}`] }));
-    nodes.push(onnx.NodeProto.create({ opType: 'Relu', input: [`c${k}`], output: [`r${k}`] }));
-    input = `r${k}`;
-    k++;
-  }
-  const model = onnx.ModelProto.create({ irVersion: 3, opsetImport: [{ domain: '', version: 7 }], graph: { name: 'vgg19', node: nodes, initializer } });
-  return file(name, onnx.ModelProto.encode(model).finish());
-}
-
-/** Real VGG19 shapes, two layers deep, with one value replaced. */
-function poisoned(layer: string, role: 'kernel' | 'bias', value: number, depth = 2): Vgg19Weights {
-  const weights = randomVgg19Weights({ seed: 5, depth });
-  (weights.layers.get(layer)![role] as Float32Array)[role === 'kernel' ? 17 : 3] = value;
-  return weights;
-}
-
-/** A Keras .h5 that is not VGG: ResNet-style groups (conv1, res2a_branch2a) with conv kernels. */
-async function resnetH5(name: string): Promise<string> {
-  await h5wasm.ready;
-  const target = path.join(dir, name);
-  const h5 = new h5wasm.File(target, 'w');
-  for (const group of ['conv1', 'res2a_branch2a', 'res2a_branch2b']) {
-    const holder = h5.create_group(group).create_group(group);
-    holder.create_dataset({ name: 'kernel:0', data: new Float32Array(3 * 3 * 3 * 8), shape: [3, 3, 3, 8], dtype: '<f' });
-    holder.create_dataset({ name: 'bias:0', data: new Float32Array(8), shape: [8], dtype: '<f' });
-  }
-  h5.close();
-  return target;
-}
-
-/** VGG16: blocks 3–5 have three convolutions, so block3_conv4 is missing and everything deeper is misnamed. */
-function vgg16Like(): Vgg19Weights {
-  const full = randomVgg19Weights({ seed: 2, channelScale: 1, depth: 9 });
-  const layers = new Map([...full.layers].filter(([name]) => name !== 'block3_conv4'));
-  return { layers, source: 'vgg16' };
 }
 
 // --- parameters ------------------------------------------------------------------------------------------------
@@ -215,24 +129,24 @@ export const ENGINE_REJECTIONS: readonly Rejection[] = [
   { name: 'maxInputPixels 0', act: async () => decodeImage(await png(), { maxInputPixels: 0 }), code: 'BAD_ARGUMENT', message: /maxInputPixels .* got 0/ },
 
   // Weights: non-finite values.
-  { name: 'NaN in a TF.js kernel', act: async () => loadWeights(await tfjsFolder('tfjs nan', poisoned('block1_conv2', 'kernel', Number.NaN))), code: 'BAD_WEIGHTS', message: /Layer block1_conv2 .* non-finite kernel value \(NaN at index/ },
-  { name: '+Infinity in a TF.js bias', act: async () => loadWeights(await tfjsFolder('tfjs inf', poisoned('block1_conv1', 'bias', Number.POSITIVE_INFINITY))), code: 'BAD_WEIGHTS', message: /Layer block1_conv1 .* non-finite bias value \(Infinity at index 3\)/ },
+  { name: 'NaN in a TF.js kernel', act: async () => loadWeights(await tfjsFolder(dir, 'tfjs nan', poisoned('block1_conv2', 'kernel', Number.NaN))), code: 'BAD_WEIGHTS', message: /Layer block1_conv2 .* non-finite kernel value \(NaN at index/ },
+  { name: '+Infinity in a TF.js bias', act: async () => loadWeights(await tfjsFolder(dir, 'tfjs inf', poisoned('block1_conv1', 'bias', Number.POSITIVE_INFINITY))), code: 'BAD_WEIGHTS', message: /Layer block1_conv1 .* non-finite bias value \(Infinity at index 3\)/ },
   { name: '-Infinity in a Keras .h5 kernel', act: async () => loadWeights(await writeKerasH5(path.join(dir, 'neg inf.h5'), poisoned('block1_conv2', 'kernel', Number.NEGATIVE_INFINITY))), code: 'BAD_WEIGHTS', message: /Layer block1_conv2 .* non-finite kernel value \(-Infinity/ },
-  { name: 'NaN in an ONNX initializer', act: async () => loadWeights(await onnxFile('nan.onnx', poisoned('block1_conv1', 'kernel', Number.NaN))), code: 'BAD_WEIGHTS', message: /Layer block1_conv1 .* non-finite kernel value \(NaN/ },
+  { name: 'NaN in an ONNX initializer', act: async () => loadWeights(await onnxFile(dir, 'nan.onnx', poisoned('block1_conv1', 'kernel', Number.NaN))), code: 'BAD_WEIGHTS', message: /Layer block1_conv1 .* non-finite kernel value \(NaN/ },
 
   // Weights: the wrong network.
-  { name: 'a ResNet .h5', act: async () => loadWeights(await resnetH5('resnet50.h5')), code: 'BAD_WEIGHTS', message: /resnet50\.h5 .*no VGG19 layer groups/ },
+  { name: 'a ResNet .h5', act: async () => loadWeights(await resnetH5(dir, 'resnet50.h5')), code: 'BAD_WEIGHTS', message: /resnet50\.h5 .*no VGG19 layer groups/ },
   { name: 'VGG16 weights imported as VGG19', act: async () => importWeights(await writeKerasH5(path.join(dir, 'vgg16.h5'), vgg16Like()), { root: path.join(dir, 'store-vgg16') }), code: 'BAD_WEIGHTS', message: /Not imported: .*vgg16\.h5 .*lacks block3_conv4/ },
-  { name: 'a half-width VGG', act: async () => loadWeights(await tfjsFolder('tfjs narrow', randomVgg19Weights({ seed: 1, depth: 2, channelScale: 0.5 }))), code: 'BAD_WEIGHTS', message: /block1_conv1 .* kernel \[32, 3, 3, 3\]; VGG19 needs \[64, 3, 3, 3\]/ },
+  { name: 'a half-width VGG', act: async () => loadWeights(await tfjsFolder(dir, 'tfjs narrow', randomVgg19Weights({ seed: 1, depth: 2, channelScale: 0.5 }))), code: 'BAD_WEIGHTS', message: /block1_conv1 .* kernel \[32, 3, 3, 3\]; VGG19 needs \[64, 3, 3, 3\]/ },
   { name: 'a PNG renamed .h5', act: async () => loadWeights(await file('photo.h5', await png())), code: 'BAD_WEIGHTS', message: /photo\.h5 is not an HDF5 file/ },
   { name: 'random bytes named .onnx', act: async () => loadWeights(await file('noise.onnx', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x34]))), code: 'BAD_WEIGHTS', message: /noise\.onnx is not an ONNX model/ },
   { name: 'an empty .onnx', act: async () => loadWeights(await file('empty.onnx', '')), code: 'BAD_WEIGHTS', message: /empty\.onnx .*no graph/ },
 
   // Weights: TF.js manifests that point outside their folder, or at something that never ends.
-  { name: 'a TF.js shard path climbing out of the folder', act: async () => { await file('secret.bin', Buffer.alloc(64 * 27 * 4 + 256)); return loadWeights(await tfjsFolder('tfjs escape', randomVgg19Weights({ seed: 1, depth: 1 }), { 1: ['../secret.bin'] })); }, code: 'BAD_WEIGHTS', message: /names the weight shard "\.\.\/secret\.bin" outside its own folder/ },
-  { name: 'a TF.js shard path that is absolute (/dev/zero)', act: async () => loadWeights(await tfjsFolder('tfjs absolute', randomVgg19Weights({ seed: 1, depth: 1 }), { 1: ['/dev/zero'] })), code: 'BAD_WEIGHTS', message: /names the weight shard "\/dev\/zero" outside its own folder/ },
-  { name: 'a TF.js manifest naming one shard 10,000 times', act: async () => loadWeights(await tfjsFolder('tfjs repeat', randomVgg19Weights({ seed: 1, depth: 1 }), { 1: Array.from({ length: 10_000 }, () => 'group1-shard1of1.bin') })), code: 'BAD_WEIGHTS', message: /is longer than the manifest says/ },
-  { name: 'a TF.js shard that is a folder', act: async () => { const folder = await tfjsFolder('tfjs dir shard', randomVgg19Weights({ seed: 1, depth: 1 }), { 1: ['sub'] }); await mkdir(path.join(folder, 'sub'), { recursive: true }); return loadWeights(folder); }, code: 'BAD_WEIGHTS', message: /shard .*sub named in .* is not a regular file/ },
+  { name: 'a TF.js shard path climbing out of the folder', act: async () => { await file('secret.bin', Buffer.alloc(64 * 27 * 4 + 256)); return loadWeights(await tfjsFolder(dir, 'tfjs escape', randomVgg19Weights({ seed: 1, depth: 1 }), { 1: ['../secret.bin'] })); }, code: 'BAD_WEIGHTS', message: /names the weight shard "\.\.\/secret\.bin" outside its own folder/ },
+  { name: 'a TF.js shard path that is absolute (/dev/zero)', act: async () => loadWeights(await tfjsFolder(dir, 'tfjs absolute', randomVgg19Weights({ seed: 1, depth: 1 }), { 1: ['/dev/zero'] })), code: 'BAD_WEIGHTS', message: /names the weight shard "\/dev\/zero" outside its own folder/ },
+  { name: 'a TF.js manifest naming one shard 10,000 times', act: async () => loadWeights(await tfjsFolder(dir, 'tfjs repeat', randomVgg19Weights({ seed: 1, depth: 1 }), { 1: Array.from({ length: 10_000 }, () => 'group1-shard1of1.bin') })), code: 'BAD_WEIGHTS', message: /is longer than the manifest says/ },
+  { name: 'a TF.js shard that is a folder', act: async () => { const folder = await tfjsFolder(dir, 'tfjs dir shard', randomVgg19Weights({ seed: 1, depth: 1 }), { 1: ['sub'] }); await mkdir(path.join(folder, 'sub'), { recursive: true }); return loadWeights(folder); }, code: 'BAD_WEIGHTS', message: /shard .*sub named in .* is not a regular file/ },
   { name: 'weights under a missing unicode path', act: () => loadWeights(path.join(dir, 'kein Ordner', 'vgg19 ü.h5')), code: 'FILE_NOT_FOUND', message: /vgg19 ü\.h5 does not exist/ },
 
   // Absurd run parameters: refused before any graph is built.
@@ -286,7 +200,7 @@ describe('hostile inputs to the engine: each refused with its own code and sente
 
   it('installs nothing when an import is refused', async () => {
     const root = path.join(dir, 'store-nan');
-    await expect(importWeights(await tfjsFolder('tfjs nan import', poisoned('block1_conv1', 'kernel', Number.NaN)), { root })).rejects.toMatchObject({ code: 'BAD_WEIGHTS' });
+    await expect(importWeights(await tfjsFolder(dir, 'tfjs nan import', poisoned('block1_conv1', 'kernel', Number.NaN)), { root })).rejects.toMatchObject({ code: 'BAD_WEIGHTS' });
     expect((await weightsStatus(root)).index).toBeNull();
     const leftovers = existsSync(root) ? await readdir(root, { recursive: true }) : [];
     expect(leftovers.filter((name) => String(name).endsWith('.tmp'))).toEqual([]);

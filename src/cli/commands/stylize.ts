@@ -16,6 +16,7 @@ import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-option
 import { parseChoice, parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';
+import { checkOutputPath } from '../output-path.js';
 import { addStylizeVideoOptions, applyPresetOptions, describeVideo, prepareStylizeVideo, summary as videoSummary } from './video.js';
 
 export function stylizeCommand(): Command {
@@ -56,6 +57,7 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
   if (!/\.(png|jpe?g)$/i.test(output)) {
     throw new NstError('BAD_ARGUMENT', `-o/--output: ${output} must end in .png, .jpg or .jpeg.`);
   }
+  await checkOutputPath('-o/--output', output, [contentPath, ...stylePaths]);
   const sizePx = parseNumber('--size', text.size!, { min: 16, max: 16384, integer: true });
   const saveEvery = parseNumber('--save-every', text.saveEvery!, { min: 0, integer: true });
   const loss = readLossOptions(text);
