@@ -10,6 +10,7 @@ export const EXIT_CODES: Readonly<Record<NstErrorCode | 'INTERNAL', number>> = {
   FILE_NOT_FOUND: 3,
   NOT_AN_IMAGE: 3,
   IMAGE_TOO_LARGE: 3,
+  BAD_CHECKPOINT: 3,
   IMAGE_TOO_SMALL: 3,
   BAD_WEIGHTS: 4,
   WEIGHTS_MISSING_LAYER: 4,
@@ -19,6 +20,7 @@ export const EXIT_CODES: Readonly<Record<NstErrorCode | 'INTERNAL', number>> = {
   DEVICE_UNAVAILABLE: 5,
   RUNTIME_FAILURE: 5,
   FFMPEG_NOT_FOUND: 7,
+  BATCH_ITEMS_FAILED: 8,
   ABORTED: 130,
   INTERNAL: 1,
 };

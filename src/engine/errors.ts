@@ -15,6 +15,9 @@ export type NstErrorCode =
   | 'DEVICE_UNAVAILABLE'
   | 'RUNTIME_FAILURE'
   | 'FFMPEG_NOT_FOUND'
+  | 'BAD_CHECKPOINT'
+  /** A batch ran to its end but some items failed (each was reported; the others were written). */
+  | 'BATCH_ITEMS_FAILED'
   | 'ABORTED';
 
 export class NstError extends Error {

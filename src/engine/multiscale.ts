@@ -2,7 +2,7 @@
 
 import { resizeImage } from './image.js';
 import type { PlanarImage } from './objective.js';
-import { runStyleTransfer, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
+import { runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings, type RunState } from './run.js';
 import type { Vgg19Weights } from './weights/types.js';
 import { NstError } from './errors.js';
 
@@ -48,6 +48,18 @@ export interface MultiScaleOptions {
   readonly controller?: RunController;
   /** Events of every scale, tagged with the scale's index and size. */
   readonly onEvent?: (event: RunEvent, scale: { index: number; count: number; sizePx: number }) => void;
+  /** Snapshots of the run, tagged with the scale they belong to. */
+  readonly checkpoint?: CheckpointSink<StageState>;
+  /** Continue from a snapshot: earlier scales are skipped, the snapshot's scale continues where it stopped. */
+  readonly resume?: StageState;
+}
+
+/** A multi-stage run (scales, or a tiled render's tiles) between two iterations of stage `index`. */
+export interface StageState {
+  readonly index: number;
+  /** Iterations the earlier stages ran (so the total still adds up after a resume). */
+  readonly iterationsBefore: number;
+  readonly run: RunState;
 }
 
 /** Resizes so the longest side is `longestPx`, keeping the aspect ratio (at least 1 px a side). */
@@ -70,20 +82,27 @@ export async function runMultiScale(inputs: MultiScaleInputs, settings: RunSetti
   if (!Number.isFinite(styleScale) || styleScale <= 0 || styleScale > 8) {
     throw new NstError('BAD_ARGUMENT', `style scale must be a number above 0 and at most 8, got ${styleScale}.`);
   }
+  const resume = options.resume;
+  if (resume && (!Number.isInteger(resume.index) || resume.index < 0 || resume.index >= sizes.length)) {
+    throw new NstError('BAD_ARGUMENT', `The resume state is at scale ${resume.index + 1}; this run has ${sizes.length} scales.`);
+  }
   let previous: PlanarImage | null = null;
   let result: RunResult | null = null;
-  let totalIterations = 0;
-  for (let index = 0; index < sizes.length; index++) {
+  let totalIterations = resume?.iterationsBefore ?? 0;
+  for (let index = resume?.index ?? 0; index < sizes.length; index++) {
     const sizePx = sizes[index]!;
     const content = index === sizes.length - 1 ? inputs.content : await resizeLongest(inputs.content, sizePx);
     const styles = await Promise.all(inputs.styles.map((s) => resizeLongest(s, Math.max(16, Math.round(sizePx * styleScale)))));
     const startImage = previous ? (await resizeImage(previous, content.width, content.height)).data : undefined;
+    const iterationsBefore = totalIterations;
+    const sink = options.checkpoint;
     result = await runStyleTransfer(
-      { weights: inputs.weights, content, styles, ...(startImage ? { startImage } : {}) },
+      { weights: inputs.weights, content, styles, ...(startImage ? { startImage } : {}), ...(resume && index === resume.index ? { resume: resume.run } : {}) },
       settings,
       {
         ...(options.controller ? { controller: options.controller } : {}),
         onEvent: (event) => options.onEvent?.(event, { index, count: sizes.length, sizePx }),
+        ...(sink ? { checkpoint: { due: () => sink.due(), save: (run, o) => sink.save({ index, iterationsBefore, run }, o) } } : {}),
       },
     );
     totalIterations += result.iterations;

@@ -2,10 +2,11 @@
 
 import { resizeImage } from './image.js';
 import type { PlanarImage } from './objective.js';
-import { resizeLongest, runMultiScale, scaleSizes, type MultiScaleInputs, type ScalesOption } from './multiscale.js';
-import type { RunController, RunEvent, RunResult, RunSettings } from './run.js';
+import { resizeLongest, runMultiScale, scaleSizes, type MultiScaleInputs, type ScalesOption, type StageState } from './multiscale.js';
+import type { CheckpointSink, RunController, RunEvent, RunResult, RunSettings } from './run.js';
 import { DEFAULT_TILE_OVERLAP_PX, estimateMemory, formatBytes, isOutOfMemoryError, largestFittingSize, planTiling, sizeWithLongest, type EstimateSpec } from './estimate.js';
-import { planTiles, runTiled, type RenderPhase, type TileRect } from './tiles.js';
+import { planTiles, runTiled, type CompositorState, type TiledState, type RenderPhase, type TileRect } from './tiles.js';
+import type { LossBreakdown } from './objective.js';
 import { summariseOrtError } from './runtime/session.js';
 import { NstError } from './errors.js';
 
@@ -101,6 +102,21 @@ export interface RenderOptions {
   readonly onPlan?: (plan: RenderPlan) => void;
   /** One line whenever memory changes the plan. */
   readonly onNotice?: (message: string) => void;
+  /** Snapshots for checkpoints, each with the plan and the stage (scale, pass or tile) it belongs to. */
+  readonly checkpoint?: CheckpointSink<RenderState>;
+  /** Continue a checkpointed render: its plan is used as it was (not planned again), from its stage on. */
+  readonly resume?: RenderState;
+}
+
+/** A render between two iterations: the plan and where in it (see StageState; tiles also carry their canvas). */
+export interface RenderState {
+  readonly plan: RenderPlan;
+  readonly phase: RenderPhase['phase'];
+  readonly stage: StageState;
+  /** Phase 'tile' only. */
+  readonly canvas?: CompositorState;
+  /** Phase 'tile' only: the whole-image pass's first loss, the tiled result's initial loss. */
+  readonly passInitialLoss?: LossBreakdown;
 }
 
 export interface RenderResult extends RunResult {
@@ -127,10 +143,13 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
   };
   let limit = options.memoryLimitBytes;
   let failure: string | null = null;
+  let resume = options.resume;
+  if (resume) checkResumePlan(resume, width, height);
   for (let attempt = 1; ; attempt++) {
     let planned: ReturnType<typeof planRender>;
     try {
-      planned = planRender(spec, limit, options.tile, options.tileOverlapPx);
+      // A resumed render keeps its plan: the stage it saved belongs to that plan (today's memory may differ).
+      planned = resume ? { plan: resume.plan, notice: null } : planRender(spec, limit, options.tile, options.tileOverlapPx);
     } catch (error) {
       if (failure === null || !(error instanceof NstError)) throw error;
       throw new NstError('RUNTIME_FAILURE', `Out of memory ${failure}, and ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`, { cause: error });
@@ -139,13 +158,14 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
     if (reason) notice(reason);
     options.onPlan?.(plan);
     try {
-      const result = await execute(inputs, settings, options, plan);
+      const result = await execute(inputs, settings, options, plan, resume);
       return { ...result, plan, notices };
     } catch (error) {
       if (!isOutOfMemoryError(error) || attempt >= MAX_ATTEMPTS) throw error;
       limit = Math.min(limit, RETRY_SHARE * plan.estimateBytes);
       failure = `${plan.mode === 'tiled' ? `with ${plan.tilePx}-px tiles` : `at ${plan.sizePx} px`} (${allocationFailure(error)})`;
-      notice(`out of memory ${failure}: retrying within ${formatBytes(limit)}`);
+      notice(`out of memory ${failure}: retrying within ${formatBytes(limit)}${resume ? ', starting over (the checkpoint belongs to the old plan)' : ''}`);
+      resume = undefined;
     }
   }
 }
@@ -160,13 +180,19 @@ function allocationFailure(error: unknown): string {
   return summariseOrtError(error).slice(0, 120);
 }
 
-async function execute(inputs: MultiScaleInputs, settings: RunSettings, options: RenderOptions, plan: RenderPlan): Promise<RunResult> {
+async function execute(inputs: MultiScaleInputs, settings: RunSettings, options: RenderOptions, plan: RenderPlan, resume: RenderState | undefined): Promise<RunResult> {
   const common = {
     scales: options.scales,
     ...(options.styleScale !== undefined ? { styleScale: options.styleScale } : {}),
     ...(options.controller ? { controller: options.controller } : {}),
   };
+  const sink = options.checkpoint;
   if (plan.mode === 'tiled') {
+    let tiledResume: TiledState | undefined;
+    if (resume?.phase === 'tile') {
+      if (!resume.canvas || !resume.passInitialLoss) throw new NstError('BAD_ARGUMENT', 'The resume state is in a tile but holds no tile canvas.');
+      tiledResume = { phase: 'tile', stage: resume.stage, canvas: resume.canvas, passInitialLoss: resume.passInitialLoss };
+    } else if (resume) tiledResume = { phase: 'coherence', stage: resume.stage };
     return runTiled(inputs, settings, {
       ...common,
       tilePx: plan.tilePx,
@@ -174,6 +200,8 @@ async function execute(inputs: MultiScaleInputs, settings: RunSettings, options:
       coherencePx: plan.coherencePx,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.onTile ? { onTile: options.onTile } : {}),
+      ...(sink ? { checkpoint: { due: () => sink.due(), save: (state, o) => sink.save({ plan, ...state }, o) } } : {}),
+      ...(tiledResume ? { resume: tiledResume } : {}),
     });
   }
   const { width, height } = inputs.content;
@@ -181,9 +209,23 @@ async function execute(inputs: MultiScaleInputs, settings: RunSettings, options:
   const result = await runMultiScale({ ...inputs, content }, settings, {
     ...common,
     onEvent: (event, scale) => options.onEvent?.(event, { phase: 'scale', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
+    ...(sink ? { checkpoint: { due: () => sink.due(), save: (stage, o) => sink.save({ plan, phase: 'scale', stage }, o) } } : {}),
+    ...(resume ? { resume: resume.stage } : {}),
   });
   if (plan.mode === 'whole') return result;
   return { ...result, image: await resizeImage(result.image, width, height) };
+}
+
+/** Throws BAD_ARGUMENT unless the state's plan and phase can belong to a render of this size. */
+function checkResumePlan(state: RenderState, width: number, height: number): void {
+  const { plan, phase } = state;
+  const tiled = plan.mode === 'tiled';
+  if (tiled ? phase === 'scale' : phase !== 'scale') {
+    throw new NstError('BAD_ARGUMENT', `The resume state is in a ${phase} stage, which a ${plan.mode} plan does not have.`);
+  }
+  if (!tiled && plan.sizePx > Math.max(width, height)) {
+    throw new NstError('BAD_ARGUMENT', `The resume state's plan optimises at ${plan.sizePx} px, above this ${width}x${height} output.`);
+  }
 }
 
 /** Optimiser iterations a plan runs in all (for a progress bar): every scale, or the pass's scales and every tile. */

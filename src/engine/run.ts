@@ -3,7 +3,7 @@
 import { StyleObjective, type LossBreakdown, type LossWeights, type PlanarImage } from './objective.js';
 import type { PoolKind } from './graph/ops/pool.js';
 import type { DeviceRequest, Device, RuntimeBackend } from './runtime/session.js';
-import type { OptimizerName } from './optim/types.js';
+import type { OptimizerName, OptimizerState } from './optim/types.js';
 import { createOptimizer } from './optim/index.js';
 import type { Vgg19Weights } from './weights/types.js';
 import { createRng } from './random.js';
@@ -43,6 +43,41 @@ export interface RunInputs {
   readonly startImage?: Float32Array;
   /** Style Grams computed elsewhere (tiled rendering: the whole style image's); `styles` may then be empty. */
   readonly styleTargets?: ReadonlyMap<string, Float32Array>;
+  /** Continue a checkpointed run: its image, optimizer state and objective scale replace `startImage` and `init`. */
+  readonly resume?: RunState;
+}
+
+/**
+ * A run between two iterations, complete enough to continue it exactly: a resumed run takes the same steps the
+ * uninterrupted one would have taken. Buffers are copies (the caller's to keep or write out).
+ */
+export interface RunState {
+  /** Completed iterations. */
+  readonly iteration: number;
+  readonly image: Float32Array;
+  readonly optimizer: OptimizerState;
+  /**
+   * The factor the objective is scaled by (from the first gradient). Restored, never recomputed: the optimizer's
+   * loss, gradient and curvature pairs are all in scaled units.
+   */
+  readonly objectiveScale: number;
+  /** The loss at the current image when the last step already evaluated it (L-BFGS), reported by the next step. */
+  readonly carried: LossBreakdown | null;
+  /** The loss of the run's first iteration, so the resumed run's result reports the same before/after. */
+  readonly initialLoss: LossBreakdown | null;
+  /** Loss weights set mid-run (RunController.setWeights), or null when the settings' own apply. */
+  readonly weights: LossWeights | null;
+}
+
+/**
+ * Where a run hands its snapshots. The loop asks `due()` after each iteration and, when it says yes, copies its
+ * state and calls `save` without waiting for it; the sink decides when (an interval) and must never have two
+ * writes of one run in flight (due() says no while one is). `final` snapshots are taken when a run is stopped,
+ * so a stopped run can be continued too.
+ */
+export interface CheckpointSink<T = RunState> {
+  due(): boolean;
+  save(state: T, options?: { final?: boolean }): void;
 }
 
 export type RunEvent =
@@ -149,6 +184,19 @@ export function initialImage(mode: InitMode, content: PlanarImage, styles: reado
   return out;
 }
 
+/** Throws BAD_ARGUMENT when a resume state cannot belong to a run with these settings. */
+function checkResumeState(state: RunState, settings: RunSettings): void {
+  if (!Number.isInteger(state.iteration) || state.iteration < 0 || state.iteration > settings.iterations) {
+    throw new NstError('BAD_ARGUMENT', `The resume state is at iteration ${state.iteration}; this run has ${settings.iterations} iterations.`);
+  }
+  if (state.optimizer.name !== settings.optimizer) {
+    throw new NstError('BAD_ARGUMENT', `The resume state holds a ${state.optimizer.name} optimizer; this run uses ${settings.optimizer}.`);
+  }
+  if (!Number.isFinite(state.objectiveScale) || state.objectiveScale <= 0) {
+    throw new NstError('BAD_ARGUMENT', `The resume state's objective scale must be a finite number above 0, got ${state.objectiveScale}.`);
+  }
+}
+
 /** 1 / RMS of the gradient, or 1 when that is not a usable number (a zero or non-finite gradient). */
 function unitRmsScale(gradient: Float32Array): number {
   let sumSquares = 0;
@@ -161,9 +209,11 @@ function unitRmsScale(gradient: Float32Array): number {
 export async function runStyleTransfer(
   inputs: RunInputs,
   settings: RunSettings,
-  options: { controller?: RunController; onEvent?: (event: RunEvent) => void } = {},
+  options: { controller?: RunController; onEvent?: (event: RunEvent) => void; checkpoint?: CheckpointSink } = {},
 ): Promise<RunResult> {
   validateRunSettings(settings);
+  const resume = inputs.resume;
+  if (resume) checkResumeState(resume, settings);
   const controller = options.controller ?? new RunController();
   const emit = options.onEvent ?? (() => {});
   const { width, height } = inputs.content;
@@ -180,7 +230,11 @@ export async function runStyleTransfer(
   });
   try {
     emit({ type: 'started', width, height, device: objective.device, fallbackReason: objective.fallbackReason, setupMs: performance.now() - setupStart });
-    const image = inputs.startImage ? Float32Array.from(inputs.startImage) : initialImage(settings.init, inputs.content, inputs.styles, settings.seed);
+    const image = resume
+      ? Float32Array.from(resume.image)
+      : inputs.startImage
+        ? Float32Array.from(inputs.startImage)
+        : initialImage(settings.init, inputs.content, inputs.styles, settings.seed);
     if (image.length !== 3 * width * height) {
       throw new NstError('BAD_ARGUMENT', `The start image holds ${image.length} values; a ${width}x${height} image needs ${3 * width * height}.`);
     }
@@ -189,17 +243,21 @@ export async function runStyleTransfer(
       settings.optimizer === 'lbfgs'
         ? createOptimizer('lbfgs', image.length, { ...common, initialMaxChange: LBFGS_FIRST_STEP_LEVELS })
         : createOptimizer(settings.optimizer, image.length, common);
+    if (resume) {
+      if (resume.weights) objective.setWeights(resume.weights);
+      optimizer.setState(resume.optimizer);
+    }
     const reportEvery = Math.max(1, settings.reportEvery ?? 1);
     const imageEvery = settings.imageEvery ?? 0;
 
     // Breakdowns of this step's objective calls, so the event reports the one at the step's start point
     // (for L-BFGS that is often the previous step's last line-search call).
     const breakdowns: LossBreakdown[] = [];
-    let carried: LossBreakdown | null = null;
+    let carried: LossBreakdown | null = resume?.carried ?? null;
     // The optimizers see the objective scaled so that the first gradient has an RMS of 1 per pixel. Balanced
     // losses are O(1) but spread over 10⁵–10⁶ pixels, so raw gradients are ~1e-8: below L-BFGS's gradient
     // tolerance and far from its unit first step. One fixed factor keeps the problem the same problem.
-    let scale = 0;
+    let scale = resume?.objectiveScale ?? 0;
     const evaluate = async (x: Float32Array, gradOut: Float32Array): Promise<number> => {
       const loss = await objective.evaluate(x, gradOut);
       breakdowns.push(loss);
@@ -208,9 +266,24 @@ export async function runStyleTransfer(
       return loss.total * scale;
     };
 
-    let initialLoss: LossBreakdown | null = null;
-    let done = 0;
-    for (let i = 0; i < settings.iterations; i++) {
+    let initialLoss: LossBreakdown | null = resume?.initialLoss ?? null;
+    let weightsChanged = resume?.weights != null;
+    let done = resume?.iteration ?? 0;
+    const snapshot = (): RunState => {
+      const state = optimizer.getState();
+      const buffers: Record<string, Float32Array> = {};
+      for (const [key, buffer] of Object.entries(state.buffers)) buffers[key] = Float32Array.from(buffer);
+      return {
+        iteration: done,
+        image: Float32Array.from(image),
+        optimizer: { ...state, buffers, scalars: { ...state.scalars } },
+        objectiveScale: scale,
+        carried,
+        initialLoss,
+        weights: weightsChanged ? objective.currentWeights : null,
+      };
+    };
+    for (let i = done; i < settings.iterations; i++) {
       if (controller.signal.aborted) break;
       if (controller.paused) {
         emit({ type: 'paused', iteration: i });
@@ -221,6 +294,7 @@ export async function runStyleTransfer(
       const weights = controller.takeWeights();
       if (weights) {
         objective.setWeights(weights);
+        weightsChanged = true;
         // Cached gradients and curvature pairs belong to the old objective.
         optimizer.objectiveChanged();
         carried = null;
@@ -248,7 +322,10 @@ export async function runStyleTransfer(
         });
       }
       if (step.converged) break;
+      if (options.checkpoint?.due() && done < settings.iterations) options.checkpoint.save(snapshot());
     }
+    // A stopped run leaves its state behind, so it can be continued later (the caller decides whether to keep it).
+    if (controller.signal.aborted && options.checkpoint && done < settings.iterations && scale !== 0) options.checkpoint.save(snapshot(), { final: true });
     const scratch = new Float32Array(image.length);
     const finalLoss = await objective.evaluate(image, scratch);
     return {

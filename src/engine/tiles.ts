@@ -4,9 +4,9 @@ import { buildFeatureGraph, io } from './graph/vgg-graph.js';
 import type { PoolKind } from './graph/ops/pool.js';
 import { GraphSession, type SessionOptions } from './runtime/session.js';
 import { resizeImage } from './image.js';
-import { normaliseBlend, totalVariation, type PlanarImage } from './objective.js';
-import { resizeLongest, runMultiScale, type ScalesOption } from './multiscale.js';
-import { runStyleTransfer, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
+import { normaliseBlend, totalVariation, type LossBreakdown, type PlanarImage } from './objective.js';
+import { resizeLongest, runMultiScale, type ScalesOption, type StageState } from './multiscale.js';
+import { runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
 import { canonicalLayerName } from './vgg19.js';
 import type { Vgg19Weights } from './weights/types.js';
 import { NstError } from './errors.js';
@@ -123,6 +123,24 @@ export class TileCompositor {
     this.coverage = new Float32Array(base.width * base.height);
   }
 
+  /** A copy of everything blended so far, for a checkpoint. */
+  getState(): CompositorState {
+    return { width: this.base.width, height: this.base.height, base: Float32Array.from(this.base.data), sum: Float32Array.from(this.sum), coverage: Float32Array.from(this.coverage) };
+  }
+
+  /** The compositor a getState() came from (the arrays are copied in). */
+  static fromState(state: CompositorState): TileCompositor {
+    const { width, height } = state;
+    const pixels = width * height;
+    if (state.base.length !== 3 * pixels || state.sum.length !== 3 * pixels || state.coverage.length !== pixels) {
+      throw new NstError('BAD_ARGUMENT', `The tile canvas state does not describe a ${width}x${height} image (base ${state.base.length}, sum ${state.sum.length}, coverage ${state.coverage.length} values).`);
+    }
+    const compositor = new TileCompositor({ width, height, data: Float32Array.from(state.base) });
+    compositor.sum.set(state.sum);
+    compositor.coverage.set(state.coverage);
+    return compositor;
+  }
+
   add(tile: PlanarImage, rect: TileRect, alpha: Float32Array = featherAlpha(rect)): void {
     const { width, height } = this.base;
     if (tile.width !== rect.width || tile.height !== rect.height) {
@@ -148,6 +166,14 @@ export class TileCompositor {
     for (let i = 0; i < data.length; i++) data[i] = this.sum[i]! + (1 - Math.min(1, this.coverage[i % pixels]!)) * this.base.data[i]!;
     return { width, height, data };
   }
+}
+
+export interface CompositorState {
+  readonly width: number;
+  readonly height: number;
+  readonly base: Float32Array;
+  readonly sum: Float32Array;
+  readonly coverage: Float32Array;
 }
 
 /** The interior tile edges: where a hard paste would show its seams. */
@@ -280,7 +306,19 @@ export interface TiledOptions {
   readonly onEvent?: (event: RunEvent, phase: RenderPhase) => void;
   /** After each tile is blended in: the whole image so far (a fresh buffer, the caller's to keep). */
   readonly onTile?: (image: PlanarImage, tile: TileRect, index: number, count: number) => void;
+  readonly checkpoint?: CheckpointSink<TiledState>;
+  /** Continue from a snapshot: in the whole-image pass (at its scale), or at a tile with the tiles before it blended in. */
+  readonly resume?: TiledState;
 }
+
+/**
+ * A tiled render between two iterations: of the whole-image pass (`coherence`), or of tile `stage.index` with
+ * the canvas as it was when that tile started. The canvas object is the same one for every snapshot of a tile,
+ * so a checkpoint writer can tell it need not write it again.
+ */
+export type TiledState =
+  | { readonly phase: 'coherence'; readonly stage: StageState }
+  | { readonly phase: 'tile'; readonly stage: StageState; readonly canvas: CompositorState; readonly passInitialLoss: LossBreakdown };
 
 export interface TiledResult extends RunResult {
   readonly tiles: readonly TileRect[];
@@ -306,16 +344,37 @@ export async function runTiled(
   const tiles = planTiles(width, height, options.tilePx, options.overlapPx);
   const session: SessionOptions = { device: settings.device ?? 'auto', threads: settings.threads ?? 0, backend: settings.backend ?? 'node' };
 
-  const passContent = options.coherencePx < longest ? await resizeLongest(inputs.content, options.coherencePx) : inputs.content;
-  const pass = await runMultiScale({ weights: inputs.weights, content: passContent, styles: inputs.styles }, settings, {
-    scales: options.scales,
-    styleScale,
-    ...(options.controller ? { controller: options.controller } : {}),
-    onEvent: (event, scale) => options.onEvent?.(event, { phase: 'coherence', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
-  });
-  const base = await resizeImage(pass.image, width, height);
-  if (pass.stopped) return { ...pass, image: base, tiles: [] };
-  const compositor = new TileCompositor(base);
+  const resume = options.resume;
+  const sink = options.checkpoint;
+  let compositor: TileCompositor;
+  let passInitialLoss: LossBreakdown;
+  let iterations: number;
+  if (resume?.phase === 'tile') {
+    if (!Number.isInteger(resume.stage.index) || resume.stage.index < 0 || resume.stage.index >= tiles.length) {
+      throw new NstError('BAD_ARGUMENT', `The resume state is at tile ${resume.stage.index + 1}; this render has ${tiles.length} tiles.`);
+    }
+    if (resume.canvas.width !== width || resume.canvas.height !== height) {
+      throw new NstError('BAD_ARGUMENT', `The resume state's canvas is ${resume.canvas.width}x${resume.canvas.height}; this render is ${width}x${height}.`);
+    }
+    compositor = TileCompositor.fromState(resume.canvas);
+    passInitialLoss = resume.passInitialLoss;
+    iterations = resume.stage.iterationsBefore;
+  } else {
+    const passContent = options.coherencePx < longest ? await resizeLongest(inputs.content, options.coherencePx) : inputs.content;
+    const pass = await runMultiScale({ weights: inputs.weights, content: passContent, styles: inputs.styles }, settings, {
+      scales: options.scales,
+      styleScale,
+      ...(options.controller ? { controller: options.controller } : {}),
+      onEvent: (event, scale) => options.onEvent?.(event, { phase: 'coherence', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
+      ...(sink ? { checkpoint: { due: () => sink.due(), save: (stage, o) => sink.save({ phase: 'coherence', stage }, o) } } : {}),
+      ...(resume ? { resume: resume.stage } : {}),
+    });
+    const base = await resizeImage(pass.image, width, height);
+    if (pass.stopped) return { ...pass, image: base, tiles: [] };
+    compositor = new TileCompositor(base);
+    passInitialLoss = pass.initialLoss;
+    iterations = pass.iterations;
+  }
 
   // The style images at the output's scale (styleScale × its longest side), as a whole-image run would see them.
   const blend = normaliseBlend(settings.styleBlend, inputs.styles.length);
@@ -333,17 +392,29 @@ export async function runTiled(
   // Tiles attach no images to their events: a tile is not the picture; onTile hands out the canvas instead.
   const tileSettings = { ...(settings.normalize ? await globallyBalanced(inputs, settings, styleTargets, blockPx, session) : settings), imageEvery: 0 };
 
-  let iterations = pass.iterations;
-  let last: RunResult = pass;
+  let last: RunResult | null = null;
   let done: TileRect[] = [];
-  for (let t = 0; t < tiles.length; t++) {
+  const firstTile = resume?.phase === 'tile' ? resume.stage.index : 0;
+  for (let t = firstTile; t < tiles.length; t++) {
     const rect = tiles[t]!;
+    const resumeRun = resume?.phase === 'tile' && t === firstTile ? resume.stage.run : undefined;
+    const iterationsBefore = iterations;
+    // One canvas copy per tile, shared by that tile's snapshots (made only when something checkpoints).
+    let canvas: CompositorState | null = null;
     const result = await runStyleTransfer(
-      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: cropImage(compositor.image(), rect).data, styleTargets },
+      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: cropImage(compositor.image(), rect).data, styleTargets, ...(resumeRun ? { resume: resumeRun } : {}) },
       tileSettings,
       {
         ...(options.controller ? { controller: options.controller } : {}),
         onEvent: (event) => options.onEvent?.(event, { phase: 'tile', index: t, count: tiles.length, sizePx: Math.max(rect.width, rect.height) }),
+        ...(sink
+          ? {
+              checkpoint: {
+                due: () => sink.due(),
+                save: (run, o) => sink.save({ phase: 'tile', stage: { index: t, iterationsBefore, run }, canvas: (canvas ??= compositor.getState()), passInitialLoss }, o),
+              },
+            }
+          : {}),
       },
     );
     compositor.add(result.image, rect);
@@ -353,7 +424,8 @@ export async function runTiled(
     if (options.onTile) options.onTile(compositor.image(), rect, t, tiles.length);
     if (result.stopped) break;
   }
-  return { image: compositor.image(), iterations, initialLoss: pass.initialLoss, finalLoss: last.finalLoss, stopped: last.stopped, device: last.device, tiles: done };
+  if (!last) throw new NstError('RUNTIME_FAILURE', 'The tiled render ran no tile.');
+  return { image: compositor.image(), iterations, initialLoss: passInitialLoss, finalLoss: last.finalLoss, stopped: last.stopped, device: last.device, tiles: done };
 }
 
 /** settings with `normalize` replaced by raw weights that carry the whole images' balance factors. */

@@ -1,0 +1,503 @@
+// Run checkpoints on disk: data files named by generation, then a JSON manifest renamed into place last.
+//
+// A folder per run under <data dir>/runs/<RUN_ID>/. Each checkpoint writes its buffers (image, optimizer state;
+// for tiled renders the canvas) as raw little-endian float32 into new files (temp, fsync, rename), then replaces
+// checkpoint.json atomically, then deletes the data files the new manifest no longer names. A kill or power loss at
+// any point leaves either the previous complete checkpoint or the new one; a manifest never names a file that was
+// not completely written, and every file's length and CRC-32 are checked on reading.
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { NstError } from './errors.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { dataDir } from './weights/store.js';
+import type { LossBreakdown, LossWeights } from './objective.js';
+import type { OptimizerName } from './optim/types.js';
+import type { RenderPlan, RenderState } from './render.js';
+import type { CompositorState } from './tiles.js';
+
+export const CHECKPOINT_FORMAT = 'nst-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+export const MANIFEST_FILE = 'checkpoint.json';
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** The folder that holds every run's checkpoint folder. */
+export function runsDir(root: string = dataDir()): string {
+  return path.join(root, 'runs');
+}
+
+/** A new run id: sortable by start time, unique enough for one machine (`20261129-114512-a1b2`). */
+export function newRunId(now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Throws BAD_ARGUMENT unless `runId` is a plain name (it becomes a folder name: no separators, no `..`). */
+export function checkRunId(runId: string): string {
+  if (!RUN_ID_PATTERN.test(runId)) {
+    throw new NstError('BAD_ARGUMENT', `"${runId}" is not a run id (letters, digits, - and _, as \`nst runs\` lists them).`);
+  }
+  return runId;
+}
+
+export function runDir(runId: string, root: string = dataDir()): string {
+  return path.join(runsDir(root), checkRunId(runId));
+}
+
+interface BufferEntry {
+  readonly key: string;
+  /** Offset and length in float32 values. */
+  readonly offset: number;
+  readonly length: number;
+}
+
+interface FileEntry {
+  readonly name: string;
+  readonly bytes: number;
+  readonly crc32: number;
+  readonly buffers: readonly BufferEntry[];
+}
+
+/** What `nst runs` and the studio show about a checkpoint without reading its data. */
+export interface CheckpointProgress {
+  /** Iterations done across every stage, and in all (as a progress bar counts them). */
+  readonly iteration: number;
+  readonly totalIterations: number;
+}
+
+export interface CheckpointManifest<Job = unknown> {
+  readonly format: typeof CHECKPOINT_FORMAT;
+  readonly version: number;
+  readonly runId: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly generation: number;
+  /** True when the snapshot was taken because the run was stopped (not a crash). */
+  readonly stopped: boolean;
+  /** What the front end needs to finish the job (its own shape: the CLI's options, the studio's request). */
+  readonly job: Job;
+  readonly progress: CheckpointProgress;
+  readonly state: SerialState;
+  readonly files: readonly FileEntry[];
+}
+
+/** RenderState without its buffers (those are in the data files). */
+interface SerialState {
+  readonly plan: RenderPlan;
+  readonly phase: RenderState['phase'];
+  readonly stage: {
+    readonly index: number;
+    readonly iterationsBefore: number;
+    readonly run: {
+      readonly iteration: number;
+      readonly objectiveScale: number;
+      readonly carried: LossBreakdown | null;
+      readonly initialLoss: LossBreakdown | null;
+      readonly weights: LossWeights | null;
+      readonly optimizer: { readonly name: OptimizerName; readonly iteration: number; readonly scalars: Record<string, number> };
+    };
+  };
+  readonly canvas?: { readonly width: number; readonly height: number };
+  readonly passInitialLoss?: LossBreakdown;
+}
+
+export interface Checkpoint<Job = unknown> {
+  readonly manifest: CheckpointManifest<Job>;
+  readonly state: RenderState;
+}
+
+export interface CheckpointWriterOptions<Job> {
+  readonly runId: string;
+  readonly job: Job;
+  /** Minimum time between two checkpoints (the first comes this long after the writer is made). */
+  readonly everyMs: number;
+  /** Iterations the whole render runs for a plan (for the manifest's progress). */
+  readonly totalIterations: (plan: RenderPlan) => number;
+  /** The data folder (default dataDir()); the checkpoint goes to <root>/runs/<runId>/. */
+  readonly root?: string;
+  /** After each checkpoint is complete on disk. */
+  readonly onSaved?: (manifest: CheckpointManifest<Job>) => void;
+  /** A checkpoint that could not be written (the run goes on; the previous checkpoint stays valid). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Writes a run's snapshots in the background, one at a time: due() is false while a write is in flight or the
+ * interval has not passed, so the run loop never waits on the disk and never queues snapshots. A final snapshot
+ * (a stopped run) waits for the write in flight and is always written.
+ */
+export class CheckpointWriter<Job = unknown> {
+  readonly dir: string;
+  private lastMs = performance.now();
+  private inFlight: Promise<void> | null = null;
+  private closed = false;
+  private generation = 0;
+  private createdAt: string | null = null;
+  /** The canvas last written and its file, so a tile's snapshots share one canvas file. */
+  private canvasWritten: { canvas: CompositorState; entry: FileEntry } | null = null;
+  private lastManifest: CheckpointManifest<Job> | null = null;
+
+  constructor(private readonly options: CheckpointWriterOptions<Job>) {
+    if (!Number.isFinite(options.everyMs) || options.everyMs < 0) throw new RangeError(`everyMs must be a finite number ≥ 0, got ${options.everyMs}.`);
+    this.dir = runDir(options.runId, options.root);
+  }
+
+  /** Continue the generation count (and creation time) of an existing checkpoint, for a resumed run. */
+  continueFrom(manifest: CheckpointManifest): void {
+    this.generation = manifest.generation;
+    this.createdAt = manifest.createdAt;
+  }
+
+  /** The manifest of the last checkpoint this writer completed, if any. */
+  get last(): CheckpointManifest<Job> | null {
+    return this.lastManifest;
+  }
+
+  due(): boolean {
+    return !this.closed && this.inFlight === null && performance.now() - this.lastMs >= this.options.everyMs;
+  }
+
+  save(state: RenderState, options: { final?: boolean } = {}): void {
+    if (this.closed || (this.inFlight && !options.final)) return;
+    const previous = this.inFlight ?? Promise.resolve();
+    const write: Promise<void> = previous
+      .then(() => this.write(state, options.final === true))
+      .catch((error: unknown) => this.options.onError?.(error))
+      .finally(() => {
+        if (this.inFlight === write) this.inFlight = null;
+        this.lastMs = performance.now();
+      });
+    this.inFlight = write;
+  }
+
+  /** Resolves when no write is in flight. */
+  async flush(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  /** Stops taking snapshots and waits for the write in flight (the checkpoint stays on disk). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  /** Closes and deletes the run's checkpoint folder (a finished run has nothing to resume). */
+  async remove(): Promise<void> {
+    await this.close();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private async write(state: RenderState, final: boolean): Promise<void> {
+    const generation = ++this.generation;
+    await mkdir(this.dir, { recursive: true });
+    const { run } = state.stage;
+    const runBuffers: [string, Float32Array][] = [['image', run.image], ...Object.entries(run.optimizer.buffers).map(([k, b]): [string, Float32Array] => [`optimizer.${k}`, b])];
+    const files: FileEntry[] = [await writeDataFile(this.dir, `run-${generation}.bin`, runBuffers)];
+    if (state.canvas) {
+      if (this.canvasWritten?.canvas !== state.canvas) {
+        const { base, sum, coverage } = state.canvas;
+        this.canvasWritten = { canvas: state.canvas, entry: await writeDataFile(this.dir, `canvas-${generation}.bin`, [['canvas.base', base], ['canvas.sum', sum], ['canvas.coverage', coverage]]) };
+      }
+      files.push(this.canvasWritten.entry);
+    }
+    const now = new Date().toISOString();
+    this.createdAt ??= now;
+    const manifest: CheckpointManifest<Job> = {
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
+      runId: this.options.runId,
+      createdAt: this.createdAt,
+      updatedAt: now,
+      generation,
+      stopped: final,
+      job: this.options.job,
+      progress: { iteration: state.stage.iterationsBefore + run.iteration, totalIterations: this.options.totalIterations(state.plan) },
+      state: serialState(state),
+      files,
+    };
+    await writeFileAtomic(path.join(this.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
+    // Only now may the previous generation's files go: until the rename above, the old manifest names them.
+    const keep = new Set([MANIFEST_FILE, ...files.map((f) => f.name)]);
+    for (const name of await readdir(this.dir)) {
+      if (!keep.has(name) && /\.(bin|tmp)$/.test(name)) await unlink(path.join(this.dir, name)).catch(() => undefined);
+    }
+    this.lastManifest = manifest;
+    this.options.onSaved?.(manifest);
+  }
+}
+
+function serialState(state: RenderState): SerialState {
+  const { run } = state.stage;
+  return {
+    plan: state.plan,
+    phase: state.phase,
+    stage: {
+      index: state.stage.index,
+      iterationsBefore: state.stage.iterationsBefore,
+      run: {
+        iteration: run.iteration,
+        objectiveScale: run.objectiveScale,
+        carried: run.carried,
+        initialLoss: run.initialLoss,
+        weights: run.weights,
+        optimizer: { name: run.optimizer.name, iteration: run.optimizer.iteration, scalars: run.optimizer.scalars },
+      },
+    },
+    ...(state.canvas ? { canvas: { width: state.canvas.width, height: state.canvas.height } } : {}),
+    ...(state.passInitialLoss ? { passInitialLoss: state.passInitialLoss } : {}),
+  };
+}
+
+/** Writes float32 buffers back to back into `name` (temp file, fsync, rename) and returns its manifest entry. */
+async function writeDataFile(dir: string, name: string, buffers: readonly [string, Float32Array][]): Promise<FileEntry> {
+  if (!LITTLE_ENDIAN_HOST) throw new NstError('RUNTIME_FAILURE', 'Checkpoints are written on little-endian machines only.');
+  const temporary = path.join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const entries: BufferEntry[] = [];
+  let offset = 0;
+  let checksum = 0;
+  try {
+    const handle = await open(temporary, 'wx');
+    try {
+      for (const [key, buffer] of buffers) {
+        const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+        checksum = crc32(bytes, checksum);
+        await handle.write(bytes);
+        entries.push({ key, offset, length: buffer.length });
+        offset += buffer.length;
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path.join(dir, name));
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  return { name, bytes: offset * 4, crc32: checksum, buffers: entries };
+}
+
+// --- reading ---------------------------------------------------------------------------------------------------
+
+/** A BAD_CHECKPOINT error that names the run and what is wrong with its files. */
+function corrupt(runId: string, why: string): NstError {
+  return new NstError('BAD_CHECKPOINT', `Run ${runId} cannot be resumed: ${why}.`);
+}
+
+/** Reads and checks a run's manifest (not its data): for listings, and the first step of readCheckpoint. */
+export async function readManifest<Job = unknown>(runId: string, root: string = dataDir()): Promise<CheckpointManifest<Job>> {
+  const dir = runDir(runId, root);
+  const dirStat = await stat(dir).catch(() => null);
+  if (!dirStat?.isDirectory()) {
+    throw new NstError('FILE_NOT_FOUND', `No run ${runId} in ${runsDir(root)}: \`nst runs\` lists the runs that can be resumed.`);
+  }
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, MANIFEST_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw corrupt(runId, `${dir} holds no ${MANIFEST_FILE} (the run stopped before its first checkpoint was complete)`);
+    throw error;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw corrupt(runId, `${MANIFEST_FILE} is not valid JSON (${(error as Error).message})`);
+  }
+  return checkManifest<Job>(runId, value);
+}
+
+/** Reads a run's checkpoint: the manifest, then every data file, checked for length and CRC-32. */
+export async function readCheckpoint<Job = unknown>(runId: string, root: string = dataDir()): Promise<Checkpoint<Job>> {
+  const manifest = await readManifest<Job>(runId, root);
+  const dir = runDir(runId, root);
+  const buffers = new Map<string, Float32Array>();
+  for (const file of manifest.files) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path.join(dir, file.name));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw corrupt(runId, `its data file ${file.name} is missing`);
+      throw error;
+    }
+    if (bytes.length !== file.bytes) throw corrupt(runId, `its data file ${file.name} holds ${bytes.length} bytes, the manifest says ${file.bytes} (the file was cut short or replaced)`);
+    const actual = crc32(bytes);
+    if (actual !== file.crc32) throw corrupt(runId, `its data file ${file.name} is corrupt (CRC-32 ${hex(actual)}, the manifest says ${hex(file.crc32)})`);
+    // A copy into its own aligned buffer: readFile's Buffer may sit at any offset of a shared pool.
+    const floats = new Float32Array(bytes.length / 4);
+    new Uint8Array(floats.buffer).set(bytes);
+    for (const entry of file.buffers) {
+      if (entry.offset + entry.length > floats.length) throw corrupt(runId, `buffer ${entry.key} lies beyond the end of ${file.name}`);
+      buffers.set(entry.key, floats.subarray(entry.offset, entry.offset + entry.length));
+    }
+  }
+  const take = (key: string): Float32Array => {
+    const buffer = buffers.get(key);
+    if (!buffer) throw corrupt(runId, `the manifest names no "${key}" buffer`);
+    return buffer;
+  };
+  const s = manifest.state;
+  const optimizerBuffers: Record<string, Float32Array> = {};
+  for (const [key, buffer] of buffers) if (key.startsWith('optimizer.')) optimizerBuffers[key.slice('optimizer.'.length)] = buffer;
+  const state: RenderState = {
+    plan: s.plan,
+    phase: s.phase,
+    stage: {
+      index: s.stage.index,
+      iterationsBefore: s.stage.iterationsBefore,
+      run: {
+        iteration: s.stage.run.iteration,
+        image: take('image'),
+        optimizer: { ...s.stage.run.optimizer, buffers: optimizerBuffers },
+        objectiveScale: s.stage.run.objectiveScale,
+        carried: s.stage.run.carried,
+        initialLoss: s.stage.run.initialLoss,
+        weights: s.stage.run.weights,
+      },
+    },
+    ...(s.phase === 'tile'
+      ? {
+          canvas: { width: s.canvas!.width, height: s.canvas!.height, base: take('canvas.base'), sum: take('canvas.sum'), coverage: take('canvas.coverage') },
+          passInitialLoss: s.passInitialLoss!,
+        }
+      : {}),
+  };
+  return { manifest, state };
+}
+
+function hex(n: number): string {
+  return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+export interface CheckpointSummary<Job = unknown> {
+  readonly runId: string;
+  readonly dir: string;
+  /** Present when the manifest could be read. */
+  readonly manifest?: CheckpointManifest<Job>;
+  /** Why the run cannot be resumed (a torn first checkpoint, a corrupt manifest). */
+  readonly problem?: string;
+}
+
+/** Every run folder under <root>/runs, newest first, with its manifest or the reason it cannot be read. */
+export async function listCheckpoints<Job = unknown>(root: string = dataDir()): Promise<CheckpointSummary<Job>[]> {
+  let names: string[];
+  try {
+    names = await readdir(runsDir(root));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const out: CheckpointSummary<Job>[] = [];
+  for (const runId of names.filter((n) => RUN_ID_PATTERN.test(n)).sort().reverse()) {
+    const dir = path.join(runsDir(root), runId);
+    try {
+      out.push({ runId, dir, manifest: await readManifest<Job>(runId, root) });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOTDIR' || (error instanceof NstError && error.code === 'FILE_NOT_FOUND')) continue;
+      out.push({ runId, dir, problem: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return out;
+}
+
+/** Deletes a run's checkpoint folder (nothing when it is already gone). */
+export async function removeCheckpoint(runId: string, root: string = dataDir()): Promise<void> {
+  await rm(runDir(runId, root), { recursive: true, force: true });
+}
+
+// --- manifest checks -------------------------------------------------------------------------------------------
+
+function checkManifest<Job>(runId: string, value: unknown): CheckpointManifest<Job> {
+  const bad = (why: string): NstError => corrupt(runId, `its ${MANIFEST_FILE} ${why}`);
+  const m = record(value, MANIFEST_FILE, bad);
+  if (m.format !== CHECKPOINT_FORMAT) throw bad(`is not an nst checkpoint (format ${JSON.stringify(m.format)})`);
+  if (m.version !== CHECKPOINT_VERSION) throw bad(`has format version ${JSON.stringify(m.version)}; this nst reads version ${CHECKPOINT_VERSION}`);
+  if (m.runId !== runId) throw bad(`belongs to run ${JSON.stringify(m.runId)}, not ${runId}`);
+  for (const key of ['createdAt', 'updatedAt'] as const) if (typeof m[key] !== 'string') throw bad(`lacks ${key}`);
+  integer(m.generation, 'generation', bad, 1);
+  if (typeof m.stopped !== 'boolean') throw bad('lacks stopped');
+  if (!('job' in m)) throw bad('lacks job');
+  const progress = record(m.progress, 'progress', bad);
+  integer(progress.iteration, 'progress.iteration', bad);
+  integer(progress.totalIterations, 'progress.totalIterations', bad);
+
+  if (!Array.isArray(m.files) || m.files.length === 0) throw bad('names no data files');
+  for (const [i, f] of m.files.entries()) {
+    const file = record(f, `files[${i}]`, bad);
+    if (typeof file.name !== 'string' || !/^[a-z]+-\d+\.bin$/.test(file.name)) throw bad(`names a data file ${JSON.stringify(file.name)} it cannot have written`);
+    integer(file.bytes, `files[${i}].bytes`, bad);
+    integer(file.crc32, `files[${i}].crc32`, bad);
+    if (!Array.isArray(file.buffers)) throw bad(`lacks files[${i}].buffers`);
+    for (const [j, b] of file.buffers.entries()) {
+      const buffer = record(b, `files[${i}].buffers[${j}]`, bad);
+      if (typeof buffer.key !== 'string') throw bad(`lacks files[${i}].buffers[${j}].key`);
+      integer(buffer.offset, `files[${i}].buffers[${j}].offset`, bad);
+      integer(buffer.length, `files[${i}].buffers[${j}].length`, bad);
+    }
+  }
+
+  const state = record(m.state, 'state', bad);
+  checkPlan(record(state.plan, 'state.plan', bad), bad);
+  if (!['scale', 'coherence', 'tile'].includes(state.phase as string)) throw bad(`has an unknown phase ${JSON.stringify(state.phase)}`);
+  const stage = record(state.stage, 'state.stage', bad);
+  integer(stage.index, 'state.stage.index', bad);
+  integer(stage.iterationsBefore, 'state.stage.iterationsBefore', bad);
+  const run = record(stage.run, 'state.stage.run', bad);
+  integer(run.iteration, 'state.stage.run.iteration', bad);
+  if (typeof run.objectiveScale !== 'number' || !(run.objectiveScale > 0) || !Number.isFinite(run.objectiveScale)) throw bad('has no usable state.stage.run.objectiveScale');
+  for (const key of ['carried', 'initialLoss'] as const) if (run[key] !== null) checkLoss(run[key], `state.stage.run.${key}`, bad);
+  if (run.weights !== null) {
+    const w = record(run.weights, 'state.stage.run.weights', bad);
+    for (const key of ['styleWeight', 'contentWeight', 'tvWeight'] as const) finite(w[key], `state.stage.run.weights.${key}`, bad);
+  }
+  const optimizer = record(run.optimizer, 'state.stage.run.optimizer', bad);
+  if (!['gd', 'adam', 'lbfgs'].includes(optimizer.name as string)) throw bad(`names an unknown optimizer ${JSON.stringify(optimizer.name)}`);
+  integer(optimizer.iteration, 'state.stage.run.optimizer.iteration', bad);
+  const scalars = record(optimizer.scalars, 'state.stage.run.optimizer.scalars', bad);
+  for (const [key, v] of Object.entries(scalars)) finite(v, `state.stage.run.optimizer.scalars.${key}`, bad);
+  if (state.phase === 'tile') {
+    const canvas = record(state.canvas, 'state.canvas', bad);
+    integer(canvas.width, 'state.canvas.width', bad, 1);
+    integer(canvas.height, 'state.canvas.height', bad, 1);
+    checkLoss(state.passInitialLoss, 'state.passInitialLoss', bad);
+  }
+  return m as unknown as CheckpointManifest<Job>;
+}
+
+function checkPlan(plan: Record<string, unknown>, bad: (why: string) => NstError): void {
+  if (plan.mode === 'whole' || plan.mode === 'downscaled') {
+    integer(plan.sizePx, 'state.plan.sizePx', bad, 1);
+  } else if (plan.mode === 'tiled') {
+    for (const key of ['tilePx', 'coherencePx', 'tiles'] as const) integer(plan[key], `state.plan.${key}`, bad, 1);
+    integer(plan.overlapPx, 'state.plan.overlapPx', bad);
+  } else {
+    throw bad(`has an unknown plan mode ${JSON.stringify(plan.mode)}`);
+  }
+  finite(plan.estimateBytes, 'state.plan.estimateBytes', bad);
+}
+
+function checkLoss(value: unknown, name: string, bad: (why: string) => NstError): void {
+  const loss = record(value, name, bad);
+  finite(loss.total, `${name}.total`, bad);
+  finite(loss.tv, `${name}.tv`, bad);
+  for (const part of ['style', 'content'] as const) {
+    for (const [layer, v] of Object.entries(record(loss[part], `${name}.${part}`, bad))) finite(v, `${name}.${part}.${layer}`, bad);
+  }
+}
+
+function record(value: unknown, name: string, bad: (why: string) => NstError): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(`lacks ${name} (or it is not an object)`);
+  return value as Record<string, unknown>;
+}
+
+function integer(value: unknown, name: string, bad: (why: string) => NstError, min = 0): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw bad(`has no valid ${name} (a whole number ≥ ${min}, got ${JSON.stringify(value)})`);
+}
+
+function finite(value: unknown, name: string, bad: (why: string) => NstError): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw bad(`has no valid ${name} (a finite number, got ${JSON.stringify(value)})`);
+}

@@ -1,0 +1,323 @@
+// Checkpoints: a run snapshotted at iteration k and resumed ends where the uninterrupted run ends (single-scale
+// L-BFGS and Adam, multi-scale, tiled), and checkpoint folders that are torn, corrupt or foreign are refused by name.
+
+import { mkdtempSync } from 'node:fs';
+import { readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RunController, runStyleTransfer, type CheckpointSink, type RunSettings, type RunState } from '../../src/engine/run.js';
+import { runMultiScale, type StageState } from '../../src/engine/multiscale.js';
+import { runTiled, type TiledState } from '../../src/engine/tiles.js';
+import { renderStyleTransfer, type RenderState } from '../../src/engine/render.js';
+import {
+  CheckpointWriter,
+  MANIFEST_FILE,
+  listCheckpoints,
+  newRunId,
+  readCheckpoint,
+  removeCheckpoint,
+  runDir,
+} from '../../src/engine/checkpoint.js';
+import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
+import { decodeImage } from '../../src/engine/image.js';
+import { loadWeights } from '../../src/engine/weights/load.js';
+import type { Vgg19Weights } from '../../src/engine/weights/types.js';
+import type { OptimizerName } from '../../src/engine/optim/types.js';
+import type { PlanarImage } from '../../src/engine/objective.js';
+import { hasShared, sharedPath } from '../helpers/shared-data.js';
+
+const present = hasShared('data', 'vgg19-imagenet-uint8') && hasShared('data', 'images', 'content_tubingen_64.png');
+
+let cached: Promise<{ weights: Vgg19Weights; content: PlanarImage; styles: PlanarImage[] }> | null = null;
+function realInputs(): Promise<{ weights: Vgg19Weights; content: PlanarImage; styles: PlanarImage[] }> {
+  cached ??= (async () => ({
+    weights: await loadWeights(sharedPath('data', 'vgg19-imagenet-uint8')),
+    content: await decodeImage(sharedPath('data', 'images', 'content_tubingen_64.png')),
+    styles: [await decodeImage(sharedPath('data', 'images', 'style_starry_night_64.png'))],
+  }))();
+  return cached;
+}
+
+const settings = (optimizer: OptimizerName, iterations: number): RunSettings => ({
+  ...DEFAULT_RUN_SETTINGS,
+  optimizer,
+  iterations,
+  device: 'cpu',
+  threads: 2,
+});
+
+/** A sink that snapshots after every iteration and keeps them all (the run is short, the images 64 px). */
+function recorder<T>(): CheckpointSink<T> & { states: T[] } {
+  const states: T[] = [];
+  return { states, due: () => true, save: (state) => void states.push(state) };
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
+describe.skipIf(!present)('a run resumed from a checkpoint ends where the uninterrupted run ends (real uint8 VGG19, 64 px)', () => {
+  for (const optimizer of ['lbfgs', 'adam'] as const) {
+    it(`${optimizer}: snapshot at iteration 3 of 8, resumed: same iteration count, same image and loss`, async () => {
+      const inputs = await realInputs();
+      const sink = recorder<RunState>();
+      const whole = await runStyleTransfer(inputs, settings(optimizer, 8), { checkpoint: sink });
+      // Snapshots after iterations 1..7 (none after the last: there is nothing left to resume).
+      expect(sink.states.map((s) => s.iteration)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      const at3 = sink.states[2]!;
+      expect(at3.objectiveScale).toBeGreaterThan(0);
+
+      const resumed = await runStyleTransfer({ ...inputs, resume: at3 }, settings(optimizer, 8));
+      expect(resumed.iterations).toBe(8);
+      expect(resumed.initialLoss.total).toBe(whole.initialLoss.total);
+      const diff = maxAbsDiff(resumed.image.data, whole.image.data);
+      const relative = Math.abs(resumed.finalLoss.total - whole.finalLoss.total) / whole.finalLoss.total;
+      console.log(`[checkpoint] ${optimizer}: final loss ${whole.finalLoss.total} uninterrupted, ${resumed.finalLoss.total} resumed (relative ${relative.toExponential(2)}, max pixel diff ${diff})`);
+      expect(relative).toBeLessThan(1e-6);
+      expect(diff).toBeLessThan(1e-3);
+
+      // The control, so this test can fail: the same resume without the optimizer's memory (Adam's moments,
+      // L-BFGS's curvature pairs) takes other steps and ends elsewhere.
+      const forgetful: RunState = {
+        ...at3,
+        carried: null,
+        optimizer:
+          optimizer === 'lbfgs'
+            ? { ...at3.optimizer, scalars: { ...at3.optimizer.scalars, historyCount: 0, newestSlot: -1, hasEvaluation: 0, anchorLoss: 0 } }
+            : { ...at3.optimizer, buffers: { m: new Float32Array(at3.image.length), v: new Float32Array(at3.image.length) }, scalars: { updates: 0 } },
+      };
+      const restarted = await runStyleTransfer({ ...inputs, resume: forgetful }, settings(optimizer, 8));
+      expect(restarted.iterations).toBe(8);
+      expect(Math.abs(restarted.finalLoss.total - whole.finalLoss.total) / whole.finalLoss.total).toBeGreaterThan(1e-4);
+    });
+  }
+
+  it('a stopped run leaves a final snapshot that continues to the same end', async () => {
+    const inputs = await realInputs();
+    const whole = await runStyleTransfer(inputs, settings('lbfgs', 6));
+    const controller = new RunController();
+    const finals: RunState[] = [];
+    const stopped = await runStyleTransfer(inputs, settings('lbfgs', 6), {
+      controller,
+      checkpoint: { due: () => false, save: (state, o) => void (o?.final && finals.push(state)) },
+      onEvent: (e) => e.type === 'progress' && e.iteration === 3 && controller.stop(),
+    });
+    expect(stopped).toMatchObject({ stopped: true, iterations: 3 });
+    expect(finals.map((s) => s.iteration)).toEqual([3]);
+    const resumed = await runStyleTransfer({ ...inputs, resume: finals[0]! }, settings('lbfgs', 6));
+    expect(resumed.iterations).toBe(6);
+    expect(Math.abs(resumed.finalLoss.total - whole.finalLoss.total) / whole.finalLoss.total).toBeLessThan(1e-6);
+  });
+
+  it('multi-scale (32 then 64 px): resumed inside the second scale, the total iteration count and the result match', async () => {
+    const inputs = await realInputs();
+    const sink = recorder<StageState>();
+    const whole = await runMultiScale(inputs, settings('lbfgs', 4), { scales: 2, checkpoint: sink });
+    expect(whole.iterations).toBe(8);
+    const inSecond = sink.states.find((s) => s.index === 1 && s.run.iteration === 2)!;
+    expect(inSecond.iterationsBefore).toBe(4);
+    const resumed = await runMultiScale(inputs, settings('lbfgs', 4), { scales: 2, resume: inSecond });
+    expect(resumed.iterations).toBe(8);
+    expect(Math.abs(resumed.finalLoss.total - whole.finalLoss.total) / whole.finalLoss.total).toBeLessThan(1e-6);
+    // And one inside the first scale continues through the second.
+    const inFirst = sink.states.find((s) => s.index === 0 && s.run.iteration === 2)!;
+    const fromFirst = await runMultiScale(inputs, settings('lbfgs', 4), { scales: 2, resume: inFirst });
+    expect(fromFirst.iterations).toBe(8);
+    expect(Math.abs(fromFirst.finalLoss.total - whole.finalLoss.total) / whole.finalLoss.total).toBeLessThan(1e-6);
+  });
+
+  it('tiled (4 tiles of 40 px after a 32-px pass): resumed inside tile 3 with tiles 1-2 blended in, the same image', async () => {
+    const inputs = await realInputs();
+    const sink = recorder<TiledState>();
+    const tiling = { tilePx: 40, overlapPx: 8, coherencePx: 32, scales: 'off' as const };
+    const whole = await runTiled(inputs, settings('adam', 4), { ...tiling, checkpoint: sink });
+    expect(whole.tiles.length).toBe(4);
+    expect(whole.iterations).toBe(20);
+    const inTile3 = sink.states.find((s) => s.phase === 'tile' && s.stage.index === 2 && s.stage.run.iteration === 2)!;
+    expect(inTile3.stage.iterationsBefore).toBe(12);
+    // Every snapshot of one tile shares one canvas copy (so a writer stores it once per tile).
+    const tile3 = sink.states.filter((s) => s.phase === 'tile' && s.stage.index === 2);
+    expect(new Set(tile3.map((s) => (s.phase === 'tile' ? s.canvas : null))).size).toBe(1);
+    const resumed = await runTiled(inputs, settings('adam', 4), { ...tiling, resume: inTile3 });
+    expect(resumed.iterations).toBe(20);
+    expect(resumed.tiles.length).toBe(4);
+    expect(maxAbsDiff(resumed.image.data, whole.image.data)).toBeLessThan(1e-3);
+    expect(resumed.initialLoss.total).toBe(whole.initialLoss.total);
+  });
+
+  it('refuses a resume state that belongs to another run, naming the mismatch', async () => {
+    const inputs = await realInputs();
+    const sink = recorder<RunState>();
+    await runStyleTransfer(inputs, settings('adam', 3), { checkpoint: sink });
+    const state = sink.states[0]!;
+    await expect(runStyleTransfer({ ...inputs, resume: state }, settings('lbfgs', 3))).rejects.toThrow(/holds a adam optimizer; this run uses lbfgs/);
+    await expect(runStyleTransfer({ ...inputs, resume: state }, settings('adam', 0))).rejects.toThrow(/at iteration 1; this run has 0 iterations/);
+    const small = { ...inputs, content: await decodeImage(sharedPath('data', 'images', 'content_tubingen_64.png'), { sizePx: 32 }) };
+    await expect(runStyleTransfer({ ...small, resume: state }, settings('adam', 3))).rejects.toThrow(/12288 values; a 32x32 image needs 3072/);
+  });
+});
+
+// --- the files -------------------------------------------------------------------------------------------------
+
+/** A small synthetic render state (no weights needed): 2x2 image, L-BFGS-shaped buffers. */
+function fakeState(iteration: number, fill: number): RenderState {
+  const loss = { total: 1.5, style: { block1_conv1: 1 }, content: { block4_conv2: 0.5 }, tv: 0 };
+  return {
+    plan: { mode: 'whole', sizePx: 2, estimateBytes: 1000 },
+    phase: 'scale',
+    stage: {
+      index: 0,
+      iterationsBefore: 0,
+      run: {
+        iteration,
+        image: new Float32Array(12).fill(fill),
+        optimizer: { name: 'adam', iteration, buffers: { m: new Float32Array(12).fill(fill / 2), v: new Float32Array(12).fill(0.25) }, scalars: { updates: iteration } },
+        objectiveScale: 123.456789,
+        carried: null,
+        initialLoss: loss,
+        weights: null,
+      },
+    },
+  };
+}
+
+async function writeOne(root: string, runId: string, states: RenderState[]): Promise<CheckpointWriter<{ output: string }>> {
+  const writer = new CheckpointWriter({ runId, root, everyMs: 0, job: { output: '/tmp/x.png' }, totalIterations: () => 10 });
+  for (const state of states) {
+    writer.save(state);
+    await writer.flush();
+  }
+  return writer;
+}
+
+describe('checkpoint files', () => {
+  const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'nst-checkpoint-'));
+
+  it('round-trips a state exactly and keeps only the newest generation\'s data', async () => {
+    const root = tmp();
+    const runId = newRunId();
+    const writer = await writeOne(root, runId, [fakeState(3, 10), fakeState(4, 20)]);
+    expect(writer.last?.generation).toBe(2);
+    expect((await readdir(runDir(runId, root))).sort()).toEqual([MANIFEST_FILE, 'run-2.bin']);
+    const { manifest, state } = await readCheckpoint<{ output: string }>(runId, root);
+    expect(manifest).toMatchObject({ runId, job: { output: '/tmp/x.png' }, progress: { iteration: 4, totalIterations: 10 }, stopped: false });
+    const expected = fakeState(4, 20);
+    expect(state.stage.run.image).toEqual(expected.stage.run.image);
+    expect(state.stage.run.optimizer).toEqual(expected.stage.run.optimizer);
+    expect(state.stage.run.objectiveScale).toBe(123.456789);
+    expect(state.plan).toEqual(expected.plan);
+    expect((await listCheckpoints(root)).map((c) => [c.runId, c.manifest?.progress.iteration])).toEqual([[runId, 4]]);
+    await writer.remove();
+    expect(await listCheckpoints(root)).toEqual([]);
+  });
+
+  it('due() is false while a write is in flight and until the interval has passed', async () => {
+    const root = tmp();
+    const writer = new CheckpointWriter({ runId: newRunId(), root, everyMs: 50, job: null, totalIterations: () => 1 });
+    expect(writer.due()).toBe(false);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(writer.due()).toBe(true);
+    writer.save(fakeState(1, 1));
+    expect(writer.due()).toBe(false);
+    writer.save(fakeState(2, 2)); // ignored: one write at a time
+    await writer.flush();
+    expect(writer.last?.progress.iteration).toBe(1);
+    expect(writer.due()).toBe(false);
+    writer.save(fakeState(3, 3), { final: true });
+    await writer.flush();
+    expect(writer.last).toMatchObject({ generation: 2, stopped: true, progress: { iteration: 3 } });
+  });
+
+  it('a write torn before its manifest leaves the previous checkpoint readable; the next write clears the debris', async () => {
+    const root = tmp();
+    const runId = newRunId();
+    await writeOne(root, runId, [fakeState(3, 10)]);
+    const dir = runDir(runId, root);
+    // What a kill -9 between the data file and the manifest leaves: a newer data file and a temp file.
+    await writeFile(path.join(dir, 'run-2.bin'), new Uint8Array(40));
+    await writeFile(path.join(dir, '.checkpoint.json.123.abcd.tmp'), '{"format":');
+    expect((await readCheckpoint(runId, root)).state.stage.run.iteration).toBe(3);
+    const next = new CheckpointWriter({ runId, root, everyMs: 0, job: { output: '/tmp/x.png' }, totalIterations: () => 10 });
+    next.continueFrom((await readCheckpoint(runId, root)).manifest);
+    next.save(fakeState(5, 30));
+    await next.flush();
+    expect((await readdir(dir)).sort()).toEqual([MANIFEST_FILE, 'run-2.bin']);
+    expect((await readCheckpoint(runId, root)).state.stage.run.iteration).toBe(5);
+  });
+
+  describe('refuses, by name and reason', () => {
+    const cases: { name: string; damage: (dir: string) => Promise<void>; code: string; message: RegExp }[] = [
+      { name: 'a folder without a manifest (torn first checkpoint)', damage: (d) => rm(path.join(d, MANIFEST_FILE)), code: 'BAD_CHECKPOINT', message: /holds no checkpoint\.json \(the run stopped before its first checkpoint was complete\)/ },
+      { name: 'a manifest that is not JSON', damage: (d) => writeFile(path.join(d, MANIFEST_FILE), '{"format": "nst-che'), code: 'BAD_CHECKPOINT', message: /checkpoint\.json is not valid JSON/ },
+      { name: 'a manifest of another format version', damage: (d) => editManifest(d, (m) => ({ ...m, version: 99 })), code: 'BAD_CHECKPOINT', message: /format version 99; this nst reads version 1/ },
+      { name: 'a manifest of another run', damage: (d) => editManifest(d, (m) => ({ ...m, runId: 'someone-else' })), code: 'BAD_CHECKPOINT', message: /belongs to run "someone-else"/ },
+      { name: 'a manifest without its optimizer', damage: (d) => editManifest(d, (m) => ({ ...m, state: { ...m.state, stage: { ...m.state.stage, run: { ...m.state.stage.run, optimizer: undefined } } } })), code: 'BAD_CHECKPOINT', message: /lacks state\.stage\.run\.optimizer/ },
+      { name: 'a manifest with a NaN scale (written as null)', damage: (d) => editManifest(d, (m) => ({ ...m, state: { ...m.state, stage: { ...m.state.stage, run: { ...m.state.stage.run, objectiveScale: null } } } })), code: 'BAD_CHECKPOINT', message: /no usable state\.stage\.run\.objectiveScale/ },
+      { name: 'a manifest naming a path outside the folder', damage: (d) => editManifest(d, (m) => ({ ...m, files: [{ ...m.files[0], name: '../../etc/passwd' }] })), code: 'BAD_CHECKPOINT', message: /names a data file "\.\.\/\.\.\/etc\/passwd" it cannot have written/ },
+      { name: 'a missing data file', damage: (d) => rm(path.join(d, 'run-1.bin')), code: 'BAD_CHECKPOINT', message: /its data file run-1\.bin is missing/ },
+      { name: 'a truncated data file', damage: (d) => truncate(path.join(d, 'run-1.bin'), 100), code: 'BAD_CHECKPOINT', message: /run-1\.bin holds 100 bytes, the manifest says 144 \(the file was cut short or replaced\)/ },
+      {
+        name: 'a data file with one flipped byte',
+        damage: async (d) => {
+          const bytes = await readFile(path.join(d, 'run-1.bin'));
+          bytes[7]! ^= 0x40;
+          await writeFile(path.join(d, 'run-1.bin'), bytes);
+        },
+        code: 'BAD_CHECKPOINT',
+        message: /run-1\.bin is corrupt \(CRC-32 0x[0-9a-f]{8}, the manifest says 0x[0-9a-f]{8}\)/,
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const root = tmp();
+        const runId = newRunId();
+        await writeOne(root, runId, [fakeState(3, 10)]);
+        await c.damage(runDir(runId, root));
+        const error = await readCheckpoint(runId, root).then(() => null, (e: unknown) => e);
+        expect(error).toMatchObject({ code: c.code });
+        expect((error as Error).message).toMatch(new RegExp(`^Run ${runId} cannot be resumed: `));
+        expect((error as Error).message).toMatch(c.message);
+        // Listed with its problem, not hidden and not fatal to the listing.
+        if (c.code === 'BAD_CHECKPOINT' && !/data file/.test(c.name)) expect((await listCheckpoints(root))[0]!.problem).toMatch(c.message);
+      });
+    }
+
+    it('an unknown run id, and one that is a path', async () => {
+      const root = tmp();
+      await expect(readCheckpoint('20260101-000000-beef', root)).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/No run 20260101-000000-beef in .*runs: `nst runs` lists the runs that can be resumed\./) });
+      await expect(readCheckpoint('../weights', root)).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/"\.\.\/weights" is not a run id/) });
+      await expect(removeCheckpoint('a/b', root)).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+    });
+  });
+});
+
+type Manifest = { version: number; runId: string; files: { name: string }[]; state: { stage: { run: Record<string, unknown> } & Record<string, unknown> } & Record<string, unknown> } & Record<string, unknown>;
+
+async function editManifest(dir: string, edit: (m: Manifest) => unknown): Promise<void> {
+  const file = path.join(dir, MANIFEST_FILE);
+  await writeFile(file, JSON.stringify(edit(JSON.parse(await readFile(file, 'utf8')) as Manifest)));
+}
+
+describe.skipIf(!present)('renderStyleTransfer with a checkpoint writer (real weights, 64 px)', () => {
+  it('writes checkpoints to disk that a resumed render continues from to the same result', async () => {
+    const inputs = await realInputs();
+    const root = mkdtempSync(path.join(os.tmpdir(), 'nst-checkpoint-render-'));
+    const runId = newRunId();
+    const seen: number[] = [];
+    const writer = new CheckpointWriter({ runId, root, everyMs: 0, job: { kind: 'test' }, totalIterations: () => 10, onSaved: (m) => seen.push(m.progress.iteration), onError: (e) => { throw e; } });
+    const render = { scales: 'off' as const, tile: 'off' as const, memoryLimitBytes: 8 * 1024 ** 3 };
+    const whole = await renderStyleTransfer(inputs, settings('lbfgs', 6), { ...render, checkpoint: writer });
+    await writer.close();
+    expect(seen.length).toBeGreaterThan(0);
+    const { state, manifest } = await readCheckpoint(runId, root);
+    expect(manifest.progress.iteration).toBe(seen.at(-1));
+    const resumed = await renderStyleTransfer(inputs, settings('lbfgs', 6), { ...render, resume: state });
+    expect(resumed.iterations).toBe(6);
+    expect(Math.abs(resumed.finalLoss.total - whole.finalLoss.total) / whole.finalLoss.total).toBeLessThan(1e-6);
+    // A checkpoint from a tiled plan cannot continue as a whole-image stage, and says so.
+    await expect(renderStyleTransfer(inputs, settings('lbfgs', 6), { ...render, resume: { ...state, phase: 'tile' } })).rejects.toThrow(/in a tile stage, which a whole plan does not have/);
+  });
+});
