@@ -115,6 +115,9 @@ export class WeightsService {
       return fail('BAD_ARGUMENT', 'An import needs one or more files, each with a name and its bytes.');
     }
     const names = files.map((f) => safeName(f.name));
+    // Two drops that come to one name would be written over each other (and concurrently): refuse, naming it.
+    const repeated = names.find((name, i) => names.indexOf(name) !== i);
+    if (repeated !== undefined) return fail('BAD_ARGUMENT', `Two dropped files are both named ${repeated}; drop each file once.`);
     const entry = names.includes('model.json') ? 'model.json' : names.length === 1 ? names[0] : undefined;
     if (!entry) {
       return fail('BAD_ARGUMENT', 'Drop one .h5 or .onnx file, or a TF.js model.json together with its shard files.');
