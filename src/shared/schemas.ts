@@ -262,7 +262,9 @@ export const VideoSettingsSchema = v.strictObject(
 /** How a rejected payload is described: the first issue, named by its path (`settings.layers.block1_conv1.style`). */
 function describeIssues(what: string, issues: readonly v.BaseIssue<unknown>[]): ErrorInfo {
   const issue = issues[0]!;
-  const where = v.getDotPath(issue);
+  // Keys come from the payload too (an unknown field's name): escaped and bounded like received values.
+  const dotPath = v.getDotPath(issue);
+  const where = dotPath === null ? null : truncate(dotPath, 120);
   const aboutKey = issue.expected === 'never' || issue.expected?.startsWith('"');
   const received = !aboutKey && issue.received && issue.received !== 'unknown' ? ` (received ${truncate(issue.received)})` : '';
   const field = where ? `${what}.${where}` : what;
@@ -270,8 +272,20 @@ function describeIssues(what: string, issues: readonly v.BaseIssue<unknown>[]): 
   return { code: BAD_REQUEST, message: `${field} ${issue.message}${received}${more}.` };
 }
 
-function truncate(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+/** A received value as it may appear in a one-line message: control characters escaped (a payload's newlines and
+ * terminal escapes must not reach logs or the UI raw), and at most `max` characters. */
+function truncate(text: string, max = 80): string {
+  const printable = text.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return printable.length > max ? `${printable.slice(0, max - 1)}…` : printable;
+}
+
+/** What a hostile payload threw, as text, even when the thrown thing's own message or toString throws again. */
+function describeThrown(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return 'a value that cannot be described';
+  }
 }
 
 function validator<S extends v.GenericSchema>(what: string, schema: S): (payload: unknown) => Result<v.InferOutput<S>> {
@@ -281,7 +295,7 @@ function validator<S extends v.GenericSchema>(what: string, schema: S): (payload
       return parsed.success ? { ok: true, value: parsed.output } : { ok: false, error: describeIssues(what, parsed.issues) };
     } catch (error) {
       // A hostile object (a getter that throws, a Proxy) must still come back as data, never as an exception.
-      return { ok: false, error: { code: BAD_REQUEST, message: `${what} could not be read: ${error instanceof Error ? error.message : String(error)}.` } };
+      return { ok: false, error: { code: BAD_REQUEST, message: `${what} could not be read: ${truncate(describeThrown(error), 200)}.` } };
     }
   };
 }

@@ -85,6 +85,8 @@ interface PayloadRow {
 export const PAYLOAD_ROWS: readonly PayloadRow[] = [
   { name: 'a __proto__ key from JSON (prototype pollution)', method: 'startRun', payload: () => Object.assign(JSON.parse('{"__proto__": {"polluted": true}}') as object, start() as object), message: /^startRun\.__proto__ is not a known field/ },
   { name: 'a Proxy whose every trap throws', method: 'startRun', payload: () => new Proxy({}, { get: () => { throw new Error('trap'); }, ownKeys: () => { throw new Error('trap'); }, getOwnPropertyDescriptor: () => { throw new Error('trap'); } }), message: /^startRun could not be read: trap/ },
+  { name: 'a getter that throws an object whose toString throws', method: 'startRun', payload: () => Object.defineProperty(start() as object, 'settings', { enumerable: true, get: () => { throw { toString: () => { throw new Error('again'); } }; } }), message: /^startRun could not be read: a value that cannot be described/ },
+  { name: 'a getter that throws a megabyte of lines', method: 'saveSettings', payload: () => Object.defineProperty({}, 'sizePx', { enumerable: true, get: () => { throw new Error('line\n'.repeat(200_000)); } }), message: /^settings could not be read: line\\u000aline/ },
   { name: 'content 100,000 arrays deep', method: 'startRun', payload: () => start((r) => (r.content = deeplyNested(100_000))), message: /^startRun\.content\.name is missing/ },
   { name: 'bytes as an ArrayBuffer', method: 'startRun', payload: () => start((r) => (r.content.bytes = new ArrayBuffer(8))), message: /^startRun\.content\.bytes must be a Uint8Array/ },
   { name: 'bytes as a DataView', method: 'startRun', payload: () => start((r) => (r.content.bytes = new DataView(new ArrayBuffer(8)))), message: /^startRun\.content\.bytes must be a Uint8Array/ },
@@ -125,6 +127,7 @@ describe('malformed IPC payloads: BAD_REQUEST naming the field, and nothing reac
     if (result.ok) return;
     expect(result.error.code).toBe('BAD_REQUEST');
     expect(result.error.message).toMatch(row.message);
+    expect(result.error.message, 'one bounded line, whatever the payload held').toMatch(/^[^\n]{1,600}$/);
     expect(context.calls, 'no service, dialog or write').toEqual([]);
     expect(({} as Record<string, unknown>)['polluted'], 'Object.prototype untouched').toBeUndefined();
   });
