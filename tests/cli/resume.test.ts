@@ -1,0 +1,165 @@
+// `nst stylize` checkpoints and `nst resume`: a run killed with SIGKILL after a checkpoint finishes with the same
+// iteration count and the loss of an uninterrupted run; `nst runs` lists it; bad run ids and checkpoints are refused.
+
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CheckpointWriter, MANIFEST_FILE, newRunId } from '../../src/engine/checkpoint.js';
+import type { RenderState } from '../../src/engine/render.js';
+import { hasShared, REPO_ROOT, sharedPath } from '../helpers/shared-data.js';
+import { jsonLines, runNst } from '../helpers/cli.js';
+
+const WEIGHTS = ['data', 'vgg19-imagenet-uint8'] as const;
+const CONTENT = ['data', 'images', 'content_tubingen_64.png'] as const;
+const STYLE = ['data', 'images', 'style_starry_night_64.png'] as const;
+const present = hasShared(...WEIGHTS) && hasShared(...CONTENT) && hasShared(...STYLE);
+
+const ITERATIONS = 40;
+
+function stylizeArgs(content: string, output: string, extra: string[]): string[] {
+  return [
+    'stylize', content, sharedPath(...STYLE), '-o', output, '--weights', sharedPath(...WEIGHTS),
+    '--size', '64', '--iterations', String(ITERATIONS), '--device', 'cpu', '--threads', '1', '--json', ...extra,
+  ];
+}
+
+/**
+ * Resolves with the run id once a complete checkpoint (its manifest) at iteration `atLeast` or later exists under
+ * dataDir/runs: a few iterations in, so the optimizer has curvature history to lose if resuming dropped it.
+ */
+async function waitForCheckpoint(dataDir: string, atLeast: number, timeoutMs: number): Promise<string> {
+  const runs = path.join(dataDir, 'runs');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const id of existsSync(runs) ? readdirSync(runs) : []) {
+      const manifest = path.join(runs, id, MANIFEST_FILE);
+      // The manifest is replaced by rename, so a read sees one complete version or the other.
+      if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { progress: { iteration: number } }).progress.iteration >= atLeast) return id;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no checkpoint at iteration ${atLeast} or later appeared in ${runs} within ${timeoutMs} ms`);
+}
+
+describe.skipIf(!present)('nst stylize --checkpoint-every, kill -9, nst resume (real uint8 VGG19, 64 px)', () => {
+  it('finishes with the same iteration count and a final loss within 1% of an uninterrupted run', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nst-resume-'));
+    const dataDir = path.join(dir, 'data');
+    const env = { NST_DATA_DIR: dataDir };
+    // The content through a path with a space, copied, so the checkpoint's checksum is of a file this test owns.
+    const content = path.join(dir, 'the content.png');
+    copyFileSync(sharedPath(...CONTENT), content);
+    const output = path.join(dir, 'out.png');
+
+    // The uninterrupted reference runs alongside the one that is killed.
+    const reference = runNst(stylizeArgs(content, path.join(dir, 'reference.png'), ['--checkpoint-every', '0']), { env });
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/nst.js'), ...stylizeArgs(content, output, ['--checkpoint-every', '0.2'])], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NST_WEIGHTS: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let killedStdout = '';
+    child.stdout.on('data', (d: Buffer) => (killedStdout += d.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const runId = await waitForCheckpoint(dataDir, 5, 60_000);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    const manifest = JSON.parse(readFileSync(path.join(dataDir, 'runs', runId, MANIFEST_FILE), 'utf8')) as { progress: { iteration: number; totalIterations: number } };
+    const at = manifest.progress.iteration;
+    expect(at).toBeGreaterThanOrEqual(5);
+    expect(at).toBeLessThan(ITERATIONS);
+    expect(existsSync(output)).toBe(false);
+    expect(jsonLines(killedStdout).some((l) => l.done === true)).toBe(false);
+
+    const listed = await runNst(['runs'], { env });
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${runId}\\s+${at}/${ITERATIONS}\\s+\\S+ \\S+\\s+interrupted\\s+${output.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+
+    const resumed = await runNst(['resume', runId, '--json'], { env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`^nst: resuming run ${runId} at iteration ${at} of ${ITERATIONS}, from its checkpoint of `));
+    const lines = jsonLines(resumed.stdout);
+    // The resumed run reports the iterations after the checkpoint, numbered as the uninterrupted run numbers them.
+    expect(lines[0]).toMatchObject({ iteration: at + 1 });
+    const done = lines.at(-1)!;
+    expect(done).toMatchObject({ done: true, output, runId, iterations: ITERATIONS, stopped: false });
+    expect(existsSync(output)).toBe(true);
+
+    const whole = await reference;
+    expect(whole.code, whole.stderr).toBe(0);
+    const uninterrupted = jsonLines(whole.stdout).at(-1)!;
+    expect(uninterrupted).toMatchObject({ done: true, iterations: ITERATIONS });
+    expect(uninterrupted.runId).toBeUndefined();
+    const relative = ((done.finalLoss as number) - (uninterrupted.finalLoss as number)) / (uninterrupted.finalLoss as number);
+    console.log(`[resume] killed at iteration ${at}; final loss ${done.finalLoss} resumed vs ${uninterrupted.finalLoss} uninterrupted (${(100 * relative).toFixed(4)}%)`);
+    expect(relative).toBeLessThan(0.01);
+    expect(done.initialLoss).toBe(uninterrupted.initialLoss);
+
+    // A finished run leaves nothing to resume.
+    expect(readdirSync(path.join(dataDir, 'runs'))).toEqual([]);
+    expect((await runNst(['runs'], { env })).stderr).toMatch(/^nst: no runs to resume in /);
+  }, 180_000);
+});
+
+/** A checkpoint of a stylize job, written without running anything: for the refusals. */
+async function fakeRun(dataDir: string, job: unknown): Promise<string> {
+  const runId = newRunId();
+  const state: RenderState = {
+    plan: { mode: 'whole', sizePx: 64, estimateBytes: 1 },
+    phase: 'scale',
+    stage: { index: 0, iterationsBefore: 0, run: { iteration: 1, image: new Float32Array(3), optimizer: { name: 'lbfgs', iteration: 1, buffers: {}, scalars: {} }, objectiveScale: 1, carried: null, initialLoss: null, weights: null } },
+  };
+  const writer = new CheckpointWriter({ runId, root: dataDir, everyMs: 0, job, totalIterations: () => 10 });
+  writer.save(state);
+  await writer.close();
+  return runId;
+}
+
+describe('nst resume refuses', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'nst-resume-refuse-'));
+  const env = { NST_DATA_DIR: dataDir };
+
+  it('an unknown run id (exit 3) and one that is a path (exit 2)', async () => {
+    const unknown = await runNst(['resume', '20260101-000000-beef'], { env });
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toBe(`nst: No run 20260101-000000-beef in ${path.join(dataDir, 'runs')}: \`nst runs\` lists the runs that can be resumed.\n`);
+    const traversal = await runNst(['resume', '../weights'], { env });
+    expect(traversal.code).toBe(2);
+    expect(traversal.stderr).toMatch(/^nst: "\.\.\/weights" is not a run id/);
+  });
+
+  it('a run whose input image changed since it started, and a job that is not a stylize run', async () => {
+    const content = path.join(dataDir, 'content.png');
+    await writeFile(content, 'original bytes');
+    const job = { kind: 'nst-stylize', contentPath: content, stylePaths: [content], options: { output: path.join(dataDir, 'o.png') }, inputs: [{ path: content, sha256: 'f'.repeat(64) }] };
+    const changed = await runNst(['resume', await fakeRun(dataDir, job)], { env });
+    expect(changed.code).toBe(3);
+    expect(changed.stderr).toMatch(new RegExp(`cannot be resumed: its input image ${content.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has changed since the run started\\.\\n$`));
+    const studio = await runNst(['resume', await fakeRun(dataDir, { kind: 'studio-run' })], { env });
+    expect(studio.code).toBe(3);
+    expect(studio.stderr).toMatch(/cannot be resumed: it is a "studio-run" job, not an `nst stylize` run/);
+  });
+
+  it('a torn checkpoint, which `nst runs` lists with its problem', async () => {
+    const runId = newRunId();
+    await import('node:fs/promises').then((fs) => fs.mkdir(path.join(dataDir, 'runs', runId), { recursive: true }));
+    const torn = await runNst(['resume', runId], { env });
+    expect(torn.code).toBe(3);
+    expect(torn.stderr).toMatch(/holds no checkpoint\.json \(the run stopped before its first checkpoint was complete\)/);
+    const listed = await runNst(['runs'], { env });
+    expect(listed.stdout).toMatch(new RegExp(`^${runId}\\s+-\\s+-\\s+cannot be resumed: `, 'm'));
+    const removed = await runNst(['runs', '--remove', runId], { env });
+    expect(removed.code).toBe(0);
+    expect(existsSync(path.join(dataDir, 'runs', runId))).toBe(false);
+  });
+
+  it('a negative --checkpoint-every, before any image is read', async () => {
+    const args = ['stylize', 'a.png', 'b.png', '-o', path.join(dataDir, 'x.png')];
+    const negative = await runNst([...args, '--checkpoint-every', '-1'], { env });
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toBe('nst: --checkpoint-every: -1 is out of range: use a number from 0 to 86400.\n');
+  });
+});
