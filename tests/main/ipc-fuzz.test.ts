@@ -18,7 +18,7 @@ import {
 import { DEFAULT_STUDIO_SETTINGS, LAYER_NAMES, type StudioSettings } from '../../src/shared/studio-settings.js';
 
 const SEED = Number(process.env.NST_FUZZ_SEED ?? 20261129);
-const RUNS = Number(process.env.NST_FUZZ_RUNS ?? 400);
+const RUNS = Number(process.env.NST_FUZZ_RUNS ?? 500);
 /** Each property stops after this long even if its runs are not done (a slow CI machine stays within budget). */
 const TIME_LIMIT_MS = 4000;
 const PARAMS = { seed: SEED, numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false } as const;
