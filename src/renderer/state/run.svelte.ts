@@ -1,6 +1,6 @@
 // The current run as the window shows it: status, progress, rate and ETA, loss history, latest preview, device.
 
-import type { ErrorInfo, LossPoint, PreviewFrame, RunEvent, StartRunRequest, StudioApi } from '../../shared/ipc.js';
+import type { ErrorInfo, LossPoint, PreviewFrame, RenderPlanInfo, RunEvent, StartRunRequest, StudioApi } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import { liveKey } from './settings.svelte.js';
 
@@ -42,6 +42,13 @@ export class RunState {
   device = $state<string | null>(null);
   fallbackReason = $state<string | null>(null);
   notice = $state<string | null>(null);
+  /** What memory made the run do (a smaller size, tiles, an out-of-memory retry), one line each. */
+  notices = $state.raw<string[]>([]);
+  /** How the run renders, once the worker has planned it. */
+  plan = $state.raw<RenderPlanInfo | null>(null);
+  /** Whether layer and weight changes reach the running job (not for tiled runs), and why not. */
+  steerable = $state(true);
+  steerReason = $state<string | null>(null);
   error = $state<ErrorInfo | null>(null);
   /** One point per reported iteration; replaced whole on each event (uPlot takes fresh arrays anyway). */
   losses = $state.raw<LossPoint[]>([]);
@@ -117,6 +124,8 @@ export class RunState {
 
   /** Sends the layer toggles and weights to the running job when they differ from what it last had. */
   steer(settings: StudioSettings): void {
+    // A tiled run keeps its targets and balance: the changes wait for the next run (the panel says so).
+    if (!this.steerable) return;
     if (this.status === 'starting') this.heldSettings = settings;
     if (!this.runId || !['running', 'paused', 'queued'].includes(this.status)) return;
     const key = liveKey(settings);
@@ -139,6 +148,10 @@ export class RunState {
     this.runId = null;
     this.error = null;
     this.notice = null;
+    this.notices = [];
+    this.plan = null;
+    this.steerable = true;
+    this.steerReason = null;
     this.iteration = 0;
     this.msPerIteration = null;
     this.losses = [];
@@ -182,6 +195,21 @@ export class RunState {
         if (event.preview) this.showFrame(event.preview);
         break;
       }
+      case 'plan':
+        // A second plan is an out-of-memory retry: the run starts over, and so does its chart.
+        if (this.plan !== null) {
+          this.losses = [];
+          this.marks = [];
+          this.iteration = 0;
+        }
+        this.plan = event.plan;
+        this.iterations = event.iterations;
+        this.steerable = event.steerable;
+        this.steerReason = event.reason;
+        break;
+      case 'notice':
+        this.notices = [...this.notices, event.message];
+        break;
       case 'rebuilt':
         this.notice = `Rebuilt the network at iteration ${event.iteration}: ${event.reason}`;
         this.marks = [...this.marks, { iteration: event.iteration, label: 'rebuilt' }];

@@ -1,8 +1,10 @@
-// The Export video options (format, fps, hold, side-by-side, caption), the "Record timelapse" toggle for new runs,
-// and one export at a time with its progress and cancel.
+// The Export video options (format, fps, hold, side-by-side, caption), the "Record timelapse" toggle for new runs
+// and the ffmpeg setting, persisted (debounced) through the API; the ffmpeg in use; one export at a time with its
+// progress and cancel.
 
-import type { ErrorInfo, StudioApi, VideoExportEvent } from '../../shared/ipc.js';
-import { DEFAULT_VIDEO_SETTINGS, type VideoFormatChoice } from '../../shared/studio-settings.js';
+import type { ErrorInfo, FfmpegStatus, StudioApi, VideoExportEvent } from '../../shared/ipc.js';
+import { DEFAULT_VIDEO_SETTINGS, type VideoFormatChoice, type VideoSettings } from '../../shared/studio-settings.js';
+import { validateVideoSettings } from '../../shared/schemas.js';
 import { downloadBytes } from '../Export/download.js';
 
 export class VideoExportState {
@@ -12,17 +14,85 @@ export class VideoExportState {
   sideBySide = $state(DEFAULT_VIDEO_SETTINGS.sideBySide);
   caption = $state(DEFAULT_VIDEO_SETTINGS.caption);
   /** New runs spool a frame every `frameEvery` iterations for a video. */
-  record = $state(true);
+  record = $state(DEFAULT_VIDEO_SETTINGS.record);
   frameEvery = $state(DEFAULT_VIDEO_SETTINGS.frameEvery);
+  /** The ffmpeg the user chose; null: ffmpeg-static, @ffmpeg-installer/ffmpeg, then PATH. */
+  ffmpegPath = $state<string | null>(DEFAULT_VIDEO_SETTINGS.ffmpegPath);
+  /** Which ffmpeg an export would use now (null until asked). */
+  ffmpeg = $state.raw<FfmpegStatus | null>(null);
+  loaded = $state(false);
   /** The run being exported now, or null. */
   runId = $state<string | null>(null);
   /** 0..1 while exporting. */
   fraction = $state(0);
   message = $state<string | null>(null);
   private readonly off: () => void;
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastSaved = '';
 
-  constructor(private readonly api: StudioApi) {
+  constructor(
+    private readonly api: StudioApi,
+    private readonly saveDelayMs = 400,
+  ) {
     this.off = api.onVideoEvent((event) => this.receive(event));
+  }
+
+  /** The options as saved: every field, plain values. */
+  snapshot(): VideoSettings {
+    return {
+      format: this.format,
+      frameEvery: Math.max(1, Math.round(this.frameEvery) || DEFAULT_VIDEO_SETTINGS.frameEvery),
+      fps: this.fps,
+      holdFinalSeconds: this.holdFinalSeconds,
+      sideBySide: this.sideBySide,
+      caption: this.caption,
+      ffmpegPath: this.ffmpegPath?.trim() ? this.ffmpegPath.trim() : null,
+      record: this.record,
+    };
+  }
+
+  /** Loads the saved options, then asks which ffmpeg is in use. */
+  async load(): Promise<ErrorInfo | null> {
+    const result = await this.api.getVideoSettings();
+    if (result.ok) {
+      const v = result.value;
+      this.format = v.format;
+      this.frameEvery = v.frameEvery;
+      this.fps = v.fps;
+      this.holdFinalSeconds = v.holdFinalSeconds;
+      this.sideBySide = v.sideBySide;
+      this.caption = v.caption;
+      this.ffmpegPath = v.ffmpegPath;
+      this.record = v.record;
+      this.lastSaved = JSON.stringify(this.snapshot());
+    }
+    this.loaded = true;
+    await this.refreshFfmpeg();
+    return result.ok ? null : result.error;
+  }
+
+  async refreshFfmpeg(): Promise<void> {
+    const status = await this.api.getFfmpegStatus();
+    this.ffmpeg = status.ok ? status.value : { found: false, help: status.error.message };
+  }
+
+  /** Call when an option changed: saves once the user pauses; a new ffmpeg path is checked after it is saved. */
+  scheduleSave(onError: (error: ErrorInfo) => void): void {
+    if (!this.loaded) return;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      const snapshot = this.snapshot();
+      const text = JSON.stringify(snapshot);
+      // A field half-typed (an empty fps) is not saved; the last valid options stay until it is whole again.
+      if (text === this.lastSaved || !validateVideoSettings(snapshot).ok) return;
+      const pathChanged = this.lastSaved === '' || (JSON.parse(this.lastSaved) as VideoSettings).ffmpegPath !== snapshot.ffmpegPath;
+      this.lastSaved = text;
+      void this.api.saveVideoSettings(snapshot).then((result) => {
+        if (!result.ok) onError(result.error);
+        else if (pathChanged) void this.refreshFfmpeg();
+      });
+    }, this.saveDelayMs);
   }
 
   get busy(): boolean {
@@ -83,6 +153,7 @@ export class VideoExportState {
 
   dispose(): void {
     this.off();
+    if (this.saveTimer) clearTimeout(this.saveTimer);
   }
 
   private receive(event: VideoExportEvent): void {
