@@ -311,6 +311,12 @@ export class BatchLedger {
     return ledger;
   }
 
+  /** Replaces the recipe (a front end's own state that must survive a restart, such as "paused"). */
+  async setRecipe(recipe: unknown): Promise<void> {
+    this.manifest.recipe = recipe;
+    await this.save();
+  }
+
   /** Indices of the items still to do (pending, or failed before: a rerun tries them again), in order. */
   todo(): number[] {
     return this.manifest.items.flatMap((item, i) => (item.status === 'done' ? [] : [i]));

@@ -71,6 +71,7 @@ async function start(): Promise<void> {
   services.onRunEvent(forwardRunEvent);
   services.onWeightsEvent((event) => sendToWindow(CHANNELS.weightsEvent, event));
   services.onVideoEvent((event) => sendToWindow(CHANNELS.videoEvent, event));
+  services.onBatchEvent((event) => sendToWindow(CHANNELS.batchEvent, event));
 
   const context: IpcContext = {
     services: {
@@ -166,7 +167,7 @@ function videosFolder(): string {
   }
 }
 
-function sendToWindow(channel: typeof CHANNELS.weightsEvent | typeof CHANNELS.videoEvent, payload: unknown): void {
+function sendToWindow(channel: typeof CHANNELS.weightsEvent | typeof CHANNELS.videoEvent | typeof CHANNELS.batchEvent, payload: unknown): void {
   if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(channel, payload);
 }
 

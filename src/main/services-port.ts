@@ -17,6 +17,7 @@ import type {
   VideoExportInfo,
   WeightsInfo,
 } from '../shared/ipc.js';
+import type { BatchItemRef, BatchOutput, BatchStatus, StartBatchRequest } from '../shared/batch-api.js';
 import type { StudioSettings, VideoSettings } from '../shared/studio-settings.js';
 
 export interface StudioServices {
@@ -44,4 +45,10 @@ export interface StudioServices {
   getFfmpegStatus(): Promise<Result<FfmpegStatus>>;
   getVideoSettings(): Promise<Result<VideoSettings>>;
   saveVideoSettings(settings: VideoSettings): Promise<Result<null>>;
+  startBatch(request: StartBatchRequest): Promise<Result<BatchStatus>>;
+  pauseBatch(): Promise<Result<BatchStatus>>;
+  resumeBatch(): Promise<Result<BatchStatus>>;
+  clearBatch(): Promise<Result<BatchStatus>>;
+  getBatchStatus(): Promise<Result<BatchStatus>>;
+  getBatchOutput(ref: BatchItemRef): Promise<Result<BatchOutput>>;
 }

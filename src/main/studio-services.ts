@@ -4,6 +4,7 @@
 import { StudioBackend } from './services/studio-backend.js';
 import type { StudioServices } from './services-port.js';
 import type { RunEvent, VideoExportEvent, WeightsEvent } from '../shared/ipc.js';
+import type { BatchEvent } from '../shared/batch-api.js';
 import type { WindowState } from './window.js';
 
 export interface MainServices {
@@ -11,6 +12,7 @@ export interface MainServices {
   onRunEvent(listener: (event: RunEvent) => void): () => void;
   onWeightsEvent(listener: (event: WeightsEvent) => void): () => void;
   onVideoEvent(listener: (event: VideoExportEvent) => void): () => void;
+  onBatchEvent(listener: (event: BatchEvent) => void): () => void;
   loadWindowState(): Promise<WindowState | null>;
   saveWindowState(state: WindowState): Promise<void>;
   /** Stops the worker (and any run), then waits for pending settings writes. */
@@ -58,6 +60,13 @@ export type BackendLike = Pick<
   | 'estimateMemory'
   | 'getVideoSettings'
   | 'saveVideoSettings'
+  | 'startBatch'
+  | 'pauseBatch'
+  | 'resumeBatch'
+  | 'clearBatch'
+  | 'getBatchStatus'
+  | 'getBatchOutput'
+  | 'onBatchEvent'
 > & { readonly settings: Pick<StudioBackend['settings'], 'windowState' | 'saveWindowState'> };
 
 export function adaptBackend(backend: BackendLike): MainServices {
@@ -87,10 +96,17 @@ export function adaptBackend(backend: BackendLike): MainServices {
       getFfmpegStatus: () => backend.getFfmpegStatus(),
       getVideoSettings: () => backend.getVideoSettings(),
       saveVideoSettings: (settings) => backend.saveVideoSettings(settings),
+      startBatch: (request) => backend.startBatch(request),
+      pauseBatch: () => backend.pauseBatch(),
+      resumeBatch: () => backend.resumeBatch(),
+      clearBatch: () => backend.clearBatch(),
+      getBatchStatus: () => backend.getBatchStatus(),
+      getBatchOutput: (ref) => backend.getBatchOutput(ref),
     },
     onRunEvent: (listener) => backend.onRunEvent(listener),
     onWeightsEvent: (listener) => backend.onWeightsEvent(listener),
     onVideoEvent: (listener) => backend.onVideoEvent(listener),
+    onBatchEvent: (listener) => backend.onBatchEvent(listener),
     loadWindowState: async () => {
       const saved = backend.settings.windowState;
       if (!saved) return null;

@@ -25,9 +25,10 @@ import {
   type EstimateMemoryRequest,
   type MemoryEstimateInfo,
 } from '../shared/ipc.js';
+import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, StartBatchRequest } from '../shared/batch-api.js';
 import type { StudioSettings, VideoSettings } from '../shared/studio-settings.js';
 
-type PushChannel = typeof CHANNELS.runEvent | typeof CHANNELS.menuAction | typeof CHANNELS.weightsEvent | typeof CHANNELS.videoEvent;
+type PushChannel = typeof CHANNELS.runEvent | typeof CHANNELS.menuAction | typeof CHANNELS.weightsEvent | typeof CHANNELS.videoEvent | typeof CHANNELS.batchEvent;
 type InvokeChannel = Exclude<(typeof CHANNELS)[keyof typeof CHANNELS], PushChannel>;
 
 /** One request; a missing handler or a broken channel also comes back as an error Result, never a rejection. */
@@ -70,9 +71,16 @@ const api = {
   getFfmpegStatus: () => invoke<FfmpegStatus>(CHANNELS.getFfmpegStatus),
   getVideoSettings: () => invoke<VideoSettings>(CHANNELS.getVideoSettings),
   saveVideoSettings: (settings: VideoSettings) => invoke<null>(CHANNELS.saveVideoSettings, settings),
+  startBatch: (request: StartBatchRequest) => invoke<BatchStatus>(CHANNELS.startBatch, request),
+  pauseBatch: () => invoke<BatchStatus>(CHANNELS.pauseBatch),
+  resumeBatch: () => invoke<BatchStatus>(CHANNELS.resumeBatch),
+  clearBatch: () => invoke<BatchStatus>(CHANNELS.clearBatch),
+  getBatchStatus: () => invoke<BatchStatus>(CHANNELS.getBatchStatus),
+  getBatchOutput: (ref: BatchItemRef) => invoke<BatchOutput>(CHANNELS.getBatchOutput, ref),
   onRunEvent: (listener: (event: RunEvent) => void) => subscribe<RunEvent>(CHANNELS.runEvent, listener),
   onWeightsEvent: (listener: (event: WeightsEvent) => void) => subscribe<WeightsEvent>(CHANNELS.weightsEvent, listener),
   onVideoEvent: (listener: (event: VideoExportEvent) => void) => subscribe<VideoExportEvent>(CHANNELS.videoEvent, listener),
+  onBatchEvent: (listener: (event: BatchEvent) => void) => subscribe<BatchEvent>(CHANNELS.batchEvent, listener),
   onMenuAction: (listener: (action: MenuAction) => void) => subscribe<MenuAction>(CHANNELS.menuAction, listener),
 } satisfies DesktopApi;
 

@@ -16,6 +16,7 @@ import type {
   WeightsEvent,
   WeightsInfo,
 } from '../shared/ipc.js';
+import type { BatchEvent, BatchOutput, BatchStatus } from '../shared/batch-api.js';
 import type { StudioSettings, VideoSettings } from '../shared/studio-settings.js';
 import { decodeWireMessage, encodeWireMessage, WS_METHODS, type WsMethod, type WsServerMessage } from '../shared/ws-protocol.js';
 import type { ExportedImage } from '../main/services/export-service.js';
@@ -46,6 +47,13 @@ export interface HostBackend {
   getVideoSettings(payload?: unknown): Promise<Result<VideoSettings>>;
   saveVideoSettings(payload: unknown): Promise<Result<null>>;
   onVideoEvent(listener: (event: VideoExportEvent) => void): () => void;
+  startBatch(payload: unknown): Promise<Result<BatchStatus>>;
+  pauseBatch(payload?: unknown): Promise<Result<BatchStatus>>;
+  resumeBatch(payload?: unknown): Promise<Result<BatchStatus>>;
+  clearBatch(payload?: unknown): Promise<Result<BatchStatus>>;
+  getBatchStatus(payload?: unknown): Promise<Result<BatchStatus>>;
+  getBatchOutput(payload: unknown): Promise<Result<BatchOutput>>;
+  onBatchEvent(listener: (event: BatchEvent) => void): () => void;
 }
 
 /** Past this much unsent data on a socket, progress events go out without their preview. */
@@ -66,6 +74,10 @@ export function serveApi(socket: WebSocket, backend: HostBackend): void {
     }),
     backend.onWeightsEvent((data) => send({ event: 'weightsEvent', data })),
     backend.onVideoEvent((data) => send({ event: 'videoEvent', data })),
+    backend.onBatchEvent((event) => {
+      const data = event.type === 'progress' && event.preview && socket.bufferedAmount > BACKLOG_BYTES ? { ...event, preview: null } : event;
+      send({ event: 'batchEvent', data });
+    }),
   ];
   const unsubscribe = (): void => subscriptions.forEach((stop) => stop());
   socket.on('close', unsubscribe);
@@ -151,6 +163,18 @@ async function call(backend: HostBackend, method: WsMethod, params: unknown): Pr
       return backend.getVideoSettings(params);
     case 'saveVideoSettings':
       return backend.saveVideoSettings(params);
+    case 'startBatch':
+      return backend.startBatch(params);
+    case 'pauseBatch':
+      return backend.pauseBatch(params);
+    case 'resumeBatch':
+      return backend.resumeBatch(params);
+    case 'clearBatch':
+      return backend.clearBatch(params);
+    case 'getBatchStatus':
+      return backend.getBatchStatus(params);
+    case 'getBatchOutput':
+      return backend.getBatchOutput(params);
   }
 }
 

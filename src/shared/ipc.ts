@@ -1,6 +1,7 @@
 // The IPC contract: channel names and request/response/event types, imported by main, preload, renderer and
 // the browser host alike. Payloads from the renderer are validated against src/shared/schemas.ts.
 
+import { BATCH_CHANNELS, type BatchApi } from './batch-api.js';
 import type { StudioSettings, VideoSettings } from './studio-settings.js';
 
 export const WEIGHTS_CHANNELS = {
@@ -42,11 +43,12 @@ export const CHANNELS = {
   menuAction: 'menu:action',
   ...WEIGHTS_CHANNELS,
   ...VIDEO_CHANNELS,
+  ...BATCH_CHANNELS,
 } as const;
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
 
 /** The channels main pushes to the renderer; every other CHANNELS entry is a request answered with a Result. */
-export const PUSH_CHANNELS: readonly Channel[] = [CHANNELS.runEvent, CHANNELS.menuAction, CHANNELS.weightsEvent, CHANNELS.videoEvent];
+export const PUSH_CHANNELS: readonly Channel[] = [CHANNELS.runEvent, CHANNELS.menuAction, CHANNELS.weightsEvent, CHANNELS.videoEvent, CHANNELS.batchEvent];
 
 /** An image as the renderer read it (File API): its name for display, its encoded bytes. Never a path. */
 export interface ImageInput {
@@ -190,7 +192,7 @@ export type MenuAction =
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
 /** The API the renderer sees (window.api in Electron; the same over WebSocket in the browser host). */
-export interface StudioApi extends WeightsApi, VideoApi {
+export interface StudioApi extends WeightsApi, VideoApi, BatchApi {
   startRun(request: StartRunRequest): Promise<Result<RunRef>>;
   pauseRun(ref: RunRef): Promise<Result<null>>;
   resumeRun(ref: RunRef): Promise<Result<null>>;

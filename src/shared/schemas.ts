@@ -15,6 +15,7 @@ import type {
   UpdateRunSettingsRequest,
 } from './ipc.js';
 import { CHANNELS } from './ipc.js';
+import { MAX_BATCH_ITEMS, type BatchItemRef, type StartBatchRequest } from './batch-api.js';
 import { LAYER_NAMES, type LayerSetting, type StudioSettings, type VideoSettings } from './studio-settings.js';
 
 /** Largest encoded image accepted per byte array: far above any photo, below what would exhaust memory. */
@@ -259,6 +260,21 @@ export const VideoSettingsSchema = v.strictObject(
   objectMessage('an object {format, frameEvery, fps, holdFinalSeconds, sideBySide, caption, ffmpegPath, record}'),
 ) satisfies v.GenericSchema<unknown, VideoSettings>;
 
+export const StartBatchRequestSchema = v.strictObject(
+  {
+    contents: v.pipe(
+      v.array(ImageInputSchema, 'must be an array of content images'),
+      v.minLength(1, 'must hold at least one content image'),
+      v.maxLength(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} images`),
+    ),
+    styles: StartRunRequestSchema.entries.styles,
+    settings: StudioSettingsSchema,
+  },
+  objectMessage('an object {contents, styles, settings}'),
+) satisfies v.GenericSchema<unknown, StartBatchRequest>;
+
+export const BatchItemRefSchema = v.strictObject({ index: wholeNumberIn(0, MAX_BATCH_ITEMS - 1) }, objectMessage('an object {index}')) satisfies v.GenericSchema<unknown, BatchItemRef>;
+
 /** How a rejected payload is described: the first issue, named by its path (`settings.layers.block1_conv1.style`). */
 function describeIssues(what: string, issues: readonly v.BaseIssue<unknown>[]): ErrorInfo {
   const issue = issues[0]!;
@@ -318,6 +334,8 @@ export const validateExportVideo: (payload: unknown) => Result<ExportVideoReques
 export const validateCancelVideoExport: (payload: unknown) => Result<RunRef> = validator('cancelVideoExport', RunRefSchema);
 export const validateEstimateMemory: (payload: unknown) => Result<EstimateMemoryRequest> = validator('estimateMemory', EstimateMemoryRequestSchema);
 export const validateVideoSettings: (payload: unknown) => Result<VideoSettings> = validator('videoSettings', VideoSettingsSchema);
+export const validateStartBatch: (payload: unknown) => Result<StartBatchRequest> = validator('startBatch', StartBatchRequestSchema);
+export const validateBatchItemRef: (payload: unknown) => Result<BatchItemRef> = validator('getBatchOutput', BatchItemRefSchema);
 
 /** One validator per invoke channel (renderer → main), for IPC handler tables. */
 export const PAYLOAD_VALIDATORS = {
@@ -341,4 +359,10 @@ export const PAYLOAD_VALIDATORS = {
   [CHANNELS.estimateMemory]: validateEstimateMemory,
   [CHANNELS.getVideoSettings]: validateNoPayload,
   [CHANNELS.saveVideoSettings]: validateVideoSettings,
+  [CHANNELS.startBatch]: validateStartBatch,
+  [CHANNELS.pauseBatch]: validateNoPayload,
+  [CHANNELS.resumeBatch]: validateNoPayload,
+  [CHANNELS.clearBatch]: validateNoPayload,
+  [CHANNELS.getBatchStatus]: validateNoPayload,
+  [CHANNELS.getBatchOutput]: validateBatchItemRef,
 } as const;

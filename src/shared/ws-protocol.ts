@@ -13,6 +13,7 @@
 //                     { event: 'runEvent', data: RunEvent }       pushed to every connected client
 //                     { event: 'weightsEvent', data: WeightsEvent }        likewise: weights download progress
 //                     { event: 'videoEvent', data: VideoExportEvent }      likewise: video export progress
+//                     { event: 'batchEvent', data: BatchEvent }            likewise: the batch queue
 //   `id` is chosen by the client (any integer, unique among its pending requests). Replies may come out of
 //   order (an export can finish after a later pause). Events for a run may arrive before the startRun reply
 //   that names it: key state by runId and tolerate that.
@@ -27,6 +28,7 @@
 //   A frame may be at most MAX_WS_MESSAGE_BYTES; a larger one closes the socket (1009). When the socket is
 //   backed up, the server may send progress events with `preview: null` rather than queue more frames.
 
+import type { BatchEvent } from './batch-api.js';
 import type { ExportImageResponse, ExportVideoResponse, Result, RunEvent, StudioApi, VideoExportEvent, WeightsEvent } from './ipc.js';
 
 /** Path of the WebSocket endpoint on the host's HTTP server. */
@@ -60,6 +62,12 @@ export const WS_METHODS: readonly WsMethod[] = [
   'estimateMemory',
   'getVideoSettings',
   'saveVideoSettings',
+  'startBatch',
+  'pauseBatch',
+  'resumeBatch',
+  'clearBatch',
+  'getBatchStatus',
+  'getBatchOutput',
 ];
 
 /** The argument of each method (null for those without one). */
@@ -81,10 +89,11 @@ export interface WsEventMap {
   runEvent: RunEvent;
   weightsEvent: WeightsEvent;
   videoEvent: VideoExportEvent;
+  batchEvent: BatchEvent;
 }
 
 export type WsEventName = keyof WsEventMap;
-export const WS_EVENTS: readonly WsEventName[] = ['runEvent', 'weightsEvent', 'videoEvent'];
+export const WS_EVENTS: readonly WsEventName[] = ['runEvent', 'weightsEvent', 'videoEvent', 'batchEvent'];
 
 export type WsEvent = { [E in WsEventName]: { event: E; data: WsEventMap[E] } }[WsEventName];
 

@@ -16,6 +16,7 @@ import { trustPolicy, type SenderInfo } from '../../src/main/security.js';
 import type { StudioServices } from '../../src/main/services-port.js';
 import { adaptBackend, type BackendLike } from '../../src/main/studio-services.js';
 import { CHANNELS, PUSH_CHANNELS, type MemoryEstimateInfo, type Result, type StartRunRequest, type VideoExportInfo, type WeightsInfo } from '../../src/shared/ipc.js';
+import type { BatchStatus } from '../../src/shared/batch-api.js';
 import { MAX_IMAGE_BYTES } from '../../src/shared/schemas.js';
 import { DEFAULT_STUDIO_SETTINGS, DEFAULT_VIDEO_SETTINGS } from '../../src/shared/studio-settings.js';
 
@@ -63,8 +64,16 @@ function fakeServices(): StudioServices & { calls: string[] } {
     estimateMemory: record('estimateMemory', ESTIMATE_INFO),
     getVideoSettings: record('getVideoSettings', DEFAULT_VIDEO_SETTINGS),
     saveVideoSettings: record('saveVideoSettings', null),
+    startBatch: record('startBatch', EMPTY_BATCH),
+    pauseBatch: record('pauseBatch', EMPTY_BATCH),
+    resumeBatch: record('resumeBatch', EMPTY_BATCH),
+    clearBatch: record('clearBatch', EMPTY_BATCH),
+    getBatchStatus: record('getBatchStatus', EMPTY_BATCH),
+    getBatchOutput: record('getBatchOutput', { fileName: 'photo-styled.png', bytes: png }),
   };
 }
+
+const EMPTY_BATCH: BatchStatus = { state: 'empty', items: [], current: null, total: 0, done: 0, failed: 0, error: null };
 
 const ESTIMATE_INFO: MemoryEstimateInfo = {
   width: 384,
@@ -149,6 +158,12 @@ const VALID: Record<InvokeMethod, () => unknown> = {
   estimateMemory: () => ({ settings: structuredClone(DEFAULT_STUDIO_SETTINGS), content: { width: 640, height: 480 } }),
   getVideoSettings: () => undefined,
   saveVideoSettings: () => ({ ...DEFAULT_VIDEO_SETTINGS, ffmpegPath: '/opt/ffmpeg/bin/ffmpeg' }),
+  startBatch: () => ({ contents: [{ name: 'a.png', bytes: png }, { name: 'b.png', bytes: png }], styles: validStart().styles, settings: structuredClone(DEFAULT_STUDIO_SETTINGS) }),
+  pauseBatch: () => undefined,
+  resumeBatch: () => undefined,
+  clearBatch: () => undefined,
+  getBatchStatus: () => undefined,
+  getBatchOutput: () => ({ index: 0 }),
 };
 
 const METHODS = Object.keys(VALID) as InvokeMethod[];
@@ -215,6 +230,7 @@ describe('every handler', () => {
       getWeightsStatus: boom, fetchWeights: boom, cancelWeightsFetch: boom, importWeights: boom, removeWeights: boom,
       exportVideo: boom, cancelVideoExport: boom, getFfmpegStatus: boom,
       estimateMemory: boom, getVideoSettings: boom, saveVideoSettings: boom,
+      startBatch: boom, pauseBatch: boom, resumeBatch: boom, clearBatch: boom, getBatchStatus: boom, getBatchOutput: boom,
     });
     const result = await call(method, VALID[method](), context);
     expect(result).toEqual({ ok: false, error: { code: 'INTERNAL', message: 'Something went wrong in the studio: disk on fire' } });
@@ -471,6 +487,13 @@ describe('adaptBackend', () => {
       estimateMemory: async () => ok(ESTIMATE_INFO),
       getVideoSettings: async () => ok(DEFAULT_VIDEO_SETTINGS),
       saveVideoSettings: never,
+      startBatch: async () => ok(EMPTY_BATCH),
+      pauseBatch: async () => ok(EMPTY_BATCH),
+      resumeBatch: async () => ok(EMPTY_BATCH),
+      clearBatch: async () => ok(EMPTY_BATCH),
+      getBatchStatus: async () => ok(EMPTY_BATCH),
+      getBatchOutput: async () => ok({ fileName: 'a.png', bytes: png }),
+      onBatchEvent: () => () => undefined,
       settings: {
         windowState: { x: 10, y: 20, width: 1000, height: 700, maximized: true },
         saveWindowState: async (state) => {

@@ -5,22 +5,28 @@ import type { IpcMainInvokeEvent } from 'electron';
 import { CHANNELS, PUSH_CHANNELS } from '../../shared/ipc.js';
 import { checkSender, type SenderInfo, type TrustPolicy } from '../security.js';
 import { cancelVideoExport } from './cancel-video-export.js';
+import { clearBatch } from './clear-batch.js';
 import { cancelWeightsFetch } from './cancel-weights-fetch.js';
 import { estimateMemory } from './estimate-memory.js';
 import { exportImage } from './export-image.js';
 import { exportVideo } from './export-video.js';
 import { fetchWeights } from './fetch-weights.js';
 import { getAppInfo } from './get-app-info.js';
+import { getBatchOutput } from './get-batch-output.js';
+import { getBatchStatus } from './get-batch-status.js';
 import { getFfmpegStatus } from './get-ffmpeg-status.js';
 import { getSettings } from './get-settings.js';
 import { getVideoSettings } from './get-video-settings.js';
 import { getWeightsStatus } from './get-weights-status.js';
 import { importWeights } from './import-weights.js';
+import { pauseBatch } from './pause-batch.js';
 import { pauseRun } from './pause-run.js';
 import { removeWeights } from './remove-weights.js';
+import { resumeBatch } from './resume-batch.js';
 import { resumeRun } from './resume-run.js';
 import { saveSettings } from './save-settings.js';
 import { saveVideoSettings } from './save-video-settings.js';
+import { startBatch } from './start-batch.js';
 import { startRun } from './start-run.js';
 import { stopRun } from './stop-run.js';
 import { updateRunSettings } from './update-run-settings.js';
@@ -47,6 +53,12 @@ export const HANDLERS: HandlerTable = {
   estimateMemory,
   getVideoSettings,
   saveVideoSettings,
+  startBatch,
+  pauseBatch,
+  resumeBatch,
+  clearBatch,
+  getBatchStatus,
+  getBatchOutput,
 };
 
 /** The channel each request method travels on (CHANNELS' keys are StudioApi's method names). */

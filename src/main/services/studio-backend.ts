@@ -2,6 +2,7 @@
 // Electron's IPC handlers and the browser host's WebSocket share one implementation. Every method resolves to
 // a Result: nothing throws across a process or socket boundary.
 
+import path from 'node:path';
 import type {
   AppInfo,
   ExportVideoRequest,
@@ -19,7 +20,9 @@ import type {
 } from '../../shared/ipc.js';
 import { validateCancelVideoExport, validateExportVideo, validateFetchWeights, validateImportWeights, validateNoPayload } from '../../shared/schemas.js';
 import type { StudioSettings, VideoSettings } from '../../shared/studio-settings.js';
+import type { BatchEvent, BatchOutput, BatchStatus } from '../../shared/batch-api.js';
 import { buildAppInfo } from './app-info.js';
+import { BatchService } from './batch-service.js';
 import { estimateMemoryRequest } from './memory-estimate.js';
 import { ExportService, type ExportedImage } from './export-service.js';
 import { RunService, type WorkerLocation } from './run-service.js';
@@ -47,6 +50,8 @@ export interface StudioBackendOptions {
   framesRoot?: string;
   /** How many runs keep their frame spools (newest first); default 20. */
   keepFrameSpools?: number;
+  /** Where the batch queue persists (its `batch` folder); default dataDir. */
+  batchRoot?: string;
 }
 
 export class StudioBackend {
@@ -59,6 +64,7 @@ export class StudioBackend {
     readonly exports: ExportService,
     readonly weights: WeightsService,
     readonly videos: VideoService,
+    readonly batches: BatchService,
   ) {}
 
   static async create(options: StudioBackendOptions): Promise<StudioBackend> {
@@ -82,7 +88,9 @@ export class StudioBackend {
     });
     // The ffmpeg setting is read at each export and status check, so a change needs no restart.
     const videos = new VideoService({ root: framesRoot, ffmpegPath: () => settings.ffmpegPath });
-    return new StudioBackend(options, locate, settings, runs, new ExportService(runs), weights, videos);
+    // The batch queue runs its items through the same run queue; an unfinished batch carries on from here.
+    const batches = await BatchService.open({ runs, root: path.join(options.batchRoot ?? options.dataDir, 'batch') });
+    return new StudioBackend(options, locate, settings, runs, new ExportService(runs), weights, videos, batches);
   }
 
   startRun(payload: unknown): Promise<Result<RunRef>> {
@@ -233,7 +241,38 @@ export class StudioBackend {
     return guard(() => this.settings.saveVideoSettings(payload));
   }
 
+  // --- The batch queue ---------------------------------------------------------------------------------------------
+
+  startBatch(payload: unknown): Promise<Result<BatchStatus>> {
+    return guard(() => this.batches.startBatch(payload));
+  }
+
+  pauseBatch(payload?: unknown): Promise<Result<BatchStatus>> {
+    return guard(() => this.batches.pauseBatch(payload));
+  }
+
+  resumeBatch(payload?: unknown): Promise<Result<BatchStatus>> {
+    return guard(() => this.batches.resumeBatch(payload));
+  }
+
+  clearBatch(payload?: unknown): Promise<Result<BatchStatus>> {
+    return guard(() => this.batches.clearBatch(payload));
+  }
+
+  getBatchStatus(payload?: unknown): Promise<Result<BatchStatus>> {
+    return guard(() => this.batches.getBatchStatus(payload));
+  }
+
+  getBatchOutput(payload: unknown): Promise<Result<BatchOutput>> {
+    return guard(() => this.batches.getBatchOutput(payload));
+  }
+
+  onBatchEvent(listener: (event: BatchEvent) => void): () => void {
+    return this.batches.onBatchEvent(listener);
+  }
+
   async dispose(): Promise<void> {
+    await this.batches.dispose();
     this.videos.dispose();
     this.weights.cancelFetch();
     await this.runs.dispose();

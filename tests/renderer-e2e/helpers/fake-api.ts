@@ -131,6 +131,7 @@ export function installFakeApi(options: FakeApiOptions): void {
   }
 
   const ok = <T>(value: T) => Promise.resolve({ ok: true as const, value });
+  const emptyBatch = () => ({ state: 'empty' as const, items: [], current: null, total: 0, done: 0, failed: 0, error: null });
   const api: StudioApi = {
     startRun(request) {
       if (options.failStart) return Promise.resolve({ ok: false as const, error: options.failStart });
@@ -248,6 +249,14 @@ export function installFakeApi(options: FakeApiOptions): void {
       videoListeners.add(listener);
       return () => videoListeners.delete(listener);
     },
+    // The batch queue is exercised against the real host (studio.test.ts); here it stays empty.
+    startBatch: () => Promise.resolve({ ok: false as const, error: { code: 'UNAVAILABLE', message: 'The fake API has no batch queue.' } }),
+    pauseBatch: () => ok(emptyBatch()),
+    resumeBatch: () => ok(emptyBatch()),
+    clearBatch: () => ok(emptyBatch()),
+    getBatchStatus: () => ok(emptyBatch()),
+    getBatchOutput: () => Promise.resolve({ ok: false as const, error: { code: 'UNKNOWN_ITEM', message: 'The batch has no items.' } }),
+    onBatchEvent: () => () => undefined,
   };
   (window as unknown as { api: StudioApi }).api = api;
 }

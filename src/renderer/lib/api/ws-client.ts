@@ -22,6 +22,7 @@ import type {
   EstimateMemoryRequest,
   MemoryEstimateInfo,
 } from '../../../shared/ipc.js';
+import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, StartBatchRequest } from '../../../shared/batch-api.js';
 import type { StudioSettings, VideoSettings } from '../../../shared/studio-settings.js';
 import {
   TOKEN_PARAM,
@@ -60,6 +61,7 @@ export class WebSocketApi implements StudioApi {
   private readonly listeners = new Set<(event: RunEvent) => void>();
   private readonly weightsListeners = new Set<(event: WeightsEvent) => void>();
   private readonly videoListeners = new Set<(event: VideoExportEvent) => void>();
+  private readonly batchListeners = new Set<(event: BatchEvent) => void>();
   private readonly disconnectListeners = new Set<(error: ErrorInfo) => void>();
 
   constructor(private readonly url: string) {}
@@ -126,6 +128,24 @@ export class WebSocketApi implements StudioApi {
   saveVideoSettings(settings: VideoSettings): Promise<Result<null>> {
     return this.call('saveVideoSettings', settings);
   }
+  startBatch(request: StartBatchRequest): Promise<Result<BatchStatus>> {
+    return this.call('startBatch', request);
+  }
+  pauseBatch(): Promise<Result<BatchStatus>> {
+    return this.call('pauseBatch', null);
+  }
+  resumeBatch(): Promise<Result<BatchStatus>> {
+    return this.call('resumeBatch', null);
+  }
+  clearBatch(): Promise<Result<BatchStatus>> {
+    return this.call('clearBatch', null);
+  }
+  getBatchStatus(): Promise<Result<BatchStatus>> {
+    return this.call('getBatchStatus', null);
+  }
+  getBatchOutput(ref: BatchItemRef): Promise<Result<BatchOutput>> {
+    return this.call('getBatchOutput', ref);
+  }
 
   onRunEvent(listener: (event: RunEvent) => void): () => void {
     return this.subscribe(this.listeners, listener);
@@ -135,6 +155,9 @@ export class WebSocketApi implements StudioApi {
   }
   onVideoEvent(listener: (event: VideoExportEvent) => void): () => void {
     return this.subscribe(this.videoListeners, listener);
+  }
+  onBatchEvent(listener: (event: BatchEvent) => void): () => void {
+    return this.subscribe(this.batchListeners, listener);
   }
 
   private subscribe<T>(set: Set<(event: T) => void>, listener: (event: T) => void): () => void {
@@ -215,6 +238,10 @@ export class WebSocketApi implements StudioApi {
     }
     if (m.event === 'videoEvent') {
       for (const listener of this.videoListeners) listener(m.data as VideoExportEvent);
+      return;
+    }
+    if (m.event === 'batchEvent') {
+      for (const listener of this.batchListeners) listener(m.data as BatchEvent);
       return;
     }
     if (m.id === null) {

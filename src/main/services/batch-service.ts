@@ -1,0 +1,365 @@
+// The batch queue behind the Batch panel: many content images under one setting set, each run through the run
+// queue (RunService: its worker, its pause/resume), persisted in the app data folder as an engine batch manifest
+// (engine/batch.ts), so it resumes after a restart without redoing finished items. Pure Node, no Electron.
+
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { writeFileAtomic } from '../../engine/atomic-file.js';
+import { BatchLedger, MANIFEST_NAME } from '../../engine/batch.js';
+import { encodeImage } from '../../engine/image.js';
+import type { ErrorInfo, Result, RunEvent, RunRef, StartRunRequest } from '../../shared/ipc.js';
+import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, StartBatchRequest } from '../../shared/batch-api.js';
+import { validateBatchItemRef, validateNoPayload, validateStartBatch } from '../../shared/schemas.js';
+import type { StudioSettings } from '../../shared/studio-settings.js';
+import type { RunService } from './run-service.js';
+
+/** What the batch needs from the run queue. */
+export type BatchRuns = Pick<RunService, 'startRun' | 'pauseRun' | 'resumeRun' | 'stopRun' | 'runImage' | 'onRunEvent'>;
+
+export interface BatchServiceOptions {
+  runs: BatchRuns;
+  /** The folder the batch lives in (the app data folder's `batch`): manifest, inputs, styles, outputs. */
+  root: string;
+}
+
+/** What the manifest records to run the batch again after a restart. */
+interface StudioBatchRecipe {
+  kind: 'studio-batch';
+  settings: StudioSettings;
+  styles: { file: string; name: string; blend: number }[];
+  /** Display names by input file. */
+  names: Record<string, string>;
+  paused: boolean;
+}
+
+/** Errors every item would hit: the batch pauses with the message instead of failing item after item. */
+const BATCH_WIDE_ERRORS = new Set(['WEIGHTS_NOT_FOUND', 'UNAVAILABLE', 'WORKER_FAILED']);
+
+const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+const fail = (code: string, message: string): Result<never> => ({ ok: false, error: { code, message } });
+
+export class BatchService {
+  private ledger: BatchLedger | null = null;
+  private recipe: StudioBatchRecipe | null = null;
+  private current: { index: number; runId: string | null; iteration: number; iterations: number; startedMs: number } | null = null;
+  private error: ErrorInfo | null = null;
+  private readonly listeners = new Set<(event: BatchEvent) => void>();
+  private readonly unsubscribeRuns: () => void;
+  private disposed = false;
+  /** Serialises manifest changes and item starts (events and requests arrive concurrently). */
+  private chain: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly options: BatchServiceOptions) {
+    this.unsubscribeRuns = options.runs.onRunEvent((event) => this.onRunEvent(event));
+  }
+
+  /** Opens the batch left in `root` (if any) and, unless it was paused, carries on with its unfinished items. */
+  static async open(options: BatchServiceOptions): Promise<BatchService> {
+    const service = new BatchService(options);
+    const manifest = await BatchLedger.read(service.dir).catch((error: unknown) => {
+      console.warn(`[batch] the saved batch could not be read and is set aside: ${(error as Error).message}`);
+      return null;
+    });
+    const recipe = manifest ? readRecipe(manifest.recipe) : null;
+    if (manifest && recipe) {
+      // Same inputs and settings: finished items stay finished; one interrupted mid-way is done again.
+      service.ledger = await BatchLedger.open(service.dir, { inputs: manifest.items.map((i) => i.input), extension: 'png', settings: manifest.settings, recipe });
+      service.recipe = recipe;
+      service.serially(() => service.pump());
+    }
+    return service;
+  }
+
+  private get dir(): string {
+    return path.join(this.options.root, 'current');
+  }
+
+  async startBatch(payload: unknown): Promise<Result<BatchStatus>> {
+    const request = validateStartBatch(payload);
+    if (!request.ok) return request;
+    if (this.disposed) return fail('UNAVAILABLE', 'The studio is shutting down; no batch can start.');
+    return this.serially(async () => {
+      if (this.nextPending() !== undefined) {
+        return fail('BATCH_BUSY', 'A batch is still unfinished: let it finish, or clear it before starting another.');
+      }
+      await this.forget();
+      const value = request.value satisfies StartBatchRequest;
+      const dir = this.dir;
+      await mkdir(path.join(dir, 'inputs'), { recursive: true });
+      await mkdir(path.join(dir, 'styles'), { recursive: true });
+      // The images are kept as the page sent them (bytes, never a path), numbered so equal names stay apart.
+      const names: Record<string, string> = {};
+      const inputs: string[] = [];
+      for (const [i, content] of value.contents.entries()) {
+        const file = path.join(dir, 'inputs', `${String(i + 1).padStart(4, '0')}-${safeName(content.name)}`);
+        await writeFileAtomic(file, content.bytes, { sync: false });
+        names[file] = content.name;
+        inputs.push(file);
+      }
+      const styles: StudioBatchRecipe['styles'] = [];
+      for (const [i, style] of value.styles.entries()) {
+        const file = path.join(dir, 'styles', `${i + 1}-${safeName(style.image.name)}`);
+        await writeFileAtomic(file, style.image.bytes, { sync: false });
+        styles.push({ file, name: style.image.name, blend: style.blend });
+      }
+      const recipe: StudioBatchRecipe = { kind: 'studio-batch', settings: value.settings, styles, names, paused: false };
+      const settings = { settings: value.settings, styles: value.styles.map((s) => ({ sha256: sha256(s.image.bytes), blend: s.blend })) };
+      this.ledger = await BatchLedger.open(dir, { inputs, extension: 'png', settings, recipe });
+      this.recipe = recipe;
+      this.error = null;
+      await this.pump();
+      return ok(this.status());
+    });
+  }
+
+  /** Pauses the item being painted after its current iteration; no further item starts until resumeBatch. */
+  async pauseBatch(payload?: unknown): Promise<Result<BatchStatus>> {
+    const none = validateNoPayload(payload);
+    if (!none.ok) return none;
+    return this.serially(async () => {
+      if (!this.ledger || !this.recipe) return ok(this.status());
+      await this.setPaused(true);
+      if (this.current?.runId) await this.options.runs.pauseRun({ runId: this.current.runId });
+      this.publishStatus();
+      return ok(this.status());
+    });
+  }
+
+  async resumeBatch(payload?: unknown): Promise<Result<BatchStatus>> {
+    const none = validateNoPayload(payload);
+    if (!none.ok) return none;
+    return this.serially(async () => {
+      if (!this.ledger || !this.recipe) return ok(this.status());
+      this.error = null;
+      await this.setPaused(false);
+      if (this.current?.runId) await this.options.runs.resumeRun({ runId: this.current.runId });
+      else await this.pump();
+      this.publishStatus();
+      return ok(this.status());
+    });
+  }
+
+  /** Stops the item in progress and deletes the batch (inputs, outputs, manifest). */
+  async clearBatch(payload?: unknown): Promise<Result<BatchStatus>> {
+    const none = validateNoPayload(payload);
+    if (!none.ok) return none;
+    return this.serially(async () => {
+      await this.forget();
+      this.publishStatus();
+      return ok(this.status());
+    });
+  }
+
+  async getBatchStatus(payload?: unknown): Promise<Result<BatchStatus>> {
+    const none = validateNoPayload(payload);
+    return none.ok ? ok(this.status()) : none;
+  }
+
+  /** A finished item's PNG. */
+  async getBatchOutput(payload: unknown): Promise<Result<BatchOutput>> {
+    const request = validateBatchItemRef(payload);
+    if (!request.ok) return request;
+    const { index } = request.value satisfies BatchItemRef;
+    const item = this.ledger?.items[index];
+    if (!this.ledger || !item) return fail('UNKNOWN_ITEM', `The batch has no item ${index}.`);
+    if (item.status !== 'done') return fail('NO_IMAGE_YET', `${this.nameOf(item.input)} is not finished.`);
+    const bytes = await readFile(this.ledger.outputPath(index));
+    return ok({ fileName: `${path.parse(this.nameOf(item.input)).name}-styled.png`, bytes: new Uint8Array(bytes) });
+  }
+
+  onBatchEvent(listener: (event: BatchEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  status(): BatchStatus {
+    const ledger = this.ledger;
+    if (!ledger || !this.recipe) return { state: 'empty', items: [], current: null, total: 0, done: 0, failed: 0, error: null };
+    const counts = ledger.counts();
+    const unfinished = this.nextPending() !== undefined;
+    return {
+      state: !unfinished ? 'finished' : this.recipe.paused || this.error ? 'paused' : 'running',
+      items: ledger.items.map((item, index) => ({
+        index,
+        name: this.nameOf(item.input),
+        state: this.current?.index === index ? 'running' : item.status === 'running' ? 'pending' : item.status,
+        error: item.error ?? null,
+        seconds: item.seconds ?? null,
+      })),
+      current: this.current ? { index: this.current.index, iteration: this.current.iteration, iterations: this.current.iterations } : null,
+      total: counts.total,
+      done: counts.done,
+      failed: counts.failed,
+      error: this.error,
+    };
+  }
+
+  /** Stops listening; the item in progress is left to the run queue's own dispose, and resumes at the next open. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.unsubscribeRuns();
+    this.listeners.clear();
+    await this.chain.catch(() => undefined);
+  }
+
+  // --- Internals --------------------------------------------------------------------------------------------------
+
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.chain.then(task);
+    this.chain = result.then(
+      () => undefined,
+      (error: unknown) => console.error('[batch] ', error),
+    );
+    return result;
+  }
+
+  /** Starts the next unfinished item, if the batch is not paused and none is in progress. */
+  private async pump(): Promise<void> {
+    const ledger = this.ledger;
+    const recipe = this.recipe;
+    if (this.disposed || !ledger || !recipe || this.current || recipe.paused || this.error) return;
+    const index = this.nextPending();
+    if (index === undefined) {
+      this.publishStatus();
+      return;
+    }
+    const item = ledger.items[index]!;
+    await ledger.markRunning(index);
+    this.current = { index, runId: null, iteration: 0, iterations: recipe.settings.iterations, startedMs: performance.now() };
+    let request: StartRunRequest;
+    try {
+      request = {
+        content: { name: this.nameOf(item.input), bytes: new Uint8Array(await readFile(item.input)) },
+        styles: await Promise.all(recipe.styles.map(async (s) => ({ image: { name: s.name, bytes: new Uint8Array(await readFile(s.file)) }, blend: s.blend }))),
+        settings: recipe.settings,
+        timelapse: null,
+      };
+    } catch (error) {
+      await this.finishItem(index, { code: 'FILE_NOT_FOUND', message: `The batch's copy of an image could not be read: ${(error as Error).message}` });
+      return;
+    }
+    const started = await this.options.runs.startRun(request);
+    if (!started.ok) {
+      await this.finishItem(index, started.error);
+      return;
+    }
+    this.current.runId = started.value.runId;
+    this.publishStatus();
+  }
+
+  private onRunEvent(event: RunEvent): void {
+    const current = this.current;
+    if (!current || event.runId !== current.runId) return;
+    switch (event.type) {
+      case 'progress':
+        current.iteration = event.loss.iteration;
+        current.iterations = event.iterations;
+        this.publish({ type: 'progress', index: current.index, iteration: event.loss.iteration, iterations: event.iterations, loss: event.loss.total, preview: event.preview });
+        break;
+      case 'paused':
+      case 'resumed':
+        this.publishStatus();
+        break;
+      case 'done':
+        void this.serially(() => (event.stopped ? this.finishItem(current.index, null, { interrupted: true }) : this.saveOutput(current.index, { runId: event.runId })));
+        break;
+      case 'error':
+        void this.serially(() => this.finishItem(current.index, event.error));
+        break;
+    }
+  }
+
+  private async saveOutput(index: number, ref: RunRef): Promise<void> {
+    const image = await this.options.runs.runImage(ref.runId);
+    if (!image.ok) {
+      await this.finishItem(index, image.error);
+      return;
+    }
+    try {
+      await writeFileAtomic(this.ledger!.outputPath(index), await encodeImage(image.value, 'png'));
+    } catch (error) {
+      await this.finishItem(index, { code: 'WRITE_FAILED', message: `The result could not be saved: ${(error as Error).message}` });
+      return;
+    }
+    await this.finishItem(index, null);
+  }
+
+  /** Records the item's end (done when error is null; failed; or, interrupted, pending again) and starts the next. */
+  private async finishItem(index: number, error: ErrorInfo | null, { interrupted = false } = {}): Promise<void> {
+    const ledger = this.ledger;
+    const current = this.current;
+    if (!ledger || current?.index !== index) return;
+    this.current = null;
+    if (interrupted) await ledger.markPending(index);
+    else if (error && BATCH_WIDE_ERRORS.has(error.code)) {
+      await ledger.markPending(index);
+      this.error = error;
+    } else if (error) await ledger.markFailed(index, error);
+    else await ledger.markDone(index, Math.round((performance.now() - current.startedMs) / 10) / 100);
+    this.publishStatus();
+    await this.pump();
+  }
+
+  private async setPaused(paused: boolean): Promise<void> {
+    if (!this.ledger || !this.recipe || this.recipe.paused === paused) return;
+    this.recipe = { ...this.recipe, paused };
+    await this.ledger.setRecipe(this.recipe);
+  }
+
+  private async forget(): Promise<void> {
+    const runId = this.current?.runId;
+    this.current = null;
+    this.ledger = null;
+    this.recipe = null;
+    this.error = null;
+    if (runId) await this.options.runs.stopRun({ runId });
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * The first item not yet tried (an interrupted one is pending again). Unlike a CLI rerun, the queue does not
+   * retry failed items by itself: the same bytes would fail the same way.
+   */
+  private nextPending(): number | undefined {
+    const index = this.ledger?.items.findIndex((item) => item.status === 'pending' || item.status === 'running') ?? -1;
+    return index < 0 ? undefined : index;
+  }
+
+  private nameOf(input: string): string {
+    return this.recipe?.names[input] ?? path.basename(input);
+  }
+
+  private publishStatus(): void {
+    this.publish({ type: 'status', status: this.status() });
+  }
+
+  private publish(event: BatchEvent): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        console.error('[batch] a batch event listener threw:', error);
+      }
+    }
+  }
+}
+
+function readRecipe(value: unknown): StudioBatchRecipe | null {
+  const r = value as Partial<StudioBatchRecipe> | null;
+  if (!r || r.kind !== 'studio-batch' || !Array.isArray(r.styles) || typeof r.settings !== 'object' || typeof r.names !== 'object') {
+    console.warn(`[batch] the saved ${MANIFEST_NAME} is not a studio batch; it is left alone.`);
+    return null;
+  }
+  return { ...(r as StudioBatchRecipe), paused: r.paused === true };
+}
+
+/** A name safe as a file name on every OS (the display name is kept in the recipe). */
+function safeName(name: string): string {
+  const cleaned = path.basename(name.replaceAll('\\', '/')).replace(/[^\w.-]+/g, '_').slice(-80);
+  return cleaned.replace(/^\.+/, '') || 'image';
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
