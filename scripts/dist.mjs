@@ -25,3 +25,5 @@ const builder = path.join('node_modules', 'electron-builder', 'cli.js');
 // installed (host platform) instead of downloading a second copy.
 const distDir = electron.distDir ? ['--config.electronDist=' + electron.distDir] : [];
 run(process.execPath, [builder, '--publish', 'never', ...distDir, ...process.argv.slice(2)]);
+// The fuses are flipped by electron-builder; read them back out of what it packaged, so a lost fuse fails here.
+run(process.execPath, [path.join('scripts', 'verify-fuses.mjs')]);
