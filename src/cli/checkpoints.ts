@@ -99,7 +99,8 @@ export async function openCheckpoints(args: {
       options,
       inputs: await Promise.all([contentPath, ...stylePaths].map(async (p) => ({ path: p, sha256: await sha256(p) }))),
     };
-    let told = resume !== undefined;
+    // --json runs say nothing on stderr for it (scripts find the id in the final line, or with `nst runs --json`).
+    let told = resume !== undefined || args.raw.json === true;
     writer = new CheckpointWriter<StylizeJob>({
       runId,
       job,

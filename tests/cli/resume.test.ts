@@ -17,7 +17,7 @@ const CONTENT = ['data', 'images', 'content_tubingen_64.png'] as const;
 const STYLE = ['data', 'images', 'style_starry_night_64.png'] as const;
 const present = hasShared(...WEIGHTS) && hasShared(...CONTENT) && hasShared(...STYLE);
 
-const ITERATIONS = 40;
+const ITERATIONS = 60;
 
 function stylizeArgs(content: string, output: string, extra: string[]): string[] {
   return [
@@ -64,12 +64,12 @@ describe.skipIf(!present)('nst stylize --checkpoint-every, kill -9, nst resume (
     let killedStdout = '';
     child.stdout.on('data', (d: Buffer) => (killedStdout += d.toString()));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    const runId = await waitForCheckpoint(dataDir, 5, 60_000);
+    const runId = await waitForCheckpoint(dataDir, 3, 90_000);
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
     const manifest = JSON.parse(readFileSync(path.join(dataDir, 'runs', runId, MANIFEST_FILE), 'utf8')) as { progress: { iteration: number; totalIterations: number } };
     const at = manifest.progress.iteration;
-    expect(at).toBeGreaterThanOrEqual(5);
+    expect(at).toBeGreaterThanOrEqual(3);
     expect(at).toBeLessThan(ITERATIONS);
     expect(existsSync(output)).toBe(false);
     expect(jsonLines(killedStdout).some((l) => l.done === true)).toBe(false);
