@@ -14,7 +14,8 @@ import { noiseImage } from '../../src/engine/image.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { runNst, type CliResult } from '../helpers/cli.js';
 import { jpegBomb, pngBomb, truncated } from '../helpers/hostile-files.js';
-import { poisoned, resnetH5, tfjsFolder } from '../helpers/hostile-weights.js';
+import { poisoned, resnetH5, tfjsFolder, vgg16Like } from '../helpers/hostile-weights.js';
+import { writeKerasH5 } from '../helpers/keras-h5-writer.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 
 const UINT8 = sharedPath('data', 'vgg19-imagenet-uint8');
@@ -42,6 +43,9 @@ const f = {
   infWeights: '',
   resnet: '',
   escapingWeights: '',
+  vgg16: '',
+  /** NST_DATA_DIR for `nst weights import`: nothing may be installed there. */
+  dataDir: '',
 };
 
 async function png(width: number, height: number, seed: number): Promise<Buffer> {
@@ -91,6 +95,8 @@ beforeAll(async () => {
   f.resnet = await resnetH5(dir, 'resnet50.h5');
   await writeFile(path.join(dir, 'secret.bin'), Buffer.alloc(64 * 27 * 4 + 256));
   f.escapingWeights = await tfjsFolder(dir, 'weights escape', randomVgg19Weights({ seed: 1, depth: 1 }), { 1: ['../secret.bin'] });
+  f.vgg16 = await writeKerasH5(path.join(dir, 'vgg16 weights.h5'), vgg16Like());
+  f.dataDir = path.join(dir, 'data dir');
 });
 
 afterAll(async () => {
@@ -131,12 +137,14 @@ interface Row {
   code: number;
   /** Fragments the one line must contain (the file, option or value at fault, and what is wrong). */
   says: () => (string | RegExp)[];
+  env?: () => NodeJS.ProcessEnv;
   /** Needs the shared weights to get as far as the fault (it lies past the weight loading). */
   needsWeights?: boolean;
   posixOnly?: boolean;
 }
 
-const { BAD_ARGUMENT, FILE_NOT_FOUND, NOT_AN_IMAGE, IMAGE_TOO_LARGE, IMAGE_TOO_SMALL, BAD_WEIGHTS, UNKNOWN_LAYER } = EXIT_CODES;
+const { BAD_ARGUMENT, FILE_NOT_FOUND, NOT_AN_IMAGE, IMAGE_TOO_LARGE, IMAGE_TOO_SMALL, BAD_WEIGHTS, UNKNOWN_LAYER, WEIGHTS_NOT_FOUND } = EXIT_CODES;
+const dataEnv = (): NodeJS.ProcessEnv => ({ NST_DATA_DIR: f.dataDir });
 
 export const CLI_ROWS: readonly Row[] = [
   // Images: exit 3, before any weights are read.
@@ -171,6 +179,13 @@ export const CLI_ROWS: readonly Row[] = [
   { name: 'ResNet weights', args: () => stylize({ weights: f.resnet }), code: BAD_WEIGHTS, says: () => [f.resnet, 'no VGG19 layer groups'] },
   { name: 'a TF.js manifest whose shard climbs out of its folder', args: () => stylize({ weights: f.escapingWeights }), code: BAD_WEIGHTS, says: () => ['"../secret.bin" outside its own folder'] },
 
+  // `nst weights import`: refused, and nothing installed.
+  { name: 'importing ResNet weights', args: () => ['weights', 'import', f.resnet], env: dataEnv, code: BAD_WEIGHTS, says: () => ['Not imported', 'no VGG19 layer groups'] },
+  { name: 'importing VGG16 weights', args: () => ['weights', 'import', f.vgg16], env: dataEnv, code: BAD_WEIGHTS, says: () => ['Not imported', 'vgg16 weights.h5', 'lacks block3_conv4'] },
+  { name: 'importing weights with a NaN', args: () => ['weights', 'import', f.nanWeights], env: dataEnv, code: BAD_WEIGHTS, says: () => ['Not imported', 'non-finite kernel value (NaN'] },
+  { name: 'importing a manifest that reaches outside its folder', args: () => ['weights', 'import', f.escapingWeights], env: dataEnv, code: BAD_WEIGHTS, says: () => ['Not imported', 'outside its own folder'] },
+  { name: 'importing from a unicode path that does not exist', args: () => ['weights', 'import', path.join(f.dir, 'nirgends ü', 'vgg19.h5')], env: dataEnv, code: WEIGHTS_NOT_FOUND, says: () => ['nirgends ü'] },
+
   // Past the weights: an image too thin for the layers.
   { name: 'a 2000 x 20 panorama at --size 384 (384 x 4)', args: () => stylize({ content: f.sliver, options: ['--size', '384', '--scales', 'off', '--tile', 'off'] }), code: IMAGE_TOO_SMALL, says: () => ['384x4 px', 'block5_conv1', 'at least 16 px'], needsWeights: true },
 ];
@@ -196,12 +211,13 @@ describe('hostile inputs to nst: one line, the documented exit code, nothing wri
     const skip = (row.needsWeights && !haveWeights) || (row.posixOnly && process.platform === 'win32');
     it.skipIf(skip)(`${row.name} → exit ${row.code}${row.needsWeights && !haveWeights ? ' (skipped: ../shared/data/vgg19-imagenet-uint8 absent)' : ''}`, async () => {
       const started = performance.now();
-      const result = await runNst(row.args());
+      const result = await runNst(row.args(), row.env ? { env: row.env() } : {});
       expectOneLine(result, row.code, row.says());
       // Refused up front: no run, no minutes of work before the error.
       expect(performance.now() - started).toBeLessThan(row.needsWeights ? 60_000 : 20_000);
       expect(existsSync(f.out), 'a failed run leaves no output image').toBe(false);
       expect(await leftovers(), 'nor a temporary file').toEqual([]);
+      expect(existsSync(path.join(f.dataDir, 'weights', 'vgg19.json')), 'nor installed weights').toBe(false);
     }, 90_000);
   }
 
