@@ -3,46 +3,32 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
-import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX } from '../../engine/defaults.js';
 import { decodeImage, resizeImage, writeImageAtomic } from '../../engine/image.js';
-import { RunController, initialImage, type InitMode, type RunSettings } from '../../engine/run.js';
-import { scaleSizes, type ScalesOption } from '../../engine/multiscale.js';
-import { planIterations, renderStyleTransfer, type TileOption } from '../../engine/render.js';
-import { MB, defaultMemoryLimit } from '../../engine/estimate.js';
+import { RunController, initialImage, type RunSettings } from '../../engine/run.js';
+import { scaleSizes } from '../../engine/multiscale.js';
+import { planIterations, renderStyleTransfer } from '../../engine/render.js';
 import { keepOriginalColors } from '../../engine/color.js';
-import type { OptimizerName } from '../../engine/optim/types.js';
 import { NstError } from '../../engine/errors.js';
-import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-options.js';
-import { parseChoice, parseNumber } from '../parse.js';
+import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';
 import { checkOutputPath } from '../output-path.js';
+import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round } from '../render-options.js';
+import { addCheckpointOption, openCheckpoints, type StylizeJob } from '../checkpoints.js';
+import type { Checkpoint } from '../../engine/checkpoint.js';
 import { addStylizeVideoOptions, applyPresetOptions, describeVideo, prepareStylizeVideo, summary as videoSummary } from './video.js';
 
 export function stylizeCommand(): Command {
-  const d = DEFAULT_RUN_SETTINGS;
   const command = new Command('stylize')
     .description('paint CONTENT in the style of STYLE (several styles are blended)')
     .argument('<content>', 'content image (JPEG, PNG, WebP, TIFF)')
     .argument('<styles...>', 'one or more style images')
-    .requiredOption('-o, --output <file>', 'output image (.png or .jpg)')
-    .option('--size <px>', 'longest side of the output in pixels', String(DEFAULT_SIZE_PX))
-    .option('--iterations <n>', 'optimizer iterations', String(d.iterations))
-    .option('--optimizer <gd|adam|lbfgs>', 'optimizer', d.optimizer)
-    .option('--lr <rate>', 'learning rate (default: the optimizer\'s own)')
-    .option('--init <content|noise|style>', 'starting image', d.init)
-    .option('--seed <n>', 'random seed (noise init)', String(d.seed))
-    .option('--weights <path>', 'VGG19 weights (.h5, .onnx or TF.js folder); default $NST_WEIGHTS')
+    .requiredOption('-o, --output <file>', 'output image (.png or .jpg)');
+  addRenderOptions(command)
     .option('--save-every <n>', 'write the image so far every N iterations (to OUT, or numbered into --frames-dir)', '0')
     .option('--frames-dir <dir>', 'folder for numbered frames (frame_000010.png …) written every --save-every iterations')
-    .option('--scales <auto|off|N>', 'coarse-to-fine: optimise at halved sizes first (auto: above 384 px, coarsest ≥ 192 px); --iterations runs at every scale', 'auto')
-    .option('--style-scale <factor>', 'style image size relative to the output', '1')
-    .option('--original-colors', 'keep the content photo\'s colours: transfer luminance only')
-    .option('--tile <auto|off|N>', 'tiled rendering: auto (when the whole image does not fit in --memory-limit), off (then optimise smaller and upsample), or N-px tiles', 'auto')
-    .option('--tile-overlap <px>', 'overlap of neighbouring tiles', '64')
-    .option('--memory-limit <MB>', 'memory budget in MB (default: the memory available now, less a margin)')
     .option('--json', 'one JSON object per reported iteration on stdout, then a final {"done":true,…} line');
-  addLossOptions(command, { normalizeByDefault: true });
+  addCheckpointOption(command);
   addStylizeVideoOptions(command);
   return command.action(async (contentPath: string, stylePaths: string[], raw: Record<string, string | boolean | undefined>) => {
     applyPresetOptions(command, raw);
@@ -50,7 +36,8 @@ export function stylizeCommand(): Command {
   });
 }
 
-async function stylize(contentPath: string, stylePaths: string[], raw: Record<string, string | boolean | undefined>): Promise<void> {
+/** A stylize run; `resume` (from `nst resume`) continues a checkpointed one with the options it was started with. */
+export async function stylize(contentPath: string, stylePaths: string[], raw: Record<string, string | boolean | undefined>, resume?: Checkpoint<StylizeJob>): Promise<void> {
   const text = raw as Record<string, string | undefined>;
   const json = raw.json === true;
   const output = path.resolve(text.output!);
@@ -58,25 +45,11 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
     throw new NstError('BAD_ARGUMENT', `-o/--output: ${output} must end in .png, .jpg or .jpeg.`);
   }
   await checkOutputPath('-o/--output', output, [contentPath, ...stylePaths]);
-  const sizePx = parseNumber('--size', text.size!, { min: 16, max: 16384, integer: true });
+  const options = readRenderOptions(raw, { styleCount: stylePaths.length });
+  const { sizePx, scales, styleScale, tile, tileOverlapPx, memoryLimitBytes } = options;
   const saveEvery = parseNumber('--save-every', text.saveEvery!, { min: 0, integer: true });
-  const loss = readLossOptions(text);
-  let settings: RunSettings = {
-    ...loss,
-    iterations: parseNumber('--iterations', text.iterations!, { min: 0, max: 1_000_000, integer: true }),
-    optimizer: parseChoice<OptimizerName>('--optimizer', text.optimizer!, ['gd', 'adam', 'lbfgs']),
-    ...(text.lr !== undefined ? { learningRate: parseNumber('--lr', text.lr, { min: 0, minExclusive: true }) } : {}),
-    init: parseChoice<InitMode>('--init', text.init!, ['content', 'noise', 'style']),
-    seed: parseNumber('--seed', text.seed!, { integer: true, min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
-    reportEvery: 1,
-    imageEvery: saveEvery,
-  };
-  const scales: ScalesOption = text.scales === 'auto' || text.scales === 'off' ? text.scales : parseNumber('--scales', text.scales!, { min: 1, max: 8, integer: true });
-  const styleScale = parseNumber('--style-scale', text.styleScale!, { min: 0.05, max: 8 });
+  let settings: RunSettings = { ...options.settings, imageEvery: saveEvery };
   const scaleCount = scaleSizes(sizePx, scales).length;
-  const tile: TileOption = text.tile === 'auto' || text.tile === 'off' ? text.tile : parseNumber('--tile', text.tile!, { min: 64, max: 16384, integer: true });
-  const tileOverlapPx = parseNumber('--tile-overlap', text.tileOverlap!, { min: 0, max: 1024, integer: true });
-  const memoryLimitBytes = text.memoryLimit !== undefined ? parseNumber('--memory-limit', text.memoryLimit, { min: 1 }) * MB : defaultMemoryLimit();
   const framesDir = text.framesDir ? path.resolve(text.framesDir) : undefined;
   if (framesDir && saveEvery === 0) throw new NstError('BAD_ARGUMENT', '--frames-dir needs --save-every N (N ≥ 1).');
   if (framesDir) await mkdir(framesDir, { recursive: true });
@@ -88,22 +61,22 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
   const wantsSnapshot = (iteration: number): boolean =>
     saveEvery > 0 && (iteration === 1 || iteration % saveEvery === 0 || iteration === settings.iterations);
 
-  checkStyleBlend(loss.styleBlend, stylePaths.length);
   // Images before weights: a mistyped image path should fail at once, not after loading a 550 MB .h5.
   const content = await decodeImage(contentPath, { sizePx });
-  const styles = await Promise.all(stylePaths.map((p) => decodeImage(p, { sizePx: Math.max(16, Math.round(sizePx * styleScale)) })));
-  const weights = await resolveWeights({ weights: text.weights });
+  const styles = await decodeStyles(stylePaths, options);
+  const weights = await resolveWeights({ weights: options.weights });
 
+  const checkpoints = await openCheckpoints({ contentPath, stylePaths, raw, video: video !== null, totalIterations: (plan) => planIterations(plan, settings.iterations, scales), ...(resume ? { resume } : {}) });
   const controller = new RunController();
   const onSignal = (): void => controller.stop();
   process.once('SIGINT', onSignal);
   let progress = createProgress(settings.iterations * scaleCount, !json);
   // Iterations are numbered across scales: a scale's first iteration follows the previous scale's last.
   let iterationOffset = 0;
-  let lastIteration = 0;
+  let lastIteration = checkpoints.iterationsBefore;
   const started = performance.now();
   const snapshots = new Set<Promise<void>>();
-  const withChosenColors = (image: typeof content): typeof content => (raw.originalColors === true ? keepOriginalColors(image, content) : image);
+  const withChosenColors = (image: typeof content): typeof content => (options.originalColors ? keepOriginalColors(image, content) : image);
   const atOutputSize = async (image: typeof content): Promise<typeof content> =>
     withChosenColors(image.width === content.width ? image : await resizeImage(image, content.width, content.height));
   video?.start({ width: content.width, height: content.height, data: initialImage(settings.init, content, styles, settings.seed) }, content, atOutputSize);
@@ -114,6 +87,7 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
       tile,
       tileOverlapPx,
       memoryLimitBytes,
+      ...checkpoints.renderOptions,
       onNotice: (message) => void process.stderr.write(`nst: ${message}\n`),
       onPlan: (plan) => {
         if (plan.mode === 'whole') return;
@@ -140,16 +114,7 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
           lastIteration = iteration;
           progress.update(iteration, event.loss.total, event.ms);
           if (json) {
-            writeJsonLine({
-              iteration,
-              loss: event.loss.total,
-              style: event.loss.style,
-              content: event.loss.content,
-              tv: event.loss.tv,
-              ms: round(event.ms),
-              ...(scale.count > 1 ? { scale: scale.index + 1, sizePx: scale.sizePx } : {}),
-              ...(scale.phase !== 'scale' ? { phase: scale.phase } : {}),
-            });
+            writeJsonLine(iterationRecord(iteration, event, scale));
           }
           video?.onEvent(event, { iteration, iterations: settings.iterations * scaleCount });
           if (event.image && wantsSnapshot(event.iteration)) {
@@ -172,9 +137,11 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
     await writeImageAtomic(output, withChosenColors(result.image));
     exporting = true;
     const exported = video ? await video.finish(result) : null;
+    await checkpoints.finish(result);
     const summary = {
       done: true,
       output,
+      ...(checkpoints.enabled ? { runId: checkpoints.runId } : {}),
       width: result.image.width,
       height: result.image.height,
       iterations: result.iterations,
@@ -195,6 +162,7 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
   } catch (error) {
     // A failed run leaves no frames behind; a failed export keeps them, and its message says where.
     if (video && !exporting) await video.discard();
+    await checkpoints.abandon();
     throw error;
   } finally {
     progress.stop();
@@ -204,8 +172,4 @@ async function stylize(contentPath: string, stylePaths: string[], raw: Record<st
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }
