@@ -2,7 +2,7 @@
 // browser host with the real services and engine). Drop images, pick a preset, toggle a layer, start, watch the
 // preview change, steer a layer weight mid-run and see the loss react, stop, export a PNG that decodes.
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
@@ -145,5 +145,38 @@ describe.skipIf(reason !== null)('studio in the browser host (npm run serve + ch
 
     expect(await page.getByTestId('error').count(), await page.getByTestId('error').allTextContents().then((t) => t.join(' | '))).toBe(0);
     expect(problems).toEqual([]);
+  });
+
+  it('runs a batch queue: per-item and overall progress, a bad photo skipped with its reason, results saved', { timeout: 300_000 }, async () => {
+    const batchPage = await chromium.context.newPage();
+    batchPage.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    const corrupt = path.join(ARTIFACTS, 'batch-corrupt.png');
+    writeFileSync(corrupt, 'this is not a PNG');
+    await batchPage.goto(server.url);
+    await batchPage.getByTestId('style-input').setInputFiles(STYLE);
+    await batchPage.getByTestId('param-size').fill('64');
+    await batchPage.getByTestId('param-iterations').fill('3');
+    await batchPage.getByTestId('param-iterations').press('Tab');
+    await batchPage.getByText('Batch', { exact: true }).click();
+    await batchPage.getByTestId('batch-input').setInputFiles([CONTENT, corrupt, STYLE]);
+    await batchPage.getByTestId('batch-start').click();
+
+    const panel = batchPage.getByTestId('batch-panel');
+    await expect.poll(() => panel.getAttribute('data-state'), { timeout: 240_000 }).toBe('finished');
+    await batchPage.screenshot({ path: path.join(ARTIFACTS, '09-batch-finished.png') });
+    expect(await batchPage.getByTestId('batch-summary').textContent()).toContain('2 of 3 done, 1 failed');
+    const items = batchPage.getByTestId('batch-items').locator('li');
+    expect(await items.evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state')))).toEqual(['done', 'failed', 'done']);
+    expect(await items.nth(1).textContent()).toContain('is not an image');
+    expect(await batchPage.getByRole('progressbar', { name: 'Whole batch' }).getAttribute('aria-valuenow')).toBe('100');
+
+    const [download] = await Promise.all([batchPage.waitForEvent('download', { timeout: 60_000 }), batchPage.getByTestId('batch-save').first().click()]);
+    const file = path.join(ARTIFACTS, 'batch-item-1.png');
+    await download.saveAs(file);
+    const meta = await sharp(readFileSync(file)).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 64, 64]);
+    expect(download.suggestedFilename()).toBe('content_tubingen_128-styled.png');
+    expect(problems).toEqual([]);
+    await batchPage.close();
   });
 });

@@ -73,9 +73,11 @@ export class ImagesState {
   /** The images as the API takes them: names and bytes only (plain objects, never reactive proxies). */
   toRequest(): { content: ImageInput; styles: { image: ImageInput; blend: number }[] } | null {
     if (!this.content || this.styles.length === 0) return null;
-    return {
-      content: { name: this.content.name, bytes: this.content.bytes },
-      styles: this.styles.map((s) => ({ image: { name: s.image.name, bytes: s.image.bytes }, blend: s.blend })),
-    };
+    return { content: { name: this.content.name, bytes: this.content.bytes }, styles: this.toStyles() };
+  }
+
+  /** The style images as the API takes them (a batch uses them with its own content photos). */
+  toStyles(): { image: ImageInput; blend: number }[] {
+    return this.styles.map((s) => ({ image: { name: s.image.name, bytes: s.image.bytes }, blend: s.blend }));
   }
 }
