@@ -3,7 +3,7 @@
 // that pass validation but carry hostile bytes (bombs, broken images, poisoned or foreign weights, a manifest that
 // reaches outside its folder) come back from the real services as errors with their specific codes.
 
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -248,6 +248,31 @@ describe('hostile weights dropped into the Model panel: refused with the code, n
     expect(status.ok && status.value.installed).toBe(false);
     const left = await readdir(root, { recursive: true });
     expect(left.filter((name) => /import-|\.tmp$/.test(String(name))), 'no scratch or temporary files').toEqual([]);
+  });
+});
+
+describe('exports write only where the save dialog said', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'nst hostile export ü '));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const cases = [
+    { method: 'exportImage' as const, payload: { runId: 'run-1-abcd', format: 'png', sizePx: null }, existing: 'painting.png' },
+    { method: 'exportVideo' as const, payload: { runId: 'run-1-abcd', format: 'mp4', fps: 10, holdFinalSeconds: 0, sideBySide: false, caption: false }, existing: 'painting.mp4' },
+  ];
+  it.each(cases)('$method: a name typed without its extension never replaces the existing $existing unasked', async ({ method, payload, existing }) => {
+    const keep = path.join(dir, existing);
+    await writeFile(keep, 'the user\'s own file');
+    const context = recordingContext();
+    context.chooseSavePath = async () => path.join(dir, 'painting'); // the dialog confirmed "painting", not the file beside it
+    const result = await call(method, payload, context);
+    expect(result).toMatchObject({ ok: false, error: { code: 'EXPORT_FAILED', message: expect.stringMatching(new RegExp(`^${existing.replace('.', '\\.')} already exists and the save dialog did not ask to replace it`)) } });
+    expect(await readFile(keep, 'utf8')).toBe('the user\'s own file');
+    expect(context.calls.filter((c) => c !== 'hasVideoFrames'), 'nothing rendered or written').toEqual([]);
   });
 });
 

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { ExportImageResponse } from '../../shared/ipc.js';
 import { validateExportImage } from '../../shared/schemas.js';
+import { refuseUnconfirmedOverwrite } from './save-target.js';
 import { failure, type Handler } from './types.js';
 
 export const EXPORT_EXTENSIONS = { png: ['.png'], jpeg: ['.jpg', '.jpeg'] } as const;
@@ -20,9 +21,11 @@ export const exportImage: Handler<'exportImage'> = async (context, payload) => {
   const { runId, format } = request.value;
   const chosen = await context.chooseSavePath({ defaultName: `neural-style-${runId}${EXPORT_EXTENSIONS[format][0]}`, format });
   if (chosen === null) return { ok: true, value: { kind: 'canceled' } satisfies ExportImageResponse };
+  const target = withFormatExtension(chosen, format);
+  const unconfirmed = await refuseUnconfirmedOverwrite(chosen, target);
+  if (unconfirmed) return failure(unconfirmed);
   const encoded = await context.services.renderExport(request.value);
   if (!encoded.ok) return encoded;
-  const target = withFormatExtension(chosen, format);
   try {
     await context.writeFileAtomic(target, encoded.value);
   } catch (error) {

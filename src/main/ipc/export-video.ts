@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { ExportVideoResponse } from '../../shared/ipc.js';
 import { validateExportVideo } from '../../shared/schemas.js';
+import { refuseUnconfirmedOverwrite } from './save-target.js';
 import { failure, type Handler } from './types.js';
 
 /** The chosen path with the format's extension (added when the user typed none or another one). */
@@ -21,7 +22,10 @@ export const exportVideo: Handler<'exportVideo'> = async (context, payload) => {
   }
   const chosen = await context.chooseSavePath({ defaultName: `neural-style-${runId}.${format}`, format });
   if (chosen === null) return { ok: true, value: { kind: 'canceled' } satisfies ExportVideoResponse };
-  const exported = await context.services.exportVideo(request.value, withVideoExtension(chosen, format));
+  const target = withVideoExtension(chosen, format);
+  const unconfirmed = await refuseUnconfirmedOverwrite(chosen, target);
+  if (unconfirmed) return failure(unconfirmed);
+  const exported = await context.services.exportVideo(request.value, target);
   if (!exported.ok) return exported.error.code === 'ABORTED' ? { ok: true, value: { kind: 'canceled' } } : exported;
   return { ok: true, value: { kind: 'saved', info: exported.value } };
 };
