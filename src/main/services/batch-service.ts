@@ -114,41 +114,27 @@ export class BatchService {
   }
 
   /** Pauses the item being painted after its current iteration; no further item starts until resumeBatch. */
-  async pauseBatch(payload?: unknown): Promise<Result<BatchStatus>> {
-    const none = validateNoPayload(payload);
-    if (!none.ok) return none;
-    return this.serially(async () => {
-      if (!this.ledger || !this.recipe) return ok(this.status());
+  pauseBatch(payload?: unknown): Promise<Result<BatchStatus>> {
+    return this.control(payload, async () => {
+      if (!this.ledger || !this.recipe) return;
       await this.setPaused(true);
       if (this.current?.runId) await this.options.runs.pauseRun({ runId: this.current.runId });
-      this.publishStatus();
-      return ok(this.status());
     });
   }
 
-  async resumeBatch(payload?: unknown): Promise<Result<BatchStatus>> {
-    const none = validateNoPayload(payload);
-    if (!none.ok) return none;
-    return this.serially(async () => {
-      if (!this.ledger || !this.recipe) return ok(this.status());
+  resumeBatch(payload?: unknown): Promise<Result<BatchStatus>> {
+    return this.control(payload, async () => {
+      if (!this.ledger || !this.recipe) return;
       this.error = null;
       await this.setPaused(false);
       if (this.current?.runId) await this.options.runs.resumeRun({ runId: this.current.runId });
       else await this.pump();
-      this.publishStatus();
-      return ok(this.status());
     });
   }
 
   /** Stops the item in progress and deletes the batch (inputs, outputs, manifest). */
-  async clearBatch(payload?: unknown): Promise<Result<BatchStatus>> {
-    const none = validateNoPayload(payload);
-    if (!none.ok) return none;
-    return this.serially(async () => {
-      await this.forget();
-      this.publishStatus();
-      return ok(this.status());
-    });
+  clearBatch(payload?: unknown): Promise<Result<BatchStatus>> {
+    return this.control(payload, () => this.forget());
   }
 
   async getBatchStatus(payload?: unknown): Promise<Result<BatchStatus>> {
@@ -204,6 +190,17 @@ export class BatchService {
   }
 
   // --- Internals --------------------------------------------------------------------------------------------------
+
+  /** A request without payload: validated, run in turn with the others, answered (and announced) with the status. */
+  private async control(payload: unknown, act: () => Promise<void>): Promise<Result<BatchStatus>> {
+    const none = validateNoPayload(payload);
+    if (!none.ok) return none;
+    return this.serially(async () => {
+      await act();
+      this.publishStatus();
+      return ok(this.status());
+    });
+  }
 
   private serially<T>(task: () => Promise<T>): Promise<T> {
     const result = this.chain.then(task);
