@@ -44,9 +44,11 @@ describe.skipIf(!present)('RunService on the real uint8 VGG19 and 64-px Tübinge
     const done = (await log.end(runId)) as Of<'done'>;
     expect(done.type).toBe('done');
     const events = log.of(runId);
-    expect(events.map((e) => e.type).filter((t, i, all) => t !== all[i - 1])).toEqual(['queued', 'started', 'progress', 'done']);
+    expect(events.map((e) => e.type).filter((t, i, all) => t !== all[i - 1])).toEqual(['queued', 'plan', 'started', 'progress', 'done']);
     expect(events[0]).toEqual({ runId, type: 'queued', position: 0 });
-    expect(events[1]).toMatchObject({ type: 'started', width: 64, height: 64, device: 'cpu', fallbackReason: null });
+    // 64 px fits anywhere: the whole image at once, one scale, steerable, no notice.
+    expect(events[1]).toEqual({ runId, type: 'plan', plan: { mode: 'whole', sizePx: 64, estimateBytes: expect.any(Number) }, iterations: 10, steerable: true, reason: null });
+    expect(events[2]).toMatchObject({ type: 'started', width: 64, height: 64, device: 'cpu', fallbackReason: null });
 
     const progress = events.filter((e): e is Of<'progress'> => e.type === 'progress');
     expect(progress.map((p) => p.loss.iteration)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);

@@ -12,11 +12,12 @@ import { serveCommand, startStudioServer, type StudioServer } from './helpers/st
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'renderer-e2e');
 const CONTENT = sharedPath('data', 'images', 'content_tubingen_128.png');
+const STYLE = sharedPath('data', 'images', 'style_starry_night_128.png');
 const WEIGHTS = sharedPath('data', 'vgg19-imagenet-uint8');
 
 function skipReason(): string | null {
   if (!hasChromium()) return '/usr/bin/chromium is absent (apt-get install chromium)';
-  if (!hasShared('data', 'images', 'content_tubingen_128.png')) return '../shared/data/images is absent';
+  if (!hasShared('data', 'images', 'content_tubingen_128.png') || !hasShared('data', 'images', 'style_starry_night_128.png')) return '../shared/data/images is absent';
   if (!hasShared('data', 'vgg19-imagenet-uint8')) return '../shared/data/vgg19-imagenet-uint8 is absent';
   if (!serveCommand(REPO_ROOT)) return 'this checkout has no `npm run serve` (the browser host)';
   return null;
@@ -116,6 +117,38 @@ describe.skipIf(reason !== null)('memory estimate by the size control (npm run s
     await expect.poll(() => page.getByTestId('video-fps').inputValue()).toBe('24');
     expect(await page.getByTestId('record-timelapse').isChecked()).toBe(false);
     await expect.poll(() => page.getByTestId('ffmpeg-path').inputValue()).toBe('/nonexistent/ffmpeg');
+    expect(problems).toEqual([]);
+  });
+
+  it('a run over the limit renders in tiles: the notice shows, steering is off with the reason, and it ends at the requested size', { timeout: 240_000 }, async () => {
+    await page.goto(server.url);
+    await expect.poll(() => page.getByTestId('start').isVisible()).toBe(true);
+    await page.getByTestId('content-input').setInputFiles(CONTENT);
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    await expect.poll(() => page.getByText('128 × 128 px').count()).toBe(2);
+    // 256 px with Adam needs about 813 MB: over 700 MB, so Start tiles (4 tiles after a 128-px pass), 1 iteration each.
+    await page.getByTestId('param-tile').selectOption('auto');
+    await page.getByTestId('param-optimizer').selectOption('adam');
+    await page.getByTestId('param-memory-limit').fill('700');
+    await page.getByTestId('param-size').fill('256');
+    await page.getByTestId('param-iterations').fill('1');
+    await page.getByTestId('param-iterations').press('Tab');
+    await expect.poll(() => page.getByTestId('memory-plan').textContent(), { timeout: 30_000 }).toMatch(/Start renders 4 tiles/);
+
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('run-notice').first().textContent(), { timeout: 60_000 }).toMatch(
+      /^256x256 needs about \d+ MB, over the 700 MB memory limit: rendering 4 tiles of \d+ px/,
+    );
+    await expect.poll(() => page.getByTestId('steer-blocked').textContent(), { timeout: 30_000 }).toMatch(/Tiled runs/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'memory-04-tiled-run.png') });
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 200_000 }).toBe('done');
+    await expect.poll(() => page.getByTestId('history-entry').count()).toBe(1);
+    // The finished image is the requested 256 × 256; the iterations are the pass's and the 4 tiles'.
+    expect(await page.getByTestId('history-entry').textContent()).toMatch(/256×256 · 5 it/);
+    // Done: the steering note goes with the run; the notice stays with its result.
+    expect(await page.getByTestId('steer-blocked').count()).toBe(0);
+    expect(await page.getByTestId('run-notice').count()).toBe(1);
+    expect(await page.getByTestId('error').count(), await page.getByTestId('error').allTextContents().then((t) => t.join(' | '))).toBe(0);
     expect(problems).toEqual([]);
   });
 });
