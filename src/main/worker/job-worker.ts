@@ -250,7 +250,11 @@ async function paint(run: ActiveRun): Promise<void> {
     run.controller = new RunController();
     if (run.paused) run.controller.pause();
     run.graph = graphLayersFor(run.settings);
-    const engineSettings = engineRunSettings(run.settings, { iterations: run.total - run.iterationsBefore, styleBlend, threads: run.start.threads });
+    // After a coarse scale, the rest of a multi-scale budget at this size would cost far more than the scales it
+    // replaces: at most one scale's iterations remain (progress events carry the new total).
+    const remaining = Math.min(run.total - run.iterationsBefore, started.iterations);
+    run.planned = run.iterationsBefore + remaining;
+    const engineSettings = engineRunSettings(run.settings, { iterations: remaining, styleBlend, threads: run.start.threads });
     result = await runStyleTransfer({ weights, content: workContent, styles: workStyles, startImage: startImage.data }, engineSettings, {
       controller: run.controller,
       onEvent: (event) => onEngineEvent(run, event),
