@@ -17,8 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RUN_SETTINGS } from '../src/engine/defaults.js';
-import { decodeImage, resizeImage } from '../src/engine/image.js';
-import { resizeLongest, scaleSizes } from '../src/engine/multiscale.js';
+import { decodeImage } from '../src/engine/image.js';
+import { resizeLongest, scaleSizes, upsampleWithDetail } from '../src/engine/multiscale.js';
 import { RunController, runStyleTransfer, type RunSettings } from '../src/engine/run.js';
 import type { PlanarImage } from '../src/engine/objective.js';
 import { loadWeights } from '../src/engine/weights/load.js';
@@ -166,15 +166,18 @@ if (!skip.has('quality')) {
   const sizes = auto.length > 1 ? auto : scaleSizes(sizePx, 2);
   const t0 = performance.now();
   const cpu0 = cpuNow();
+  // The coarse scales as runMultiScale runs them (same start images), then full size until the target.
   let image: PlanarImage | null = null;
+  let imageContent: PlanarImage | null = null;
   for (const coarse of sizes.slice(0, -1)) {
     const c = await resizeLongest(contentDecoded, coarse);
     const s = await resizeLongest(styleDecoded, coarse);
-    const start: PlanarImage | null = image ? await resizeImage(image, c.width, c.height) : null;
+    const start = image && imageContent ? await upsampleWithDetail(image, imageContent, c) : null;
     const r = await runStyleTransfer({ weights, content: c, styles: [s], ...(start ? { startImage: start.data } : {}) }, { ...base, optimizer: 'lbfgs', iterations: coarseIterations });
     image = r.image;
+    imageContent = c;
   }
-  const upsampled = await resizeImage(image!, content.width, content.height);
+  const upsampled = await upsampleWithDetail(image!, imageContent!, content);
   const multi = await fixed('lbfgs', adamIterations, targetLoss, { image: upsampled, t0, cpu0 });
   const multiHit = reached(multi.losses);
   traces.push({ method: `multi-scale L-BFGS (${sizes.join(' → ')} px)`, seconds: multiHit?.seconds ?? null, cpuSeconds: multiHit?.cpuSeconds ?? null, iterations: multiHit ? multiHit.iteration : null, startLoss: multi.losses[0]!.loss, finalLoss: multi.losses.at(-1)!.loss, totalSeconds: multi.seconds, note: `${coarseIterations} iterations at each coarse scale, then full size; iterations counted at full size` });

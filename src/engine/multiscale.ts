@@ -71,9 +71,25 @@ export async function resizeLongest(image: PlanarImage, longestPx: number): Prom
 }
 
 /**
+ * The next scale's start: the coarse result upsampled, plus the detail the coarse scale could not hold, taken
+ * from the content photo (its Laplacian band: the photo at this scale minus the photo at the coarse scale,
+ * upsampled), clamped to pixel range. A plain upsample is blurred, and blur is exactly what the shallow layers'
+ * style terms punish: on the 256-px Tübingen/Starry Night pair the plain upsample started at a balanced loss of
+ * 2.89 (worse than the photo's 2.82), with the photo's detail added at 2.40.
+ */
+export async function upsampleWithDetail(coarse: PlanarImage, coarseContent: PlanarImage, content: PlanarImage): Promise<PlanarImage> {
+  const { width, height } = content;
+  const up = (await resizeImage(coarse, width, height)).data;
+  const blurredContent = (await resizeImage(coarseContent, width, height)).data;
+  const data = new Float32Array(up.length);
+  for (let i = 0; i < data.length; i++) data[i] = Math.min(255, Math.max(0, up[i]! + content.data[i]! - blurredContent[i]!));
+  return { width, height, data };
+}
+
+/**
  * Runs `settings.iterations` at every scale (coarse scales cost a quarter per halving), each starting from the
- * previous scale's result upsampled; style and content targets are recomputed per scale from images scaled
- * consistently. Optimizer state starts fresh at each scale: its curvature pairs describe a different image size.
+ * previous scale's result upsampled with the photo's finer detail added (upsampleWithDetail); style and content
+ * targets are recomputed per scale from images scaled consistently. Optimizer state starts fresh at each scale: its curvature pairs describe a different image size.
  */
 export async function runMultiScale(inputs: MultiScaleInputs, settings: RunSettings, options: MultiScaleOptions): Promise<RunResult> {
   const targetPx = Math.max(inputs.content.width, inputs.content.height);
@@ -87,13 +103,14 @@ export async function runMultiScale(inputs: MultiScaleInputs, settings: RunSetti
     throw new NstError('BAD_ARGUMENT', `The resume state is at scale ${resume.index + 1}; this run has ${sizes.length} scales.`);
   }
   let previous: PlanarImage | null = null;
+  let previousContent: PlanarImage | null = null;
   let result: RunResult | null = null;
   let totalIterations = resume?.iterationsBefore ?? 0;
   for (let index = resume?.index ?? 0; index < sizes.length; index++) {
     const sizePx = sizes[index]!;
     const content = index === sizes.length - 1 ? inputs.content : await resizeLongest(inputs.content, sizePx);
     const styles = await Promise.all(inputs.styles.map((s) => resizeLongest(s, Math.max(16, Math.round(sizePx * styleScale)))));
-    const startImage = previous ? (await resizeImage(previous, content.width, content.height)).data : undefined;
+    const startImage = previous && previousContent ? (await upsampleWithDetail(previous, previousContent, content)).data : undefined;
     const iterationsBefore = totalIterations;
     const sink = options.checkpoint;
     result = await runStyleTransfer(
@@ -107,6 +124,7 @@ export async function runMultiScale(inputs: MultiScaleInputs, settings: RunSetti
     );
     totalIterations += result.iterations;
     previous = result.image;
+    previousContent = content;
     if (result.stopped) break;
   }
   // Losses at different sizes are not comparable (other targets, other pixel counts): the result reports the
