@@ -35,7 +35,8 @@ export class TaskbarProgress {
       case 'progress': {
         const planned = this.#planned.get(event.runId);
         if (!planned || planned <= 0) return { value: 0, mode: 'indeterminate' };
-        this.#last = Math.min(1, Math.max(0, event.iterations / planned));
+        // event.iterations is the run's total; the iteration done is the loss point's.
+        this.#last = Math.min(1, Math.max(0, event.loss.iteration / planned));
         return { value: this.#last, mode: 'normal' };
       }
       case 'paused':

@@ -134,7 +134,15 @@ describe('buildMenuTemplate', () => {
 
 describe('TaskbarProgress', () => {
   const loss = { iteration: 1, total: 1, style: {}, content: {}, tv: 0 };
-  const progress = (runId: string, iterations: number): RunEvent => ({ runId, type: 'progress', loss, iterations, msPerIteration: 10, preview: null });
+  // A progress event carries the run's total in `iterations` and the iteration just done in `loss.iteration`.
+  const progress = (runId: string, iteration: number, total = 200): RunEvent => ({
+    runId,
+    type: 'progress',
+    loss: { ...loss, iteration },
+    iterations: total,
+    msPerIteration: 10,
+    preview: null,
+  });
 
   it('shows the fraction of planned iterations done, paused while paused, and clears at the end', () => {
     const bar = new TaskbarProgress();
@@ -144,9 +152,17 @@ describe('TaskbarProgress', () => {
     expect(bar.update(progress('run-1-a', 50))).toEqual({ value: 0.25, mode: 'normal' });
     expect(bar.update({ runId: 'run-1-a', type: 'paused', iteration: 50 })).toEqual({ value: 0.25, mode: 'paused' });
     expect(bar.update({ runId: 'run-1-a', type: 'resumed', iteration: 50 })).toEqual({ value: 0.25, mode: 'normal' });
-    expect(bar.update(progress('run-1-a', 400))).toEqual({ value: 1, mode: 'normal' });
+    expect(bar.update(progress('run-1-a', 200))).toEqual({ value: 1, mode: 'normal' });
     const final = { width: 8, height: 8, jpeg: new Uint8Array() };
     expect(bar.update({ runId: 'run-1-a', type: 'done', iterations: 200, stopped: false, final, loss })).toEqual({ value: -1, mode: 'none' });
+  });
+
+  it('measures against the render plan once it arrives (multi-scale and tiled runs take more iterations)', () => {
+    const bar = new TaskbarProgress();
+    bar.plan('run-3-c', 100);
+    const plan = { runId: 'run-3-c', type: 'plan', plan: { mode: 'whole', sizePx: 64, scales: [32, 64], tiles: 0 }, iterations: 400, steerable: true, reason: null } as unknown as RunEvent;
+    expect(bar.update(plan)).toBeNull();
+    expect(bar.update(progress('run-3-c', 100, 100))).toEqual({ value: 0.25, mode: 'normal' });
   });
 
   it('is indeterminate for a run it has no plan for, and clears on an error', () => {
