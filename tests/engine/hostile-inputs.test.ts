@@ -19,7 +19,7 @@ import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { weightsStatus } from '../../src/engine/weights/store.js';
 import { writeKerasH5 } from '../helpers/keras-h5-writer.js';
 import { damaged, gifBomb, halves, jpegBomb, pngBomb, solid, svgBomb, truncated, webpBomb } from '../helpers/hostile-files.js';
-import { onnxFile, poisoned, resnetH5, tfjsFolder, vgg16Like } from '../helpers/hostile-weights.js';
+import { h5Bomb, h5LinkCycle, onnxFile, poisoned, resnetH5, tfjsFolder, vgg16Like } from '../helpers/hostile-weights.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -138,6 +138,9 @@ export const ENGINE_REJECTIONS: readonly Rejection[] = [
   { name: 'a ResNet .h5', act: async () => loadWeights(await resnetH5(dir, 'resnet50.h5')), code: 'BAD_WEIGHTS', message: /resnet50\.h5 .*no VGG19 layer groups/ },
   { name: 'VGG16 weights imported as VGG19', act: async () => importWeights(await writeKerasH5(path.join(dir, 'vgg16.h5'), vgg16Like()), { root: path.join(dir, 'store-vgg16') }), code: 'BAD_WEIGHTS', message: /Not imported: .*vgg16\.h5 .*lacks block3_conv4/ },
   { name: 'a half-width VGG', act: async () => loadWeights(await tfjsFolder(dir, 'tfjs narrow', randomVgg19Weights({ seed: 1, depth: 2, channelScale: 0.5 }))), code: 'BAD_WEIGHTS', message: /block1_conv1 .* kernel \[32, 3, 3, 3\]; VGG19 needs \[64, 3, 3, 3\]/ },
+  { name: 'a 7 KB .h5 declaring a 21.6 GB kernel', act: async () => loadWeights(await h5Bomb(dir, 'bomb.h5')), code: 'BAD_WEIGHTS', message: /bomb\.h5: dataset \/block1_conv1\/block1_conv1\/kernel:0 has shape \[3, 3, 3, 200000000\], more values than any VGG19 layer holds/ },
+  { name: 'an .h5 whose layer group hard-links to itself', act: async () => loadWeights(await h5LinkCycle(dir, 'hard cycle.h5', 'hard')), code: 'BAD_WEIGHTS', message: /Layer block1_conv1 in .*hard cycle\.h5 nests groups deeper than Keras writes them/ },
+  { name: 'an .h5 whose layer group soft-links to itself', act: async () => loadWeights(await h5LinkCycle(dir, 'soft cycle.h5', 'soft')), code: 'BAD_WEIGHTS', message: /Layer block1_conv1 in .*soft cycle\.h5 nests groups deeper than Keras writes them/ },
   { name: 'a PNG renamed .h5', act: async () => loadWeights(await file('photo.h5', await png())), code: 'BAD_WEIGHTS', message: /photo\.h5 is not an HDF5 file/ },
   { name: 'random bytes named .onnx', act: async () => loadWeights(await file('noise.onnx', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x34]))), code: 'BAD_WEIGHTS', message: /noise\.onnx is not an ONNX model/ },
   { name: 'an empty .onnx', act: async () => loadWeights(await file('empty.onnx', '')), code: 'BAD_WEIGHTS', message: /empty\.onnx .*no graph/ },

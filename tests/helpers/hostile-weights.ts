@@ -95,3 +95,37 @@ export function vgg16Like(): Vgg19Weights {
   const layers = new Map([...full.layers].filter(([name]) => name !== 'block3_conv4'));
   return { layers, source: 'vgg16' };
 }
+
+/**
+ * A Keras .h5 `dir/name` of a few KB whose block1_conv1 kernel declares [3, 3, 3, 200,000,000]: a chunked dataset
+ * resized without writing, which reads as 21.6 GB of fill values.
+ */
+export async function h5Bomb(dir: string, name: string): Promise<string> {
+  await h5wasm.ready;
+  const target = path.join(dir, name);
+  const h5 = new h5wasm.File(target, 'w');
+  try {
+    const holder = h5.create_group('block1_conv1').create_group('block1_conv1');
+    const kernel = holder.create_dataset({ name: 'kernel:0', data: new Float32Array(27), shape: [3, 3, 3, 1], dtype: '<f', maxshape: [3, 3, 3, null], chunks: [3, 3, 3, 1] });
+    kernel.resize([3, 3, 3, 200_000_000]);
+    holder.create_dataset({ name: 'bias:0', data: new Float32Array(64), shape: [64], dtype: '<f' });
+  } finally {
+    h5.close();
+  }
+  return target;
+}
+
+/** A Keras .h5 `dir/name` whose block1_conv1 group holds a hard or soft link to itself. */
+export async function h5LinkCycle(dir: string, name: string, kind: 'hard' | 'soft'): Promise<string> {
+  await h5wasm.ready;
+  const target = path.join(dir, name);
+  const h5 = new h5wasm.File(target, 'w');
+  try {
+    const group = h5.create_group('block1_conv1');
+    if (kind === 'hard') group.create_hard_link('/block1_conv1', 'again');
+    else group.create_soft_link('/block1_conv1', 'again');
+  } finally {
+    h5.close();
+  }
+  return target;
+}

@@ -20,7 +20,7 @@ import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
 import { EventLog, WEIGHTS_DIR, testSettings, tsJobWorker } from '../helpers/studio.js';
 import { hasShared } from '../helpers/shared-data.js';
 import { jpegBomb, pngBomb, solid, svgBomb, truncated } from '../helpers/hostile-files.js';
-import { poisoned, resnetH5, tfjsFolder } from '../helpers/hostile-weights.js';
+import { h5Bomb, h5LinkCycle, poisoned, resnetH5, tfjsFolder } from '../helpers/hostile-weights.js';
 import { writeKerasH5 } from '../helpers/keras-h5-writer.js';
 import sharp from 'sharp';
 
@@ -216,6 +216,8 @@ async function folderFiles(folder: string): Promise<{ name: string; bytes: Uint8
 export const IMPORT_ROWS: readonly ImportRow[] = [
   { name: 'a Keras .h5 with an infinite bias', files: async (dir) => [{ name: 'vgg19.h5', bytes: await readFile(await writeKerasH5(path.join(dir, 'inf.h5'), poisoned('block1_conv1', 'bias', Number.POSITIVE_INFINITY))) }], code: 'BAD_WEIGHTS', message: /^Not imported: .*block1_conv1 .*non-finite bias value \(Infinity/ },
   { name: 'a TF.js model with a NaN kernel', files: async (dir) => folderFiles(await tfjsFolder(dir, 'nan', poisoned('block1_conv2', 'kernel', Number.NaN))), code: 'BAD_WEIGHTS', message: /^Not imported: .*block1_conv2 .*non-finite kernel value \(NaN/ },
+  { name: 'a 7 KB .h5 declaring a 21.6 GB kernel', files: async (dir) => [{ name: 'vgg19.h5', bytes: await readFile(await h5Bomb(dir, 'bomb.h5')) }], code: 'BAD_WEIGHTS', message: /^Not imported: .*more values than any VGG19 layer holds/ },
+  { name: 'an .h5 with a link cycle', files: async (dir) => [{ name: 'vgg19.h5', bytes: await readFile(await h5LinkCycle(dir, 'cycle.h5', 'hard')) }], code: 'BAD_WEIGHTS', message: /nests groups deeper than Keras writes them/ },
   { name: 'ResNet weights', files: async (dir) => [{ name: 'resnet50.h5', bytes: await readFile(await resnetH5(dir, 'resnet.h5')) }], code: 'BAD_WEIGHTS', message: /no VGG19 layer groups/ },
   { name: 'a photo dropped as weights', files: async () => [{ name: 'holiday.h5', bytes: await goodPng(16, 16) }], code: 'BAD_WEIGHTS', message: /holiday\.h5 is not an HDF5 file/ },
   {

@@ -146,7 +146,7 @@ function weightsRoot(h5: H5wasm, file: H5Group): H5Group {
  * bias:0: rather than match names, take the group's one 4-D dataset as the kernel and its one 1-D as the bias.
  */
 function readLayer(h5: H5wasm, group: H5Group, layer: string, file: string): ConvWeights {
-  const datasets = datasetsUnder(h5, group);
+  const datasets = datasetsUnder(h5, group, layer, file);
   const kernels = datasets.filter((d) => d.shape?.length === 4);
   const biases = datasets.filter((d) => d.shape?.length === 1);
   if (kernels.length > 1 || biases.length > 1) {
@@ -162,19 +162,42 @@ function readLayer(h5: H5wasm, group: H5Group, layer: string, file: string): Con
   );
 }
 
-function datasetsUnder(h5: H5wasm, group: H5Group): H5Dataset[] {
+/**
+ * Keras nests a layer's arrays at most two groups deep (/block1_conv1/block1_conv1/kernel:0). HDF5 links can make
+ * a group its own descendant, which walked blindly never ends: deeper than this is refused, not followed.
+ */
+const MAX_GROUP_DEPTH = 4;
+
+function datasetsUnder(h5: H5wasm, group: H5Group, layer: string, file: string, depth = 1): H5Dataset[] {
+  if (depth > MAX_GROUP_DEPTH) {
+    throw badWeights(`Layer ${layer} in ${file} nests groups deeper than Keras writes them (a link cycle?): not Keras VGG19 weights.`);
+  }
   const found: H5Dataset[] = [];
   for (const name of group.keys()) {
-    const child = group.get(name);
+    let child: ReturnType<H5Group['get']>;
+    try {
+      child = group.get(name);
+    } catch (cause) {
+      throw badWeights(`Layer ${layer} in ${file} has an entry "${name}" that cannot be read (a broken or looping link?).`, cause);
+    }
     if (child instanceof h5.Dataset) found.push(child);
-    else if (child instanceof h5.Group) found.push(...datasetsUnder(h5, child));
+    else if (child instanceof h5.Group) found.push(...datasetsUnder(h5, child, layer, file, depth + 1));
   }
   return found;
 }
 
+/** The most values one VGG19 array holds (a 3x3 kernel from 512 to 512 channels). */
+const MAX_VGG19_ARRAY_VALUES = 3 * 3 * 512 * 512;
+
 function readFloats(dataset: H5Dataset, layer: string, file: string): ShapedArray {
-  const value = dataset.value;
   const shape = dataset.shape ?? [];
+  // The shape is in the header; the values may not exist at all (an unwritten chunked dataset reads as fill
+  // values). A few-KB file can declare billions of them: judge the size before anything is read.
+  const count = shape.reduce((product, d) => product * Number(d), 1);
+  if (!(count <= MAX_VGG19_ARRAY_VALUES)) {
+    throw badWeights(`Layer ${layer} in ${file}: dataset ${dataset.path} has shape [${shape.join(', ')}], more values than any VGG19 layer holds.`);
+  }
+  const value = dataset.value;
   if (value instanceof Float32Array) return { shape, values: value };
   // Float64 is legal HDF5 for weights; the graph runs in float32 anyway.
   if (value instanceof Float64Array) return { shape, values: Float32Array.from(value) };

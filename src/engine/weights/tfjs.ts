@@ -258,7 +258,7 @@ export function kerasConv(
   bias: ShapedArray | undefined,
   file: string,
 ): ConvWeights {
-  if (!kernel) throw badWeights(`${file} has a bias but no kernel for layer ${layer}.`);
+  if (!kernel) throw badWeights(`${file} has ${bias ? 'a bias but ' : ''}no kernel for layer ${layer}.`);
   if (!bias) throw badWeights(`${file} has a kernel but no bias for layer ${layer}.`);
   const [kh, kw, inChannels, outChannels] = kernel.shape;
   if (kernel.shape.length !== 4 || kh !== 3 || kw !== 3 || !inChannels || !outChannels) {
