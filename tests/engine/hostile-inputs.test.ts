@@ -150,6 +150,19 @@ export const ENGINE_REJECTIONS: readonly Rejection[] = [
   { name: 'a TF.js shard path that is absolute (/dev/zero)', act: async () => loadWeights(await tfjsFolder(dir, 'tfjs absolute', randomVgg19Weights({ seed: 1, depth: 1 }), { 1: ['/dev/zero'] })), code: 'BAD_WEIGHTS', message: /names the weight shard "\/dev\/zero" outside its own folder/ },
   { name: 'a TF.js manifest naming one shard 10,000 times', act: async () => loadWeights(await tfjsFolder(dir, 'tfjs repeat', randomVgg19Weights({ seed: 1, depth: 1 }), { 1: Array.from({ length: 10_000 }, () => 'group1-shard1of1.bin') })), code: 'BAD_WEIGHTS', message: /is longer than the manifest says/ },
   { name: 'a TF.js shard that is a folder', act: async () => { const folder = await tfjsFolder(dir, 'tfjs dir shard', randomVgg19Weights({ seed: 1, depth: 1 }), { 1: ['sub'] }); await mkdir(path.join(folder, 'sub'), { recursive: true }); return loadWeights(folder); }, code: 'BAD_WEIGHTS', message: /shard .*sub named in .* is not a regular file/ },
+  {
+    name: 'a named pipe called model.json as weights',
+    act: async () => {
+      const fifo = path.join(dir, 'pipe weights', 'model.json');
+      await mkdir(path.dirname(fifo), { recursive: true });
+      if (!existsSync(fifo)) execFileSync('mkfifo', [fifo]);
+      return loadWeights(fifo);
+    },
+    code: 'BAD_WEIGHTS',
+    message: /model\.json is not a regular file or folder \(a device, pipe or socket\)/,
+    skip: posixOnly,
+  },
+  { name: '/dev/zero as weights', act: () => loadWeights('/dev/zero'), code: 'BAD_WEIGHTS', message: /\/dev\/zero is not a regular file or folder/, skip: () => !existsSync('/dev/zero') },
   { name: 'weights under a missing unicode path', act: () => loadWeights(path.join(dir, 'kein Ordner', 'vgg19 ü.h5')), code: 'FILE_NOT_FOUND', message: /vgg19 ü\.h5 does not exist/ },
 
   // Absurd run parameters: refused before any graph is built.

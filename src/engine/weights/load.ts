@@ -37,6 +37,10 @@ export async function detectWeightsFormat(filePath: string): Promise<WeightsForm
   const absolute = path.resolve(filePath);
   const info = await stat(absolute).catch(() => undefined);
   if (!info) throw new NstError('FILE_NOT_FOUND', `Weights file ${absolute} does not exist.`);
+  if (!info.isDirectory() && !info.isFile()) {
+    // Sniffing a FIFO's first bytes would wait for a writer forever; a device may never end.
+    throw new NstError('BAD_WEIGHTS', `${absolute} is not a regular file or folder (a device, pipe or socket), so it holds no weights.`);
+  }
   if (info.isDirectory()) {
     const has = (name: string): Promise<boolean> => stat(path.join(absolute, name)).then((s) => s.isFile(), () => false);
     return !(await has('model.json')) && (await has(INDEX_FILE)) ? 'converted' : 'tfjs';
