@@ -119,6 +119,8 @@ export interface CheckpointWriterOptions<Job> {
   readonly totalIterations: (plan: RenderPlan) => number;
   /** The data folder (default dataDir()); the checkpoint goes to <root>/runs/<runId>/. */
   readonly root?: string;
+  /** Before each write, in the run's folder (made by then): files the manifest's job refers to, say. */
+  readonly prepare?: (dir: string) => Promise<void>;
   /** After each checkpoint is complete on disk. */
   readonly onSaved?: (manifest: CheckpointManifest<Job>) => void;
   /** A checkpoint that could not be written (the run goes on; the previous checkpoint stays valid). */
@@ -127,8 +129,8 @@ export interface CheckpointWriterOptions<Job> {
 
 /**
  * Writes a run's snapshots in the background, one at a time: due() is false while a write is in flight or the
- * interval has not passed, so the run loop never waits on the disk and never queues snapshots. A final snapshot
- * (a stopped run) waits for the write in flight and is always written.
+ * interval has not passed, so the run loop never waits on the disk and never queues snapshots. A forced or final
+ * snapshot (a paused or stopped run) waits for the write in flight and is always written.
  */
 export class CheckpointWriter<Job = unknown> {
   readonly dir: string;
@@ -140,10 +142,17 @@ export class CheckpointWriter<Job = unknown> {
   /** The canvas last written and its file, so a tile's snapshots share one canvas file. */
   private canvasWritten: { canvas: CompositorState; entry: FileEntry } | null = null;
   private lastManifest: CheckpointManifest<Job> | null = null;
+  private job: Job;
 
   constructor(private readonly options: CheckpointWriterOptions<Job>) {
     if (!Number.isFinite(options.everyMs) || options.everyMs < 0) throw new RangeError(`everyMs must be a finite number ≥ 0, got ${options.everyMs}.`);
     this.dir = runDir(options.runId, options.root);
+    this.job = options.job;
+  }
+
+  /** The job recorded from the next checkpoint on (a run whose settings were changed mid-run). */
+  setJob(job: Job): void {
+    this.job = job;
   }
 
   /** Continue the generation count (and creation time) of an existing checkpoint, for a resumed run. */
@@ -161,8 +170,8 @@ export class CheckpointWriter<Job = unknown> {
     return !this.closed && this.inFlight === null && performance.now() - this.lastMs >= this.options.everyMs;
   }
 
-  save(state: RenderState, options: { final?: boolean } = {}): void {
-    if (this.closed || (this.inFlight && !options.final)) return;
+  save(state: RenderState, options: { final?: boolean; force?: boolean } = {}): void {
+    if (this.closed || (this.inFlight && !options.final && !options.force)) return;
     const previous = this.inFlight ?? Promise.resolve();
     const write: Promise<void> = previous
       .then(() => this.write(state, options.final === true))
@@ -194,6 +203,7 @@ export class CheckpointWriter<Job = unknown> {
   private async write(state: RenderState, final: boolean): Promise<void> {
     const generation = ++this.generation;
     await mkdir(this.dir, { recursive: true });
+    await this.options.prepare?.(this.dir);
     const { run } = state.stage;
     const runBuffers: [string, Float32Array][] = [['image', run.image], ...Object.entries(run.optimizer.buffers).map(([k, b]): [string, Float32Array] => [`optimizer.${k}`, b])];
     const files: FileEntry[] = [await writeDataFile(this.dir, `run-${generation}.bin`, runBuffers)];
@@ -214,7 +224,7 @@ export class CheckpointWriter<Job = unknown> {
       updatedAt: now,
       generation,
       stopped: final,
-      job: this.options.job,
+      job: this.job,
       progress: { iteration: state.stage.iterationsBefore + run.iteration, totalIterations: this.options.totalIterations(state.plan) },
       state: serialState(state),
       files,

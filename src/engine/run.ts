@@ -77,7 +77,8 @@ export interface RunState {
  */
 export interface CheckpointSink<T = RunState> {
   due(): boolean;
-  save(state: T, options?: { final?: boolean }): void;
+  /** `force`: write this one even if not due (a pause); `final`: the run was stopped here (implies force). */
+  save(state: T, options?: { final?: boolean; force?: boolean }): void;
 }
 
 export type RunEvent =
@@ -286,6 +287,8 @@ export async function runStyleTransfer(
     for (let i = done; i < settings.iterations; i++) {
       if (controller.signal.aborted) break;
       if (controller.paused) {
+        // A pause may last until the app is closed: the state at the pause is worth keeping.
+        if (options.checkpoint && scale !== 0) options.checkpoint.save(snapshot(), { force: true });
         emit({ type: 'paused', iteration: i });
         await controller.waitWhilePaused();
         if (controller.signal.aborted) break;

@@ -9,6 +9,11 @@ import type { ParentToWorker, WorkerImage, WorkerToParent } from '../worker/mess
 import { applyMidRunChanges } from '../worker/run-settings.js';
 import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
 import { pruneRunFrames, runFramesDir } from './video-service.js';
+import { listCheckpoints, removeCheckpoint, type CheckpointManifest } from '../../engine/checkpoint.js';
+import type { RenderState } from '../../engine/render.js';
+import { isNstError } from '../../engine/errors.js';
+import type { InterruptedRun } from '../../shared/resume-api.js';
+import { readStudioCheckpoint } from './interrupted-runs.js';
 
 /**
  * Where the job worker's script is: a built `.js` file (Electron: out/main/job-worker.js; browser host:
@@ -43,7 +48,15 @@ export interface RunServiceOptions {
    * runFramesDir(root, runId) for VideoService; the `keep` newest spools are kept. Absent: no run records frames.
    */
   frames?: { root: string; keep?: number };
+  /**
+   * Checkpoints: every run saves its state to <root>/runs/<runId>/ every `everyMs` (default 60 s), deletes it when
+   * it finishes or is stopped, and keeps it when the app or the worker dies, for resumeInterruptedRun. Absent: none.
+   */
+  checkpoints?: { root: string; everyMs?: number };
 }
+
+/** Checkpoint interval of studio runs unless the service is told otherwise. */
+export const DEFAULT_CHECKPOINT_EVERY_MS = 60_000;
 
 export type RunState = 'queued' | 'running' | 'finished' | 'failed';
 
@@ -64,6 +77,8 @@ interface RunRecord {
   /** The finished image (for export), until evicted by newer runs. */
   image: WorkerImage | null;
   imageEvicted: boolean;
+  /** A resumed run's checkpoint, until the worker has its copy. */
+  resume: { state: RenderState; manifest: CheckpointManifest } | null;
 }
 
 interface PendingSnapshot {
@@ -109,7 +124,72 @@ export class RunService {
     const weights = await this.options.weights();
     if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
     const runId = `run-${++this.sequence}-${randomBytes(4).toString('hex')}`;
-    const record: RunRecord = { runId, state: 'queued', request: request.value, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false };
+    const record: RunRecord = { runId, state: 'queued', request: request.value, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: null };
+    this.enqueue(record);
+    return ok({ runId });
+  }
+
+  /** Interrupted runs with a checkpoint in the data folder, newest first (not the ones this session is running). */
+  async listInterruptedRuns(): Promise<Result<InterruptedRun[]>> {
+    const root = this.options.checkpoints?.root;
+    if (!root) return ok([]);
+    const live = (runId: string): boolean => ['queued', 'running'].includes(this.runs.get(runId)?.state ?? '');
+    const out: InterruptedRun[] = [];
+    for (const { runId, manifest } of await listCheckpoints(root)) {
+      const job = manifest?.job as { kind?: unknown; settings?: { sizePx?: unknown }; content?: { name?: unknown }; styles?: { name?: unknown }[] } | null | undefined;
+      if (!manifest || job?.kind !== 'studio-run' || live(runId)) continue;
+      out.push({
+        runId,
+        contentName: String(job.content?.name ?? ''),
+        styleNames: (job.styles ?? []).map((s) => String(s.name ?? '')),
+        sizePx: Number(job.settings?.sizePx ?? 0),
+        iteration: manifest.progress.iteration,
+        totalIterations: manifest.progress.totalIterations,
+        savedAt: manifest.updatedAt,
+      });
+    }
+    return ok(out);
+  }
+
+  /** Queues an interrupted run again, under its own id, from its checkpoint (see ResumeApi). */
+  async resumeInterruptedRun(payload: unknown): Promise<Result<RunRef>> {
+    if (this.disposed) return fail('UNAVAILABLE', 'The studio is shutting down; no new runs can start.');
+    const ref = validateResumeRun(payload);
+    if (!ref.ok) return ref;
+    const root = this.options.checkpoints?.root;
+    if (!root) return fail('NO_CHECKPOINTS', 'This studio keeps no checkpoints, so it has no run to resume.');
+    const { runId } = ref.value;
+    const existing = this.runs.get(runId);
+    if (existing && (existing.state === 'queued' || existing.state === 'running')) return fail('ALREADY_RUNNING', `Run ${runId} is already ${existing.state}.`);
+    let resumed: Awaited<ReturnType<typeof readStudioCheckpoint>>;
+    try {
+      resumed = await readStudioCheckpoint(runId, root);
+    } catch (error) {
+      return fail(isNstError(error) ? error.code : 'BAD_CHECKPOINT', errorText(error));
+    }
+    // What came from disk is checked as strictly as what comes from the window.
+    const request = validateStartRun(resumed.request);
+    if (!request.ok) return fail('BAD_CHECKPOINT', `Run ${runId} cannot be resumed: its saved request is not valid (${request.error.message}).`);
+    const weights = await this.options.weights();
+    if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
+    const record: RunRecord = { runId, state: 'queued', request: request.value, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: resumed.checkpoint };
+    this.enqueue(record);
+    return ok({ runId });
+  }
+
+  /** Deletes an interrupted run's checkpoint (not one this session is running). */
+  async discardInterruptedRun(payload: unknown): Promise<Result<null>> {
+    const ref = validateStopRun(payload);
+    if (!ref.ok) return ref;
+    const root = this.options.checkpoints?.root;
+    const record = this.runs.get(ref.value.runId);
+    if (record && (record.state === 'queued' || record.state === 'running')) return fail('ALREADY_RUNNING', `Run ${ref.value.runId} is ${record.state}: stop it instead.`);
+    if (root) await removeCheckpoint(ref.value.runId, root);
+    return ok(null);
+  }
+
+  private enqueue(record: RunRecord): void {
+    const runId = record.runId;
     this.runs.set(runId, record);
     this.queue.push(record);
     // After the caller has its runId (IPC replies go out first), announce the run and start it if it is next.
@@ -118,7 +198,6 @@ export class RunService {
       this.announcePosition(record);
       this.pump();
     });
-    return ok({ runId });
   }
 
   /** Pauses after the current iteration ('paused' event); a queued run starts paused. */
@@ -281,7 +360,10 @@ export class RunService {
       previewIntervalMs: this.previewIntervalMs,
       threads: this.threads,
       paused: record.pauseOnStart,
+      checkpoint: this.options.checkpoints ? { root: this.options.checkpoints.root, everyMs: this.options.checkpoints.everyMs ?? DEFAULT_CHECKPOINT_EVERY_MS } : null,
+      resume: record.resume,
     });
+    record.resume = null;
   }
 
   /** Where and how often this run spools timelapse frames, or null (off, or no frames root); prunes old spools. */

@@ -15,6 +15,7 @@ import type { Vgg19Weights } from '../../engine/weights/types.js';
 import type { ErrorInfo, LossPoint, PreviewFrame, RunEvent } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import type { ParentToWorker, StartMessage, WorkerImage, WorkerToParent } from './messages.js';
+import { openRunCheckpoints, type RunCheckpoints } from './run-checkpoint.js';
 import { applyMidRunChanges, engineRunSettings, graphLayersFor, lossWeights, rebuildReason, type GraphLayers } from './run-settings.js';
 
 const PREVIEW_QUALITY = 85;
@@ -63,6 +64,10 @@ class ActiveRun {
   outputSize: { width: number; height: number } | null = null;
   /** The image as the user sees it: at the output's size, in the photo's colours when asked. */
   present: (image: PlanarImage) => Promise<PlanarImage> = async (image) => image;
+  /** The run's checkpoints (RunService's `checkpoints` option); null when off, or after a graph rebuild. */
+  checkpoints: RunCheckpoints | null = null;
+  /** A resumed run: iterations its checkpoint's earlier stages ran, where its count continues. */
+  resumedAt = 0;
   /** Events leave in order even though preview encoding is async. */
   private outbox: Promise<void> = Promise.resolve();
 
@@ -104,6 +109,7 @@ class ActiveRun {
     if (this.plan?.mode === 'tiled') return;
     this.settings = applyMidRunChanges(this.settings, next);
     this.steered = true;
+    this.checkpoints?.settingsChanged(this.settings);
     // Before the first engine run starts, it simply starts with these settings.
     if (!this.graph) return;
     const reason = rebuildReason(this.settings, this.graph);
@@ -180,6 +186,8 @@ async function execute(start: StartMessage): Promise<void> {
   } catch (error) {
     run.emit({ type: 'error', error: errorInfo(error) });
   } finally {
+    // A failed run keeps its last checkpoint (it can be resumed); a finished one removed its own.
+    await run.checkpoints?.close().catch(() => undefined);
     await run.flush().catch(() => undefined);
     active = null;
     post({ type: 'idle', runId: run.runId });
@@ -219,6 +227,20 @@ async function paint(run: ActiveRun): Promise<void> {
     }
   }
 
+  const resume = run.start.resume ?? null;
+  if (run.start.checkpoint) {
+    run.checkpoints = openRunCheckpoints({
+      runId: run.runId,
+      request,
+      options: run.start.checkpoint,
+      totalIterations: (plan) => planIterations(plan, started.iterations, started.scales),
+      resume,
+      report: (message) => run.emit({ type: 'notice', message }),
+    });
+  }
+  run.resumedAt = resume?.state.stage.iterationsBefore ?? 0;
+  const checkpointing = run.checkpoints?.renderOptions ?? (resume ? { resume: resume.state } : {});
+
   // The whole run as memory allows: whole, optimised smaller and upsampled, or tiled; retried smaller on OOM.
   run.graph = graphLayersFor(run.settings);
   let result: RunResult = await renderStyleTransfer({ weights, content, styles }, engineRunSettings(run.settings, { iterations: started.iterations, styleBlend, threads: run.start.threads }), {
@@ -227,6 +249,7 @@ async function paint(run: ActiveRun): Promise<void> {
     tile: started.tile,
     tileOverlapPx: started.tileOverlapPx,
     memoryLimitBytes: memoryLimitBytes(started),
+    ...checkpointing,
     controller: run.controller,
     onEvent: (event) => onEngineEvent(run, event),
     onPlan: (plan) => onPlan(run, plan),
@@ -241,6 +264,12 @@ async function paint(run: ActiveRun): Promise<void> {
   // A layer the graph lacks was turned on (never in tiled runs): the rest of the iterations run at the plan's
   // optimisation size on a graph with the new layers, from the current image (the optimizer starts afresh).
   while (run.rebuildPending && !run.stopRequested && run.iterationsBefore < run.total && run.plan && run.plan.mode !== 'tiled') {
+    if (run.checkpoints) {
+      // A checkpoint describes a render of one plan; a rebuilt graph continues outside it.
+      await run.checkpoints.remove();
+      run.checkpoints = null;
+      run.emit({ type: 'notice', message: 'The rebuilt run is not checkpointed: if the app closes now it cannot be resumed.' });
+    }
     const workPx = run.plan.sizePx;
     const workContent = workPx === Math.max(content.width, content.height) ? content : await resizeLongest(content, workPx);
     const workStyles = await Promise.all(styles.map((style) => resizeLongest(style, Math.max(16, Math.round(workPx * started.styleScale)))));
@@ -262,6 +291,8 @@ async function paint(run: ActiveRun): Promise<void> {
     endSegment(run, result);
   }
 
+  // Finished, or stopped by the user: nothing is left to resume.
+  await run.checkpoints?.remove();
   const iterations = run.iterationsBefore;
   const loss = lossPoint(iterations, result.finalLoss);
   const image = await run.present(result.image);
@@ -298,7 +329,8 @@ function onPlan(run: ActiveRun, plan: RenderPlan): void {
   run.plan = plan;
   run.planned = planIterations(plan, run.settings.iterations, run.settings.scales);
   run.stageOffset = 0;
-  run.lastIteration = 0;
+  // A resumed render's count continues after its checkpoint's earlier stages (a retry starts over).
+  run.lastIteration = retry ? 0 : run.resumedAt;
   if (retry && run.recorder) {
     // Its frames belong to the attempt that failed; iteration numbers start over with the new plan.
     console.warn(`[job-worker] ${run.runId}: the timelapse stops at the out-of-memory retry`);

@@ -2,6 +2,9 @@
 
 import type { RunEvent, StartRunRequest } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
+import type { CheckpointManifest } from '../../engine/checkpoint.js';
+import type { RenderState } from '../../engine/render.js';
+import type { WorkerCheckpointOptions } from './run-checkpoint.js';
 
 /** A planar RGB image (channels first, 0–255 floats), as the engine holds it. */
 export interface WorkerImage {
@@ -23,6 +26,10 @@ export interface StartMessage {
   threads: number;
   /** Start paused (the run was paused while it waited in the queue). */
   paused: boolean;
+  /** Checkpoint the run into <root>/runs/<runId>/ every `everyMs`; absent or null: no checkpoints. */
+  checkpoint?: WorkerCheckpointOptions | null;
+  /** Continue an interrupted run from its checkpoint (same runId). */
+  resume?: { state: RenderState; manifest: CheckpointManifest } | null;
 }
 
 /** Control messages name their run: one that arrives after its run ended must not touch the next one. */

@@ -1,0 +1,82 @@
+// A studio run's checkpoints, written by the job worker into <data>/runs/<runId>/: the engine's state, the
+// run's current settings, and (once, before the first checkpoint) the dropped images it was started from.
+
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CheckpointWriter, type CheckpointManifest } from '../../engine/checkpoint.js';
+import type { RenderPlan, RenderState, RenderOptions } from '../../engine/render.js';
+import type { StartRunRequest } from '../../shared/ipc.js';
+import type { StudioSettings } from '../../shared/studio-settings.js';
+
+/** What a studio checkpoint's job holds: the request without its image bytes (those are files beside it). */
+export interface StudioJob {
+  readonly kind: 'studio-run';
+  /** The run's settings as they are now (mid-run weight and layer changes included). */
+  readonly settings: StudioSettings;
+  readonly content: { readonly name: string; readonly file: string };
+  readonly styles: readonly { readonly name: string; readonly blend: number; readonly file: string }[];
+}
+
+export const CONTENT_FILE = 'input-content';
+export const styleFile = (index: number): string => `input-style-${index}`;
+
+export interface WorkerCheckpointOptions {
+  /** The data folder: checkpoints go to <root>/runs/<runId>/. */
+  readonly root: string;
+  readonly everyMs: number;
+}
+
+export interface RunCheckpoints {
+  /** For renderStyleTransfer. */
+  readonly renderOptions: Pick<RenderOptions, 'checkpoint' | 'resume'>;
+  /** The run's settings changed (weights, layers): later checkpoints record them. */
+  settingsChanged(settings: StudioSettings): void;
+  /** Checkpoints end here and the folder goes (a finished run, or one whose graph was rebuilt). */
+  remove(): Promise<void>;
+  /** Waits for the write in flight; the checkpoint stays, to be resumed. */
+  close(): Promise<void>;
+}
+
+/**
+ * Checkpoints for one studio run, continuing `resume`'s when it is a resumed one. `report` gets one sentence for
+ * a checkpoint that could not be written (the run goes on).
+ */
+export function openRunCheckpoints(args: {
+  readonly runId: string;
+  readonly request: StartRunRequest;
+  readonly options: WorkerCheckpointOptions;
+  readonly totalIterations: (plan: RenderPlan) => number;
+  readonly resume: { readonly state: RenderState; readonly manifest: CheckpointManifest } | null;
+  readonly report: (message: string) => void;
+}): RunCheckpoints {
+  const { request } = args;
+  const job = (settings: StudioSettings): StudioJob => ({
+    kind: 'studio-run',
+    settings,
+    content: { name: request.content.name, file: CONTENT_FILE },
+    styles: request.styles.map((s, i) => ({ name: s.image.name, blend: s.blend, file: styleFile(i) })),
+  });
+  let inputsWritten = args.resume !== null;
+  const writer = new CheckpointWriter<StudioJob>({
+    runId: args.runId,
+    root: args.options.root,
+    everyMs: args.options.everyMs,
+    job: job(request.settings),
+    totalIterations: args.totalIterations,
+    // The images are written once, before the first manifest that needs them.
+    prepare: async (dir) => {
+      if (inputsWritten) return;
+      await writeFile(path.join(dir, CONTENT_FILE), request.content.bytes);
+      for (const [i, style] of request.styles.entries()) await writeFile(path.join(dir, styleFile(i)), style.image.bytes);
+      inputsWritten = true;
+    },
+    onError: (error) => args.report(`A checkpoint could not be written (the run goes on): ${error instanceof Error ? error.message : String(error)}`),
+  });
+  if (args.resume) writer.continueFrom(args.resume.manifest);
+  return {
+    renderOptions: { checkpoint: writer, ...(args.resume ? { resume: args.resume.state } : {}) },
+    settingsChanged: (settings) => writer.setJob(job(settings)),
+    remove: () => writer.remove(),
+    close: () => writer.close(),
+  };
+}

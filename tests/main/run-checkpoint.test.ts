@@ -1,0 +1,135 @@
+// Studio runs checkpoint into the data folder: a run whose app died (the service and its worker torn down
+// mid-run) is listed by the next session and resumed to the same end as an uninterrupted run; finished and
+// stopped runs leave nothing behind; bad checkpoints are refused as data.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RunService } from '../../src/main/services/run-service.js';
+import { MANIFEST_FILE } from '../../src/engine/checkpoint.js';
+import type { RunEvent } from '../../src/shared/ipc.js';
+import { REPO_ROOT } from '../helpers/shared-data.js';
+import { EventLog, WEIGHTS_DIR, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
+
+type Of<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
+
+const present = studioDataPresent();
+const ITERATIONS = 60;
+
+function service(root: string): RunService {
+  // everyMs 0: a checkpoint whenever the last one is on disk, so the test needs no long run.
+  return new RunService({ worker: tsJobWorker(), weights: async () => ({ path: WEIGHTS_DIR }), threads: 2, checkpoints: { root, everyMs: 0 } });
+}
+
+function checkpointIteration(root: string, runId: string): number {
+  const file = path.join(root, 'runs', runId, MANIFEST_FILE);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { progress: { iteration: number } }).progress.iteration : 0;
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string, detail: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${detail()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.skipIf(!present)('studio runs resumed after the app died (real uint8 VGG19, 64 px, L-BFGS)', () => {
+  it('lists the interrupted run in the next session and resumes it to the uninterrupted run\'s iteration count and loss', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'nst-studio-checkpoints-'));
+    const request = await tubingenStarryRequest(testSettings({ iterations: ITERATIONS, optimizer: 'lbfgs' }));
+
+    // The first session runs in a process of its own, killed with SIGKILL mid-run: the app dying.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'tests', 'helpers', 'studio-run-child.ts'), root, String(ITERATIONS), 'lbfgs'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let childOut = '';
+    child.stdout.on('data', (d: Buffer) => (childOut += d.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const runs = path.join(root, 'runs');
+    const runIdOnDisk = (): string | undefined => (existsSync(runs) ? readdirSync(runs)[0] : undefined);
+    await until(() => { const id = runIdOnDisk(); return id !== undefined && checkpointIteration(root, id) >= 3; }, 90_000, 'a checkpoint at iteration 3', () => childOut.slice(-400));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    const runId = runIdOnDisk()!;
+    expect(childOut).not.toMatch(/"type":"done"/);
+    const at = checkpointIteration(root, runId);
+    expect(at).toBeGreaterThanOrEqual(3);
+    expect(at).toBeLessThan(ITERATIONS);
+    // Beside the manifest, its data file and the images; perhaps debris of the write the kill interrupted.
+    expect(readdirSync(path.join(root, 'runs', runId))).toEqual(expect.arrayContaining([MANIFEST_FILE, 'input-content', 'input-style-0', expect.stringMatching(/^run-\d+\.bin$/)]));
+
+    const second = service(root);
+    const log = new EventLog(second);
+    try {
+      const listed = await second.listInterruptedRuns();
+      expect(listed).toEqual({
+        ok: true,
+        value: [{ runId, contentName: 'content_tubingen_64x64.png', styleNames: ['style_starry_night_64x64.png'], sizePx: 64, iteration: at, totalIterations: ITERATIONS, savedAt: expect.any(String) }],
+      });
+      expect(await second.resumeInterruptedRun({ runId })).toEqual({ ok: true, value: { runId } });
+      // Listed no more while it runs again.
+      expect(await second.listInterruptedRuns()).toEqual({ ok: true, value: [] });
+      const done = (await log.end(runId)) as Of<'done'>;
+      expect(done.type).toBe('done');
+      const progress = log.of(runId).filter((e): e is Of<'progress'> => e.type === 'progress');
+      // The count continues after the checkpoint's iteration, to the planned total.
+      expect(progress[0]!.loss.iteration).toBe(at + 1);
+      expect(progress.at(-1)!.loss.iteration).toBe(ITERATIONS);
+      expect(done).toMatchObject({ iterations: ITERATIONS, stopped: false });
+
+      const reference = await second.startRun(request);
+      if (!reference.ok) throw new Error(reference.error.message);
+      const whole = (await log.end(reference.value.runId)) as Of<'done'>;
+      expect(whole.iterations).toBe(ITERATIONS);
+      const relative = (done.loss.total - whole.loss.total) / whole.loss.total;
+      console.log(`[studio-resume] resumed from iteration ${at}: final loss ${done.loss.total} vs ${whole.loss.total} uninterrupted (${(100 * relative).toFixed(4)}%)`);
+      expect(relative).toBeLessThan(0.01);
+
+      // Finished runs leave no checkpoint.
+      expect(existsSync(path.join(root, 'runs', runId))).toBe(false);
+      expect(existsSync(path.join(root, 'runs', reference.value.runId))).toBe(false);
+      expect(await second.listInterruptedRuns()).toEqual({ ok: true, value: [] });
+    } finally {
+      await second.dispose();
+    }
+  }, 240_000);
+
+  it('a stopped run deletes its checkpoint; unknown and corrupt checkpoints are refused as data', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'nst-studio-checkpoints-'));
+    const studio = service(root);
+    const log = new EventLog(studio);
+    try {
+      const started = await studio.startRun(await tubingenStarryRequest(testSettings({ iterations: 200, optimizer: 'adam' })));
+      if (!started.ok) throw new Error(started.error.message);
+      const { runId } = started.value;
+      await until(() => checkpointIteration(root, runId) >= 2, 90_000, 'a checkpoint');
+      expect(await studio.resumeInterruptedRun({ runId })).toMatchObject({ ok: false, error: { code: 'ALREADY_RUNNING' } });
+      await studio.stopRun({ runId });
+      expect(await log.end(runId)).toMatchObject({ type: 'done', stopped: true });
+      expect(existsSync(path.join(root, 'runs', runId))).toBe(false);
+
+      expect(await studio.resumeInterruptedRun({ runId: 'run-9-deadbeef' })).toEqual({
+        ok: false,
+        error: { code: 'FILE_NOT_FOUND', message: `No run run-9-deadbeef in ${path.join(root, 'runs')}: \`nst runs\` lists the runs that can be resumed.` },
+      });
+      expect(await studio.resumeInterruptedRun({ runId: '../weights' })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+
+      // A checkpoint whose manifest was cut short: refused with the reason, and not offered.
+      const torn = 'run-7-0badf00d';
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(path.join(root, 'runs', torn), { recursive: true });
+      await writeFile(path.join(root, 'runs', torn, MANIFEST_FILE), '{"format":"nst-checkpoint","ver');
+      expect(await studio.resumeInterruptedRun({ runId: torn })).toEqual({
+        ok: false,
+        error: { code: 'BAD_CHECKPOINT', message: expect.stringMatching(/^Run run-7-0badf00d cannot be resumed: checkpoint\.json is not valid JSON/) },
+      });
+      expect(await studio.listInterruptedRuns()).toEqual({ ok: true, value: [] });
+      expect(await studio.discardInterruptedRun({ runId: torn })).toEqual({ ok: true, value: null });
+      expect(existsSync(path.join(root, 'runs', torn))).toBe(false);
+    } finally {
+      await studio.dispose();
+    }
+  }, 240_000);
+});
