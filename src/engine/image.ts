@@ -163,8 +163,7 @@ export async function writeImageAtomic(filePath: string, image: RgbImage, option
  */
 export async function resizeImage(image: RgbImage, width: number, height: number): Promise<RgbImage> {
   requireRgbImage('image', image);
-  requireWholeNumber('width', width);
-  requireWholeNumber('height', height);
+  requireImageSize(width, height);
   if (width === image.width && height === image.height) return { width, height, data: Float32Array.from(image.data) };
   const horizontal = lanczosTaps(image.width, width);
   const vertical = lanczosTaps(image.height, height);
@@ -185,8 +184,7 @@ export async function resizeImage(image: RgbImage, width: number, height: number
 
 /** Uniform noise in [0, 255), reproducible from `seed`; values drawn in planar order (all R, then G, then B). */
 export function noiseImage(width: number, height: number, seed: number): RgbImage {
-  requireWholeNumber('width', width);
-  requireWholeNumber('height', height);
+  requireImageSize(width, height);
   const rng = createRng(seed);
   const data = new Float32Array(3 * width * height);
   for (let i = 0; i < data.length; i++) data[i] = rng.uniform() * 255;
@@ -323,6 +321,18 @@ function requireWholeNumber(name: string, value: number): number {
     throw new NstError('BAD_ARGUMENT', `${name} must be a whole number of at least 1, got ${String(value)}.`);
   }
   return value;
+}
+
+/** Largest image the engine makes in memory: 16384 x 16384 (the CLI's --size ceiling, square), 3.2 GB of floats. */
+export const MAX_IMAGE_PIXELS = 16_384 * 16_384;
+
+/** Whole-number sides of at least 1 whose product the engine can hold (BAD_ARGUMENT otherwise, not a RangeError). */
+function requireImageSize(width: number, height: number): void {
+  requireWholeNumber('width', width);
+  requireWholeNumber('height', height);
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new NstError('BAD_ARGUMENT', `A ${width}x${height} image is more than the ${MAX_IMAGE_PIXELS.toLocaleString('en-US')} pixels the engine works with.`);
+  }
 }
 
 function requireRgbImage(name: string, image: RgbImage): void {

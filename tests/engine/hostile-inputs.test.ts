@@ -11,7 +11,7 @@ import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
 import { isNstError, type NstErrorCode } from '../../src/engine/errors.js';
-import { decodeImage, noiseImage, type RgbImage } from '../../src/engine/image.js';
+import { decodeImage, noiseImage, resizeImage, type RgbImage } from '../../src/engine/image.js';
 import { runStyleTransfer, type RunSettings } from '../../src/engine/run.js';
 import { importWeights } from '../../src/engine/weights/import.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
@@ -126,6 +126,9 @@ export const ENGINE_REJECTIONS: readonly Rejection[] = [
   { name: 'sizePx -1', act: async () => decodeImage(await png(), { sizePx: -1 }), code: 'BAD_ARGUMENT', message: /sizePx .* got -1/ },
   { name: 'sizePx NaN', act: async () => decodeImage(await png(), { sizePx: Number.NaN }), code: 'BAD_ARGUMENT', message: /sizePx .* got NaN/ },
   { name: 'sizePx 10^6 (a terapixel upscale)', act: async () => decodeImage(await png(), { sizePx: 1_000_000 }), code: 'BAD_ARGUMENT', message: /sizePx must be at most 16384 .* got 1000000/ },
+  { name: 'a resize to 10^6 x 10^6', act: async () => resizeImage(noiseImage(4, 4, 1), 1_000_000, 1_000_000), code: 'BAD_ARGUMENT', message: /A 1000000x1000000 image is more than the 268,435,456 pixels the engine works with/ },
+  { name: 'a resize to 0 x 10', act: async () => resizeImage(noiseImage(4, 4, 1), 0, 10), code: 'BAD_ARGUMENT', message: /width must be a whole number of at least 1, got 0/ },
+  { name: 'a noise image of 10^5 x 10^5', act: async () => noiseImage(100_000, 100_000, 1), code: 'BAD_ARGUMENT', message: /A 100000x100000 image is more than/ },
   { name: 'maxInputPixels 0', act: async () => decodeImage(await png(), { maxInputPixels: 0 }), code: 'BAD_ARGUMENT', message: /maxInputPixels .* got 0/ },
 
   // Weights: non-finite values.
