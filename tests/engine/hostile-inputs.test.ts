@@ -86,6 +86,8 @@ export const ENGINE_REJECTIONS: readonly Rejection[] = [
   { name: 'a PNG whose header says 0x0', act: () => decodeImage(pngBomb(0, 0)), code: 'NOT_AN_IMAGE', message: /not an image that can be decoded \(Input buffer has corrupt header\)/ },
   { name: 'a JPEG cut to 4 bytes', act: async () => decodeImage(truncated(await jpeg(), 4 / 2000)), code: 'NOT_AN_IMAGE', message: /not an image that can be decoded/ },
   { name: 'a JPEG cut in half (a broken download)', act: async () => decodeImage(await file('half photo.jpg', truncated(await jpeg(), 0.5))), code: 'NOT_AN_IMAGE', message: /half photo\.jpg is not an image that can be decoded/ },
+  { name: 'a JPEG missing only its last 2 bytes (end marker)', act: async () => { const whole = await jpeg(); return decodeImage(Buffer.from(whole.subarray(0, whole.length - 2))); }, code: 'NOT_AN_IMAGE', message: /not an image that can be decoded/ },
+  { name: 'a WebP missing only its last byte', act: async () => { const whole = await webp(); return decodeImage(Buffer.from(whole.subarray(0, whole.length - 1))); }, code: 'NOT_AN_IMAGE', message: /not an image that can be decoded/ },
   { name: 'a JPEG with garbage over its tables', act: async () => decodeImage(damaged(await jpeg(), 20, 200)), code: 'NOT_AN_IMAGE', message: /not an image that can be decoded/ },
   { name: 'a JPEG whose frame header says height 0', act: async () => decodeImage(await jpegBomb(16, 0)), code: 'NOT_AN_IMAGE', message: /not an image that can be decoded/ },
   { name: 'a WebP cut in half', act: async () => decodeImage(truncated(await webp(), 0.5)), code: 'NOT_AN_IMAGE', message: /not an image that can be decoded/ },
