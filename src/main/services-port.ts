@@ -18,6 +18,7 @@ import type {
   WeightsInfo,
 } from '../shared/ipc.js';
 import type { BatchItemRef, BatchOutput, BatchStatus, StartBatchRequest } from '../shared/batch-api.js';
+import type { InterruptedRun } from '../shared/resume-api.js';
 import type { StudioSettings, VideoSettings } from '../shared/studio-settings.js';
 
 export interface StudioServices {
@@ -51,4 +52,7 @@ export interface StudioServices {
   clearBatch(): Promise<Result<BatchStatus>>;
   getBatchStatus(): Promise<Result<BatchStatus>>;
   getBatchOutput(ref: BatchItemRef): Promise<Result<BatchOutput>>;
+  listInterruptedRuns(): Promise<Result<InterruptedRun[]>>;
+  resumeInterruptedRun(ref: RunRef): Promise<Result<RunRef>>;
+  discardInterruptedRun(ref: RunRef): Promise<Result<null>>;
 }

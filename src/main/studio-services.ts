@@ -67,6 +67,9 @@ export type BackendLike = Pick<
   | 'getBatchStatus'
   | 'getBatchOutput'
   | 'onBatchEvent'
+  | 'listInterruptedRuns'
+  | 'resumeInterruptedRun'
+  | 'discardInterruptedRun'
 > & { readonly settings: Pick<StudioBackend['settings'], 'windowState' | 'saveWindowState'> };
 
 export function adaptBackend(backend: BackendLike): MainServices {
@@ -102,6 +105,9 @@ export function adaptBackend(backend: BackendLike): MainServices {
       clearBatch: () => backend.clearBatch(),
       getBatchStatus: () => backend.getBatchStatus(),
       getBatchOutput: (ref) => backend.getBatchOutput(ref),
+      listInterruptedRuns: () => backend.listInterruptedRuns(),
+      resumeInterruptedRun: (ref) => backend.resumeInterruptedRun(ref),
+      discardInterruptedRun: (ref) => backend.discardInterruptedRun(ref),
     },
     onRunEvent: (listener) => backend.onRunEvent(listener),
     onWeightsEvent: (listener) => backend.onWeightsEvent(listener),

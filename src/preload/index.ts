@@ -26,6 +26,7 @@ import {
   type MemoryEstimateInfo,
 } from '../shared/ipc.js';
 import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, StartBatchRequest } from '../shared/batch-api.js';
+import type { InterruptedRun } from '../shared/resume-api.js';
 import type { StudioSettings, VideoSettings } from '../shared/studio-settings.js';
 
 type PushChannel = typeof CHANNELS.runEvent | typeof CHANNELS.menuAction | typeof CHANNELS.weightsEvent | typeof CHANNELS.videoEvent | typeof CHANNELS.batchEvent;
@@ -77,6 +78,9 @@ const api = {
   clearBatch: () => invoke<BatchStatus>(CHANNELS.clearBatch),
   getBatchStatus: () => invoke<BatchStatus>(CHANNELS.getBatchStatus),
   getBatchOutput: (ref: BatchItemRef) => invoke<BatchOutput>(CHANNELS.getBatchOutput, ref),
+  listInterruptedRuns: () => invoke<InterruptedRun[]>(CHANNELS.listInterruptedRuns),
+  resumeInterruptedRun: (ref: RunRef) => invoke<RunRef>(CHANNELS.resumeInterruptedRun, ref),
+  discardInterruptedRun: (ref: RunRef) => invoke<null>(CHANNELS.discardInterruptedRun, ref),
   onRunEvent: (listener: (event: RunEvent) => void) => subscribe<RunEvent>(CHANNELS.runEvent, listener),
   onWeightsEvent: (listener: (event: WeightsEvent) => void) => subscribe<WeightsEvent>(CHANNELS.weightsEvent, listener),
   onVideoEvent: (listener: (event: VideoExportEvent) => void) => subscribe<VideoExportEvent>(CHANNELS.videoEvent, listener),

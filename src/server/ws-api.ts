@@ -17,6 +17,7 @@ import type {
   WeightsInfo,
 } from '../shared/ipc.js';
 import type { BatchEvent, BatchOutput, BatchStatus } from '../shared/batch-api.js';
+import type { InterruptedRun } from '../shared/resume-api.js';
 import type { StudioSettings, VideoSettings } from '../shared/studio-settings.js';
 import { decodeWireMessage, encodeWireMessage, WS_METHODS, type WsMethod, type WsServerMessage } from '../shared/ws-protocol.js';
 import type { ExportedImage } from '../main/services/export-service.js';
@@ -54,6 +55,9 @@ export interface HostBackend {
   getBatchStatus(payload?: unknown): Promise<Result<BatchStatus>>;
   getBatchOutput(payload: unknown): Promise<Result<BatchOutput>>;
   onBatchEvent(listener: (event: BatchEvent) => void): () => void;
+  listInterruptedRuns(payload?: unknown): Promise<Result<InterruptedRun[]>>;
+  resumeInterruptedRun(payload: unknown): Promise<Result<RunRef>>;
+  discardInterruptedRun(payload: unknown): Promise<Result<null>>;
 }
 
 /** Past this much unsent data on a socket, progress events go out without their preview. */
@@ -175,6 +179,12 @@ async function call(backend: HostBackend, method: WsMethod, params: unknown): Pr
       return backend.getBatchStatus(params);
     case 'getBatchOutput':
       return backend.getBatchOutput(params);
+    case 'listInterruptedRuns':
+      return backend.listInterruptedRuns(params);
+    case 'resumeInterruptedRun':
+      return backend.resumeInterruptedRun(params);
+    case 'discardInterruptedRun':
+      return backend.discardInterruptedRun(params);
   }
 }
 

@@ -2,6 +2,7 @@
 // the browser host alike. Payloads from the renderer are validated against src/shared/schemas.ts.
 
 import { BATCH_CHANNELS, type BatchApi } from './batch-api.js';
+import { RESUME_CHANNELS, type ResumeApi } from './resume-api.js';
 import type { StudioSettings, VideoSettings } from './studio-settings.js';
 
 export const WEIGHTS_CHANNELS = {
@@ -44,6 +45,7 @@ export const CHANNELS = {
   ...WEIGHTS_CHANNELS,
   ...VIDEO_CHANNELS,
   ...BATCH_CHANNELS,
+  ...RESUME_CHANNELS,
 } as const;
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
 
@@ -192,7 +194,7 @@ export type MenuAction =
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
 /** The API the renderer sees (window.api in Electron; the same over WebSocket in the browser host). */
-export interface StudioApi extends WeightsApi, VideoApi, BatchApi {
+export interface StudioApi extends WeightsApi, VideoApi, BatchApi, ResumeApi {
   startRun(request: StartRunRequest): Promise<Result<RunRef>>;
   pauseRun(ref: RunRef): Promise<Result<null>>;
   resumeRun(ref: RunRef): Promise<Result<null>>;

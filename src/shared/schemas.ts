@@ -336,6 +336,8 @@ export const validateEstimateMemory: (payload: unknown) => Result<EstimateMemory
 export const validateVideoSettings: (payload: unknown) => Result<VideoSettings> = validator('videoSettings', VideoSettingsSchema);
 export const validateStartBatch: (payload: unknown) => Result<StartBatchRequest> = validator('startBatch', StartBatchRequestSchema);
 export const validateBatchItemRef: (payload: unknown) => Result<BatchItemRef> = validator('getBatchOutput', BatchItemRefSchema);
+export const validateResumeInterruptedRun: (payload: unknown) => Result<RunRef> = validator('resumeInterruptedRun', RunRefSchema);
+export const validateDiscardInterruptedRun: (payload: unknown) => Result<RunRef> = validator('discardInterruptedRun', RunRefSchema);
 
 /** One validator per invoke channel (renderer → main), for IPC handler tables. */
 export const PAYLOAD_VALIDATORS = {
@@ -365,4 +367,7 @@ export const PAYLOAD_VALIDATORS = {
   [CHANNELS.clearBatch]: validateNoPayload,
   [CHANNELS.getBatchStatus]: validateNoPayload,
   [CHANNELS.getBatchOutput]: validateBatchItemRef,
+  [CHANNELS.listInterruptedRuns]: validateNoPayload,
+  [CHANNELS.resumeInterruptedRun]: validateResumeInterruptedRun,
+  [CHANNELS.discardInterruptedRun]: validateDiscardInterruptedRun,
 } as const;

@@ -68,6 +68,9 @@ export const WS_METHODS: readonly WsMethod[] = [
   'clearBatch',
   'getBatchStatus',
   'getBatchOutput',
+  'listInterruptedRuns',
+  'resumeInterruptedRun',
+  'discardInterruptedRun',
 ];
 
 /** The argument of each method (null for those without one). */

@@ -70,6 +70,9 @@ function fakeServices(): StudioServices & { calls: string[] } {
     clearBatch: record('clearBatch', EMPTY_BATCH),
     getBatchStatus: record('getBatchStatus', EMPTY_BATCH),
     getBatchOutput: record('getBatchOutput', { fileName: 'photo-styled.png', bytes: png }),
+    listInterruptedRuns: record('listInterruptedRuns', []),
+    resumeInterruptedRun: record('resumeInterruptedRun', { runId: 'run-1-abcd' }),
+    discardInterruptedRun: record('discardInterruptedRun', null),
   };
 }
 
@@ -164,6 +167,9 @@ const VALID: Record<InvokeMethod, () => unknown> = {
   clearBatch: () => undefined,
   getBatchStatus: () => undefined,
   getBatchOutput: () => ({ index: 0 }),
+  listInterruptedRuns: () => undefined,
+  resumeInterruptedRun: () => ({ runId: 'run-1-abcd' }),
+  discardInterruptedRun: () => ({ runId: 'run-1-abcd' }),
 };
 
 const METHODS = Object.keys(VALID) as InvokeMethod[];
@@ -231,6 +237,7 @@ describe('every handler', () => {
       exportVideo: boom, cancelVideoExport: boom, getFfmpegStatus: boom,
       estimateMemory: boom, getVideoSettings: boom, saveVideoSettings: boom,
       startBatch: boom, pauseBatch: boom, resumeBatch: boom, clearBatch: boom, getBatchStatus: boom, getBatchOutput: boom,
+      listInterruptedRuns: boom, resumeInterruptedRun: boom, discardInterruptedRun: boom,
     });
     const result = await call(method, VALID[method](), context);
     expect(result).toEqual({ ok: false, error: { code: 'INTERNAL', message: 'Something went wrong in the studio: disk on fire' } });
@@ -494,6 +501,9 @@ describe('adaptBackend', () => {
       getBatchStatus: async () => ok(EMPTY_BATCH),
       getBatchOutput: async () => ok({ fileName: 'a.png', bytes: png }),
       onBatchEvent: () => () => undefined,
+      listInterruptedRuns: async () => ok([]),
+      resumeInterruptedRun: async () => ok({ runId: 'run-1-abcd' }),
+      discardInterruptedRun: async () => ok(null),
       settings: {
         windowState: { x: 10, y: 20, width: 1000, height: 700, maximized: true },
         saveWindowState: async (state) => {

@@ -6,6 +6,7 @@ import { CHANNELS, PUSH_CHANNELS } from '../../shared/ipc.js';
 import { checkSender, type SenderInfo, type TrustPolicy } from '../security.js';
 import { cancelVideoExport } from './cancel-video-export.js';
 import { clearBatch } from './clear-batch.js';
+import { discardInterruptedRun } from './discard-interrupted-run.js';
 import { cancelWeightsFetch } from './cancel-weights-fetch.js';
 import { estimateMemory } from './estimate-memory.js';
 import { exportImage } from './export-image.js';
@@ -19,10 +20,12 @@ import { getSettings } from './get-settings.js';
 import { getVideoSettings } from './get-video-settings.js';
 import { getWeightsStatus } from './get-weights-status.js';
 import { importWeights } from './import-weights.js';
+import { listInterruptedRuns } from './list-interrupted-runs.js';
 import { pauseBatch } from './pause-batch.js';
 import { pauseRun } from './pause-run.js';
 import { removeWeights } from './remove-weights.js';
 import { resumeBatch } from './resume-batch.js';
+import { resumeInterruptedRun } from './resume-interrupted-run.js';
 import { resumeRun } from './resume-run.js';
 import { saveSettings } from './save-settings.js';
 import { saveVideoSettings } from './save-video-settings.js';
@@ -59,6 +62,9 @@ export const HANDLERS: HandlerTable = {
   clearBatch,
   getBatchStatus,
   getBatchOutput,
+  listInterruptedRuns,
+  resumeInterruptedRun,
+  discardInterruptedRun,
 };
 
 /** The channel each request method travels on (CHANNELS' keys are StudioApi's method names). */

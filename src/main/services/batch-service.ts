@@ -236,7 +236,8 @@ export class BatchService {
       await this.finishItem(index, { code: 'FILE_NOT_FOUND', message: `The batch's copy of an image could not be read: ${(error as Error).message}` });
       return;
     }
-    const started = await this.options.runs.startRun(request);
+    // The batch resumes by item (its manifest): its runs leave no checkpoints to offer on their own.
+    const started = await this.options.runs.startRun(request, { checkpoint: false });
     if (!started.ok) {
       await this.finishItem(index, started.error);
       return;

@@ -79,6 +79,8 @@ interface RunRecord {
   imageEvicted: boolean;
   /** A resumed run's checkpoint, until the worker has its copy. */
   resume: { state: RenderState; manifest: CheckpointManifest } | null;
+  /** Whether the run checkpoints (when the service keeps checkpoints at all). */
+  checkpoint: boolean;
 }
 
 interface PendingSnapshot {
@@ -116,15 +118,18 @@ export class RunService {
     this.snapshotTimeoutMs = options.snapshotTimeoutMs ?? 15_000;
   }
 
-  /** Validates and queues a run; its events follow (first 'queued', with how many runs are ahead of it). */
-  async startRun(payload: unknown): Promise<Result<RunRef>> {
+  /**
+   * Validates and queues a run; its events follow (first 'queued', with how many runs are ahead of it).
+   * `checkpoint: false`: this run leaves no checkpoint (a batch item: the batch resumes by item).
+   */
+  async startRun(payload: unknown, options: { checkpoint?: boolean } = {}): Promise<Result<RunRef>> {
     if (this.disposed) return fail('UNAVAILABLE', 'The studio is shutting down; no new runs can start.');
     const request = validateStartRun(payload);
     if (!request.ok) return request;
     const weights = await this.options.weights();
     if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
     const runId = `run-${++this.sequence}-${randomBytes(4).toString('hex')}`;
-    const record: RunRecord = { runId, state: 'queued', request: request.value, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: null };
+    const record: RunRecord = { runId, state: 'queued', request: request.value, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: null, checkpoint: options.checkpoint ?? true };
     this.enqueue(record);
     return ok({ runId });
   }
@@ -172,7 +177,7 @@ export class RunService {
     if (!request.ok) return fail('BAD_CHECKPOINT', `Run ${runId} cannot be resumed: its saved request is not valid (${request.error.message}).`);
     const weights = await this.options.weights();
     if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
-    const record: RunRecord = { runId, state: 'queued', request: request.value, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: resumed.checkpoint };
+    const record: RunRecord = { runId, state: 'queued', request: request.value, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: resumed.checkpoint, checkpoint: true };
     this.enqueue(record);
     return ok({ runId });
   }
@@ -360,7 +365,7 @@ export class RunService {
       previewIntervalMs: this.previewIntervalMs,
       threads: this.threads,
       paused: record.pauseOnStart,
-      checkpoint: this.options.checkpoints ? { root: this.options.checkpoints.root, everyMs: this.options.checkpoints.everyMs ?? DEFAULT_CHECKPOINT_EVERY_MS } : null,
+      checkpoint: this.options.checkpoints && record.checkpoint ? { root: this.options.checkpoints.root, everyMs: this.options.checkpoints.everyMs ?? DEFAULT_CHECKPOINT_EVERY_MS } : null,
       resume: record.resume,
     });
     record.resume = null;

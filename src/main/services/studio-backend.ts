@@ -21,6 +21,7 @@ import type {
 import { validateCancelVideoExport, validateExportVideo, validateFetchWeights, validateImportWeights, validateNoPayload } from '../../shared/schemas.js';
 import type { StudioSettings, VideoSettings } from '../../shared/studio-settings.js';
 import type { BatchEvent, BatchOutput, BatchStatus } from '../../shared/batch-api.js';
+import type { InterruptedRun } from '../../shared/resume-api.js';
 import { buildAppInfo } from './app-info.js';
 import { BatchService } from './batch-service.js';
 import { estimateMemoryRequest } from './memory-estimate.js';
@@ -52,6 +53,8 @@ export interface StudioBackendOptions {
   keepFrameSpools?: number;
   /** Where the batch queue persists (its `batch` folder); default dataDir. */
   batchRoot?: string;
+  /** How often runs checkpoint into <dataDir>/runs; default 60 s. */
+  checkpointEveryMs?: number;
 }
 
 export class StudioBackend {
@@ -83,6 +86,8 @@ export class StudioBackend {
       worker: options.worker,
       weights: locate,
       frames: { root: framesRoot, keep: options.keepFrameSpools ?? 20 },
+      // Runs checkpoint into <data>/runs (as `nst stylize` does), so a crash or a kill can be resumed.
+      checkpoints: { root: options.dataDir, ...(options.checkpointEveryMs !== undefined ? { everyMs: options.checkpointEveryMs } : {}) },
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.previewIntervalMs !== undefined ? { previewIntervalMs: options.previewIntervalMs } : {}),
     });
@@ -269,6 +274,23 @@ export class StudioBackend {
 
   onBatchEvent(listener: (event: BatchEvent) => void): () => void {
     return this.batches.onBatchEvent(listener);
+  }
+
+  // --- Interrupted runs ----------------------------------------------------------------------------------------
+
+  listInterruptedRuns(payload?: unknown): Promise<Result<InterruptedRun[]>> {
+    return guard(async () => {
+      const none = validateNoPayload(payload);
+      return none.ok ? this.runs.listInterruptedRuns() : none;
+    });
+  }
+
+  resumeInterruptedRun(payload: unknown): Promise<Result<RunRef>> {
+    return guard(() => this.runs.resumeInterruptedRun(payload));
+  }
+
+  discardInterruptedRun(payload: unknown): Promise<Result<null>> {
+    return guard(() => this.runs.discardInterruptedRun(payload));
   }
 
   async dispose(): Promise<void> {

@@ -257,6 +257,10 @@ export function installFakeApi(options: FakeApiOptions): void {
     getBatchStatus: () => ok(emptyBatch()),
     getBatchOutput: () => Promise.resolve({ ok: false as const, error: { code: 'UNKNOWN_ITEM', message: 'The batch has no items.' } }),
     onBatchEvent: () => () => undefined,
+    // No interrupted runs to offer (the real host's are covered by tests/main/run-checkpoint.test.ts).
+    listInterruptedRuns: () => ok([]),
+    resumeInterruptedRun: () => Promise.resolve({ ok: false as const, error: { code: 'FILE_NOT_FOUND', message: 'The fake API has no interrupted runs.' } }),
+    discardInterruptedRun: () => ok(null),
   };
   (window as unknown as { api: StudioApi }).api = api;
 }

@@ -23,6 +23,7 @@ import type {
   MemoryEstimateInfo,
 } from '../../../shared/ipc.js';
 import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, StartBatchRequest } from '../../../shared/batch-api.js';
+import type { InterruptedRun } from '../../../shared/resume-api.js';
 import type { StudioSettings, VideoSettings } from '../../../shared/studio-settings.js';
 import {
   TOKEN_PARAM,
@@ -145,6 +146,15 @@ export class WebSocketApi implements StudioApi {
   }
   getBatchOutput(ref: BatchItemRef): Promise<Result<BatchOutput>> {
     return this.call('getBatchOutput', ref);
+  }
+  listInterruptedRuns(): Promise<Result<InterruptedRun[]>> {
+    return this.call('listInterruptedRuns', null);
+  }
+  resumeInterruptedRun(ref: RunRef): Promise<Result<RunRef>> {
+    return this.call('resumeInterruptedRun', ref);
+  }
+  discardInterruptedRun(ref: RunRef): Promise<Result<null>> {
+    return this.call('discardInterruptedRun', ref);
   }
 
   onRunEvent(listener: (event: RunEvent) => void): () => void {
