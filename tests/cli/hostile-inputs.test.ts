@@ -36,6 +36,8 @@ const f = {
   pdf: '',
   fifo: '',
   sliver: '',
+  /** A GIF used as a style image (and then, wrongly, as the --video output). */
+  styleGif: '',
   outputFolder: '',
   hardLinkToStyle: '',
   symlinkToContent: '',
@@ -71,6 +73,7 @@ beforeAll(async () => {
     pdf: at('scan.png'),
     fifo: at('pipe.png'),
     sliver: at('panorama sliver.png'),
+    styleGif: at('style anim.gif'),
     outputFolder: at('a folder.png'),
     hardLinkToStyle: at('out folder/style again.png'),
     symlinkToContent: at('out folder/content link.png'),
@@ -87,6 +90,7 @@ beforeAll(async () => {
   await writeFile(f.halfWebp, truncated(await sharp(await png(64, 64, 5)).webp().toBuffer(), 0.5));
   await writeFile(f.pdf, '%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n');
   await writeFile(f.sliver, await png(2000, 20, 6)); // 384 x 4 at the default size
+  await writeFile(f.styleGif, await sharp(await png(32, 32, 7)).gif().toBuffer());
   await link(f.style, f.hardLinkToStyle);
   await symlink(f.content, f.symlinkToContent);
   if (process.platform !== 'win32') execFileSync('mkfifo', [f.fifo]);
@@ -161,6 +165,7 @@ export const CLI_ROWS: readonly Row[] = [
   { name: '-o a hard link to a style image', args: () => stylize({ output: f.hardLinkToStyle }), code: BAD_ARGUMENT, says: () => [f.hardLinkToStyle, 'is also an input image', f.style], posixOnly: true },
   { name: '-o a symbolic link to the content image', args: () => stylize({ output: f.symlinkToContent }), code: BAD_ARGUMENT, says: () => [f.symlinkToContent, 'is also an input image'], posixOnly: true },
   { name: '-o inside a folder that does not exist', args: () => stylize({ output: path.join(f.dir, 'no such folder', 'out.png') }), code: FILE_NOT_FOUND, says: () => ['-o/--output', 'no such folder', 'does not exist'] },
+  { name: '--video naming a style GIF', args: () => stylize({ styles: [f.styleGif], options: ['--video', f.styleGif] }), code: BAD_ARGUMENT, says: () => ['--video', f.styleGif, 'is also an input image'] },
   { name: '-o naming an existing folder', args: () => stylize({ output: f.outputFolder }), code: BAD_ARGUMENT, says: () => [f.outputFolder, 'is a folder'] },
 
   // Absurd numbers and names: exit 2.

@@ -45,6 +45,7 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
     throw new NstError('BAD_ARGUMENT', `-o/--output: ${output} must end in .png, .jpg or .jpeg.`);
   }
   await checkOutputPath('-o/--output', output, [contentPath, ...stylePaths]);
+  if (typeof raw.video === 'string') await checkOutputPath('--video', raw.video, [contentPath, ...stylePaths]);
   if (typeof raw.video === 'string') await checkOutputPath('--video', raw.video, [contentPath, ...stylePaths, output]);
   const options = readRenderOptions(raw, { styleCount: stylePaths.length });
   const { sizePx, scales, styleScale, tile, tileOverlapPx, memoryLimitBytes } = options;
