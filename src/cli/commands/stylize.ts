@@ -46,7 +46,6 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
   }
   await checkOutputPath('-o/--output', output, [contentPath, ...stylePaths]);
   if (typeof raw.video === 'string') await checkOutputPath('--video', raw.video, [contentPath, ...stylePaths]);
-  if (typeof raw.video === 'string') await checkOutputPath('--video', raw.video, [contentPath, ...stylePaths, output]);
   const options = readRenderOptions(raw, { styleCount: stylePaths.length });
   const { sizePx, scales, styleScale, tile, tileOverlapPx, memoryLimitBytes } = options;
   const saveEvery = parseNumber('--save-every', text.saveEvery!, { min: 0, integer: true });
