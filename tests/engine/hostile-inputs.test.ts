@@ -18,7 +18,7 @@ import { loadWeights } from '../../src/engine/weights/load.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { weightsStatus } from '../../src/engine/weights/store.js';
 import { writeKerasH5 } from '../helpers/keras-h5-writer.js';
-import { damaged, gifBomb, halves, jpegBomb, pngBomb, solid, svgBomb, truncated, webpBomb } from '../helpers/hostile-files.js';
+import { damaged, gifBomb, halves, jpegBomb, pngBomb, pngWithMetadataBombs, solid, svgBomb, truncated, webpBomb } from '../helpers/hostile-files.js';
 import { h5Bomb, h5LinkCycle, onnxFile, poisoned, resnetH5, tfjsFolder, vgg16Like } from '../helpers/hostile-weights.js';
 
 let dir = '';
@@ -347,6 +347,14 @@ export const ENGINE_VALID_ODDITIES: readonly Decoding[] = [
     check: (image) => {
       expect([image.width, image.height]).toEqual([6, 4]);
       expect(pixel(image, 3, 2)).toEqual([16, 32, 48]);
+    },
+  },
+  {
+    name: 'a PNG whose iCCP, zTXt and iTXt chunks each inflate to 64 MB (a metadata bomb)',
+    input: () => pngWithMetadataBombs(6, 4),
+    check: (image) => {
+      expect([image.width, image.height]).toEqual([6, 4]);
+      expect(pixel(image, 2, 2)).toEqual([200, 60, 40]);
     },
   },
   {

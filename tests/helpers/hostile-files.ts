@@ -28,6 +28,23 @@ export function pngBomb(width: number, height: number, idatZeros = 64 * 1024): B
   return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.alloc(idatZeros))), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
+/**
+ * A valid PNG with zTXt, iTXt and iCCP chunks that each inflate to `inflatedBytes` zeros: a decompression bomb in
+ * the metadata, not the pixels.
+ */
+export async function pngWithMetadataBombs(width: number, height: number, inflatedBytes = 64 * 1024 * 1024): Promise<Buffer> {
+  const good = await solid(width, height).png().toBuffer();
+  const bomb = deflateSync(Buffer.alloc(inflatedBytes), { level: 9 });
+  const afterIhdr = PNG_SIGNATURE.length + 25; // IHDR: length, type, 13 bytes of data, CRC
+  return Buffer.concat([
+    good.subarray(0, afterIhdr),
+    pngChunk('iCCP', Buffer.concat([Buffer.from('icc\0\0', 'latin1'), bomb])),
+    pngChunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), bomb])),
+    pngChunk('iTXt', Buffer.concat([Buffer.from('XML:com.adobe.xmp\0\x01\0\0\0', 'latin1'), bomb])),
+    good.subarray(afterIhdr),
+  ]);
+}
+
 /** A small real JPEG with its SOF frame header patched to claim width × height (each at most 65,535). */
 export async function jpegBomb(width: number, height: number): Promise<Buffer> {
   const bytes = Buffer.from(await solid(16, 16).jpeg().toBuffer());
