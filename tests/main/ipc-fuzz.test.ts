@@ -172,15 +172,23 @@ describe('every IPC validator, fuzzed', () => {
     );
   });
 
-  it('keeps settings numbers within their ranges whatever number is tried', () => {
-    const numericFields = ['sizePx', 'iterations', 'learningRate', 'styleWeight', 'contentWeight', 'tvWeight', 'seed'] as const;
+  it('keeps every numeric setting finite and within its range whatever number is tried', () => {
+    // Every setting whose default is a number or null, including ones added after this test was written.
+    const defaults = DEFAULT_STUDIO_SETTINGS as unknown as Record<string, unknown>;
+    const numericFields = Object.keys(defaults).filter((key) => typeof defaults[key] === 'number' || defaults[key] === null);
+    expect(numericFields).toEqual(expect.arrayContaining(['sizePx', 'iterations', 'learningRate', 'styleWeight', 'contentWeight', 'tvWeight', 'seed']));
     const oddNumber = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(Number.NaN, Infinity, -Infinity, -0, 2 ** 53, 1e308, Number.MIN_VALUE));
     fc.assert(
       fc.property(fc.constantFrom(...numericFields), oddNumber, (field, value) => {
         const result = validateSaveSettings({ ...structuredClone(DEFAULT_STUDIO_SETTINGS), [field]: value });
         expectResultShape(result, 'saveSettings');
-        if (result.ok) expectSettingsInvariants(result.value);
-        else expect(result.error.message).toMatch(new RegExp(`^settings\\.${field} `));
+        if (result.ok) {
+          expectSettingsInvariants(result.value);
+          const accepted = (result.value as unknown as Record<string, unknown>)[field];
+          expect(typeof accepted !== 'number' || Number.isFinite(accepted), `${field} accepted ${String(accepted)}`).toBe(true);
+        } else {
+          expect(result.error.message).toMatch(new RegExp(`^settings\\.${field} `));
+        }
       }),
       PARAMS,
     );
