@@ -27,7 +27,8 @@ export interface RenderSpec {
   readonly styleScale?: number;
 }
 
-function estimateSpec(spec: RenderSpec): EstimateSpec {
+/** The estimator's spec for a render spec. */
+export function estimateSpec(spec: RenderSpec): EstimateSpec {
   const device = spec.settings.device ?? 'cpu';
   return {
     width: spec.width,

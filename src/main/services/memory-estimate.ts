@@ -1,9 +1,9 @@
 // The size control's memory line: the engine's estimate for the studio's settings, the budget, and what fits.
 // Pure Node (no Electron); the job worker plans its runs from the same budget (memoryLimitBytes).
 
-import { MB, defaultMemoryLimit, estimateMemory, largestFittingSize, sizeWithLongest, type EstimateSpec } from '../../engine/estimate.js';
+import { MB, defaultMemoryLimit, estimateMemory, largestFittingSize, sizeWithLongest } from '../../engine/estimate.js';
 import { isNstError } from '../../engine/errors.js';
-import { planRender, type RenderPlan, type RenderSpec } from '../../engine/render.js';
+import { estimateSpec, planRender, type RenderPlan, type RenderSpec } from '../../engine/render.js';
 import type { EstimateMemoryRequest, MemoryEstimateInfo, RenderPlanInfo, Result } from '../../shared/ipc.js';
 import { validateEstimateMemory } from '../../shared/schemas.js';
 import { enabledContentLayers, enabledStyleLayers, type StudioSettings } from '../../shared/studio-settings.js';
@@ -31,21 +31,6 @@ export function renderSpec(settings: StudioSettings, size: { width: number; heig
     },
     styleImages,
     styleScale: settings.styleScale,
-  };
-}
-
-function estimateSpec(spec: RenderSpec): EstimateSpec {
-  const device = spec.settings.device ?? 'cpu';
-  return {
-    width: spec.width,
-    height: spec.height,
-    styleLayers: spec.settings.styleLayers,
-    contentLayers: spec.settings.contentLayers,
-    pool: spec.settings.pool,
-    optimizer: spec.settings.optimizer,
-    device: device === 'auto' ? 'cpu' : device,
-    styleImages: spec.styleImages ?? 1,
-    styleScale: spec.styleScale ?? 1,
   };
 }
 
