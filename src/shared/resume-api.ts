@@ -3,6 +3,7 @@
 // StudioApi extends ResumeApi; src/main/services/run-service.ts implements every method.
 
 import type { Result, RunRef } from './ipc.js';
+import type { StudioSettings } from './studio-settings.js';
 
 export const RESUME_CHANNELS = {
   listInterruptedRuns: 'runs:interrupted',
@@ -15,6 +16,8 @@ export interface InterruptedRun {
   runId: string;
   contentName: string;
   styleNames: string[];
+  /** The run's settings as its checkpoint recorded them (mid-run changes included). */
+  settings: StudioSettings;
   sizePx: number;
   /** Iterations done when the checkpoint was taken, of `totalIterations` (across scales and tiles). */
   iteration: number;

@@ -66,7 +66,7 @@ describe.skipIf(!present)('studio runs resumed after the app died (real uint8 VG
       const listed = await second.listInterruptedRuns();
       expect(listed).toEqual({
         ok: true,
-        value: [{ runId, contentName: 'content_tubingen_64x64.png', styleNames: ['style_starry_night_64x64.png'], sizePx: 64, iteration: at, totalIterations: ITERATIONS, savedAt: expect.any(String) }],
+        value: [{ runId, contentName: 'content_tubingen_64x64.png', styleNames: ['style_starry_night_64x64.png'], settings: expect.objectContaining({ sizePx: 64, iterations: ITERATIONS, optimizer: 'lbfgs' }), sizePx: 64, iteration: at, totalIterations: ITERATIONS, savedAt: expect.any(String) }],
       });
       expect(await second.resumeInterruptedRun({ runId })).toEqual({ ok: true, value: { runId } });
       // Listed no more while it runs again.

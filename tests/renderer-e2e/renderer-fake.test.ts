@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
 import { fakeApiScript, hasChromium, launchChromium, serveFolder, type LaunchedBrowser } from './helpers/browser.js';
 import type { FakeApiOptions } from './helpers/fake-api.js';
+import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
 
 const CONTENT = sharedPath('data', 'images', 'content_tubingen_128.png');
 const STYLE = sharedPath('data', 'images', 'style_starry_night_128.png');
@@ -103,6 +104,23 @@ describe.skipIf(reason !== null)('renderer with a fake host (strict CSP, no engi
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
     const meta = await sharp(readFileSync((await download.path())!)).metadata();
     expect(meta.format).toBe('png');
+    expect(problems).toEqual([]);
+  });
+
+  it('offers runs an earlier session left unfinished: Discard drops one, Resume finishes the other from its iteration', { timeout: 60_000 }, async () => {
+    const settings = { ...structuredClone(DEFAULT_STUDIO_SETTINGS), sizePx: 64, iterations: 30 };
+    const entry = (runId: string, contentName: string) => ({ runId, contentName, styleNames: ['starry.png'], settings, sizePx: 64, iteration: 20, totalIterations: 30, savedAt: '2026-11-29T11:56:38.451Z' });
+    await open({ interrupted: [entry('run-2-0000beef', 'tubingen.png'), entry('run-1-0000cafe', 'beach.png')] });
+    await expect.poll(() => page.getByTestId('interrupted-run').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('interrupted-runs').textContent()).toContain('iteration 20 of 30');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'fake-interrupted-runs.png') });
+    await page.locator('[data-run-id="run-1-0000cafe"]').getByRole('button', { name: 'Discard' }).click();
+    await expect.poll(() => page.getByTestId('interrupted-run').count()).toBe(1);
+    await page.locator('[data-run-id="run-2-0000beef"]').getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+    // The chart holds the resumed iterations only (21..30), and the offer is gone.
+    await expect.poll(() => page.getByTestId('loss-chart').getAttribute('data-points')).toBe('10');
+    await expect.poll(() => page.getByTestId('interrupted-runs').count()).toBe(0);
     expect(problems).toEqual([]);
   });
 

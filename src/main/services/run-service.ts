@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { ErrorInfo, Result, RunEvent, RunRef, StartRunRequest } from '../../shared/ipc.js';
-import { validatePauseRun, validateResumeRun, validateStartRun, validateStopRun, validateUpdateRunSettings } from '../../shared/schemas.js';
+import { validatePauseRun, validateResumeRun, validateStartRun, validateStopRun, validateStudioSettings, validateUpdateRunSettings } from '../../shared/schemas.js';
 import type { ParentToWorker, WorkerImage, WorkerToParent } from '../worker/messages.js';
 import { applyMidRunChanges } from '../worker/run-settings.js';
 import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
@@ -141,13 +141,17 @@ export class RunService {
     const live = (runId: string): boolean => ['queued', 'running'].includes(this.runs.get(runId)?.state ?? '');
     const out: InterruptedRun[] = [];
     for (const { runId, manifest } of await listCheckpoints(root)) {
-      const job = manifest?.job as { kind?: unknown; settings?: { sizePx?: unknown }; content?: { name?: unknown }; styles?: { name?: unknown }[] } | null | undefined;
+      const job = manifest?.job as { kind?: unknown; settings?: unknown; content?: { name?: unknown }; styles?: { name?: unknown }[] } | null | undefined;
       if (!manifest || job?.kind !== 'studio-run' || live(runId)) continue;
+      // Settings from disk reach the window only as valid settings; a run whose are not cannot be resumed anyway.
+      const settings = validateStudioSettings(job.settings);
+      if (!settings.ok) continue;
       out.push({
         runId,
         contentName: String(job.content?.name ?? ''),
-        styleNames: (job.styles ?? []).map((s) => String(s.name ?? '')),
-        sizePx: Number(job.settings?.sizePx ?? 0),
+        styleNames: (job.styles ?? []).map((s) => String(s?.name ?? '')),
+        settings: settings.value,
+        sizePx: settings.value.sizePx,
         iteration: manifest.progress.iteration,
         totalIterations: manifest.progress.totalIterations,
         savedAt: manifest.updatedAt,

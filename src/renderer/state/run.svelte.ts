@@ -1,7 +1,8 @@
 // The current run as the window shows it: status, progress, rate and ETA, loss history, latest preview, device.
 
-import type { ErrorInfo, LossPoint, PreviewFrame, RenderPlanInfo, RunEvent, StartRunRequest, StudioApi } from '../../shared/ipc.js';
+import type { ErrorInfo, LossPoint, PreviewFrame, RenderPlanInfo, Result, RunEvent, RunRef, StartRunRequest, StudioApi } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
+import type { InterruptedRun } from '../../shared/resume-api.js';
 import { liveKey } from './settings.svelte.js';
 
 export type RunStatus = 'idle' | 'starting' | 'queued' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'error';
@@ -87,13 +88,23 @@ export class RunState {
   }
 
   async start(request: StartRunRequest): Promise<void> {
+    await this.begin(request.settings, () => this.api.startRun(request));
+  }
+
+  /** Continues a run an earlier session left unfinished (its checkpoint); its iterations count on from there. */
+  async resumeInterrupted(interrupted: InterruptedRun): Promise<void> {
+    await this.begin(interrupted.settings, () => this.api.resumeInterruptedRun({ runId: interrupted.runId }));
+    if (this.runId) this.marks = [{ iteration: interrupted.iteration, label: 'resumed' }];
+  }
+
+  private async begin(settings: StudioSettings, call: () => Promise<Result<RunRef>>): Promise<void> {
     if (this.active) return;
     this.reset();
     this.status = 'starting';
-    this.settings = request.settings;
-    this.sentLiveKey = liveKey(request.settings);
-    this.iterations = request.settings.iterations;
-    const result = await this.api.startRun(request);
+    this.settings = settings;
+    this.sentLiveKey = liveKey(settings);
+    this.iterations = settings.iterations;
+    const result = await call();
     if (!result.ok) {
       this.status = 'error';
       this.error = result.error;

@@ -15,6 +15,7 @@ import type {
   WeightsInfo,
 } from '../../../src/shared/ipc.js';
 import { DEFAULT_VIDEO_SETTINGS, type StudioSettings } from '../../../src/shared/studio-settings.js';
+import type { InterruptedRun } from '../../../src/shared/resume-api.js';
 
 export interface FakeApiOptions {
   msPerIteration: number;
@@ -23,6 +24,8 @@ export interface FakeApiOptions {
   failStart?: { code: string; message: string };
   /** Whether VGG19 weights are installed at first (default true); false shows the first-run Model panel. */
   weightsInstalled?: boolean;
+  /** Runs an earlier session left unfinished, offered at start-up; resuming one runs its remaining iterations. */
+  interrupted?: InterruptedRun[];
 }
 
 /** What the fake records for tests to read (window.__nstFakeCalls). */
@@ -127,6 +130,25 @@ export function installFakeApi(options: FakeApiOptions): void {
     }
     const last = await frame(total);
     emit({ runId: current.id, type: 'done', iterations: total, stopped: current.stopped, final: last, loss: loss(current.settings, total) });
+    job = null;
+  }
+
+  let interrupted = [...(options.interrupted ?? [])];
+
+  /** A resumed run: only the iterations after its checkpoint, then a plain grey final frame. */
+  async function runRest(entry: InterruptedRun, current: Job): Promise<void> {
+    const side = entry.sizePx;
+    emit({ runId: current.id, type: 'started', width: side, height: side, device: 'cpu', fallbackReason: null });
+    for (let i = entry.iteration + 1; i <= entry.totalIterations && !current.stopped; i++) {
+      await new Promise((r) => setTimeout(r, options.msPerIteration));
+      emit({ runId: current.id, type: 'progress', loss: loss(current.settings, i), iterations: entry.totalIterations, msPerIteration: options.msPerIteration, preview: null });
+    }
+    const canvas = new OffscreenCanvas(side, side);
+    const ctx = canvas.getContext('2d')!;
+    ctx.fillStyle = '#777';
+    ctx.fillRect(0, 0, side, side);
+    const final = { width: side, height: side, jpeg: new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg' })).arrayBuffer()) };
+    emit({ runId: current.id, type: 'done', iterations: entry.totalIterations, stopped: current.stopped, final, loss: loss(current.settings, entry.totalIterations) });
     job = null;
   }
 
@@ -257,10 +279,21 @@ export function installFakeApi(options: FakeApiOptions): void {
     getBatchStatus: () => ok(emptyBatch()),
     getBatchOutput: () => Promise.resolve({ ok: false as const, error: { code: 'UNKNOWN_ITEM', message: 'The batch has no items.' } }),
     onBatchEvent: () => () => undefined,
-    // No interrupted runs to offer (the real host's are covered by tests/main/run-checkpoint.test.ts).
-    listInterruptedRuns: () => ok([]),
-    resumeInterruptedRun: () => Promise.resolve({ ok: false as const, error: { code: 'FILE_NOT_FOUND', message: 'The fake API has no interrupted runs.' } }),
-    discardInterruptedRun: () => ok(null),
+    // The real host's interrupted runs are covered by tests/main/run-checkpoint.test.ts.
+    listInterruptedRuns: () => ok([...interrupted]),
+    resumeInterruptedRun(ref) {
+      const entry = interrupted.find((r) => r.runId === ref.runId);
+      if (!entry) return Promise.resolve({ ok: false as const, error: { code: 'FILE_NOT_FOUND', message: `No run ${ref.runId}.` } });
+      interrupted = interrupted.filter((r) => r !== entry);
+      const current: Job = { id: entry.runId, paused: false, stopped: false, settings: entry.settings };
+      job = current;
+      setTimeout(() => void runRest(entry, current), 0);
+      return ok({ runId: entry.runId });
+    },
+    discardInterruptedRun(ref) {
+      interrupted = interrupted.filter((r) => r.runId !== ref.runId);
+      return ok(null);
+    },
   };
   (window as unknown as { api: StudioApi }).api = api;
 }
