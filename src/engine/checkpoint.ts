@@ -7,7 +7,7 @@
 // not completely written, and every file's length and CRC-32 are checked on reading.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { NstError } from './errors.js';
@@ -21,6 +21,8 @@ import type { CompositorState } from './tiles.js';
 export const CHECKPOINT_FORMAT = 'nst-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 export const MANIFEST_FILE = 'checkpoint.json';
+/** The process writing a run's checkpoints: its pid, so a second process does not resume a run that is still alive. */
+export const LOCK_FILE = 'owner.pid';
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -138,6 +140,8 @@ export class CheckpointWriter<Job = unknown> {
   private inFlight: Promise<void> | null = null;
   private closed = false;
   private generation = 0;
+  /** This writer's first generation: it claims the folder (LOCK_FILE) then. */
+  private firstGeneration = 1;
   private createdAt: string | null = null;
   /** The canvas last written and its file, so a tile's snapshots share one canvas file. */
   private canvasWritten: { canvas: CompositorState; entry: FileEntry } | null = null;
@@ -158,6 +162,7 @@ export class CheckpointWriter<Job = unknown> {
   /** Continue the generation count (and creation time) of an existing checkpoint, for a resumed run. */
   continueFrom(manifest: CheckpointManifest): void {
     this.generation = manifest.generation;
+    this.firstGeneration = manifest.generation + 1;
     this.createdAt = manifest.createdAt;
   }
 
@@ -203,6 +208,7 @@ export class CheckpointWriter<Job = unknown> {
   private async write(state: RenderState, final: boolean): Promise<void> {
     const generation = ++this.generation;
     await mkdir(this.dir, { recursive: true });
+    if (generation === this.firstGeneration) await writeFile(path.join(this.dir, LOCK_FILE), `${process.pid}\n`);
     await this.options.prepare?.(this.dir);
     const { run } = state.stage;
     const runBuffers: [string, Float32Array][] = [['image', run.image], ...Object.entries(run.optimizer.buffers).map(([k, b]): [string, Float32Array] => [`optimizer.${k}`, b])];
@@ -412,6 +418,36 @@ export async function listCheckpoints<Job = unknown>(root: string = dataDir()): 
     }
   }
   return out;
+}
+
+/**
+ * The pid of another live process that writes this run's checkpoints, or null (none, this one, or a dead one:
+ * a crashed run's lock is stale). A pid reused by an unrelated process reads as live: the message names it.
+ */
+export async function runOwner(runId: string, root: string = dataDir()): Promise<number | null> {
+  let text: string;
+  try {
+    text = await readFile(path.join(runDir(runId, root), LOCK_FILE), 'utf8');
+  } catch {
+    return null;
+  }
+  const pid = Number(text.trim());
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else; alive all the same.
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
+}
+
+/** Throws BAD_ARGUMENT when another live process is still writing the run (resuming it would make two). */
+export async function checkNotRunning(runId: string, root: string = dataDir()): Promise<void> {
+  const pid = await runOwner(runId, root);
+  if (pid !== null) {
+    throw new NstError('BAD_ARGUMENT', `Run ${runId} is still running in process ${pid}: let it finish, or stop it, before resuming it.`);
+  }
 }
 
 /** Deletes a run's checkpoint folder (nothing when it is already gone). */

@@ -3,11 +3,11 @@
 
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CheckpointWriter, MANIFEST_FILE, newRunId } from '../../src/engine/checkpoint.js';
+import { CheckpointWriter, LOCK_FILE, MANIFEST_FILE, newRunId } from '../../src/engine/checkpoint.js';
 import type { RenderState } from '../../src/engine/render.js';
 import { hasShared, REPO_ROOT, sharedPath } from '../helpers/shared-data.js';
 import { jsonLines, runNst } from '../helpers/cli.js';
@@ -105,7 +105,7 @@ describe.skipIf(!present)('nst stylize --checkpoint-every, kill -9, nst resume (
 });
 
 /** A checkpoint of a stylize job, written without running anything: for the refusals. */
-async function fakeRun(dataDir: string, job: unknown): Promise<string> {
+async function fakeRun(dataDir: string, job: unknown, options: { live?: boolean } = {}): Promise<string> {
   const runId = newRunId();
   const state: RenderState = {
     plan: { mode: 'whole', sizePx: 64, estimateBytes: 1 },
@@ -115,6 +115,8 @@ async function fakeRun(dataDir: string, job: unknown): Promise<string> {
   const writer = new CheckpointWriter({ runId, root: dataDir, everyMs: 0, job, totalIterations: () => 10 });
   writer.save(state);
   await writer.close();
+  // Written by this (live) test process; as a crashed run's, its owner is gone.
+  if (!options.live) await rm(path.join(dataDir, 'runs', runId, LOCK_FILE));
   return runId;
 }
 
@@ -141,6 +143,16 @@ describe('nst resume refuses', () => {
     const studio = await runNst(['resume', await fakeRun(dataDir, { kind: 'studio-run' })], { env });
     expect(studio.code).toBe(3);
     expect(studio.stderr).toMatch(/cannot be resumed: it is a "studio-run" job, not an `nst stylize` run/);
+  });
+
+  it('a run whose process is still alive (exit 2), which `nst runs` shows as running', async () => {
+    const runId = await fakeRun(dataDir, { kind: 'nst-stylize' }, { live: true });
+    const refused = await runNst(['resume', runId], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(`nst: Run ${runId} is still running in process ${process.pid}: let it finish, or stop it, before resuming it.\n`);
+    expect((await runNst(['runs'], { env })).stdout).toMatch(new RegExp(`^${runId}\\s+1/10\\s+\\S+ \\S+\\s+running \\(pid ${process.pid}\\)`, 'm'));
+    expect((await runNst(['runs', '--remove', runId], { env })).code).toBe(2);
+    await rm(path.join(dataDir, 'runs', runId), { recursive: true });
   });
 
   it('a torn checkpoint, which `nst runs` lists with its problem', async () => {

@@ -12,12 +12,14 @@ import { runTiled, type TiledState } from '../../src/engine/tiles.js';
 import { renderStyleTransfer, type RenderState } from '../../src/engine/render.js';
 import {
   CheckpointWriter,
+  LOCK_FILE,
   MANIFEST_FILE,
   listCheckpoints,
   newRunId,
   readCheckpoint,
   removeCheckpoint,
   runDir,
+  runOwner,
 } from '../../src/engine/checkpoint.js';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
 import { decodeImage } from '../../src/engine/image.js';
@@ -201,7 +203,10 @@ describe('checkpoint files', () => {
     const runId = newRunId();
     const writer = await writeOne(root, runId, [fakeState(3, 10), fakeState(4, 20)]);
     expect(writer.last?.generation).toBe(2);
-    expect((await readdir(runDir(runId, root))).sort()).toEqual([MANIFEST_FILE, 'run-2.bin']);
+    expect((await readdir(runDir(runId, root))).sort()).toEqual([MANIFEST_FILE, LOCK_FILE, 'run-2.bin']);
+    // The lock names this process: to this process, the run is its own, not another's.
+    expect((await readFile(path.join(runDir(runId, root), LOCK_FILE), 'utf8')).trim()).toBe(String(process.pid));
+    expect(await runOwner(runId, root)).toBeNull();
     const { manifest, state } = await readCheckpoint<{ output: string }>(runId, root);
     expect(manifest).toMatchObject({ runId, job: { output: '/tmp/x.png' }, progress: { iteration: 4, totalIterations: 10 }, stopped: false });
     const expected = fakeState(4, 20);
@@ -244,7 +249,7 @@ describe('checkpoint files', () => {
     next.continueFrom((await readCheckpoint(runId, root)).manifest);
     next.save(fakeState(5, 30));
     await next.flush();
-    expect((await readdir(dir)).sort()).toEqual([MANIFEST_FILE, 'run-2.bin']);
+    expect((await readdir(dir)).sort()).toEqual([MANIFEST_FILE, LOCK_FILE, 'run-2.bin']);
     expect((await readCheckpoint(runId, root)).state.stage.run.iteration).toBe(5);
   });
 

@@ -1,7 +1,7 @@
 // `nst resume RUN_ID` finishes a checkpointed `nst stylize` run; `nst runs` lists (and removes) checkpointed runs.
 
 import { Command } from 'commander';
-import { checkRunId, listCheckpoints, readCheckpoint, removeCheckpoint, runDir, runsDir } from '../../engine/checkpoint.js';
+import { checkNotRunning, checkRunId, listCheckpoints, readCheckpoint, removeCheckpoint, runDir, runOwner, runsDir } from '../../engine/checkpoint.js';
 import { checkStylizeJob, type StylizeJob } from '../checkpoints.js';
 import { writeJsonLine } from '../output.js';
 import { stylize } from './stylize.js';
@@ -13,6 +13,7 @@ export function resumeCommand(): Command {
     .option('--json', 'JSON lines as `nst stylize --json` prints them (default: as the run was started)')
     .action(async (runId: string, options: { json?: boolean }) => {
       const checkpoint = await readCheckpoint<StylizeJob>(checkRunId(runId));
+      await checkNotRunning(runId);
       const job = await checkStylizeJob(runId, checkpoint.manifest.job);
       await stylize(job.contentPath, [...job.stylePaths], { ...job.options, ...(options.json ? { json: true } : {}) }, checkpoint);
     });
@@ -26,11 +27,13 @@ export function runsCommand(): Command {
     .action(async (options: { json?: boolean; remove?: string }) => {
       if (options.remove !== undefined) {
         const dir = runDir(checkRunId(options.remove));
+        await checkNotRunning(options.remove);
         await removeCheckpoint(options.remove);
         process.stderr.write(`nst: removed ${dir}\n`);
         return;
       }
       const runs = await listCheckpoints<StylizeJob>();
+      const owners = new Map(await Promise.all(runs.map(async (run): Promise<[string, number | null]> => [run.runId, await runOwner(run.runId)])));
       if (options.json) {
         for (const run of runs) {
           const m = run.manifest;
@@ -38,7 +41,7 @@ export function runsCommand(): Command {
             runId: run.runId,
             dir: run.dir,
             ...(m
-              ? { iteration: m.progress.iteration, totalIterations: m.progress.totalIterations, updatedAt: m.updatedAt, stopped: m.stopped, kind: (m.job as { kind?: unknown } | null)?.kind ?? null, output: jobOutput(m.job) }
+              ? { iteration: m.progress.iteration, totalIterations: m.progress.totalIterations, updatedAt: m.updatedAt, stopped: m.stopped, runningPid: owners.get(run.runId) ?? null, kind: (m.job as { kind?: unknown } | null)?.kind ?? null, output: jobOutput(m.job) }
               : { problem: run.problem }),
           });
         }
@@ -51,7 +54,8 @@ export function runsCommand(): Command {
       const rows = runs.map((run) => {
         const m = run.manifest;
         if (!m) return [run.runId, '-', '-', `cannot be resumed: ${run.problem!.replace(/^Run \S+ cannot be resumed: /, '')}`];
-        const state = m.stopped ? 'stopped' : 'interrupted';
+        const pid = owners.get(run.runId);
+        const state = pid ? `running (pid ${pid})` : m.stopped ? 'stopped' : 'interrupted';
         return [run.runId, `${m.progress.iteration}/${m.progress.totalIterations}`, m.updatedAt.replace('T', ' ').slice(0, 19), `${state}  ${jobOutput(m.job) ?? '(studio run)'}`];
       });
       const header = ['RUN ID', 'ITERATION', 'SAVED (UTC)', 'OUTPUT'];

@@ -9,7 +9,7 @@ import type { ParentToWorker, WorkerImage, WorkerToParent } from '../worker/mess
 import { applyMidRunChanges } from '../worker/run-settings.js';
 import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
 import { pruneRunFrames, runFramesDir } from './video-service.js';
-import { listCheckpoints, removeCheckpoint, type CheckpointManifest } from '../../engine/checkpoint.js';
+import { checkNotRunning, listCheckpoints, removeCheckpoint, runOwner, type CheckpointManifest } from '../../engine/checkpoint.js';
 import type { RenderState } from '../../engine/render.js';
 import { isNstError } from '../../engine/errors.js';
 import type { InterruptedRun } from '../../shared/resume-api.js';
@@ -142,7 +142,8 @@ export class RunService {
     const out: InterruptedRun[] = [];
     for (const { runId, manifest } of await listCheckpoints(root)) {
       const job = manifest?.job as { kind?: unknown; settings?: unknown; content?: { name?: unknown }; styles?: { name?: unknown }[] } | null | undefined;
-      if (!manifest || job?.kind !== 'studio-run' || live(runId)) continue;
+      // Not the runs this session is running, nor those another live process (a second window's host) is.
+      if (!manifest || job?.kind !== 'studio-run' || live(runId) || (await runOwner(runId, root)) !== null) continue;
       // Settings from disk reach the window only as valid settings; a run whose are not cannot be resumed anyway.
       const settings = validateStudioSettings(job.settings);
       if (!settings.ok) continue;
@@ -172,6 +173,7 @@ export class RunService {
     if (existing && (existing.state === 'queued' || existing.state === 'running')) return fail('ALREADY_RUNNING', `Run ${runId} is already ${existing.state}.`);
     let resumed: Awaited<ReturnType<typeof readStudioCheckpoint>>;
     try {
+      await checkNotRunning(runId, root);
       resumed = await readStudioCheckpoint(runId, root);
     } catch (error) {
       return fail(isNstError(error) ? error.code : 'BAD_CHECKPOINT', errorText(error));
