@@ -199,6 +199,21 @@ export class CheckpointWriter<Job = unknown> {
     await this.flush();
   }
 
+  /**
+   * Deletes the checkpoint on disk (the manifest and its data, not the folder's other files) and takes the next
+   * snapshot as soon as one is offered: the run goes on as something the old checkpoint no longer describes.
+   */
+  async restart(): Promise<void> {
+    await this.flush();
+    await unlink(path.join(this.dir, MANIFEST_FILE)).catch(() => undefined);
+    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+      if (/\.(bin|tmp)$/.test(name)) await unlink(path.join(this.dir, name)).catch(() => undefined);
+    }
+    this.canvasWritten = null;
+    this.lastManifest = null;
+    this.lastMs = -Infinity;
+  }
+
   /** Closes and deletes the run's checkpoint folder (a finished run has nothing to resume). */
   async remove(): Promise<void> {
     await this.close();

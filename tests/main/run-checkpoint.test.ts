@@ -96,6 +96,53 @@ describe.skipIf(!present)('studio runs resumed after the app died (real uint8 VG
     }
   }, 240_000);
 
+  it('a run killed after a layer change rebuilt its network resumes inside the rebuilt segment, with the new layers', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'nst-studio-checkpoints-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'tests', 'helpers', 'studio-run-child.ts'), root, String(ITERATIONS), 'adam', '4'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let childOut = '';
+    child.stdout.on('data', (d: Buffer) => (childOut += d.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const runs = path.join(root, 'runs');
+    type Manifest = { progress: { iteration: number; totalIterations: number }; job: { segment?: { iterationsBefore: number; iterations: number }; settings: { layers: Record<string, { style: boolean }> } } };
+    const manifestOf = (id: string): Manifest | null => {
+      const file = path.join(runs, id, MANIFEST_FILE);
+      return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Manifest) : null;
+    };
+    let runId = '';
+    await until(() => {
+      runId = existsSync(runs) ? (readdirSync(runs)[0] ?? '') : '';
+      const m = runId ? manifestOf(runId) : null;
+      return m?.job.segment !== undefined && m.progress.iteration >= m.job.segment.iterationsBefore + 2;
+    }, 90_000, 'a checkpoint two iterations into the rebuilt segment', () => childOut.slice(-400));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(childOut).toMatch(/"type":"rebuilt"/);
+    const manifest = manifestOf(runId)!;
+    const segment = manifest.job.segment!;
+    expect(segment.iterationsBefore).toBeGreaterThanOrEqual(4);
+    expect(manifest.job.settings.layers.block1_conv2!.style).toBe(true);
+    const at = manifest.progress.iteration;
+    expect(manifest.progress.totalIterations).toBe(segment.iterationsBefore + segment.iterations);
+
+    const second = service(root);
+    const log = new EventLog(second);
+    try {
+      expect(await second.resumeInterruptedRun({ runId })).toEqual({ ok: true, value: { runId } });
+      const done = (await log.end(runId)) as Of<'done'>;
+      expect(done).toMatchObject({ type: 'done', stopped: false, iterations: segment.iterationsBefore + segment.iterations });
+      const events = log.of(runId);
+      expect(events.find((e) => e.type === 'plan')).toMatchObject({ iterations: segment.iterationsBefore + segment.iterations });
+      const progress = events.filter((e): e is Of<'progress'> => e.type === 'progress');
+      expect(progress[0]!.loss.iteration).toBe(at + 1);
+      // The resumed segment's graph has the layer the change turned on.
+      expect(Object.keys(progress[0]!.loss.style)).toContain('block1_conv2');
+      expect(done.loss.total).toBeLessThan(progress[0]!.loss.total);
+      expect(existsSync(path.join(runs, runId))).toBe(false);
+    } finally {
+      await second.dispose();
+    }
+  }, 240_000);
+
   it('a stopped run deletes its checkpoint; unknown and corrupt checkpoints are refused as data', async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'nst-studio-checkpoints-'));
     const studio = service(root);

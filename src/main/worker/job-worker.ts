@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { decodeImage, encodeImage, resizeImage } from '../../engine/image.js';
 import { isNstError } from '../../engine/errors.js';
 import type { PlanarImage } from '../../engine/objective.js';
-import { RunController, initialImage, runStyleTransfer, type RunEvent as EngineEvent, type RunResult } from '../../engine/run.js';
+import { RunController, initialImage, runStyleTransfer, type RunEvent as EngineEvent, type RunResult, type RunState as EngineRunState } from '../../engine/run.js';
 import { resizeLongest } from '../../engine/multiscale.js';
 import { planIterations, renderStyleTransfer, type RenderPlan } from '../../engine/render.js';
 import { keepOriginalColors } from '../../engine/color.js';
@@ -15,7 +15,7 @@ import type { Vgg19Weights } from '../../engine/weights/types.js';
 import type { ErrorInfo, LossPoint, PreviewFrame, RunEvent } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import type { ParentToWorker, StartMessage, WorkerImage, WorkerToParent } from './messages.js';
-import { openRunCheckpoints, type RunCheckpoints } from './run-checkpoint.js';
+import { openRunCheckpoints, type RebuiltSegment, type RunCheckpoints, type StudioJob } from './run-checkpoint.js';
 import { applyMidRunChanges, engineRunSettings, graphLayersFor, lossWeights, rebuildReason, type GraphLayers } from './run-settings.js';
 
 const PREVIEW_QUALITY = 85;
@@ -240,54 +240,74 @@ async function paint(run: ActiveRun): Promise<void> {
   }
   run.resumedAt = resume?.state.stage.iterationsBefore ?? 0;
   const checkpointing = run.checkpoints?.renderOptions ?? (resume ? { resume: resume.state } : {});
+  // A run interrupted after a rebuild continues its rebuilt segment, not the render.
+  const resumedSegment = resume ? ((resume.manifest.job as StudioJob).segment ?? null) : null;
 
-  // The whole run as memory allows: whole, optimised smaller and upsampled, or tiled; retried smaller on OOM.
-  run.graph = graphLayersFor(run.settings);
-  let result: RunResult = await renderStyleTransfer({ weights, content, styles }, engineRunSettings(run.settings, { iterations: started.iterations, styleBlend, threads: run.start.threads }), {
-    scales: started.scales,
-    styleScale: started.styleScale,
-    tile: started.tile,
-    tileOverlapPx: started.tileOverlapPx,
-    memoryLimitBytes: memoryLimitBytes(started),
-    ...checkpointing,
-    controller: run.controller,
-    onEvent: (event) => onEngineEvent(run, event),
-    onPlan: (plan) => onPlan(run, plan),
-    onNotice: (message) => run.emit({ type: 'notice', message }),
-    onTile: (canvas) => {
-      run.latest = canvas;
-      run.canvas = canvas;
-    },
-  });
+  /** A plain run at the plan's optimisation size on a graph with the current layers, from an image or a checkpoint. */
+  const runSegment = async (segment: RebuiltSegment, from: { image: PlanarImage } | { resume: EngineRunState }): Promise<RunResult> => {
+    const plan = run.plan;
+    if (!plan || plan.mode === 'tiled') throw new Error('A rebuilt segment needs a whole or downscaled plan.');
+    const workPx = plan.sizePx;
+    const workContent = workPx === Math.max(content.width, content.height) ? content : await resizeLongest(content, workPx);
+    const workStyles = await Promise.all(styles.map((style) => resizeLongest(style, Math.max(16, Math.round(workPx * started.styleScale)))));
+    const start =
+      'image' in from
+        ? { startImage: (from.image.width === workContent.width && from.image.height === workContent.height ? from.image : await resizeImage(from.image, workContent.width, workContent.height)).data }
+        : { resume: from.resume };
+    run.controller = new RunController();
+    if (run.paused) run.controller.pause();
+    run.graph = graphLayersFor(run.settings);
+    run.planned = segment.iterationsBefore + segment.iterations;
+    const engineSettings = engineRunSettings(run.settings, { iterations: segment.iterations, styleBlend, threads: run.start.threads });
+    return runStyleTransfer({ weights, content: workContent, styles: workStyles, ...start }, engineSettings, {
+      controller: run.controller,
+      onEvent: (event) => onEngineEvent(run, event),
+      ...(run.checkpoints ? { checkpoint: run.checkpoints.segmentSink(plan, segment) } : {}),
+    });
+  };
+
+  let result: RunResult;
+  if (resume && resumedSegment) {
+    const plan = resume.state.plan;
+    run.plan = plan;
+    run.iterationsBefore = resumedSegment.iterationsBefore;
+    run.planned = resumedSegment.iterationsBefore + resumedSegment.iterations;
+    run.resumedAt = 0;
+    run.emit({ type: 'plan', plan: { ...plan }, iterations: run.planned, steerable: true, reason: null });
+    result = await runSegment(resumedSegment, { resume: resume.state.stage.run });
+  } else {
+    // The whole run as memory allows: whole, optimised smaller and upsampled, or tiled; retried smaller on OOM.
+    run.graph = graphLayersFor(run.settings);
+    result = await renderStyleTransfer({ weights, content, styles }, engineRunSettings(run.settings, { iterations: started.iterations, styleBlend, threads: run.start.threads }), {
+      scales: started.scales,
+      styleScale: started.styleScale,
+      tile: started.tile,
+      tileOverlapPx: started.tileOverlapPx,
+      memoryLimitBytes: memoryLimitBytes(started),
+      ...checkpointing,
+      controller: run.controller,
+      onEvent: (event) => onEngineEvent(run, event),
+      onPlan: (plan) => onPlan(run, plan),
+      onNotice: (message) => run.emit({ type: 'notice', message }),
+      onTile: (canvas) => {
+        run.latest = canvas;
+        run.canvas = canvas;
+      },
+    });
+  }
   endSegment(run, result);
 
   // A layer the graph lacks was turned on (never in tiled runs): the rest of the iterations run at the plan's
   // optimisation size on a graph with the new layers, from the current image (the optimizer starts afresh).
   while (run.rebuildPending && !run.stopRequested && run.iterationsBefore < run.total && run.plan && run.plan.mode !== 'tiled') {
-    if (run.checkpoints) {
-      // A checkpoint describes a render of one plan; a rebuilt graph continues outside it.
-      await run.checkpoints.remove();
-      run.checkpoints = null;
-      run.emit({ type: 'notice', message: 'The rebuilt run is not checkpointed: if the app closes now it cannot be resumed.' });
-    }
-    const workPx = run.plan.sizePx;
-    const workContent = workPx === Math.max(content.width, content.height) ? content : await resizeLongest(content, workPx);
-    const workStyles = await Promise.all(styles.map((style) => resizeLongest(style, Math.max(16, Math.round(workPx * started.styleScale)))));
-    const startImage = result.image.width === workContent.width && result.image.height === workContent.height ? result.image : await resizeImage(result.image, workContent.width, workContent.height);
-    run.rebuildAnnounce = run.rebuildPending;
-    run.rebuildPending = null;
-    run.controller = new RunController();
-    if (run.paused) run.controller.pause();
-    run.graph = graphLayersFor(run.settings);
     // After a coarse scale, the rest of a multi-scale budget at this size would cost far more than the scales it
     // replaces: at most one scale's iterations remain (progress events carry the new total).
-    const remaining = Math.min(run.total - run.iterationsBefore, started.iterations);
-    run.planned = run.iterationsBefore + remaining;
-    const engineSettings = engineRunSettings(run.settings, { iterations: remaining, styleBlend, threads: run.start.threads });
-    result = await runStyleTransfer({ weights, content: workContent, styles: workStyles, startImage: startImage.data }, engineSettings, {
-      controller: run.controller,
-      onEvent: (event) => onEngineEvent(run, event),
-    });
+    const segment: RebuiltSegment = { iterationsBefore: run.iterationsBefore, iterations: Math.min(run.total - run.iterationsBefore, started.iterations) };
+    // The render's checkpoint describes another network: the segment's own replace it from its first iteration.
+    await run.checkpoints?.beginSegment(segment);
+    run.rebuildAnnounce = run.rebuildPending;
+    run.rebuildPending = null;
+    result = await runSegment(segment, { image: result.image });
     endSegment(run, result);
   }
 

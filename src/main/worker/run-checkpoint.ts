@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointWriter, type CheckpointManifest } from '../../engine/checkpoint.js';
 import type { RenderPlan, RenderState, RenderOptions } from '../../engine/render.js';
+import type { CheckpointSink } from '../../engine/run.js';
 import type { StartRunRequest } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 
@@ -15,6 +16,16 @@ export interface StudioJob {
   readonly settings: StudioSettings;
   readonly content: { readonly name: string; readonly file: string };
   readonly styles: readonly { readonly name: string; readonly blend: number; readonly file: string }[];
+  /**
+   * Present once a layer change rebuilt the network: the state is then of a plain run of `iterations` at the plan's
+   * size, after `iterationsBefore` iterations of the render and earlier segments.
+   */
+  readonly segment?: RebuiltSegment;
+}
+
+export interface RebuiltSegment {
+  readonly iterationsBefore: number;
+  readonly iterations: number;
 }
 
 export const CONTENT_FILE = 'input-content';
@@ -31,7 +42,11 @@ export interface RunCheckpoints {
   readonly renderOptions: Pick<RenderOptions, 'checkpoint' | 'resume'>;
   /** The run's settings changed (weights, layers): later checkpoints record them. */
   settingsChanged(settings: StudioSettings): void;
-  /** Checkpoints end here and the folder goes (a finished run, or one whose graph was rebuilt). */
+  /** A rebuilt network: the render's checkpoint is dropped, the segment's are taken from its first iteration on. */
+  beginSegment(segment: RebuiltSegment): Promise<void>;
+  /** The sink for the segment's runStyleTransfer. */
+  segmentSink(plan: RenderPlan, segment: RebuiltSegment): CheckpointSink;
+  /** Checkpoints end here and the folder goes (a finished or stopped run). */
   remove(): Promise<void>;
   /** Waits for the write in flight; the checkpoint stays, to be resumed. */
   close(): Promise<void>;
@@ -50,19 +65,22 @@ export function openRunCheckpoints(args: {
   readonly report: (message: string) => void;
 }): RunCheckpoints {
   const { request } = args;
-  const job = (settings: StudioSettings): StudioJob => ({
+  let settings = request.settings;
+  let segment: RebuiltSegment | null = (args.resume?.manifest.job as StudioJob | undefined)?.segment ?? null;
+  const job = (): StudioJob => ({
     kind: 'studio-run',
     settings,
     content: { name: request.content.name, file: CONTENT_FILE },
     styles: request.styles.map((s, i) => ({ name: s.image.name, blend: s.blend, file: styleFile(i) })),
+    ...(segment ? { segment } : {}),
   });
   let inputsWritten = args.resume !== null;
   const writer = new CheckpointWriter<StudioJob>({
     runId: args.runId,
     root: args.options.root,
     everyMs: args.options.everyMs,
-    job: job(request.settings),
-    totalIterations: args.totalIterations,
+    job: job(),
+    totalIterations: (plan) => (segment ? segment.iterationsBefore + segment.iterations : args.totalIterations(plan)),
     // The images are written once, before the first manifest that needs them.
     prepare: async (dir) => {
       if (inputsWritten) return;
@@ -75,7 +93,19 @@ export function openRunCheckpoints(args: {
   if (args.resume) writer.continueFrom(args.resume.manifest);
   return {
     renderOptions: { checkpoint: writer, ...(args.resume ? { resume: args.resume.state } : {}) },
-    settingsChanged: (settings) => writer.setJob(job(settings)),
+    settingsChanged: (next) => {
+      settings = next;
+      writer.setJob(job());
+    },
+    beginSegment: async (next) => {
+      await writer.restart();
+      segment = next;
+      writer.setJob(job());
+    },
+    segmentSink: (plan, current) => ({
+      due: () => writer.due(),
+      save: (run, options) => writer.save({ plan, phase: 'scale', stage: { index: 0, iterationsBefore: current.iterationsBefore, run } }, options),
+    }),
     remove: () => writer.remove(),
     close: () => writer.close(),
   };
