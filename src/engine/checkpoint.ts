@@ -24,6 +24,12 @@ export const MANIFEST_FILE = 'checkpoint.json';
 /** The process writing a run's checkpoints: its pid, so a second process does not resume a run that is still alive. */
 export const LOCK_FILE = 'owner.pid';
 
+/**
+ * Above this, a snapshot is written from the run's live buffers while the run waits: an L-BFGS state is 43
+ * image-sized buffers (73 MiB at 384 px, 516 MiB at 1024 px), and a second copy of that could cost a large run
+ * the memory its plan was sized to.
+ */
+const DEFAULT_COPY_LIMIT_BYTES = 256 * 2 ** 20;
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -121,6 +127,8 @@ export interface CheckpointWriterOptions<Job> {
   readonly totalIterations: (plan: RenderPlan) => number;
   /** The data folder (default dataDir()); the checkpoint goes to <root>/runs/<runId>/. */
   readonly root?: string;
+  /** Snapshots above this size are not copied (the run waits for their write instead); default 256 MiB. */
+  readonly copyLimitBytes?: number;
   /** Before each write, in the run's folder (made by then): files the manifest's job refers to, say. */
   readonly prepare?: (dir: string) => Promise<void>;
   /** After each checkpoint is complete on disk. */
@@ -152,6 +160,7 @@ export class CheckpointWriter<Job = unknown> {
     if (!Number.isFinite(options.everyMs) || options.everyMs < 0) throw new RangeError(`everyMs must be a finite number ≥ 0, got ${options.everyMs}.`);
     this.dir = runDir(options.runId, options.root);
     this.job = options.job;
+    this.copyLimitBytes = options.copyLimitBytes ?? DEFAULT_COPY_LIMIT_BYTES;
   }
 
   /** The job recorded from the next checkpoint on (a run whose settings were changed mid-run). */
@@ -175,8 +184,12 @@ export class CheckpointWriter<Job = unknown> {
     return !this.closed && this.inFlight === null && performance.now() - this.lastMs >= this.options.everyMs;
   }
 
-  save(state: RenderState, options: { final?: boolean; force?: boolean } = {}): void {
-    if (this.closed || (this.inFlight && !options.final && !options.force)) return;
+  /** States above this many bytes are handed over live (not copied) and the run waits for their write. */
+  readonly copyLimitBytes: number;
+
+  /** Resolves when this snapshot's write has ended (written, or failed and reported through onError). */
+  save(state: RenderState, options: { final?: boolean; force?: boolean } = {}): Promise<void> {
+    if (this.closed || (this.inFlight && !options.final && !options.force)) return Promise.resolve();
     const previous = this.inFlight ?? Promise.resolve();
     const write: Promise<void> = previous
       .then(() => this.write(state, options.final === true))
@@ -186,6 +199,7 @@ export class CheckpointWriter<Job = unknown> {
         this.lastMs = performance.now();
       });
     this.inFlight = write;
+    return write;
   }
 
   /** Resolves when no write is in flight. */

@@ -2,7 +2,7 @@
 
 import { resizeImage } from './image.js';
 import type { PlanarImage } from './objective.js';
-import { runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings, type RunState } from './run.js';
+import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings, type RunState } from './run.js';
 import type { Vgg19Weights } from './weights/types.js';
 import { NstError } from './errors.js';
 
@@ -119,7 +119,7 @@ export async function runMultiScale(inputs: MultiScaleInputs, settings: RunSetti
       {
         ...(options.controller ? { controller: options.controller } : {}),
         onEvent: (event) => options.onEvent?.(event, { index, count: sizes.length, sizePx }),
-        ...(sink ? { checkpoint: { due: () => sink.due(), save: (run, o) => sink.save({ index, iterationsBefore, run }, o) } } : {}),
+        ...(sink ? { checkpoint: mapCheckpointSink(sink, (run) => ({ index, iterationsBefore, run })) } : {}),
       },
     );
     totalIterations += result.iterations;

@@ -3,7 +3,7 @@
 import { resizeImage } from './image.js';
 import type { PlanarImage } from './objective.js';
 import { resizeLongest, runMultiScale, scaleSizes, type MultiScaleInputs, type ScalesOption, type StageState } from './multiscale.js';
-import type { CheckpointSink, RunController, RunEvent, RunResult, RunSettings } from './run.js';
+import { mapCheckpointSink, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
 import { DEFAULT_TILE_OVERLAP_PX, estimateMemory, formatBytes, isOutOfMemoryError, largestFittingSize, planTiling, sizeWithLongest, type EstimateSpec } from './estimate.js';
 import { planTiles, runTiled, type CompositorState, type TiledState, type RenderPhase, type TileRect } from './tiles.js';
 import type { LossBreakdown } from './objective.js';
@@ -201,7 +201,7 @@ async function execute(inputs: MultiScaleInputs, settings: RunSettings, options:
       coherencePx: plan.coherencePx,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.onTile ? { onTile: options.onTile } : {}),
-      ...(sink ? { checkpoint: { due: () => sink.due(), save: (state, o) => sink.save({ plan, ...state }, o) } } : {}),
+      ...(sink ? { checkpoint: mapCheckpointSink(sink, (state: TiledState): RenderState => ({ plan, ...state })) } : {}),
       ...(tiledResume ? { resume: tiledResume } : {}),
     });
   }
@@ -210,7 +210,7 @@ async function execute(inputs: MultiScaleInputs, settings: RunSettings, options:
   const result = await runMultiScale({ ...inputs, content }, settings, {
     ...common,
     onEvent: (event, scale) => options.onEvent?.(event, { phase: 'scale', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
-    ...(sink ? { checkpoint: { due: () => sink.due(), save: (stage, o) => sink.save({ plan, phase: 'scale', stage }, o) } } : {}),
+    ...(sink ? { checkpoint: mapCheckpointSink(sink, (stage: StageState): RenderState => ({ plan, phase: 'scale', stage })) } : {}),
     ...(resume ? { resume: resume.stage } : {}),
   });
   if (plan.mode === 'whole') return result;

@@ -78,7 +78,21 @@ export interface RunState {
 export interface CheckpointSink<T = RunState> {
   due(): boolean;
   /** `force`: write this one even if not due (a pause); `final`: the run was stopped here (implies force). */
-  save(state: T, options?: { final?: boolean; force?: boolean }): void;
+  save(state: T, options?: { final?: boolean; force?: boolean }): void | Promise<void>;
+  /**
+   * A state above this many bytes is not copied: the loop hands over its live buffers and waits for the write
+   * (a stall instead of a second copy of the optimizer's memory). Absent: always copied.
+   */
+  readonly copyLimitBytes?: number;
+}
+
+/** The same sink for a wrapped state (a stage of a larger render): `wrap` adds what the outer level knows. */
+export function mapCheckpointSink<A, B>(sink: CheckpointSink<B>, wrap: (state: A) => B): CheckpointSink<A> {
+  return {
+    due: () => sink.due(),
+    save: (state, options) => sink.save(wrap(state), options),
+    ...(sink.copyLimitBytes !== undefined ? { copyLimitBytes: sink.copyLimitBytes } : {}),
+  };
 }
 
 export type RunEvent =
@@ -270,13 +284,15 @@ export async function runStyleTransfer(
     let initialLoss: LossBreakdown | null = resume?.initialLoss ?? null;
     let weightsChanged = resume?.weights != null;
     let done = resume?.iteration ?? 0;
+    const stateBytes = 4 * (image.length + Object.values(optimizer.getState().buffers).reduce((n, b) => n + b.length, 0));
+    const copies = stateBytes <= (options.checkpoint?.copyLimitBytes ?? Infinity);
     const snapshot = (): RunState => {
       const state = optimizer.getState();
       const buffers: Record<string, Float32Array> = {};
-      for (const [key, buffer] of Object.entries(state.buffers)) buffers[key] = Float32Array.from(buffer);
+      for (const [key, buffer] of Object.entries(state.buffers)) buffers[key] = copies ? Float32Array.from(buffer) : buffer;
       return {
         iteration: done,
-        image: Float32Array.from(image),
+        image: copies ? Float32Array.from(image) : image,
         optimizer: { ...state, buffers, scalars: { ...state.scalars } },
         objectiveScale: scale,
         carried,
@@ -284,11 +300,16 @@ export async function runStyleTransfer(
         weights: weightsChanged ? objective.currentWeights : null,
       };
     };
+    // A copied snapshot is written in the background; live buffers must not change until their write is done.
+    const checkpoint = async (state: RunState, how?: { final?: boolean; force?: boolean }): Promise<void> => {
+      const write = options.checkpoint!.save(state, how);
+      if (!copies) await write;
+    };
     for (let i = done; i < settings.iterations; i++) {
       if (controller.signal.aborted) break;
       if (controller.paused) {
         // A pause may last until the app is closed: the state at the pause is worth keeping.
-        if (options.checkpoint && scale !== 0) options.checkpoint.save(snapshot(), { force: true });
+        if (options.checkpoint && scale !== 0) await checkpoint(snapshot(), { force: true });
         emit({ type: 'paused', iteration: i });
         await controller.waitWhilePaused();
         if (controller.signal.aborted) break;
@@ -325,10 +346,10 @@ export async function runStyleTransfer(
         });
       }
       if (step.converged) break;
-      if (options.checkpoint?.due() && done < settings.iterations) options.checkpoint.save(snapshot());
+      if (options.checkpoint?.due() && done < settings.iterations) await checkpoint(snapshot());
     }
     // A stopped run leaves its state behind, so it can be continued later (the caller decides whether to keep it).
-    if (controller.signal.aborted && options.checkpoint && done < settings.iterations && scale !== 0) options.checkpoint.save(snapshot(), { final: true });
+    if (controller.signal.aborted && options.checkpoint && done < settings.iterations && scale !== 0) await checkpoint(snapshot(), { final: true });
     const scratch = new Float32Array(image.length);
     const finalLoss = await objective.evaluate(image, scratch);
     return {

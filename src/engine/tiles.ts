@@ -6,7 +6,7 @@ import { GraphSession, type SessionOptions } from './runtime/session.js';
 import { resizeImage } from './image.js';
 import { normaliseBlend, totalVariation, type LossBreakdown, type PlanarImage } from './objective.js';
 import { resizeLongest, runMultiScale, type ScalesOption, type StageState } from './multiscale.js';
-import { runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
+import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
 import { canonicalLayerName } from './vgg19.js';
 import type { Vgg19Weights } from './weights/types.js';
 import { NstError } from './errors.js';
@@ -366,7 +366,7 @@ export async function runTiled(
       styleScale,
       ...(options.controller ? { controller: options.controller } : {}),
       onEvent: (event, scale) => options.onEvent?.(event, { phase: 'coherence', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
-      ...(sink ? { checkpoint: { due: () => sink.due(), save: (stage, o) => sink.save({ phase: 'coherence', stage }, o) } } : {}),
+      ...(sink ? { checkpoint: mapCheckpointSink(sink, (stage: StageState): TiledState => ({ phase: 'coherence', stage })) } : {}),
       ...(resume ? { resume: resume.stage } : {}),
     });
     const base = await resizeImage(pass.image, width, height);
@@ -408,12 +408,7 @@ export async function runTiled(
         ...(options.controller ? { controller: options.controller } : {}),
         onEvent: (event) => options.onEvent?.(event, { phase: 'tile', index: t, count: tiles.length, sizePx: Math.max(rect.width, rect.height) }),
         ...(sink
-          ? {
-              checkpoint: {
-                due: () => sink.due(),
-                save: (run, o) => sink.save({ phase: 'tile', stage: { index: t, iterationsBefore, run }, canvas: (canvas ??= compositor.getState()), passInitialLoss }, o),
-              },
-            }
+          ? { checkpoint: mapCheckpointSink(sink, (run): TiledState => ({ phase: 'tile', stage: { index: t, iterationsBefore, run }, canvas: (canvas ??= compositor.getState()), passInitialLoss })) }
           : {}),
       },
     );

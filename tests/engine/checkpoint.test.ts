@@ -325,4 +325,21 @@ describe.skipIf(!present)('renderStyleTransfer with a checkpoint writer (real we
     // A checkpoint from a tiled plan cannot continue as a whole-image stage, and says so.
     await expect(renderStyleTransfer(inputs, settings('lbfgs', 6), { ...render, resume: { ...state, phase: 'tile' } })).rejects.toThrow(/in a tile stage, which a whole plan does not have/);
   });
+
+  it('above copyLimitBytes, snapshots are written from the live buffers while the run waits: same run, same checkpoint', async () => {
+    const inputs = await realInputs();
+    const root = mkdtempSync(path.join(os.tmpdir(), 'nst-checkpoint-live-'));
+    const runId = newRunId();
+    const render = { scales: 'off' as const, tile: 'off' as const, memoryLimitBytes: 8 * 1024 ** 3 };
+    const plain = await renderStyleTransfer(inputs, settings('lbfgs', 6), render);
+    const written: number[] = [];
+    const writer = new CheckpointWriter({ runId, root, everyMs: 0, copyLimitBytes: 0, job: null, totalIterations: () => 6, onSaved: (m) => written.push(m.progress.iteration), onError: (e) => { throw e; } });
+    const live = await renderStyleTransfer(inputs, settings('lbfgs', 6), { ...render, checkpoint: writer });
+    await writer.close();
+    // The loop waited for every write, so every iteration but the last was checkpointed, and the run is unchanged.
+    expect(written).toEqual([1, 2, 3, 4, 5]);
+    expect(live.finalLoss.total).toBe(plain.finalLoss.total);
+    const resumed = await renderStyleTransfer(inputs, settings('lbfgs', 6), { ...render, resume: (await readCheckpoint(runId, root)).state });
+    expect(resumed.finalLoss.total).toBe(plain.finalLoss.total);
+  });
 });

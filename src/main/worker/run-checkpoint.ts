@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointWriter, type CheckpointManifest } from '../../engine/checkpoint.js';
 import type { RenderPlan, RenderState, RenderOptions } from '../../engine/render.js';
-import type { CheckpointSink } from '../../engine/run.js';
+import { mapCheckpointSink, type CheckpointSink } from '../../engine/run.js';
 import type { StartRunRequest } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 
@@ -102,10 +102,7 @@ export function openRunCheckpoints(args: {
       segment = next;
       writer.setJob(job());
     },
-    segmentSink: (plan, current) => ({
-      due: () => writer.due(),
-      save: (run, options) => writer.save({ plan, phase: 'scale', stage: { index: 0, iterationsBefore: current.iterationsBefore, run } }, options),
-    }),
+    segmentSink: (plan, current) => mapCheckpointSink(writer, (run): RenderState => ({ plan, phase: 'scale', stage: { index: 0, iterationsBefore: current.iterationsBefore, run } })),
     remove: () => writer.remove(),
     close: () => writer.close(),
   };
