@@ -464,10 +464,24 @@ export async function runOwner(runId: string, root: string = dataDir()): Promise
   if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return null;
   try {
     process.kill(pid, 0);
-    return pid;
   } catch (error) {
     // EPERM: it exists but belongs to someone else; alive all the same.
-    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return null;
+  }
+  // A killed process its parent has not reaped yet (a container without an init) still answers kill 0.
+  return (await isZombie(pid)) ? null : pid;
+}
+
+/** Linux: whether /proc says the process has exited (zombie or dead); false where that cannot be told. */
+async function isZombie(pid: number): Promise<boolean> {
+  if (process.platform !== 'linux') return false;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S …": the state follows the last ')' (comm may itself hold parentheses).
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
   }
 }
 
