@@ -144,12 +144,14 @@ export interface CheckpointWriterOptions<Job> {
  */
 export class CheckpointWriter<Job = unknown> {
   readonly dir: string;
+  /** States above this many bytes are handed over live (not copied) and the run waits for their write. */
+  readonly copyLimitBytes: number;
   private lastMs = performance.now();
   private inFlight: Promise<void> | null = null;
   private closed = false;
   private generation = 0;
-  /** This writer's first generation: it claims the folder (LOCK_FILE) then. */
-  private firstGeneration = 1;
+  /** Whether this writer has claimed the folder (written its pid to LOCK_FILE). */
+  private claimed = false;
   private createdAt: string | null = null;
   /** The canvas last written and its file, so a tile's snapshots share one canvas file. */
   private canvasWritten: { canvas: CompositorState; entry: FileEntry } | null = null;
@@ -171,7 +173,6 @@ export class CheckpointWriter<Job = unknown> {
   /** Continue the generation count (and creation time) of an existing checkpoint, for a resumed run. */
   continueFrom(manifest: CheckpointManifest): void {
     this.generation = manifest.generation;
-    this.firstGeneration = manifest.generation + 1;
     this.createdAt = manifest.createdAt;
   }
 
@@ -183,9 +184,6 @@ export class CheckpointWriter<Job = unknown> {
   due(): boolean {
     return !this.closed && this.inFlight === null && performance.now() - this.lastMs >= this.options.everyMs;
   }
-
-  /** States above this many bytes are handed over live (not copied) and the run waits for their write. */
-  readonly copyLimitBytes: number;
 
   /** Resolves when this snapshot's write has ended (written, or failed and reported through onError). */
   save(state: RenderState, options: { final?: boolean; force?: boolean } = {}): Promise<void> {
@@ -237,7 +235,10 @@ export class CheckpointWriter<Job = unknown> {
   private async write(state: RenderState, final: boolean): Promise<void> {
     const generation = ++this.generation;
     await mkdir(this.dir, { recursive: true });
-    if (generation === this.firstGeneration) await writeFile(path.join(this.dir, LOCK_FILE), `${process.pid}\n`);
+    if (!this.claimed) {
+      await writeFile(path.join(this.dir, LOCK_FILE), `${process.pid}\n`);
+      this.claimed = true;
+    }
     await this.options.prepare?.(this.dir);
     const { run } = state.stage;
     const runBuffers: [string, Float32Array][] = [['image', run.image], ...Object.entries(run.optimizer.buffers).map(([k, b]): [string, Float32Array] => [`optimizer.${k}`, b])];
