@@ -2,7 +2,7 @@
 // iteration count and the loss of an uninterrupted run; `nst runs` lists it; bad run ids and checkpoints are refused.
 
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,6 +52,7 @@ describe.skipIf(!present)('nst stylize --checkpoint-every, kill -9, nst resume (
     // The content through a path with a space, copied, so the checkpoint's checksum is of a file this test owns.
     const content = path.join(dir, 'the content.png');
     copyFileSync(sharedPath(...CONTENT), content);
+    const contentBefore = { bytes: readFileSync(content), mtimeMs: statSync(content).mtimeMs };
     const output = path.join(dir, 'out.png');
 
     // The uninterrupted reference runs alongside the one that is killed.
@@ -98,7 +99,9 @@ describe.skipIf(!present)('nst stylize --checkpoint-every, kill -9, nst resume (
     expect(relative).toBeLessThan(0.01);
     expect(done.initialLoss).toBe(uninterrupted.initialLoss);
 
-    // A finished run leaves nothing to resume.
+    // The input was only ever read; a finished run leaves nothing to resume.
+    expect(readFileSync(content).equals(contentBefore.bytes)).toBe(true);
+    expect(statSync(content).mtimeMs).toBe(contentBefore.mtimeMs);
     expect(readdirSync(path.join(dataDir, 'runs'))).toEqual([]);
     expect((await runNst(['runs'], { env })).stderr).toMatch(/^nst: no runs to resume in /);
   }, 180_000);
