@@ -107,6 +107,37 @@ describe.skipIf(!present)('nst stylize --checkpoint-every, kill -9, nst resume (
   }, 180_000);
 });
 
+describe.skipIf(!present)('Ctrl-C keeps a checkpoint of a stopped run, and nst resume finishes it', () => {
+  it('stops with the image so far and "finish it with: nst resume", lists it as stopped, then resumes to the full count', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nst-resume-int-'));
+    const dataDir = path.join(dir, 'data');
+    const env = { NST_DATA_DIR: dataDir };
+    const output = path.join(dir, 'out.png');
+    // Checkpoints every 60 s (the default) never come: what is kept is the snapshot taken at the stop.
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/nst.js'), ...stylizeArgs(sharedPath(...CONTENT), output, [])], { cwd: REPO_ROOT, env: { ...process.env, NST_WEIGHTS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 90_000;
+    while (!jsonLines(stdout).some((l) => (l.iteration as number) >= 3) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const stopped = /nst: stopped at iteration (\d+) of 60; finish it with: nst resume (\S+)\n/.exec(stderr);
+    expect(stopped, stderr).not.toBeNull();
+    const [, at, runId] = stopped!;
+    expect(jsonLines(stdout).at(-1)).toMatchObject({ done: true, stopped: true, iterations: Number(at), runId });
+    expect(existsSync(output)).toBe(true);
+    expect((await runNst(['runs'], { env })).stdout).toMatch(new RegExp(`^${runId}\\s+${at}/60\\s+\\S+ \\S+\\s+stopped\\s`, 'm'));
+    const resumed = await runNst(['resume', runId!, '--json'], { env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/ \(it was stopped\), from its checkpoint of /);
+    expect(jsonLines(resumed.stdout).at(-1)).toMatchObject({ done: true, iterations: 60, stopped: false, runId });
+    expect(readdirSync(path.join(dataDir, 'runs'))).toEqual([]);
+  }, 180_000);
+});
+
 /** A checkpoint of a stylize job, written without running anything: for the refusals. */
 async function fakeRun(dataDir: string, job: unknown, options: { live?: boolean } = {}): Promise<string> {
   const runId = newRunId();
