@@ -120,15 +120,20 @@ describe('preload bundle (out/preload/index.cjs)', () => {
     'startRun', 'pauseRun', 'resumeRun', 'stopRun', 'updateRunSettings', 'exportImage', 'getSettings', 'saveSettings', 'getAppInfo',
     'getWeightsStatus', 'fetchWeights', 'cancelWeightsFetch', 'importWeights', 'removeWeights',
     'exportVideo', 'cancelVideoExport', 'getFfmpegStatus', 'estimateMemory', 'getVideoSettings', 'saveVideoSettings',
+    'startBatch', 'pauseBatch', 'resumeBatch', 'clearBatch', 'getBatchStatus', 'getBatchOutput',
+    'listInterruptedRuns', 'resumeInterruptedRun', 'discardInterruptedRun',
   ] as const;
   /** Requests that take no argument: the preload sends nothing, whatever a caller passes. */
-  const NO_PAYLOAD = new Set<string>(['getSettings', 'getAppInfo', 'getWeightsStatus', 'cancelWeightsFetch', 'removeWeights', 'getFfmpegStatus', 'getVideoSettings']);
+  const NO_PAYLOAD = new Set<string>([
+    'getSettings', 'getAppInfo', 'getWeightsStatus', 'cancelWeightsFetch', 'removeWeights', 'getFfmpegStatus', 'getVideoSettings',
+    'pauseBatch', 'resumeBatch', 'clearBatch', 'getBatchStatus', 'listInterruptedRuns',
+  ]);
 
   it('exposes exactly window.api with the StudioApi functions and onMenuAction — nothing else', () => {
     const { exposed } = loadPreload();
     expect(Object.keys(exposed)).toEqual(['api']);
     const api = exposed.api as Record<string, unknown>;
-    expect(Object.keys(api).sort()).toEqual([...INVOKE_METHODS, 'onMenuAction', 'onRunEvent', 'onWeightsEvent', 'onVideoEvent'].sort());
+    expect(Object.keys(api).sort()).toEqual([...INVOKE_METHODS, 'onMenuAction', 'onRunEvent', 'onWeightsEvent', 'onVideoEvent', 'onBatchEvent'].sort());
     for (const value of Object.values(api)) expect(typeof value).toBe('function');
   });
 
