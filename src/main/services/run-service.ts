@@ -43,6 +43,8 @@ export interface RunServiceOptions {
   idleWorkerMs?: number;
   /** How long an export of a running run waits for the worker's current image; default 15 s. */
   snapshotTimeoutMs?: number;
+  /** How long dispose() lets a running run finish its iteration before terminating the worker; default 30 s. */
+  shutdownTimeoutMs?: number;
   /**
    * Timelapse spools: runs that record one (the request's `timelapse`, on by default) spool frames into
    * runFramesDir(root, runId) for VideoService; the `keep` newest spools are kept. Absent: no run records frames.
@@ -109,6 +111,7 @@ export class RunService {
   private readonly keepImages: number;
   private readonly idleWorkerMs: number;
   private readonly snapshotTimeoutMs: number;
+  private readonly shutdownTimeoutMs: number;
 
   constructor(private readonly options: RunServiceOptions) {
     this.previewIntervalMs = options.previewIntervalMs ?? 250;
@@ -116,6 +119,7 @@ export class RunService {
     this.keepImages = options.keepImages ?? 20;
     this.idleWorkerMs = options.idleWorkerMs ?? 5 * 60_000;
     this.snapshotTimeoutMs = options.snapshotTimeoutMs ?? 15_000;
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
   }
 
   /**
@@ -286,10 +290,16 @@ export class RunService {
     return () => this.listeners.delete(listener);
   }
 
-  /** Ends the worker and forgets the queue; further calls answer UNAVAILABLE. */
+  /**
+   * Ends the worker and forgets the queue; further calls answer UNAVAILABLE. A run in progress is stopped first
+   * (its checkpoint kept, so the next session offers it) and the worker terminated only once it is idle:
+   * terminating a worker thread inside an onnxruntime call aborts the whole process ("terminate called after
+   * throwing an instance of 'Napi::Error'"), which would turn quitting mid-run into a crash.
+   */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    const running = this.current;
     this.queue.length = 0;
     this.clearIdleTimer();
     for (const pending of this.pendingSnapshots.values()) {
@@ -301,7 +311,9 @@ export class RunService {
     this.worker = null;
     this.current = null;
     this.listeners.clear();
-    if (worker) await worker.terminate();
+    if (!worker) return;
+    if (running?.state === 'running') await stopAndWaitIdle(worker, running.runId, this.shutdownTimeoutMs);
+    await worker.terminate();
   }
 
   private async control(ref: Result<RunRef>, act: (record: RunRecord) => void): Promise<Result<null>> {
@@ -526,4 +538,30 @@ export class RunService {
 
 function errorText(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+/**
+ * Asks the worker to stop `runId` after its current iteration, keeping its checkpoint, and resolves when the worker
+ * reports itself idle, exits, or `timeoutMs` passes (an iteration at a huge size; then terminate() is the only way).
+ */
+function stopAndWaitIdle(worker: Worker, runId: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const finish = (): void => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('exit', finish);
+      resolve();
+    };
+    const onMessage = (message: WorkerToParent): void => {
+      if (message.type === 'idle' && message.runId === runId) finish();
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    worker.on('message', onMessage);
+    worker.on('exit', finish);
+    try {
+      worker.postMessage({ type: 'stop', runId, keepCheckpoint: true } satisfies ParentToWorker);
+    } catch {
+      finish();
+    }
+  });
 }

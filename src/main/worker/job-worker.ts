@@ -39,6 +39,8 @@ class ActiveRun {
   /** The rebuild to announce when the new engine run has started. */
   rebuildAnnounce: string | null = null;
   stopRequested = false;
+  /** Stopped because the app is quitting: the checkpoint is left for the next session. */
+  keepCheckpoint = false;
   paused = false;
   pausedReported = false;
   /** Iterations finished by earlier engine runs of this studio run (before rebuilds). */
@@ -131,8 +133,9 @@ class ActiveRun {
     this.controller.resume();
   }
 
-  stop(): void {
+  stop(keepCheckpoint = false): void {
     this.stopRequested = true;
+    this.keepCheckpoint = keepCheckpoint;
     this.controller.stop();
   }
 }
@@ -157,7 +160,7 @@ port.on('message', (message: ParentToWorker) => {
       run?.resume();
       break;
     case 'stop':
-      run?.stop();
+      run?.stop(message.keepCheckpoint === true);
       break;
     case 'update':
       run?.update(message.settings);
@@ -311,8 +314,9 @@ async function paint(run: ActiveRun): Promise<void> {
     endSegment(run, result);
   }
 
-  // Finished, or stopped by the user: nothing is left to resume.
-  await run.checkpoints?.remove();
+  // Finished, or stopped by the user: nothing is left to resume. Stopped by the app quitting: the last checkpoint
+  // stays and the next session offers the run.
+  if (!run.keepCheckpoint) await run.checkpoints?.remove();
   const iterations = run.iterationsBefore;
   const loss = lossPoint(iterations, result.finalLoss);
   const image = await run.present(result.image);

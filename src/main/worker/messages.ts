@@ -37,7 +37,8 @@ export type ParentToWorker =
   | StartMessage
   | { type: 'pause'; runId: string }
   | { type: 'resume'; runId: string }
-  | { type: 'stop'; runId: string }
+  /** keepCheckpoint: the app is quitting, not the user stopping: the run's last checkpoint stays, to be offered again. */
+  | { type: 'stop'; runId: string; keepCheckpoint?: boolean }
   | { type: 'update'; runId: string; settings: StudioSettings }
   | { type: 'snapshot'; runId: string; requestId: number };
 
