@@ -5,6 +5,7 @@ import { DEFAULT_RUN_SETTINGS } from '../engine/defaults.js';
 import { NstError } from '../engine/errors.js';
 import type { PoolKind } from '../engine/graph/ops/pool.js';
 import { DEVICES, type DeviceRequest } from '../engine/runtime/session.js';
+import { CONV_ALGORITHMS, type ConvAlgorithm } from '../engine/graph/ops/conv.js';
 import { parseChoice, parseLayerList, parseLayerWeights, parseNumber, parseNumberList } from './parse.js';
 
 export interface LossOptionValues {
@@ -18,6 +19,7 @@ export interface LossOptionValues {
   pool: PoolKind;
   device: DeviceRequest;
   threads: number;
+  convAlgorithm: ConvAlgorithm;
   normalize: boolean;
 }
 
@@ -39,7 +41,8 @@ export function addLossOptions(command: Command, { normalizeByDefault }: { norma
     .option('--tv-weight <w>', 'total-variation weight', String(d.tvWeight))
     .option('--pool <max|avg>', 'pooling', d.pool)
     .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, 'auto')
-    .option('--threads <n>', 'CPU threads (0 = all cores)', '0');
+    .option('--threads <n>', 'CPU threads (0 = all cores)', '0')
+    .option('--conv <direct|winograd|auto>', '3x3 convs: onnxruntime\'s Conv, or Winograd F(4x4,3x3) on blocks 3-5; auto = winograd on the CPU while the run stays under 2 GB (about 480 px with L-BFGS), direct on GPUs', 'auto');
 }
 
 export function readLossOptions(raw: Record<string, string | undefined>): LossOptionValues {
@@ -54,6 +57,7 @@ export function readLossOptions(raw: Record<string, string | undefined>): LossOp
     pool: parseChoice('--pool', raw.pool!, ['max', 'avg'] as const),
     device: parseChoice('--device', raw.device!, DEVICES),
     threads: parseNumber('--threads', raw.threads!, { min: 0, max: 256, integer: true }),
+    convAlgorithm: parseChoice('--conv', raw.conv ?? 'auto', CONV_ALGORITHMS),
     normalize: (raw as Record<string, unknown>).normalize === true,
   };
 }

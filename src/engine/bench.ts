@@ -6,6 +6,7 @@ import type { DeviceRequest, Device } from './runtime/session.js';
 import { VGG19_CONV_LAYERS, featureSize, layerSpec } from './vgg19.js';
 import type { Vgg19Weights } from './weights/types.js';
 import { createRng } from './random.js';
+import type { ConvAlgorithm } from './graph/ops/conv.js';
 
 export interface BenchOptions {
   readonly weights: Vgg19Weights;
@@ -16,6 +17,8 @@ export interface BenchOptions {
   readonly pool: PoolKind;
   readonly device: DeviceRequest;
   readonly threads: number;
+  /** Default 'auto' (Winograd on the CPU providers). */
+  readonly convAlgorithm?: ConvAlgorithm;
 }
 
 export interface BenchResult {
@@ -25,7 +28,11 @@ export interface BenchResult {
   gflopPerIter: number;
   gflops: number;
   device: Device;
+  /** The algorithm the graph was built with ('auto' resolved). */
+  convAlgorithm: 'direct' | 'winograd';
   setupMs: number;
+  /** Process CPU time (all threads) per iteration, median: on a shared box, wall time alone misleads. */
+  cpuMsPerIterMedian: number;
 }
 
 /**
@@ -70,6 +77,7 @@ export async function benchmark(options: BenchOptions): Promise<BenchResult> {
     contentWeight: 1,
     tvWeight: 1,
     session: { device: options.device, threads: options.threads },
+    ...(options.convAlgorithm ? { convAlgorithm: options.convAlgorithm } : {}),
   });
   const setupMs = performance.now() - setupStart;
   try {
@@ -77,13 +85,16 @@ export async function benchmark(options: BenchOptions): Promise<BenchResult> {
     const grad = new Float32Array(image.length);
     await objective.evaluate(image, grad); // warm-up: first runs allocate the arena and pick kernels
     const times: number[] = [];
+    const cpuTimes: number[] = [];
     for (let i = 0; i < options.iterations; i++) {
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       await objective.evaluate(image, grad);
       times.push(performance.now() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      cpuTimes.push((cpu.user + cpu.system) / 1000);
     }
-    const sorted = [...times].sort((a, b) => a - b);
-    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+    const median = medianOf(times);
     const gflop = gflopPerIteration(sizePx, options.styleLayers, options.contentLayers);
     return {
       msPerIterMedian: median,
@@ -92,10 +103,17 @@ export async function benchmark(options: BenchOptions): Promise<BenchResult> {
       gflopPerIter: gflop,
       gflops: gflop / (median / 1000),
       device: objective.device,
+      convAlgorithm: objective.convAlgorithm,
       setupMs,
+      cpuMsPerIterMedian: medianOf(cpuTimes),
     };
   } finally {
     await objective.dispose();
   }
 }
 
+
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+}

@@ -5,7 +5,8 @@ import { NstError } from './errors.js';
 import type { PoolKind } from './graph/ops/pool.js';
 import type { OptimizerName } from './optim/types.js';
 import type { Device, DeviceRequest } from './runtime/session.js';
-import { VGG19_CONV_LAYERS, canonicalLayerName, featureSize, layerSpec } from './vgg19.js';
+import { resolveConvAlgorithm, winogradPolicy, type ConvAlgorithm } from './graph/ops/conv.js';
+import { VGG19_CONV_LAYERS, canonicalLayerName, featureSize, layerSpec, type ConvLayerSpec } from './vgg19.js';
 
 export const MB = 2 ** 20;
 
@@ -34,7 +35,19 @@ export const CALIBRATION = {
    * setup, not the iterations, sets the peak.
    */
   setupGraphShare: 0.4,
+  /**
+   * Resident bytes per byte of Winograd's transformed kernels U (graph/ops/conv.ts; 4x a 3x3 kernel's size, blocks
+   * 3–5, forward and input gradient): onnxruntime's initializers plus what its loading leaves resident. Fitted to
+   * `nst estimate --measure 22` at 256 and 512 px (1.75 and 1.93).
+   */
+  winogradKernelCopies: 1.85,
 } as const;
+
+/**
+ * 'auto' takes Winograd on the CPU only while the run's estimate with it stays within this: its transformed kernels
+ * add ~0.5 GB at every size, which would take the 512-px L-BFGS run over 2 GB (measured 2.16 GB, Conv 1.54 GB).
+ */
+export const WINOGRAD_AUTO_MAX_BYTES = 2 * 2 ** 30;
 
 /**
  * onnxruntime's CPU arena with memory patterns (its default) serves the first run tensor by tensor, then
@@ -55,6 +68,8 @@ export interface EstimateSpec {
   /** Style images held at once (default 1), each `styleScale` times the output's size (default 1). */
   readonly styleImages?: number;
   readonly styleScale?: number;
+  /** As the run's setting: 'auto' (the default) resolves by device, as the objective does. */
+  readonly convAlgorithm?: ConvAlgorithm;
 }
 
 export interface MemoryBreakdown {
@@ -90,11 +105,16 @@ export interface MemoryEstimate {
   readonly deviceBytes: number | null;
   /** False where no measurement backs the constants (GPU providers): a rough figure. */
   readonly calibrated: boolean;
+  /** The conv algorithm costed ('auto' resolved as chooseConvAlgorithm resolves it). */
+  readonly convAlgorithm: 'direct' | 'winograd';
   readonly keptTensors: readonly KeptTensor[];
   /** The parts the breakdown sums, for `nst estimate` and for checking the arithmetic. */
   readonly parts: {
     readonly loadedWeights: number;
+    /** The ONNX model's weights: held while onnxruntime loads it, released after (so not in the iterations' peak). */
     readonly modelBytes: number;
+    /** Of modelBytes, Winograd's transformed kernels U (0 with Conv). */
+    readonly winogradBytes: number;
     readonly ortWeights: number;
     readonly largestMap: number;
     readonly transient: number;
@@ -177,10 +197,21 @@ export function estimateMemory(spec: EstimateSpec): MemoryEstimate {
   const content = resolve(spec.contentLayers);
   const depth = Math.max(...[...style, ...content].map((l) => layerSpec(l).index)) + 1;
   const used = VGG19_CONV_LAYERS.slice(0, depth);
-  // The model holds each kernel twice (forward, and flipped for the input gradient) plus the biases.
-  const modelBytes = used.reduce((n, l) => n + (2 * 9 * l.inChannels * l.outChannels + l.outChannels) * FLOAT, 0);
+  const device = spec.device ?? 'cpu';
+  const gpu = isGpu(device);
+  const convAlgorithm = chooseConvAlgorithm(spec);
+  const winograd = used.filter((l) => convAlgorithm === 'winograd' && winogradPolicy(l.block));
+  // The model holds each kernel twice (forward, and flipped for the input gradient) plus the biases; a Winograd
+  // layer holds its two U = G·g·Gᵀ (36 values per 9) instead, and the graph one 6x6 input-transform basis per
+  // channel count.
+  const directModel = (layers: readonly ConvLayerSpec[]): number => layers.reduce((n, l) => n + (2 * 9 * l.inChannels * l.outChannels + l.outChannels) * FLOAT, 0);
+  const winogradBytes =
+    winograd.reduce((n, l) => n + (2 * 36 * l.inChannels * l.outChannels + l.outChannels) * FLOAT, 0) +
+    [...new Set(winograd.flatMap((l) => [l.inChannels, l.outChannels]))].reduce((n, c) => n + 36 * 36 * c * FLOAT, 0);
+  const convModel = directModel(used.filter((l) => !winograd.includes(l)));
+  const modelBytes = convModel + winogradBytes;
   const loadedWeights = VGG19_PARAMETERS * FLOAT;
-  const ortWeights = CALIBRATION.ortWeightCopies * modelBytes;
+  const ortWeights = CALIBRATION.ortWeightCopies * convModel + CALIBRATION.winogradKernelCopies * winogradBytes;
 
   const pixels = spec.width * spec.height;
   const n = 3 * pixels;
@@ -202,13 +233,15 @@ export function estimateMemory(spec: EstimateSpec): MemoryEstimate {
   const optimizerFloats = { lbfgs: (2 * m + 6) * n, adam: 3 * n, gd: n }[spec.optimizer ?? 'lbfgs'];
   const optimizer = optimizerFloats * FLOAT + (spec.optimizer === 'lbfgs' || spec.optimizer === undefined ? 16 * m : 0);
 
-  const device = spec.device ?? 'cpu';
-  const gpu = isGpu(device);
-  const iterationsPeak = CALIBRATION.runtimeBytes + loadedWeights + modelBytes + ortWeights + activations + transient + arenaPattern + imageBuffers + optimizer;
-  const setupPeak = CALIBRATION.runtimeBytes + loadedWeights + (modelBytes + ortWeights) * (1 + CALIBRATION.setupGraphShare) + imageBuffers;
+  // The objective lets go of the model bytes once onnxruntime has loaded them. While the targets are computed, the
+  // forward-only graph (the same algorithm, forward kernels only) and its session sit beside the loss graph's. With
+  // Winograd that graph measured no more than a Conv one (64–128 px), so it is costed as one.
+  const iterationsPeak = CALIBRATION.runtimeBytes + loadedWeights + ortWeights + activations + transient + arenaPattern + imageBuffers + optimizer;
+  const targetGraph = CALIBRATION.setupGraphShare * (1 + CALIBRATION.ortWeightCopies) * directModel(used);
+  const setupPeak = CALIBRATION.runtimeBytes + loadedWeights + ortWeights + targetGraph + imageBuffers;
   const setupExtra = gpu ? 0 : Math.max(0, setupPeak - iterationsPeak);
   const breakdown: MemoryBreakdown = {
-    weights: loadedWeights + modelBytes + ortWeights + setupExtra,
+    weights: loadedWeights + ortWeights + setupExtra,
     activations,
     workspace: transient + arenaPattern + imageBuffers,
     optimizer,
@@ -226,9 +259,23 @@ export function estimateMemory(spec: EstimateSpec): MemoryEstimate {
     breakdown,
     deviceBytes: deviceBytes === null ? null : Math.round(deviceBytes),
     calibrated: !gpu,
+    convAlgorithm,
     keptTensors: kept,
-    parts: { loadedWeights, modelBytes, ortWeights, largestMap, transient, arenaPattern, imageBuffers, setupExtra },
+    parts: { loadedWeights, modelBytes, winogradBytes, ortWeights, largestMap, transient, arenaPattern, imageBuffers, setupExtra },
   };
+}
+
+/**
+ * The conv algorithm a run with spec's settings uses: an explicit choice as given; 'auto' (the default) as
+ * resolveConvAlgorithm picks by device, except that the CPU keeps Conv where Winograd's estimate would pass
+ * WINOGRAD_AUTO_MAX_BYTES (512-px L-BFGS runs and up, with the Gatys layers).
+ */
+export function chooseConvAlgorithm(spec: EstimateSpec): 'direct' | 'winograd' {
+  const requested = spec.convAlgorithm ?? 'auto';
+  const device = spec.device ?? 'cpu';
+  const picked = resolveConvAlgorithm(requested, device === 'auto' ? 'cpu' : device);
+  if (requested !== 'auto' || picked === 'direct') return picked;
+  return estimateMemory({ ...spec, convAlgorithm: 'winograd' }).totalBytes <= WINOGRAD_AUTO_MAX_BYTES ? 'winograd' : 'direct';
 }
 
 /** width × height with the longest side `longestPx`, keeping the aspect ratio (as multiscale.resizeLongest does). */

@@ -1,9 +1,11 @@
 // The style-transfer objective: targets from the style/content images, then loss + gradient per evaluation.
 
 import type { Tensor } from 'onnxruntime-common';
-import { buildFeatureGraph, buildLossGraph, io, type BuiltGraph, type LayerShape } from './graph/vgg-graph.js';
+import { buildFeatureGraph, buildLossGraph, io, type BuiltGraph, type GraphSpec, type LayerShape } from './graph/vgg-graph.js';
 import type { PoolKind } from './graph/ops/pool.js';
-import { GraphSession, type SessionOptions } from './runtime/session.js';
+import type { ConvAlgorithm } from './graph/ops/conv.js';
+import { chooseConvAlgorithm } from './estimate.js';
+import { GraphSession, autoDeviceOrder, autoSkipReason, type Device, type SessionOptions } from './runtime/session.js';
 import { canonicalLayerName, layerSpec } from './vgg19.js';
 import type { Vgg19Weights } from './weights/types.js';
 import { NstError } from './errors.js';
@@ -44,6 +46,8 @@ export interface ObjectiveSpec extends LossWeights {
   readonly session?: SessionOptions;
   /** Override how max pools are differentiated (see GraphSpec.maxPoolGrad); chosen from the device otherwise. */
   readonly maxPoolGrad?: 'argmax' | 'mask';
+  /** How the 3x3 convs are computed (see graph/ops/conv.ts); 'auto' (the default) picks by execution provider. */
+  readonly convAlgorithm?: ConvAlgorithm;
   /**
    * Style Grams A_l computed elsewhere, by canonical layer name (C_l × C_l each): tiled rendering passes the whole
    * style image's to every tile. When given, `styleImages` and `styleBlend` are not read.
@@ -70,11 +74,13 @@ export class StyleObjective {
 
   private constructor(
     private readonly session: GraphSession,
-    readonly graph: BuiltGraph,
+    readonly graph: Omit<BuiltGraph, 'bytes'>,
     private readonly imageBuffer: Float32Array,
     private weights: LossWeights,
     readonly width: number,
     readonly height: number,
+    /** The conv algorithm the graphs were built with ('auto' resolved). */
+    readonly convAlgorithm: 'direct' | 'winograd',
   ) {
     this.feeds[io.image] = session.tensor(imageBuffer, [1, 3, height, width]);
     this.gradBuffer = new Float32Array(imageBuffer.length);
@@ -104,18 +110,18 @@ export class StyleObjective {
     }
     // GPU providers lack MaxPool's indices output; the CPU (native or wasm) and CUDA have it.
     const device = spec.session?.device ?? 'auto';
-    const graph = buildLossGraph({ ...spec, maxPoolGrad: spec.maxPoolGrad ?? (['webgpu', 'dml', 'coreml'].includes(device) ? 'mask' : 'argmax') });
-    const session = await GraphSession.create(graph.bytes, spec.session);
+    const convAlgorithm = convAlgorithmFor(spec);
+    const { graph, session } = await lossSession({ ...spec, convAlgorithm, maxPoolGrad: spec.maxPoolGrad ?? (['webgpu', 'dml', 'coreml'].includes(device) ? 'mask' : 'argmax') }, spec.session);
     try {
-      const objective = new StyleObjective(session, graph, new Float32Array(3 * spec.width * spec.height), spec, spec.width, spec.height);
+      const objective = new StyleObjective(session, graph, new Float32Array(3 * spec.width * spec.height), spec, spec.width, spec.height, convAlgorithm);
       const styleTargets = spec.styleTargets
         ? checkedStyleTargets(spec.styleTargets, graph.styleLayers)
-        : await computeStyleTargets(spec, graph.styleLayers, blend, session);
+        : await computeStyleTargets({ ...spec, convAlgorithm }, graph.styleLayers, blend, session);
       for (const shape of graph.styleLayers) {
         objective.feeds[io.styleTarget(shape.layer)] = session.tensor(styleTargets.get(shape.layer)!, [shape.channels, shape.channels]);
       }
       if (spec.contentImage && graph.contentLayers.length > 0) {
-        const features = await computeFeatures(spec, spec.contentImage, [], graph.contentLayers.map((l) => l.layer), session);
+        const features = await computeFeatures({ ...spec, convAlgorithm }, spec.contentImage, [], graph.contentLayers.map((l) => l.layer), session);
         for (const shape of graph.contentLayers) {
           objective.feeds[io.contentTarget(shape.layer)] = session.tensor(features.features.get(shape.layer)!, [1, shape.channels, shape.height, shape.width]);
           objective.normalizers.set(io.contentWeight(shape.layer), 1 / Math.max(meanSquare(features.features.get(shape.layer)!), 1e-12));
@@ -182,6 +188,50 @@ export class StyleObjective {
     for (const { layer } of this.graph.contentLayers) feed(io.contentWeight(layer), weights.contentWeight);
     feed(io.tvWeight, weights.tvWeight);
   }
+}
+
+/**
+ * Builds the loss graph and its session, and lets go of the model bytes: onnxruntime has its own copy by then, and
+ * with Winograd's transformed kernels (4x a kernel's size) the bytes are a few hundred MB.
+ */
+async function lossSession(spec: GraphSpec, options: SessionOptions | undefined): Promise<{ graph: Omit<BuiltGraph, 'bytes'>; session: GraphSession }> {
+  const { bytes, ...graph } = buildLossGraph(spec);
+  return { graph, session: await GraphSession.create(bytes, options) };
+}
+
+/**
+ * 'auto' as the estimate resolves it (Winograd on the CPU providers while it fits WINOGRAD_AUTO_MAX_BYTES), costed
+ * as an L-BFGS run, the default and the largest.
+ */
+function convAlgorithmFor(spec: ObjectiveSpec): 'direct' | 'winograd' {
+  const requested = spec.convAlgorithm ?? 'auto';
+  if (requested !== 'auto') return requested;
+  const pixels = spec.width * spec.height;
+  const stylePixels = spec.styleTargets ? 0 : spec.styleImages.reduce((n, s) => n + s.width * s.height, 0);
+  return chooseConvAlgorithm({
+    width: spec.width,
+    height: spec.height,
+    styleLayers: spec.styleLayers,
+    contentLayers: spec.contentLayers,
+    pool: spec.pool,
+    optimizer: 'lbfgs',
+    device: expectedDevice(spec.session),
+    styleImages: 1,
+    styleScale: Math.sqrt(stylePixels / pixels),
+    convAlgorithm: 'auto',
+  });
+}
+
+/**
+ * The provider the session will most likely get, before it exists (the graph is built first): the request, or for
+ * 'auto' the first provider autoDeviceOrder would not skip. If that one then fails to start, the CPU runs a graph
+ * built for it (correct, if not the fastest choice for the CPU).
+ */
+function expectedDevice(session: SessionOptions | undefined): Device {
+  const request = session?.device ?? 'auto';
+  if ((session?.backend ?? 'node') === 'web') return request === 'webgpu' ? 'webgpu' : 'wasm';
+  if (request !== 'auto') return request;
+  return autoDeviceOrder().find((d) => autoSkipReason(d) === null) ?? 'cpu';
 }
 
 function meanSquare(values: Float32Array): number {
@@ -277,6 +327,9 @@ async function computeFeatures(
     contentLayers,
     pool: spec.pool,
     weights: spec.weights,
+    // The loss graph's algorithm (resolved by the caller), so that the features of the content image are exactly
+    // its target: the content loss starts at 0. Costs the setup Winograd's forward U beside the loss graph's.
+    convAlgorithm: spec.convAlgorithm === 'winograd' ? 'winograd' : 'direct',
   });
   // Targets are computed once per run; the CPU is always there and gives the same numbers.
   const session = await GraphSession.create(graph.bytes, { ...spec.session, device: like.device === 'wasm' ? 'cpu' : like.device });

@@ -22,7 +22,7 @@ export type RenderPlan =
 export interface RenderSpec {
   readonly width: number;
   readonly height: number;
-  readonly settings: Pick<RunSettings, 'styleLayers' | 'contentLayers' | 'pool' | 'optimizer' | 'device'>;
+  readonly settings: Pick<RunSettings, 'styleLayers' | 'contentLayers' | 'pool' | 'optimizer' | 'device' | 'convAlgorithm'>;
   readonly styleImages?: number;
   readonly styleScale?: number;
 }
@@ -41,6 +41,7 @@ export function estimateSpec(spec: RenderSpec): EstimateSpec {
     device: device === 'auto' ? 'cpu' : device,
     styleImages: spec.styleImages ?? 1,
     styleScale: spec.styleScale ?? 1,
+    ...(spec.settings.convAlgorithm ? { convAlgorithm: spec.settings.convAlgorithm } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
 import { StyleObjective, type LossBreakdown, type LossWeights, type PlanarImage } from './objective.js';
 import type { PoolKind } from './graph/ops/pool.js';
 import type { DeviceRequest, Device, RuntimeBackend } from './runtime/session.js';
+import { CONV_ALGORITHMS, type ConvAlgorithm } from './graph/ops/conv.js';
 import type { OptimizerName, OptimizerState } from './optim/types.js';
 import { createOptimizer } from './optim/index.js';
 import type { Vgg19Weights } from './weights/types.js';
@@ -28,6 +29,8 @@ export interface RunSettings extends LossWeights {
   readonly device?: DeviceRequest;
   readonly threads?: number;
   readonly backend?: RuntimeBackend;
+  /** 3x3 convs as onnxruntime's Conv or Winograd F(4x4,3x3) (graph/ops/conv.ts); undefined = 'auto' (by provider and memory: estimate.ts chooseConvAlgorithm). */
+  readonly convAlgorithm?: ConvAlgorithm;
   /** Emit a `progress` event every N iterations (and always the first and last). */
   readonly reportEvery?: number;
   /** Attach a copy of the image to the progress event every N iterations (0 = never). */
@@ -174,6 +177,9 @@ export function validateRunSettings(s: RunSettings): void {
     throw new NstError('BAD_ARGUMENT', `init must be content, noise or style, got "${s.init}".`);
   }
   if (!['max', 'avg'].includes(s.pool)) throw new NstError('BAD_ARGUMENT', `pool must be max or avg, got "${s.pool}".`);
+  if (s.convAlgorithm !== undefined && !(CONV_ALGORITHMS as readonly string[]).includes(s.convAlgorithm)) {
+    throw new NstError('BAD_ARGUMENT', `convAlgorithm must be ${CONV_ALGORITHMS.join(', ')}, got "${s.convAlgorithm}".`);
+  }
 }
 
 /** The starting image: the content, seeded uniform noise, or the first style image resized (nearest) to the output. */

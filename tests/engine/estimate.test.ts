@@ -6,6 +6,8 @@ import {
   CALIBRATION,
   MB,
   VGG19_PARAMETERS,
+  WINOGRAD_AUTO_MAX_BYTES,
+  chooseConvAlgorithm,
   estimateMemory,
   isOutOfMemoryError,
   keptTensors,
@@ -70,7 +72,8 @@ describe('estimateMemory', () => {
     const e = estimateMemory(GATYS);
     const b = e.breakdown;
     expect(e.totalBytes).toBe(Math.round(b.weights + b.activations + b.workspace + b.optimizer + b.runtime));
-    expect(b.weights).toBeCloseTo(e.parts.loadedWeights + e.parts.modelBytes + e.parts.ortWeights + e.parts.setupExtra, 3);
+    // The model bytes are released once onnxruntime has loaded them: they are not part of the peak.
+    expect(b.weights).toBeCloseTo(e.parts.loadedWeights + e.parts.ortWeights + e.parts.setupExtra, 3);
     expect(b.workspace).toBeCloseTo(e.parts.transient + e.parts.arenaPattern + e.parts.imageBuffers, 3);
     expect(b.runtime).toBe(CALIBRATION.runtimeBytes);
     expect(e.deviceBytes).toBeNull();
@@ -81,10 +84,40 @@ describe('estimateMemory', () => {
     expect(VGG19_PARAMETERS).toBe(20_024_384);
     const used = VGG19_CONV_LAYERS.slice(0, 13); // up to block5_conv1
     const model = 4 * used.reduce((a, l) => a + 2 * 9 * l.inChannels * l.outChannels + l.outChannels, 0);
-    const e = estimateMemory(GATYS);
+    const e = estimateMemory({ ...GATYS, convAlgorithm: 'direct' });
+    expect(e.convAlgorithm).toBe('direct');
     expect(e.parts.loadedWeights).toBe(4 * 20_024_384);
     expect(e.parts.modelBytes).toBe(model);
+    expect(e.parts.winogradBytes).toBe(0);
     expect(e.parts.ortWeights).toBeCloseTo(CALIBRATION.ortWeightCopies * model, 3);
+  });
+
+  it('weights with Winograd: blocks 3–5 hold U (36 values per 9, twice) and one 6x6 basis per channel count', () => {
+    const used = VGG19_CONV_LAYERS.slice(0, 13);
+    const early = used.filter((l) => l.block <= 2);
+    const late = used.filter((l) => l.block >= 3);
+    const conv = 4 * early.reduce((a, l) => a + 2 * 9 * l.inChannels * l.outChannels + l.outChannels, 0);
+    // Channel counts read or written by blocks 3–5 up to block5_conv1: 128, 256, 512.
+    const winograd = 4 * late.reduce((a, l) => a + 2 * 36 * l.inChannels * l.outChannels + l.outChannels, 0) + 4 * 36 * 36 * (128 + 256 + 512);
+    const e = estimateMemory({ ...GATYS, convAlgorithm: 'winograd' });
+    expect(e.convAlgorithm).toBe('winograd');
+    expect(e.parts.winogradBytes).toBe(winograd);
+    expect(e.parts.modelBytes).toBe(conv + winograd);
+    expect(e.parts.ortWeights).toBeCloseTo(CALIBRATION.ortWeightCopies * conv + CALIBRATION.winogradKernelCopies * winograd, 3);
+    expect(e.totalBytes).toBeGreaterThan(estimateMemory({ ...GATYS, convAlgorithm: 'direct' }).totalBytes + 400 * MB);
+  });
+
+  it('auto: Winograd on the CPU while its estimate is within 2 GiB (so not for a 512-px L-BFGS run), Conv on GPUs', () => {
+    const at = (px: number, extra: Partial<EstimateSpec> = {}): EstimateSpec => ({ ...GATYS, width: px, height: px, ...extra });
+    expect(chooseConvAlgorithm(at(256))).toBe('winograd');
+    expect(chooseConvAlgorithm(at(384, { device: 'auto' }))).toBe('winograd');
+    expect(estimateMemory(at(512, { convAlgorithm: 'winograd' })).totalBytes).toBeGreaterThan(WINOGRAD_AUTO_MAX_BYTES);
+    expect(chooseConvAlgorithm(at(512))).toBe('direct');
+    expect(estimateMemory(at(512)).convAlgorithm).toBe('direct');
+    expect(chooseConvAlgorithm(at(512, { optimizer: 'adam' }))).toBe('winograd');
+    expect(chooseConvAlgorithm(at(256, { device: 'cuda' }))).toBe('direct');
+    expect(chooseConvAlgorithm(at(512, { convAlgorithm: 'winograd' }))).toBe('winograd');
+    expect(chooseConvAlgorithm(at(256, { convAlgorithm: 'direct' }))).toBe('direct');
   });
 
   it('optimizer: L-BFGS 2·m·n history + 6 buffers (+ m pairs of float64 scalars), Adam 3·n, gd n', () => {
@@ -107,10 +140,12 @@ describe('estimateMemory', () => {
 
   it('at small sizes the targets\' setup sets the peak: its extra graph weights are added to the weights', () => {
     const small = estimateMemory(GATYS);
-    const { runtimeBytes, setupGraphShare } = CALIBRATION;
+    const { runtimeBytes, setupGraphShare, ortWeightCopies } = CALIBRATION;
     const p = small.parts;
     expect(p.setupExtra).toBeGreaterThan(0);
-    expect(small.totalBytes).toBe(Math.round(runtimeBytes + p.loadedWeights + (p.modelBytes + p.ortWeights) * (1 + setupGraphShare) + p.imageBuffers));
+    // The targets' graph always uses Conv: its share of a Conv model of the layers used, with onnxruntime's copies.
+    const convModel = 4 * VGG19_CONV_LAYERS.slice(0, 13).reduce((a, l) => a + 2 * 9 * l.inChannels * l.outChannels + l.outChannels, 0);
+    expect(small.totalBytes).toBe(Math.round(runtimeBytes + p.loadedWeights + p.ortWeights + setupGraphShare * (1 + ortWeightCopies) * convModel + p.imageBuffers));
     expect(estimateMemory({ ...GATYS, width: 512, height: 512 }).parts.setupExtra).toBe(0);
   });
 
@@ -160,13 +195,14 @@ describe('fitting a memory limit', () => {
   });
 
   it('planRender: whole when it fits, else tiles (auto) or a smaller size (off), with a one-line reason', () => {
-    const render = { width: 1024, height: 768, settings: DEFAULT_RUN_SETTINGS };
+    // Conv: Winograd's ~0.5 GB more weights would leave smaller tiles (and a narrower overlap) in this limit.
+    const render = { width: 1024, height: 768, settings: { ...DEFAULT_RUN_SETTINGS, convAlgorithm: 'direct' as const } };
     expect(planRender(render, 100 * 2 ** 30, 'auto')).toMatchObject({ plan: { mode: 'whole', sizePx: 1024 }, notice: null });
     const tiled = planRender(render, 1200 * MB, 'auto');
     expect(tiled.plan.mode).toBe('tiled');
     expect(tiled.notice).toMatch(/^1024x768 needs about .* over the 1\.17 GB memory limit: rendering \d+ tiles of \d+ px \(overlap 64 px\) after a whole-image pass at \d+ px$/);
     const smaller = planRender(render, 1200 * MB, 'off');
-    expect(smaller.plan).toMatchObject({ mode: 'downscaled', sizePx: largestFittingSize({ ...GATYS, width: 1024, height: 768 }, 1200 * MB) });
+    expect(smaller.plan).toMatchObject({ mode: 'downscaled', sizePx: largestFittingSize({ ...GATYS, width: 1024, height: 768, convAlgorithm: 'direct' }, 1200 * MB) });
     expect(smaller.notice).toMatch(/optimising at \d+ px and upsampling to 1024 px$/);
     expect(planRender(render, 100 * 2 ** 30, 256).plan).toMatchObject({ mode: 'tiled', tilePx: 256 });
     expect(() => planRender(render, 200 * MB, 'auto')).toThrow(/Not even a 64-px run fits in the 200 MB memory limit/);

@@ -64,7 +64,7 @@ afterAll(async () => {
   await Promise.all(opened.map((o) => o.dispose()));
 });
 
-async function objectiveFor(term: Term, pool: PoolKind, maxPoolGrad: 'argmax' | 'mask'): Promise<StyleObjective> {
+async function objectiveFor(term: Term, pool: PoolKind, maxPoolGrad: 'argmax' | 'mask', convAlgorithm: 'direct' | 'winograd'): Promise<StyleObjective> {
   const settings = settingsFor(term);
   const objective = await StyleObjective.create({
     ...settings,
@@ -80,7 +80,9 @@ async function objectiveFor(term: Term, pool: PoolKind, maxPoolGrad: 'argmax' | 
     layerWeights: { relu1_1: 3, block5_conv1: 1000 },
     session: { device: 'cpu', threads: 1 },
     maxPoolGrad,
+    convAlgorithm,
   });
+  expect(objective.convAlgorithm).toBe(convAlgorithm);
   opened.push(objective);
   return objective;
 }
@@ -91,13 +93,16 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return acc;
 }
 
-describe.each<{ pool: PoolKind; maxPoolGrad: 'argmax' | 'mask' }>([
-  { pool: 'max', maxPoolGrad: 'argmax' },
-  { pool: 'max', maxPoolGrad: 'mask' },
-  { pool: 'avg', maxPoolGrad: 'argmax' },
-])('loss graph with $pool pooling ($maxPoolGrad backward)', ({ pool, maxPoolGrad }) => {
+// Winograd F(4x4,3x3) runs blocks 3–5 here on maps of 5x4, 2x2 and 1x1: every tile padded and cropped.
+describe.each<{ pool: PoolKind; maxPoolGrad: 'argmax' | 'mask'; conv: 'direct' | 'winograd' }>([
+  { pool: 'max', maxPoolGrad: 'argmax', conv: 'direct' },
+  { pool: 'max', maxPoolGrad: 'argmax', conv: 'winograd' },
+  { pool: 'max', maxPoolGrad: 'mask', conv: 'winograd' },
+  { pool: 'avg', maxPoolGrad: 'argmax', conv: 'direct' },
+  { pool: 'avg', maxPoolGrad: 'argmax', conv: 'winograd' },
+])('loss graph with $pool pooling ($maxPoolGrad backward, $conv convs)', ({ pool, maxPoolGrad, conv }) => {
   it.each<Term>(['style', 'content', 'tv', 'all'])('the %s term: losses match the float64 reference, gradient matches its finite differences', async (term) => {
-    const objective = await objectiveFor(term, pool, maxPoolGrad);
+    const objective = await objectiveFor(term, pool, maxPoolGrad, conv);
     const spec = referenceSpecFor(term, pool);
     const x = randomImage(WIDTH, HEIGHT, 11).data;
     const grad = new Float32Array(x.length);

@@ -32,6 +32,7 @@ export function benchCommand(): Command {
       pool: loss.pool,
       device: loss.device,
       threads: loss.threads,
+      convAlgorithm: loss.convAlgorithm,
     });
     const report = {
       msPerIterMedian: Math.round(result.msPerIterMedian * 10) / 10,
@@ -39,11 +40,13 @@ export function benchCommand(): Command {
       gflopPerIter: Math.round(result.gflopPerIter * 10) / 10,
       gflops: Math.round(result.gflops * 10) / 10,
       device: result.device,
+      convAlgorithm: result.convAlgorithm,
+      cpuMsPerIterMedian: Math.round(result.cpuMsPerIterMedian * 10) / 10,
     };
     if (raw.json === true) writeJsonLine(report);
     else {
       process.stdout.write(
-        `${report.msPerIterMedian} ms/iteration (median of ${result.msPerIter.length}) on ${report.device}, ` +
+        `${report.msPerIterMedian} ms/iteration (median of ${result.msPerIter.length}) on ${report.device} (${report.convAlgorithm} convs, CPU ${report.cpuMsPerIterMedian} ms), ` +
           `${report.gflopPerIter} GFLOP/iteration = ${report.gflops} GFLOP/s, peak RSS ${report.peakRssMb} MB\n`,
       );
     }

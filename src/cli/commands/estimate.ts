@@ -8,6 +8,7 @@ import { noiseImage } from '../../engine/image.js';
 import { runStyleTransfer } from '../../engine/run.js';
 import { DEVICES, type DeviceRequest } from '../../engine/runtime/session.js';
 import type { OptimizerName } from '../../engine/optim/types.js';
+import { CONV_ALGORITHMS } from '../../engine/graph/ops/conv.js';
 import { NstError, isNstError } from '../../engine/errors.js';
 import { parseChoice, parseLayerList, parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
@@ -24,6 +25,7 @@ export function estimateCommand(): Command {
     .option('--optimizer <gd|adam|lbfgs>', 'optimizer', d.optimizer)
     .option('--lbfgs-history <m>', 'L-BFGS curvature pairs kept', '20')
     .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, 'cpu')
+    .option('--conv <direct|winograd|auto>', '3x3 convs as in stylize --conv (Winograd keeps 4x larger kernels)', 'auto')
     .option('--style-images <n>', 'style images blended', '1')
     .option('--style-scale <factor>', 'style image size relative to the output', '1')
     .option('--memory-limit <MB>', 'memory budget in MB (default: the memory available now, less a margin)')
@@ -62,6 +64,7 @@ async function estimate(raw: Record<string, string | boolean | undefined>): Prom
     device: parseChoice<DeviceRequest>('--device', text.device!, DEVICES),
     styleImages: parseNumber('--style-images', text.styleImages!, { min: 1, max: 64, integer: true }),
     styleScale: parseNumber('--style-scale', text.styleScale!, { min: 0.05, max: 8 }),
+    convAlgorithm: parseChoice('--conv', text.conv ?? 'auto', CONV_ALGORITHMS),
   };
   if (spec.styleLayers.length + spec.contentLayers.length === 0) throw new NstError('BAD_ARGUMENT', 'Choose at least one style or content layer.');
   const limitBytes = text.memoryLimit !== undefined ? parseNumber('--memory-limit', text.memoryLimit, { min: 1 }) * MB : defaultMemoryLimit();
@@ -92,6 +95,7 @@ async function estimate(raw: Record<string, string | boolean | undefined>): Prom
       breakdownMb: Object.fromEntries(Object.entries(result.breakdown).map(([k, v]) => [k, mb(v as number)])),
       deviceMb: result.deviceBytes === null ? null : mb(result.deviceBytes),
       calibrated: result.calibrated,
+      convAlgorithm: result.convAlgorithm,
       memoryLimitMb: mb(limitBytes),
       fits,
       largestFittingPx: largest,
@@ -112,8 +116,8 @@ function report(spec: EstimateSpec, e: MemoryEstimate, limit: number, fits: bool
   const p = e.parts;
   const history = spec.optimizer === 'lbfgs' ? ` (history ${spec.lbfgsHistory})` : '';
   const row = (label: string, bytes: number, detail = ''): string => `  ${label.padEnd(12)}${formatBytes(bytes).padStart(9)}${detail ? `  (${detail})` : ''}\n`;
-  let out = `${spec.width}x${spec.height} px, style ${spec.styleLayers.join(',') || '-'}, content ${spec.contentLayers.join(',') || '-'}, ${spec.optimizer}${history}, ${spec.device}${e.calibrated ? '' : ' (not calibrated on this device: rough)'}\n`;
-  out += row('weights', e.breakdown.weights, `VGG19 ${formatBytes(p.loadedWeights)}, ONNX model ${formatBytes(p.modelBytes)}, onnxruntime's copies ${formatBytes(p.ortWeights)}`);
+  let out = `${spec.width}x${spec.height} px, style ${spec.styleLayers.join(',') || '-'}, content ${spec.contentLayers.join(',') || '-'}, ${spec.optimizer}${history}, ${spec.device}, ${e.convAlgorithm} convs${e.calibrated ? '' : ' (not calibrated on this device: rough)'}\n`;
+  out += row('weights', e.breakdown.weights, `VGG19 ${formatBytes(p.loadedWeights)}, onnxruntime's copies ${formatBytes(p.ortWeights)} of a ${formatBytes(p.modelBytes)} ONNX model${p.winogradBytes > 0 ? ` (Winograd kernels ${formatBytes(p.winogradBytes)})` : ''}`);
   out += row('activations', e.breakdown.activations, `${e.keptTensors.length} tensors kept for the backward pass, targets included`);
   out += row('workspace', e.breakdown.workspace, `transient ${formatBytes(p.transient)}, arena's second block ${formatBytes(p.arenaPattern)}, images ${formatBytes(p.imageBuffers)}`);
   out += row('optimizer', e.breakdown.optimizer);
@@ -145,6 +149,7 @@ async function measure(spec: EstimateSpec, iterations: number, threads: number, 
     iterations,
     device: (spec.device ?? 'cpu') as DeviceRequest,
     threads,
+    ...(spec.convAlgorithm ? { convAlgorithm: spec.convAlgorithm } : {}),
   });
   return { peakMb: process.resourceUsage().maxRSS / 1024, iterations: result.iterations };
 }

@@ -1,7 +1,7 @@
 // Assembles VGG19 forward + Gatys losses + the backward pass to the image as one inference graph.
 
 import { GraphBuilder, type Value } from './builder.js';
-import { conv3x3, conv3x3InputGrad } from './ops/conv.js';
+import { conv3x3, conv3x3InputGrad, winogradPolicy } from './ops/conv.js';
 import { relu, reluGrad } from './ops/relu.js';
 import { maxPoolGradThroughRelu, pool2x2, pool2x2Grad, type PoolKind, type Pooled } from './ops/pool.js';
 import { asMatrix, gram, styleLoss } from './ops/gram.js';
@@ -44,6 +44,11 @@ export interface GraphSpec {
    * such as WebGPU). Default 'argmax'.
    */
   readonly maxPoolGrad?: 'argmax' | 'mask';
+  /**
+   * 'winograd': F(4x4,3x3) on the layers ops/conv.ts's winogradPolicy picks (blocks 3–5), forward and input
+   * gradient; 'direct': onnxruntime's Conv everywhere. Resolved already ('auto' is the objective's). Default 'direct'.
+   */
+  readonly convAlgorithm?: 'direct' | 'winograd';
 }
 
 export interface LayerShape {
@@ -119,7 +124,7 @@ function buildForward(g: GraphBuilder, image: Value, spec: GraphSpec, depth: num
     const raw = spec.weights.layers.get(layer.name)!;
     const w = i === 0 ? bgrToRgbInputs(raw) : raw;
     weights.push(w);
-    const f = relu(g, conv3x3(g, x, layer.name, w), layer.name);
+    const f = relu(g, conv3x3(g, x, layer.name, w, layerAlgorithm(spec, i)), layer.name);
     activations.push(f);
     x = f;
     if (layer.poolAfter && i < depth - 1) {
@@ -129,6 +134,11 @@ function buildForward(g: GraphBuilder, image: Value, spec: GraphSpec, depth: num
     }
   }
   return { activations, pools, weights };
+}
+
+/** The algorithm conv layer `index` uses, forward and backward alike. */
+function layerAlgorithm(spec: GraphSpec, index: number): 'direct' | 'winograd' {
+  return spec.convAlgorithm === 'winograd' && winogradPolicy(VGG19_CONV_LAYERS[index]!.block) ? 'winograd' : 'direct';
 }
 
 /** block1_conv1 reads BGR; reorder its input channels so it reads RGB. */
@@ -210,7 +220,7 @@ export function buildLossGraph(spec: GraphSpec): BuiltGraph {
   let dPreact = reluGrad(g, sum(g, gradsAt.get(depth - 1) ?? [], forward.activations[depth - 1]!.shape), forward.activations[depth - 1]!, `${name(depth - 1)}_dpreact`);
   let imageGrad: Value | null = null;
   for (let i = depth - 1; i >= 0; i--) {
-    const dInput = conv3x3InputGrad(g, dPreact, name(i), forward.weights[i]!);
+    const dInput = conv3x3InputGrad(g, dPreact, name(i), forward.weights[i]!, layerAlgorithm(spec, i));
     if (i === 0) {
       imageGrad = dInput;
       break;

@@ -15,6 +15,7 @@ export const CONV_ALGORITHMS = ['direct', 'winograd', 'auto'] as const;
 /**
  * 'auto' → 'winograd' on the CPU providers (native CPU, wasm), where it was measured faster (README "Speed");
  * 'direct' on the GPU providers, whose Conv is cuDNN/DirectML/Metal's and whose transforms would only add traffic.
+ * A run's 'auto' also weighs memory: see estimate.ts chooseConvAlgorithm (U holds 4x a kernel's bytes).
  */
 export function resolveConvAlgorithm(algorithm: ConvAlgorithm, device: string): 'direct' | 'winograd' {
   if (algorithm !== 'auto') return algorithm;
