@@ -42,7 +42,7 @@ export function addLossOptions(command: Command, { normalizeByDefault }: { norma
     .option('--pool <max|avg>', 'pooling', d.pool)
     .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, 'auto')
     .option('--threads <n>', 'CPU threads (0 = all cores)', '0')
-    .option('--conv <direct|winograd|auto>', '3x3 convs: onnxruntime\'s Conv, or Winograd F(4x4,3x3) on blocks 3-5; auto = winograd on the CPU while the run stays under 2 GB (about 480 px with L-BFGS), direct on GPUs', 'auto');
+    .option('--conv <direct|winograd|auto>', '3x3 convs: onnxruntime\'s Conv, or Winograd F(4x4,3x3) on blocks 3-5; auto = winograd on the CPU while the run stays under 2 GiB (to about 490 px with L-BFGS), direct on GPUs', 'auto');
 }
 
 export function readLossOptions(raw: Record<string, string | undefined>): LossOptionValues {

@@ -200,7 +200,10 @@ export function estimateMemory(spec: EstimateSpec): MemoryEstimate {
   const device = spec.device ?? 'cpu';
   const gpu = isGpu(device);
   const convAlgorithm = chooseConvAlgorithm(spec);
-  const winograd = used.filter((l) => convAlgorithm === 'winograd' && winogradPolicy(l.block));
+  const winograd = used.filter((l) => {
+    const { height, width } = featureSize(l, spec.height, spec.width);
+    return convAlgorithm === 'winograd' && winogradPolicy(l.block, height, width);
+  });
   // The model holds each kernel twice (forward, and flipped for the input gradient) plus the biases; a Winograd
   // layer holds its two U = G·g·Gᵀ (36 values per 9) instead, and the graph one 6x6 input-transform basis per
   // channel count.

@@ -48,6 +48,8 @@ export interface ObjectiveSpec extends LossWeights {
   readonly maxPoolGrad?: 'argmax' | 'mask';
   /** How the 3x3 convs are computed (see graph/ops/conv.ts); 'auto' (the default) picks by execution provider. */
   readonly convAlgorithm?: ConvAlgorithm;
+  /** See GraphSpec.winogradMinTiles (tests lower it to run Winograd on tiny maps). */
+  readonly winogradMinTiles?: number;
   /**
    * Style Grams A_l computed elsewhere, by canonical layer name (C_l × C_l each): tiled rendering passes the whole
    * style image's to every tile. When given, `styleImages` and `styleBlend` are not read.
@@ -330,6 +332,7 @@ async function computeFeatures(
     // The loss graph's algorithm (resolved by the caller), so that the features of the content image are exactly
     // its target: the content loss starts at 0. Costs the setup Winograd's forward U beside the loss graph's.
     convAlgorithm: spec.convAlgorithm === 'winograd' ? 'winograd' : 'direct',
+    ...(spec.winogradMinTiles !== undefined ? { winogradMinTiles: spec.winogradMinTiles } : {}),
   });
   // Targets are computed once per run; the CPU is always there and gives the same numbers.
   const session = await GraphSession.create(graph.bytes, { ...spec.session, device: like.device === 'wasm' ? 'cpu' : like.device });

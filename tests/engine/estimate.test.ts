@@ -92,19 +92,22 @@ describe('estimateMemory', () => {
     expect(e.parts.ortWeights).toBeCloseTo(CALIBRATION.ortWeightCopies * model, 3);
   });
 
-  it('weights with Winograd: blocks 3–5 hold U (36 values per 9, twice) and one 6x6 basis per channel count', () => {
+  it('weights with Winograd (256 px: every block 3–5 map has ≥ 16 tiles): U (36 values per 9, twice) and one 6x6 basis per channel count', () => {
     const used = VGG19_CONV_LAYERS.slice(0, 13);
     const early = used.filter((l) => l.block <= 2);
     const late = used.filter((l) => l.block >= 3);
     const conv = 4 * early.reduce((a, l) => a + 2 * 9 * l.inChannels * l.outChannels + l.outChannels, 0);
     // Channel counts read or written by blocks 3–5 up to block5_conv1: 128, 256, 512.
     const winograd = 4 * late.reduce((a, l) => a + 2 * 36 * l.inChannels * l.outChannels + l.outChannels, 0) + 4 * 36 * 36 * (128 + 256 + 512);
-    const e = estimateMemory({ ...GATYS, convAlgorithm: 'winograd' });
+    const at256 = { ...GATYS, width: 256, height: 256 };
+    const e = estimateMemory({ ...at256, convAlgorithm: 'winograd' });
     expect(e.convAlgorithm).toBe('winograd');
     expect(e.parts.winogradBytes).toBe(winograd);
     expect(e.parts.modelBytes).toBe(conv + winograd);
     expect(e.parts.ortWeights).toBeCloseTo(CALIBRATION.ortWeightCopies * conv + CALIBRATION.winogradKernelCopies * winograd, 3);
-    expect(e.totalBytes).toBeGreaterThan(estimateMemory({ ...GATYS, convAlgorithm: 'direct' }).totalBytes + 400 * MB);
+    expect(e.totalBytes).toBeGreaterThan(estimateMemory({ ...at256, convAlgorithm: 'direct' }).totalBytes + 400 * MB);
+    // At 64x48 block 3's map is 16x12 (12 tiles): no layer takes Winograd, nothing is added.
+    expect(estimateMemory({ ...GATYS, convAlgorithm: 'winograd' }).parts.winogradBytes).toBe(0);
   });
 
   it('auto: Winograd on the CPU while its estimate is within 2 GiB (so not for a 512-px L-BFGS run), Conv on GPUs', () => {

@@ -81,6 +81,8 @@ async function objectiveFor(term: Term, pool: PoolKind, maxPoolGrad: 'argmax' | 
     session: { device: 'cpu', threads: 1 },
     maxPoolGrad,
     convAlgorithm,
+    // Winograd on every block 3–5 layer, not only maps of ≥ 16 tiles: here 5x4, 2x2 and 1x1, padded and cropped.
+    winogradMinTiles: 1,
   });
   expect(objective.convAlgorithm).toBe(convAlgorithm);
   opened.push(objective);

@@ -127,8 +127,13 @@ describe('Winograd F(4x4,3x3) conv', () => {
     for (let o = 0; o < 3; o++) for (let i = 0; i < 2; i++) expect(u[(35 * 3 + o) * 2 + i]).toBe(w.kernel[(o * 2 + i) * 9 + 8]);
   });
 
-  it('applies to blocks 3–5 only (block 1–2 transforms are memory-bound and measured slower)', () => {
-    expect([1, 2, 3, 4, 5].map(winogradPolicy)).toEqual([false, false, true, true, true]);
+  it('applies to blocks 3–5 with maps of 16 tiles or more (transforms are memory-bound in blocks 1–2, U reads on small maps)', () => {
+    expect([1, 2, 3, 4, 5].map((block) => winogradPolicy(block, 64, 64))).toEqual([false, false, true, true, true]);
+    expect(winogradPolicy(5, 16, 16)).toBe(true);
+    expect(winogradPolicy(5, 13, 13)).toBe(true); // 4x4 tiles, the last row and column padded
+    expect(winogradPolicy(4, 12, 16)).toBe(false);
+    expect(winogradPolicy(3, 8, 8)).toBe(false);
+    expect(winogradPolicy(3, 1, 1, 1)).toBe(true);
   });
 
   it('auto picks Winograd on the CPU providers and Conv on the GPU ones; explicit choices stand', () => {

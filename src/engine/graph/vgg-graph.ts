@@ -1,12 +1,12 @@
 // Assembles VGG19 forward + Gatys losses + the backward pass to the image as one inference graph.
 
 import { GraphBuilder, type Value } from './builder.js';
-import { conv3x3, conv3x3InputGrad, winogradPolicy } from './ops/conv.js';
+import { WINOGRAD_MIN_TILES, conv3x3, conv3x3InputGrad, winogradPolicy } from './ops/conv.js';
 import { relu, reluGrad } from './ops/relu.js';
 import { maxPoolGradThroughRelu, pool2x2, pool2x2Grad, type PoolKind, type Pooled } from './ops/pool.js';
 import { asMatrix, gram, styleLoss } from './ops/gram.js';
 import { contentLoss, totalVariation } from './ops/losses.js';
-import { VGG19_CONV_LAYERS, canonicalLayerName, layerSpec } from '../vgg19.js';
+import { VGG19_CONV_LAYERS, canonicalLayerName, featureSize, layerSpec } from '../vgg19.js';
 import type { ConvWeights, Vgg19Weights } from '../weights/types.js';
 import { NstError } from '../errors.js';
 
@@ -49,6 +49,8 @@ export interface GraphSpec {
    * gradient; 'direct': onnxruntime's Conv everywhere. Resolved already ('auto' is the objective's). Default 'direct'.
    */
   readonly convAlgorithm?: 'direct' | 'winograd';
+  /** With 'winograd': the fewest 4x4 tiles a layer's map needs to get it (default WINOGRAD_MIN_TILES; tests use 1). */
+  readonly winogradMinTiles?: number;
 }
 
 export interface LayerShape {
@@ -138,7 +140,10 @@ function buildForward(g: GraphBuilder, image: Value, spec: GraphSpec, depth: num
 
 /** The algorithm conv layer `index` uses, forward and backward alike. */
 function layerAlgorithm(spec: GraphSpec, index: number): 'direct' | 'winograd' {
-  return spec.convAlgorithm === 'winograd' && winogradPolicy(VGG19_CONV_LAYERS[index]!.block) ? 'winograd' : 'direct';
+  if (spec.convAlgorithm !== 'winograd') return 'direct';
+  const layer = VGG19_CONV_LAYERS[index]!;
+  const { height, width } = featureSize(layer, spec.height, spec.width);
+  return winogradPolicy(layer.block, height, width, spec.winogradMinTiles ?? WINOGRAD_MIN_TILES) ? 'winograd' : 'direct';
 }
 
 /** block1_conv1 reads BGR; reorder its input channels so it reads RGB. */
