@@ -49,7 +49,8 @@ export function estimateSpec(spec: RenderSpec): EstimateSpec {
  * How to render spec's size within `limitBytes`, and the one-line reason when that is not the whole image at
  * once. Throws RUNTIME_FAILURE (naming the smallest need) when not even 64-px tiles fit.
  */
-export function planRender(spec: RenderSpec, limitBytes: number, tile: TileOption, overlapPx = DEFAULT_TILE_OVERLAP_PX): { plan: RenderPlan; notice: string | null } {
+export function planRender(requested: RenderSpec, limitBytes: number, tile: TileOption, overlapPx = DEFAULT_TILE_OVERLAP_PX): { plan: RenderPlan; notice: string | null } {
+  const spec = convForLimit(requested, limitBytes);
   const e = estimateSpec(spec);
   const longest = Math.max(spec.width, spec.height);
   const need = estimateMemory(e).totalBytes;
@@ -80,6 +81,17 @@ export function planRender(spec: RenderSpec, limitBytes: number, tile: TileOptio
   if (fit === null) throw nothingFits(e, limitBytes);
   const plan: RenderPlan = { mode: 'downscaled', sizePx: fit, estimateBytes: estimateMemory({ ...e, ...sizeWithLongest(e.width, e.height, fit) }).totalBytes };
   return { plan, notice: `${over}: ${describe(plan)}` };
+}
+
+/**
+ * 'auto' convs under a memory limit that the whole image with auto's choice passes: Conv, whose kernels are a
+ * quarter of Winograd's (~0.5 GB less), so the render keeps larger tiles or a larger size. planRender plans with
+ * this and renderStyleTransfer runs with it, so plan and run agree.
+ */
+export function convForLimit(spec: RenderSpec, limitBytes: number): RenderSpec {
+  if ((spec.settings.convAlgorithm ?? 'auto') !== 'auto') return spec;
+  if (estimateMemory(estimateSpec(spec)).totalBytes <= limitBytes) return spec;
+  return { ...spec, settings: { ...spec.settings, convAlgorithm: 'direct' } };
 }
 
 function nothingFits(e: EstimateSpec, limitBytes: number): NstError {
@@ -160,7 +172,8 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
     if (reason) notice(reason);
     options.onPlan?.(plan);
     try {
-      const result = await execute(inputs, settings, options, plan, resume);
+      const conv = convForLimit(spec, limit).settings.convAlgorithm;
+      const result = await execute(inputs, conv === undefined ? settings : { ...settings, convAlgorithm: conv }, options, plan, resume);
       return { ...result, plan, notices };
     } catch (error) {
       if (!isOutOfMemoryError(error) || attempt >= MAX_ATTEMPTS) throw error;

@@ -16,7 +16,7 @@ import {
   sizeWithLongest,
   type EstimateSpec,
 } from '../../src/engine/estimate.js';
-import { planRender } from '../../src/engine/render.js';
+import { convForLimit, planRender } from '../../src/engine/render.js';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, VGG19_CONV_LAYERS } from '../../src/engine/vgg19.js';
 import { NstError } from '../../src/engine/errors.js';
@@ -146,7 +146,7 @@ describe('estimateMemory', () => {
     const { runtimeBytes, setupGraphShare, ortWeightCopies } = CALIBRATION;
     const p = small.parts;
     expect(p.setupExtra).toBeGreaterThan(0);
-    // The targets' graph always uses Conv: its share of a Conv model of the layers used, with onnxruntime's copies.
+    // The targets' graph (the loss graph's algorithm, measured no larger than Conv's): its share of a Conv model.
     const convModel = 4 * VGG19_CONV_LAYERS.slice(0, 13).reduce((a, l) => a + 2 * 9 * l.inChannels * l.outChannels + l.outChannels, 0);
     expect(small.totalBytes).toBe(Math.round(runtimeBytes + p.loadedWeights + p.ortWeights + setupGraphShare * (1 + ortWeightCopies) * convModel + p.imageBuffers));
     expect(estimateMemory({ ...GATYS, width: 512, height: 512 }).parts.setupExtra).toBe(0);
@@ -209,6 +209,18 @@ describe('fitting a memory limit', () => {
     expect(smaller.notice).toMatch(/optimising at \d+ px and upsampling to 1024 px$/);
     expect(planRender(render, 100 * 2 ** 30, 256).plan).toMatchObject({ mode: 'tiled', tilePx: 256 });
     expect(() => planRender(render, 200 * MB, 'auto')).toThrow(/Not even a 64-px run fits in the 200 MB memory limit/);
+  });
+
+  it('planRender with auto convs: Conv wherever the whole image does not fit (Winograd would only shrink the tiles)', () => {
+    const auto = { width: 1024, height: 768, settings: DEFAULT_RUN_SETTINGS };
+    const direct = { ...auto, settings: { ...DEFAULT_RUN_SETTINGS, convAlgorithm: 'direct' as const } };
+    expect(planRender(auto, 1200 * MB, 'auto')).toEqual(planRender(direct, 1200 * MB, 'auto'));
+    expect(planRender(auto, 1200 * MB, 'off')).toEqual(planRender(direct, 1200 * MB, 'off'));
+    // A 256-px render that fits with Winograd keeps it.
+    const small = { width: 256, height: 256, settings: DEFAULT_RUN_SETTINGS };
+    expect(convForLimit(small, 2000 * MB).settings.convAlgorithm).toBeUndefined();
+    expect(convForLimit(small, 900 * MB).settings.convAlgorithm).toBe('direct');
+    expect(planRender(small, 900 * MB, 'auto').plan).toMatchObject({ mode: 'whole', sizePx: 256 });
   });
 });
 
