@@ -287,6 +287,15 @@ export function sizeWithLongest(width: number, height: number, longestPx: number
   return { width: Math.max(1, Math.round(width * factor)), height: Math.max(1, Math.round(height * factor)) };
 }
 
+/**
+ * The spec a fallback is costed with: under a memory limit an 'auto' run that does not fit with Winograd's larger
+ * kernels runs with Conv (render.ts, convForLimit), and Conv never needs more, so smaller sizes and tiles are
+ * sized for Conv.
+ */
+export function convUnderLimit(spec: EstimateSpec): EstimateSpec {
+  return (spec.convAlgorithm ?? 'auto') === 'auto' ? { ...spec, convAlgorithm: 'direct' } : spec;
+}
+
 /** The smallest size a fallback will go to: below this VGG19's deep layers are a few pixels across. */
 export const MIN_FALLBACK_PX = 64;
 
@@ -296,7 +305,8 @@ export const MIN_FALLBACK_PX = 64;
  */
 export function largestFittingSize(spec: EstimateSpec, limitBytes: number): number | null {
   const longest = Math.max(spec.width, spec.height);
-  const at = (px: number): number => estimateMemory({ ...spec, ...sizeWithLongest(spec.width, spec.height, px) }).totalBytes;
+  const costed = convUnderLimit(spec);
+  const at = (px: number): number => estimateMemory({ ...costed, ...sizeWithLongest(spec.width, spec.height, px) }).totalBytes;
   const low = Math.min(MIN_FALLBACK_PX, longest);
   if (at(low) > limitBytes) return null;
   if (at(longest) <= limitBytes) return longest;
@@ -335,7 +345,8 @@ export const DEFAULT_TILE_OVERLAP_PX = 64;
  * Tiling that fits in `limitBytes`: the largest square tile (up to `maxTilePx`) and whole-image pass that fit
  * beside the full-size images. Null when nothing fits.
  */
-export function planTiling(spec: EstimateSpec, limitBytes: number, options: { maxTilePx?: number; overlapPx?: number } = {}): TilePlan | null {
+export function planTiling(requested: EstimateSpec, limitBytes: number, options: { maxTilePx?: number; overlapPx?: number } = {}): TilePlan | null {
+  const spec = convUnderLimit(requested);
   const longest = Math.max(spec.width, spec.height);
   const held = tiledImageBytes(spec);
   const budget = limitBytes - held;

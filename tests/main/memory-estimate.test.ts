@@ -58,20 +58,21 @@ describe('estimateMemory over IPC', () => {
     expect(result.value.plan).toEqual({ mode: 'whole', sizePx: 512, estimateBytes: engine.totalBytes });
   });
 
+  // At 256 px both optimizers get Winograd under 'auto' (at 512 px L-BFGS would pass its 2 GiB cap and take Conv).
   it('follows the settings: Adam needs less than L-BFGS, a shallower preset less again, two styles at scale 2 more', async () => {
     const total = async (patch: Partial<StudioSettings>, styleImages = 1): Promise<number> => {
-      const r = await estimate({ settings: settings({ sizePx: 512, memoryLimitMb: 16000, ...patch }), content: null, styleImages });
+      const r = await estimate({ settings: settings({ sizePx: 256, memoryLimitMb: 16000, ...patch }), content: null, styleImages });
       if (!r.ok) throw new Error(r.error.message);
       return r.value.totalBytes;
     };
     const lbfgs = await total({});
     const adam = await total({ optimizer: 'adam' });
-    expect(adam).toBe(estimateMemory({ width: 512, height: 512, ...GATYS, optimizer: 'adam', device: 'cpu' }).totalBytes);
+    expect(adam).toBe(estimateMemory({ width: 256, height: 256, ...GATYS, optimizer: 'adam', device: 'cpu' }).totalBytes);
     expect(adam).toBeLessThan(lbfgs);
     const shallow = await total({ layers: applyPreset(DEFAULT_STUDIO_SETTINGS, 'seed-block1_conv1').layers });
-    expect(shallow).toBe(estimateMemory({ width: 512, height: 512, styleLayers: ['block1_conv1'], contentLayers: [], optimizer: 'lbfgs', device: 'cpu' }).totalBytes);
+    expect(shallow).toBe(estimateMemory({ width: 256, height: 256, styleLayers: ['block1_conv1'], contentLayers: [], optimizer: 'lbfgs', device: 'cpu' }).totalBytes);
     expect(shallow).toBeLessThan(lbfgs);
-    expect(await total({ styleScale: 2 }, 2)).toBe(estimateMemory({ width: 512, height: 512, ...GATYS, device: 'cpu', styleImages: 2, styleScale: 2 }).totalBytes);
+    expect(await total({ styleScale: 2 }, 2)).toBe(estimateMemory({ width: 256, height: 256, ...GATYS, device: 'cpu', styleImages: 2, styleScale: 2 }).totalBytes);
   });
 
   it('when the size does not fit the limit: the largest size that fits, the tiling that would, and what the tile setting does', async () => {

@@ -7,6 +7,9 @@ import { RunService } from '../../src/main/services/run-service.js';
 import { ExportService } from '../../src/main/services/export-service.js';
 import type { RunEvent } from '../../src/shared/ipc.js';
 import { EventLog, WEIGHTS_DIR, layers, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
+import { planRender } from '../../src/engine/render.js';
+import { MB } from '../../src/engine/estimate.js';
+import { renderSpec } from '../../src/main/services/memory-estimate.js';
 
 type Of<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 
@@ -34,13 +37,23 @@ describe.skipIf(!present)('RunService with a small memory limit (real uint8 VGG1
     return { runId, done: end, events: log.of(runId) };
   }
 
-  it('tile off: a 256-px run over a 700 MB limit is optimised at 192 px, says so, and ends at 256 x 256', { timeout: 200_000 }, async () => {
-    // 256 px needs about 813 MB (Adam, Gatys layers); 192 px about 700 MB.
-    const { runId, done, events } = await run(testSettings({ sizePx: 256, iterations: 3, memoryLimitMb: 700, tile: 'off' }));
+  // 600 MB: 256 px needs about 714 MB (Adam, Gatys layers, Conv), so the run falls back (about 191 px, or tiles).
+  const LIMIT_MB = 600;
+  /** What the engine plans for these settings: the worker must run exactly that. */
+  const expectedPlan = (settings: ReturnType<typeof testSettings>) => planRender(renderSpec(settings, { width: 256, height: 256 }, 1), LIMIT_MB * MB, settings.tile);
+
+  it('tile off: a 256-px run over a 600 MB limit is optimised smaller, says so, and ends at 256 x 256', { timeout: 200_000 }, async () => {
+    const settings = testSettings({ sizePx: 256, iterations: 3, memoryLimitMb: LIMIT_MB, tile: 'off' });
+    const expected = expectedPlan(settings);
+    expect(expected.plan).toMatchObject({ mode: 'downscaled', sizePx: expect.any(Number) });
+    const fit = (expected.plan as { sizePx: number }).sizePx;
+    expect(fit).toBeLessThan(256);
+    const { runId, done, events } = await run(settings);
     const plan = events.find((e): e is Of<'plan'> => e.type === 'plan');
-    expect(plan).toMatchObject({ plan: { mode: 'downscaled', sizePx: 192 }, iterations: 3, steerable: true, reason: null });
+    expect(plan).toMatchObject({ plan: { mode: 'downscaled', sizePx: fit }, iterations: 3, steerable: true, reason: null });
     const notices = events.filter((e): e is Of<'notice'> => e.type === 'notice').map((e) => e.message);
-    expect(notices).toEqual([expect.stringMatching(/^256x256 needs about \d+ MB, over the 700 MB memory limit: optimising at 192 px and upsampling to 256 px$/)]);
+    expect(notices).toEqual([expected.notice]);
+    expect(expected.notice).toMatch(new RegExp(`^256x256 needs about \\d+ MB, over the ${LIMIT_MB} MB memory limit: optimising at ${fit} px and upsampling to 256 px$`));
     // The notice and the plan come before the first iteration; the window is told the output's size.
     const types = events.map((e) => e.type);
     expect(types.indexOf('notice')).toBeLessThan(types.indexOf('progress'));
@@ -55,7 +68,9 @@ describe.skipIf(!present)('RunService with a small memory limit (real uint8 VGG1
   });
 
   it('tile auto: renders 4 tiles after a 128-px pass, counts every tile in the total, and ignores live weight changes', { timeout: 300_000 }, async () => {
-    const settings = testSettings({ sizePx: 256, iterations: 2, memoryLimitMb: 700, tile: 'auto', originalColors: true });
+    const settings = testSettings({ sizePx: 256, iterations: 2, memoryLimitMb: LIMIT_MB, tile: 'auto', originalColors: true });
+    const expected = expectedPlan(settings);
+    expect(expected.plan).toMatchObject({ mode: 'tiled', tiles: 4, coherencePx: 128 });
     const started = await service.startRun(await tubingenStarryRequest(settings));
     if (!started.ok) throw new Error(started.error.message);
     const runId = started.value.runId;
@@ -68,7 +83,8 @@ describe.skipIf(!present)('RunService with a small memory limit (real uint8 VGG1
     expect(end).toMatchObject({ type: 'done', iterations: 10, stopped: false, final: { width: 256, height: 256 } });
     const events = log.of(runId);
     expect(events.some((e) => e.type === 'rebuilt')).toBe(false);
-    expect(events.filter((e) => e.type === 'notice').map((e) => (e as Of<'notice'>).message)).toEqual([expect.stringContaining('rendering 4 tiles of 190 px')]);
+    expect(events.filter((e) => e.type === 'notice').map((e) => (e as Of<'notice'>).message)).toEqual([expected.notice]);
+    expect(expected.notice).toContain('rendering 4 tiles of');
     const iterations = events.filter((e): e is Of<'progress'> => e.type === 'progress').map((p) => p.loss.iteration);
     expect(iterations).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(events.filter((e): e is Of<'progress'> => e.type === 'progress').every((p) => p.iterations === 10)).toBe(true);

@@ -3,7 +3,7 @@
 
 import { MB, defaultMemoryLimit, estimateMemory, largestFittingSize, sizeWithLongest } from '../../engine/estimate.js';
 import { isNstError } from '../../engine/errors.js';
-import { estimateSpec, planRender, type RenderPlan, type RenderSpec } from '../../engine/render.js';
+import { convForLimit, estimateSpec, planRender, type RenderPlan, type RenderSpec } from '../../engine/render.js';
 import type { EstimateMemoryRequest, MemoryEstimateInfo, RenderPlanInfo, Result } from '../../shared/ipc.js';
 import { validateEstimateMemory } from '../../shared/schemas.js';
 import { enabledContentLayers, enabledStyleLayers, type StudioSettings } from '../../shared/studio-settings.js';
@@ -40,7 +40,8 @@ const planInfo = (plan: RenderPlan): RenderPlanInfo => ({ ...plan });
 export function estimateForSettings(request: EstimateMemoryRequest, limitBytes = memoryLimitBytes(request.settings)): MemoryEstimateInfo {
   const { settings } = request;
   const spec = renderSpec(settings, outputSize(settings.sizePx, request.content), request.styleImages ?? 1);
-  const e = estimateSpec(spec);
+  // What a run of these settings under this limit would use: 'auto' convs that do not fit with Winograd run as Conv.
+  const e = estimateSpec(convForLimit(spec, limitBytes));
   const estimate = estimateMemory(e);
   const fits = estimate.totalBytes <= limitBytes;
   let plan: RenderPlanInfo | null = null;
