@@ -24,6 +24,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, type Value } from '../src/engine/graph/builder.js';
+import { WINOGRAD_F4 } from '../src/engine/graph/ops/conv.js';
 
 const { values } = parseArgs({
   options: {
@@ -98,32 +99,9 @@ const F2: Spec = {
     [0, 1, -1, -1],
   ],
 };
-const F4: Spec = {
-  m: 4,
-  n: 6,
-  BT: [
-    [4, 0, -5, 0, 1, 0],
-    [0, -4, -4, 1, 1, 0],
-    [0, 4, -4, -1, 1, 0],
-    [0, -2, -1, 2, 1, 0],
-    [0, 2, -1, -2, 1, 0],
-    [0, 4, 0, -5, 0, 1],
-  ],
-  G: [
-    [1 / 4, 0, 0],
-    [-1 / 6, -1 / 6, -1 / 6],
-    [-1 / 6, 1 / 6, -1 / 6],
-    [1 / 24, 1 / 12, 1 / 6],
-    [1 / 24, -1 / 12, 1 / 6],
-    [0, 0, 1],
-  ],
-  AT: [
-    [1, 1, 1, 1, 1, 0],
-    [0, 1, -1, 2, -2, 0],
-    [0, 1, 1, 4, 4, 0],
-    [0, 1, -1, 8, -8, 1],
-  ],
-};
+// The product's own matrices (src/engine/graph/ops/conv.ts), so the benchmark measures what ships.
+const mutable = (m: readonly (readonly number[])[]): number[][] => m.map((r) => [...r]);
+const F4: Spec = { m: 4, n: 6, BT: mutable(WINOGRAD_F4.BT), G: mutable(WINOGRAD_F4.G), AT: mutable(WINOGRAD_F4.AT) };
 
 /** n² input-transform kernels, [n², 1, n, n]: kernel ab at (i, j) is BT[a][i]·BT[b][j], so conv(d) = (BᵀdB)[a][b]. */
 function inputTransformKernels(f: Spec = F2): Float32Array {

@@ -109,6 +109,8 @@ const AT = [
   [0, 1, 1, 4, 4, 0],
   [0, 1, -1, 8, -8, 1],
 ] as const;
+/** The F(4x4,3x3) transform matrices, for tools that build variants (scripts/bench-winograd.ts). */
+export const WINOGRAD_F4 = { BT, G, AT } as const;
 
 /**
  * U = G·g·Gᵀ for every (out, in) pair of an OIHW kernel, laid out [36, out, in]: position ab's K×C matrix is the
