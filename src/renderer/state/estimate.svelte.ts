@@ -3,6 +3,7 @@
 
 import type { ErrorInfo, EstimateMemoryRequest, MemoryEstimateInfo, StudioApi } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
+import { Debouncer } from '../lib/debouncer.js';
 
 /** The settings the estimate depends on (not weights, seed or iterations): a change elsewhere asks nothing. */
 export function estimateKey(request: EstimateMemoryRequest): string {
@@ -23,14 +24,16 @@ export class MemoryEstimateState {
   /** A newer request is waiting or on its way. */
   pending = $state(false);
 
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly requests: Debouncer;
   private sequence = 0;
   private lastKey = '';
 
   constructor(
     private readonly api: StudioApi,
-    private readonly delayMs = 250,
-  ) {}
+    delayMs = 250,
+  ) {
+    this.requests = new Debouncer(delayMs);
+  }
 
   /** Asks for the estimate once the settings have been still for delayMs (at once for the first). */
   update(settings: StudioSettings, content: { width: number; height: number } | null, styleImages: number): void {
@@ -38,12 +41,10 @@ export class MemoryEstimateState {
     const key = estimateKey(request);
     if (key === this.lastKey) return;
     this.lastKey = key;
-    if (this.timer) clearTimeout(this.timer);
     this.pending = true;
     const seq = ++this.sequence;
-    this.timer = setTimeout(
+    this.requests.schedule(
       () => {
-        this.timer = null;
         void this.api.estimateMemory(request).then((result) => {
           if (seq !== this.sequence) return;
           this.pending = false;
@@ -56,12 +57,12 @@ export class MemoryEstimateState {
           }
         });
       },
-      this.info === null && this.error === null ? 0 : this.delayMs,
+      this.info === null && this.error === null ? 0 : undefined,
     );
   }
 
   dispose(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.requests.cancel();
     this.sequence++;
   }
 }

@@ -1,6 +1,7 @@
 // The studio's settings: loaded from and saved (debounced) through the API, with the preset they match.
 
 import type { ErrorInfo, StudioApi } from '../../shared/ipc.js';
+import { Debouncer } from '../lib/debouncer.js';
 import {
   DEFAULT_STUDIO_SETTINGS,
   LAYER_NAMES,
@@ -49,13 +50,15 @@ export class SettingsState {
   presetId = $derived(matchingPreset(this.current));
   hasLayers = $derived(LAYER_NAMES.some((n) => this.current.layers[n]?.style || this.current.layers[n]?.content));
 
-  private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly saver: Debouncer;
   private lastSaved = '';
 
   constructor(
     private readonly api: StudioApi,
-    private readonly saveDelayMs = 400,
-  ) {}
+    saveDelayMs = 400,
+  ) {
+    this.saver = new Debouncer(saveDelayMs);
+  }
 
   /** A plain copy (no proxies), as the API and structured clone need. */
   snapshot(): StudioSettings {
@@ -88,9 +91,7 @@ export class SettingsState {
   /** Call when anything changed: saves once the user pauses for saveDelayMs; the returned promise reports errors. */
   scheduleSave(onError: (error: ErrorInfo) => void): void {
     if (!this.loaded) return;
-    if (this.saveTimer) clearTimeout(this.saveTimer);
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = null;
+    this.saver.schedule(() => {
       const snapshot = this.snapshot();
       const text = JSON.stringify(snapshot);
       if (text === this.lastSaved) return;
@@ -98,6 +99,6 @@ export class SettingsState {
       void this.api.saveSettings(snapshot).then((result) => {
         if (!result.ok) onError(result.error);
       });
-    }, this.saveDelayMs);
+    });
   }
 }

@@ -6,6 +6,7 @@ import type { ErrorInfo, FfmpegStatus, StudioApi, VideoExportEvent } from '../..
 import { DEFAULT_VIDEO_SETTINGS, type VideoFormatChoice, type VideoSettings } from '../../shared/studio-settings.js';
 import { validateVideoSettings } from '../../shared/schemas.js';
 import { downloadBytes } from '../Export/download.js';
+import { Debouncer } from '../lib/debouncer.js';
 
 export class VideoExportState {
   format = $state<VideoFormatChoice>(DEFAULT_VIDEO_SETTINGS.format);
@@ -27,13 +28,14 @@ export class VideoExportState {
   fraction = $state(0);
   message = $state<string | null>(null);
   private readonly off: () => void;
-  private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly saver: Debouncer;
   private lastSaved = '';
 
   constructor(
     private readonly api: StudioApi,
-    private readonly saveDelayMs = 400,
+    saveDelayMs = 400,
   ) {
+    this.saver = new Debouncer(saveDelayMs);
     this.off = api.onVideoEvent((event) => this.receive(event));
   }
 
@@ -79,9 +81,7 @@ export class VideoExportState {
   /** Call when an option changed: saves once the user pauses; a new ffmpeg path is checked after it is saved. */
   scheduleSave(onError: (error: ErrorInfo) => void): void {
     if (!this.loaded) return;
-    if (this.saveTimer) clearTimeout(this.saveTimer);
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = null;
+    this.saver.schedule(() => {
       const snapshot = this.snapshot();
       const text = JSON.stringify(snapshot);
       // A field half-typed (an empty fps) is not saved; the last valid options stay until it is whole again.
@@ -92,7 +92,7 @@ export class VideoExportState {
         if (!result.ok) onError(result.error);
         else if (pathChanged) void this.refreshFfmpeg();
       });
-    }, this.saveDelayMs);
+    });
   }
 
   get busy(): boolean {
@@ -153,7 +153,7 @@ export class VideoExportState {
 
   dispose(): void {
     this.off();
-    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saver.cancel();
   }
 
   private receive(event: VideoExportEvent): void {
