@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CDPSession, Page } from 'playwright-core';
 import { REPO_ROOT, sharedPath } from '../tests/helpers/shared-data.js';
-import { hasChromium, launchChromium, type LaunchedBrowser } from '../tests/renderer-e2e/helpers/browser.js';
+import { collectPageProblems, hasChromium, launchChromium, type LaunchedBrowser } from '../tests/renderer-e2e/helpers/browser.js';
 import { serveCommand, startStudioServer, type StudioServer } from '../tests/renderer-e2e/helpers/studio-server.js';
 
 const { values } = parseArgs({
@@ -326,10 +326,7 @@ async function main(): Promise<number> {
   }
   const page = await chromium.context.newPage();
   const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
+  collectPageProblems(page, problems);
   const cdp = await chromium.context.newCDPSession(page);
   await cdp.send('Performance.enable');
 

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findElectronBinary } from '../../scripts/electron-binary.mjs';
 import { ensureElectronBuild } from '../helpers/electron-build.js';
 import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
+import { collectPageProblems } from '../renderer-e2e/helpers/browser.js';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'electron-e2e');
 const CONTENT = sharedPath('data', 'images', 'content_tubingen_128.png');
@@ -63,10 +64,7 @@ describe.skipIf(reason !== null)('the desktop studio (Electron)', () => {
       timeout: 120_000,
     });
     page = await app.firstWindow();
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
+    collectPageProblems(page, problems);
     await page.evaluate(() => {
       document.addEventListener('securitypolicyviolation', (event) => {
         console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`);

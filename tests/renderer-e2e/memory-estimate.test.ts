@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
-import { hasChromium, launchChromium, type LaunchedBrowser } from './helpers/browser.js';
+import { collectPageProblems, hasChromium, launchChromium, type LaunchedBrowser } from './helpers/browser.js';
 import { serveCommand, startStudioServer, type StudioServer } from './helpers/studio-server.js';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'renderer-e2e');
@@ -37,10 +37,7 @@ describe.skipIf(reason !== null)('memory estimate by the size control (npm run s
     server = await startStudioServer({ repoRoot: REPO_ROOT, weights: WEIGHTS });
     chromium = await launchChromium({ width: 1440, height: 1000 });
     page = await chromium.context.newPage();
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
+    collectPageProblems(page, problems);
   }, 300_000);
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { build } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
-import { fakeApiScript, hasChromium, launchChromium, serveFolder, type LaunchedBrowser } from './helpers/browser.js';
+import { collectPageProblems, fakeApiScript, hasChromium, launchChromium, serveFolder, type LaunchedBrowser } from './helpers/browser.js';
 import type { FakeApiOptions } from './helpers/fake-api.js';
 import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
 
@@ -53,10 +53,7 @@ describe.skipIf(reason !== null)('renderer with a fake host (strict CSP, no engi
   async function open(options: Partial<FakeApiOptions> | null, query = ''): Promise<void> {
     page = await chromium.context.newPage();
     problems = [];
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
+    collectPageProblems(page, problems);
     await page.addInitScript(() => {
       document.addEventListener('securitypolicyviolation', (event) => {
         console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`);

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
-import { hasChromium, launchChromium, type LaunchedBrowser } from './helpers/browser.js';
+import { collectPageProblems, hasChromium, launchChromium, type LaunchedBrowser } from './helpers/browser.js';
 import { serveCommand, startStudioServer, type StudioServer } from './helpers/studio-server.js';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'renderer-e2e');
@@ -53,10 +53,7 @@ describe.skipIf(reason !== null)('studio in the browser host (npm run serve + ch
     server = await startStudioServer({ repoRoot: REPO_ROOT, weights: WEIGHTS });
     chromium = await launchChromium({ width: 1440, height: 900 });
     page = await chromium.context.newPage();
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
+    collectPageProblems(page, problems);
     // A style or script the CSP blocks is a silent failure in the window: collect them all.
     await page.addInitScript(() => {
       document.addEventListener('securitypolicyviolation', (event) => {

@@ -6,12 +6,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { FakeApiOptions } from './fake-api.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 export const hasChromium = (): boolean => existsSync(CHROMIUM_PATH);
+
+/** Collects the page's uncaught errors and console errors into `problems` (the tests expect it to stay empty). */
+export function collectPageProblems(page: Page, problems: string[]): void {
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+}
 
 export interface LaunchedBrowser {
   browser: Browser;
