@@ -224,12 +224,12 @@ function winograd3x3(
   const vt = g.node('Transpose', [v3], { perm: [1, 0, 2] }, { shape: [POSITIONS, c, t] });
   const m = g.node('MatMul', [u, vt], {}, { shape: [POSITIONS, k, t], name: `${layer}_winograd_M` });
   const m2 = g.node('Reshape', [m, shape('winograd_m2', [POSITIONS, k * t])], {}, { shape: [POSITIONS, k * t] });
-  const y = g.node('MatMul', [a, m2], {}, { shape: [TILE * TILE, k * t] });
+  const y = g.node('MatMul', [a, m2], {}, { shape: [TILE * TILE, k * t], name: `${layer}_winograd_Y` });
   const y4 = g.node('Reshape', [y, shape('winograd_y4', [1, TILE * TILE * k, th, tw])], {}, { shape: [1, TILE * TILE * k, th, tw] });
   const exact = TILE * th === h && TILE * tw === w;
   let out = g.node('DepthToSpace', [y4], { blocksize: TILE, mode: 'DCR' }, {
     shape: [1, k, TILE * th, TILE * tw],
-    ...(exact && !bias ? { name: outName } : {}),
+    name: exact && !bias ? outName : `${layer}_winograd_tiles`,
   });
   if (!exact) {
     out = g.node('Slice', [out, shape('winograd_starts', [0, 0]), shape('winograd_ends', [h, w]), shape('winograd_axes', [2, 3])], {}, {

@@ -43,7 +43,7 @@ export function styleLoss(
 
   const coefficient = g.node('Mul', [weight, g.scalar(4 / (c * c * n))], {}, { shape: [] });
   const scaledDiff = g.node('Mul', [diff, coefficient], {}, { shape: [c, c] });
-  const gradMatrix = g.node('MatMul', [scaledDiff, fMatrix], {}, { shape: [c, n] });
+  const gradMatrix = g.node('MatMul', [scaledDiff, fMatrix], {}, { shape: [c, n], name: `${name}_dF_matrix` });
   const gradFeatures = g.node('Reshape', [gradMatrix, g.int64Initializer(`${name}_nchw`, features.shape)], {}, {
     shape: features.shape,
     name: `${name}_dF`,
