@@ -176,6 +176,19 @@ export class StyleObjective {
     return breakdown;
   }
 
+  /**
+   * What each term of `loss` adds to its total under the current weights: the unweighted term times the weight
+   * the graph is fed (the user's weight × the `normalize` balance factor). The terms then sum to `total`.
+   */
+  weightedTerms(loss: LossBreakdown): LossBreakdown {
+    const fed = (name: string): number => (this.feeds[name]!.data as Float32Array)[0]!;
+    const style: Record<string, number> = {};
+    const content: Record<string, number> = {};
+    for (const [layer, value] of Object.entries(loss.style)) style[layer] = value * fed(io.styleWeight(layer));
+    for (const [layer, value] of Object.entries(loss.content)) content[layer] = value * fed(io.contentWeight(layer));
+    return { total: loss.total, style, content, tv: loss.tv * fed(io.tvWeight) };
+  }
+
   async dispose(): Promise<void> {
     await this.session.dispose();
   }
