@@ -38,6 +38,13 @@ export interface FramesIndex {
   readonly frames: readonly FrameEntry[];
 }
 
+export interface FrameSpoolResumeOptions {
+  /** The interrupted run's spool folder. */
+  dir: string;
+  /** The iteration the run continues from (its checkpoint's): frames taken after it are dropped. */
+  upTo: number;
+}
+
 export interface FrameSpoolOptions {
   /** Folder for the frames (created if missing; must not already hold a spool). Default: a new temp folder. */
   dir?: string;
@@ -88,8 +95,57 @@ export class FrameSpool {
     return new FrameSpool(dir, frameEvery, format, false);
   }
 
+  /**
+   * Reopens an interrupted run's spool so the resumed run goes on filling it. The frames up to `upTo` (the
+   * checkpoint's iteration) stay as they are; those the interrupted process took after it are dropped, since the
+   * resumed run takes those iterations again: the index is rewritten first (a reader never finds a listed frame
+   * missing), then their files, and any frame or temp file a kill left unlisted, are deleted. New frames continue
+   * the numbering. The spool's own frame interval and format apply. Throws FILE_NOT_FOUND when the folder holds no
+   * spool with a frame to continue from, BAD_ARGUMENT when its index is not one nst wrote.
+   */
+  static async resume(options: FrameSpoolResumeOptions): Promise<FrameSpool> {
+    const { upTo } = options;
+    if (!Number.isSafeInteger(upTo) || upTo < 0) throw new NstError('BAD_ARGUMENT', `upTo must be a whole number of at least 0, got ${String(upTo)}.`);
+    const dir = path.resolve(options.dir);
+    let text: string;
+    try {
+      text = await readFile(path.join(dir, FRAMES_INDEX_FILE), 'utf8');
+    } catch (error) {
+      throw new NstError('FILE_NOT_FOUND', `There is no frame spool to continue in ${dir} (no ${FRAMES_INDEX_FILE}).`, { cause: error });
+    }
+    const index = parseIndex(text, dir);
+    const sized = Number.isSafeInteger(index.width) && index.width > 0 && Number.isSafeInteger(index.height) && index.height > 0;
+    if (!sized || (index.format !== 'png' && index.format !== 'jpeg') || !Number.isSafeInteger(index.frameEvery) || index.frameEvery < 1) {
+      throw new NstError('BAD_ARGUMENT', `${path.join(dir, FRAMES_INDEX_FILE)} is not a frame index nst wrote (its size, format or frame interval is missing).`);
+    }
+    // Frames are captured in iteration order and named by position: what stays is the prefix up to the checkpoint.
+    const kept: FrameEntry[] = [];
+    for (const [position, entry] of index.frames.entries()) {
+      const previous = kept.at(-1);
+      if (entry.iteration > upTo || (previous && entry.iteration <= previous.iteration) || entry.file !== frameFileName(position, index.format)) break;
+      if (!(await exists(path.join(dir, entry.file)))) break;
+      kept.push(entry);
+    }
+    if (kept.length === 0) throw new NstError('FILE_NOT_FOUND', `The frame spool in ${dir} holds no frame up to iteration ${upTo} to continue from.`);
+    const spool = new FrameSpool(dir, index.frameEvery, index.format, false);
+    spool.entries = kept;
+    spool.written = kept.length;
+    spool.size = { width: index.width, height: index.height };
+    spool.content = index.content !== null && (await exists(path.join(dir, index.content))) ? index.content : null;
+    await spool.saveIndex();
+    const listed = new Set(kept.map((e) => e.file));
+    const stale = (await readdir(dir)).filter((name) => (FRAME_FILE.test(name) && !listed.has(name)) || TEMP_FILE.test(name));
+    await Promise.all(stale.map((name) => unlink(path.join(dir, name)).catch(() => undefined)));
+    return spool;
+  }
+
   get frames(): readonly FrameEntry[] {
     return this.entries;
+  }
+
+  /** Whether the spool keeps the content image (a resumed spool may have it already). */
+  get hasContent(): boolean {
+    return this.content !== null;
   }
 
   /** Whether a frame at this iteration belongs in the video: the first, every frameEvery-th, the last. */
@@ -105,7 +161,7 @@ export class FrameSpool {
     }
     this.size ??= { width: image.width, height: image.height };
     const position = this.entries.length;
-    const entry: FrameEntry = { file: `frame_${String(position).padStart(6, '0')}.${this.format === 'png' ? 'png' : 'jpg'}`, iteration, loss };
+    const entry: FrameEntry = { file: frameFileName(position, this.format), iteration, loss };
     this.entries.push(entry);
     const pixels = chwToHwcUint8(image.data, image.width, image.height);
     return this.enqueue(async () => {
@@ -202,13 +258,15 @@ export interface FrameRecorderOptions {
 export class FrameRecorder {
   private chain: Promise<void> = Promise.resolve();
   private error: unknown = null;
-  private readonly captured = new Set<number>();
-  private lastCaptured = -1;
+  /** Frames go in iteration order: a resumed spool holds those up to its checkpoint already. */
+  private lastCaptured: number;
 
   constructor(
     readonly spool: FrameSpool,
     private readonly options: FrameRecorderOptions = {},
-  ) {}
+  ) {
+    this.lastCaptured = spool.frames.at(-1)?.iteration ?? -1;
+  }
 
   get imageEvery(): number {
     return this.spool.frameEvery;
@@ -217,7 +275,15 @@ export class FrameRecorder {
   /** The image before the first step (iteration 0), and optionally the content image for side-by-side. */
   start(startImage: RgbImage, content?: RgbImage): void {
     this.capture(startImage, 0, null);
-    if (content) this.then(() => this.spool.setContent(content));
+    if (content && !this.spool.hasContent) this.then(() => this.spool.setContent(content));
+  }
+
+  /**
+   * A resumed run's checkpoint image, taken after `iteration` steps: spooled when a frame belongs there and the
+   * interrupted process did not get to write it (its loss comes with the next progress event, as usual).
+   */
+  resumeFrom(image: RgbImage, iteration: number): void {
+    if (this.spool.wants(iteration, false)) this.capture(image, iteration, null);
   }
 
   /**
@@ -242,6 +308,14 @@ export class FrameRecorder {
     } else {
       this.capture(result.image, result.iterations, result.finalLoss.total);
     }
+    return this.close();
+  }
+
+  /**
+   * Writes what is queued, without a final frame: the run is not over (the app is quitting and it will be
+   * resumed into this spool).
+   */
+  async close(): Promise<readonly FrameEntry[]> {
     await this.chain;
     await this.spool.flush();
     if (this.error) throw this.error;
@@ -249,8 +323,7 @@ export class FrameRecorder {
   }
 
   private capture(image: RgbImage, iteration: number, loss: number | null): void {
-    if (this.captured.has(iteration)) return;
-    this.captured.add(iteration);
+    if (iteration <= this.lastCaptured) return;
     this.lastCaptured = iteration;
     const prepare = this.options.prepare;
     this.then(async () => this.spool.add(prepare ? await prepare(image) : image, iteration, loss));
@@ -338,6 +411,15 @@ function parseIndex(text: string, folder: string): FramesIndex {
   if (!valid) throw new NstError('BAD_ARGUMENT', `${path.join(folder, FRAMES_INDEX_FILE)} is not a frame index nst wrote (version 1).`);
   return index as FramesIndex;
 }
+
+/** frame_000000.png, frame_000001.png, …: the capture position, so a resumed spool's new frames come after its own. */
+function frameFileName(position: number, format: FrameFileFormat): string {
+  return `frame_${String(position).padStart(6, '0')}.${format === 'png' ? 'png' : 'jpg'}`;
+}
+
+const FRAME_FILE = /^frame_\d{6,}\.(png|jpg)$/;
+/** writeFileAtomic's temp files (`.NAME.PID.HEX.tmp`), left behind when a kill cut a write short. */
+const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
 
 /** A reader never sees half a frame or half an index. Frames are rewritable: no fsync for each one. */
 const writeAtomic = (target: string, bytes: Buffer): Promise<void> => writeFileAtomic(target, bytes, { sync: false });
