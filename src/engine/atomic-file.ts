@@ -1,22 +1,35 @@
 // Writes a file so that it is either the old content or the new one, never half of it: a temp file in the same
-// folder (same filesystem, so the rename is atomic), flushed, then renamed over the target.
+// folder (same filesystem, so the rename is atomic), flushed, then renamed over the target, and the folder flushed.
 
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { isProcessAlive } from './process-alive.js';
 
 export interface AtomicWriteOptions {
-  /** fsync before the rename, so a power loss cannot leave an empty file under the real name. Default true. */
+  /**
+   * fsync the file before the rename (so a power loss cannot leave an empty file under the real name) and its
+   * folder after it (so the rename itself survives one). Default true.
+   */
   readonly sync?: boolean;
 }
 
+/** `.<name>.<pid>.<8 hex>.tmp`: the writer's pid in the name tells a crashed writer's debris from a live one's. */
+const TEMPORARY_PATTERN = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/** A fresh temporary path beside `filePath`, named for this process (see removeStaleTemporaries). */
+export function temporaryPath(filePath: string): string {
+  return path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
 export async function writeFileAtomic(filePath: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
-  const temporary = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const sync = options.sync ?? true;
+  const temporary = temporaryPath(filePath);
   try {
     const handle = await open(temporary, 'wx');
     try {
       await handle.writeFile(data);
-      if (options.sync ?? true) await handle.sync();
+      if (sync) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -25,4 +38,55 @@ export async function writeFileAtomic(filePath: string, data: Uint8Array | strin
     await unlink(temporary).catch(() => undefined);
     throw error;
   }
+  if (sync) await fsyncDirectory(path.dirname(filePath));
+}
+
+/** Errors of a directory fsync that mean "this platform or filesystem does not do that", not a failed flush. */
+const DIRECTORY_SYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EINVAL', 'ENOTSUP', 'EACCES']);
+
+/**
+ * Flushes a folder's entries (a rename into it, a new file) to disk, so a power cut cannot undo them. Not on
+ * Windows (a folder cannot be opened for that there; NTFS journals the rename); where a filesystem refuses
+ * (EISDIR, EPERM, EINVAL, ENOTSUP; EACCES for a folder that may be written but not read) it does nothing.
+ */
+export async function fsyncDirectory(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (error) {
+    if (!DIRECTORY_SYNC_UNSUPPORTED.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** The pid a temporary file's name carries, or null when the name is not one of temporaryPath's. */
+export function temporaryOwner(name: string): number | null {
+  const match = TEMPORARY_PATTERN.exec(name);
+  const pid = match ? Number(match[1]) : NaN;
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+}
+
+/** Whether `name` is a temporary file (temporaryPath's) whose writer has exited: debris of a kill mid-write. */
+export async function isStaleTemporary(name: string): Promise<boolean> {
+  const pid = temporaryOwner(name);
+  return pid !== null && !(await isProcessAlive(pid));
+}
+
+/**
+ * Deletes the temporary files in `dir` left by writers that were killed mid-write (`kill -9`, a power cut):
+ * those whose pid is not a live process. A live process's (this one's included) are kept: it may be writing them
+ * now. Best effort (the write that follows reports a folder it cannot use); returns the names removed.
+ */
+export async function removeStaleTemporaries(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!(await isStaleTemporary(name))) continue;
+    // Gone already (another process swept it first), or not a file after all: left as it is.
+    if (await unlink(path.join(dir, name)).then(() => true, () => false)) removed.push(name);
+  }
+  return removed;
 }

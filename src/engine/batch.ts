@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import { writeFileAtomic } from './atomic-file.js';
+import { removeStaleTemporaries, writeFileAtomic } from './atomic-file.js';
 import { NstError } from './errors.js';
 
 /** The manifest's file name in the output folder. */
@@ -269,9 +269,12 @@ export class BatchLedger {
    * Opens (or creates) the batch in `dir` for these settings. An existing manifest with the same settings keeps
    * its finished items; 'running' items (a crash or kill mid-item) count as done only when their output file was
    * replaced after they started (outputs are written atomically, so such a file is whole), else they are redone.
-   * Other settings throw BatchSettingsMismatch unless `force`, which makes every item pending again.
+   * Other settings throw BatchSettingsMismatch unless `force`, which makes every item pending again. Temporary
+   * files of writers that were killed mid-write are deleted first (a live process's are kept).
    */
   static async open(dir: string, options: OpenBatchOptions): Promise<BatchLedger> {
+    // Outputs and the manifest are written temp-file-then-rename: a batch killed mid-write left its temp file.
+    await removeStaleTemporaries(dir);
     const existing = await BatchLedger.read(dir);
     const hash = settingsHash(options.settings);
     const now = new Date().toISOString();

@@ -4,14 +4,16 @@
 // for tiled renders the canvas) as raw little-endian float32 into new files (temp, fsync, rename), then replaces
 // checkpoint.json atomically, then deletes the data files the new manifest no longer names. A kill or power loss at
 // any point leaves either the previous complete checkpoint or the new one; a manifest never names a file that was
-// not completely written, and every file's length and CRC-32 are checked on reading.
+// not completely written, and every file's length and CRC-32 are checked on reading. The folder is fsynced after
+// the data files' renames and after the manifest's, so a power cut cannot undo a rename the next step relies on.
 
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { NstError } from './errors.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { fsyncDirectory, isStaleTemporary, removeStaleTemporaries, temporaryPath, writeFileAtomic } from './atomic-file.js';
+import { isProcessAlive } from './process-alive.js';
 import { dataDir } from './weights/store.js';
 import type { LossBreakdown, LossWeights } from './objective.js';
 import type { OptimizerName } from './optim/types.js';
@@ -218,9 +220,7 @@ export class CheckpointWriter<Job = unknown> {
   async restart(): Promise<void> {
     await this.flush();
     await unlink(path.join(this.dir, MANIFEST_FILE)).catch(() => undefined);
-    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
-      if (/\.(bin|tmp)$/.test(name)) await unlink(path.join(this.dir, name)).catch(() => undefined);
-    }
+    await removeDebris(this.dir, new Set());
     this.canvasWritten = null;
     this.lastManifest = null;
     this.lastMs = -Infinity;
@@ -237,6 +237,8 @@ export class CheckpointWriter<Job = unknown> {
     await mkdir(this.dir, { recursive: true });
     if (!this.claimed) {
       await writeFile(path.join(this.dir, LOCK_FILE), `${process.pid}\n`);
+      // What a writer killed mid-write left (`.run-3.bin.<pid>.<hex>.tmp`): its pid is gone, so it is debris.
+      await removeStaleTemporaries(this.dir);
       this.claimed = true;
     }
     await this.options.prepare?.(this.dir);
@@ -250,6 +252,8 @@ export class CheckpointWriter<Job = unknown> {
       }
       files.push(this.canvasWritten.entry);
     }
+    // The data files' renames reach the disk before the manifest that names them can.
+    await fsyncDirectory(this.dir);
     const now = new Date().toISOString();
     this.createdAt ??= now;
     const manifest: CheckpointManifest<Job> = {
@@ -265,14 +269,22 @@ export class CheckpointWriter<Job = unknown> {
       state: serialState(state),
       files,
     };
+    // Temp file, fsync, rename, then the folder fsynced: the rename is on disk before the old data files go.
     await writeFileAtomic(path.join(this.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
     // Only now may the previous generation's files go: until the rename above, the old manifest names them.
-    const keep = new Set([MANIFEST_FILE, ...files.map((f) => f.name)]);
-    for (const name of await readdir(this.dir)) {
-      if (!keep.has(name) && /\.(bin|tmp)$/.test(name)) await unlink(path.join(this.dir, name)).catch(() => undefined);
-    }
+    await removeDebris(this.dir, new Set(files.map((f) => f.name)));
     this.lastManifest = manifest;
     this.options.onSaved?.(manifest);
+  }
+}
+
+/**
+ * Deletes the data files not in `keep` and the temporary files of writers that are gone. A live process's
+ * temporary file stays (a second writer in this folder would be a bug, but not one to make worse).
+ */
+async function removeDebris(dir: string, keep: ReadonlySet<string>): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if ((name.endsWith('.bin') && !keep.has(name)) || (await isStaleTemporary(name))) await unlink(path.join(dir, name)).catch(() => undefined);
   }
 }
 
@@ -301,7 +313,7 @@ function serialState(state: RenderState): SerialState {
 /** Writes float32 buffers back to back into `name` (temp file, fsync, rename) and returns its manifest entry. */
 async function writeDataFile(dir: string, name: string, buffers: readonly [string, Float32Array][]): Promise<FileEntry> {
   if (!LITTLE_ENDIAN_HOST) throw new NstError('RUNTIME_FAILURE', 'Checkpoints are written on little-endian machines only.');
-  const temporary = path.join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temporary = temporaryPath(path.join(dir, name));
   const entries: BufferEntry[] = [];
   let offset = 0;
   let checksum = 0;
@@ -463,27 +475,7 @@ export async function runOwner(runId: string, root: string = dataDir()): Promise
   }
   const pid = Number(text.trim());
   if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return null;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else; alive all the same.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return null;
-  }
-  // A killed process its parent has not reaped yet (a container without an init) still answers kill 0.
-  return (await isZombie(pid)) ? null : pid;
-}
-
-/** Linux: whether /proc says the process has exited (zombie or dead); false where that cannot be told. */
-async function isZombie(pid: number): Promise<boolean> {
-  if (process.platform !== 'linux') return false;
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S …": the state follows the last ')' (comm may itself hold parentheses).
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'Z' || state === 'X';
-  } catch {
-    return false;
-  }
+  return (await isProcessAlive(pid)) ? pid : null;
 }
 
 /** Throws BAD_ARGUMENT when another live process is still writing the run (resuming it would make two). */

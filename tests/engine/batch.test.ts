@@ -2,7 +2,8 @@
 // a batch resumable (same settings keep finished items, other settings are refused unless forced, a crash mid-item
 // is told apart from a finished write).
 
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -146,6 +147,17 @@ describe('BatchLedger', () => {
     await ledger.markRunning(0);
     const reopened = await open(dir, ['/in/a.png']);
     expect([reopened.recovered, reopened.todo()]).toEqual([0, [0]]);
+  });
+
+  it('opening deletes the temporary files of writers that died mid-write, never a live process\'s', async () => {
+    const dir = folder();
+    // A pid no process has: a child that has exited and been reaped (spawnSync waits for it).
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const stale = [`.a.png.${dead}.0badf00d.tmp`, `.${MANIFEST_NAME}.${dead}.12345678.tmp`];
+    const kept = [`.b.png.${process.pid}.cafebabe.tmp`, 'notes.tmp', '.c.png.tmp'];
+    for (const name of [...stale, ...kept]) writeFileSync(path.join(dir, name), 'partial');
+    await open(dir, ['/in/a.png']);
+    expect(readdirSync(dir).sort()).toEqual([...kept, MANIFEST_NAME].sort());
   });
 
   it('says when the folder holds a file that is not a manifest', async () => {

@@ -1,8 +1,9 @@
 // Checkpoints: a run snapshotted at iteration k and resumed ends where the uninterrupted run ends (single-scale
 // L-BFGS and Adam, multi-scale, tiled), and checkpoint folders that are torn, corrupt or foreign are refused by name.
 
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -243,7 +244,7 @@ describe('checkpoint files', () => {
     const dir = runDir(runId, root);
     // What a kill -9 between the data file and the manifest leaves: a newer data file and a temp file.
     await writeFile(path.join(dir, 'run-2.bin'), new Uint8Array(40));
-    await writeFile(path.join(dir, '.checkpoint.json.123.abcd.tmp'), '{"format":');
+    await writeFile(path.join(dir, `.checkpoint.json.${deadPid()}.0000abcd.tmp`), '{"format":');
     expect((await readCheckpoint(runId, root)).state.stage.run.iteration).toBe(3);
     const next = new CheckpointWriter({ runId, root, everyMs: 0, job: { output: '/tmp/x.png' }, totalIterations: () => 10 });
     next.continueFrom((await readCheckpoint(runId, root)).manifest);
@@ -251,6 +252,25 @@ describe('checkpoint files', () => {
     await next.flush();
     expect((await readdir(dir)).sort()).toEqual([MANIFEST_FILE, LOCK_FILE, 'run-2.bin']);
     expect((await readCheckpoint(runId, root)).state.stage.run.iteration).toBe(5);
+  });
+
+  it('a writer opening a run folder deletes the temporary files of dead writers and keeps a live process\'s', async () => {
+    const root = tmp();
+    const runId = newRunId();
+    const dir = runDir(runId, root);
+    await mkdir(dir, { recursive: true });
+    const dead = deadPid();
+    // A kill -9 mid-write (a data file's temp, the manifest's temp) and a temp file of a live process (this one).
+    const stale = [`.run-4.bin.${dead}.0badf00d.tmp`, `.checkpoint.json.${dead}.12345678.tmp`];
+    const live = `.run-9.bin.${process.pid}.cafebabe.tmp`;
+    for (const name of [...stale, live]) await writeFile(path.join(dir, name), 'partial');
+    const writer = new CheckpointWriter({ runId, root, everyMs: 0, job: null, totalIterations: () => 10 });
+    await writer.save(fakeState(1, 1));
+    expect(writer.last?.generation).toBe(1);
+    expect((await readdir(dir)).sort()).toEqual([live, MANIFEST_FILE, LOCK_FILE, 'run-1.bin'].sort());
+    // Later generations keep it too: only a writer that is gone leaves debris.
+    await writer.save(fakeState(2, 2));
+    expect(await readdir(dir)).toContain(live);
   });
 
   describe('refuses, by name and reason', () => {
@@ -298,6 +318,13 @@ describe('checkpoint files', () => {
     });
   });
 });
+
+/** A pid no process has: a child that has exited and been reaped (spawnSync waits for it). */
+function deadPid(): number {
+  const pid = spawnSync(process.execPath, ['-e', '']).pid;
+  if (!pid) throw new Error('could not spawn a child to borrow a dead pid from');
+  return pid;
+}
 
 type Manifest = { version: number; runId: string; files: { name: string }[]; state: { stage: { run: Record<string, unknown> } & Record<string, unknown> } & Record<string, unknown> } & Record<string, unknown>;
 
