@@ -3,13 +3,18 @@
 //
 // Usage: npm run bench:quality -- [--size 512] [--adam-iterations 1000] [--sizes 128,256,512] [--rounds 3]
 //   [--threads 2] [--coarse-iterations 30] [--weights DIR|FILE] [--content IMG] [--style IMG] [--out bench-results]
-//   [--skip speed,memory,quality]
+//   [--handoff-coarse 10,30,100] [--handoff-full 60] [--skip speed,memory,handoff,quality]
 //
 // Time-to-quality: N Adam iterations at full size give the reference loss L; each method's time is the wall time
 // (setup included, from the start of its first run) until the balanced total loss at full size first reaches
 // 1.05·L. Multi-scale L-BFGS runs --coarse-iterations at each halved scale (down to 1/2 of the size for sizes up
 // to 384 px, else down to ≥ 192 px as `--scales auto` does), then L-BFGS at full size until the target; its
 // losses are compared only at full size, where its objective is the fixed-size runs' objective.
+//
+// Hand-off (where the full-size loss is, term by term): each term's share of the balanced total at full size
+// (StyleObjective.weightedTerms) for the photo and for the coarse result upsampled with detail after each of
+// --handoff-coarse L-BFGS iterations at half size; then --handoff-full L-BFGS iterations at full size from the photo
+// and from the --coarse-iterations hand-off, the terms every 15 iterations. Cheap next to the 1000-iteration reference.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,7 +25,7 @@ import { DEFAULT_RUN_SETTINGS } from '../src/engine/defaults.js';
 import { decodeImage } from '../src/engine/image.js';
 import { resizeLongest, scaleSizes, upsampleWithDetail } from '../src/engine/multiscale.js';
 import { RunController, runStyleTransfer, type RunSettings } from '../src/engine/run.js';
-import type { PlanarImage } from '../src/engine/objective.js';
+import { StyleObjective, type LossBreakdown, type PlanarImage } from '../src/engine/objective.js';
 import { loadWeights } from '../src/engine/weights/load.js';
 import { autoDeviceOrder } from '../src/engine/runtime/session.js';
 
@@ -33,6 +38,8 @@ const { values } = parseArgs({
     'memory-iterations': { type: 'string', default: '22' },
     threads: { type: 'string', default: '2' },
     'coarse-iterations': { type: 'string', default: '30' },
+    'handoff-coarse': { type: 'string', default: '10,30,100' },
+    'handoff-full': { type: 'string', default: '60' },
     weights: { type: 'string', default: process.env.NST_WEIGHTS ?? '../shared/data/vgg19-imagenet-uint8' },
     content: { type: 'string', default: '../shared/data/images/content_tubingen.jpg' },
     style: { type: 'string', default: '../shared/data/images/style_starry_night.jpg' },
@@ -101,6 +108,51 @@ if (!skip.has('memory')) {
     memory.push(row);
     console.log(`memory ${sizePx} px: measured ${row.measuredPeakMb} MB (${row.samples.join(', ')}), estimate ${row.estimateMb} MB (${row.errorPercent}%)`);
   }
+}
+
+// ---- hand-off: the full-size loss term by term -------------------------------------------------------------------
+interface TermsRow { label: string; fullSizeIterations: number; total: number; style: Record<string, number>; content: Record<string, number>; tv: number }
+let handoff: { sizePx: number; coarsePx: number; rows: TermsRow[] } | null = null;
+if (!skip.has('handoff')) {
+  const sizePx = Number(values.size);
+  const weights = await loadWeights(values.weights!);
+  const contentDecoded = await decodeImage(values.content!);
+  const styleDecoded = await decodeImage(values.style!);
+  const content = await resizeLongest(contentDecoded, sizePx);
+  const style = await resizeLongest(styleDecoded, sizePx);
+  const coarsePx = Math.round(sizePx / 2);
+  const coarseContent = await resizeLongest(contentDecoded, coarsePx);
+  const coarseStyle = await resizeLongest(styleDecoded, coarsePx);
+  const base: RunSettings = { ...DEFAULT_RUN_SETTINGS, device: 'cpu', threads, reportEvery: 1 };
+  const objective = await StyleObjective.create({ ...base, weights, width: content.width, height: content.height, styleImages: [style], contentImage: content, session: { device: 'cpu', threads } });
+  const rows: TermsRow[] = [];
+  const row = (label: string, fullSizeIterations: number, loss: LossBreakdown): void => {
+    const terms = objective.weightedTerms(loss);
+    rows.push({ label, fullSizeIterations, ...terms });
+    console.log(`handoff ${label}, ${fullSizeIterations} full-size iterations: total ${loss.total.toFixed(4)}`);
+  };
+  const termsAt = async (image: Float32Array): Promise<LossBreakdown> => objective.evaluate(image, new Float32Array(image.length));
+  row('the photo', 0, await termsAt(content.data));
+  const starts = new Map<number, PlanarImage>();
+  for (const coarseIterations of values['handoff-coarse']!.split(',').map(Number)) {
+    const coarse = await runStyleTransfer({ weights, content: coarseContent, styles: [coarseStyle] }, { ...base, iterations: coarseIterations });
+    const start = await upsampleWithDetail(coarse.image, coarseContent, content);
+    starts.set(coarseIterations, start);
+    row(`hand-off after ${coarseIterations} L-BFGS iterations at ${coarsePx} px`, 0, await termsAt(start.data));
+  }
+  const coarseIterations = Number(values['coarse-iterations']);
+  const handoffStart = starts.get(coarseIterations) ?? (await upsampleWithDetail((await runStyleTransfer({ weights, content: coarseContent, styles: [coarseStyle] }, { ...base, iterations: coarseIterations })).image, coarseContent, content));
+  const fullIterations = Number(values['handoff-full']);
+  for (const [label, start] of [['from the photo', content], [`from the ${coarseIterations}-iteration hand-off`, handoffStart]] as const) {
+    // One L-BFGS run (history kept); its progress events carry the loss at each iteration's start.
+    await runStyleTransfer({ weights, content, styles: [style], startImage: start.data }, { ...base, iterations: fullIterations + 1 }, {
+      onEvent: (e) => {
+        if (e.type === 'progress' && (e.iteration - 1) % 15 === 0 && e.iteration > 1) row(`L-BFGS ${label}`, e.iteration - 1, e.loss);
+      },
+    });
+  }
+  await objective.dispose();
+  handoff = { sizePx, coarsePx, rows };
 }
 
 // ---- time-to-quality ------------------------------------------------------------------------------------------
@@ -196,6 +248,7 @@ const report = {
   speed,
   unavailableDevices: unavailable,
   memory,
+  handoff,
   quality,
 };
 mkdirSync(values.out!, { recursive: true });
@@ -210,6 +263,21 @@ if (speed.length) {
 if (memory.length) {
   md.push(`| size | peak RSS, L-BFGS run (${values['memory-iterations']} iterations) | estimate | error |`, '|---|---|---|---|');
   for (const r of memory) md.push(`| ${r.sizePx} px | ${r.measuredPeakMb} MB | ${r.estimateMb} MB | ${r.errorPercent > 0 ? '+' : ''}${r.errorPercent}% |`);
+  md.push('');
+}
+if (handoff) {
+  const layers = Object.keys(handoff.rows[0]!.style);
+  const short = (l: string): string => l.replace(/^block(\d)_conv(\d)$/, 'conv$1_$2');
+  md.push(
+    `Where the balanced loss at ${handoff.sizePx} px is, term by term (each term's share of the total; the coarse scale is ${handoff.coarsePx} px):`,
+    '',
+    `| image | full-size iterations | total | ${layers.map(short).join(' | ')} | content | TV |`,
+    `|---|---|---|${layers.map(() => '---|').join('')}---|---|`,
+  );
+  const f = (x: number): string => x.toFixed(3);
+  for (const r of handoff.rows) {
+    md.push(`| ${r.label} | ${r.fullSizeIterations} | ${f(r.total)} | ${layers.map((l) => f(r.style[l]!)).join(' | ')} | ${f(Object.values(r.content).reduce((a, b) => a + b, 0))} | ${f(r.tv)} |`);
+  }
   md.push('');
 }
 if (quality) {
