@@ -13,6 +13,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { NstError } from './errors.js';
 import { fsyncDirectory, isStaleTemporary, removeStaleTemporaries, temporaryPath, writeFileAtomic } from './atomic-file.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseManifest } from './checkpoint-schema.js';
 import { isProcessAlive } from './process-alive.js';
 import { dataDir } from './weights/store.js';
 import type { LossBreakdown, LossWeights } from './objective.js';
@@ -20,8 +21,7 @@ import type { OptimizerName } from './optim/types.js';
 import type { RenderPlan, RenderState } from './render.js';
 import type { CompositorState } from './tiles.js';
 
-export const CHECKPOINT_FORMAT = 'nst-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION };
 export const MANIFEST_FILE = 'checkpoint.json';
 /** The process writing a run's checkpoints: its pid, so a second process does not resume a run that is still alive. */
 export const LOCK_FILE = 'owner.pid';
@@ -366,7 +366,11 @@ export async function readManifest<Job = unknown>(runId: string, root: string = 
   } catch (error) {
     throw corrupt(runId, `${MANIFEST_FILE} is not valid JSON (${(error as Error).message})`);
   }
-  return checkManifest<Job>(runId, value);
+  const parsed = parseManifest(runId, value);
+  if (!parsed.ok) throw corrupt(runId, `its ${MANIFEST_FILE} ${parsed.problem}`);
+  const manifest: CheckpointManifest = parsed.manifest;
+  // The job is the front end's to check (checkStylizeJob, say).
+  return manifest as CheckpointManifest<Job>;
 }
 
 /** Reads a run's checkpoint: the manifest, then every data file, checked for length and CRC-32. */
@@ -489,97 +493,4 @@ export async function checkNotRunning(runId: string, root: string = dataDir()): 
 /** Deletes a run's checkpoint folder (nothing when it is already gone). */
 export async function removeCheckpoint(runId: string, root: string = dataDir()): Promise<void> {
   await rm(runDir(runId, root), { recursive: true, force: true });
-}
-
-// --- manifest checks -------------------------------------------------------------------------------------------
-
-function checkManifest<Job>(runId: string, value: unknown): CheckpointManifest<Job> {
-  const bad = (why: string): NstError => corrupt(runId, `its ${MANIFEST_FILE} ${why}`);
-  const m = record(value, MANIFEST_FILE, bad);
-  if (m.format !== CHECKPOINT_FORMAT) throw bad(`is not an nst checkpoint (format ${JSON.stringify(m.format)})`);
-  if (m.version !== CHECKPOINT_VERSION) throw bad(`has format version ${JSON.stringify(m.version)}; this nst reads version ${CHECKPOINT_VERSION}`);
-  if (m.runId !== runId) throw bad(`belongs to run ${JSON.stringify(m.runId)}, not ${runId}`);
-  for (const key of ['createdAt', 'updatedAt'] as const) if (typeof m[key] !== 'string') throw bad(`lacks ${key}`);
-  integer(m.generation, 'generation', bad, 1);
-  if (typeof m.stopped !== 'boolean') throw bad('lacks stopped');
-  if (!('job' in m)) throw bad('lacks job');
-  const progress = record(m.progress, 'progress', bad);
-  integer(progress.iteration, 'progress.iteration', bad);
-  integer(progress.totalIterations, 'progress.totalIterations', bad);
-
-  if (!Array.isArray(m.files) || m.files.length === 0) throw bad('names no data files');
-  for (const [i, f] of m.files.entries()) {
-    const file = record(f, `files[${i}]`, bad);
-    if (typeof file.name !== 'string' || !/^[a-z]+-\d+\.bin$/.test(file.name)) throw bad(`names a data file ${JSON.stringify(file.name)} it cannot have written`);
-    integer(file.bytes, `files[${i}].bytes`, bad);
-    integer(file.crc32, `files[${i}].crc32`, bad);
-    if (!Array.isArray(file.buffers)) throw bad(`lacks files[${i}].buffers`);
-    for (const [j, b] of file.buffers.entries()) {
-      const buffer = record(b, `files[${i}].buffers[${j}]`, bad);
-      if (typeof buffer.key !== 'string') throw bad(`lacks files[${i}].buffers[${j}].key`);
-      integer(buffer.offset, `files[${i}].buffers[${j}].offset`, bad);
-      integer(buffer.length, `files[${i}].buffers[${j}].length`, bad);
-    }
-  }
-
-  const state = record(m.state, 'state', bad);
-  checkPlan(record(state.plan, 'state.plan', bad), bad);
-  if (!['scale', 'coherence', 'tile'].includes(state.phase as string)) throw bad(`has an unknown phase ${JSON.stringify(state.phase)}`);
-  const stage = record(state.stage, 'state.stage', bad);
-  integer(stage.index, 'state.stage.index', bad);
-  integer(stage.iterationsBefore, 'state.stage.iterationsBefore', bad);
-  const run = record(stage.run, 'state.stage.run', bad);
-  integer(run.iteration, 'state.stage.run.iteration', bad);
-  if (typeof run.objectiveScale !== 'number' || !(run.objectiveScale > 0) || !Number.isFinite(run.objectiveScale)) throw bad('has no usable state.stage.run.objectiveScale');
-  for (const key of ['carried', 'initialLoss'] as const) if (run[key] !== null) checkLoss(run[key], `state.stage.run.${key}`, bad);
-  if (run.weights !== null) {
-    const w = record(run.weights, 'state.stage.run.weights', bad);
-    for (const key of ['styleWeight', 'contentWeight', 'tvWeight'] as const) finite(w[key], `state.stage.run.weights.${key}`, bad);
-  }
-  const optimizer = record(run.optimizer, 'state.stage.run.optimizer', bad);
-  if (!['gd', 'adam', 'lbfgs'].includes(optimizer.name as string)) throw bad(`names an unknown optimizer ${JSON.stringify(optimizer.name)}`);
-  integer(optimizer.iteration, 'state.stage.run.optimizer.iteration', bad);
-  const scalars = record(optimizer.scalars, 'state.stage.run.optimizer.scalars', bad);
-  for (const [key, v] of Object.entries(scalars)) finite(v, `state.stage.run.optimizer.scalars.${key}`, bad);
-  if (state.phase === 'tile') {
-    const canvas = record(state.canvas, 'state.canvas', bad);
-    integer(canvas.width, 'state.canvas.width', bad, 1);
-    integer(canvas.height, 'state.canvas.height', bad, 1);
-    checkLoss(state.passInitialLoss, 'state.passInitialLoss', bad);
-  }
-  return m as unknown as CheckpointManifest<Job>;
-}
-
-function checkPlan(plan: Record<string, unknown>, bad: (why: string) => NstError): void {
-  if (plan.mode === 'whole' || plan.mode === 'downscaled') {
-    integer(plan.sizePx, 'state.plan.sizePx', bad, 1);
-  } else if (plan.mode === 'tiled') {
-    for (const key of ['tilePx', 'coherencePx', 'tiles'] as const) integer(plan[key], `state.plan.${key}`, bad, 1);
-    integer(plan.overlapPx, 'state.plan.overlapPx', bad);
-  } else {
-    throw bad(`has an unknown plan mode ${JSON.stringify(plan.mode)}`);
-  }
-  finite(plan.estimateBytes, 'state.plan.estimateBytes', bad);
-}
-
-function checkLoss(value: unknown, name: string, bad: (why: string) => NstError): void {
-  const loss = record(value, name, bad);
-  finite(loss.total, `${name}.total`, bad);
-  finite(loss.tv, `${name}.tv`, bad);
-  for (const part of ['style', 'content'] as const) {
-    for (const [layer, v] of Object.entries(record(loss[part], `${name}.${part}`, bad))) finite(v, `${name}.${part}.${layer}`, bad);
-  }
-}
-
-function record(value: unknown, name: string, bad: (why: string) => NstError): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(`lacks ${name} (or it is not an object)`);
-  return value as Record<string, unknown>;
-}
-
-function integer(value: unknown, name: string, bad: (why: string) => NstError, min = 0): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw bad(`has no valid ${name} (a whole number ≥ ${min}, got ${JSON.stringify(value)})`);
-}
-
-function finite(value: unknown, name: string, bad: (why: string) => NstError): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw bad(`has no valid ${name} (a finite number, got ${JSON.stringify(value)})`);
 }

@@ -220,6 +220,28 @@ describe('checkpoint files', () => {
     expect(await listCheckpoints(root)).toEqual([]);
   });
 
+  it('round-trips a tiled render\'s state: its plan, the tile canvas and the pass\'s first loss, with loss weights set mid-run', async () => {
+    const root = tmp();
+    const runId = newRunId();
+    const base = fakeState(2, 5);
+    const passInitialLoss = { total: 9, style: { block1_conv1: 4 }, content: { block4_conv2: 5 }, tv: 0.5 };
+    const tiled: RenderState = {
+      plan: { mode: 'tiled', tilePx: 64, overlapPx: 8, coherencePx: 32, tiles: 4, estimateBytes: 5e6 },
+      phase: 'tile',
+      stage: { ...base.stage, index: 2, iterationsBefore: 12, run: { ...base.stage.run, weights: { styleWeight: 2, contentWeight: 1, tvWeight: 0, layerWeights: { block1_conv1: 0.5 }, normalize: true } } },
+      canvas: { width: 2, height: 2, base: new Float32Array(12).fill(1), sum: new Float32Array(12).fill(2), coverage: new Float32Array(4).fill(3) },
+      passInitialLoss,
+    };
+    await writeOne(root, runId, [tiled]);
+    const { state } = await readCheckpoint(runId, root);
+    expect(state.plan).toEqual(tiled.plan);
+    expect(state.phase).toBe('tile');
+    expect(state.stage).toMatchObject({ index: 2, iterationsBefore: 12 });
+    expect(state.stage.run.weights).toEqual(tiled.stage.run.weights);
+    expect(state.canvas).toEqual(tiled.canvas);
+    expect(state.passInitialLoss).toEqual(passInitialLoss);
+  });
+
   it('due() is false while a write is in flight and until the interval has passed', async () => {
     const root = tmp();
     const writer = new CheckpointWriter({ runId: newRunId(), root, everyMs: 50, job: null, totalIterations: () => 1 });
@@ -281,6 +303,19 @@ describe('checkpoint files', () => {
       { name: 'a manifest of another run', damage: (d) => editManifest(d, (m) => ({ ...m, runId: 'someone-else' })), code: 'BAD_CHECKPOINT', message: /belongs to run "someone-else"/ },
       { name: 'a manifest without its optimizer', damage: (d) => editManifest(d, (m) => ({ ...m, state: { ...m.state, stage: { ...m.state.stage, run: { ...m.state.stage.run, optimizer: undefined } } } })), code: 'BAD_CHECKPOINT', message: /lacks state\.stage\.run\.optimizer/ },
       { name: 'a manifest with a NaN scale (written as null)', damage: (d) => editManifest(d, (m) => ({ ...m, state: { ...m.state, stage: { ...m.state.stage, run: { ...m.state.stage.run, objectiveScale: null } } } })), code: 'BAD_CHECKPOINT', message: /no usable state\.stage\.run\.objectiveScale/ },
+      { name: 'a manifest that is a JSON list', damage: (d) => editManifest(d, () => []), code: 'BAD_CHECKPOINT', message: /its checkpoint\.json is not a JSON object\.$/ },
+      { name: 'a manifest without a format', damage: (d) => editManifest(d, ({ format: _, ...m }) => m), code: 'BAD_CHECKPOINT', message: /its checkpoint\.json is not an nst checkpoint \(it names no format\)\.$/ },
+      { name: 'a manifest of another version and another shape', damage: (d) => editManifest(d, () => ({ format: 'nst-checkpoint', version: 2, layout: 'new' })), code: 'BAD_CHECKPOINT', message: /format version 2; this nst reads version 1\.$/ },
+      { name: 'a manifest with an unknown phase', damage: (d) => editManifest(d, (m) => ({ ...m, state: { ...m.state, phase: 'sideways' } })), code: 'BAD_CHECKPOINT', message: /has an unknown phase "sideways"\.$/ },
+      { name: 'a manifest with an unknown plan mode', damage: (d) => editManifest(d, (m) => ({ ...m, state: { ...m.state, plan: { mode: 'spiral' } } })), code: 'BAD_CHECKPOINT', message: /has an unknown plan mode "spiral"\.$/ },
+      { name: 'a manifest with an unknown optimizer', damage: (d) => editManifest(d, (m) => ({ ...m, state: { ...m.state, stage: { ...m.state.stage, run: { ...m.state.stage.run, optimizer: { name: 'sgd', iteration: 1, scalars: {} } } } } })), code: 'BAD_CHECKPOINT', message: /names an unknown optimizer "sgd"\.$/ },
+      { name: 'a manifest with a negative iteration', damage: (d) => editManifest(d, (m) => ({ ...m, state: { ...m.state, stage: { ...m.state.stage, run: { ...m.state.stage.run, iteration: -1 } } } })), code: 'BAD_CHECKPOINT', message: /has no valid state\.stage\.run\.iteration \(a whole number ≥ 0, got -1\)\.$/ },
+      { name: 'a manifest whose optimizer scalars are a list', damage: (d) => editManifest(d, (m) => ({ ...m, state: { ...m.state, stage: { ...m.state.stage, run: { ...m.state.stage.run, optimizer: { name: 'adam', iteration: 1, scalars: [1] } } } } })), code: 'BAD_CHECKPOINT', message: /lacks state\.stage\.run\.optimizer\.scalars \(or it is not an object\)\.$/ },
+      { name: 'a manifest with a loss that is not a number', damage: (d) => editManifest(d, (m) => ({ ...m, state: { ...m.state, stage: { ...m.state.stage, run: { ...m.state.stage.run, initialLoss: { total: 1, style: { block1_conv1: 'big' }, content: {}, tv: 0 } } } } })), code: 'BAD_CHECKPOINT', message: /has no valid state\.stage\.run\.initialLoss\.style\.block1_conv1 \(a finite number, got "big"\)\.$/ },
+      { name: 'a tile-phase manifest without its canvas', damage: (d) => editManifest(d, (m) => ({ ...m, state: { ...m.state, phase: 'tile', passInitialLoss: { total: 1, style: {}, content: {}, tv: 0 } } })), code: 'BAD_CHECKPOINT', message: /its checkpoint\.json lacks state\.canvas\.$/ },
+      { name: 'a manifest with a CRC-32 wider than 32 bits', damage: (d) => editManifest(d, (m) => ({ ...m, files: [{ ...m.files[0], crc32: 2 ** 32 }] })), code: 'BAD_CHECKPOINT', message: /has no valid files\[0\]\.crc32 \(a whole number from 0 to 4294967295, got 4294967296\)\.$/ },
+      { name: 'a manifest without its generation', damage: (d) => editManifest(d, ({ generation: _, ...m }) => m), code: 'BAD_CHECKPOINT', message: /its checkpoint\.json lacks generation\.$/ },
+      { name: 'a manifest whose save time is not a time', damage: (d) => editManifest(d, (m) => ({ ...m, updatedAt: 'yesterday' })), code: 'BAD_CHECKPOINT', message: /has no valid updatedAt \(a date and time such as 2026-11-29T11:56:38\.451Z, got "yesterday"\)\.$/ },
       { name: 'a manifest naming a path outside the folder', damage: (d) => editManifest(d, (m) => ({ ...m, files: [{ ...m.files[0], name: '../../etc/passwd' }] })), code: 'BAD_CHECKPOINT', message: /names a data file "\.\.\/\.\.\/etc\/passwd" it cannot have written/ },
       { name: 'a missing data file', damage: (d) => rm(path.join(d, 'run-1.bin')), code: 'BAD_CHECKPOINT', message: /its data file run-1\.bin is missing/ },
       { name: 'a truncated data file', damage: (d) => truncate(path.join(d, 'run-1.bin'), 100), code: 'BAD_CHECKPOINT', message: /run-1\.bin holds 100 bytes, the manifest says 144 \(the file was cut short or replaced\)/ },
