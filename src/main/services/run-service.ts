@@ -389,14 +389,27 @@ export class RunService {
     record.resume = null;
   }
 
-  /** Where and how often this run spools timelapse frames, or null (off, or no frames root); prunes old spools. */
+  /**
+   * Where and how often this run spools timelapse frames, or null (off, or no frames root); prunes old spools. A
+   * resumed run's request carries the timelapse its checkpoint recorded, and its spool is its own folder again.
+   */
   private framesFor(runId: string, request: StartRunRequest): { dir: string; frameEvery: number } | null {
     const frames = this.options.frames;
     if (!frames || request.timelapse === null) return null;
     const keep = Math.max(1, frames.keep ?? 20);
-    // Old spools go before the new one grows; the run starting now is never pruned.
-    void pruneRunFrames(frames.root, keep - 1, [runId]).catch((error: unknown) => console.warn('[run-service] could not prune old timelapse frames:', error));
+    // Old spools go before the new one grows.
+    void this.pruneFrames(frames.root, keep - 1, runId).catch((error: unknown) => console.warn('[run-service] could not prune old timelapse frames:', error));
     return { dir: runFramesDir(frames.root, runId), frameEvery: request.timelapse?.frameEvery ?? DEFAULT_VIDEO_SETTINGS.frameEvery };
+  }
+
+  /**
+   * Never pruned: the run starting now, and every run with a checkpoint (interrupted and resumable, or running in
+   * another process): resuming one continues its spool, and its video needs the frames from before the interruption.
+   */
+  private async pruneFrames(root: string, keep: number, runId: string): Promise<void> {
+    const checkpoints = this.options.checkpoints?.root;
+    const resumable = checkpoints ? (await listCheckpoints(checkpoints)).map((c) => c.runId) : [];
+    await pruneRunFrames(root, keep, [runId, ...resumable]);
   }
 
   private ensureWorker(): Worker | null {
