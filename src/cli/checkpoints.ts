@@ -113,6 +113,7 @@ export async function openCheckpoints(args: {
         process.stderr.write(`nst: run ${runId} is checkpointed every ${everyS} s to ${writer!.dir}; if it is interrupted, finish it with: nst resume ${runId}\n`);
       },
       onError: (error) => void process.stderr.write(`nst: could not write checkpoint of run ${runId} (the run goes on): ${error instanceof Error ? error.message : String(error)}\n`),
+      weightsRemedy: weightsRemedy(runId, job.options.weights),
     });
     if (resume) writer.continueFrom(resume.manifest as CheckpointManifest);
   }
@@ -136,6 +137,14 @@ export async function openCheckpoints(args: {
       if (writer.last) process.stderr.write(`nst: run ${runId} keeps its checkpoint at iteration ${writer.last.progress.iteration}: nst resume ${runId}\n`);
     },
   };
+}
+
+/** How to resume a run refused for its weights: they are loaded from the job's --weights, else the installed ones. */
+function weightsRemedy(runId: string, weights: string | boolean | undefined): string {
+  const again = `run \`nst resume ${runId}\` again, or delete the run (\`nst runs --remove ${runId}\`) and start it afresh.`;
+  if (typeof weights === 'string') return `It loads its weights from ${weights}: put those weights back there and ${again}`;
+  const env = process.env.NST_WEIGHTS ? ' (or unset NST_WEIGHTS, which it loads instead)' : '';
+  return `It loads the installed weights: install those again with \`nst weights import PATH\`${env} and ${again}`;
 }
 
 /**

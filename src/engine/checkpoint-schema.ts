@@ -3,6 +3,7 @@
 import * as v from 'valibot';
 import type { LossBreakdown, LossWeights } from './objective.js';
 import type { RenderPlan } from './render.js';
+import type { WeightsFingerprint } from './weights/fingerprint.js';
 
 export const CHECKPOINT_FORMAT = 'nst-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -102,6 +103,12 @@ const FileSchema = objectOf({
   buffers: v.array(objectOf({ key: text('a buffer name'), offset: wholeNumber(0), length: wholeNumber(0) }), `lacks ${FIELD} (or it is not a list)`),
 });
 
+const WeightsFingerprintSchema = objectOf({
+  source: text('where the weights were loaded from'),
+  layers: wholeNumber(1),
+  sha256: v.pipe(text('a SHA-256 in hex'), v.regex(/^[0-9a-f]{64}$/, (issue) => `has no valid ${FIELD} (a SHA-256 in hex, got ${show(issue.input)})`)),
+}) satisfies v.GenericSchema<unknown, WeightsFingerprint>;
+
 const timestamp = () => {
   const message = (issue: v.BaseIssue<unknown>): string => `has no valid ${FIELD} (a date and time such as 2026-11-29T11:56:38.451Z, got ${show(issue.input)})`;
   return v.pipe(v.string(message), v.isoTimestamp(message));
@@ -121,6 +128,8 @@ function manifestSchema(runId: string) {
       stopped: v.boolean((issue) => `has no valid ${FIELD} (true or false, got ${show(issue.input)})`),
       // The front end's own (the CLI's options, the studio's request): it checks it itself.
       job: v.unknown(),
+      // Absent in manifests written before weights were fingerprinted: a resume then warns instead of checking.
+      weights: v.optional(WeightsFingerprintSchema),
       progress: objectOf({ iteration: wholeNumber(0), totalIterations: wholeNumber(0) }),
       state: StateSchema,
       files: v.pipe(v.array(FileSchema, `lacks ${FIELD} (or it is not a list)`), v.minLength(1, 'names no data files')),

@@ -16,6 +16,8 @@ import { fsyncDirectory, isStaleTemporary, removeStaleTemporaries, temporaryPath
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseManifest } from './checkpoint-schema.js';
 import { isProcessAlive } from './process-alive.js';
 import { dataDir } from './weights/store.js';
+import { describeFingerprint, weightsFingerprint, type WeightsFingerprint } from './weights/fingerprint.js';
+import type { Vgg19Weights } from './weights/types.js';
 import type { LossBreakdown, LossWeights } from './objective.js';
 import type { OptimizerName } from './optim/types.js';
 import type { RenderPlan, RenderState } from './render.js';
@@ -90,6 +92,8 @@ export interface CheckpointManifest<Job = unknown> {
   readonly stopped: boolean;
   /** What the front end needs to finish the job (its own shape: the CLI's options, the studio's request). */
   readonly job: Job;
+  /** The VGG19 weights the state was computed with; absent in checkpoints of older versions (unknown). */
+  readonly weights?: WeightsFingerprint;
   readonly progress: CheckpointProgress;
   readonly state: SerialState;
   readonly files: readonly FileEntry[];
@@ -137,6 +141,11 @@ export interface CheckpointWriterOptions<Job> {
   readonly onSaved?: (manifest: CheckpointManifest<Job>) => void;
   /** A checkpoint that could not be written (the run goes on; the previous checkpoint stays valid). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * How this front end resumes a run with the weights it was made with (or drops it): the last sentence of the
+   * refusal of a checkpoint continued with other weights. Default: a general one.
+   */
+  readonly weightsRemedy?: string;
 }
 
 /**
@@ -159,6 +168,10 @@ export class CheckpointWriter<Job = unknown> {
   private canvasWritten: { canvas: CompositorState; entry: FileEntry } | null = null;
   private lastManifest: CheckpointManifest<Job> | null = null;
   private job: Job;
+  /** The weights the run computes with (useWeights), recorded in every manifest from then on. */
+  private weights: WeightsFingerprint | null = null;
+  /** The checkpoint this writer continues (continueFrom): its weights are the only ones it may go on with. */
+  private continued: CheckpointManifest | null = null;
 
   constructor(private readonly options: CheckpointWriterOptions<Job>) {
     if (!Number.isFinite(options.everyMs) || options.everyMs < 0) throw new RangeError(`everyMs must be a finite number ≥ 0, got ${options.everyMs}.`);
@@ -172,10 +185,27 @@ export class CheckpointWriter<Job = unknown> {
     this.job = job;
   }
 
-  /** Continue the generation count (and creation time) of an existing checkpoint, for a resumed run. */
+  /**
+   * Continue the generation count (and creation time) of an existing checkpoint, for a resumed run; the run's
+   * weights (useWeights) must then be the ones the checkpoint was made with.
+   */
   continueFrom(manifest: CheckpointManifest): void {
     this.generation = manifest.generation;
     this.createdAt = manifest.createdAt;
+    this.continued = manifest;
+  }
+
+  /**
+   * The weights the run computes with (the engine tells its checkpoint sink before any work): recorded in every
+   * manifest. A continued checkpoint made with other weights is refused (BAD_CHECKPOINT); one that does not say
+   * which (an older nst wrote it) goes on, and the first call returns a one-line warning saying so.
+   */
+  useWeights(weights: Vgg19Weights): string | null {
+    const fingerprint = weightsFingerprint(weights);
+    if (this.weights?.sha256 === fingerprint.sha256) return null;
+    const warning = this.continued ? checkCheckpointWeights(this.continued, fingerprint, this.options.weightsRemedy) : null;
+    this.weights = fingerprint;
+    return warning;
   }
 
   /** The manifest of the last checkpoint this writer completed, if any. */
@@ -265,6 +295,7 @@ export class CheckpointWriter<Job = unknown> {
       generation,
       stopped: final,
       job: this.job,
+      ...(this.weights ? { weights: this.weights } : {}),
       progress: { iteration: state.stage.iterationsBefore + run.iteration, totalIterations: this.options.totalIterations(state.plan) },
       state: serialState(state),
       files,
@@ -340,6 +371,25 @@ async function writeDataFile(dir: string, name: string, buffers: readonly [strin
 }
 
 // --- reading ---------------------------------------------------------------------------------------------------
+
+const DEFAULT_WEIGHTS_REMEDY = 'Resume it with those weights, or discard it and start the run again.';
+
+/**
+ * Whether a checkpoint may go on with `current` weights: throws BAD_CHECKPOINT, naming both, when it was made with
+ * other ones (its image and optimizer state belong to that network: going on would mix two); returns a one-line
+ * warning for a checkpoint that does not record its weights (written before they were fingerprinted); else null.
+ */
+export function checkCheckpointWeights(manifest: CheckpointManifest, current: WeightsFingerprint, remedy: string = DEFAULT_WEIGHTS_REMEDY): string | null {
+  const recorded = manifest.weights;
+  if (!recorded) {
+    return `Run ${manifest.runId}'s checkpoint does not say which weights it was made with (an older nst wrote it): it goes on with ${describeFingerprint(current)}.`;
+  }
+  if (recorded.sha256 === current.sha256) return null;
+  throw new NstError(
+    'BAD_CHECKPOINT',
+    `Run ${manifest.runId} cannot be resumed with these weights: it was made with ${describeFingerprint(recorded)}, not ${describeFingerprint(current)}, and its image and optimizer state belong to that network. ${remedy}`,
+  );
+}
 
 /** A BAD_CHECKPOINT error that names the run and what is wrong with its files. */
 function corrupt(runId: string, why: string): NstError {

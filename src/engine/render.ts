@@ -114,7 +114,7 @@ export interface RenderOptions {
   readonly onTile?: (canvas: PlanarImage, tile: TileRect, index: number, count: number) => void;
   /** Each plan before it runs (again after an out-of-memory retry). */
   readonly onPlan?: (plan: RenderPlan) => void;
-  /** One line whenever memory changes the plan. */
+  /** One line whenever memory changes the plan, or a resumed checkpoint does not say which weights it was made with. */
   readonly onNotice?: (message: string) => void;
   /** Snapshots for checkpoints, each with the plan and the stage (scale, pass or tile) it belongs to. */
   readonly checkpoint?: CheckpointSink<RenderState>;
@@ -159,6 +159,9 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
   let failure: string | null = null;
   let resume = options.resume;
   if (resume) checkResumePlan(resume, width, height);
+  // A checkpoint of other weights is refused before anything is planned or built (each stage asks again, quietly).
+  const weightsNotice = options.checkpoint?.useWeights?.(inputs.weights);
+  if (weightsNotice) notice(weightsNotice);
   for (let attempt = 1; ; attempt++) {
     let planned: ReturnType<typeof planRender>;
     try {

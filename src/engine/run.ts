@@ -87,6 +87,12 @@ export interface CheckpointSink<T = RunState> {
    * (a stall instead of a second copy of the optimizer's memory). Absent: always copied.
    */
   readonly copyLimitBytes?: number;
+  /**
+   * Told the weights the run computes with, before any work: a sink that writes checkpoints records which weights
+   * they belong to, and one that continues a checkpoint throws (BAD_CHECKPOINT) when these are other weights; it
+   * may return one line to pass on (a checkpoint that does not say which weights it was made with).
+   */
+  useWeights?(weights: Vgg19Weights): string | null;
 }
 
 /** The same sink for a wrapped state (a stage of a larger render): `wrap` adds what the outer level knows. */
@@ -95,6 +101,7 @@ export function mapCheckpointSink<A, B>(sink: CheckpointSink<B>, wrap: (state: A
     due: () => sink.due(),
     save: (state, options) => sink.save(wrap(state), options),
     ...(sink.copyLimitBytes !== undefined ? { copyLimitBytes: sink.copyLimitBytes } : {}),
+    ...(sink.useWeights ? { useWeights: (weights: Vgg19Weights) => sink.useWeights!(weights) } : {}),
   };
 }
 
@@ -235,6 +242,8 @@ export async function runStyleTransfer(
   validateRunSettings(settings);
   const resume = inputs.resume;
   if (resume) checkResumeState(resume, settings);
+  // Before the graph is built: a checkpoint of other weights is refused at once.
+  options.checkpoint?.useWeights?.(inputs.weights);
   const controller = options.controller ?? new RunController();
   const emit = options.onEvent ?? (() => {});
   const { width, height } = inputs.content;

@@ -2,15 +2,17 @@
 // iteration count and the loss of an uninterrupted run; `nst runs` lists it; bad run ids and checkpoints are refused.
 
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CheckpointWriter, LOCK_FILE, MANIFEST_FILE, newRunId } from '../../src/engine/checkpoint.js';
 import type { RenderState } from '../../src/engine/render.js';
+import { loadWeights } from '../../src/engine/weights/load.js';
+import { describeFingerprint, weightsFingerprint } from '../../src/engine/weights/fingerprint.js';
 import { hasShared, REPO_ROOT, sharedPath } from '../helpers/shared-data.js';
-import { jsonLines, runNst } from '../helpers/cli.js';
+import { jsonLines, runNst, spawnNst } from '../helpers/cli.js';
 
 const WEIGHTS = ['data', 'vgg19-imagenet-uint8'] as const;
 const CONTENT = ['data', 'images', 'content_tubingen_64.png'] as const;
@@ -82,6 +84,8 @@ describe.skipIf(!present)('nst stylize --checkpoint-every, kill -9, nst resume (
     const resumed = await runNst(['resume', runId, '--json'], { env });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(new RegExp(`^nst: resuming run ${runId} at iteration ${at} of ${ITERATIONS}, from its checkpoint of `));
+    // The checkpoint names its weights and they are the same: no warning.
+    expect(resumed.stderr).not.toMatch(/which weights/);
     const lines = jsonLines(resumed.stdout);
     // The resumed run reports the iterations after the checkpoint, numbered as the uninterrupted run numbers them.
     expect(lines[0]).toMatchObject({ iteration: at + 1 });
@@ -135,6 +139,62 @@ describe.skipIf(!present)('Ctrl-C keeps a checkpoint of a stopped run, and nst r
     expect(resumed.stderr).toMatch(/ \(it was stopped\), from its checkpoint of /);
     expect(jsonLines(resumed.stdout).at(-1)).toMatchObject({ done: true, iterations: 60, stopped: false, runId });
     expect(readdirSync(path.join(dataDir, 'runs'))).toEqual([]);
+  }, 180_000);
+});
+
+describe.skipIf(!present)('nst resume and the weights a run was made with (real uint8 VGG19, 32 px)', () => {
+  it('refuses other weights at the run\'s weights path, naming both; an older checkpoint that names none resumes with a warning', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nst-resume-weights-'));
+    const env = { NST_DATA_DIR: path.join(dir, 'data') };
+    const weightsDir = path.join(dir, 'weights');
+    cpSync(sharedPath(...WEIGHTS), weightsDir, { recursive: true });
+    const made = weightsFingerprint(await loadWeights(weightsDir));
+    const output = path.join(dir, 'out.png');
+    const args = ['stylize', sharedPath(...CONTENT), sharedPath(...STYLE), '-o', output, '--weights', weightsDir, '--size', '32', '--iterations', '12', '--device', 'cpu', '--threads', '1', '--json'];
+    // Stopped with Ctrl-C after its first iteration: the stopped run keeps its checkpoint.
+    const child = spawnNst(args, { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 90_000;
+    while (!jsonLines(stdout).some((l) => (l.iteration as number) >= 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const runId = /finish it with: nst resume (\S+)\n/.exec(stderr)?.[1];
+    expect(runId, stderr).toBeDefined();
+    const manifestPath = path.join(env.NST_DATA_DIR, 'runs', runId!, MANIFEST_FILE);
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { generation: number; weights?: unknown };
+    expect(manifest.weights).toEqual(made);
+
+    // The weights at that path change (one quantized value of block1_conv1): the resume is refused, naming both.
+    const shard = path.join(weightsDir, 'group1-shard1of20.bin');
+    const original = readFileSync(shard);
+    const edited = Buffer.from(original);
+    edited[100]! ^= 0x01;
+    writeFileSync(shard, edited);
+    const now = weightsFingerprint(await loadWeights(weightsDir));
+    expect(now.sha256).not.toBe(made.sha256);
+    const refused = await runNst(['resume', runId!], { env });
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr.split('\n').at(-2)).toBe(
+      `nst: Run ${runId} cannot be resumed with these weights: it was made with ${describeFingerprint(made)}, not ${describeFingerprint(now)}, and its image and optimizer state belong to that network. ` +
+        `It loads its weights from ${weightsDir}: put those weights back there and run \`nst resume ${runId}\` again, or delete the run (\`nst runs --remove ${runId}\`) and start it afresh.`,
+    );
+    // The checkpoint is as it was, and still offered.
+    expect((JSON.parse(readFileSync(manifestPath, 'utf8')) as { generation: number }).generation).toBe(manifest.generation);
+    expect((await runNst(['runs'], { env })).stdout).toMatch(new RegExp(`^${runId}\\s+\\d+/12\\s+\\S+ \\S+\\s+stopped\\s`, 'm'));
+
+    // The weights put back, and the manifest made as an nst before fingerprints wrote it: resumed, with a warning.
+    writeFileSync(shard, original);
+    const older = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+    delete older.weights;
+    writeFileSync(manifestPath, JSON.stringify(older));
+    const resumed = await runNst(['resume', runId!, '--json'], { env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`nst: Run ${runId}'s checkpoint does not say which weights it was made with (an older nst wrote it): it goes on with ${describeFingerprint(made)}.\n`);
+    expect(jsonLines(resumed.stdout).at(-1)).toMatchObject({ done: true, iterations: 12, stopped: false, runId });
   }, 180_000);
 });
 

@@ -7,13 +7,14 @@ import { mkdir, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promi
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RunController, runStyleTransfer, type CheckpointSink, type RunSettings, type RunState } from '../../src/engine/run.js';
+import { RunController, mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunSettings, type RunState } from '../../src/engine/run.js';
 import { runMultiScale, type StageState } from '../../src/engine/multiscale.js';
 import { runTiled, type TiledState } from '../../src/engine/tiles.js';
 import { renderStyleTransfer, type RenderState } from '../../src/engine/render.js';
 import {
   CheckpointWriter,
   LOCK_FILE,
+  checkCheckpointWeights,
   MANIFEST_FILE,
   listCheckpoints,
   newRunId,
@@ -25,6 +26,8 @@ import {
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
 import { decodeImage } from '../../src/engine/image.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
+import { randomVgg19Weights } from '../../src/engine/weights/random.js';
+import { weightsFingerprint } from '../../src/engine/weights/fingerprint.js';
 import type { Vgg19Weights } from '../../src/engine/weights/types.js';
 import type { OptimizerName } from '../../src/engine/optim/types.js';
 import type { PlanarImage } from '../../src/engine/objective.js';
@@ -360,6 +363,121 @@ function deadPid(): number {
   if (!pid) throw new Error('could not spawn a child to borrow a dead pid from');
   return pid;
 }
+
+// --- which weights a checkpoint belongs to ---------------------------------------------------------------------
+
+describe('the weights a checkpoint was made with', () => {
+  const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'nst-checkpoint-weights-'));
+  const tiny = (seed: number): Vgg19Weights => randomVgg19Weights({ seed, depth: 2, channelScale: 0.125 });
+
+  it('a fingerprint is stable, ignores where the weights came from, and sees any one changed value', () => {
+    const a = tiny(1);
+    expect(weightsFingerprint(a)).toEqual(weightsFingerprint(a));
+    expect(weightsFingerprint(a)).toMatchObject({ source: a.source, layers: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // The same numbers loaded again (another object, another source): the same weights.
+    const again = { ...tiny(1), source: 'keras-h5:/elsewhere.h5' };
+    expect(weightsFingerprint(again).sha256).toBe(weightsFingerprint(a).sha256);
+    // The very last kernel value changed (all bytes are hashed, not a sample); a bias; a layer fewer.
+    const last = (w: Vgg19Weights) => w.layers.get('block1_conv2')!;
+    const kernel = tiny(1);
+    last(kernel).kernel[last(kernel).kernel.length - 1]! += 1e-6;
+    const bias = tiny(1);
+    last(bias).bias[0]! += 1e-6;
+    const shallower = randomVgg19Weights({ seed: 1, depth: 1, channelScale: 0.125 });
+    const hashes = [a, kernel, bias, shallower, tiny(2)].map((w) => weightsFingerprint(w).sha256);
+    expect(new Set(hashes).size).toBe(hashes.length);
+  });
+
+  it('the manifest records them; a writer continuing it refuses other weights, naming both and what to do', async () => {
+    const root = tmp();
+    const runId = newRunId();
+    const made = tiny(1);
+    const writer = new CheckpointWriter({ runId, root, everyMs: 0, job: null, totalIterations: () => 10 });
+    expect(writer.useWeights(made)).toBeNull();
+    await writer.save(fakeState(3, 10));
+    const { manifest } = await readCheckpoint(runId, root);
+    expect(manifest.weights).toEqual(weightsFingerprint(made));
+
+    const resumed = new CheckpointWriter({ runId, root, everyMs: 0, job: null, totalIterations: () => 10, weightsRemedy: 'Do this.' });
+    resumed.continueFrom(manifest);
+    const other = tiny(2);
+    const refusal = (() => {
+      try {
+        resumed.useWeights(other);
+      } catch (error) {
+        return error;
+      }
+      return null;
+    })();
+    expect(refusal).toMatchObject({ code: 'BAD_CHECKPOINT' });
+    const short = (w: Vgg19Weights) => weightsFingerprint(w).sha256.slice(0, 12);
+    expect((refusal as Error).message).toBe(
+      `Run ${runId} cannot be resumed with these weights: it was made with ${made.source} (2 layers, SHA-256 ${short(made)}…), not ${other.source} (2 layers, SHA-256 ${short(other)}…), and its image and optimizer state belong to that network. Do this.`,
+    );
+    // Nothing was written over the checkpoint; the same weights (loaded again) go on, and are recorded again.
+    expect((await readCheckpoint(runId, root)).manifest.generation).toBe(1);
+    expect(resumed.useWeights(tiny(1))).toBeNull();
+    await resumed.save(fakeState(4, 11));
+    expect((await readCheckpoint(runId, root)).manifest).toMatchObject({ generation: 2, weights: weightsFingerprint(made) });
+  });
+
+  it('a manifest from before fingerprints is read as unknown: resumed with a one-line warning, then recorded', async () => {
+    const root = tmp();
+    const runId = newRunId();
+    await writeOne(root, runId, [fakeState(3, 10)]);
+    const { manifest } = await readCheckpoint(runId, root);
+    expect(manifest.weights).toBeUndefined();
+    const weights = tiny(1);
+    const warning = checkCheckpointWeights(manifest, weightsFingerprint(weights));
+    expect(warning).toBe(`Run ${runId}'s checkpoint does not say which weights it was made with (an older nst wrote it): it goes on with ${weights.source} (2 layers, SHA-256 ${weightsFingerprint(weights).sha256.slice(0, 12)}…).`);
+    expect(warning).not.toMatch(/\n/);
+    const writer = new CheckpointWriter({ runId, root, everyMs: 0, job: null, totalIterations: () => 10 });
+    writer.continueFrom(manifest);
+    expect(writer.useWeights(weights)).toBe(warning);
+    // Said once: the stages after the first ask again, quietly.
+    expect(writer.useWeights(weights)).toBeNull();
+    await writer.save(fakeState(4, 11));
+    expect((await readCheckpoint(runId, root)).manifest.weights).toEqual(weightsFingerprint(weights));
+    // A fingerprint that is not one is a corrupt manifest, not an unknown one.
+    await editManifest(runDir(runId, root), (m) => ({ ...m, weights: { source: 'x', layers: 2, sha256: 'abc' } }));
+    await expect(readCheckpoint(runId, root)).rejects.toMatchObject({ code: 'BAD_CHECKPOINT', message: expect.stringMatching(/has no valid weights\.sha256 \(a SHA-256 in hex, got "abc"\)\.$/) });
+  });
+
+  it('renderStyleTransfer records them, refuses to resume with others before any work, and passes the warning on', async () => {
+    const root = tmp();
+    const runId = newRunId();
+    const made = tiny(1);
+    const pixels = (seed: number): PlanarImage => ({ width: 16, height: 16, data: Float32Array.from({ length: 3 * 256 }, (_, i) => (i * 37 + seed * 11) % 256) });
+    const inputs = { weights: made, content: pixels(1), styles: [pixels(2)] };
+    const run: RunSettings = { ...settings('adam', 3), styleLayers: ['block1_conv1'], contentLayers: ['block1_conv2'], threads: 1 };
+    const render = { scales: 'off' as const, tile: 'off' as const, memoryLimitBytes: 8 * 1024 ** 3 };
+    const writer = new CheckpointWriter({ runId, root, everyMs: 0, job: null, totalIterations: () => 3, onError: (e) => { throw e; } });
+    await renderStyleTransfer(inputs, run, { ...render, checkpoint: writer });
+    await writer.close();
+    const checkpoint = await readCheckpoint(runId, root);
+    expect(checkpoint.manifest.weights).toEqual(weightsFingerprint(made));
+
+    const continuing = (): CheckpointWriter<null> => {
+      const next = new CheckpointWriter({ runId, root, everyMs: 0, job: null, totalIterations: () => 3 });
+      next.continueFrom(checkpoint.manifest);
+      return next;
+    };
+    const events: string[] = [];
+    await expect(
+      renderStyleTransfer({ ...inputs, weights: tiny(2) }, run, { ...render, checkpoint: continuing(), resume: checkpoint.state, onPlan: () => events.push('plan'), onEvent: (e) => events.push(e.type) }),
+    ).rejects.toMatchObject({ code: 'BAD_CHECKPOINT', message: expect.stringContaining('cannot be resumed with these weights') });
+    expect(events).toEqual([]);
+    // A plain run (a rebuilt segment's) is refused by the same writer.
+    await expect(runStyleTransfer({ ...inputs, weights: tiny(2), resume: checkpoint.state.stage.run }, run, { checkpoint: mapCheckpointSink(continuing(), (s: RunState) => ({ ...checkpoint.state, stage: { ...checkpoint.state.stage, run: s } })) })).rejects.toMatchObject({ code: 'BAD_CHECKPOINT' });
+
+    const older = new CheckpointWriter({ runId, root, everyMs: 0, job: null, totalIterations: () => 3 });
+    older.continueFrom({ ...checkpoint.manifest, weights: undefined });
+    const notices: string[] = [];
+    const resumed = await renderStyleTransfer(inputs, run, { ...render, checkpoint: older, resume: checkpoint.state, onNotice: (m) => notices.push(m) });
+    expect(resumed.iterations).toBe(3);
+    expect(notices).toEqual([expect.stringMatching(/checkpoint does not say which weights it was made with/)]);
+  });
+});
 
 type Manifest = { version: number; runId: string; files: { name: string }[]; state: { stage: { run: Record<string, unknown> } & Record<string, unknown> } & Record<string, unknown> } & Record<string, unknown>;
 
