@@ -31,7 +31,8 @@ export interface ResumeApi {
   listInterruptedRuns(): Promise<Result<InterruptedRun[]>>;
   /**
    * Queues the run again under its own id, continuing from its checkpoint with its settings and images; its events
-   * follow as for startRun (iterations continue from the checkpoint's). Resumed runs record no timelapse.
+   * follow as for startRun (iterations continue from the checkpoint's). A run that recorded a timelapse goes on
+   * recording into the same frames, from its checkpoint's iteration.
    */
   resumeInterruptedRun(ref: RunRef): Promise<Result<RunRef>>;
   /** Deletes the run's checkpoint. */

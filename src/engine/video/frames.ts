@@ -312,6 +312,15 @@ export class FrameRecorder {
   }
 
   /**
+   * Resolves once every frame captured so far is on disk, or the spool has failed; never rejects. A run's checkpoint
+   * waits for it, so a resumed run finds every frame up to its checkpoint's iteration (it could not make them up).
+   */
+  async settled(): Promise<void> {
+    await this.chain;
+    await this.spool.flush().catch(() => undefined);
+  }
+
+  /**
    * Writes what is queued, without a final frame: the run is not over (the app is quitting and it will be
    * resumed into this spool).
    */

@@ -30,8 +30,8 @@ export async function readStudioCheckpoint(runId: string, root: string): Promise
     content: await image(job.content.name, CONTENT_FILE),
     styles: await Promise.all(job.styles.map(async (style, i) => ({ image: await image(style?.name, styleFile(i)), blend: style?.blend }))),
     settings: job.settings,
-    // The timelapse spool of the first attempt is incomplete: a resumed run records none.
-    timelapse: null,
+    // A run that spooled a timelapse goes on spooling into the same frames (older checkpoints do not say: none).
+    timelapse: job.timelapse ?? null,
   };
   return { request, checkpoint: { state, manifest } };
 }

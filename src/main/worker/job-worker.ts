@@ -51,6 +51,11 @@ class ActiveRun {
   previewsSent = 0;
   /** Spools the timelapse frames (every frameEvery iterations, across rebuilds); null when the run records none. */
   recorder: FrameRecorder | null = null;
+  /**
+   * A resumed run's checkpoint image (at the resumed stage's size, known at its 'started' event): the frame at the
+   * checkpoint's iteration when the interrupted process had not spooled it yet.
+   */
+  checkpointFrame: { iteration: number; data: Float32Array } | null = null;
   /** How the run renders (null until planned). Tiled plans take no weight changes. */
   plan: RenderPlan | null = null;
   /** Iterations across every scale, tile and rebuild (settings.iterations for a plain run). */
@@ -216,27 +221,38 @@ async function paint(run: ActiveRun): Promise<void> {
     const sized = image.width === content.width && image.height === content.height ? image : await resizeImage(image, content.width, content.height);
     return started.originalColors ? keepOriginalColors(sized, content) : sized;
   };
+  const resume = run.start.resume ?? null;
   if (run.start.frames) {
+    const { dir, frameEvery } = run.start.frames;
+    // A resumed run goes on filling its own spool from its checkpoint's iteration (frames the interrupted process
+    // took after it are dropped: those iterations run again), so its video covers the whole run.
+    const resumedAt = resume ? resume.manifest.progress.iteration : null;
     // The timelapse is a by-product: a spool that cannot be made costs the video, never the run.
-    const spool = await FrameSpool.create({ dir: run.start.frames.dir, frameEvery: run.start.frames.frameEvery }).catch((error: unknown) => {
-      console.warn(`[job-worker] no timelapse for ${run.runId}: ${(error as Error).message}`);
+    const spool = await (resumedAt === null ? FrameSpool.create({ dir, frameEvery }) : FrameSpool.resume({ dir, upTo: resumedAt })).catch((error: unknown) => {
+      const why = (error as Error).message;
+      console.warn(`[job-worker] no timelapse for ${run.runId}: ${why}`);
+      if (resumedAt !== null) run.emit({ type: 'notice', message: `The timelapse frames from before the interruption could not be reopened, so the resumed run records no timelapse: ${why}` });
       return null;
     });
     if (spool) {
       run.recorder = new FrameRecorder(spool, { prepare: run.present });
       const first = engineRunSettings(run.settings, { iterations: started.iterations, styleBlend, threads: run.start.threads });
       const start = { width: content.width, height: content.height, data: initialImage(first.init, content, styles, first.seed) };
+      // A resumed spool has the start frame and the content image already; start() adds only what is missing.
       run.recorder.start(start, content);
+      // A tile's image is not the picture: a tiled run resumed inside a tile waits for its next frame.
+      if (resume && resumedAt !== null && resume.state.phase !== 'tile') run.checkpointFrame = { iteration: resumedAt, data: resume.state.stage.run.image };
     }
   }
 
-  const resume = run.start.resume ?? null;
   if (run.start.checkpoint) {
     run.checkpoints = openRunCheckpoints({
       runId: run.runId,
       request,
       options: run.start.checkpoint,
       totalIterations: (plan) => planIterations(plan, started.iterations, started.scales),
+      timelapse: run.recorder ? { frameEvery: run.recorder.imageEvery } : null,
+      framesWritten: async () => run.recorder?.settled(),
       resume,
       report: (message) => run.emit({ type: 'notice', message }),
     });
@@ -321,9 +337,11 @@ async function paint(run: ActiveRun): Promise<void> {
   const loss = lossPoint(iterations, result.finalLoss);
   const image = await run.present(result.image);
   run.latest = image;
-  // The last frame (if not captured already), then the index is flushed: the spool is complete before 'done'.
+  // The last frame (if not captured already), then the index is flushed: the spool is complete before 'done'. A run
+  // stopped to be resumed gets no last frame: its resumption continues the spool from the checkpoint.
   // A failed spool costs the video, never the run.
-  await run.recorder?.finish({ ...result, image, iterations }).catch((error: unknown) => console.warn(`[job-worker] timelapse frames of ${run.runId}: ${(error as Error).message}`));
+  const frames = run.keepCheckpoint ? run.recorder?.close() : run.recorder?.finish({ ...result, image, iterations });
+  await frames?.catch((error: unknown) => console.warn(`[job-worker] timelapse frames of ${run.runId}: ${(error as Error).message}`));
   run.send(async () => {
     const final = await encodeFrame(image, FINAL_QUALITY);
     // The full-precision image first (the service keeps it for export), then the event that announces it.
@@ -359,6 +377,7 @@ function onPlan(run: ActiveRun, plan: RenderPlan): void {
     // Its frames belong to the attempt that failed; iteration numbers start over with the new plan.
     console.warn(`[job-worker] ${run.runId}: the timelapse stops at the out-of-memory retry`);
     run.recorder = null;
+    run.checkpoints?.timelapseStopped();
   }
   const tiled = plan.mode === 'tiled';
   run.emit({ type: 'plan', plan: { ...plan }, iterations: run.planned, steerable: !tiled, reason: tiled ? TILED_STEERING : null });
@@ -369,6 +388,12 @@ function onEngineEvent(run: ActiveRun, event: EngineEvent): void {
     case 'started':
       // A new stage (scale, tile) numbers its iterations from 1: continue the run's count.
       run.stageOffset = run.lastIteration;
+      if (run.checkpointFrame) {
+        // The resumed stage's first event: the checkpoint's image has this stage's size.
+        const { iteration, data } = run.checkpointFrame;
+        run.checkpointFrame = null;
+        if (data.length === 3 * event.width * event.height) run.recorder?.resumeFrom({ width: event.width, height: event.height, data }, iteration);
+      }
       // Each scale starts from the settings' weights: changes made mid-run carry over.
       if (run.steered && run.graph && !run.rebuildPending && run.plan?.mode !== 'tiled') run.controller.setWeights(lossWeights(run.settings, run.graph));
       if (!run.startedReported) {

@@ -18,7 +18,10 @@ export interface StartMessage {
   runId: string;
   request: StartRunRequest;
   weightsPath: string;
-  /** Spool timelapse frames (FrameSpool) into `dir`, every `frameEvery` iterations plus the first and last; null: none. */
+  /**
+   * Spool timelapse frames (FrameSpool) into `dir`, every `frameEvery` iterations plus the first and last; null: none.
+   * A resumed run continues the spool already there, from its checkpoint's iteration.
+   */
   frames: { dir: string; frameEvery: number } | null;
   /** Previews at most this often (the first and last progress always carry one). */
   previewIntervalMs: number;

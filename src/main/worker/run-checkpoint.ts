@@ -17,6 +17,11 @@ export interface StudioJob {
   readonly content: { readonly name: string; readonly file: string };
   readonly styles: readonly { readonly name: string; readonly blend: number; readonly file: string }[];
   /**
+   * The timelapse the run is spooling (into run-frames/<runId>), which a resumed run goes on with; null: none.
+   * Absent in checkpoints written before resumed runs kept their timelapse: those resume without one.
+   */
+  readonly timelapse?: { readonly frameEvery: number } | null;
+  /**
    * Present once a layer change rebuilt the network: the state is then of a plain run of `iterations` at the plan's
    * size, after `iterationsBefore` iterations of the render and earlier segments.
    */
@@ -42,6 +47,8 @@ export interface RunCheckpoints {
   readonly renderOptions: Pick<RenderOptions, 'checkpoint' | 'resume'>;
   /** The run's settings changed (weights, layers): later checkpoints record them. */
   settingsChanged(settings: StudioSettings): void;
+  /** The run stopped spooling frames (an out-of-memory retry started over): a resumed run records none. */
+  timelapseStopped(): void;
   /** A rebuilt network: the render's checkpoint is dropped, the segment's are taken from its first iteration on. */
   beginSegment(segment: RebuiltSegment): Promise<void>;
   /** The sink for the segment's runStyleTransfer. */
@@ -61,17 +68,26 @@ export function openRunCheckpoints(args: {
   readonly request: StartRunRequest;
   readonly options: WorkerCheckpointOptions;
   readonly totalIterations: (plan: RenderPlan) => number;
+  /** The timelapse the run spools, or null. */
+  readonly timelapse: { readonly frameEvery: number } | null;
+  /**
+   * Resolves once the timelapse frames captured so far are on disk. Each checkpoint waits for it: frames lag the
+   * run (they are encoded in the background), and a resumed run can make up none between its spool and its state.
+   */
+  readonly framesWritten?: () => Promise<void>;
   readonly resume: { readonly state: RenderState; readonly manifest: CheckpointManifest } | null;
   readonly report: (message: string) => void;
 }): RunCheckpoints {
   const { request } = args;
   let settings = request.settings;
+  let timelapse = args.timelapse;
   let segment: RebuiltSegment | null = (args.resume?.manifest.job as StudioJob | undefined)?.segment ?? null;
   const job = (): StudioJob => ({
     kind: 'studio-run',
     settings,
     content: { name: request.content.name, file: CONTENT_FILE },
     styles: request.styles.map((s, i) => ({ name: s.image.name, blend: s.blend, file: styleFile(i) })),
+    timelapse,
     ...(segment ? { segment } : {}),
   });
   let inputsWritten = args.resume !== null;
@@ -81,8 +97,9 @@ export function openRunCheckpoints(args: {
     everyMs: args.options.everyMs,
     job: job(),
     totalIterations: (plan) => (segment ? segment.iterationsBefore + segment.iterations : args.totalIterations(plan)),
-    // The images are written once, before the first manifest that needs them.
+    // The spool's frames up to the snapshot first; the images once, before the first manifest that needs them.
     prepare: async (dir) => {
+      await args.framesWritten?.();
       if (inputsWritten) return;
       await writeFile(path.join(dir, CONTENT_FILE), request.content.bytes);
       for (const [i, style] of request.styles.entries()) await writeFile(path.join(dir, styleFile(i)), style.image.bytes);
@@ -95,6 +112,10 @@ export function openRunCheckpoints(args: {
     renderOptions: { checkpoint: writer, ...(args.resume ? { resume: args.resume.state } : {}) },
     settingsChanged: (next) => {
       settings = next;
+      writer.setJob(job());
+    },
+    timelapseStopped: () => {
+      timelapse = null;
       writer.setJob(job());
     },
     beginSegment: async (next) => {
