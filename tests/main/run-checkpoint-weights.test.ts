@@ -11,6 +11,7 @@ import { loadWeights } from '../../src/engine/weights/load.js';
 import { describeFingerprint, weightsFingerprint } from '../../src/engine/weights/fingerprint.js';
 import type { RunEvent } from '../../src/shared/ipc.js';
 import { EventLog, WEIGHTS_DIR, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
+import { STUDIO_WEIGHTS_REMEDY } from '../../src/main/worker/run-checkpoint.js';
 
 const present = studioDataPresent();
 
@@ -71,7 +72,7 @@ describe.skipIf(!present)('studio runs resumed with other weights (real uint8 VG
       expect(end.type).toBe('error');
       expect(end.error).toEqual({
         code: 'BAD_CHECKPOINT',
-        message: `Run ${runId} cannot be resumed with these weights: it was made with ${describeFingerprint(made)}, not ${describeFingerprint(now)}, and its image and optimizer state belong to that network. Resume it with those weights, or discard it and start the run again.`,
+        message: `Run ${runId} cannot be resumed with these weights: it was made with ${describeFingerprint(made)}, not ${describeFingerprint(now)}, and its image and optimizer state belong to that network. ${STUDIO_WEIGHTS_REMEDY}`,
       });
       expect(log.of(runId).map((e) => e.type)).not.toContain('progress');
       // Nothing was written over it; it is offered again.

@@ -9,6 +9,9 @@ import { mapCheckpointSink, type CheckpointSink } from '../../engine/run.js';
 import type { StartRunRequest } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 
+/** What the studio's user can do about a run made with other weights (the Weights panel holds one set at a time). */
+export const STUDIO_WEIGHTS_REMEDY = 'Install those weights again in the Weights panel and resume, or discard the run.';
+
 /** What a studio checkpoint's job holds: the request without its image bytes (those are files beside it). */
 export interface StudioJob {
   readonly kind: 'studio-run';
@@ -106,6 +109,7 @@ export function openRunCheckpoints(args: {
       inputsWritten = true;
     },
     onError: (error) => args.report(`A checkpoint could not be written (the run goes on): ${error instanceof Error ? error.message : String(error)}`),
+    weightsRemedy: STUDIO_WEIGHTS_REMEDY,
   });
   if (args.resume) writer.continueFrom(args.resume.manifest);
   return {
