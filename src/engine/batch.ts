@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
+import * as v from 'valibot';
 import { removeStaleTemporaries, writeFileAtomic } from './atomic-file.js';
 import { NstError } from './errors.js';
 
@@ -261,8 +262,9 @@ export class BatchLedger {
     } catch {
       throw new NstError('BAD_ARGUMENT', `${file} is not valid JSON, so it is not a batch manifest: move it away or choose another output folder.`);
     }
-    if (!isManifest(value)) throw new NstError('BAD_ARGUMENT', `${file} is not a batch manifest (version ${MANIFEST_VERSION}): move it away or choose another output folder.`);
-    return value;
+    const problem = manifestProblem(value);
+    if (problem) throw new NstError('BAD_ARGUMENT', `${file} is not a batch manifest (version ${MANIFEST_VERSION}: ${problem}): move it away or choose another output folder.`);
+    return value as BatchManifest;
   }
 
   /**
@@ -376,24 +378,35 @@ function resetItem(item: BatchItem): void {
   delete item.error;
 }
 
-function isManifest(value: unknown): value is BatchManifest {
-  if (typeof value !== 'object' || value === null) return false;
-  const m = value as Partial<BatchManifest>;
-  return (
-    m.version === MANIFEST_VERSION &&
-    typeof m.settingsHash === 'string' &&
-    typeof m.settings === 'object' &&
-    m.settings !== null &&
-    Array.isArray(m.items) &&
-    m.items.every(
-      (item: unknown) =>
-        typeof item === 'object' &&
-        item !== null &&
-        typeof (item as BatchItem).input === 'string' &&
-        typeof (item as BatchItem).output === 'string' &&
-        // A bare file name: a manifest never sends an output outside its folder.
-        path.basename((item as BatchItem).output) === (item as BatchItem).output &&
-        ['pending', 'running', 'done', 'failed'].includes((item as BatchItem).status),
-    )
-  );
+const BatchItemSchema = v.object({
+  input: v.string('a string'),
+  // A bare file name: a manifest never sends an output outside its folder.
+  output: v.pipe(v.string('a file name'), v.check((name) => name !== '' && path.basename(name) === name, 'a file name in this folder')),
+  status: v.picklist(['pending', 'running', 'done', 'failed'] as const, 'pending, running, done or failed'),
+  outputBefore: v.optional(v.nullable(v.object({ ino: v.string('a string'), mtimeNs: v.string('a string') }, 'an object with ino and mtimeNs'))),
+  seconds: v.optional(v.pipe(v.number('a number of seconds'), v.finite('a number of seconds'), v.minValue(0, 'a number of seconds ≥ 0'))),
+  error: v.optional(v.object({ code: v.string('a string'), message: v.string('a string') }, 'an object with code and message')),
+}, 'an object');
+
+/** What BatchLedger.read accepts: a manifest this version wrote, every item's output inside the folder. */
+const BatchManifestSchema = v.object({
+  version: v.literal(MANIFEST_VERSION, `${MANIFEST_VERSION}`),
+  settingsHash: v.string('a string'),
+  settings: v.pipe(v.record(v.string(), v.unknown(), 'an object'), v.check((value) => !Array.isArray(value), 'an object')),
+  recipe: v.optional(v.unknown()),
+  items: v.array(BatchItemSchema, 'a list'),
+  createdAt: v.string('a date'),
+  updatedAt: v.string('a date'),
+}, 'an object');
+
+/** Why `value` is not a batch manifest (the first field that is wrong and what it should be), or null when it is one. */
+function manifestProblem(value: unknown): string | null {
+  const result = v.safeParse(BatchManifestSchema, value);
+  if (result.success) return null;
+  const issue = result.issues[0];
+  const field = v.getDotPath(issue) ?? 'the manifest';
+  // A key the object lacks is reported by the object, with the key (quoted) as what was expected.
+  if (issue.type === 'object' && issue.expected?.startsWith('"')) return `${field} is missing`;
+  const got = JSON.stringify(issue.input) ?? String(issue.input);
+  return `${field} should be ${issue.message}, got ${got.length > 60 ? `${got.slice(0, 60)}…` : got}`;
 }

@@ -162,10 +162,16 @@ describe('BatchLedger', () => {
 
   it('says when the folder holds a file that is not a manifest', async () => {
     const dir = folder({ [MANIFEST_NAME]: '{"version":1,"items":"x"}' });
-    await expect(open(dir, ['/in/a.png'])).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringContaining('is not a batch manifest') });
+    await expect(open(dir, ['/in/a.png'])).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringContaining('is not a batch manifest (version 1: settingsHash is missing)') });
+    const listed = folder({ [MANIFEST_NAME]: JSON.stringify({ version: 1, settingsHash: 'h', settings: {}, items: 'x', createdAt: 'd', updatedAt: 'd' }) });
+    await expect(open(listed, ['/in/a.png'])).rejects.toMatchObject({ message: expect.stringContaining('items should be a list, got "x"') });
+    const future = folder({ [MANIFEST_NAME]: JSON.stringify({ version: 2, settingsHash: 'h', settings: {}, items: [], createdAt: 'd', updatedAt: 'd' }) });
+    await expect(open(future, ['/in/a.png'])).rejects.toMatchObject({ message: expect.stringContaining('version should be 1, got 2') });
+    const badStatus = folder({ [MANIFEST_NAME]: JSON.stringify({ version: 1, settingsHash: 'h', settings: {}, items: [{ input: 'a', output: 'a.png', status: 'lost' }], createdAt: 'd', updatedAt: 'd' }) });
+    await expect(open(badStatus, ['/in/a.png'])).rejects.toMatchObject({ message: expect.stringContaining('items.0.status should be pending, running, done or failed, got "lost"') });
     const broken = folder({ [MANIFEST_NAME]: '{' });
     await expect(open(broken, ['/in/a.png'])).rejects.toMatchObject({ message: expect.stringContaining('is not valid JSON') });
     const escaping = folder({ [MANIFEST_NAME]: JSON.stringify({ version: 1, settingsHash: 'h', settings: {}, items: [{ input: 'a', output: '../a.png', status: 'pending' }] }) });
-    await expect(open(escaping, ['/in/a.png'])).rejects.toMatchObject({ message: expect.stringContaining('is not a batch manifest') });
+    await expect(open(escaping, ['/in/a.png'])).rejects.toMatchObject({ message: expect.stringContaining('items.0.output should be a file name in this folder, got "../a.png"') });
   });
 });
