@@ -45,7 +45,11 @@ async function interruptedSpool(): Promise<void> {
   const spool = await FrameSpool.create({ dir, frameEvery: 2 });
   const recorder = new FrameRecorder(spool);
   recorder.start(image(0), image(200));
-  for (let i = 1; i <= 8; i++) recorder.onEvent(progress(i, 20, true));
+  // A run's events come an iteration apart (a burst of them would find the recorder's backlog full).
+  for (let i = 1; i <= 8; i++) {
+    recorder.onEvent(progress(i, 20, true));
+    await recorder.settled();
+  }
   await recorder.close();
 }
 

@@ -14,6 +14,8 @@ import type { RunEvent, RunResult } from '../run.js';
 export const FRAMES_INDEX_FILE = 'frames.json';
 export const CONTENT_FILE = 'content.png';
 export const DEFAULT_FRAME_EVERY = 10;
+/** Frames a recorder holds captured but not yet on disk before it skips intermediate ones (FrameRecorderOptions). */
+export const DEFAULT_FRAME_BACKLOG = 4;
 /** JPEG frames: high enough that the video encoder, not the spool, decides the quality. */
 export const SPOOL_JPEG_QUALITY = 95;
 
@@ -256,6 +258,11 @@ export interface FrameRecorderOptions {
    * keep the photo's colours). Frames of one spool must all have one size.
    */
   prepare?: (image: RgbImage) => RgbImage | Promise<RgbImage>;
+  /**
+   * At most this many frames are held captured but not yet on disk (each holds its float image until then); an
+   * intermediate frame captured while that many are waiting is skipped. Default DEFAULT_FRAME_BACKLOG.
+   */
+  maxBacklog?: number;
 }
 
 /**
@@ -263,18 +270,32 @@ export interface FrameRecorderOptions {
  * an iteration's loss at the start of the next one, so each frame's loss is filled in one event later (and the
  * last frame's from the result): the caption then shows the loss of exactly the image on screen.
  * Set the run's `imageEvery` to `recorder.imageEvery` (or 1) so progress events carry the frames it wants.
+ * Frames are written behind the run; should writing fall `maxBacklog` frames behind, intermediate frames are skipped
+ * rather than held (memory stays bounded, and checkpoints, which wait for the queued frames, are not held up).
  */
 export class FrameRecorder {
   private chain: Promise<void> = Promise.resolve();
   private error: unknown = null;
   /** Frames go in iteration order: a resumed spool holds those up to its checkpoint already. */
   private lastCaptured: number;
+  /** Frames queued and not yet on disk (nor failed). */
+  private backlog = 0;
+  private skipped = 0;
+  private readonly maxBacklog: number;
 
   constructor(
     readonly spool: FrameSpool,
     private readonly options: FrameRecorderOptions = {},
   ) {
     this.lastCaptured = spool.frames.at(-1)?.iteration ?? -1;
+    const maxBacklog = options.maxBacklog ?? DEFAULT_FRAME_BACKLOG;
+    if (!Number.isSafeInteger(maxBacklog) || maxBacklog < 1) throw new RangeError(`maxBacklog must be a whole number of at least 1, got ${String(maxBacklog)}.`);
+    this.maxBacklog = maxBacklog;
+  }
+
+  /** Intermediate frames skipped because writing had fallen maxBacklog frames behind. */
+  get dropped(): number {
+    return this.skipped;
   }
 
   get imageEvery(): number {
@@ -306,7 +327,8 @@ export class FrameRecorder {
     // This event's loss is that of the image after iteration - 1 steps.
     const loss = event.loss.total;
     this.then(() => this.spool.setLoss(iteration - 1, loss));
-    if (event.image && this.spool.wants(iteration, iteration === iterations)) this.capture(event.image, iteration, null);
+    const isLast = iteration === iterations;
+    if (event.image && this.spool.wants(iteration, isLast)) this.capture(event.image, iteration, null, !isLast);
   }
 
   /** Adds the final image unless it was captured already (a stop or convergence ends a run early), then flushes. */
@@ -340,21 +362,40 @@ export class FrameRecorder {
     return this.spool.frames;
   }
 
-  private capture(image: RgbImage, iteration: number, loss: number | null): void {
+  /**
+   * Queues a frame. Only an intermediate frame may be skipped, and only when it is captured: a frame once queued is
+   * never skipped, so settled() (a checkpoint) covers every frame queued before it, and the first and last frames,
+   * the checkpoint frame of a resumed run and the final one are always there. A skipped frame leaves a gap in the
+   * sequence (still in iteration order, as FrameSpool.resume needs), and lastCaptured stays, so finish() adds the
+   * final image if the last capture was the one skipped.
+   */
+  private capture(image: RgbImage, iteration: number, loss: number | null, mayDrop = false): void {
     if (iteration <= this.lastCaptured) return;
+    if (mayDrop && this.backlog >= this.maxBacklog) {
+      this.skipped++;
+      return;
+    }
     this.lastCaptured = iteration;
+    this.backlog++;
     const prepare = this.options.prepare;
-    this.then(async () => this.spool.add(prepare ? await prepare(image) : image, iteration, loss));
+    this.then(
+      async () => this.spool.add(prepare ? await prepare(image) : image, iteration, loss),
+      () => this.backlog--,
+    );
   }
 
-  /** Steps run one after another, so frames land in order even when `prepare` is async; the first error is kept. */
-  private then(step: () => Promise<void>): void {
+  /**
+   * Steps run one after another, so frames land in order even when `prepare` is async; the first error is kept (later
+   * steps are skipped). `settle` runs once the step is over, skipped or not.
+   */
+  private then(step: () => Promise<void>, settle?: () => void): void {
     this.chain = this.chain.then(async () => {
-      if (this.error) return;
       try {
-        await step();
+        if (!this.error) await step();
       } catch (error) {
         this.error = error;
+      } finally {
+        settle?.();
       }
     });
   }

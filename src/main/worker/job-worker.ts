@@ -342,6 +342,7 @@ async function paint(run: ActiveRun): Promise<void> {
   // A failed spool costs the video, never the run.
   const frames = run.keepCheckpoint ? run.recorder?.close() : run.recorder?.finish({ ...result, image, iterations });
   await frames?.catch((error: unknown) => console.warn(`[job-worker] timelapse frames of ${run.runId}: ${(error as Error).message}`));
+  if (run.recorder?.dropped) console.warn(`[job-worker] timelapse of ${run.runId}: ${run.recorder.dropped} frames skipped (writing them fell behind the run)`);
   run.send(async () => {
     const final = await encodeFrame(image, FINAL_QUALITY);
     // The full-precision image first (the service keeps it for export), then the event that announces it.
