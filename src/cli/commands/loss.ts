@@ -13,7 +13,7 @@ import { writeJsonLine } from '../output.js';
 
 export function lossCommand(): Command {
   const command = new Command('loss')
-    .description('evaluate the loss of IMAGE once; print unweighted per-layer values; optionally write d(total)/d(pixel)')
+    .description('evaluate the loss of IMAGE once; print unweighted per-layer values and each term\'s share of the total; optionally write d(total)/d(pixel)')
     .argument('<image>', 'the image to evaluate, at its own size unless --size is given')
     .requiredOption('--style <files...>', 'style image(s), used at their own size unless --size is given')
     .option('--content <file>', 'content image (resized to IMAGE\'s size when they differ)')
@@ -55,7 +55,9 @@ export function lossCommand(): Command {
       if (text.gradOut) {
         await writeNpyFloat32(path.resolve(text.gradOut), planarToInterleaved(grad, image.width, image.height), [image.height, image.width, 3]);
       }
-      writeJsonLine({ total: result.total, style: result.style, content: result.content, tv: result.tv });
+      // `weighted`: each term's share of the total under the weights in force (normalised or raw): what to turn down.
+      const weighted = objective.weightedTerms(result);
+      writeJsonLine({ total: result.total, style: result.style, content: result.content, tv: result.tv, weighted: { style: weighted.style, content: weighted.content, tv: weighted.tv } });
     } finally {
       await objective.dispose();
     }
