@@ -137,10 +137,8 @@ export class Lbfgs implements Optimizer {
       throw new NstError('BAD_ARGUMENT', `gradientTolerance must be a finite number of at least 0, got ${String(tolerance)}.`);
     }
     this.gradientTolerance = tolerance;
-    if (options.initialMaxChange !== undefined && !(Number.isFinite(options.initialMaxChange) && options.initialMaxChange > 0)) {
-      throw new NstError('BAD_ARGUMENT', `initialMaxChange must be a finite number above 0, got ${String(options.initialMaxChange)}.`);
-    }
-    this.initialMaxChange = options.initialMaxChange;
+    this.initialMaxChange =
+      options.initialMaxChange === undefined ? undefined : requirePositive('initialMaxChange', options.initialMaxChange);
     this.bounds = checkBounds(options.bounds);
 
     const m = this.historySize;
