@@ -39,7 +39,13 @@ const finiteRecord = () =>
     v.record(v.string(), finiteNumber()),
   );
 
-const LossSchema = objectOf({ total: finiteNumber(), style: finiteRecord(), content: finiteRecord(), tv: finiteNumber() }) satisfies v.GenericSchema<unknown, LossBreakdown>;
+const LossSchema = objectOf({
+  total: finiteNumber(),
+  style: finiteRecord(),
+  content: finiteRecord(),
+  tv: finiteNumber(),
+  weighted: v.optional(objectOf({ style: finiteRecord(), content: finiteRecord(), tv: finiteNumber() })),
+}) satisfies v.GenericSchema<unknown, LossBreakdown>;
 
 const LossWeightsSchema = objectOf({
   styleWeight: finiteNumber(),

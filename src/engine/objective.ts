@@ -57,12 +57,21 @@ export interface ObjectiveSpec extends LossWeights {
   readonly styleTargets?: ReadonlyMap<string, Float32Array>;
 }
 
+/** Each term's part of a total: the term times the weight the graph was fed (user weight × balance factor). */
+export interface LossShares {
+  style: Record<string, number>;
+  content: Record<string, number>;
+  tv: number;
+}
+
 /** One evaluation: total (weighted) and the UNWEIGHTED per-layer terms, keyed by canonical layer name. */
 export interface LossBreakdown {
   total: number;
   style: Record<string, number>;
   content: Record<string, number>;
   tv: number;
+  /** The terms' shares of `total` under the weights of this evaluation (they sum to it); absent where not known. */
+  weighted?: LossShares;
 }
 
 export class StyleObjective {
@@ -173,6 +182,7 @@ export class StyleObjective {
     const breakdown: LossBreakdown = { total: scalar(io.total), style: {}, content: {}, tv: scalar(io.tv) };
     for (const { layer } of this.graph.styleLayers) breakdown.style[layer] = scalar(io.styleLoss(layer));
     for (const { layer } of this.graph.contentLayers) breakdown.content[layer] = scalar(io.contentLoss(layer));
+    breakdown.weighted = this.shares(breakdown);
     return breakdown;
   }
 
@@ -181,12 +191,16 @@ export class StyleObjective {
    * the graph is fed (the user's weight × the `normalize` balance factor). The terms then sum to `total`.
    */
   weightedTerms(loss: LossBreakdown): LossBreakdown {
+    return { total: loss.total, ...this.shares(loss) };
+  }
+
+  private shares(loss: LossBreakdown): LossShares {
     const fed = (name: string): number => (this.feeds[name]!.data as Float32Array)[0]!;
     const style: Record<string, number> = {};
     const content: Record<string, number> = {};
     for (const [layer, value] of Object.entries(loss.style)) style[layer] = value * fed(io.styleWeight(layer));
     for (const [layer, value] of Object.entries(loss.content)) content[layer] = value * fed(io.contentWeight(layer));
-    return { total: loss.total, style, content, tv: loss.tv * fed(io.tvWeight) };
+    return { style, content, tv: loss.tv * fed(io.tvWeight) };
   }
 
   async dispose(): Promise<void> {

@@ -107,6 +107,8 @@ export interface LossPoint {
   style: Record<string, number>;
   content: Record<string, number>;
   tv: number;
+  /** Each term's share of `total` under the weights in force (they sum to it): what the chart plots per layer. */
+  weighted?: { style: Record<string, number>; content: Record<string, number>; tv: number };
 }
 
 /** Errors cross as data: a stable code and one human sentence. */

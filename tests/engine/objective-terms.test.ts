@@ -45,10 +45,15 @@ describe('StyleObjective.weightedTerms', () => {
     // Balanced weights differ from the user's by the targets' size: the terms are not the raw losses.
     expect(terms.style.block1_conv1).not.toBeCloseTo(2 * loss.style.block1_conv1!, 3);
 
+    // Every evaluation carries its own shares, under the weights it was made with.
+    expect(loss.weighted).toEqual({ style: terms.style, content: terms.content, tv: terms.tv });
+
     // Independently: turning one style layer off lowers the total by exactly its term.
     objective.setWeights({ ...weights, layerWeights: { block2_conv1: 0 } });
     const without = await objective.evaluate(image, grad);
     expect(loss.total - without.total).toBeCloseTo(terms.style.block2_conv1!, 5);
+    expect(without.weighted!.style.block2_conv1).toBe(0);
+    expect(without.weighted!.style.block1_conv1).toBeCloseTo(terms.style.block1_conv1!, 6);
     // Turning TV off lowers it by TV's term.
     objective.setWeights({ ...weights, tvWeight: 0 });
     const withoutTv = await objective.evaluate(image, grad);

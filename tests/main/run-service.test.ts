@@ -54,6 +54,12 @@ describe.skipIf(!present)('RunService on the real uint8 VGG19 and 64-px Tübinge
     expect(progress.map((p) => p.loss.iteration)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(progress.every((p) => p.iterations === 10 && Number.isFinite(p.loss.total) && p.msPerIteration > 0)).toBe(true);
     expect(Object.keys(progress[0]!.loss.style)).toEqual(['block1_conv1', 'block2_conv1', 'block3_conv1', 'block4_conv1', 'block5_conv1']);
+    // Each point carries the terms' shares of its total (what the chart plots): they add up to it.
+    for (const { loss } of progress) {
+      const w = loss.weighted!;
+      const sum = [...Object.values(w.style), ...Object.values(w.content), w.tv].reduce((a, b) => a + b, 0);
+      expect(sum / loss.total).toBeCloseTo(1, 4);
+    }
     // The first and the last always carry a preview; in between, at most one per 250 ms.
     expect(progress[0]!.preview).not.toBeNull();
     expect(progress.at(-1)!.preview).not.toBeNull();

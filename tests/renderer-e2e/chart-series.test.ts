@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { LossPoint } from '../../src/shared/ipc.js';
-import { columns, seriesKeys } from '../../src/renderer/Chart/series.js';
+import { columns, seriesKeys, showsShares } from '../../src/renderer/Chart/series.js';
 import { logSplits, tickLabel } from '../../src/renderer/Chart/chart-options.js';
 
 const point = (iteration: number, total: number, style: Record<string, number>, content: Record<string, number>): LossPoint => ({
@@ -35,6 +35,30 @@ describe('columns', () => {
     const points = [point(1, 2, {}, { block4_conv2: 0 }), point(2, Number.NaN, {}, { block4_conv2: 3 })];
     const keys = seriesKeys(points);
     expect(columns(points, keys)).toEqual([[1, 2], [2, null], [null, 3], [20, 20]]);
+  });
+});
+
+describe('shares of the total', () => {
+  const shared = (iteration: number, total: number, weighted: LossPoint['weighted']): LossPoint => ({ ...point(iteration, total, { block1_conv1: 7e5, block4_conv1: 1e11 }, { block4_conv2: 3e3 }), ...(weighted ? { weighted } : {}) });
+
+  it('plots each term\'s share on the total\'s scale when the points carry shares, never a raw value', () => {
+    const points = [
+      // A resumed run's first point, from a checkpoint written before shares: a gap, not a raw 7e5 on the total's axis.
+      shared(1, 2.5, undefined),
+      shared(2, 2, { style: { block1_conv1: 0.2, block4_conv1: 1.1 }, content: { block4_conv2: 0.6 }, tv: 0.1 }),
+    ];
+    expect(showsShares(points)).toBe(true);
+    const keys = seriesKeys(points);
+    expect(keys.every((k) => k.scale === 'total')).toBe(true);
+    expect(columns(points, keys)).toEqual([[1, 2], [2.5, 2], [null, 0.2], [null, 1.1], [null, 0.6], [null, 0.1]]);
+  });
+
+  it('keeps raw losses on their own scale for points without shares', () => {
+    const points = [shared(1, 2.5, undefined)];
+    expect(showsShares(points)).toBe(false);
+    const keys = seriesKeys(points);
+    expect(keys.filter((k) => k.id !== 'total').every((k) => k.scale === 'layers')).toBe(true);
+    expect(columns(points, keys)).toEqual([[1], [2.5], [7e5], [1e11], [3e3], [20]]);
   });
 });
 

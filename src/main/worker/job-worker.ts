@@ -3,7 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { decodeImage, encodeImage, resizeImage } from '../../engine/image.js';
 import { isNstError } from '../../engine/errors.js';
-import type { PlanarImage } from '../../engine/objective.js';
+import type { LossBreakdown, PlanarImage } from '../../engine/objective.js';
 import { RunController, initialImage, runStyleTransfer, type RunEvent as EngineEvent, type RunResult, type RunState as EngineRunState } from '../../engine/run.js';
 import { resizeLongest } from '../../engine/multiscale.js';
 import { planIterations, renderStyleTransfer, type RenderPlan } from '../../engine/render.js';
@@ -448,8 +448,10 @@ function outputSizeOf(run: ActiveRun, event: { width: number; height: number }):
   return run.outputSize ?? { width: event.width, height: event.height };
 }
 
-function lossPoint(iteration: number, loss: { total: number; style: Record<string, number>; content: Record<string, number>; tv: number }): LossPoint {
-  return { iteration, total: loss.total, style: { ...loss.style }, content: { ...loss.content }, tv: loss.tv };
+function lossPoint(iteration: number, loss: LossBreakdown): LossPoint {
+  const point: LossPoint = { iteration, total: loss.total, style: { ...loss.style }, content: { ...loss.content }, tv: loss.tv };
+  if (loss.weighted) point.weighted = { style: { ...loss.weighted.style }, content: { ...loss.weighted.content }, tv: loss.weighted.tv };
+  return point;
 }
 
 /** A JPEG of the image in a buffer of its own (sharp's may share a pool), so it can be transferred. */

@@ -1,4 +1,5 @@
-// uPlot options in the studio's dark theme: log scales for layer losses (left) and the weighted total (right).
+// uPlot options in the studio's dark theme: log scales for the layers (left: each term's share of the total, or raw
+// losses where a run reports no shares) and the weighted total (right).
 
 import type uPlot from 'uplot';
 import { formatLoss, type SeriesKey } from './series.js';
@@ -104,7 +105,10 @@ export function chartOptions(
     axes: [
       // Iterations are whole numbers: never a 2.5 tick.
       { ...axis, incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000], values: (_u, vals) => vals.map((v) => String(v)) },
-      { ...axis, scale: 'layers', size: 40, splits: logAxisSplits, filter: keepAll, values: logTicks, label: 'layer loss (raw)', labelSize: 14, labelFont: FONT },
+      // Raw layer losses have their own scale; shares of the total share the total's.
+      keys.some((k) => k.scale === 'layers')
+        ? { ...axis, scale: 'layers', size: 40, splits: logAxisSplits, filter: keepAll, values: logTicks, label: 'layer loss (raw)', labelSize: 14, labelFont: FONT }
+        : { ...axis, scale: 'total', size: 40, splits: logAxisSplits, filter: keepAll, values: logTicks, label: 'share of total', labelSize: 14, labelFont: FONT },
       {
         ...axis,
         scale: 'total',

@@ -24,8 +24,18 @@ export function layerColor(layer: string): string {
   return `hsl(${BLOCK_HUES[block - 1] ?? 0} 70% ${72 - (conv - 1) * 9}%)`;
 }
 
+/**
+ * Whether the layer series show each term's share of the total (points carry `weighted`) rather than the raw,
+ * unweighted losses: shares are what the weights act on, in the total's own units, so the largest is the term
+ * that dominates. Runs whose events carry no shares (an older worker) fall back to raw losses on their own axis.
+ */
+export function showsShares(points: readonly LossPoint[]): boolean {
+  return points.some((p) => p.weighted !== undefined);
+}
+
 /** The series to draw for these points, in a stable order (layers in network order). */
 export function seriesKeys(points: readonly LossPoint[]): SeriesKey[] {
+  const layerScale = showsShares(points) ? 'total' : 'layers';
   const style = new Set<string>();
   const content = new Set<string>();
   for (const p of points) {
@@ -35,27 +45,31 @@ export function seriesKeys(points: readonly LossPoint[]): SeriesKey[] {
   return [
     { id: 'total', label: 'total (weighted)', color: '#f1f2f6', width: 2, scale: 'total' },
     ...LAYER_NAMES.filter((l) => style.has(l)).map(
-      (l): SeriesKey => ({ id: `style:${l}`, label: l, color: layerColor(l), scale: 'layers' }),
+      (l): SeriesKey => ({ id: `style:${l}`, label: l, color: layerColor(l), scale: layerScale }),
     ),
     ...LAYER_NAMES.filter((l) => content.has(l)).map(
-      (l): SeriesKey => ({ id: `content:${l}`, label: `${l} content`, color: '#f08ca8', dash: [6, 4], scale: 'layers' }),
+      (l): SeriesKey => ({ id: `content:${l}`, label: `${l} content`, color: '#f08ca8', dash: [6, 4], scale: layerScale }),
     ),
-    { id: 'tv', label: 'tv', color: '#9aa0ae', dash: [2, 4], scale: 'layers' },
+    { id: 'tv', label: 'tv', color: '#9aa0ae', dash: [2, 4], scale: layerScale },
   ];
 }
 
 /** A log scale has no place for 0 or less (content loss is 0 at a content start): leave a gap there. */
 const positive = (v: number | undefined): number | null => (v !== undefined && v > 0 && Number.isFinite(v) ? v : null);
 
-function valueOf(point: LossPoint, id: string): number | null {
+function valueOf(point: LossPoint, id: string, shares: boolean): number | null {
   if (id === 'total') return positive(point.total);
-  if (id === 'tv') return positive(point.tv);
+  // In shares mode a point without them (a resumed run's first, from an older checkpoint) is a gap, never a raw value.
+  const terms = shares ? point.weighted : point;
+  if (!terms) return null;
+  if (id === 'tv') return positive(terms.tv);
   const [kind, layer] = id.split(':') as ['style' | 'content', string];
-  return positive(point[kind][layer]);
+  return positive(terms[kind][layer]);
 }
 
 export function columns(points: readonly LossPoint[], keys: readonly SeriesKey[]): uPlot.AlignedData {
-  return [points.map((p) => p.iteration), ...keys.map((k) => points.map((p) => valueOf(p, k.id)))];
+  const shares = keys.some((k) => k.id !== 'total' && k.scale === 'total');
+  return [points.map((p) => p.iteration), ...keys.map((k) => points.map((p) => valueOf(p, k.id, shares)))];
 }
 
 /** 3.2e+5 style: per-layer losses span ten orders of magnitude. */
