@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { temporaryPath } from '../atomic-file.js';
+import { pathExists } from '../path-exists.js';
 import { NstError } from '../errors.js';
 import { chwToHwcUint8, type RgbImage } from '../image.js';
 import type { RunEvent, RunResult } from '../run.js';
@@ -99,7 +100,7 @@ export class FrameSpool {
     }
     const dir = path.resolve(options.dir);
     await mkdir(dir, { recursive: true });
-    if (await exists(path.join(dir, FRAMES_INDEX_FILE))) {
+    if (await pathExists(path.join(dir, FRAMES_INDEX_FILE))) {
       throw new NstError('BAD_ARGUMENT', `${dir} already holds a frame spool (${FRAMES_INDEX_FILE}); use an empty folder for a new run.`);
     }
     return new FrameSpool(dir, frameEvery, format, false);
@@ -133,7 +134,7 @@ export class FrameSpool {
     for (const [position, entry] of index.frames.entries()) {
       const previous = kept.at(-1);
       if (entry.iteration > upTo || (previous && entry.iteration <= previous.iteration) || entry.file !== frameFileName(position, index.format)) break;
-      if (!(await exists(path.join(dir, entry.file)))) break;
+      if (!(await pathExists(path.join(dir, entry.file)))) break;
       kept.push(entry);
     }
     if (kept.length === 0) throw new NstError('FILE_NOT_FOUND', `The frame spool in ${dir} holds no frame up to iteration ${upTo} to continue from.`);
@@ -141,7 +142,7 @@ export class FrameSpool {
     spool.entries = kept;
     spool.written = kept.length;
     spool.size = { width: index.width, height: index.height };
-    spool.content = index.content !== null && (await exists(path.join(dir, index.content))) ? index.content : null;
+    spool.content = index.content !== null && (await pathExists(path.join(dir, index.content))) ? index.content : null;
     spool.saveIndex();
     const listed = new Set(kept.map((e) => e.file));
     const stale = (await readdir(dir)).filter((name) => (FRAME_FILE.test(name) && !listed.has(name)) || TEMP_FILE.test(name));
@@ -497,14 +498,5 @@ function writeNow(target: string, bytes: Buffer): void {
       // Never created, or already renamed: nothing to clean up.
     }
     throw error;
-  }
-}
-
-async function exists(target: string): Promise<boolean> {
-  try {
-    await stat(target);
-    return true;
-  } catch {
-    return false;
   }
 }

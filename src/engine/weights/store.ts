@@ -6,6 +6,7 @@ import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { NstError } from '../errors.js';
+import { pathExists } from '../path-exists.js';
 import { VGG19_CONV_LAYERS, VGG19_LAYER_NAMES } from '../vgg19.js';
 import { validateWeights, type WeightsFormat } from './load.js';
 import type { ConvWeights, Vgg19Weights } from './types.js';
@@ -410,10 +411,7 @@ export async function removeConvertedWeights(root: string = dataDir()): Promise<
   const removed: string[] = [];
   const candidates = [paths.index, paths.blob, ...(await partialDownloads(paths.downloads)).map((p) => p.path)];
   for (const file of candidates) {
-    const existed = await stat(file).then(
-      () => true,
-      () => false,
-    );
+    const existed = await pathExists(file);
     await rm(file, { force: true });
     await rm(`${file}.json`, { force: true }); // a download's resume record, if any
     if (existed) removed.push(file);

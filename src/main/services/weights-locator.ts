@@ -1,7 +1,7 @@
 // Finds the VGG19 weights for the studio: --weights, NST_WEIGHTS, the settings' path, or the app-data folder.
 
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { pathExists } from '../../engine/path-exists.js';
 import type { AppInfo } from '../../shared/ipc.js';
 
 export const WEIGHTS_ENV = 'NST_WEIGHTS';
@@ -49,12 +49,12 @@ export async function locateWeights(query: WeightsQuery): Promise<WeightsLocatio
   for (const { value, origin, label } of candidates) {
     if (!value) continue;
     const absolute = path.resolve(value);
-    if (await exists(absolute)) return { path: absolute, origin, source: `${absolute} (from ${label})` };
+    if (await pathExists(absolute)) return { path: absolute, origin, source: `${absolute} (from ${label})` };
     return { path: null, help: `${label} points to ${absolute}, which does not exist. ${HOW_TO_GET} Put one there, or in ${folder}.` };
   }
   for (const name of DEFAULT_WEIGHTS_NAMES) {
     const candidate = path.join(folder, name);
-    if (await exists(candidate)) return { path: candidate, origin: 'app-data', source: candidate };
+    if (await pathExists(candidate)) return { path: candidate, origin: 'app-data', source: candidate };
   }
   return {
     path: null,
@@ -65,13 +65,4 @@ export async function locateWeights(query: WeightsQuery): Promise<WeightsLocatio
 /** The AppInfo form: where the weights come from, or how to get them. */
 export function appInfoWeights(location: WeightsLocation): AppInfo['weights'] {
   return location.path === null ? { source: null, help: location.help } : { source: location.source };
-}
-
-async function exists(target: string): Promise<boolean> {
-  try {
-    await stat(target);
-    return true;
-  } catch {
-    return false;
-  }
 }
