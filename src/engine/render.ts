@@ -2,7 +2,7 @@
 
 import { resizeImage } from './image.js';
 import type { PlanarImage } from './objective.js';
-import { resizeLongest, runMultiScale, scaleSizes, type MultiScaleInputs, type ScalesOption, type StageState } from './multiscale.js';
+import { multiScaleIterations, resizeLongest, runMultiScale, type MultiScaleInputs, type ScalesOption, type StageState } from './multiscale.js';
 import { mapCheckpointSink, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
 import { DEFAULT_TILE_OVERLAP_PX, estimateMemory, formatBytes, isOutOfMemoryError, largestFittingSize, planTiling, sizeWithLongest, type EstimateSpec } from './estimate.js';
 import { planTiles, runTiled, type CompositorState, type TiledState, type RenderPhase, type TileRect } from './tiles.js';
@@ -246,8 +246,8 @@ function checkResumePlan(state: RenderState, width: number, height: number): voi
   }
 }
 
-/** Optimiser iterations a plan runs in all (for a progress bar): every scale, or the pass's scales and every tile. */
+/** Optimiser iterations a plan runs in all (for a progress bar): every scale (multiScaleIterations), or the pass's scales and every tile. */
 export function planIterations(plan: RenderPlan, iterations: number, scales: ScalesOption): number {
-  if (plan.mode === 'tiled') return iterations * (scaleSizes(plan.coherencePx, scales).length + plan.tiles);
-  return iterations * scaleSizes(plan.sizePx, scales).length;
+  if (plan.mode === 'tiled') return multiScaleIterations(iterations, plan.coherencePx, scales) + iterations * plan.tiles;
+  return multiScaleIterations(iterations, plan.sizePx, scales);
 }

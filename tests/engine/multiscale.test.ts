@@ -1,7 +1,7 @@
 // Coarse-to-fine runs and original colours, on the real uint8 VGG19 and a real pair.
 
 import { describe, expect, it } from 'vitest';
-import { runMultiScale, scaleSizes } from '../../src/engine/multiscale.js';
+import { multiScaleIterations, runMultiScale, scaleIterations, scaleSizes } from '../../src/engine/multiscale.js';
 import { runStyleTransfer } from '../../src/engine/run.js';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
 import { keepOriginalColors, luminance } from '../../src/engine/color.js';
@@ -27,6 +27,21 @@ describe('scaleSizes', () => {
     expect(() => scaleSizes(64, 4)).toThrow(/start below 16 px/);
     expect(() => scaleSizes(512, 2.5)).toThrow(/whole number/);
     expect(() => scaleSizes(512, 0)).toThrow(/from 1 to 8/);
+  });
+});
+
+describe('scaleIterations', () => {
+  it('gives each coarse scale a quarter of the iterations (at least 1) and the last scale all of them', () => {
+    expect(scaleIterations(300, 1)).toEqual([300]);
+    expect(scaleIterations(300, 2)).toEqual([75, 300]);
+    expect(scaleIterations(300, 3)).toEqual([75, 75, 300]);
+    expect(scaleIterations(10, 2)).toEqual([3, 10]);
+    expect(scaleIterations(1, 3)).toEqual([1, 1, 1]);
+  });
+  it('sums to what a run to that size counts', () => {
+    expect(multiScaleIterations(300, 384, 'auto')).toBe(300);
+    expect(multiScaleIterations(300, 1024, 'auto')).toBe(75 + 75 + 300);
+    expect(multiScaleIterations(40, 512, 'off')).toBe(40);
   });
 });
 
@@ -69,7 +84,8 @@ describe.skipIf(!present)('multi-scale on a real 128-px pair', () => {
     });
     expect(sizesSeen).toEqual([64, 128]);
     expect([multi.image.width, multi.image.height]).toEqual([128, 128]);
-    expect(multi.iterations).toBe(80);
+    // A quarter of the iterations at the coarse scale (scaleIterations), all of them at the output's size.
+    expect(multi.iterations).toBe(10 + 40);
     const single = await runStyleTransfer({ weights, content, styles: [style] }, settings);
 
     const objective = await StyleObjective.create({

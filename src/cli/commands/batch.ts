@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { decodeImage, writeImageAtomic } from '../../engine/image.js';
 import { RunController } from '../../engine/run.js';
 import { planIterations, renderStyleTransfer } from '../../engine/render.js';
-import { scaleSizes } from '../../engine/multiscale.js';
+import { multiScaleIterations } from '../../engine/multiscale.js';
 import { keepOriginalColors } from '../../engine/color.js';
 import { BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256 } from '../../engine/batch.js';
 import { NstError, isNstError } from '../../engine/errors.js';
@@ -142,7 +142,7 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
       await ledger.markRunning(index);
       current = new RunController();
       const itemStarted = performance.now();
-      const progress = { bar: createProgress(options.settings.iterations * scaleSizes(options.sizePx, options.scales).length, !json) };
+      const progress = { bar: createProgress(multiScaleIterations(options.settings.iterations, options.sizePx, options.scales), !json) };
       try {
         const content = await decodeImage(item.input, { sizePx: options.sizePx });
         let iterationOffset = 0;

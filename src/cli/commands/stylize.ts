@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
 import { decodeImage, resizeImage, writeImageAtomic } from '../../engine/image.js';
 import { RunController, initialImage, type RunSettings } from '../../engine/run.js';
-import { scaleSizes } from '../../engine/multiscale.js';
+import { multiScaleIterations, scaleSizes } from '../../engine/multiscale.js';
 import { planIterations, renderStyleTransfer } from '../../engine/render.js';
 import { keepOriginalColors } from '../../engine/color.js';
 import { NstError } from '../../engine/errors.js';
@@ -51,6 +51,7 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
   const saveEvery = parseNumber('--save-every', text.saveEvery!, { min: 0, integer: true });
   let settings: RunSettings = { ...options.settings, imageEvery: saveEvery };
   const scaleCount = scaleSizes(sizePx, scales).length;
+  const totalIterations = multiScaleIterations(settings.iterations, sizePx, scales);
   const framesDir = text.framesDir ? path.resolve(text.framesDir) : undefined;
   if (framesDir && saveEvery === 0) throw new NstError('BAD_ARGUMENT', '--frames-dir needs --save-every N (N ≥ 1).');
   if (framesDir) await mkdir(framesDir, { recursive: true });
@@ -59,8 +60,8 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
   const video = await prepareStylizeVideo(raw);
   if (video) settings = { ...settings, imageEvery: scaleCount > 1 ? 1 : saveEvery > 0 ? gcd(saveEvery, video.frameEvery) : video.frameEvery };
   // The run attached images for --save-every at iteration 1, every N-th and the last of each scale: keep exactly those.
-  const wantsSnapshot = (iteration: number): boolean =>
-    saveEvery > 0 && (iteration === 1 || iteration % saveEvery === 0 || iteration === settings.iterations);
+  const wantsSnapshot = (iteration: number, stageIterations: number): boolean =>
+    saveEvery > 0 && (iteration === 1 || iteration % saveEvery === 0 || iteration === stageIterations);
 
   // Images before weights: a mistyped image path should fail at once, not after loading a 550 MB .h5.
   const content = await decodeImage(contentPath, { sizePx });
@@ -71,7 +72,7 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
   const controller = new RunController();
   const onSignal = (): void => controller.stop();
   process.once('SIGINT', onSignal);
-  let progress = createProgress(settings.iterations * scaleCount, !json);
+  let progress = createProgress(totalIterations, !json);
   // Iterations are numbered across scales: a scale's first iteration follows the previous scale's last.
   let iterationOffset = 0;
   let lastIteration = checkpoints.iterationsBefore;
@@ -117,8 +118,8 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
           if (json) {
             writeJsonLine(iterationRecord(iteration, event, scale));
           }
-          video?.onEvent(event, { iteration, iterations: settings.iterations * scaleCount });
-          if (event.image && wantsSnapshot(event.iteration)) {
+          video?.onEvent(event, { iteration, iterations: totalIterations });
+          if (event.image && wantsSnapshot(event.iteration, event.iterations)) {
             const target = framesDir ? path.join(framesDir, `frame_${String(iteration).padStart(6, '0')}.png`) : output;
             const image = event.image;
             // Coarse scales are snapshotted at the output's size, so every frame of a run has one size.
