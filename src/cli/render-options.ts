@@ -24,7 +24,7 @@ export function addRenderOptions(command: Command): Command {
     .option('--init <content|noise|style>', 'starting image', d.init)
     .option('--seed <n>', 'random seed (noise init)', String(d.seed))
     .option('--weights <path>', 'VGG19 weights (.h5, .onnx or TF.js folder); default $NST_WEIGHTS')
-    .option('--scales <auto|off|N>', 'coarse-to-fine: optimise at halved sizes first (auto: above 384 px, coarsest ≥ 192 px); --iterations runs at every scale', 'auto')
+    .option('--scales <auto|off|N>', 'coarse-to-fine: optimise at halved sizes first (auto: above 384 px, coarsest ≥ 192 px); --iterations run at the output size, a quarter of them at each coarser scale', 'auto')
     .option('--style-scale <factor>', 'style image size relative to the output', '1')
     .option('--original-colors', 'keep the content photo\'s colours: transfer luminance only')
     .option('--tile <auto|off|N>', 'tiled rendering: auto (when the whole image does not fit in --memory-limit), off (then optimise smaller and upsample), or N-px tiles', 'auto')

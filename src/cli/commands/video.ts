@@ -96,7 +96,7 @@ export function applyPresetOptions(command: Command, raw: RawOptions): void {
     tvWeight: String(s.tvWeight),
     styleLayers: layer,
     contentLayers: '',
-    // One size, as in the seed: coarse-to-fine would run the preset's iterations at every scale.
+    // One size, as in the seed: coarse-to-fine would add coarse scales before the preset's iterations.
     scales: 'off',
     frameEvery: String(preset.video.frameEvery),
     fps: String(preset.video.fps),
