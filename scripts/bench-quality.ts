@@ -12,7 +12,7 @@
 // losses are compared only at full size, where its objective is the fixed-size runs' objective.
 //
 // Hand-off (where the full-size loss is, term by term): each term's share of the balanced total at full size
-// (StyleObjective.weightedTerms) for the photo and for the coarse result upsampled with detail after each of
+// (LossBreakdown.weighted) for the photo and for the coarse result upsampled with detail after each of
 // --handoff-coarse L-BFGS iterations at half size; then --handoff-full L-BFGS iterations at full size from the photo
 // and from the --coarse-iterations hand-off, the terms every 15 iterations. Cheap next to the 1000-iteration reference.
 
@@ -127,8 +127,8 @@ if (!skip.has('handoff')) {
   const objective = await StyleObjective.create({ ...base, weights, width: content.width, height: content.height, styleImages: [style], contentImage: content, session: { device: 'cpu', threads } });
   const rows: TermsRow[] = [];
   const row = (label: string, fullSizeIterations: number, loss: LossBreakdown): void => {
-    const terms = objective.weightedTerms(loss);
-    rows.push({ label, fullSizeIterations, ...terms });
+    // Every evaluation carries its terms' shares; the runs here use the objective's settings, so the same factors.
+    rows.push({ label, fullSizeIterations, total: loss.total, ...loss.weighted! });
     console.log(`handoff ${label}, ${fullSizeIterations} full-size iterations: total ${loss.total.toFixed(4)}`);
   };
   const termsAt = async (image: Float32Array): Promise<LossBreakdown> => objective.evaluate(image, new Float32Array(image.length));

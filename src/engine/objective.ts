@@ -186,14 +186,7 @@ export class StyleObjective {
     return breakdown;
   }
 
-  /**
-   * What each term of `loss` adds to its total under the current weights: the unweighted term times the weight
-   * the graph is fed (the user's weight × the `normalize` balance factor). The terms then sum to `total`.
-   */
-  weightedTerms(loss: LossBreakdown): LossBreakdown {
-    return { total: loss.total, ...this.shares(loss) };
-  }
-
+  /** Each term of `loss` times the weight the graph is fed for it (the user's weight × the `normalize` factor). */
   private shares(loss: LossBreakdown): LossShares {
     const fed = (name: string): number => (this.feeds[name]!.data as Float32Array)[0]!;
     const style: Record<string, number> = {};

@@ -56,8 +56,7 @@ export function lossCommand(): Command {
         await writeNpyFloat32(path.resolve(text.gradOut), planarToInterleaved(grad, image.width, image.height), [image.height, image.width, 3]);
       }
       // `weighted`: each term's share of the total under the weights in force (normalised or raw): what to turn down.
-      const weighted = objective.weightedTerms(result);
-      writeJsonLine({ total: result.total, style: result.style, content: result.content, tv: result.tv, weighted: { style: weighted.style, content: weighted.content, tv: weighted.tv } });
+      writeJsonLine({ total: result.total, style: result.style, content: result.content, tv: result.tv, weighted: result.weighted });
     } finally {
       await objective.dispose();
     }
