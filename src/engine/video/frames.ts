@@ -1,12 +1,11 @@
 // A bounded on-disk spool of a run's frames (numbered PNG or JPEG files and a frames.json index), and the
 // recorder that fills one from a run's events: every N iterations, always the first and the last frame.
 
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { temporaryPath } from '../atomic-file.js';
+import { temporaryOwner, writeFileAtomicSync } from '../atomic-file.js';
 import { pathExists } from '../path-exists.js';
 import { NstError } from '../errors.js';
 import { chwToHwcUint8, type RgbImage } from '../image.js';
@@ -145,7 +144,7 @@ export class FrameSpool {
     spool.content = index.content !== null && (await pathExists(path.join(dir, index.content))) ? index.content : null;
     spool.saveIndex();
     const listed = new Set(kept.map((e) => e.file));
-    const stale = (await readdir(dir)).filter((name) => (FRAME_FILE.test(name) && !listed.has(name)) || TEMP_FILE.test(name));
+    const stale = (await readdir(dir)).filter((name) => (FRAME_FILE.test(name) && !listed.has(name)) || temporaryOwner(name) !== null);
     await Promise.all(stale.map((name) => unlink(path.join(dir, name)).catch(() => undefined)));
     return spool;
   }
@@ -177,7 +176,7 @@ export class FrameSpool {
     const pixels = chwToHwcUint8(image.data, image.width, image.height);
     return this.enqueue(async () => {
       const bytes = await this.encode(pixels, image.width, image.height);
-      writeNow(path.join(this.dir, entry.file), bytes);
+      writeFileAtomicSync(path.join(this.dir, entry.file), bytes);
       this.written = position + 1;
       this.saveIndex();
     });
@@ -197,7 +196,7 @@ export class FrameSpool {
     this.content = CONTENT_FILE;
     return this.enqueue(async () => {
       const png = await sharp(pixels, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
-      writeNow(path.join(this.dir, CONTENT_FILE), png);
+      writeFileAtomicSync(path.join(this.dir, CONTENT_FILE), png);
       this.saveIndex();
     });
   }
@@ -249,7 +248,7 @@ export class FrameSpool {
       // A reader (an export of a run still going) must find every listed file.
       frames: this.entries.slice(0, this.written),
     };
-    writeNow(path.join(this.dir, FRAMES_INDEX_FILE), Buffer.from(`${JSON.stringify(index, null, 1)}\n`));
+    writeFileAtomicSync(path.join(this.dir, FRAMES_INDEX_FILE), Buffer.from(`${JSON.stringify(index, null, 1)}\n`));
   }
 }
 
@@ -478,25 +477,3 @@ function frameFileName(position: number, format: FrameFileFormat): string {
 }
 
 const FRAME_FILE = /^frame_\d{6,}\.(png|jpg)$/;
-/** writeFileAtomic's temp files (`.NAME.PID.HEX.tmp`), left behind when a kill cut a write short. */
-const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
-
-/**
- * A reader never sees half a frame or half an index: a temp file beside the target (writeFileAtomic's name, so
- * resume() sweeps what a kill leaves), renamed over it. Frames are rewritable: no fsync for each one. Synchronous:
- * see FrameSpool.
- */
-function writeNow(target: string, bytes: Buffer): void {
-  const temporary = temporaryPath(target);
-  try {
-    writeFileSync(temporary, bytes, { flag: 'wx' });
-    renameSync(temporary, target);
-  } catch (error) {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // Never created, or already renamed: nothing to clean up.
-    }
-    throw error;
-  }
-}
