@@ -21,13 +21,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_RUN_SETTINGS } from '../src/engine/defaults.js';
-import { decodeImage } from '../src/engine/image.js';
-import { resizeLongest, scaleSizes, upsampleWithDetail } from '../src/engine/multiscale.js';
-import { RunController, runStyleTransfer, type RunSettings } from '../src/engine/run.js';
-import { StyleObjective, type LossBreakdown, type PlanarImage } from '../src/engine/objective.js';
+import { DEFAULT_RUN_SETTINGS } from '../src/engine/settings.js';
+import { decodeImage } from '../src/engine/io/image.js';
+import { resizeLongest, scaleSizes, upsampleWithDetail } from '../src/engine/render/multiscale.js';
+import { RunController, runStyleTransfer, type RunSettings } from '../src/engine/render/run.js';
+import { StyleObjective, type LossBreakdown, type PlanarImage } from '../src/engine/model/objective.js';
 import { loadWeights } from '../src/engine/weights/load.js';
-import { autoDeviceOrder } from '../src/engine/runtime/session.js';
+import { autoDeviceOrder } from '../src/engine/model/runtime/session.js';
 
 const { values } = parseArgs({
   options: {

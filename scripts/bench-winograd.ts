@@ -23,8 +23,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder, type Value } from '../src/engine/graph/builder.js';
-import { WINOGRAD_F4 } from '../src/engine/graph/ops/conv.js';
+import { GraphBuilder, type Value } from '../src/engine/model/graph/builder.js';
+import { WINOGRAD_F4 } from '../src/engine/model/graph/ops/conv.js';
 
 const { values } = parseArgs({
   options: {
@@ -99,7 +99,7 @@ const F2: Spec = {
     [0, 1, -1, -1],
   ],
 };
-// The product's own matrices (src/engine/graph/ops/conv.ts), so the benchmark measures what ships.
+// The product's own matrices (src/engine/model/graph/ops/conv.ts), so the benchmark measures what ships.
 const mutable = (m: readonly (readonly number[])[]): number[][] => m.map((r) => [...r]);
 const F4: Spec = { m: 4, n: 6, BT: mutable(WINOGRAD_F4.BT), G: mutable(WINOGRAD_F4.G), AT: mutable(WINOGRAD_F4.AT) };
 

@@ -12,10 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { DEFAULT_RUN_SETTINGS } from '../src/engine/defaults.js';
-import { buildLossGraph, io } from '../src/engine/graph/vgg-graph.js';
-import { WINOGRAD_MIN_TILES, resolveConvAlgorithm, winogradPolicy, type ConvAlgorithm } from '../src/engine/graph/ops/conv.js';
-import { VGG19_CONV_LAYERS, featureSize, layerSpec } from '../src/engine/vgg19.js';
+import { DEFAULT_RUN_SETTINGS } from '../src/engine/settings.js';
+import { buildLossGraph, io } from '../src/engine/model/graph/vgg-graph.js';
+import { WINOGRAD_MIN_TILES, resolveConvAlgorithm, winogradPolicy, type ConvAlgorithm } from '../src/engine/model/graph/ops/conv.js';
+import { VGG19_CONV_LAYERS, featureSize, layerSpec } from '../src/engine/model/vgg19.js';
 import { randomVgg19Weights } from '../src/engine/weights/random.js';
 
 const { values } = parseArgs({

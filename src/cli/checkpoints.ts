@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { CheckpointWriter, newRunId, type Checkpoint, type CheckpointManifest } from '../engine/checkpoint.js';
-import type { RenderPlan, RenderState } from '../engine/render.js';
-import type { RunResult } from '../engine/run.js';
+import { CheckpointWriter, newRunId, type Checkpoint, type CheckpointManifest } from '../engine/persist/checkpoint.js';
+import type { RenderPlan, RenderState } from '../engine/render/render.js';
+import type { RunResult } from '../engine/render/run.js';
 import { NstError } from '../engine/errors.js';
 import { parseNumber } from './parse.js';
 

@@ -1,7 +1,7 @@
 // Parsers for the CLI's option values: each turns text into a typed value or throws a sentence naming the option.
 
 import { NstError, isNstError } from '../engine/errors.js';
-import { canonicalLayerName } from '../engine/vgg19.js';
+import { canonicalLayerName } from '../engine/model/vgg19.js';
 
 function bad(option: string, message: string): NstError {
   return new NstError('BAD_ARGUMENT', `${option}: ${message}`);

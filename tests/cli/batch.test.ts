@@ -5,8 +5,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSyn
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeImage, writeImageAtomic } from '../../src/engine/image.js';
-import { MANIFEST_NAME, type BatchManifest } from '../../src/engine/batch.js';
+import { decodeImage, writeImageAtomic } from '../../src/engine/io/image.js';
+import { MANIFEST_NAME, type BatchManifest } from '../../src/engine/persist/batch-manifest.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 import { jsonLines, runNst, spawnNst } from '../helpers/cli.js';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/cli/output.js';
-import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } from '../../src/engine/vgg19.js';
+import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } from '../../src/engine/model/vgg19.js';
 import { jsonLines, runNst, type CliResult } from '../helpers/cli.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 

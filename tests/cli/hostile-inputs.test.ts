@@ -10,7 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/cli/output.js';
-import { noiseImage } from '../../src/engine/image.js';
+import { noiseImage } from '../../src/engine/io/image.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { runNst, type CliResult } from '../helpers/cli.js';
 import { jpegBomb, pngBomb, truncated } from '../helpers/hostile-files.js';

@@ -5,10 +5,10 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeImage } from '../../src/engine/image.js';
-import { StyleObjective, type PlanarImage } from '../../src/engine/objective.js';
+import { decodeImage } from '../../src/engine/io/image.js';
+import { StyleObjective, type PlanarImage } from '../../src/engine/model/objective.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
-import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } from '../../src/engine/vgg19.js';
+import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } from '../../src/engine/model/vgg19.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 import { jsonLines, runNst } from '../helpers/cli.js';
 

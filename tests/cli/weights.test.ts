@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/cli/output.js';
-import { VGG19_LAYER_NAMES } from '../../src/engine/vgg19.js';
+import { VGG19_LAYER_NAMES } from '../../src/engine/model/vgg19.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { jsonLines, runNst, type CliResult } from '../helpers/cli.js';
 import { TestFileServer } from '../helpers/file-server.js';

@@ -1,4 +1,4 @@
-// engine/atomic-file.ts: a write is temp file, fsync, rename, then the folder fsynced (where the platform can);
+// engine/sys/atomic-file.ts: a write is temp file, fsync, rename, then the folder fsynced (where the platform can);
 // temporary files of writers that died mid-write are swept, a live process's never.
 
 import { spawnSync } from 'node:child_process';
@@ -39,9 +39,9 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   };
 });
 
-const { fsyncDirectory, removeStaleTemporaries, temporaryOwner, temporaryPath, writeFileAtomic } = await import('../../src/engine/atomic-file.js');
-const { isProcessAlive } = await import('../../src/engine/process-alive.js');
-const { CheckpointWriter, MANIFEST_FILE, newRunId, runDir } = await import('../../src/engine/checkpoint.js');
+const { fsyncDirectory, removeStaleTemporaries, temporaryOwner, temporaryPath, writeFileAtomic } = await import('../../src/engine/sys/atomic-file.js');
+const { isProcessAlive } = await import('../../src/engine/sys/process-alive.js');
+const { CheckpointWriter, MANIFEST_FILE, newRunId, runDir } = await import('../../src/engine/persist/checkpoint.js');
 
 const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'nst-atomic-'));
 

@@ -1,4 +1,4 @@
-// engine/batch.ts: input expansion (folders, globs, files), collision-safe output names, and the manifest that makes
+// engine/persist/batch-manifest.ts: input expansion (folders, globs, files), collision-safe output names, and the manifest that makes
 // a batch resumable (same settings keep finished items, other settings are refused unless forced, a crash mid-item
 // is told apart from a finished write).
 
@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFil
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, assignOutputNames, describeSettingsChanges, expandContentInputs, settingsHash } from '../../src/engine/batch.js';
+import { BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, assignOutputNames, describeSettingsChanges, expandContentInputs, settingsHash } from '../../src/engine/persist/batch-manifest.js';
 
 function folder(files: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nst-batch-'));

@@ -7,10 +7,10 @@ import { mkdir, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promi
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RunController, mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunSettings, type RunState } from '../../src/engine/run.js';
-import { runMultiScale, type StageState } from '../../src/engine/multiscale.js';
-import { runTiled, type TiledState } from '../../src/engine/tiles.js';
-import { renderStyleTransfer, type RenderState } from '../../src/engine/render.js';
+import { RunController, mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunSettings, type RunState } from '../../src/engine/render/run.js';
+import { runMultiScale, type StageState } from '../../src/engine/render/multiscale.js';
+import { runTiled, type TiledState } from '../../src/engine/render/tiles/tiles.js';
+import { renderStyleTransfer, type RenderState } from '../../src/engine/render/render.js';
 import {
   CheckpointWriter,
   LOCK_FILE,
@@ -22,15 +22,15 @@ import {
   removeCheckpoint,
   runDir,
   runOwner,
-} from '../../src/engine/checkpoint.js';
-import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
-import { decodeImage } from '../../src/engine/image.js';
+} from '../../src/engine/persist/checkpoint.js';
+import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
+import { decodeImage } from '../../src/engine/io/image.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { weightsFingerprint } from '../../src/engine/weights/fingerprint.js';
 import type { Vgg19Weights } from '../../src/engine/weights/types.js';
 import type { OptimizerName } from '../../src/engine/optim/types.js';
-import type { PlanarImage } from '../../src/engine/objective.js';
+import type { PlanarImage } from '../../src/engine/model/objective.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 
 const present = hasShared('data', 'vgg19-imagenet-uint8') && hasShared('data', 'images', 'content_tubingen_64.png');

@@ -15,10 +15,10 @@ import {
   planTiling,
   sizeWithLongest,
   type EstimateSpec,
-} from '../../src/engine/estimate.js';
-import { convForLimit, planRender } from '../../src/engine/render.js';
-import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
-import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, VGG19_CONV_LAYERS } from '../../src/engine/vgg19.js';
+} from '../../src/engine/render/memory.js';
+import { convForLimit, planRender } from '../../src/engine/render/render.js';
+import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
+import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, VGG19_CONV_LAYERS } from '../../src/engine/model/vgg19.js';
 import { NstError } from '../../src/engine/errors.js';
 import { jsonLines, runNst } from '../helpers/cli.js';
 

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RgbImage } from '../../src/engine/image.js';
-import type { LossBreakdown } from '../../src/engine/objective.js';
-import type { RunEvent, RunResult } from '../../src/engine/run.js';
+import type { RgbImage } from '../../src/engine/io/image.js';
+import type { LossBreakdown } from '../../src/engine/model/objective.js';
+import type { RunEvent, RunResult } from '../../src/engine/render/run.js';
 import { DEFAULT_FRAME_BACKLOG, FRAMES_INDEX_FILE, FrameRecorder, FrameSpool, type FramesIndex } from '../../src/engine/video/frames.js';
 
 /** A 4x3 image of one grey level: each frame's pixels tell which iteration it shows. */

@@ -2,12 +2,12 @@
 // differences of that reference, for every loss term and both pools, on a tiny random-weight VGG19.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { StyleObjective, type PlanarImage } from '../../src/engine/objective.js';
+import { StyleObjective, type PlanarImage } from '../../src/engine/model/objective.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
-import { createRng } from '../../src/engine/random.js';
-import type { PoolKind } from '../../src/engine/graph/ops/pool.js';
+import { createRng } from '../../src/engine/sys/random.js';
+import type { PoolKind } from '../../src/engine/model/graph/ops/pool.js';
 import { referenceActivations, referenceGram, referenceLoss, type ReferenceSpec } from '../helpers/reference-vgg.js';
-import { VGG19_CONV_LAYERS } from '../../src/engine/vgg19.js';
+import { VGG19_CONV_LAYERS } from '../../src/engine/model/vgg19.js';
 
 function randomImage(width: number, height: number, seed: number): PlanarImage {
   const rng = createRng(seed);

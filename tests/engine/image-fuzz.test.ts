@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isNstError } from '../../src/engine/errors.js';
-import { decodeImage, noiseImage, type RgbImage } from '../../src/engine/image.js';
+import { decodeImage, noiseImage, type RgbImage } from '../../src/engine/io/image.js';
 import { pngBomb } from '../helpers/hostile-files.js';
 import sharp, { type Sharp } from 'sharp';
 

@@ -1,4 +1,4 @@
-// Specification of src/engine/image.ts: decoding real and awkward files, resizing, encoding, atomic writes, errors.
+// Specification of src/engine/io/image.ts: decoding real and awkward files, resizing, encoding, atomic writes, errors.
 
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,7 +18,7 @@ import {
   resizeImage,
   writeImageAtomic,
   type RgbImage,
-} from '../../src/engine/image.js';
+} from '../../src/engine/io/image.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 
 const IMAGES = ['data', 'images'] as const;

@@ -1,14 +1,14 @@
 // Coarse-to-fine runs and original colours, on the real uint8 VGG19 and a real pair.
 
 import { describe, expect, it } from 'vitest';
-import { multiScaleIterations, runMultiScale, scaleIterations, scaleSizes } from '../../src/engine/multiscale.js';
-import { runStyleTransfer } from '../../src/engine/run.js';
-import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
-import { keepOriginalColors, luminance } from '../../src/engine/color.js';
-import { decodeImage } from '../../src/engine/image.js';
+import { multiScaleIterations, runMultiScale, scaleIterations, scaleSizes } from '../../src/engine/render/multiscale.js';
+import { runStyleTransfer } from '../../src/engine/render/run.js';
+import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
+import { keepOriginalColors, luminance } from '../../src/engine/io/color.js';
+import { decodeImage } from '../../src/engine/io/image.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
-import { StyleObjective, type PlanarImage } from '../../src/engine/objective.js';
-import { GATYS_STYLE_LAYERS } from '../../src/engine/vgg19.js';
+import { StyleObjective, type PlanarImage } from '../../src/engine/model/objective.js';
+import { GATYS_STYLE_LAYERS } from '../../src/engine/model/vgg19.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 
 describe('scaleSizes', () => {

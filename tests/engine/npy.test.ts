@@ -1,4 +1,4 @@
-// Specification of src/engine/npy.ts: float32 .npy files as NumPy writes and reads them, and the PyTorch fixtures.
+// Specification of src/engine/io/npy.ts: float32 .npy files as NumPy writes and reads them, and the PyTorch fixtures.
 
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -6,7 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNstError } from '../../src/engine/errors.js';
-import { decodeNpyFloat32, encodeNpyFloat32, readNpyFloat32, writeNpyFloat32 } from '../../src/engine/npy.js';
+import { decodeNpyFloat32, encodeNpyFloat32, readNpyFloat32, writeNpyFloat32 } from '../../src/engine/io/npy.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 
 let dir: string;

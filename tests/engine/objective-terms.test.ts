@@ -1,9 +1,9 @@
 // LossBreakdown.weighted: what each loss term adds to the total, under balanced (normalize) and user weights.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { StyleObjective, type LossWeights, type PlanarImage } from '../../src/engine/objective.js';
+import { StyleObjective, type LossWeights, type PlanarImage } from '../../src/engine/model/objective.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
-import { createRng } from '../../src/engine/random.js';
+import { createRng } from '../../src/engine/sys/random.js';
 
 function randomImage(width: number, height: number, seed: number): PlanarImage {
   const rng = createRng(seed);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { isNstError } from '../../src/engine/errors.js';
 import { createOptimizer, Lbfgs, type Objective, type Optimizer, type OptimizerName } from '../../src/engine/optim/index.js';
-import { createRng } from '../../src/engine/random.js';
+import { createRng } from '../../src/engine/sys/random.js';
 
 /** Extended Rosenbrock: Σ over pairs 100(x₂ᵢ − x₂ᵢ₋₁²)² + (1 − x₂ᵢ₋₁)², minimum 0 at all ones. */
 const rosenbrock: Objective = async (x, grad) => {

@@ -1,9 +1,9 @@
 // A real run on real weights and images: the optimizers compared, and the run's controls (stop, pause, weights).
 
 import { describe, expect, it } from 'vitest';
-import { RunController, runStyleTransfer, type RunSettings, type RunEvent } from '../../src/engine/run.js';
-import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
-import { decodeImage } from '../../src/engine/image.js';
+import { RunController, runStyleTransfer, type RunSettings, type RunEvent } from '../../src/engine/render/run.js';
+import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
+import { decodeImage } from '../../src/engine/io/image.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import type { Vgg19Weights } from '../../src/engine/weights/types.js';
 import type { OptimizerName } from '../../src/engine/optim/types.js';

@@ -11,14 +11,14 @@ import {
   runTiled,
   seamGradientRatio,
   tileSeams,
-} from '../../src/engine/tiles.js';
-import { StyleObjective, type PlanarImage } from '../../src/engine/objective.js';
-import { runStyleTransfer } from '../../src/engine/run.js';
-import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
-import { decodeImage, noiseImage } from '../../src/engine/image.js';
+} from '../../src/engine/render/tiles/tiles.js';
+import { StyleObjective, type PlanarImage } from '../../src/engine/model/objective.js';
+import { runStyleTransfer } from '../../src/engine/render/run.js';
+import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
+import { decodeImage, noiseImage } from '../../src/engine/io/image.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
-import { GATYS_STYLE_LAYERS } from '../../src/engine/vgg19.js';
+import { GATYS_STYLE_LAYERS } from '../../src/engine/model/vgg19.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 
 function smoothImage(width: number, height: number): PlanarImage {

@@ -6,10 +6,10 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RUN_SETTINGS } from '../../src/engine/defaults.js';
+import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
 import { NstError } from '../../src/engine/errors.js';
-import { decodeImage, resizeImage, type RgbImage } from '../../src/engine/image.js';
-import { initialImage, runStyleTransfer, type RunEvent, type RunResult, type RunSettings } from '../../src/engine/run.js';
+import { decodeImage, resizeImage, type RgbImage } from '../../src/engine/io/image.js';
+import { initialImage, runStyleTransfer, type RunEvent, type RunResult, type RunSettings } from '../../src/engine/render/run.js';
 import { exportVideo, heldFrameCount, type VideoFormat, type VideoProgress } from '../../src/engine/video/export.js';
 import { resolveFfmpeg } from '../../src/engine/video/ffmpeg.js';
 import { FRAMES_INDEX_FILE, FrameRecorder, FrameSpool, listFrames, type FramesIndex } from '../../src/engine/video/frames.js';
@@ -33,7 +33,7 @@ async function spoolRun(options: { weights: Vgg19Weights; content: RgbImage; sty
   const settings: RunSettings = { ...DEFAULT_RUN_SETTINGS, optimizer: 'gd', iterations: options.iterations, device: 'cpu', threads: 2, reportEvery: 1, imageEvery: recorder.imageEvery };
   recorder.start({ width: options.content.width, height: options.content.height, data: initialImage(settings.init, options.content, [options.style], settings.seed) }, options.content);
   const events: RunEvent[] = [];
-  const { RunController } = await import('../../src/engine/run.js');
+  const { RunController } = await import('../../src/engine/render/run.js');
   const controller = new RunController();
   const result = await runStyleTransfer({ weights: options.weights, content: options.content, styles: [options.style] }, settings, {
     controller,

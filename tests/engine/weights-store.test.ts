@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { NstError } from '../../src/engine/errors.js';
-import { VGG19_LAYER_NAMES } from '../../src/engine/vgg19.js';
+import { VGG19_LAYER_NAMES } from '../../src/engine/model/vgg19.js';
 import { KERAS_VGG19_NOTOP, downloadAndInstallWeights, fetchWeights, type WeightsProgress } from '../../src/engine/weights/download.js';
 import { importWeights } from '../../src/engine/weights/import.js';
 import { loadWeights } from '../../src/engine/weights/load.js';

@@ -4,9 +4,9 @@
 
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder } from '../../src/engine/graph/builder.js';
-import { conv3x3, conv3x3InputGrad, flipTransposeKernel, resolveConvAlgorithm, winogradKernelTransform, winogradPolicy } from '../../src/engine/graph/ops/conv.js';
-import { createRng } from '../../src/engine/random.js';
+import { GraphBuilder } from '../../src/engine/model/graph/builder.js';
+import { conv3x3, conv3x3InputGrad, flipTransposeKernel, resolveConvAlgorithm, winogradKernelTransform, winogradPolicy } from '../../src/engine/model/graph/ops/conv.js';
+import { createRng } from '../../src/engine/sys/random.js';
 import type { ConvWeights } from '../../src/engine/weights/types.js';
 
 function randomConv(inChannels: number, outChannels: number, seed: number): ConvWeights {

@@ -5,12 +5,12 @@
 //
 // Prints one JSON line (EvaluationReport) on stdout; the gradient goes to `gradPath` as a .npy.
 
-import { StyleObjective, type LossBreakdown, type PlanarImage } from '../../src/engine/objective.js';
-import type { DeviceRequest, RuntimeBackend } from '../../src/engine/runtime/session.js';
-import type { PoolKind } from '../../src/engine/graph/ops/pool.js';
+import { StyleObjective, type LossBreakdown, type PlanarImage } from '../../src/engine/model/objective.js';
+import type { DeviceRequest, RuntimeBackend } from '../../src/engine/model/runtime/session.js';
+import type { PoolKind } from '../../src/engine/model/graph/ops/pool.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
-import { createRng } from '../../src/engine/random.js';
-import { readNpyFloat32, writeNpyFloat32 } from '../../src/engine/npy.js';
+import { createRng } from '../../src/engine/sys/random.js';
+import { readNpyFloat32, writeNpyFloat32 } from '../../src/engine/io/npy.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';

@@ -1,6 +1,6 @@
 // An independent float64 forward pass of VGG19 + the Gatys losses, written plainly, to check the graph against.
 
-import { VGG19_CONV_LAYERS, canonicalLayerName } from '../../src/engine/vgg19.js';
+import { VGG19_CONV_LAYERS, canonicalLayerName } from '../../src/engine/model/vgg19.js';
 import type { Vgg19Weights } from '../../src/engine/weights/types.js';
 
 interface Map3 {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { APP_INDEX_URL } from '../../src/main/app-protocol.js';
-import { writeFileAtomic } from '../../src/engine/atomic-file.js';
+import { writeFileAtomic } from '../../src/engine/sys/atomic-file.js';
 import { withFormatExtension } from '../../src/main/ipc/export-image.js';
 import { withVideoExtension } from '../../src/main/ipc/export-video.js';
 import { HANDLERS, INVOKE_CHANNELS, channelOf, guard, registerIpcHandlers, type IpcMainLike } from '../../src/main/ipc/index.js';

@@ -14,7 +14,7 @@ import { trustPolicy, type SenderInfo } from '../../src/main/security.js';
 import type { StudioServices } from '../../src/main/services-port.js';
 import { RunService } from '../../src/main/services/run-service.js';
 import { WeightsService } from '../../src/main/services/weights-service.js';
-import { noiseImage } from '../../src/engine/image.js';
+import { noiseImage } from '../../src/engine/io/image.js';
 import type { Result, RunEvent, StartRunRequest } from '../../src/shared/ipc.js';
 import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
 import { EventLog, WEIGHTS_DIR, testSettings, tsJobWorker } from '../helpers/studio.js';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunService } from '../../src/main/services/run-service.js';
-import { MANIFEST_FILE } from '../../src/engine/checkpoint.js';
+import { MANIFEST_FILE } from '../../src/engine/persist/checkpoint.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { describeFingerprint, weightsFingerprint } from '../../src/engine/weights/fingerprint.js';
 import type { RunEvent } from '../../src/shared/ipc.js';

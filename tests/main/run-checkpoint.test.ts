@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunService } from '../../src/main/services/run-service.js';
-import { MANIFEST_FILE } from '../../src/engine/checkpoint.js';
+import { MANIFEST_FILE } from '../../src/engine/persist/checkpoint.js';
 import type { RunEvent } from '../../src/shared/ipc.js';
 import { REPO_ROOT } from '../helpers/shared-data.js';
 import { EventLog, WEIGHTS_DIR, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';

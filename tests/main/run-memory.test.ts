@@ -7,8 +7,8 @@ import { RunService } from '../../src/main/services/run-service.js';
 import { ExportService } from '../../src/main/services/export-service.js';
 import type { RunEvent } from '../../src/shared/ipc.js';
 import { EventLog, WEIGHTS_DIR, layers, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
-import { planRender } from '../../src/engine/render.js';
-import { MB } from '../../src/engine/estimate.js';
+import { planRender } from '../../src/engine/render/render.js';
+import { MB } from '../../src/engine/render/memory.js';
 import { renderSpec } from '../../src/main/services/memory-estimate.js';
 
 type Of<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunService } from '../../src/main/services/run-service.js';
 import { RUN_FRAMES_FOLDER, VideoService, runFramesDir } from '../../src/main/services/video-service.js';
-import { MANIFEST_FILE } from '../../src/engine/checkpoint.js';
+import { MANIFEST_FILE } from '../../src/engine/persist/checkpoint.js';
 import { FRAMES_INDEX_FILE, type FramesIndex } from '../../src/engine/video/frames.js';
 import type { RunEvent } from '../../src/shared/ipc.js';
 import { REPO_ROOT } from '../helpers/shared-data.js';

@@ -14,7 +14,7 @@ import {
   validateUpdateRunSettings,
 } from '../../src/shared/schemas.js';
 import { DEFAULT_STUDIO_SETTINGS, LAYER_NAMES, LAYER_PRESETS, applyPreset } from '../../src/shared/studio-settings.js';
-import { VGG19_LAYER_NAMES } from '../../src/engine/vgg19.js';
+import { VGG19_LAYER_NAMES } from '../../src/engine/model/vgg19.js';
 
 const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
 

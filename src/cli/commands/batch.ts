@@ -4,12 +4,12 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
-import { decodeImage, writeImageAtomic } from '../../engine/image.js';
-import { RunController } from '../../engine/run.js';
-import { planIterations, renderStyleTransfer } from '../../engine/render.js';
-import { multiScaleIterations } from '../../engine/multiscale.js';
-import { keepOriginalColors } from '../../engine/color.js';
-import { BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256 } from '../../engine/batch.js';
+import { decodeImage, writeImageAtomic } from '../../engine/io/image.js';
+import { RunController } from '../../engine/render/run.js';
+import { planIterations, renderStyleTransfer } from '../../engine/render/render.js';
+import { multiScaleIterations } from '../../engine/render/multiscale.js';
+import { keepOriginalColors } from '../../engine/io/color.js';
+import { BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256 } from '../../engine/persist/batch-manifest.js';
 import { NstError, isNstError } from '../../engine/errors.js';
 import { parseChoice } from '../parse.js';
 import { resolveWeights } from '../weights.js';

@@ -2,9 +2,9 @@
 
 import path from 'node:path';
 import { Command } from 'commander';
-import { decodeImage, resizeImage } from '../../engine/image.js';
-import { StyleObjective } from '../../engine/objective.js';
-import { writeNpyFloat32 } from '../../engine/npy.js';
+import { decodeImage, resizeImage } from '../../engine/io/image.js';
+import { StyleObjective } from '../../engine/model/objective.js';
+import { writeNpyFloat32 } from '../../engine/io/npy.js';
 import { NstError } from '../../engine/errors.js';
 import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-options.js';
 import { parseNumber } from '../parse.js';

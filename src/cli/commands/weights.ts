@@ -15,7 +15,7 @@ import {
   type WeightsIndex,
   type WeightsStatus,
 } from '../../engine/weights/store.js';
-import { VGG19_LAYER_NAMES } from '../../engine/vgg19.js';
+import { VGG19_LAYER_NAMES } from '../../engine/model/vgg19.js';
 import { writeJsonLine } from '../output.js';
 import { parseNumber } from '../parse.js';
 import { WEIGHTS_HELP } from '../weights.js';

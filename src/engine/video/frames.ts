@@ -5,11 +5,11 @@ import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, stat, unlink } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { temporaryOwner, writeFileAtomicSync } from '../atomic-file.js';
-import { pathExists } from '../path-exists.js';
+import { temporaryOwner, writeFileAtomicSync } from '../sys/atomic-file.js';
+import { pathExists } from '../sys/path-exists.js';
 import { NstError } from '../errors.js';
-import { chwToHwcUint8, type RgbImage } from '../image.js';
-import type { RunEvent, RunResult } from '../run.js';
+import { chwToHwcUint8, type RgbImage } from '../io/image.js';
+import type { RunEvent, RunResult } from '../render/run.js';
 
 export const FRAMES_INDEX_FILE = 'frames.json';
 export const CONTENT_FILE = 'content.png';

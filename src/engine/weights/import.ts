@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError, isNstError } from '../errors.js';
-import { VGG19_LAYER_NAMES } from '../vgg19.js';
+import { VGG19_LAYER_NAMES } from '../model/vgg19.js';
 import { detectWeightsFormat, loadWeights, type WeightsFormat } from './load.js';
 import { dataDir, hashFile, writeConvertedWeights, type SourceFile, type WeightsIndex, type WeightsProvenance } from './store.js';
 import type { Vgg19Weights } from './types.js';

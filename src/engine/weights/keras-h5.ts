@@ -5,7 +5,7 @@ import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dataset as H5Dataset, Group as H5Group } from 'h5wasm/node';
 import { NstError } from '../errors.js';
-import { VGG19_LAYER_NAMES } from '../vgg19.js';
+import { VGG19_LAYER_NAMES } from '../model/vgg19.js';
 import { kerasConv, type ShapedArray } from './tfjs.js';
 import type { ConvWeights, Vgg19Weights } from './types.js';
 

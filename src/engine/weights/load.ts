@@ -3,7 +3,7 @@
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError } from '../errors.js';
-import { VGG19_CONV_LAYERS, layerSpec } from '../vgg19.js';
+import { VGG19_CONV_LAYERS, layerSpec } from '../model/vgg19.js';
 import { hasHdf5Signature, loadKerasH5Weights } from './keras-h5.js';
 import { loadOnnxZooWeights } from './onnx-zoo.js';
 import { INDEX_FILE, INDEX_FORMAT, readConvertedFolder } from './store.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { NstError } from '../errors.js';
-import { VGG19_LAYER_NAMES } from '../vgg19.js';
+import { VGG19_LAYER_NAMES } from '../model/vgg19.js';
 import type { ConvWeights, Vgg19Weights } from './types.js';
 
 // onnx-proto is a CommonJS protobufjs module: under ESM only its default export is visible.

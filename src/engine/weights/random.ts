@@ -1,8 +1,8 @@
 // Seeded random VGG19 weights: full-size for smoke runs, channel-scaled tiny ones for finite-difference tests.
 
 import { NstError, requireNumberInRange } from '../errors.js';
-import { createRng, type Rng } from '../random.js';
-import { VGG19_CONV_LAYERS } from '../vgg19.js';
+import { createRng, type Rng } from '../sys/random.js';
+import { VGG19_CONV_LAYERS } from '../model/vgg19.js';
 import type { ConvWeights, Vgg19Weights } from './types.js';
 
 export interface RandomVgg19Options {

@@ -6,8 +6,8 @@ import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { NstError } from '../errors.js';
-import { pathExists } from '../path-exists.js';
-import { VGG19_CONV_LAYERS, VGG19_LAYER_NAMES } from '../vgg19.js';
+import { pathExists } from '../sys/path-exists.js';
+import { VGG19_CONV_LAYERS, VGG19_LAYER_NAMES } from '../model/vgg19.js';
 import { validateWeights, type WeightsFormat } from './load.js';
 import type { ConvWeights, Vgg19Weights } from './types.js';
 

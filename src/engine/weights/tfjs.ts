@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError } from '../errors.js';
-import { VGG19_LAYER_NAMES } from '../vgg19.js';
+import { VGG19_LAYER_NAMES } from '../model/vgg19.js';
 import type { ConvWeights, Vgg19Weights } from './types.js';
 
 type QuantizationDtype = 'uint8' | 'uint16' | 'float16';

@@ -1,13 +1,13 @@
 // The batch queue behind the Batch panel: many content images under one setting set, each run through the run
 // queue (RunService: its worker, its pause/resume), persisted in the app data folder as an engine batch manifest
-// (engine/batch.ts), so it resumes after a restart without redoing finished items. Pure Node, no Electron.
+// (engine/persist/batch-manifest.ts), so it resumes after a restart without redoing finished items. Pure Node, no Electron.
 
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { writeFileAtomic } from '../../engine/atomic-file.js';
-import { BatchLedger, MANIFEST_NAME } from '../../engine/batch.js';
-import { encodeImage } from '../../engine/image.js';
+import { writeFileAtomic } from '../../engine/sys/atomic-file.js';
+import { BatchLedger, MANIFEST_NAME } from '../../engine/persist/batch-manifest.js';
+import { encodeImage } from '../../engine/io/image.js';
 import type { ErrorInfo, Result, RunEvent, RunRef, StartRunRequest } from '../../shared/ipc.js';
 import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, StartBatchRequest } from '../../shared/batch-api.js';
 import { validateBatchItemRef, validateNoPayload, validateStartBatch } from '../../shared/schemas.js';

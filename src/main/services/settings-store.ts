@@ -2,7 +2,7 @@
 // atomically (temporary file + rename), validated on load; a corrupt file is kept as .bak and defaults used.
 
 import { mkdir, readFile, rename } from 'node:fs/promises';
-import { writeFileAtomic as writeAtomically } from '../../engine/atomic-file.js';
+import { writeFileAtomic as writeAtomically } from '../../engine/sys/atomic-file.js';
 import path from 'node:path';
 import * as v from 'valibot';
 import type { Result } from '../../shared/ipc.js';
@@ -186,7 +186,7 @@ function withDefaults(stored: Record<string, unknown>): Record<string, unknown> 
   return out;
 }
 
-/** Creates the folder if needed, then writes atomically (engine/atomic-file.ts). */
+/** Creates the folder if needed, then writes atomically (engine/sys/atomic-file.ts). */
 async function writeFileAtomic(filePath: string, text: string): Promise<void> {
   await mkdir(path.dirname(filePath), { recursive: true });
   await writeAtomically(filePath, text);

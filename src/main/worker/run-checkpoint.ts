@@ -3,9 +3,9 @@
 
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointWriter, type CheckpointManifest } from '../../engine/checkpoint.js';
-import type { RenderPlan, RenderState, RenderOptions } from '../../engine/render.js';
-import { mapCheckpointSink, type CheckpointSink } from '../../engine/run.js';
+import { CheckpointWriter, type CheckpointManifest } from '../../engine/persist/checkpoint.js';
+import type { RenderPlan, RenderState, RenderOptions } from '../../engine/render/render.js';
+import { mapCheckpointSink, type CheckpointSink } from '../../engine/render/run.js';
 import type { StartRunRequest } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 

@@ -3,9 +3,9 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
-import { writeFileAtomic } from './atomic-file.js';
-import { NstError } from './errors.js';
-import { createRng } from './random.js';
+import { writeFileAtomic } from '../sys/atomic-file.js';
+import { NstError } from '../errors.js';
+import { createRng } from '../sys/random.js';
 
 /** An RGB image as the engine uses it: planar CHW (all R, then all G, then all B), row-major, 0..255 floats. */
 export interface RgbImage {

@@ -1,14 +1,14 @@
 // A run at the requested size that fits in memory: whole, optimised smaller and upsampled, or tiled; retried smaller on OOM.
 
-import { resizeImage } from './image.js';
-import type { PlanarImage } from './objective.js';
+import { resizeImage } from '../io/image.js';
+import type { PlanarImage } from '../model/objective.js';
 import { multiScaleIterations, resizeLongest, runMultiScale, type MultiScaleInputs, type ScalesOption, type StageState } from './multiscale.js';
 import { mapCheckpointSink, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
-import { DEFAULT_TILE_OVERLAP_PX, estimateMemory, formatBytes, isOutOfMemoryError, largestFittingSize, planTiling, sizeWithLongest, type EstimateSpec } from './estimate.js';
-import { planTiles, runTiled, type CompositorState, type TiledState, type RenderPhase, type TileRect } from './tiles.js';
-import type { LossBreakdown } from './objective.js';
-import { summariseOrtError } from './runtime/session.js';
-import { NstError } from './errors.js';
+import { DEFAULT_TILE_OVERLAP_PX, estimateMemory, formatBytes, isOutOfMemoryError, largestFittingSize, planTiling, sizeWithLongest, type EstimateSpec } from './memory.js';
+import { planTiles, runTiled, type CompositorState, type TiledState, type RenderPhase, type TileRect } from './tiles/tiles.js';
+import type { LossBreakdown } from '../model/objective.js';
+import { summariseOrtError } from '../model/runtime/session.js';
+import { NstError } from '../errors.js';
 
 /** `auto`: tile only when the whole image does not fit; `off`: never tile (optimise smaller and upsample instead); N: tiles of N px. */
 export type TileOption = 'auto' | 'off' | number;

@@ -1,12 +1,12 @@
 // Memory a style-transfer run will need, from shapes alone: what `nst estimate` prints and the fallback plans with.
 
 import os from 'node:os';
-import { NstError } from './errors.js';
-import type { PoolKind } from './graph/ops/pool.js';
-import type { OptimizerName } from './optim/types.js';
-import type { Device, DeviceRequest } from './runtime/session.js';
-import { resolveConvAlgorithm, winogradPolicy, type ConvAlgorithm } from './graph/ops/conv.js';
-import { VGG19_CONV_LAYERS, canonicalLayerName, featureSize, layerSpec, type ConvLayerSpec } from './vgg19.js';
+import { NstError } from '../errors.js';
+import type { PoolKind } from '../model/graph/ops/pool.js';
+import type { OptimizerName } from '../optim/types.js';
+import type { Device, DeviceRequest } from '../model/runtime/session.js';
+import { resolveConvAlgorithm, winogradPolicy, type ConvAlgorithm } from '../model/graph/ops/conv.js';
+import { VGG19_CONV_LAYERS, canonicalLayerName, featureSize, layerSpec, type ConvLayerSpec } from '../model/vgg19.js';
 
 export const MB = 2 ** 20;
 

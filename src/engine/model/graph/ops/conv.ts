@@ -2,7 +2,7 @@
 // onnxruntime's Conv ('direct') or as Winograd F(4x4,3x3) written in plain ONNX ops ('winograd').
 
 import type { GraphBuilder, Value } from '../builder.js';
-import type { ConvWeights } from '../../weights/types.js';
+import type { ConvWeights } from '../../../weights/types.js';
 
 /**
  * How a conv layer is computed. 'direct': onnxruntime's Conv. 'winograd': F(4x4,3x3) (36 multiplies per 16 outputs

@@ -4,11 +4,11 @@ import type { Tensor } from 'onnxruntime-common';
 import { buildFeatureGraph, buildLossGraph, io, type BuiltGraph, type GraphSpec, type LayerShape } from './graph/vgg-graph.js';
 import type { PoolKind } from './graph/ops/pool.js';
 import type { ConvAlgorithm } from './graph/ops/conv.js';
-import { chooseConvAlgorithm } from './estimate.js';
+import { chooseConvAlgorithm } from '../render/memory.js';
 import { GraphSession, autoDeviceOrder, autoSkipReason, type Device, type SessionOptions } from './runtime/session.js';
 import { canonicalLayerName, layerSpec } from './vgg19.js';
-import type { Vgg19Weights } from './weights/types.js';
-import { NstError } from './errors.js';
+import type { Vgg19Weights } from '../weights/types.js';
+import { NstError } from '../errors.js';
 
 /** A planar RGB image, channels first, values on the 0–255 scale. */
 export interface PlanarImage {

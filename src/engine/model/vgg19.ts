@@ -1,6 +1,6 @@
 // The VGG19 layer table (Keras names), and resolution of the paper's aliases (conv1_1, relu1_1).
 
-import { NstError } from './errors.js';
+import { NstError } from '../errors.js';
 
 /** Channels out of each block's convolutions, and how many convolutions each block has. */
 const BLOCKS = [

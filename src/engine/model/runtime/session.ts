@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import { NstError } from '../errors.js';
+import { NstError } from '../../errors.js';
 
 export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'webgpu', 'coreml'] as const;
 export type DeviceRequest = (typeof DEVICES)[number];

@@ -7,8 +7,8 @@ import { maxPoolGradThroughRelu, pool2x2, pool2x2Grad, type PoolKind, type Poole
 import { asMatrix, gram, styleLoss } from './ops/gram.js';
 import { contentLoss, totalVariation } from './ops/losses.js';
 import { VGG19_CONV_LAYERS, canonicalLayerName, featureSize, layerSpec } from '../vgg19.js';
-import type { ConvWeights, Vgg19Weights } from '../weights/types.js';
-import { NstError } from '../errors.js';
+import type { ConvWeights, Vgg19Weights } from '../../weights/types.js';
+import { NstError } from '../../errors.js';
 
 /** Caffe preprocessing mean, in RGB order (Keras lists it as BGR [103.939, 116.779, 123.68]). */
 export const CAFFE_MEAN_RGB = [123.68, 116.779, 103.939] as const;

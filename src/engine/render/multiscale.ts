@@ -1,10 +1,10 @@
 // Coarse-to-fine runs: optimise small, upsample, continue larger, up to the target size.
 
-import { resizeImage } from './image.js';
-import type { PlanarImage } from './objective.js';
+import { resizeImage } from '../io/image.js';
+import type { PlanarImage } from '../model/objective.js';
 import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings, type RunState } from './run.js';
-import type { Vgg19Weights } from './weights/types.js';
-import { NstError } from './errors.js';
+import type { Vgg19Weights } from '../weights/types.js';
+import { NstError } from '../errors.js';
 
 export type ScalesOption = 'auto' | 'off' | number;
 

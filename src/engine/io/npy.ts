@@ -1,7 +1,7 @@
 // NumPy .npy files of float32 (C order): how gradients are exchanged with the PyTorch reference fixtures.
 
 import { readFile, writeFile } from 'node:fs/promises';
-import { NstError } from './errors.js';
+import { NstError } from '../errors.js';
 
 export interface NpyFloat32 {
   readonly data: Float32Array;

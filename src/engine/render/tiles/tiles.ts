@@ -1,15 +1,15 @@
 // Tiled rendering for outputs larger than memory allows: a whole-image pass, then overlapping tiles blended in.
 
-import { buildFeatureGraph, io } from './graph/vgg-graph.js';
-import type { PoolKind } from './graph/ops/pool.js';
-import { GraphSession, type SessionOptions } from './runtime/session.js';
-import { resizeImage } from './image.js';
-import { normaliseBlend, totalVariation, type LossBreakdown, type PlanarImage } from './objective.js';
-import { resizeLongest, runMultiScale, type ScalesOption, type StageState } from './multiscale.js';
-import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
-import { canonicalLayerName } from './vgg19.js';
-import type { Vgg19Weights } from './weights/types.js';
-import { NstError } from './errors.js';
+import { buildFeatureGraph, io } from '../../model/graph/vgg-graph.js';
+import type { PoolKind } from '../../model/graph/ops/pool.js';
+import { GraphSession, type SessionOptions } from '../../model/runtime/session.js';
+import { resizeImage } from '../../io/image.js';
+import { normaliseBlend, totalVariation, type LossBreakdown, type PlanarImage } from '../../model/objective.js';
+import { resizeLongest, runMultiScale, type ScalesOption, type StageState } from '../multiscale.js';
+import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from '../run.js';
+import { canonicalLayerName } from '../../model/vgg19.js';
+import type { Vgg19Weights } from '../../weights/types.js';
+import { NstError } from '../../errors.js';
 
 export interface TileRect {
   readonly x: number;

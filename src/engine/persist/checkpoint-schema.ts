@@ -1,9 +1,9 @@
 // The schema of a checkpoint's manifest (checkpoint.json): what a resume relies on, each refusal naming its field.
 
 import * as v from 'valibot';
-import type { LossBreakdown, LossWeights } from './objective.js';
-import type { RenderPlan } from './render.js';
-import type { WeightsFingerprint } from './weights/fingerprint.js';
+import type { LossBreakdown, LossWeights } from '../model/objective.js';
+import type { RenderPlan } from '../render/render.js';
+import type { WeightsFingerprint } from '../weights/fingerprint.js';
 
 export const CHECKPOINT_FORMAT = 'nst-checkpoint';
 export const CHECKPOINT_VERSION = 1;

@@ -1,14 +1,14 @@
 // One style-transfer run: build the objective, iterate an optimizer over the image, emit events, pause/stop.
 
-import { StyleObjective, type LossBreakdown, type LossWeights, type PlanarImage } from './objective.js';
-import type { PoolKind } from './graph/ops/pool.js';
-import type { DeviceRequest, Device, RuntimeBackend } from './runtime/session.js';
-import { CONV_ALGORITHMS, type ConvAlgorithm } from './graph/ops/conv.js';
-import type { OptimizerName, OptimizerState } from './optim/types.js';
-import { createOptimizer } from './optim/index.js';
-import type { Vgg19Weights } from './weights/types.js';
-import { createRng } from './random.js';
-import { NstError } from './errors.js';
+import { StyleObjective, type LossBreakdown, type LossWeights, type PlanarImage } from '../model/objective.js';
+import type { PoolKind } from '../model/graph/ops/pool.js';
+import type { DeviceRequest, Device, RuntimeBackend } from '../model/runtime/session.js';
+import { CONV_ALGORITHMS, type ConvAlgorithm } from '../model/graph/ops/conv.js';
+import type { OptimizerName, OptimizerState } from '../optim/types.js';
+import { createOptimizer } from '../optim/index.js';
+import type { Vgg19Weights } from '../weights/types.js';
+import { createRng } from '../sys/random.js';
+import { NstError } from '../errors.js';
 
 /** L-BFGS's first step (no curvature yet) moves the most-affected pixel by this many levels of 255. */
 const LBFGS_FIRST_STEP_LEVELS = 8;

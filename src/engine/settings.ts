@@ -1,7 +1,7 @@
 // The defaults every front end (CLI, studio) starts from, tuned on the real VGG19 weights; see README "Defaults".
 
-import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } from './vgg19.js';
-import type { RunSettings } from './run.js';
+import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } from './model/vgg19.js';
+import type { RunSettings } from './render/run.js';
 
 export const DEFAULT_SIZE_PX = 384;
 

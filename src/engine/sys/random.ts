@@ -1,6 +1,6 @@
 // A tiny seeded PRNG (mulberry32 + Box–Muller) so weights, noise and tests are reproducible from one number.
 
-import { NstError } from './errors.js';
+import { NstError } from '../errors.js';
 
 export interface Rng {
   /** Uniform in [0, 1). */

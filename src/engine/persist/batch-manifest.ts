@@ -6,8 +6,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import * as v from 'valibot';
-import { removeStaleTemporaries, writeFileAtomic } from './atomic-file.js';
-import { NstError } from './errors.js';
+import { removeStaleTemporaries, writeFileAtomic } from '../sys/atomic-file.js';
+import { NstError } from '../errors.js';
 
 /** The manifest's file name in the output folder. */
 export const MANIFEST_NAME = 'nst-batch.json';
