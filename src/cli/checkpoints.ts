@@ -4,10 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { CheckpointWriter, newRunId, type Checkpoint, type CheckpointManifest } from '../engine/persist/checkpoint.js';
-import type { RenderPlan, RenderState } from '../engine/render/render.js';
-import type { RunResult } from '../engine/render/run.js';
-import { NstError } from '../engine/errors.js';
+import { CheckpointWriter, newRunId, type Checkpoint, type CheckpointManifest, type RenderPlan, type RenderState, type RunResult, NstError } from '../engine/index.js';
 import { parseNumber } from './parse.js';
 
 export const DEFAULT_CHECKPOINT_EVERY_S = 60;

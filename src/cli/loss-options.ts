@@ -1,11 +1,7 @@
 // The loss options shared by `stylize`, `loss` and `bench`: declared once, read into engine settings once.
 
 import type { Command } from 'commander';
-import { DEFAULT_RUN_SETTINGS } from '../engine/settings.js';
-import { NstError } from '../engine/errors.js';
-import type { PoolKind } from '../engine/model/graph/ops/pool.js';
-import { DEVICES, type DeviceRequest } from '../engine/model/runtime/session.js';
-import { CONV_ALGORITHMS, type ConvAlgorithm } from '../engine/model/graph/ops/conv.js';
+import { DEFAULT_RUN_SETTINGS, NstError, type PoolKind, DEVICES, type DeviceRequest, CONV_ALGORITHMS, type ConvAlgorithm } from '../engine/index.js';
 import { parseChoice, parseLayerList, parseLayerWeights, parseNumber, parseNumberList } from './parse.js';
 
 export interface LossOptionValues {

@@ -2,7 +2,7 @@
 
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { NstError } from '../engine/errors.js';
+import { NstError } from '../engine/index.js';
 
 /**
  * Throws unless `output` can receive the result: FILE_NOT_FOUND when its folder does not exist (said now, not

@@ -1,7 +1,7 @@
 // How the CLI speaks: one-line errors with exit codes by error kind, JSON lines, a progress bar on a TTY.
 
 import cliProgress from 'cli-progress';
-import { isNstError, type NstErrorCode } from '../engine/errors.js';
+import { isNstError, type NstErrorCode } from '../engine/index.js';
 
 /** Exit codes by error kind, so scripts can tell a bad argument from a bad file from a runtime failure. */
 export const EXIT_CODES: Readonly<Record<NstErrorCode | 'INTERNAL', number>> = {

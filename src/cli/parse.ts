@@ -1,7 +1,6 @@
 // Parsers for the CLI's option values: each turns text into a typed value or throws a sentence naming the option.
 
-import { NstError, isNstError } from '../engine/errors.js';
-import { canonicalLayerName } from '../engine/model/vgg19.js';
+import { NstError, isNstError, canonicalLayerName } from '../engine/index.js';
 
 function bad(option: string, message: string): NstError {
   return new NstError('BAD_ARGUMENT', `${option}: ${message}`);

@@ -2,14 +2,7 @@
 // per-iteration JSON line both print.
 
 import type { Command } from 'commander';
-import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX } from '../engine/settings.js';
-import { decodeImage, type RgbImage } from '../engine/io/image.js';
-import type { InitMode, RunEvent, RunSettings } from '../engine/render/run.js';
-import type { ScalesOption } from '../engine/render/multiscale.js';
-import type { TileOption } from '../engine/render/render.js';
-import type { RenderPhase } from '../engine/render/tiles/tiles.js';
-import { MB, defaultMemoryLimit } from '../engine/render/memory.js';
-import type { OptimizerName } from '../engine/optim/types.js';
+import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, decodeImage, type RgbImage, type InitMode, type RunEvent, type RunSettings, type ScalesOption, type TileOption, type RenderPhase, MB, defaultMemoryLimit, type OptimizerName } from '../engine/index.js';
 import { addLossOptions, checkStyleBlend, readLossOptions } from './loss-options.js';
 import { parseChoice, parseNumber } from './parse.js';
 

@@ -1,10 +1,6 @@
 // Finds the VGG19 weights for a command: --weights, else $NST_WEIGHTS, else the installed ones, else how to get them.
 
-import { NstError, isNstError } from '../engine/errors.js';
-import { loadWeights } from '../engine/weights/load.js';
-import { randomVgg19Weights } from '../engine/weights/random.js';
-import { dataDir, loadConvertedWeights, readWeightsIndex } from '../engine/weights/store.js';
-import type { Vgg19Weights } from '../engine/weights/types.js';
+import { NstError, isNstError, loadWeights, randomVgg19Weights, dataDir, loadConvertedWeights, readWeightsIndex, type Vgg19Weights } from '../engine/index.js';
 
 export const WEIGHTS_HELP =
   'Run `nst weights fetch` to download them (about 80 MB, once), or `nst weights import PATH` to install a VGG19 file ' +

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, screen, session } from 'electron';
 import { CHANNELS, type MenuAction, type RunEvent } from '../shared/ipc.js';
 import { APP_INDEX_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, createAppRequestHandler } from './app-protocol.js';
-import { writeFileAtomic } from '../engine/sys/atomic-file.js';
+import { writeFileAtomic } from '../engine/index.js';
 import { registerIpcHandlers } from './ipc/index.js';
 import type { IpcContext } from './ipc/types.js';
 import { buildMenuTemplate } from './menu.js';

@@ -4,13 +4,7 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
-import { decodeImage, writeImageAtomic } from '../../engine/io/image.js';
-import { RunController } from '../../engine/render/run.js';
-import { planIterations, renderStyleTransfer } from '../../engine/render/render.js';
-import { multiScaleIterations } from '../../engine/render/multiscale.js';
-import { keepOriginalColors } from '../../engine/io/color.js';
-import { BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256 } from '../../engine/persist/batch-manifest.js';
-import { NstError, isNstError } from '../../engine/errors.js';
+import { decodeImage, writeImageAtomic, RunController, planIterations, renderStyleTransfer, multiScaleIterations, keepOriginalColors, BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256, NstError, isNstError } from '../../engine/index.js';
 import { parseChoice } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';

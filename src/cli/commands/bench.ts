@@ -1,7 +1,7 @@
 // `nst bench`: per-iteration speed and peak memory of the loss graph on this machine.
 
 import { Command } from 'commander';
-import { benchmark } from '../../engine/render/bench.js';
+import { benchmark } from '../../engine/index.js';
 import { addLossOptions, readLossOptions } from '../loss-options.js';
 import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';

@@ -1,15 +1,7 @@
 // `nst estimate`: the memory a run will need, what fits in the memory limit, and (with --measure) the real peak.
 
 import { Command } from 'commander';
-import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX } from '../../engine/settings.js';
-import { MB, defaultMemoryLimit, estimateMemory, formatBytes, largestFittingSize, type EstimateSpec, type MemoryEstimate } from '../../engine/render/memory.js';
-import { planRender, type RenderPlan } from '../../engine/render/render.js';
-import { noiseImage } from '../../engine/io/image.js';
-import { runStyleTransfer } from '../../engine/render/run.js';
-import { DEVICES, type DeviceRequest } from '../../engine/model/runtime/session.js';
-import type { OptimizerName } from '../../engine/optim/types.js';
-import { CONV_ALGORITHMS } from '../../engine/model/graph/ops/conv.js';
-import { NstError, isNstError } from '../../engine/errors.js';
+import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, MB, defaultMemoryLimit, estimateMemory, formatBytes, largestFittingSize, type EstimateSpec, type MemoryEstimate, planRender, type RenderPlan, noiseImage, runStyleTransfer, DEVICES, type DeviceRequest, type OptimizerName, CONV_ALGORITHMS, NstError, isNstError } from '../../engine/index.js';
 import { parseChoice, parseLayerList, parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { writeJsonLine } from '../output.js';

@@ -2,10 +2,7 @@
 
 import path from 'node:path';
 import { Command } from 'commander';
-import { decodeImage, resizeImage } from '../../engine/io/image.js';
-import { StyleObjective } from '../../engine/model/objective.js';
-import { writeNpyFloat32 } from '../../engine/io/npy.js';
-import { NstError } from '../../engine/errors.js';
+import { decodeImage, resizeImage, StyleObjective, writeNpyFloat32, NstError } from '../../engine/index.js';
 import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-options.js';
 import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';

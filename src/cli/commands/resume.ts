@@ -1,7 +1,7 @@
 // `nst resume RUN_ID` finishes a checkpointed `nst stylize` run; `nst runs` lists (and removes) checkpointed runs.
 
 import { Command } from 'commander';
-import { checkNotRunning, checkRunId, listCheckpoints, readCheckpoint, removeCheckpoint, runDir, runOwner, runsDir } from '../../engine/persist/checkpoint.js';
+import { checkNotRunning, checkRunId, listCheckpoints, readCheckpoint, removeCheckpoint, runDir, runOwner, runsDir } from '../../engine/index.js';
 import { checkStylizeJob, type StylizeJob } from '../checkpoints.js';
 import { writeJsonLine } from '../output.js';
 import { stylize } from './stylize.js';

@@ -3,19 +3,13 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
-import { decodeImage, resizeImage, writeImageAtomic } from '../../engine/io/image.js';
-import { RunController, initialImage, type RunSettings } from '../../engine/render/run.js';
-import { multiScaleIterations, scaleSizes } from '../../engine/render/multiscale.js';
-import { planIterations, renderStyleTransfer } from '../../engine/render/render.js';
-import { keepOriginalColors } from '../../engine/io/color.js';
-import { NstError } from '../../engine/errors.js';
+import { decodeImage, resizeImage, writeImageAtomic, RunController, initialImage, type RunSettings, multiScaleIterations, scaleSizes, planIterations, renderStyleTransfer, keepOriginalColors, NstError, type Checkpoint } from '../../engine/index.js';
 import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';
 import { checkOutputPath } from '../output-path.js';
 import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round } from '../render-options.js';
 import { addCheckpointOption, openCheckpoints, type StylizeJob } from '../checkpoints.js';
-import type { Checkpoint } from '../../engine/persist/checkpoint.js';
 import { addStylizeVideoOptions, applyPresetOptions, describeVideo, prepareStylizeVideo, summary as videoSummary } from './video.js';
 
 export function stylizeCommand(): Command {

@@ -4,12 +4,7 @@
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
-import { NstError, isNstError } from '../../engine/errors.js';
-import type { RgbImage } from '../../engine/io/image.js';
-import type { RunEvent, RunResult } from '../../engine/render/run.js';
-import { DEFAULT_FPS, DEFAULT_HOLD_SECONDS, exportVideo, videoFormatForPath, type ExportVideoOptions, type VideoExportResult, type VideoProgress } from '../../engine/video/export.js';
-import { resolveFfmpeg, type ResolvedTool } from '../../engine/video/ffmpeg.js';
-import { DEFAULT_FRAME_EVERY, FrameRecorder, FrameSpool } from '../../engine/video/frames.js';
+import { NstError, isNstError, type RgbImage, type RunEvent, type RunResult, DEFAULT_FPS, DEFAULT_HOLD_SECONDS, exportVideo, videoFormatForPath, type ExportVideoOptions, type VideoExportResult, type VideoProgress, resolveFfmpeg, type ResolvedTool, DEFAULT_FRAME_EVERY, FrameRecorder, FrameSpool } from '../../engine/index.js';
 import { RUN_PRESETS } from '../../shared/studio-settings.js';
 import { parseChoice, parseLayerList, parseNumber } from '../parse.js';
 import { writeJsonLine } from '../output.js';

@@ -2,20 +2,7 @@
 
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
-import { NstError } from '../../engine/errors.js';
-import { KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress } from '../../engine/weights/download.js';
-import { importWeights } from '../../engine/weights/import.js';
-import {
-  dataDir,
-  describeSource,
-  removeConvertedWeights,
-  storePaths,
-  verifyConvertedWeights,
-  weightsStatus,
-  type WeightsIndex,
-  type WeightsStatus,
-} from '../../engine/weights/store.js';
-import { VGG19_LAYER_NAMES } from '../../engine/model/vgg19.js';
+import { NstError, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, describeSource, removeConvertedWeights, storePaths, verifyConvertedWeights, weightsStatus, type WeightsIndex, type WeightsStatus, VGG19_LAYER_NAMES } from '../../engine/index.js';
 import { writeJsonLine } from '../output.js';
 import { parseNumber } from '../parse.js';
 import { WEIGHTS_HELP } from '../weights.js';

@@ -1,6 +1,6 @@
 // What the studio tells the renderer about itself: version, where the weights are, devices worth offering.
 
-import { autoDeviceOrder, autoSkipReason } from '../../engine/model/runtime/session.js';
+import { autoDeviceOrder, autoSkipReason } from '../../engine/index.js';
 import type { AppInfo } from '../../shared/ipc.js';
 import { appInfoWeights, type WeightsLocation } from './weights-locator.js';
 

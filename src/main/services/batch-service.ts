@@ -5,9 +5,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { writeFileAtomic } from '../../engine/sys/atomic-file.js';
-import { BatchLedger, MANIFEST_NAME } from '../../engine/persist/batch-manifest.js';
-import { encodeImage } from '../../engine/io/image.js';
+import { writeFileAtomic, BatchLedger, MANIFEST_NAME, encodeImage } from '../../engine/index.js';
 import type { ErrorInfo, Result, RunEvent, RunRef, StartRunRequest } from '../../shared/ipc.js';
 import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, StartBatchRequest } from '../../shared/batch-api.js';
 import { validateBatchItemRef, validateNoPayload, validateStartBatch } from '../../shared/schemas.js';

@@ -3,7 +3,7 @@
 // host hands them to the page as a download.
 
 import sharp from 'sharp';
-import { chwToHwcUint8, encodeImage, hwcUint8ToChw, type RgbImage } from '../../engine/io/image.js';
+import { chwToHwcUint8, encodeImage, hwcUint8ToChw, type RgbImage } from '../../engine/index.js';
 import type { Result } from '../../shared/ipc.js';
 import { validateExportImage } from '../../shared/schemas.js';
 import type { WorkerImage } from '../worker/messages.js';

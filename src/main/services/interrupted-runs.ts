@@ -2,9 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readCheckpoint, runDir, type CheckpointManifest } from '../../engine/persist/checkpoint.js';
-import type { RenderState } from '../../engine/render/render.js';
-import { NstError } from '../../engine/errors.js';
+import { readCheckpoint, runDir, type CheckpointManifest, type RenderState, NstError } from '../../engine/index.js';
 import { CONTENT_FILE, styleFile, type StudioJob } from '../worker/run-checkpoint.js';
 
 /**

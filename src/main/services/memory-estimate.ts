@@ -1,9 +1,7 @@
 // The size control's memory line: the engine's estimate for the studio's settings, the budget, and what fits.
 // Pure Node (no Electron); the job worker plans its runs from the same budget (memoryLimitBytes).
 
-import { MB, defaultMemoryLimit, estimateMemory, largestFittingSize, sizeWithLongest } from '../../engine/render/memory.js';
-import { isNstError } from '../../engine/errors.js';
-import { convForLimit, estimateSpec, planRender, type RenderPlan, type RenderSpec } from '../../engine/render/render.js';
+import { MB, defaultMemoryLimit, estimateMemory, largestFittingSize, sizeWithLongest, isNstError, convForLimit, estimateSpec, planRender, type RenderPlan, type RenderSpec } from '../../engine/index.js';
 import type { EstimateMemoryRequest, MemoryEstimateInfo, RenderPlanInfo, Result } from '../../shared/ipc.js';
 import { validateEstimateMemory } from '../../shared/schemas.js';
 import { enabledContentLayers, enabledStyleLayers, type StudioSettings } from '../../shared/studio-settings.js';

@@ -9,9 +9,7 @@ import type { ParentToWorker, WorkerImage, WorkerToParent } from '../worker/mess
 import { applyMidRunChanges } from '../worker/run-settings.js';
 import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
 import { pruneRunFrames, runFramesDir } from './video-service.js';
-import { checkNotRunning, listCheckpoints, removeCheckpoint, runOwner, type CheckpointManifest } from '../../engine/persist/checkpoint.js';
-import type { RenderState } from '../../engine/render/render.js';
-import { isNstError } from '../../engine/errors.js';
+import { checkNotRunning, listCheckpoints, removeCheckpoint, runOwner, type CheckpointManifest, type RenderState, isNstError } from '../../engine/index.js';
 import type { InterruptedRun } from '../../shared/resume-api.js';
 import { readStudioCheckpoint } from './interrupted-runs.js';
 

@@ -2,7 +2,7 @@
 // atomically (temporary file + rename), validated on load; a corrupt file is kept as .bak and defaults used.
 
 import { mkdir, readFile, rename } from 'node:fs/promises';
-import { writeFileAtomic as writeAtomically } from '../../engine/sys/atomic-file.js';
+import { writeFileAtomic as writeAtomically } from '../../engine/index.js';
 import path from 'node:path';
 import * as v from 'valibot';
 import type { Result } from '../../shared/ipc.js';

@@ -5,10 +5,7 @@
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isNstError } from '../../engine/errors.js';
-import { exportVideo, type VideoExportResult } from '../../engine/video/export.js';
-import { resolveFfmpeg } from '../../engine/video/ffmpeg.js';
-import { FRAMES_INDEX_FILE } from '../../engine/video/frames.js';
+import { isNstError, exportVideo, type VideoExportResult, resolveFfmpeg, FRAMES_INDEX_FILE } from '../../engine/index.js';
 import type { ErrorInfo, ExportVideoRequest, FfmpegStatus, Result, RunRef, VideoExportEvent, VideoExportInfo } from '../../shared/ipc.js';
 
 /** Under the data folder: one spool per run, `run-frames/<runId>/frames.json` + frame files. */

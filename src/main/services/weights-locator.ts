@@ -1,7 +1,7 @@
 // Finds the VGG19 weights for the studio: --weights, NST_WEIGHTS, the settings' path, or the app-data folder.
 
 import path from 'node:path';
-import { pathExists } from '../../engine/sys/path-exists.js';
+import { pathExists } from '../../engine/index.js';
 import type { AppInfo } from '../../shared/ipc.js';
 
 export const WEIGHTS_ENV = 'NST_WEIGHTS';

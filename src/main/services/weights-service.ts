@@ -5,10 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
-import { isNstError } from '../../engine/errors.js';
-import { KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress } from '../../engine/weights/download.js';
-import { importWeights } from '../../engine/weights/import.js';
-import { dataDir, removeConvertedWeights, weightsStatus, type WeightsStatus } from '../../engine/weights/store.js';
+import { isNstError, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, removeConvertedWeights, weightsStatus, type WeightsStatus } from '../../engine/index.js';
 import type {
   ErrorInfo,
   FetchWeightsRequest,

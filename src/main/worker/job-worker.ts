@@ -1,17 +1,8 @@
 // The job worker: runs one style transfer at a time off the main thread; tagged messages in, run events out.
 
 import { parentPort } from 'node:worker_threads';
-import { decodeImage, encodeImage, resizeImage } from '../../engine/io/image.js';
-import { isNstError } from '../../engine/errors.js';
-import type { LossBreakdown, PlanarImage } from '../../engine/model/objective.js';
-import { RunController, initialImage, runStyleTransfer, type RunEvent as EngineEvent, type RunResult, type RunState as EngineRunState } from '../../engine/render/run.js';
-import { resizeLongest } from '../../engine/render/multiscale.js';
-import { planIterations, renderStyleTransfer, type RenderPlan } from '../../engine/render/render.js';
-import { keepOriginalColors } from '../../engine/io/color.js';
+import { decodeImage, encodeImage, resizeImage, isNstError, type LossBreakdown, type PlanarImage, RunController, initialImage, runStyleTransfer, type RunEvent as EngineEvent, type RunResult, type RunState as EngineRunState, resizeLongest, planIterations, renderStyleTransfer, type RenderPlan, keepOriginalColors, FrameRecorder, FrameSpool, loadWeights, type Vgg19Weights } from '../../engine/index.js';
 import { memoryLimitBytes } from '../services/memory-estimate.js';
-import { FrameRecorder, FrameSpool } from '../../engine/video/frames.js';
-import { loadWeights } from '../../engine/weights/load.js';
-import type { Vgg19Weights } from '../../engine/weights/types.js';
 import type { ErrorInfo, LossPoint, PreviewFrame, RunEvent } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import type { ParentToWorker, StartMessage, WorkerImage, WorkerToParent } from './messages.js';

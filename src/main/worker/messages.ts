@@ -2,8 +2,7 @@
 
 import type { RunEvent, StartRunRequest } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
-import type { CheckpointManifest } from '../../engine/persist/checkpoint.js';
-import type { RenderState } from '../../engine/render/render.js';
+import type { CheckpointManifest, RenderState } from '../../engine/index.js';
 import type { WorkerCheckpointOptions } from './run-checkpoint.js';
 
 /** A planar RGB image (channels first, 0–255 floats), as the engine holds it. */

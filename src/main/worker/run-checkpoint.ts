@@ -3,9 +3,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointWriter, type CheckpointManifest } from '../../engine/persist/checkpoint.js';
-import type { RenderPlan, RenderState, RenderOptions } from '../../engine/render/render.js';
-import { mapCheckpointSink, type CheckpointSink } from '../../engine/render/run.js';
+import { CheckpointWriter, type CheckpointManifest, type RenderPlan, type RenderState, type RenderOptions, mapCheckpointSink, type CheckpointSink } from '../../engine/index.js';
 import type { StartRunRequest } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 

@@ -1,7 +1,6 @@
 // Studio settings → the engine's run settings and loss weights, and when a mid-run change needs a new graph.
 
-import type { LossWeights } from '../../engine/model/objective.js';
-import type { RunSettings } from '../../engine/render/run.js';
+import type { LossWeights, RunSettings } from '../../engine/index.js';
 import { LAYER_NAMES, enabledContentLayers, enabledStyleLayers, type StudioSettings } from '../../shared/studio-settings.js';
 
 /** The layers an engine run's graph was built with. */

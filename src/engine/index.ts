@@ -1,0 +1,49 @@
+// The engine's public surface: the CLI, the main process and the browser host import only this module (lint forbids
+// deeper imports), so what the engine offers is read here and its folders can change behind it.
+
+export { isNstError, NstError, type NstErrorCode } from './errors.js';
+export { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX } from './settings.js';
+
+// The model: VGG19, its loss graph, the runtime session, the objective.
+export { CONV_ALGORITHMS, type ConvAlgorithm } from './model/graph/ops/conv.js';
+export { type PoolKind } from './model/graph/ops/pool.js';
+export { type LossBreakdown, type LossWeights, type PlanarImage, StyleObjective } from './model/objective.js';
+export { autoDeviceOrder, autoSkipReason, type DeviceRequest, DEVICES } from './model/runtime/session.js';
+export { canonicalLayerName, VGG19_LAYER_NAMES } from './model/vgg19.js';
+
+// Optimizers.
+export { type OptimizerName } from './optim/types.js';
+
+// Rendering a run: one run, multi-scale, memory plans, tiles.
+export { benchmark } from './render/bench.js';
+export { defaultMemoryLimit, estimateMemory, type EstimateSpec, formatBytes, largestFittingSize, MB, type MemoryEstimate, sizeWithLongest } from './render/memory.js';
+export { multiScaleIterations, resizeLongest, scaleSizes, type ScalesOption } from './render/multiscale.js';
+export { convForLimit, estimateSpec, planIterations, planRender, type RenderOptions, type RenderPlan, type RenderSpec, type RenderState, renderStyleTransfer, type TileOption } from './render/render.js';
+export { type CheckpointSink, initialImage, type InitMode, mapCheckpointSink, RunController, type RunEvent, type RunResult, type RunSettings, type RunState, runStyleTransfer } from './render/run.js';
+export { type RenderPhase } from './render/tiles/tiles.js';
+
+// What outlives a process: checkpoints, batch manifests.
+export { BatchLedger, BatchSettingsMismatch, expandContentInputs, fileSha256, MANIFEST_NAME } from './persist/batch-manifest.js';
+export { checkNotRunning, type Checkpoint, type CheckpointManifest, CheckpointWriter, checkRunId, listCheckpoints, newRunId, readCheckpoint, removeCheckpoint, runDir, runOwner, runsDir } from './persist/checkpoint.js';
+
+// Images and arrays in and out.
+export { keepOriginalColors } from './io/color.js';
+export { chwToHwcUint8, decodeImage, encodeImage, hwcUint8ToChw, noiseImage, resizeImage, type RgbImage, writeImageAtomic } from './io/image.js';
+export { writeNpyFloat32 } from './io/npy.js';
+
+// File-system and process helpers.
+export { writeFileAtomic } from './sys/atomic-file.js';
+export { pathExists } from './sys/path-exists.js';
+
+// VGG19 weights: formats, store, download.
+export { downloadAndInstallWeights, KERAS_VGG19_NOTOP, type WeightsProgress } from './weights/download.js';
+export { importWeights } from './weights/import.js';
+export { loadWeights } from './weights/load.js';
+export { randomVgg19Weights } from './weights/random.js';
+export { dataDir, describeSource, loadConvertedWeights, readWeightsIndex, removeConvertedWeights, storePaths, verifyConvertedWeights, type WeightsIndex, weightsStatus, type WeightsStatus } from './weights/store.js';
+export { type Vgg19Weights } from './weights/types.js';
+
+// Timelapse frames and ffmpeg.
+export { DEFAULT_FPS, DEFAULT_HOLD_SECONDS, exportVideo, type ExportVideoOptions, type VideoExportResult, videoFormatForPath, type VideoProgress } from './video/export.js';
+export { type ResolvedTool, resolveFfmpeg } from './video/ffmpeg.js';
+export { DEFAULT_FRAME_EVERY, FrameRecorder, FRAMES_INDEX_FILE, FrameSpool } from './video/frames.js';
