@@ -25,7 +25,8 @@ import { DEFAULT_RUN_SETTINGS } from '../src/engine/settings.js';
 import { decodeImage } from '../src/engine/io/image.js';
 import { resizeLongest, scaleSizes, upsampleWithDetail } from '../src/engine/render/multiscale.js';
 import { RunController, runStyleTransfer, type RunSettings } from '../src/engine/render/run.js';
-import { StyleObjective, type LossBreakdown, type PlanarImage } from '../src/engine/model/objective.js';
+import { StyleObjective, type LossBreakdown } from '../src/engine/model/objective.js';
+import type { PlanarImage } from '../src/engine/io/image.js';
 import { loadWeights } from '../src/engine/weights/load.js';
 import { autoDeviceOrder } from '../src/engine/model/runtime/session.js';
 

@@ -14,7 +14,8 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_RUN_SETTINGS } from '../src/engine/settings.js';
 import { buildLossGraph, io } from '../src/engine/model/graph/vgg-graph.js';
-import { WINOGRAD_MIN_TILES, resolveConvAlgorithm, winogradPolicy, type ConvAlgorithm } from '../src/engine/model/graph/ops/conv.js';
+import { WINOGRAD_MIN_TILES, resolveConvAlgorithm, winogradPolicy } from '../src/engine/model/graph/ops/conv.js';
+import type { ConvAlgorithm } from '../src/engine/settings.js';
 import { VGG19_CONV_LAYERS, featureSize, layerSpec } from '../src/engine/model/vgg19.js';
 import { randomVgg19Weights } from '../src/engine/weights/random.js';
 

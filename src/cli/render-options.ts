@@ -2,7 +2,7 @@
 // per-iteration JSON line both print.
 
 import type { Command } from 'commander';
-import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, decodeImage, type RgbImage, type InitMode, type RunEvent, type RunSettings, type ScalesOption, type TileOption, type RenderPhase, MB, defaultMemoryLimit, type OptimizerName } from '../engine/index.js';
+import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, decodeImage, type PlanarImage, type InitMode, type RunEvent, type RunSettings, type ScalesOption, type TileOption, type RenderPhase, MB, defaultMemoryLimit, type OptimizerName } from '../engine/index.js';
 import { addLossOptions, checkStyleBlend, readLossOptions } from './loss-options.js';
 import { parseChoice, parseNumber } from './parse.js';
 
@@ -71,7 +71,7 @@ export function readRenderOptions(raw: Record<string, string | boolean | undefin
 }
 
 /** The style images at the size the run optimises against (the output's longest side times --style-scale). */
-export async function decodeStyles(paths: readonly string[], options: Pick<RenderOptionValues, 'sizePx' | 'styleScale'>): Promise<RgbImage[]> {
+export async function decodeStyles(paths: readonly string[], options: Pick<RenderOptionValues, 'sizePx' | 'styleScale'>): Promise<PlanarImage[]> {
   const sizePx = Math.max(16, Math.round(options.sizePx * options.styleScale));
   return Promise.all(paths.map((p) => decodeImage(p, { sizePx })));
 }

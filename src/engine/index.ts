@@ -2,13 +2,11 @@
 // deeper imports), so what the engine offers is read here and its folders can change behind it.
 
 export { isNstError, NstError, type NstErrorCode } from './errors.js';
-export { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX } from './settings.js';
+export { CONV_ALGORITHMS, type ConvAlgorithm, DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, type DeviceRequest, DEVICES, type InitMode, type PoolKind } from './settings.js';
 
 // The model: VGG19, its loss graph, the runtime session, the objective.
-export { CONV_ALGORITHMS, type ConvAlgorithm } from './model/graph/ops/conv.js';
-export { type PoolKind } from './model/graph/ops/pool.js';
-export { type LossBreakdown, type LossWeights, type PlanarImage, StyleObjective } from './model/objective.js';
-export { autoDeviceOrder, autoSkipReason, type DeviceRequest, DEVICES } from './model/runtime/session.js';
+export { type LossBreakdown, type LossWeights, StyleObjective } from './model/objective.js';
+export { autoDeviceOrder, autoSkipReason } from './model/runtime/session.js';
 export { canonicalLayerName, VGG19_LAYER_NAMES } from './model/vgg19.js';
 
 // Optimizers.
@@ -19,7 +17,7 @@ export { benchmark } from './render/bench.js';
 export { defaultMemoryLimit, estimateMemory, type EstimateSpec, formatBytes, largestFittingSize, MB, type MemoryEstimate, sizeWithLongest } from './render/memory.js';
 export { multiScaleIterations, resizeLongest, scaleSizes, type ScalesOption } from './render/multiscale.js';
 export { convForLimit, estimateSpec, planIterations, planRender, type RenderOptions, type RenderPlan, type RenderSpec, type RenderState, renderStyleTransfer, type TileOption } from './render/render.js';
-export { type CheckpointSink, initialImage, type InitMode, mapCheckpointSink, RunController, type RunEvent, type RunResult, type RunSettings, type RunState, runStyleTransfer } from './render/run.js';
+export { type CheckpointSink, initialImage, mapCheckpointSink, RunController, type RunEvent, type RunResult, type RunSettings, type RunSnapshot, runStyleTransfer } from './render/run.js';
 export { type RenderPhase } from './render/tiles/tiles.js';
 
 // What outlives a process: checkpoints, batch manifests.
@@ -28,7 +26,7 @@ export { checkNotRunning, type Checkpoint, type CheckpointManifest, CheckpointWr
 
 // Images and arrays in and out.
 export { keepOriginalColors } from './io/color.js';
-export { chwToHwcUint8, decodeImage, encodeImage, hwcUint8ToChw, noiseImage, resizeImage, type RgbImage, writeImageAtomic } from './io/image.js';
+export { chwToHwcUint8, decodeImage, encodeImage, hwcUint8ToChw, noiseImage, resizeImage, type PlanarImage, writeImageAtomic } from './io/image.js';
 export { writeNpyFloat32 } from './io/npy.js';
 
 // File-system and process helpers.

@@ -1,4 +1,19 @@
-// The defaults every front end (CLI, studio) starts from, tuned on the real VGG19 weights; see README "Defaults".
+// The run settings' value types and the defaults every front end (CLI, studio) starts from, tuned on the real VGG19
+// weights (docs/loss.md, "Defaults").
+
+/** Execution providers a run may ask for; 'auto' lets the engine choose (render/execution.ts). */
+export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'webgpu', 'coreml'] as const;
+export type DeviceRequest = (typeof DEVICES)[number];
+
+/** 3x3 convs as onnxruntime's Conv ('direct') or Winograd F(4x4,3x3) in plain ONNX; 'auto' decides by device and memory. */
+export const CONV_ALGORITHMS = ['direct', 'winograd', 'auto'] as const;
+export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
+
+/** 2x2 pooling between VGG19's blocks. */
+export type PoolKind = 'max' | 'avg';
+
+/** The image the optimisation starts from. */
+export type InitMode = 'content' | 'noise' | 'style';
 
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } from './model/vgg19.js';
 import type { RunSettings } from './render/run.js';

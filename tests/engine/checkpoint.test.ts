@@ -7,7 +7,7 @@ import { mkdir, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promi
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RunController, mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunSettings, type RunState } from '../../src/engine/render/run.js';
+import { RunController, mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunSettings, type RunSnapshot } from '../../src/engine/render/run.js';
 import { runMultiScale, type StageState } from '../../src/engine/render/multiscale.js';
 import { runTiled, type TiledState } from '../../src/engine/render/tiles/tiles.js';
 import { renderStyleTransfer, type RenderState } from '../../src/engine/render/render.js';
@@ -30,7 +30,7 @@ import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { weightsFingerprint } from '../../src/engine/weights/fingerprint.js';
 import type { Vgg19Weights } from '../../src/engine/weights/types.js';
 import type { OptimizerName } from '../../src/engine/optim/types.js';
-import type { PlanarImage } from '../../src/engine/model/objective.js';
+import type { PlanarImage } from '../../src/engine/io/image.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 
 const present = hasShared('data', 'vgg19-imagenet-uint8') && hasShared('data', 'images', 'content_tubingen_64.png');
@@ -69,7 +69,7 @@ describe.skipIf(!present)('a run resumed from a checkpoint ends where the uninte
   for (const optimizer of ['lbfgs', 'adam'] as const) {
     it(`${optimizer}: snapshot at iteration 3 of 8, resumed: same iteration count, same image and loss`, async () => {
       const inputs = await realInputs();
-      const sink = recorder<RunState>();
+      const sink = recorder<RunSnapshot>();
       const whole = await runStyleTransfer(inputs, settings(optimizer, 8), { checkpoint: sink });
       // Snapshots after iterations 1..7 (none after the last: there is nothing left to resume).
       expect(sink.states.map((s) => s.iteration)).toEqual([1, 2, 3, 4, 5, 6, 7]);
@@ -87,7 +87,7 @@ describe.skipIf(!present)('a run resumed from a checkpoint ends where the uninte
 
       // The control, so this test can fail: the same resume without the optimizer's memory (Adam's moments,
       // L-BFGS's curvature pairs) takes other steps and ends elsewhere.
-      const forgetful: RunState = {
+      const forgetful: RunSnapshot = {
         ...at3,
         carried: null,
         optimizer:
@@ -105,7 +105,7 @@ describe.skipIf(!present)('a run resumed from a checkpoint ends where the uninte
     const inputs = await realInputs();
     const whole = await runStyleTransfer(inputs, settings('lbfgs', 6));
     const controller = new RunController();
-    const finals: RunState[] = [];
+    const finals: RunSnapshot[] = [];
     const stopped = await runStyleTransfer(inputs, settings('lbfgs', 6), {
       controller,
       checkpoint: { due: () => false, save: (state, o) => void (o?.final && finals.push(state)) },
@@ -157,7 +157,7 @@ describe.skipIf(!present)('a run resumed from a checkpoint ends where the uninte
 
   it('refuses a resume state that belongs to another run, naming the mismatch', async () => {
     const inputs = await realInputs();
-    const sink = recorder<RunState>();
+    const sink = recorder<RunSnapshot>();
     await runStyleTransfer(inputs, settings('adam', 3), { checkpoint: sink });
     const state = sink.states[0]!;
     await expect(runStyleTransfer({ ...inputs, resume: state }, settings('lbfgs', 3))).rejects.toThrow(/holds a adam optimizer; this run uses lbfgs/);
@@ -469,7 +469,7 @@ describe('the weights a checkpoint was made with', () => {
     ).rejects.toMatchObject({ code: 'BAD_CHECKPOINT', message: expect.stringContaining('cannot be resumed with these weights') });
     expect(events).toEqual([]);
     // A plain run (a rebuilt segment's) is refused by the same writer.
-    await expect(runStyleTransfer({ ...inputs, weights: tiny(2), resume: checkpoint.state.stage.run }, run, { checkpoint: mapCheckpointSink(continuing(), (s: RunState) => ({ ...checkpoint.state, stage: { ...checkpoint.state.stage, run: s } })) })).rejects.toMatchObject({ code: 'BAD_CHECKPOINT' });
+    await expect(runStyleTransfer({ ...inputs, weights: tiny(2), resume: checkpoint.state.stage.run }, run, { checkpoint: mapCheckpointSink(continuing(), (s: RunSnapshot) => ({ ...checkpoint.state, stage: { ...checkpoint.state.stage, run: s } })) })).rejects.toMatchObject({ code: 'BAD_CHECKPOINT' });
 
     const older = new CheckpointWriter({ runId, root, everyMs: 0, job: null, totalIterations: () => 3 });
     older.continueFrom({ ...checkpoint.manifest, weights: undefined });

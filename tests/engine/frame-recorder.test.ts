@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RgbImage } from '../../src/engine/io/image.js';
+import type { PlanarImage } from '../../src/engine/io/image.js';
 import type { LossBreakdown } from '../../src/engine/model/objective.js';
 import type { RunEvent, RunResult } from '../../src/engine/render/run.js';
 import { DEFAULT_FRAME_BACKLOG, FRAMES_INDEX_FILE, FrameRecorder, FrameSpool, type FramesIndex } from '../../src/engine/video/frames.js';
 
 /** A 4x3 image of one grey level: each frame's pixels tell which iteration it shows. */
-const image = (level: number): RgbImage => ({ width: 4, height: 3, data: new Float32Array(36).fill(level) });
+const image = (level: number): PlanarImage => ({ width: 4, height: 3, data: new Float32Array(36).fill(level) });
 
 const progress = (iteration: number, iterations: number): RunEvent => ({
   type: 'progress',
@@ -38,7 +38,7 @@ function onDisk(spool: FrameSpool): number[] {
 }
 
 /** A `prepare` that holds every frame until open() is called (a slow resize, a starved encoder). */
-function gate(): { prepare: (image: RgbImage) => Promise<RgbImage>; open: () => void; prepared: number[] } {
+function gate(): { prepare: (image: PlanarImage) => Promise<PlanarImage>; open: () => void; prepared: number[] } {
   let release!: () => void;
   const opened = new Promise<void>((resolve) => (release = resolve));
   const prepared: number[] = [];

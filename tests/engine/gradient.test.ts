@@ -2,10 +2,11 @@
 // differences of that reference, for every loss term and both pools, on a tiny random-weight VGG19.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { StyleObjective, type PlanarImage } from '../../src/engine/model/objective.js';
+import { StyleObjective } from '../../src/engine/model/objective.js';
+import type { PlanarImage } from '../../src/engine/io/image.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { createRng } from '../../src/engine/sys/random.js';
-import type { PoolKind } from '../../src/engine/model/graph/ops/pool.js';
+import type { PoolKind } from '../../src/engine/settings.js';
 import { referenceActivations, referenceGram, referenceLoss, type ReferenceSpec } from '../helpers/reference-vgg.js';
 import { VGG19_CONV_LAYERS } from '../../src/engine/model/vgg19.js';
 

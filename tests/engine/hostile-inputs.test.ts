@@ -11,7 +11,7 @@ import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
 import { isNstError, type NstErrorCode } from '../../src/engine/errors.js';
-import { decodeImage, noiseImage, resizeImage, type RgbImage } from '../../src/engine/io/image.js';
+import { decodeImage, noiseImage, resizeImage, type PlanarImage } from '../../src/engine/io/image.js';
 import { runStyleTransfer, type RunSettings } from '../../src/engine/render/run.js';
 import { importWeights } from '../../src/engine/weights/import.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
@@ -55,7 +55,7 @@ function noisy(width: number, height: number): Sharp {
 const tinyWeights = randomVgg19Weights({ seed: 1, channelScale: 1 / 16 });
 const SETTINGS: RunSettings = { ...DEFAULT_RUN_SETTINGS, iterations: 1, device: 'cpu', threads: 1 };
 
-function run(overrides: Partial<Record<keyof RunSettings, unknown>>, images: { content?: RgbImage; style?: RgbImage } = {}): Promise<unknown> {
+function run(overrides: Partial<Record<keyof RunSettings, unknown>>, images: { content?: PlanarImage; style?: PlanarImage } = {}): Promise<unknown> {
   return runStyleTransfer(
     { weights: tinyWeights, content: images.content ?? noiseImage(32, 32, 1), styles: [images.style ?? noiseImage(32, 32, 2)] },
     { ...SETTINGS, ...overrides } as RunSettings,
@@ -231,7 +231,7 @@ describe('hostile inputs to the engine: each refused with its own code and sente
 // --- awkward but valid: decoded right, not refused ------------------------------------------------------------
 
 /** The RGB value of pixel (x, y) of a planar image. */
-function pixel(image: RgbImage, x: number, y: number): number[] {
+function pixel(image: PlanarImage, x: number, y: number): number[] {
   const plane = image.width * image.height;
   const p = y * image.width + x;
   return [image.data[p]!, image.data[plane + p]!, image.data[2 * plane + p]!];
@@ -249,7 +249,7 @@ function rotatedJpeg(orientation: number): Promise<Buffer> {
 interface Decoding {
   name: string;
   input: () => Promise<string | Uint8Array>;
-  check: (image: RgbImage) => void;
+  check: (image: PlanarImage) => void;
 }
 
 export const ENGINE_VALID_ODDITIES: readonly Decoding[] = [

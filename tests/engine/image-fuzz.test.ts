@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isNstError } from '../../src/engine/errors.js';
-import { decodeImage, noiseImage, type RgbImage } from '../../src/engine/io/image.js';
+import { decodeImage, noiseImage, type PlanarImage } from '../../src/engine/io/image.js';
 import { pngBomb } from '../helpers/hostile-files.js';
 import sharp, { type Sharp } from 'sharp';
 
@@ -20,7 +20,7 @@ const DECODE_DEADLINE_MS = 4000;
 const IMAGE_CODES = new Set(['NOT_AN_IMAGE', 'IMAGE_TOO_LARGE']);
 
 /** Decodes with a deadline: a hang fails the property instead of the whole run. */
-async function decodeOrError(bytes: Uint8Array, options: { sizePx?: number; maxInputPixels?: number } = {}): Promise<RgbImage | unknown> {
+async function decodeOrError(bytes: Uint8Array, options: { sizePx?: number; maxInputPixels?: number } = {}): Promise<PlanarImage | unknown> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`decodeImage did not settle within ${DECODE_DEADLINE_MS} ms`)), DECODE_DEADLINE_MS);
@@ -45,7 +45,7 @@ function expectImageOrImageError(outcome: unknown, limits: { sizePx?: number; ma
     expect(outcome.message).not.toMatch(/\n/);
     return;
   }
-  const image = outcome as RgbImage;
+  const image = outcome as PlanarImage;
   expect(Number.isSafeInteger(image.width) && image.width >= 1).toBe(true);
   expect(Number.isSafeInteger(image.height) && image.height >= 1).toBe(true);
   expect(image.data).toBeInstanceOf(Float32Array);

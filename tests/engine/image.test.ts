@@ -17,7 +17,7 @@ import {
   noiseImage,
   resizeImage,
   writeImageAtomic,
-  type RgbImage,
+  type PlanarImage,
 } from '../../src/engine/io/image.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 
@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 /** The RGB value of pixel (x, y) of a planar image. */
-function pixel(image: RgbImage, x: number, y: number): [number, number, number] {
+function pixel(image: PlanarImage, x: number, y: number): [number, number, number] {
   const plane = image.width * image.height;
   const p = y * image.width + x;
   return [image.data[p]!, image.data[plane + p]!, image.data[2 * plane + p]!];
@@ -197,19 +197,19 @@ describe('decodeImage on awkward input', () => {
 describe('encodeImage and writeImageAtomic', () => {
   it('PNG encode → decode is exact for whole values', async () => {
     const image = noiseImage(17, 9, 42);
-    const rounded: RgbImage = { ...image, data: image.data.map(Math.round) };
+    const rounded: PlanarImage = { ...image, data: image.data.map(Math.round) };
     const back = await decodeImage(await encodeImage(rounded, 'png'));
     expect(back).toEqual(rounded);
   });
 
   it('clamps to 0..255 and rounds to nearest when encoding', async () => {
-    const image: RgbImage = { width: 2, height: 1, data: Float32Array.of(-20, 300, 127.5, 127.4, 0.49, 254.6) };
+    const image: PlanarImage = { width: 2, height: 1, data: Float32Array.of(-20, 300, 127.5, 127.4, 0.49, 254.6) };
     const back = await decodeImage(await encodeImage(image, 'png'));
     expect(Array.from(back.data)).toEqual([0, 255, 128, 127, 0, 255]);
   });
 
   it('encodes JPEG close to the original', async () => {
-    const image: RgbImage = { width: 8, height: 8, data: new Float32Array(3 * 64).fill(90) };
+    const image: PlanarImage = { width: 8, height: 8, data: new Float32Array(3 * 64).fill(90) };
     const bytes = await encodeImage(image, 'jpeg', { quality: 95 });
     expect((await sharp(bytes).metadata()).format).toBe('jpeg');
     const back = await decodeImage(bytes);
@@ -251,7 +251,7 @@ describe('encodeImage and writeImageAtomic', () => {
 
 describe('resizeImage, noiseImage and layout helpers', () => {
   it('keeps a constant image constant and a same-size resize exact', async () => {
-    const flat: RgbImage = { width: 30, height: 20, data: new Float32Array(3 * 600).fill(77.25) };
+    const flat: PlanarImage = { width: 30, height: 20, data: new Float32Array(3 * 600).fill(77.25) };
     for (const [w, h] of [[15, 10], [7, 13], [61, 41]] as const) {
       const resized = await resizeImage(flat, w, h);
       expect([resized.width, resized.height]).toEqual([w, h]);

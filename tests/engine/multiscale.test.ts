@@ -7,7 +7,8 @@ import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
 import { keepOriginalColors, luminance } from '../../src/engine/io/color.js';
 import { decodeImage } from '../../src/engine/io/image.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
-import { StyleObjective, type PlanarImage } from '../../src/engine/model/objective.js';
+import { StyleObjective } from '../../src/engine/model/objective.js';
+import type { PlanarImage } from '../../src/engine/io/image.js';
 import { GATYS_STYLE_LAYERS } from '../../src/engine/model/vgg19.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 

@@ -1,7 +1,8 @@
 // LossBreakdown.weighted: what each loss term adds to the total, under balanced (normalize) and user weights.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { StyleObjective, type LossWeights, type PlanarImage } from '../../src/engine/model/objective.js';
+import { StyleObjective, type LossWeights } from '../../src/engine/model/objective.js';
+import type { PlanarImage } from '../../src/engine/io/image.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { createRng } from '../../src/engine/sys/random.js';
 

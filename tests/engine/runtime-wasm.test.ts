@@ -2,7 +2,7 @@
 // on a tiny random-weight VGG19 objective, and fills preallocated fetches like the native backend does.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { PoolKind } from '../../src/engine/model/graph/ops/pool.js';
+import type { PoolKind } from '../../src/engine/settings.js';
 import { buildFeatureGraph, io } from '../../src/engine/model/graph/vgg-graph.js';
 import { GraphSession } from '../../src/engine/model/runtime/session.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import type { PoolKind } from '../../src/engine/model/graph/ops/pool.js';
+import type { PoolKind } from '../../src/engine/settings.js';
 import { differences, evaluateHere, evaluateInChild } from '../helpers/evaluate-on-device.js';
 
 interface BackendInfo {

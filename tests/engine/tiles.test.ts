@@ -12,7 +12,8 @@ import {
   seamGradientRatio,
   tileSeams,
 } from '../../src/engine/render/tiles/tiles.js';
-import { StyleObjective, type PlanarImage } from '../../src/engine/model/objective.js';
+import { StyleObjective } from '../../src/engine/model/objective.js';
+import type { PlanarImage } from '../../src/engine/io/image.js';
 import { runStyleTransfer } from '../../src/engine/render/run.js';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
 import { decodeImage, noiseImage } from '../../src/engine/io/image.js';

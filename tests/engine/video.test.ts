@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
 import { NstError } from '../../src/engine/errors.js';
-import { decodeImage, resizeImage, type RgbImage } from '../../src/engine/io/image.js';
+import { decodeImage, resizeImage, type PlanarImage } from '../../src/engine/io/image.js';
 import { initialImage, runStyleTransfer, type RunEvent, type RunResult, type RunSettings } from '../../src/engine/render/run.js';
 import { exportVideo, heldFrameCount, type VideoFormat, type VideoProgress } from '../../src/engine/video/export.js';
 import { resolveFfmpeg } from '../../src/engine/video/ffmpeg.js';
@@ -27,7 +27,7 @@ if ('reason' in tools) console.warn(`[video] ${tools.reason}: the video export t
 const probe = 'reason' in tools ? null : tools;
 
 /** A real run into a spool: GD (the seed's step), every frameEvery iterations plus first and last. */
-async function spoolRun(options: { weights: Vgg19Weights; content: RgbImage; style: RgbImage; iterations: number; frameEvery: number; stopAt?: number }): Promise<{ spool: FrameSpool; result: RunResult; events: RunEvent[] }> {
+async function spoolRun(options: { weights: Vgg19Weights; content: PlanarImage; style: PlanarImage; iterations: number; frameEvery: number; stopAt?: number }): Promise<{ spool: FrameSpool; result: RunResult; events: RunEvent[] }> {
   const spool = await FrameSpool.create({ frameEvery: options.frameEvery });
   const recorder = new FrameRecorder(spool);
   const settings: RunSettings = { ...DEFAULT_RUN_SETTINGS, optimizer: 'gd', iterations: options.iterations, device: 'cpu', threads: 2, reportEvery: 1, imageEvery: recorder.imageEvery };
@@ -52,8 +52,8 @@ describe.skipIf(!dataPresent || !probe)('timelapse video of a real 64-px run (30
   let result: RunResult;
   let events: RunEvent[];
   let weights: Vgg19Weights;
-  let content: RgbImage;
-  let style: RgbImage;
+  let content: PlanarImage;
+  let style: PlanarImage;
   let outDir: string;
   const { ffprobe, ffmpeg } = probe ?? { ffprobe: '', ffmpeg: '' };
 

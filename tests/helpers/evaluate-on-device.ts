@@ -5,9 +5,11 @@
 //
 // Prints one JSON line (EvaluationReport) on stdout; the gradient goes to `gradPath` as a .npy.
 
-import { StyleObjective, type LossBreakdown, type PlanarImage } from '../../src/engine/model/objective.js';
-import type { DeviceRequest, RuntimeBackend } from '../../src/engine/model/runtime/session.js';
-import type { PoolKind } from '../../src/engine/model/graph/ops/pool.js';
+import { StyleObjective, type LossBreakdown } from '../../src/engine/model/objective.js';
+import type { PlanarImage } from '../../src/engine/io/image.js';
+import type { RuntimeBackend } from '../../src/engine/model/runtime/session.js';
+import type { DeviceRequest } from '../../src/engine/settings.js';
+import type { PoolKind } from '../../src/engine/settings.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { createRng } from '../../src/engine/sys/random.js';
 import { readNpyFloat32, writeNpyFloat32 } from '../../src/engine/io/npy.js';

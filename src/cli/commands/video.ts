@@ -4,7 +4,7 @@
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
-import { NstError, isNstError, type RgbImage, type RunEvent, type RunResult, DEFAULT_FPS, DEFAULT_HOLD_SECONDS, exportVideo, videoFormatForPath, type ExportVideoOptions, type VideoExportResult, type VideoProgress, resolveFfmpeg, type ResolvedTool, DEFAULT_FRAME_EVERY, FrameRecorder, FrameSpool } from '../../engine/index.js';
+import { NstError, isNstError, type PlanarImage, type RunEvent, type RunResult, DEFAULT_FPS, DEFAULT_HOLD_SECONDS, exportVideo, videoFormatForPath, type ExportVideoOptions, type VideoExportResult, type VideoProgress, resolveFfmpeg, type ResolvedTool, DEFAULT_FRAME_EVERY, FrameRecorder, FrameSpool } from '../../engine/index.js';
 import { RUN_PRESETS } from '../../shared/studio-settings.js';
 import { parseChoice, parseLayerList, parseNumber } from '../parse.js';
 import { writeJsonLine } from '../output.js';
@@ -109,7 +109,7 @@ export interface StylizeVideo {
    * The start image (iteration 0) and the content image at the output size. `prepare` brings every frame to the
    * output's size and look (coarse scales upsampled, original colours) before it is spooled.
    */
-  start(startImage: RgbImage, content: RgbImage, prepare: (image: RgbImage) => RgbImage | Promise<RgbImage>): void;
+  start(startImage: PlanarImage, content: PlanarImage, prepare: (image: PlanarImage) => PlanarImage | Promise<PlanarImage>): void;
   /** A run event; `at` numbers iterations across scales. */
   onEvent(event: RunEvent, at: { iteration: number; iterations: number }): void;
   /** Spools the final image, exports and removes the spool; if the export fails the frames are kept and the error says where. */

@@ -1,6 +1,6 @@
 // Original colours: keep the content photo's chroma and take only the luminance from the painted result.
 
-import type { PlanarImage } from '../model/objective.js';
+import type { PlanarImage } from './image.js';
 
 // BT.601 luma and the matching YUV transform (the form Gatys et al. 2016, "Preserving Color", use).
 const KR = 0.299;

@@ -8,7 +8,7 @@ import { NstError } from '../errors.js';
 import { createRng } from '../sys/random.js';
 
 /** An RGB image as the engine uses it: planar CHW (all R, then all G, then all B), row-major, 0..255 floats. */
-export interface RgbImage {
+export interface PlanarImage {
   readonly width: number;
   readonly height: number;
   readonly data: Float32Array;
@@ -48,13 +48,13 @@ const FORMAT_BY_EXTENSION: Readonly<Record<string, EncodeFormat>> = {
 };
 
 /**
- * Decodes a file (path) or encoded bytes to an sRGB RgbImage: EXIF orientation applied, alpha flattened onto
+ * Decodes a file (path) or encoded bytes to an sRGB PlanarImage: EXIF orientation applied, alpha flattened onto
  * white, grayscale / CMYK / 16-bit / ICC-profiled input converted to 8-bit sRGB, then optionally resized.
  * Errors: FILE_NOT_FOUND, NOT_AN_IMAGE (empty, not a regular file, unknown format, corrupt or truncated data),
  * IMAGE_TOO_LARGE (judged from the header, before decoding), BAD_ARGUMENT (sizePx not a whole number from 1 to
  * MAX_DECODE_SIZE_PX, maxInputPixels not a whole number ≥ 1).
  */
-export async function decodeImage(input: string | Uint8Array, options: DecodeOptions = {}): Promise<RgbImage> {
+export async function decodeImage(input: string | Uint8Array, options: DecodeOptions = {}): Promise<PlanarImage> {
   const sizePx = options.sizePx === undefined ? undefined : requireWholeNumber('sizePx', options.sizePx);
   if (sizePx !== undefined && sizePx > MAX_DECODE_SIZE_PX) {
     throw new NstError('BAD_ARGUMENT', `sizePx must be at most ${MAX_DECODE_SIZE_PX} (the longest side in pixels), got ${sizePx}.`);
@@ -102,7 +102,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
 }
 
 /** Encodes to PNG, JPEG (4:4:4 chroma, so thin coloured strokes keep their colour), WebP or TIFF; values are clamped to 0..255 and rounded. */
-export async function encodeImage(image: RgbImage, format: EncodeFormat, options: EncodeOptions = {}): Promise<Buffer> {
+export async function encodeImage(image: PlanarImage, format: EncodeFormat, options: EncodeOptions = {}): Promise<Buffer> {
   requireRgbImage('image', image);
   const quality = options.quality ?? DEFAULT_QUALITY;
   if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
@@ -143,7 +143,7 @@ export function formatForPath(filePath: string): EncodeFormat {
  * and a rename, so a crash or a full disk never leaves a half-written image under the real name, and a
  * viewer watching the file only ever sees whole images.
  */
-export async function writeImageAtomic(filePath: string, image: RgbImage, options: EncodeOptions = {}): Promise<void> {
+export async function writeImageAtomic(filePath: string, image: PlanarImage, options: EncodeOptions = {}): Promise<void> {
   const encoded = await encodeImage(image, formatForPath(filePath), options);
   try {
     await writeFileAtomic(filePath, encoded);
@@ -161,7 +161,7 @@ export async function writeImageAtomic(filePath: string, image: RgbImage, option
  * so shrinking does not alias), in float: no 8-bit rounding between optimisation stages. Lanczos rings a
  * little past sharp edges; results are clamped back to 0..255. Async so it can move off-thread later.
  */
-export async function resizeImage(image: RgbImage, width: number, height: number): Promise<RgbImage> {
+export async function resizeImage(image: PlanarImage, width: number, height: number): Promise<PlanarImage> {
   requireRgbImage('image', image);
   requireImageSize(width, height);
   if (width === image.width && height === image.height) return { width, height, data: Float32Array.from(image.data) };
@@ -183,7 +183,7 @@ export async function resizeImage(image: RgbImage, width: number, height: number
 }
 
 /** Uniform noise in [0, 255), reproducible from `seed`; values drawn in planar order (all R, then G, then B). */
-export function noiseImage(width: number, height: number, seed: number): RgbImage {
+export function noiseImage(width: number, height: number, seed: number): PlanarImage {
   requireImageSize(width, height);
   const rng = createRng(seed);
   const data = new Float32Array(3 * width * height);
@@ -335,7 +335,7 @@ function requireImageSize(width: number, height: number): void {
   }
 }
 
-function requireRgbImage(name: string, image: RgbImage): void {
+function requireRgbImage(name: string, image: PlanarImage): void {
   requireWholeNumber(`${name}.width`, image.width);
   requireWholeNumber(`${name}.height`, image.height);
   requirePlanarLength(image.data, image.width, image.height);

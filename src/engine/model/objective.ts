@@ -2,20 +2,14 @@
 
 import type { Tensor } from 'onnxruntime-common';
 import { buildFeatureGraph, buildLossGraph, io, type BuiltGraph, type GraphSpec, type LayerShape } from './graph/vgg-graph.js';
-import type { PoolKind } from './graph/ops/pool.js';
-import type { ConvAlgorithm } from './graph/ops/conv.js';
+import type { PoolKind } from '../settings.js';
+import type { ConvAlgorithm } from '../settings.js';
 import { chooseConvAlgorithm } from '../render/memory.js';
 import { GraphSession, autoDeviceOrder, autoSkipReason, type Device, type SessionOptions } from './runtime/session.js';
 import { canonicalLayerName, layerSpec } from './vgg19.js';
 import type { Vgg19Weights } from '../weights/types.js';
+import type { PlanarImage } from '../io/image.js';
 import { NstError } from '../errors.js';
-
-/** A planar RGB image, channels first, values on the 0–255 scale. */
-export interface PlanarImage {
-  readonly width: number;
-  readonly height: number;
-  readonly data: Float32Array;
-}
 
 export interface LossWeights {
   readonly styleWeight: number;

@@ -1,12 +1,13 @@
 // Per-iteration speed and memory of the loss graph: what `nst bench` and the benchmark script report.
 
 import { StyleObjective } from '../model/objective.js';
-import type { PoolKind } from '../model/graph/ops/pool.js';
-import type { DeviceRequest, Device } from '../model/runtime/session.js';
+import type { PoolKind } from '../settings.js';
+import type { Device } from '../model/runtime/session.js';
+import type { DeviceRequest } from '../settings.js';
 import { VGG19_CONV_LAYERS, featureSize, layerSpec } from '../model/vgg19.js';
 import type { Vgg19Weights } from '../weights/types.js';
 import { createRng } from '../sys/random.js';
-import type { ConvAlgorithm } from '../model/graph/ops/conv.js';
+import type { ConvAlgorithm } from '../settings.js';
 
 export interface BenchOptions {
   readonly weights: Vgg19Weights;

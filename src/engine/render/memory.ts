@@ -2,10 +2,12 @@
 
 import os from 'node:os';
 import { NstError } from '../errors.js';
-import type { PoolKind } from '../model/graph/ops/pool.js';
+import type { PoolKind } from '../settings.js';
 import type { OptimizerName } from '../optim/types.js';
-import type { Device, DeviceRequest } from '../model/runtime/session.js';
-import { resolveConvAlgorithm, winogradPolicy, type ConvAlgorithm } from '../model/graph/ops/conv.js';
+import type { Device } from '../model/runtime/session.js';
+import type { DeviceRequest } from '../settings.js';
+import { resolveConvAlgorithm, winogradPolicy } from '../model/graph/ops/conv.js';
+import type { ConvAlgorithm } from '../settings.js';
 import { VGG19_CONV_LAYERS, canonicalLayerName, featureSize, layerSpec, type ConvLayerSpec } from '../model/vgg19.js';
 
 export const MB = 2 ** 20;

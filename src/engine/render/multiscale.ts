@@ -1,8 +1,8 @@
 // Coarse-to-fine runs: optimise small, upsample, continue larger, up to the target size.
 
 import { resizeImage } from '../io/image.js';
-import type { PlanarImage } from '../model/objective.js';
-import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings, type RunState } from './run.js';
+import type { PlanarImage } from '../io/image.js';
+import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings, type RunSnapshot } from './run.js';
 import type { Vgg19Weights } from '../weights/types.js';
 import { NstError } from '../errors.js';
 
@@ -79,7 +79,7 @@ export interface StageState {
   readonly index: number;
   /** Iterations the earlier stages ran (so the total still adds up after a resume). */
   readonly iterationsBefore: number;
-  readonly run: RunState;
+  readonly run: RunSnapshot;
 }
 
 /** Resizes so the longest side is `longestPx`, keeping the aspect ratio (at least 1 px a side). */

@@ -1,7 +1,7 @@
 // A run at the requested size that fits in memory: whole, optimised smaller and upsampled, or tiled; retried smaller on OOM.
 
 import { resizeImage } from '../io/image.js';
-import type { PlanarImage } from '../model/objective.js';
+import type { PlanarImage } from '../io/image.js';
 import { multiScaleIterations, resizeLongest, runMultiScale, type MultiScaleInputs, type ScalesOption, type StageState } from './multiscale.js';
 import { mapCheckpointSink, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
 import { DEFAULT_TILE_OVERLAP_PX, estimateMemory, formatBytes, isOutOfMemoryError, largestFittingSize, planTiling, sizeWithLongest, type EstimateSpec } from './memory.js';

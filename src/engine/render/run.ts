@@ -1,19 +1,22 @@
 // One style-transfer run: build the objective, iterate an optimizer over the image, emit events, pause/stop.
 
-import { StyleObjective, type LossBreakdown, type LossWeights, type PlanarImage } from '../model/objective.js';
-import type { PoolKind } from '../model/graph/ops/pool.js';
-import type { DeviceRequest, Device, RuntimeBackend } from '../model/runtime/session.js';
-import { CONV_ALGORITHMS, type ConvAlgorithm } from '../model/graph/ops/conv.js';
+import { StyleObjective, type LossBreakdown, type LossWeights } from '../model/objective.js';
+import type { PlanarImage } from '../io/image.js';
+import type { PoolKind } from '../settings.js';
+import type { Device, RuntimeBackend } from '../model/runtime/session.js';
+import type { DeviceRequest } from '../settings.js';
+import { CONV_ALGORITHMS } from '../settings.js';
+import type { ConvAlgorithm } from '../settings.js';
 import type { OptimizerName, OptimizerState } from '../optim/types.js';
 import { createOptimizer } from '../optim/index.js';
 import type { Vgg19Weights } from '../weights/types.js';
 import { createRng } from '../sys/random.js';
 import { NstError } from '../errors.js';
+import type { InitMode } from '../settings.js';
 
 /** L-BFGS's first step (no curvature yet) moves the most-affected pixel by this many levels of 255. */
 const LBFGS_FIRST_STEP_LEVELS = 8;
 
-export type InitMode = 'content' | 'noise' | 'style';
 
 export interface RunSettings extends LossWeights {
   readonly iterations: number;
@@ -47,14 +50,14 @@ export interface RunInputs {
   /** Style Grams computed elsewhere (tiled rendering: the whole style image's); `styles` may then be empty. */
   readonly styleTargets?: ReadonlyMap<string, Float32Array>;
   /** Continue a checkpointed run: its image, optimizer state and objective scale replace `startImage` and `init`. */
-  readonly resume?: RunState;
+  readonly resume?: RunSnapshot;
 }
 
 /**
  * A run between two iterations, complete enough to continue it exactly: a resumed run takes the same steps the
  * uninterrupted one would have taken. Buffers are copies (the caller's to keep or write out).
  */
-export interface RunState {
+export interface RunSnapshot {
   /** Completed iterations. */
   readonly iteration: number;
   readonly image: Float32Array;
@@ -78,7 +81,7 @@ export interface RunState {
  * writes of one run in flight (due() says no while one is). `final` snapshots are taken when a run is stopped,
  * so a stopped run can be continued too.
  */
-export interface CheckpointSink<T = RunState> {
+export interface CheckpointSink<T = RunSnapshot> {
   due(): boolean;
   /** `force`: write this one even if not due (a pause); `final`: the run was stopped here (implies force). */
   save(state: T, options?: { final?: boolean; force?: boolean }): void | Promise<void>;
@@ -213,7 +216,7 @@ export function initialImage(mode: InitMode, content: PlanarImage, styles: reado
 }
 
 /** Throws BAD_ARGUMENT when a resume state cannot belong to a run with these settings. */
-function checkResumeState(state: RunState, settings: RunSettings): void {
+function checkResumeState(state: RunSnapshot, settings: RunSettings): void {
   if (!Number.isInteger(state.iteration) || state.iteration < 0 || state.iteration > settings.iterations) {
     throw new NstError('BAD_ARGUMENT', `The resume state is at iteration ${state.iteration}; this run has ${settings.iterations} iterations.`);
   }
@@ -301,7 +304,7 @@ export async function runStyleTransfer(
     let done = resume?.iteration ?? 0;
     const stateBytes = 4 * (image.length + Object.values(optimizer.getState().buffers).reduce((n, b) => n + b.length, 0));
     const copies = stateBytes <= (options.checkpoint?.copyLimitBytes ?? Infinity);
-    const snapshot = (): RunState => {
+    const snapshot = (): RunSnapshot => {
       const state = optimizer.getState();
       const buffers: Record<string, Float32Array> = {};
       for (const [key, buffer] of Object.entries(state.buffers)) buffers[key] = copies ? Float32Array.from(buffer) : buffer;
@@ -316,7 +319,7 @@ export async function runStyleTransfer(
       };
     };
     // A copied snapshot is written in the background; live buffers must not change until their write is done.
-    const checkpoint = async (state: RunState, how?: { final?: boolean; force?: boolean }): Promise<void> => {
+    const checkpoint = async (state: RunSnapshot, how?: { final?: boolean; force?: boolean }): Promise<void> => {
       const write = options.checkpoint!.save(state, how);
       if (!copies) await write;
     };

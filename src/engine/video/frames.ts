@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { temporaryOwner, writeFileAtomicSync } from '../sys/atomic-file.js';
 import { pathExists } from '../sys/path-exists.js';
 import { NstError } from '../errors.js';
-import { chwToHwcUint8, type RgbImage } from '../io/image.js';
+import { chwToHwcUint8, type PlanarImage } from '../io/image.js';
 import type { RunEvent, RunResult } from '../render/run.js';
 
 export const FRAMES_INDEX_FILE = 'frames.json';
@@ -164,7 +164,7 @@ export class FrameSpool {
   }
 
   /** Queues the frame for writing (the pixels are copied to 8 bits at once); resolves once it is on disk. */
-  add(image: RgbImage, iteration: number, loss: number | null = null): Promise<void> {
+  add(image: PlanarImage, iteration: number, loss: number | null = null): Promise<void> {
     if (this.size && (image.width !== this.size.width || image.height !== this.size.height)) {
       const message = `Frame at iteration ${iteration} is ${image.width}x${image.height}; this spool holds ${this.size.width}x${this.size.height} frames.`;
       return Promise.reject(new NstError('BAD_ARGUMENT', message));
@@ -191,7 +191,7 @@ export class FrameSpool {
   }
 
   /** Keeps the content image (at the run's size) for side-by-side videos. */
-  setContent(image: RgbImage): Promise<void> {
+  setContent(image: PlanarImage): Promise<void> {
     const pixels = chwToHwcUint8(image.data, image.width, image.height);
     this.content = CONTENT_FILE;
     return this.enqueue(async () => {
@@ -257,7 +257,7 @@ export interface FrameRecorderOptions {
    * Applied to every frame before it is spooled, in order (e.g. resize a coarse scale's frame to the output size,
    * keep the photo's colours). Frames of one spool must all have one size.
    */
-  prepare?: (image: RgbImage) => RgbImage | Promise<RgbImage>;
+  prepare?: (image: PlanarImage) => PlanarImage | Promise<PlanarImage>;
   /**
    * At most this many frames are held captured but not yet on disk (each holds its float image until then); an
    * intermediate frame captured while that many are waiting is skipped. Default DEFAULT_FRAME_BACKLOG.
@@ -303,7 +303,7 @@ export class FrameRecorder {
   }
 
   /** The image before the first step (iteration 0), and optionally the content image for side-by-side. */
-  start(startImage: RgbImage, content?: RgbImage): void {
+  start(startImage: PlanarImage, content?: PlanarImage): void {
     this.capture(startImage, 0, null);
     if (content && !this.spool.hasContent) this.then(() => this.spool.setContent(content));
   }
@@ -312,7 +312,7 @@ export class FrameRecorder {
    * A resumed run's checkpoint image, taken after `iteration` steps: spooled when a frame belongs there and the
    * interrupted process did not get to write it (its loss comes with the next progress event, as usual).
    */
-  resumeFrom(image: RgbImage, iteration: number): void {
+  resumeFrom(image: PlanarImage, iteration: number): void {
     if (this.spool.wants(iteration, false)) this.capture(image, iteration, null);
   }
 
@@ -369,7 +369,7 @@ export class FrameRecorder {
    * sequence (still in iteration order, as FrameSpool.resume needs), and lastCaptured stays, so finish() adds the
    * final image if the last capture was the one skipped.
    */
-  private capture(image: RgbImage, iteration: number, loss: number | null, mayDrop = false): void {
+  private capture(image: PlanarImage, iteration: number, loss: number | null, mayDrop = false): void {
     if (iteration <= this.lastCaptured) return;
     if (mayDrop && this.backlog >= this.maxBacklog) {
       this.skipped++;

@@ -3,10 +3,9 @@
 // host hands them to the page as a download.
 
 import sharp from 'sharp';
-import { chwToHwcUint8, encodeImage, hwcUint8ToChw, type RgbImage } from '../../engine/index.js';
+import { chwToHwcUint8, encodeImage, hwcUint8ToChw, type PlanarImage } from '../../engine/index.js';
 import type { Result } from '../../shared/ipc.js';
 import { validateExportImage } from '../../shared/schemas.js';
-import type { WorkerImage } from '../worker/messages.js';
 
 export interface ExportedImage {
   bytes: Uint8Array;
@@ -20,7 +19,7 @@ export interface ExportedImage {
 
 /** The one thing the export needs from the run service. */
 export interface RunImageSource {
-  runImage(runId: string): Promise<Result<WorkerImage>>;
+  runImage(runId: string): Promise<Result<PlanarImage>>;
 }
 
 const JPEG_QUALITY = 92;
@@ -55,7 +54,7 @@ export class ExportService {
 }
 
 /** Scales so the longest side is `sizePx` (up or down, Lanczos3 in libvips: fast even at 8k). */
-export async function resizeLongestSide(image: RgbImage, sizePx: number): Promise<RgbImage> {
+export async function resizeLongestSide(image: PlanarImage, sizePx: number): Promise<PlanarImage> {
   const scale = sizePx / Math.max(image.width, image.height);
   const width = Math.max(1, Math.round(image.width * scale));
   const height = Math.max(1, Math.round(image.height * scale));

@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { ErrorInfo, Result, RunEvent, RunRef, StartRunRequest } from '../../shared/ipc.js';
 import { validatePauseRun, validateResumeRun, validateStartRun, validateStopRun, validateStudioSettings, validateUpdateRunSettings } from '../../shared/schemas.js';
-import type { ParentToWorker, WorkerImage, WorkerToParent } from '../worker/messages.js';
+import type { ParentToWorker, WorkerToParent } from '../worker/messages.js';
 import { applyMidRunChanges } from '../worker/run-settings.js';
 import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
 import { pruneRunFrames, runFramesDir } from './video-service.js';
-import { checkNotRunning, listCheckpoints, removeCheckpoint, runOwner, type CheckpointManifest, type RenderState, isNstError } from '../../engine/index.js';
+import { checkNotRunning, listCheckpoints, removeCheckpoint, runOwner, type CheckpointManifest, type PlanarImage, type RenderState, isNstError } from '../../engine/index.js';
 import type { InterruptedRun } from '../../shared/resume-api.js';
 import { readStudioCheckpoint } from './interrupted-runs.js';
 
@@ -58,16 +58,16 @@ export interface RunServiceOptions {
 /** Checkpoint interval of studio runs unless the service is told otherwise. */
 export const DEFAULT_CHECKPOINT_EVERY_MS = 60_000;
 
-export type RunState = 'queued' | 'running' | 'finished' | 'failed';
+export type RunQueueState = 'queued' | 'running' | 'finished' | 'failed';
 
 export interface RunInfo {
   runId: string;
-  state: RunState;
+  state: RunQueueState;
 }
 
 interface RunRecord {
   runId: string;
-  state: RunState;
+  state: RunQueueState;
   /** Held while queued; dropped once the worker has its copy. */
   request: StartRunRequest | null;
   weightsPath: string;
@@ -75,7 +75,7 @@ interface RunRecord {
   /** The queue position last announced, so a 'queued' event goes out only when it changes. */
   announcedPosition: number | null;
   /** The finished image (for export), until evicted by newer runs. */
-  image: WorkerImage | null;
+  image: PlanarImage | null;
   imageEvicted: boolean;
   /** A resumed run's checkpoint, until the worker has its copy. */
   resume: { state: RenderState; manifest: CheckpointManifest } | null;
@@ -85,7 +85,7 @@ interface RunRecord {
 
 interface PendingSnapshot {
   runId: string;
-  resolve: (image: WorkerImage | null) => void;
+  resolve: (image: PlanarImage | null) => void;
   timer: NodeJS.Timeout;
 }
 
@@ -259,7 +259,7 @@ export class RunService {
   }
 
   /** The run's image: the final one once finished, else the current one from the worker. */
-  async runImage(runId: string): Promise<Result<WorkerImage>> {
+  async runImage(runId: string): Promise<Result<PlanarImage>> {
     const record = this.runs.get(runId);
     if (!record) return fail('UNKNOWN_RUN', `There is no run ${runId} in this session.`);
     if (record.image) return ok(record.image);
@@ -506,7 +506,7 @@ export class RunService {
     }
   }
 
-  private snapshot(record: RunRecord): Promise<WorkerImage | null> {
+  private snapshot(record: RunRecord): Promise<PlanarImage | null> {
     if (!this.worker) return Promise.resolve(null);
     const requestId = ++this.snapshotSequence;
     return new Promise((resolve) => {
@@ -519,7 +519,7 @@ export class RunService {
     });
   }
 
-  private keepImage(record: RunRecord, image: WorkerImage): void {
+  private keepImage(record: RunRecord, image: PlanarImage): void {
     record.image = image;
     this.finishedWithImages.push(record);
     while (this.finishedWithImages.length > this.keepImages) {

@@ -1,11 +1,11 @@
 // The job worker: runs one style transfer at a time off the main thread; tagged messages in, run events out.
 
 import { parentPort } from 'node:worker_threads';
-import { decodeImage, encodeImage, resizeImage, isNstError, type LossBreakdown, type PlanarImage, RunController, initialImage, runStyleTransfer, type RunEvent as EngineEvent, type RunResult, type RunState as EngineRunState, resizeLongest, planIterations, renderStyleTransfer, type RenderPlan, keepOriginalColors, FrameRecorder, FrameSpool, loadWeights, type Vgg19Weights } from '../../engine/index.js';
+import { decodeImage, encodeImage, resizeImage, isNstError, type LossBreakdown, type PlanarImage, RunController, initialImage, runStyleTransfer, type RunEvent as EngineEvent, type RunResult, type RunSnapshot, resizeLongest, planIterations, renderStyleTransfer, type RenderPlan, keepOriginalColors, FrameRecorder, FrameSpool, loadWeights, type Vgg19Weights } from '../../engine/index.js';
 import { memoryLimitBytes } from '../services/memory-estimate.js';
 import type { ErrorInfo, LossPoint, PreviewFrame, RunEvent } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
-import type { ParentToWorker, StartMessage, WorkerImage, WorkerToParent } from './messages.js';
+import type { ParentToWorker, StartMessage, WorkerToParent } from './messages.js';
 import { openRunCheckpoints, type RebuiltSegment, type RunCheckpoints, type StudioJob } from './run-checkpoint.js';
 import { applyMidRunChanges, engineRunSettings, graphLayersFor, lossWeights, rebuildReason, type GraphLayers } from './run-settings.js';
 
@@ -163,7 +163,7 @@ port.on('message', (message: ParentToWorker) => {
       break;
     case 'snapshot': {
       const latest = run?.latest ?? null;
-      const reply = (image: WorkerImage | null): void => post({ type: 'snapshot', requestId: message.requestId, image }, image ? [image.data.buffer as ArrayBuffer] : []);
+      const reply = (image: PlanarImage | null): void => post({ type: 'snapshot', requestId: message.requestId, image }, image ? [image.data.buffer as ArrayBuffer] : []);
       if (!run || !latest) reply(null);
       else void run.present(latest).then((image) => reply(copyImage(image)), () => reply(null));
       break;
@@ -254,7 +254,7 @@ async function paint(run: ActiveRun): Promise<void> {
   const resumedSegment = resume ? ((resume.manifest.job as StudioJob).segment ?? null) : null;
 
   /** A plain run at the plan's optimisation size on a graph with the current layers, from an image or a checkpoint. */
-  const runSegment = async (segment: RebuiltSegment, from: { image: PlanarImage } | { resume: EngineRunState }): Promise<RunResult> => {
+  const runSegment = async (segment: RebuiltSegment, from: { image: PlanarImage } | { resume: RunSnapshot }): Promise<RunResult> => {
     const plan = run.plan;
     if (!plan || plan.mode === 'tiled') throw new Error('A rebuilt segment needs a whole or downscaled plan.');
     const workPx = plan.sizePx;
@@ -451,7 +451,7 @@ async function encodeFrame(image: PlanarImage, quality: number): Promise<Preview
   return { width: image.width, height: image.height, jpeg: new Uint8Array(jpeg) };
 }
 
-function copyImage(image: PlanarImage): WorkerImage {
+function copyImage(image: PlanarImage): PlanarImage {
   return { width: image.width, height: image.height, data: Float32Array.from(image.data) };
 }
 

@@ -2,15 +2,8 @@
 
 import type { RunEvent, StartRunRequest } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
-import type { CheckpointManifest, RenderState } from '../../engine/index.js';
+import type { CheckpointManifest, PlanarImage, RenderState } from '../../engine/index.js';
 import type { WorkerCheckpointOptions } from './run-checkpoint.js';
-
-/** A planar RGB image (channels first, 0–255 floats), as the engine holds it. */
-export interface WorkerImage {
-  width: number;
-  height: number;
-  data: Float32Array;
-}
 
 export interface StartMessage {
   type: 'start';
@@ -48,8 +41,8 @@ export type WorkerToParent =
   /** A run event, ready to publish. */
   | { type: 'event'; event: RunEvent }
   /** The finished run's image (full precision, for export); sent before its 'done' event. */
-  | { type: 'result'; runId: string; image: WorkerImage }
+  | { type: 'result'; runId: string; image: PlanarImage }
   /** The current image of a running run, or null before its first iteration. */
-  | { type: 'snapshot'; requestId: number; image: WorkerImage | null }
+  | { type: 'snapshot'; requestId: number; image: PlanarImage | null }
   /** The worker finished with `runId` (done or error) and can take the next run. */
   | { type: 'idle'; runId: string };

@@ -3,7 +3,8 @@
 import { GraphBuilder, type Value } from './builder.js';
 import { WINOGRAD_MIN_TILES, conv3x3, conv3x3InputGrad, winogradPolicy } from './ops/conv.js';
 import { relu, reluGrad } from './ops/relu.js';
-import { maxPoolGradThroughRelu, pool2x2, pool2x2Grad, type PoolKind, type Pooled } from './ops/pool.js';
+import { maxPoolGradThroughRelu, pool2x2, pool2x2Grad, type Pooled } from './ops/pool.js';
+import type { PoolKind } from '../../settings.js';
 import { asMatrix, gram, styleLoss } from './ops/gram.js';
 import { contentLoss, totalVariation } from './ops/losses.js';
 import { VGG19_CONV_LAYERS, canonicalLayerName, featureSize, layerSpec } from '../vgg19.js';

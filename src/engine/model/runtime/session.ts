@@ -5,9 +5,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { NstError } from '../../errors.js';
+import { DEVICES, type DeviceRequest } from '../../settings.js';
 
-export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'webgpu', 'coreml'] as const;
-export type DeviceRequest = (typeof DEVICES)[number];
 export type Device = Exclude<DeviceRequest, 'auto'> | 'wasm';
 
 /** Which onnxruntime package runs the graph: the native binding, or WebAssembly where it cannot load. */

@@ -1,10 +1,11 @@
 // Tiled rendering for outputs larger than memory allows: a whole-image pass, then overlapping tiles blended in.
 
 import { buildFeatureGraph, io } from '../../model/graph/vgg-graph.js';
-import type { PoolKind } from '../../model/graph/ops/pool.js';
+import type { PoolKind } from '../../settings.js';
 import { GraphSession, type SessionOptions } from '../../model/runtime/session.js';
 import { resizeImage } from '../../io/image.js';
-import { normaliseBlend, totalVariation, type LossBreakdown, type PlanarImage } from '../../model/objective.js';
+import { normaliseBlend, totalVariation, type LossBreakdown } from '../../model/objective.js';
+import type { PlanarImage } from '../../io/image.js';
 import { resizeLongest, runMultiScale, type ScalesOption, type StageState } from '../multiscale.js';
 import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from '../run.js';
 import { canonicalLayerName } from '../../model/vgg19.js';

@@ -3,14 +3,13 @@
 
 import type { GraphBuilder, Value } from '../builder.js';
 import type { ConvWeights } from '../../../weights/types.js';
+import type { ConvAlgorithm } from '../../../settings.js';
 
 /**
  * How a conv layer is computed. 'direct': onnxruntime's Conv. 'winograd': F(4x4,3x3) (36 multiplies per 16 outputs
  * instead of 144) on the layers `winogradPolicy` picks, Conv on the rest. 'auto': resolved per execution provider
  * by `resolveConvAlgorithm`.
  */
-export type ConvAlgorithm = 'direct' | 'winograd' | 'auto';
-export const CONV_ALGORITHMS = ['direct', 'winograd', 'auto'] as const;
 
 /**
  * 'auto' → 'winograd' on the CPU providers (native CPU, wasm), where it was measured faster (README "Speed");

@@ -1,8 +1,8 @@
 // 2x2 stride-2 pooling (max or average, flooring odd sizes as Keras 'valid' does): forward and backward.
 
 import type { GraphBuilder, Value } from '../builder.js';
+import type { PoolKind } from '../../../settings.js';
 
-export type PoolKind = 'max' | 'avg';
 
 export interface Pooled {
   readonly output: Value;
