@@ -18,7 +18,7 @@ export { defaultMemoryLimit, estimateMemory, type EstimateSpec, formatBytes, lar
 export { multiScaleIterations, resizeLongest, scaleSizes, type ScalesOption } from './render/multiscale.js';
 export { convForLimit, estimateSpec, planIterations, planRender, type RenderOptions, type RenderPlan, type RenderSpec, type RenderState, renderStyleTransfer, type TileOption } from './render/render.js';
 export { type CheckpointSink, initialImage, mapCheckpointSink, RunController, type RunEvent, type RunResult, type RunSettings, type RunSnapshot, runStyleTransfer } from './render/run.js';
-export { type RenderPhase } from './render/tiles/tiles.js';
+export { type RenderPhase } from './render/tiles/run.js';
 
 // What outlives a process: checkpoints, batch manifests.
 export { BatchLedger, BatchSettingsMismatch, expandContentInputs, fileSha256, MANIFEST_NAME } from './persist/batch-manifest.js';

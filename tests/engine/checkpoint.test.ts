@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunController, mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunSettings, type RunSnapshot } from '../../src/engine/render/run.js';
 import { runMultiScale, type StageState } from '../../src/engine/render/multiscale.js';
-import { runTiled, type TiledState } from '../../src/engine/render/tiles/tiles.js';
+import { runTiled, type TiledState } from '../../src/engine/render/tiles/run.js';
 import { renderStyleTransfer, type RenderState } from '../../src/engine/render/render.js';
 import {
   CheckpointWriter,

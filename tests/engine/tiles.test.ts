@@ -2,16 +2,11 @@
 // style targets in the objective, and a real tiled render against a single-scale run.
 
 import { describe, expect, it } from 'vitest';
-import {
-  TileCompositor,
-  blockwiseStats,
-  cropImage,
-  featherAlpha,
-  planTiles,
-  runTiled,
-  seamGradientRatio,
-  tileSeams,
-} from '../../src/engine/render/tiles/tiles.js';
+import { TileCompositor } from '../../src/engine/render/tiles/compositor.js';
+import { cropImage, featherAlpha, planTiles } from '../../src/engine/render/tiles/layout.js';
+import { runTiled } from '../../src/engine/render/tiles/run.js';
+import { blockwiseStats } from '../../src/engine/render/tiles/stats.js';
+import { seamGradientRatio, tileSeams } from '../helpers/tile-seams.js';
 import { StyleObjective } from '../../src/engine/model/objective.js';
 import type { PlanarImage } from '../../src/engine/io/image.js';
 import { runStyleTransfer } from '../../src/engine/render/run.js';

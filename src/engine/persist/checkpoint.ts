@@ -21,7 +21,7 @@ import type { Vgg19Weights } from '../weights/types.js';
 import type { LossBreakdown, LossWeights } from '../model/objective.js';
 import type { OptimizerName } from '../optim/types.js';
 import type { RenderPlan, RenderState } from '../render/render.js';
-import type { CompositorState } from '../render/tiles/tiles.js';
+import type { CompositorState } from '../render/tiles/compositor.js';
 
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION };
 export const MANIFEST_FILE = 'checkpoint.json';

@@ -1,0 +1,179 @@
+// Tiled rendering for outputs larger than memory allows: a whole-image pass, then overlapping tiles blended in.
+
+import type { SessionOptions } from '../../model/runtime/session.js';
+import { resizeImage } from '../../io/image.js';
+import { normaliseBlend, totalVariation, type LossBreakdown } from '../../model/objective.js';
+import type { PlanarImage } from '../../io/image.js';
+import { resizeLongest, runMultiScale, type ScalesOption, type StageState } from '../multiscale.js';
+import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from '../run.js';
+import { canonicalLayerName } from '../../model/vgg19.js';
+import type { Vgg19Weights } from '../../weights/types.js';
+import { NstError } from '../../errors.js';
+import { TileCompositor, type CompositorState } from './compositor.js';
+import { cropImage, planTiles, type TileRect } from './layout.js';
+import { blockwiseStats } from './stats.js';
+
+/** Which part of a tiled (or plain) render an event belongs to. */
+export interface RenderPhase {
+  readonly phase: 'scale' | 'coherence' | 'tile';
+  readonly index: number;
+  readonly count: number;
+  readonly sizePx: number;
+}
+
+export interface TiledOptions {
+  readonly tilePx: number;
+  readonly overlapPx: number;
+  /** Longest side of the whole-image pass (coarse-to-fine by `scales`) the tiles start from. */
+  readonly coherencePx: number;
+  readonly scales: ScalesOption;
+  readonly styleScale?: number;
+  readonly controller?: RunController;
+  readonly onEvent?: (event: RunEvent, phase: RenderPhase) => void;
+  /** After each tile is blended in: the whole image so far (a fresh buffer, the caller's to keep). */
+  readonly onTile?: (image: PlanarImage, tile: TileRect, index: number, count: number) => void;
+  readonly checkpoint?: CheckpointSink<TiledState>;
+  /** Continue from a snapshot: in the whole-image pass (at its scale), or at a tile with the tiles before it blended in. */
+  readonly resume?: TiledState;
+}
+
+/**
+ * A tiled render between two iterations: of the whole-image pass (`coherence`), or of tile `stage.index` with
+ * the canvas as it was when that tile started. The canvas object is the same one for every snapshot of a tile,
+ * so a checkpoint writer can tell it need not write it again.
+ */
+export type TiledState =
+  | { readonly phase: 'coherence'; readonly stage: StageState }
+  | { readonly phase: 'tile'; readonly stage: StageState; readonly canvas: CompositorState; readonly passInitialLoss: LossBreakdown };
+
+export interface TiledResult extends RunResult {
+  readonly tiles: readonly TileRect[];
+}
+
+/**
+ * Renders `inputs.content`'s size in tiles: a whole-image pass at `coherencePx` (so the tiles agree on the
+ * composition), upsampled, then each tile optimised from the image so far against the SAME style targets (the
+ * whole style image's Grams at the output's scale, computed block by block) and its own content crop, and blended
+ * in with feathered weights that sum to 1 (see TileCompositor). With `normalize`, the balance factors come from the
+ * whole images too (style: the global Grams; content: mean(P²) over the whole content; TV: the whole content's), so
+ * every tile weighs the terms alike; with several content layers the tiles share their mean factor. Losses of tiles are not comparable with a
+ * whole-image run's: the result's initial loss is the pass's, the final loss the last tile's.
+ */
+export async function runTiled(
+  inputs: { weights: Vgg19Weights; content: PlanarImage; styles: readonly PlanarImage[] },
+  settings: RunSettings,
+  options: TiledOptions,
+): Promise<TiledResult> {
+  const { width, height } = inputs.content;
+  const longest = Math.max(width, height);
+  const styleScale = options.styleScale ?? 1;
+  const tiles = planTiles(width, height, options.tilePx, options.overlapPx);
+  const session: SessionOptions = { device: settings.device ?? 'auto', threads: settings.threads ?? 0, backend: settings.backend ?? 'node' };
+
+  const resume = options.resume;
+  const sink = options.checkpoint;
+  let compositor: TileCompositor;
+  let passInitialLoss: LossBreakdown;
+  let iterations: number;
+  if (resume?.phase === 'tile') {
+    if (!Number.isInteger(resume.stage.index) || resume.stage.index < 0 || resume.stage.index >= tiles.length) {
+      throw new NstError('BAD_ARGUMENT', `The resume state is at tile ${resume.stage.index + 1}; this render has ${tiles.length} tiles.`);
+    }
+    if (resume.canvas.width !== width || resume.canvas.height !== height) {
+      throw new NstError('BAD_ARGUMENT', `The resume state's canvas is ${resume.canvas.width}x${resume.canvas.height}; this render is ${width}x${height}.`);
+    }
+    compositor = TileCompositor.fromState(resume.canvas);
+    passInitialLoss = resume.passInitialLoss;
+    iterations = resume.stage.iterationsBefore;
+  } else {
+    const passContent = options.coherencePx < longest ? await resizeLongest(inputs.content, options.coherencePx) : inputs.content;
+    const pass = await runMultiScale({ weights: inputs.weights, content: passContent, styles: inputs.styles }, settings, {
+      scales: options.scales,
+      styleScale,
+      ...(options.controller ? { controller: options.controller } : {}),
+      onEvent: (event, scale) => options.onEvent?.(event, { phase: 'coherence', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
+      ...(sink ? { checkpoint: mapCheckpointSink(sink, (stage: StageState): TiledState => ({ phase: 'coherence', stage })) } : {}),
+      ...(resume ? { resume: resume.stage } : {}),
+    });
+    const base = await resizeImage(pass.image, width, height);
+    if (pass.stopped) return { ...pass, image: base, tiles: [] };
+    compositor = new TileCompositor(base);
+    passInitialLoss = pass.initialLoss;
+    iterations = pass.iterations;
+  }
+
+  // The style images at the output's scale (styleScale × its longest side), as a whole-image run would see them.
+  const blend = normaliseBlend(settings.styleBlend, inputs.styles.length);
+  const blockPx = Math.max(options.tilePx, 64);
+  const styleTargets = new Map<string, Float32Array>();
+  for (let s = 0; s < inputs.styles.length; s++) {
+    const style = await resizeLongest(inputs.styles[s]!, Math.max(16, Math.round(longest * styleScale)));
+    const { grams } = await blockwiseStats(inputs.weights, style, { styleLayers: settings.styleLayers, contentLayers: [], pool: settings.pool, blockPx, session });
+    for (const [layer, gram] of grams) {
+      const target = styleTargets.get(layer) ?? new Float32Array(gram.length);
+      for (let i = 0; i < gram.length; i++) target[i]! += blend[s]! * gram[i]!;
+      styleTargets.set(layer, target);
+    }
+  }
+  // Tiles attach no images to their events: a tile is not the picture; onTile hands out the canvas instead.
+  const tileSettings = { ...(settings.normalize ? await globallyBalanced(inputs, settings, styleTargets, blockPx, session) : settings), imageEvery: 0 };
+
+  let last: RunResult | null = null;
+  let done: TileRect[] = [];
+  const firstTile = resume?.phase === 'tile' ? resume.stage.index : 0;
+  for (let t = firstTile; t < tiles.length; t++) {
+    const rect = tiles[t]!;
+    const resumeRun = resume?.phase === 'tile' && t === firstTile ? resume.stage.run : undefined;
+    const iterationsBefore = iterations;
+    // One canvas copy per tile, shared by that tile's snapshots (made only when something checkpoints).
+    let canvas: CompositorState | null = null;
+    const result = await runStyleTransfer(
+      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: cropImage(compositor.image(), rect).data, styleTargets, ...(resumeRun ? { resume: resumeRun } : {}) },
+      tileSettings,
+      {
+        ...(options.controller ? { controller: options.controller } : {}),
+        onEvent: (event) => options.onEvent?.(event, { phase: 'tile', index: t, count: tiles.length, sizePx: Math.max(rect.width, rect.height) }),
+        ...(sink
+          ? { checkpoint: mapCheckpointSink(sink, (run): TiledState => ({ phase: 'tile', stage: { index: t, iterationsBefore, run }, canvas: (canvas ??= compositor.getState()), passInitialLoss })) }
+          : {}),
+      },
+    );
+    compositor.add(result.image, rect);
+    done = tiles.slice(0, t + 1);
+    iterations += result.iterations;
+    last = result;
+    if (options.onTile) options.onTile(compositor.image(), rect, t, tiles.length);
+    if (result.stopped) break;
+  }
+  if (!last) throw new NstError('RUNTIME_FAILURE', 'The tiled render ran no tile.');
+  return { image: compositor.image(), iterations, initialLoss: passInitialLoss, finalLoss: last.finalLoss, stopped: last.stopped, device: last.device, tiles: done };
+}
+
+/** settings with `normalize` replaced by raw weights that carry the whole images' balance factors. */
+async function globallyBalanced(
+  inputs: { weights: Vgg19Weights; content: PlanarImage },
+  settings: RunSettings,
+  styleTargets: ReadonlyMap<string, Float32Array>,
+  blockPx: number,
+  session: SessionOptions,
+): Promise<RunSettings> {
+  const meanSquare = (values: Float32Array): number => values.reduce((a, v) => a + v * v, 0) / values.length;
+  const userLayerWeights = new Map(Object.entries(settings.layerWeights ?? {}).map(([l, w]) => [canonicalLayerName(l), w]));
+  const layerWeights: Record<string, number> = {};
+  for (const [layer, gram] of styleTargets) layerWeights[layer] = (userLayerWeights.get(layer) ?? 1) / Math.max(meanSquare(gram), 1e-12);
+  let contentFactor = 1;
+  if (settings.contentLayers.length > 0) {
+    const { contentMeanSquare } = await blockwiseStats(inputs.weights, inputs.content, { styleLayers: [], contentLayers: settings.contentLayers, pool: settings.pool, blockPx, session });
+    const factors = [...contentMeanSquare.values()].map((m) => 1 / Math.max(m, 1e-12));
+    contentFactor = factors.reduce((a, b) => a + b, 0) / factors.length;
+  }
+  const tv = totalVariation(inputs.content);
+  if (!Number.isFinite(tv)) throw new NstError('BAD_ARGUMENT', 'The content image holds values that are not finite.');
+  return {
+    ...settings,
+    normalize: false,
+    layerWeights,
+    contentWeight: settings.contentWeight * contentFactor,
+    tvWeight: settings.tvWeight / Math.max(tv, 1e-6),
+  };
+}
