@@ -1,8 +1,8 @@
 // Benchmark (not a test): Winograd F(2x2,3x3) and F(4x4,3x3) written in plain ONNX ops against onnxruntime's own Conv,
 // per VGG19 layer shape (and whole blocks with --chain; the input-gradient convs with --backward).
-// Usage: npx tsx scripts/bench-winograd.ts [--size 256] [--rounds 7] [--min-ms 400] [--threads 2]
+// Usage: npx tsx bench/bench-winograd.ts [--size 256] [--rounds 7] [--min-ms 400] [--threads 2]
 //          [--variants grouped,rows,f4,tc] [--shapes 64x64x256,128x256x64] [--chain] [--backward] [--profile]
-//          [--verbose] [--out bench-results]
+//          [--verbose] [--out bench/results]
 // Each shape is built once per kind with the same random weights (plain Conv; each Winograd variant), checked
 // (max |diff| / max |conv|), then timed interleaved (batches of ≥ --min-ms, the order reversed every round, as the
 // box is shared and noisy): medians of wall and of process CPU time per run. --profile prints onnxruntime's per-node
@@ -38,7 +38,7 @@ const { values } = parseArgs({
     backward: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'min-ms': { type: 'string', default: '150' },
-    out: { type: 'string', default: 'bench-results' },
+    out: { type: 'string', default: 'bench/results' },
   },
 });
 

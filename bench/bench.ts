@@ -1,5 +1,5 @@
 // Benchmark (not a test): nst's loss graph against PyTorch on the same machine and config, side by side.
-// Usage: npm run bench -- [--size 256] [--rounds 3] [--iterations 5] [--threads 2] [--pool max] [--out bench-results]
+// Usage: npm run bench -- [--size 256] [--rounds 3] [--iterations 5] [--threads 2] [--pool max] [--out bench/results]
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ const { values } = parseArgs({
     iterations: { type: 'string', default: '5' },
     threads: { type: 'string', default: '2' },
     pool: { type: 'string', default: 'max' },
-    out: { type: 'string', default: 'bench-results' },
+    out: { type: 'string', default: 'bench/results' },
     python: { type: 'string', default: '/usr/bin/python3' },
   },
 });
@@ -40,7 +40,7 @@ const rows: { round: number; nst: Measure; torch: Measure | null }[] = [];
 for (let round = 1; round <= Number(values.rounds); round++) {
   // Alternate the order so neither side always runs on a warmer (or more throttled) machine.
   const nstRun = (): Measure => runJson(process.execPath, ['bin/nst.js', 'bench', '--random-weights', '--device', 'cpu', '--style-layers', STYLE, '--content-layers', CONTENT, ...common, '--json']);
-  const torchRun = (): Measure | null => (torchAvailable ? runJson(values.python!, ['scripts/bench_pytorch.py', '--style-layers', STYLE, '--content-layers', CONTENT, ...common]) : null);
+  const torchRun = (): Measure | null => (torchAvailable ? runJson(values.python!, ['bench/bench_pytorch.py', '--style-layers', STYLE, '--content-layers', CONTENT, ...common]) : null);
   let nst: Measure;
   let torch: Measure | null;
   if (round % 2) {

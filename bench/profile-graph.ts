@@ -4,7 +4,7 @@
 // FLOP-bound kinds it also gives the work (GFLOP) and the rate reached, which bounds what any schedule of the same
 // algorithms can save. Writes <out>/profile-<size>.{json,md}.
 //
-// Usage: npm run bench:profile -- [--size 256] [--threads 2] [--runs 5] [--conv auto|direct|winograd] [--out bench-results]
+// Usage: npm run bench:profile -- [--size 256] [--threads 2] [--runs 5] [--conv auto|direct|winograd] [--out bench/results]
 // Weights are random (full VGG19 widths): dense kernels take the same time whatever the values.
 
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,12 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { DEFAULT_RUN_SETTINGS } from '../src/engine/settings.js';
+import { type ConvAlgorithm, DEFAULT_RUN_SETTINGS, randomVgg19Weights } from '../src/engine/index.js';
+// The profile reads the graph itself (its nodes, which layers get Winograd): internals, imported from inside the engine.
 import { buildLossGraph, io } from '../src/engine/model/graph/vgg-graph.js';
 import { WINOGRAD_MIN_TILES, resolveConvAlgorithm, winogradPolicy } from '../src/engine/model/graph/ops/conv.js';
-import type { ConvAlgorithm } from '../src/engine/settings.js';
 import { VGG19_CONV_LAYERS, featureSize, layerSpec } from '../src/engine/model/vgg19.js';
-import { randomVgg19Weights } from '../src/engine/weights/random.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +24,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     runs: { type: 'string', default: '5' },
     conv: { type: 'string', default: 'auto' },
-    out: { type: 'string', default: 'bench-results' },
+    out: { type: 'string', default: 'bench/results' },
   },
 });
 

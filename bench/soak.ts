@@ -1,7 +1,7 @@
 // Soak (not a test): the real studio — `npm run serve` plus headless chromium — painting one long run at 256 px
 // while this script samples the host's RSS, the page's JS heap, main-thread lag, the latency of a UI interaction
-// and the iteration the UI shows. Writes bench-results/soak.{json,md} and prints the Markdown.
-// Usage: npm run soak -- [--minutes 30] [--warmup 3] [--interval 10] [--size 256] [--iterations 10000] [--out bench-results]
+// and the iteration the UI shows. Writes bench/results/soak.{json,md} and prints the Markdown.
+// Usage: npm run soak -- [--minutes 30] [--warmup 3] [--interval 10] [--size 256] [--iterations 10000] [--out bench/results]
 // Exits 0 when every check passes (or when the soak is skipped for missing data/chromium), 1 otherwise.
 
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ const { values } = parseArgs({
     interval: { type: 'string', default: '10' },
     size: { type: 'string', default: '256' },
     iterations: { type: 'string', default: '10000' },
-    out: { type: 'string', default: 'bench-results' },
+    out: { type: 'string', default: 'bench/results' },
   },
 });
 
