@@ -3,7 +3,10 @@
 
 import { BATCH_CHANNELS, type BatchApi } from './batch-api.js';
 import { RESUME_CHANNELS, type ResumeApi } from './resume-api.js';
+import type { ErrorInfo, Result } from './result.js';
 import type { StudioSettings, VideoSettings } from './studio-settings.js';
+
+export type { ErrorInfo, Result };
 
 export const WEIGHTS_CHANNELS = {
   getWeightsStatus: 'weights:status',
@@ -111,12 +114,6 @@ export interface LossPoint {
   weighted?: { style: Record<string, number>; content: Record<string, number>; tv: number };
 }
 
-/** Errors cross as data: a stable code and one human sentence. */
-export interface ErrorInfo {
-  code: string;
-  message: string;
-}
-
 export type RunEvent =
   | { runId: string; type: 'queued'; position: number }
   | { runId: string; type: 'started'; width: number; height: number; device: string; fallbackReason: string | null }
@@ -191,9 +188,6 @@ export type MenuAction =
   | { type: 'open-style'; images: ImageInput[] }
   | { type: 'export-image' }
   | { type: 'error'; error: ErrorInfo };
-
-/** Every call resolves to data: a result or an error, never a thrown exception across the bridge. */
-export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
 /** The API the renderer sees (window.api in Electron; the same over WebSocket in the browser host). */
 export interface StudioApi extends WeightsApi, VideoApi, BatchApi, ResumeApi {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic, BatchLedger, MANIFEST_NAME, encodeImage } from '../../engine/index.js';
 import type { ErrorInfo, Result, RunEvent, RunRef, StartRunRequest } from '../../shared/ipc.js';
+import { ok, fail } from '../../shared/result.js';
 import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, StartBatchRequest } from '../../shared/batch-api.js';
 import { validateBatchItemRef, validateNoPayload, validateStartBatch } from '../../shared/schemas.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
@@ -34,8 +35,6 @@ interface StudioBatchRecipe {
 /** Errors every item would hit: the batch pauses with the message instead of failing item after item. */
 const BATCH_WIDE_ERRORS = new Set(['WEIGHTS_NOT_FOUND', 'UNAVAILABLE', 'WORKER_FAILED']);
 
-const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-const fail = (code: string, message: string): Result<never> => ({ ok: false, error: { code, message } });
 
 export class BatchService {
   private ledger: BatchLedger | null = null;

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { ErrorInfo, Result, RunEvent, RunRef, StartRunRequest } from '../../shared/ipc.js';
+import { ok, fail } from '../../shared/result.js';
 import { validatePauseRun, validateResumeRun, validateStartRun, validateStopRun, validateStudioSettings, validateUpdateRunSettings } from '../../shared/schemas.js';
 import type { ParentToWorker, WorkerToParent } from '../worker/messages.js';
 import { applyMidRunChanges } from '../worker/run-settings.js';
@@ -89,8 +90,6 @@ interface PendingSnapshot {
   timer: NodeJS.Timeout;
 }
 
-const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-const fail = (code: string, message: string): Result<never> => ({ ok: false, error: { code, message } });
 
 export class RunService {
   private readonly runs = new Map<string, RunRecord>();

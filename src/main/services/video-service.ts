@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isNstError, exportVideo, type VideoExportResult, resolveFfmpeg, FRAMES_INDEX_FILE } from '../../engine/index.js';
 import type { ErrorInfo, ExportVideoRequest, FfmpegStatus, Result, RunRef, VideoExportEvent, VideoExportInfo } from '../../shared/ipc.js';
+import { ok, fail } from '../../shared/result.js';
 
 /** Under the data folder: one spool per run, `run-frames/<runId>/frames.json` + frame files. */
 export const RUN_FRAMES_FOLDER = 'run-frames';
@@ -48,8 +49,6 @@ export interface VideoServiceOptions {
   progressIntervalMs?: number;
 }
 
-const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-const fail = (code: string, message: string): Result<never> => ({ ok: false, error: { code, message } });
 
 export class VideoService {
   private readonly listeners = new Set<(event: VideoExportEvent) => void>();

@@ -14,6 +14,7 @@ import type {
   WeightsEvent,
   WeightsInfo,
 } from '../../shared/ipc.js';
+import { ok, fail } from '../../shared/result.js';
 
 export interface WeightsServiceOptions {
   /** The data folder shared with the CLI; default dataDir() (NST_DATA_DIR, else the per-OS folder). */
@@ -35,8 +36,6 @@ const HELP =
   'No VGG19 weights are installed: download them (about 80 MB, once), or import a VGG19 file you have ' +
   '(a Keras .h5, an ONNX .onnx, or a TF.js model.json with its shards).';
 
-const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-const fail = (code: string, message: string): Result<never> => ({ ok: false, error: { code, message } });
 
 export class WeightsService {
   private readonly root: string;
