@@ -21,7 +21,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { autoDeviceOrder, decodeImage, DEFAULT_RUN_SETTINGS, loadWeights, type LossBreakdown, type PlanarImage, resizeLongest, RunController, type RunSettings, runStyleTransfer, scaleSizes, StyleObjective } from '../src/engine/index.js';
+import { autoDeviceOrder, decodeImage, DEFAULT_RUN_SETTINGS, loadWeights, type LossBreakdown, objectiveShape, type PlanarImage, resizeLongest, resolveExecution, RunController, type RunSettings, runStyleTransfer, scaleSizes, StyleObjective } from '../src/engine/index.js';
 // The multi-scale hand-off is measured on its own here, so this one helper is imported from inside the engine.
 import { upsampleWithDetail } from '../src/engine/render/multiscale.js';
 
@@ -120,7 +120,7 @@ if (!skip.has('handoff')) {
   const coarseContent = await resizeLongest(contentDecoded, coarsePx);
   const coarseStyle = await resizeLongest(styleDecoded, coarsePx);
   const base: RunSettings = { ...DEFAULT_RUN_SETTINGS, device: 'cpu', threads, reportEvery: 1 };
-  const objective = await StyleObjective.create({ ...base, weights, width: content.width, height: content.height, styleImages: [style], contentImage: content, session: { device: 'cpu', threads } });
+  const objective = await StyleObjective.create({ ...base, weights, width: content.width, height: content.height, styleImages: [style], contentImage: content, execution: resolveExecution(base, objectiveShape(content, base, [style])) });
   const rows: TermsRow[] = [];
   const row = (label: string, fullSizeIterations: number, loss: LossBreakdown): void => {
     // Every evaluation carries its terms' shares; the runs here use the objective's settings, so the same factors.

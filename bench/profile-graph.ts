@@ -12,10 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { type ConvAlgorithm, DEFAULT_RUN_SETTINGS, randomVgg19Weights } from '../src/engine/index.js';
+import { type ConvAlgorithm, DEFAULT_RUN_SETTINGS, randomVgg19Weights, resolveExecution } from '../src/engine/index.js';
 // The profile reads the graph itself (its nodes, which layers get Winograd): internals, imported from inside the engine.
 import { buildLossGraph, io } from '../src/engine/model/graph/vgg-graph.js';
-import { WINOGRAD_MIN_TILES, resolveConvAlgorithm, winogradPolicy } from '../src/engine/model/graph/ops/conv.js';
+import { WINOGRAD_MIN_TILES, winogradPolicy } from '../src/engine/model/graph/ops/conv.js';
 import { VGG19_CONV_LAYERS, featureSize, layerSpec } from '../src/engine/model/vgg19.js';
 
 const { values } = parseArgs({
@@ -31,9 +31,10 @@ const { values } = parseArgs({
 const size = Number(values.size);
 const runs = Number(values.runs);
 const threads = Number(values.threads);
-const algorithm = resolveConvAlgorithm(values.conv as ConvAlgorithm, 'cpu');
 const styleLayers = DEFAULT_RUN_SETTINGS.styleLayers;
 const contentLayers = DEFAULT_RUN_SETTINGS.contentLayers;
+// The algorithm a CPU run of this size executes with ('auto' as render/execution.ts decides it).
+const { convAlgorithm: algorithm } = resolveExecution({ device: 'cpu', convAlgorithm: values.conv as ConvAlgorithm }, { width: size, height: size, styleLayers, contentLayers, pool: 'max' });
 const depth = Math.max(...[...styleLayers, ...contentLayers].map((l) => layerSpec(l).index)) + 1;
 const layers = VGG19_CONV_LAYERS.slice(0, depth);
 const usesWinograd = (layer: (typeof layers)[number]): boolean => {

@@ -6,7 +6,6 @@ export { CONV_ALGORITHMS, type ConvAlgorithm, DEFAULT_RUN_SETTINGS, DEFAULT_SIZE
 
 // The model: VGG19, its loss graph, the runtime session, the objective.
 export { type LossBreakdown, type LossWeights, StyleObjective } from './model/objective.js';
-export { autoDeviceOrder, autoSkipReason } from './model/runtime/session.js';
 export { canonicalLayerName, VGG19_LAYER_NAMES } from './model/vgg19.js';
 
 // Optimizers.
@@ -14,19 +13,16 @@ export { type OptimizerName } from './optim/types.js';
 
 // Rendering a run: one run, multi-scale, memory plans, tiles.
 export { benchmark } from './render/bench.js';
-export { defaultMemoryLimit, estimateMemory, type EstimateSpec, formatBytes, largestFittingSize, MB, type MemoryEstimate, sizeWithLongest } from './render/memory.js';
+export { autoDeviceOrder, autoSkipReason, type ExecutionRequest, objectiveShape, resolveExecution, type ResolvedExecution } from './render/execution.js';
+export { defaultMemoryLimit, estimateMemory, type EstimateSpec, formatBytes, largestFittingSize, MB, type MemoryEstimate, type RunShape, sizeWithLongest, withExecution } from './render/memory.js';
 export { multiScaleIterations, resizeLongest, scaleSizes, type ScalesOption } from './render/multiscale.js';
 export { convForLimit, estimateSpec, planIterations, planRender, type RenderOptions, type RenderPlan, type RenderSpec, type RenderState, renderStyleTransfer, type TileOption } from './render/render.js';
 export { type CheckpointSink, initialImage, mapCheckpointSink, RunController, type RunEvent, type RunResult, type RunSettings, type RunSnapshot, runStyleTransfer } from './render/run.js';
 export { type RenderPhase } from './render/tiles/run.js';
 
-// What outlives a process: the data folder, checkpoints, batch manifests.
-export { dataDir } from './persist/data-dir.js';
+// What outlives a process: checkpoints, batch manifests.
 export { BatchLedger, BatchSettingsMismatch, expandContentInputs, fileSha256, MANIFEST_NAME } from './persist/batch-manifest.js';
-export { type Checkpoint, type CheckpointManifest, listCheckpoints, readCheckpoint } from './persist/checkpoint.js';
-export { CheckpointWriter } from './persist/checkpoint-writer.js';
-export { checkRunId, newRunId, removeCheckpoint, runDir, runsDir } from './persist/run-folder.js';
-export { checkNotRunning, runOwner } from './persist/run-lock.js';
+export { checkNotRunning, type Checkpoint, type CheckpointManifest, CheckpointWriter, checkRunId, listCheckpoints, newRunId, readCheckpoint, removeCheckpoint, runDir, runOwner, runsDir } from './persist/checkpoint.js';
 
 // Images and arrays in and out.
 export { keepOriginalColors } from './io/color.js';
@@ -38,11 +34,11 @@ export { writeFileAtomic } from './sys/atomic-file.js';
 export { pathExists } from './sys/path-exists.js';
 
 // VGG19 weights: formats, store, download.
-export { KERAS_VGG19_NOTOP, type WeightsProgress } from './weights/download.js';
-export { downloadAndInstallWeights, importWeights } from './weights/import.js';
+export { downloadAndInstallWeights, KERAS_VGG19_NOTOP, type WeightsProgress } from './weights/download.js';
+export { importWeights } from './weights/import.js';
 export { loadWeights } from './weights/load.js';
 export { randomVgg19Weights } from './weights/random.js';
-export { describeSource, loadConvertedWeights, readWeightsIndex, removeConvertedWeights, storePaths, verifyConvertedWeights, type WeightsIndex, weightsStatus, type WeightsStatus } from './weights/store.js';
+export { dataDir, describeSource, loadConvertedWeights, readWeightsIndex, removeConvertedWeights, storePaths, verifyConvertedWeights, type WeightsIndex, weightsStatus, type WeightsStatus } from './weights/store.js';
 export { type Vgg19Weights } from './weights/types.js';
 
 // Timelapse frames and ffmpeg.

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/engine/io/image.js';
 import { StyleObjective } from '../../src/engine/model/objective.js';
+import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
 import type { PlanarImage } from '../../src/engine/io/image.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } from '../../src/engine/model/vgg19.js';
@@ -47,7 +48,7 @@ describe.skipIf(!present)('nst stylize on a real 128-px pair', () => {
       styleLayers: GATYS_STYLE_LAYERS, contentLayers: GATYS_CONTENT_LAYERS,
       styleImages: [style], contentImage: content,
       styleWeight: 1, contentWeight: 1, tvWeight: 0,
-      session: { device: 'cpu' },
+      execution: resolveExecution({ device: 'cpu' }, objectiveShape({ width: 128, height: 128 }, { styleLayers: GATYS_STYLE_LAYERS, contentLayers: GATYS_CONTENT_LAYERS, pool: 'max' }, [style])),
     });
     try {
       const lossOf = async (img: PlanarImage) => objective.evaluate(img.data, new Float32Array(img.data.length));

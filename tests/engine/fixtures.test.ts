@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StyleObjective } from '../../src/engine/model/objective.js';
+import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
 import { decodeImage, chwToHwc } from '../../src/engine/io/image.js';
 import { readNpyFloat32 } from '../../src/engine/io/npy.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
@@ -66,22 +67,21 @@ describe.skipIf(!present)('PyTorch fixtures', () => {
     if (!existsSync(weightsDir)) return void console.warn(`[fixtures] ${weightsDir} absent: skipped`);
     const weights = await loadWeights(weightsDir);
     const image = await decodeImage(fixture(spec.image));
+    const layers = { styleLayers: spec.style_layers, contentLayers: spec.content_layers, pool: spec.pool };
+    const styleImages = await Promise.all(spec.style.map((s) => decodeImage(fixture(s))));
     const objective = await StyleObjective.create({
       weights,
       width: image.width,
       height: image.height,
-      styleLayers: spec.style_layers,
-      contentLayers: spec.content_layers,
-      pool: spec.pool,
-      styleImages: await Promise.all(spec.style.map((s) => decodeImage(fixture(s)))),
+      ...layers,
+      styleImages,
       styleBlend: spec.style_blend,
       contentImage: await decodeImage(fixture(spec.content)),
       styleWeight: spec.style_weight,
       contentWeight: spec.content_weight,
       tvWeight: spec.tv_weight,
       layerWeights: spec.layer_weights,
-      session: { device: 'cpu', threads: 2 },
-      convAlgorithm: conv,
+      execution: resolveExecution({ device: 'cpu', threads: 2, convAlgorithm: conv }, objectiveShape(image, layers, styleImages)),
       // On every block 3–5 layer: these 64-px maps are under the 16 tiles 'winograd' otherwise asks for.
       winogradMinTiles: 1,
     });

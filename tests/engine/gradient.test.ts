@@ -3,6 +3,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { StyleObjective } from '../../src/engine/model/objective.js';
+import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
 import type { PlanarImage } from '../../src/engine/io/image.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { createRng } from '../../src/engine/sys/random.js';
@@ -79,9 +80,8 @@ async function objectiveFor(term: Term, pool: PoolKind, maxPoolGrad: 'argmax' | 
     styleBlend: settings.styleLayers.length > 0 ? BLEND : undefined,
     contentImage,
     layerWeights: { relu1_1: 3, block5_conv1: 1000 },
-    session: { device: 'cpu', threads: 1 },
-    maxPoolGrad,
-    convAlgorithm,
+    // The CPU's execution with the other max-pool gradient where the case asks for it: both paths run on the CPU.
+    execution: { ...resolveExecution({ device: 'cpu', threads: 1, convAlgorithm }, objectiveShape(contentImage, { ...settings, pool }, styleImages)), maxPoolGrad },
     // Winograd on every block 3–5 layer, not only maps of ≥ 16 tiles: here 5x4, 2x2 and 1x1, padded and cropped.
     winogradMinTiles: 1,
   });

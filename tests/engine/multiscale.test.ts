@@ -8,6 +8,7 @@ import { keepOriginalColors, luminance } from '../../src/engine/io/color.js';
 import { decodeImage } from '../../src/engine/io/image.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { StyleObjective } from '../../src/engine/model/objective.js';
+import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
 import type { PlanarImage } from '../../src/engine/io/image.js';
 import { GATYS_STYLE_LAYERS } from '../../src/engine/model/vgg19.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
@@ -93,7 +94,7 @@ describe.skipIf(!present)('multi-scale on a real 128-px pair', () => {
       // Style only, each layer balanced by its target: the total is the style loss in comparable units.
       weights, width: 128, height: 128, pool: 'max', styleLayers: GATYS_STYLE_LAYERS, contentLayers: [],
       styleImages: [style], styleWeight: 1, contentWeight: 0, tvWeight: 0, normalize: true,
-      session: { device: 'cpu' },
+      execution: resolveExecution({ device: 'cpu' }, objectiveShape({ width: 128, height: 128 }, { styleLayers: GATYS_STYLE_LAYERS, contentLayers: [], pool: 'max' }, [style])),
     });
     try {
       const styleLoss = async (img: PlanarImage): Promise<number> =>

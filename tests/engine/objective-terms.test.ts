@@ -2,6 +2,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { StyleObjective, type LossWeights } from '../../src/engine/model/objective.js';
+import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
 import type { PlanarImage } from '../../src/engine/io/image.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { createRng } from '../../src/engine/sys/random.js';
@@ -32,7 +33,7 @@ describe('LossBreakdown.weighted', () => {
       pool: 'max',
       styleImages: [randomImage(SIZE, SIZE, 1)],
       contentImage: randomImage(SIZE, SIZE, 2),
-      session: { device: 'cpu', threads: 1 },
+      execution: resolveExecution({ device: 'cpu', threads: 1 }, objectiveShape({ width: SIZE, height: SIZE }, { styleLayers: STYLE_LAYERS, contentLayers: ['block3_conv2'], pool: 'max' }, [{ width: SIZE, height: SIZE }])),
     });
     opened.push(objective);
     const image = randomImage(SIZE, SIZE, 3).data;

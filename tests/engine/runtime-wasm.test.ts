@@ -4,7 +4,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PoolKind } from '../../src/engine/settings.js';
 import { buildFeatureGraph, io } from '../../src/engine/model/graph/vgg-graph.js';
-import { GraphSession } from '../../src/engine/model/runtime/session.js';
+import type { RuntimeBackend, RuntimeSession } from '../../src/engine/model/runtime/runtime.js';
+import { resolveExecution } from '../../src/engine/render/execution.js';
+import type { DeviceRequest } from '../../src/engine/settings.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { differences, evaluateHere } from '../helpers/evaluate-on-device.js';
 
@@ -17,11 +19,17 @@ const tinyFeatures = buildFeatureGraph({
   weights: randomVgg19Weights({ seed: 3, channelScale: 1 / 16, depth: 2 }),
 });
 
+/** A session of the tiny graph, created as the execution for this request decides. */
+function sessionFor(backend: RuntimeBackend, device: DeviceRequest): Promise<RuntimeSession> {
+  const execution = resolveExecution({ backend, device }, { width: 6, height: 8, styleLayers: ['block1_conv2'], contentLayers: ['block1_conv1'], pool: 'max' });
+  return execution.runtime.create(tinyFeatures.bytes, execution.session);
+}
+
 /** Why the wasm backend cannot start here, or null when it can. */
 let unavailable: string | null = null;
 beforeAll(async () => {
   try {
-    const session = await GraphSession.create(tinyFeatures.bytes, { backend: 'web', device: 'cpu' });
+    const session = await sessionFor('web', 'cpu');
     await session.dispose();
   } catch (error) {
     unavailable = error instanceof Error ? error.message : String(error);
@@ -35,7 +43,7 @@ describe('onnxruntime-web (wasm) under Node', () => {
     const image = new Float32Array(3 * 8 * 6).map((_, i) => (i * 37) % 255);
     const outputs: Partial<Record<'node' | 'web', Float32Array>> = {};
     for (const backend of ['node', 'web'] as const) {
-      const session = await GraphSession.create(tinyFeatures.bytes, { backend, device: 'cpu' });
+      const session = await sessionFor(backend, 'cpu');
       try {
         const channels = tinyFeatures.styleLayers[0]!.channels;
         const gram = new Float32Array(channels * channels);
@@ -55,7 +63,7 @@ describe('onnxruntime-web (wasm) under Node', () => {
   it('falls back to wasm, saying why, when asked for webgpu or another device it lacks', async (ctx) => {
     ctx.skip(unavailable !== null, `onnxruntime-web could not start: ${unavailable}`);
     for (const device of ['webgpu', 'cuda'] as const) {
-      const session = await GraphSession.create(tinyFeatures.bytes, { backend: 'web', device });
+      const session = await sessionFor('web', device);
       try {
         // Node has no navigator.gpu, so onnxruntime-web has no webgpu backend here.
         expect(session.device).toBe('wasm');

@@ -8,6 +8,7 @@ import { runTiled } from '../../src/engine/render/tiles/run.js';
 import { blockwiseStats } from '../../src/engine/render/tiles/stats.js';
 import { seamGradientRatio, tileSeams } from '../helpers/tile-seams.js';
 import { StyleObjective } from '../../src/engine/model/objective.js';
+import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
 import type { PlanarImage } from '../../src/engine/io/image.js';
 import { runStyleTransfer } from '../../src/engine/render/run.js';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
@@ -137,14 +138,18 @@ describe('given style targets (random weights, 48 px)', () => {
   const layers = ['block1_conv1', 'block2_conv1', 'block3_conv1'];
   const style = noiseImage(48, 48, 11);
   const content = noiseImage(48, 48, 12);
+  const shape = (styles: PlanarImage[]) => objectiveShape(content, { styleLayers: layers, contentLayers: ['block2_conv2'], pool: 'max' }, styles);
   const create = (extra: { styleImages: PlanarImage[]; styleTargets?: Map<string, Float32Array> }) =>
     StyleObjective.create({
       weights, width: 48, height: 48, pool: 'max', styleLayers: layers, contentLayers: ['block2_conv2'], contentImage: content,
-      styleWeight: 1, contentWeight: 1, tvWeight: 0.1, normalize: true, session: { device: 'cpu', threads: 2 }, ...extra,
+      styleWeight: 1, contentWeight: 1, tvWeight: 0.1, normalize: true, ...extra,
+      execution: resolveExecution({ device: 'cpu', threads: 2 }, shape(extra.styleTargets ? [] : extra.styleImages)),
     });
+  // blockwiseStats runs on the CPU provider of whatever execution it is given.
+  const execution = resolveExecution({ device: 'cpu', threads: 2 }, shape([style]));
 
   it('one block: blockwiseStats gives the Grams the objective computes itself (same loss, balance included)', async () => {
-    const { grams } = await blockwiseStats(weights, style, { styleLayers: layers, contentLayers: [], pool: 'max', blockPx: 64, session: { threads: 2 } });
+    const { grams } = await blockwiseStats(weights, style, { styleLayers: layers, contentLayers: [], pool: 'max', blockPx: 64, execution });
     const own = await create({ styleImages: [style] });
     const given = await create({ styleImages: [], styleTargets: grams });
     try {
@@ -160,8 +165,8 @@ describe('given style targets (random weights, 48 px)', () => {
   });
 
   it('blocks: the position-weighted mean of the blocks\' Grams is the whole image\'s but for the block edges', async () => {
-    const whole = await blockwiseStats(weights, style, { styleLayers: layers, contentLayers: ['block2_conv2'], pool: 'max', blockPx: 64 });
-    const quarters = await blockwiseStats(weights, style, { styleLayers: layers, contentLayers: ['block2_conv2'], pool: 'max', blockPx: 24 });
+    const whole = await blockwiseStats(weights, style, { styleLayers: layers, contentLayers: ['block2_conv2'], pool: 'max', blockPx: 64, execution });
+    const quarters = await blockwiseStats(weights, style, { styleLayers: layers, contentLayers: ['block2_conv2'], pool: 'max', blockPx: 24, execution });
     for (const l of layers) {
       const a = whole.grams.get(l)!;
       const b = quarters.grams.get(l)!;
@@ -204,7 +209,8 @@ describe.skipIf(!present)('a tiled render of a real 128-px pair', () => {
 
     const objective = await StyleObjective.create({
       weights, width: 128, height: 128, pool: 'max', styleLayers: GATYS_STYLE_LAYERS, contentLayers: [],
-      styleImages: [style], styleWeight: 1, contentWeight: 0, tvWeight: 0, normalize: true, session: { device: 'cpu' },
+      styleImages: [style], styleWeight: 1, contentWeight: 0, tvWeight: 0, normalize: true,
+      execution: resolveExecution({ device: 'cpu' }, objectiveShape(content, { styleLayers: GATYS_STYLE_LAYERS, contentLayers: [], pool: 'max' }, [style])),
     });
     try {
       const styleLoss = async (img: PlanarImage): Promise<number> => (await objective.evaluate(img.data, new Float32Array(img.data.length))).total;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../../src/engine/model/graph/builder.js';
-import { conv3x3, conv3x3InputGrad, flipTransposeKernel, resolveConvAlgorithm, winogradKernelTransform, winogradPolicy } from '../../src/engine/model/graph/ops/conv.js';
+import { conv3x3, conv3x3InputGrad, flipTransposeKernel, winogradKernelTransform, winogradPolicy } from '../../src/engine/model/graph/ops/conv.js';
 import { createRng } from '../../src/engine/sys/random.js';
 import type { ConvWeights } from '../../src/engine/weights/types.js';
 
@@ -134,13 +134,5 @@ describe('Winograd F(4x4,3x3) conv', () => {
     expect(winogradPolicy(4, 12, 16)).toBe(false);
     expect(winogradPolicy(3, 8, 8)).toBe(false);
     expect(winogradPolicy(3, 1, 1, 1)).toBe(true);
-  });
-
-  it('auto picks Winograd on the CPU providers and Conv on the GPU ones; explicit choices stand', () => {
-    expect(resolveConvAlgorithm('auto', 'cpu')).toBe('winograd');
-    expect(resolveConvAlgorithm('auto', 'wasm')).toBe('winograd');
-    for (const gpu of ['cuda', 'dml', 'webgpu', 'coreml']) expect(resolveConvAlgorithm('auto', gpu)).toBe('direct');
-    expect(resolveConvAlgorithm('winograd', 'cuda')).toBe('winograd');
-    expect(resolveConvAlgorithm('direct', 'cpu')).toBe('direct');
   });
 });

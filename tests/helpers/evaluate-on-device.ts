@@ -7,7 +7,8 @@
 
 import { StyleObjective, type LossBreakdown } from '../../src/engine/model/objective.js';
 import type { PlanarImage } from '../../src/engine/io/image.js';
-import type { RuntimeBackend } from '../../src/engine/model/runtime/session.js';
+import type { RuntimeBackend } from '../../src/engine/model/runtime/runtime.js';
+import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
 import type { DeviceRequest } from '../../src/engine/settings.js';
 import type { PoolKind } from '../../src/engine/settings.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
@@ -61,13 +62,14 @@ function randomImage(width: number, height: number, seed: number): PlanarImage {
 
 export async function evaluateOnDevice(request: EvaluationRequest): Promise<EvaluationReport> {
   const started = performance.now();
+  const styleImages = [randomImage(28, 22, 2)];
   const objective = await StyleObjective.create({
     ...TINY,
     weights: randomVgg19Weights({ seed: 7, channelScale: 1 / 16, depth: 5 }),
     pool: request.pool,
-    styleImages: [randomImage(28, 22, 2)],
+    styleImages,
     contentImage: randomImage(TINY.width, TINY.height, 4),
-    session: { device: request.device, backend: request.backend, threads: 1 },
+    execution: resolveExecution({ device: request.device, backend: request.backend, threads: 1 }, objectiveShape(TINY, { ...TINY, pool: request.pool }, styleImages)),
   });
   try {
     const createMs = performance.now() - started;

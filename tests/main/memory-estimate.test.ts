@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MB, estimateMemory, largestFittingSize } from '../../src/engine/render/memory.js';
+import { MB, estimateMemory, largestFittingSize, withExecution, type RunShape } from '../../src/engine/render/memory.js';
+import { resolveExecution } from '../../src/engine/render/execution.js';
 import { planRender } from '../../src/engine/render/render.js';
 import { HANDLERS, guard } from '../../src/main/ipc/index.js';
 import type { IpcContext } from '../../src/main/ipc/types.js';
@@ -24,6 +25,8 @@ vi.mock('electron', () => {
 const policy = trustPolicy({ isOwnWebContents: (id) => id === 1 });
 const ownEvent: SenderInfo = { sender: { id: 1 }, senderFrame: { url: APP_INDEX_URL, parent: null } };
 const GATYS = { styleLayers: ['block1_conv1', 'block2_conv1', 'block3_conv1', 'block4_conv1', 'block5_conv1'], contentLayers: ['block4_conv2'] };
+/** The engine's estimate for a CPU run of `shape`, executed as the engine decides ('auto' convs). */
+const cpuEstimate = (shape: RunShape) => estimateMemory(withExecution(shape, resolveExecution({ device: 'cpu' }, shape)));
 
 let dir: string;
 let backend: StudioBackend;
@@ -51,7 +54,7 @@ describe('estimateMemory over IPC', () => {
   it("returns the engine's estimate for the output size (the photo's aspect ratio), layers and optimizer", async () => {
     const result = await estimate({ settings: settings({ sizePx: 512, memoryLimitMb: 16000 }), content: { width: 640, height: 480 } });
     if (!result.ok) throw new Error(result.error.message);
-    const engine = estimateMemory({ width: 512, height: 384, ...GATYS, pool: 'max', optimizer: 'lbfgs', device: 'cpu', styleImages: 1, styleScale: 1 });
+    const engine = cpuEstimate({ width: 512, height: 384, ...GATYS, pool: 'max', optimizer: 'lbfgs', styleImages: 1, styleScale: 1 });
     expect(result.value).toMatchObject({ width: 512, height: 384, totalBytes: engine.totalBytes, deviceBytes: null, calibrated: true });
     expect(result.value.breakdown).toEqual(engine.breakdown);
     expect(result.value).toMatchObject({ limitBytes: 16000 * MB, limitSource: 'setting', fits: true, largestFittingPx: null, tiling: null, planError: null });
@@ -67,17 +70,18 @@ describe('estimateMemory over IPC', () => {
     };
     const lbfgs = await total({});
     const adam = await total({ optimizer: 'adam' });
-    expect(adam).toBe(estimateMemory({ width: 256, height: 256, ...GATYS, optimizer: 'adam', device: 'cpu' }).totalBytes);
+    expect(adam).toBe(cpuEstimate({ width: 256, height: 256, ...GATYS, optimizer: 'adam' }).totalBytes);
     expect(adam).toBeLessThan(lbfgs);
     const shallow = await total({ layers: applyPreset(DEFAULT_STUDIO_SETTINGS, 'seed-block1_conv1').layers });
-    expect(shallow).toBe(estimateMemory({ width: 256, height: 256, styleLayers: ['block1_conv1'], contentLayers: [], optimizer: 'lbfgs', device: 'cpu' }).totalBytes);
+    expect(shallow).toBe(cpuEstimate({ width: 256, height: 256, styleLayers: ['block1_conv1'], contentLayers: [], optimizer: 'lbfgs' }).totalBytes);
     expect(shallow).toBeLessThan(lbfgs);
-    expect(await total({ styleScale: 2 }, 2)).toBe(estimateMemory({ width: 256, height: 256, ...GATYS, device: 'cpu', styleImages: 2, styleScale: 2 }).totalBytes);
+    expect(await total({ styleScale: 2 }, 2)).toBe(cpuEstimate({ width: 256, height: 256, ...GATYS, styleImages: 2, styleScale: 2 }).totalBytes);
   });
 
   it('when the size does not fit the limit: the largest size that fits, the tiling that would, and what the tile setting does', async () => {
     const limitMb = 1500;
-    const spec = { width: 2048, height: 1536, ...GATYS, pool: 'max' as const, optimizer: 'lbfgs' as const, device: 'cpu' as const, styleImages: 1, styleScale: 1 };
+    // Over the limit an 'auto' run executes with Conv.
+    const spec = { width: 2048, height: 1536, ...GATYS, pool: 'max' as const, optimizer: 'lbfgs' as const, device: 'cpu' as const, convAlgorithm: 'direct' as const, maxPoolGrad: 'argmax' as const, styleImages: 1, styleScale: 1 };
     const renderSpec = { width: 2048, height: 1536, settings: { ...GATYS, pool: 'max' as const, optimizer: 'lbfgs' as const, device: 'cpu' as const }, styleImages: 1, styleScale: 1 };
     const largest = largestFittingSize(spec, limitMb * MB);
     expect(largest).not.toBeNull();

@@ -1,7 +1,7 @@
 // `nst estimate`: the memory a run will need, what fits in the memory limit, and (with --measure) the real peak.
 
 import { Command } from 'commander';
-import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, MB, defaultMemoryLimit, estimateMemory, formatBytes, largestFittingSize, type EstimateSpec, type MemoryEstimate, planRender, type RenderPlan, noiseImage, runStyleTransfer, DEVICES, type DeviceRequest, type OptimizerName, CONV_ALGORITHMS, NstError, isNstError } from '../../engine/index.js';
+import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, MB, defaultMemoryLimit, estimateMemory, formatBytes, largestFittingSize, type EstimateSpec, type MemoryEstimate, planRender, type RenderPlan, noiseImage, resolveExecution, runStyleTransfer, type RunShape, DEVICES, type DeviceRequest, type OptimizerName, CONV_ALGORITHMS, NstError, isNstError, withExecution } from '../../engine/index.js';
 import { parseChoice, parseLayerList, parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { writeJsonLine } from '../output.js';
@@ -46,20 +46,21 @@ function parseSize(text: string): { width: number; height: number } {
 async function estimate(raw: Record<string, string | boolean | undefined>): Promise<void> {
   const text = raw as Record<string, string | undefined>;
   const optimizer = parseChoice<OptimizerName>('--optimizer', text.optimizer!, ['gd', 'adam', 'lbfgs']);
-  const spec: EstimateSpec = {
+  const shape: RunShape = {
     ...parseSize(text.size!),
     styleLayers: parseLayerList('--style-layers', text.styleLayers ?? ''),
     contentLayers: parseLayerList('--content-layers', text.contentLayers ?? ''),
     pool: parseChoice('--pool', text.pool!, ['max', 'avg'] as const),
     optimizer,
     lbfgsHistory: parseNumber('--lbfgs-history', text.lbfgsHistory!, { min: 1, max: 1000, integer: true }),
-    device: parseChoice<DeviceRequest>('--device', text.device!, DEVICES),
     styleImages: parseNumber('--style-images', text.styleImages!, { min: 1, max: 64, integer: true }),
     styleScale: parseNumber('--style-scale', text.styleScale!, { min: 0.05, max: 8 }),
-    convAlgorithm: parseChoice('--conv', text.conv ?? 'auto', CONV_ALGORITHMS),
   };
-  if (spec.styleLayers.length + spec.contentLayers.length === 0) throw new NstError('BAD_ARGUMENT', 'Choose at least one style or content layer.');
+  const request = { device: parseChoice('--device', text.device!, DEVICES), convAlgorithm: parseChoice('--conv', text.conv ?? 'auto', CONV_ALGORITHMS) };
+  if (shape.styleLayers.length + shape.contentLayers.length === 0) throw new NstError('BAD_ARGUMENT', 'Choose at least one style or content layer.');
   const limitBytes = text.memoryLimit !== undefined ? parseNumber('--memory-limit', text.memoryLimit, { min: 1 }) * MB : defaultMemoryLimit();
+  // What a run of these settings within the limit executes with (an 'auto' run over it takes Conv).
+  const spec = withExecution(shape, resolveExecution(request, shape, { memoryLimitBytes: limitBytes }));
   const measureIterations = text.measure !== undefined ? parseNumber('--measure', text.measure, { min: 0, max: 10_000, integer: true }) : null;
   const threads = parseNumber('--threads', text.threads!, { min: 0, max: 256, integer: true });
 
@@ -70,13 +71,13 @@ async function estimate(raw: Record<string, string | boolean | undefined>): Prom
   let planError: string | null = null;
   if (!fits) {
     try {
-      plan = planRender({ width: spec.width, height: spec.height, settings: { ...DEFAULT_RUN_SETTINGS, ...spec, device: spec.device as DeviceRequest }, styleImages: spec.styleImages!, styleScale: spec.styleScale! }, limitBytes, 'auto').plan;
+      plan = planRender({ width: spec.width, height: spec.height, settings: { ...DEFAULT_RUN_SETTINGS, ...shape, ...request }, styleImages: spec.styleImages!, styleScale: spec.styleScale! }, limitBytes, 'auto').plan;
     } catch (error) {
       if (!isNstError(error)) throw error;
       planError = error.message;
     }
   }
-  const measured = measureIterations === null ? null : await measure(spec, measureIterations, threads, raw);
+  const measured = measureIterations === null ? null : await measure(spec, request.device, measureIterations, threads, raw);
 
   if (raw.json === true) {
     const mb = (bytes: number): number => Math.round(bytes / MB);
@@ -126,7 +127,7 @@ function report(spec: EstimateSpec, e: MemoryEstimate, limit: number, fits: bool
 }
 
 /** Runs `iterations` on seeded noise at spec's size (content and style), then reads this process's peak RSS. */
-async function measure(spec: EstimateSpec, iterations: number, threads: number, raw: Record<string, string | boolean | undefined>): Promise<{ peakMb: number; iterations: number }> {
+async function measure(spec: EstimateSpec, device: DeviceRequest, iterations: number, threads: number, raw: Record<string, string | boolean | undefined>): Promise<{ peakMb: number; iterations: number }> {
   const weights = await resolveWeights({ weights: raw.weights as string | undefined, randomWeights: raw.randomWeights === true });
   const styleScale = spec.styleScale ?? 1;
   const styleSide = (n: number): number => Math.max(16, Math.round(n * styleScale));
@@ -139,9 +140,9 @@ async function measure(spec: EstimateSpec, iterations: number, threads: number, 
     pool: spec.pool ?? 'max',
     optimizer: spec.optimizer ?? 'lbfgs',
     iterations,
-    device: (spec.device ?? 'cpu') as DeviceRequest,
+    device,
     threads,
-    ...(spec.convAlgorithm ? { convAlgorithm: spec.convAlgorithm } : {}),
+    convAlgorithm: spec.convAlgorithm,
   });
   return { peakMb: process.resourceUsage().maxRSS / 1024, iterations: result.iterations };
 }

@@ -2,7 +2,7 @@
 
 import path from 'node:path';
 import { Command } from 'commander';
-import { decodeImage, resizeImage, StyleObjective, writeNpyFloat32, NstError } from '../../engine/index.js';
+import { decodeImage, objectiveShape, resizeImage, resolveExecution, StyleObjective, writeNpyFloat32, NstError } from '../../engine/index.js';
 import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-options.js';
 import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
@@ -43,7 +43,7 @@ export function lossCommand(): Command {
       height: image.height,
       styleImages: styles,
       ...(content ? { contentImage: content } : {}),
-      session: { device: loss.device, threads: loss.threads },
+      execution: resolveExecution(loss, objectiveShape(image, loss, styles)),
     });
     if (objective.fallbackReason) process.stderr.write(`nst: running on ${objective.device}: ${objective.fallbackReason}\n`);
     try {

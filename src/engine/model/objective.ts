@@ -3,9 +3,7 @@
 import type { Tensor } from 'onnxruntime-common';
 import { buildFeatureGraph, buildLossGraph, io, type BuiltGraph, type GraphSpec, type LayerShape } from './graph/vgg-graph.js';
 import type { PoolKind } from '../settings.js';
-import type { ConvAlgorithm } from '../settings.js';
-import { chooseConvAlgorithm } from '../render/memory.js';
-import { GraphSession, autoDeviceOrder, autoSkipReason, type Device, type SessionOptions } from './runtime/session.js';
+import { planOn, type Device, type Execution, type RuntimeSession } from './runtime/runtime.js';
 import { canonicalLayerName, layerSpec } from './vgg19.js';
 import type { Vgg19Weights } from '../weights/types.js';
 import type { PlanarImage } from '../io/image.js';
@@ -37,11 +35,11 @@ export interface ObjectiveSpec extends LossWeights {
   /** Blend weights of the style images (normalised to sum 1); equal by default. */
   readonly styleBlend?: readonly number[];
   readonly contentImage?: PlanarImage;
-  readonly session?: SessionOptions;
-  /** Override how max pools are differentiated (see GraphSpec.maxPoolGrad); chosen from the device otherwise. */
-  readonly maxPoolGrad?: 'argmax' | 'mask';
-  /** How the 3x3 convs are computed (see graph/ops/conv.ts); 'auto' (the default) picks by execution provider. */
-  readonly convAlgorithm?: ConvAlgorithm;
+  /**
+   * The runtime, providers, conv algorithm, max-pool gradient and session options, decided by the caller
+   * (render/execution.ts resolveExecution): the objective builds and runs what it is given.
+   */
+  readonly execution: Execution;
   /** See GraphSpec.winogradMinTiles (tests lower it to run Winograd on tiny maps). */
   readonly winogradMinTiles?: number;
   /**
@@ -78,13 +76,13 @@ export class StyleObjective {
   private readonly normalizers = new Map<string, number>();
 
   private constructor(
-    private readonly session: GraphSession,
+    private readonly session: RuntimeSession,
     readonly graph: Omit<BuiltGraph, 'bytes'>,
     private readonly imageBuffer: Float32Array,
     private weights: LossWeights,
     readonly width: number,
     readonly height: number,
-    /** The conv algorithm the graphs were built with ('auto' resolved). */
+    /** The conv algorithm the graphs were built with. */
     readonly convAlgorithm: 'direct' | 'winograd',
   ) {
     this.feeds[io.image] = session.tensor(imageBuffer, [1, 3, height, width]);
@@ -113,20 +111,18 @@ export class StyleObjective {
     if (!spec.styleTargets) {
       spec.styleImages.forEach((image, i) => requireLargeEnough(`Style image ${i + 1}`, image.width, image.height, spec.styleLayers));
     }
-    // GPU providers lack MaxPool's indices output; the CPU (native or wasm) and CUDA have it.
-    const device = spec.session?.device ?? 'auto';
-    const convAlgorithm = convAlgorithmFor(spec);
-    const { graph, session } = await lossSession({ ...spec, convAlgorithm, maxPoolGrad: spec.maxPoolGrad ?? (['webgpu', 'dml', 'coreml'].includes(device) ? 'mask' : 'argmax') }, spec.session);
+    const { convAlgorithm, maxPoolGrad } = spec.execution;
+    const { graph, session } = await lossSession({ ...spec, convAlgorithm, maxPoolGrad }, spec.execution);
     try {
       const objective = new StyleObjective(session, graph, new Float32Array(3 * spec.width * spec.height), spec, spec.width, spec.height, convAlgorithm);
       const styleTargets = spec.styleTargets
         ? checkedStyleTargets(spec.styleTargets, graph.styleLayers)
-        : await computeStyleTargets({ ...spec, convAlgorithm }, graph.styleLayers, blend, session);
+        : await computeStyleTargets(spec, graph.styleLayers, blend, session);
       for (const shape of graph.styleLayers) {
         objective.feeds[io.styleTarget(shape.layer)] = session.tensor(styleTargets.get(shape.layer)!, [shape.channels, shape.channels]);
       }
       if (spec.contentImage && graph.contentLayers.length > 0) {
-        const features = await computeFeatures({ ...spec, convAlgorithm }, spec.contentImage, [], graph.contentLayers.map((l) => l.layer), session);
+        const features = await computeFeatures(spec, spec.contentImage, [], graph.contentLayers.map((l) => l.layer), session);
         for (const shape of graph.contentLayers) {
           objective.feeds[io.contentTarget(shape.layer)] = session.tensor(features.features.get(shape.layer)!, [1, shape.channels, shape.height, shape.width]);
           objective.normalizers.set(io.contentWeight(shape.layer), 1 / Math.max(meanSquare(features.features.get(shape.layer)!), 1e-12));
@@ -145,7 +141,7 @@ export class StyleObjective {
     }
   }
 
-  get device(): GraphSession['device'] {
+  get device(): Device {
     return this.session.device;
   }
 
@@ -210,44 +206,9 @@ export class StyleObjective {
  * Builds the loss graph and its session, and lets go of the model bytes: onnxruntime has its own copy by then, and
  * with Winograd's transformed kernels (4x a kernel's size) the bytes are a few hundred MB.
  */
-async function lossSession(spec: GraphSpec, options: SessionOptions | undefined): Promise<{ graph: Omit<BuiltGraph, 'bytes'>; session: GraphSession }> {
+async function lossSession(spec: GraphSpec, execution: Execution): Promise<{ graph: Omit<BuiltGraph, 'bytes'>; session: RuntimeSession }> {
   const { bytes, ...graph } = buildLossGraph(spec);
-  return { graph, session: await GraphSession.create(bytes, options) };
-}
-
-/**
- * 'auto' as the estimate resolves it (Winograd on the CPU providers while it fits WINOGRAD_AUTO_MAX_BYTES), costed
- * as an L-BFGS run, the default and the largest.
- */
-function convAlgorithmFor(spec: ObjectiveSpec): 'direct' | 'winograd' {
-  const requested = spec.convAlgorithm ?? 'auto';
-  if (requested !== 'auto') return requested;
-  const pixels = spec.width * spec.height;
-  const stylePixels = spec.styleTargets ? 0 : spec.styleImages.reduce((n, s) => n + s.width * s.height, 0);
-  return chooseConvAlgorithm({
-    width: spec.width,
-    height: spec.height,
-    styleLayers: spec.styleLayers,
-    contentLayers: spec.contentLayers,
-    pool: spec.pool,
-    optimizer: 'lbfgs',
-    device: expectedDevice(spec.session),
-    styleImages: 1,
-    styleScale: Math.sqrt(stylePixels / pixels),
-    convAlgorithm: 'auto',
-  });
-}
-
-/**
- * The provider the session will most likely get, before it exists (the graph is built first): the request, or for
- * 'auto' the first provider autoDeviceOrder would not skip. If that one then fails to start, the CPU runs a graph
- * built for it (correct, if not the fastest choice for the CPU).
- */
-function expectedDevice(session: SessionOptions | undefined): Device {
-  const request = session?.device ?? 'auto';
-  if ((session?.backend ?? 'node') === 'web') return request === 'webgpu' ? 'webgpu' : 'wasm';
-  if (request !== 'auto') return request;
-  return autoDeviceOrder().find((d) => autoSkipReason(d) === null) ?? 'cpu';
+  return { graph, session: await execution.runtime.create(bytes, execution.session) };
 }
 
 function meanSquare(values: Float32Array): number {
@@ -334,7 +295,7 @@ async function computeFeatures(
   image: PlanarImage,
   styleLayers: readonly string[],
   contentLayers: readonly string[],
-  like: GraphSession,
+  like: RuntimeSession,
 ): Promise<Features> {
   const graph = buildFeatureGraph({
     height: image.height,
@@ -343,13 +304,13 @@ async function computeFeatures(
     contentLayers,
     pool: spec.pool,
     weights: spec.weights,
-    // The loss graph's algorithm (resolved by the caller), so that the features of the content image are exactly
-    // its target: the content loss starts at 0. Costs the setup Winograd's forward U beside the loss graph's.
-    convAlgorithm: spec.convAlgorithm === 'winograd' ? 'winograd' : 'direct',
+    // The loss graph's algorithm, so that the features of the content image are exactly its target: the content
+    // loss starts at 0. Costs the setup Winograd's forward U beside the loss graph's.
+    convAlgorithm: spec.execution.convAlgorithm,
     ...(spec.winogradMinTiles !== undefined ? { winogradMinTiles: spec.winogradMinTiles } : {}),
   });
-  // Targets are computed once per run; the CPU is always there and gives the same numbers.
-  const session = await GraphSession.create(graph.bytes, { ...spec.session, device: like.device === 'wasm' ? 'cpu' : like.device });
+  // On the loss graph's provider (the CPU if that cannot start a second session).
+  const session = await spec.execution.runtime.create(graph.bytes, planOn(spec.execution.session, like.device));
   try {
     const out = await session.run({ [io.image]: session.tensor(image.data, [1, 3, image.height, image.width]) });
     const grams = new Map<string, Float32Array>();
@@ -380,7 +341,7 @@ async function computeStyleTargets(
   spec: ObjectiveSpec,
   layers: readonly LayerShape[],
   blend: readonly number[],
-  like: GraphSession,
+  like: RuntimeSession,
 ): Promise<Map<string, Float32Array>> {
   const targets = new Map<string, Float32Array>();
   for (const shape of layers) targets.set(shape.layer, new Float32Array(shape.channels * shape.channels));

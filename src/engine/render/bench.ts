@@ -2,12 +2,13 @@
 
 import { StyleObjective } from '../model/objective.js';
 import type { PoolKind } from '../settings.js';
-import type { Device } from '../model/runtime/session.js';
+import type { Device } from '../model/runtime/runtime.js';
 import type { DeviceRequest } from '../settings.js';
 import { VGG19_CONV_LAYERS, featureSize, layerSpec } from '../model/vgg19.js';
 import type { Vgg19Weights } from '../weights/types.js';
 import { createRng } from '../sys/random.js';
 import type { ConvAlgorithm } from '../settings.js';
+import { objectiveShape, resolveExecution } from './execution.js';
 
 export interface BenchOptions {
   readonly weights: Vgg19Weights;
@@ -18,7 +19,7 @@ export interface BenchOptions {
   readonly pool: PoolKind;
   readonly device: DeviceRequest;
   readonly threads: number;
-  /** Default 'auto' (Winograd on the CPU providers). */
+  /** Default 'auto' (render/execution.ts decides). */
   readonly convAlgorithm?: ConvAlgorithm;
 }
 
@@ -29,7 +30,7 @@ export interface BenchResult {
   gflopPerIter: number;
   gflops: number;
   device: Device;
-  /** The algorithm the graph was built with ('auto' resolved). */
+  /** The algorithm the graph was built with. */
   convAlgorithm: 'direct' | 'winograd';
   setupMs: number;
   /** Process CPU time (all threads) per iteration, median: on a shared box, wall time alone misleads. */
@@ -65,6 +66,7 @@ export async function benchmark(options: BenchOptions): Promise<BenchResult> {
     data: Float32Array.from({ length: 3 * sizePx * sizePx }, () => 255 * rng.uniform()),
   });
   const setupStart = performance.now();
+  const size = { width: sizePx, height: sizePx };
   const objective = await StyleObjective.create({
     weights: options.weights,
     width: sizePx,
@@ -77,8 +79,7 @@ export async function benchmark(options: BenchOptions): Promise<BenchResult> {
     styleWeight: 1,
     contentWeight: 1,
     tvWeight: 1,
-    session: { device: options.device, threads: options.threads },
-    ...(options.convAlgorithm ? { convAlgorithm: options.convAlgorithm } : {}),
+    execution: resolveExecution(options, objectiveShape(size, options, [size])),
   });
   const setupMs = performance.now() - setupStart;
   try {

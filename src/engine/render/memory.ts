@@ -4,10 +4,9 @@ import os from 'node:os';
 import { NstError } from '../errors.js';
 import type { PoolKind } from '../settings.js';
 import type { OptimizerName } from '../optim/types.js';
-import type { Device } from '../model/runtime/session.js';
-import type { DeviceRequest } from '../settings.js';
-import { resolveConvAlgorithm, winogradPolicy } from '../model/graph/ops/conv.js';
-import type { ConvAlgorithm } from '../settings.js';
+import { isCpuProvider, type Device } from '../model/runtime/runtime.js';
+import type { MaxPoolGrad } from '../model/graph/vgg-graph.js';
+import { winogradPolicy } from '../model/graph/ops/conv.js';
 import { VGG19_CONV_LAYERS, canonicalLayerName, featureSize, layerSpec, type ConvLayerSpec } from '../model/vgg19.js';
 
 export const MB = 2 ** 20;
@@ -46,18 +45,13 @@ export const CALIBRATION = {
 } as const;
 
 /**
- * 'auto' takes Winograd on the CPU only while the run's estimate with it stays within this: its transformed kernels
- * add ~0.5 GB at every size, which would take the 512-px L-BFGS run over 2 GB (measured 2.16 GB, Conv 1.54 GB).
- */
-export const WINOGRAD_AUTO_MAX_BYTES = 2 * 2 ** 30;
-
-/**
  * onnxruntime's CPU arena with memory patterns (its default) serves the first run tensor by tensor, then
  * allocates one block of the planned size for every later run, and keeps both: the arena's tensors appear twice.
  */
 const ARENA_COPIES = 2;
 
-export interface EstimateSpec {
+/** A run's shape: its size, layers, optimizer and the style images it holds. */
+export interface RunShape {
   readonly width: number;
   readonly height: number;
   readonly styleLayers: readonly string[];
@@ -66,12 +60,16 @@ export interface EstimateSpec {
   readonly optimizer?: OptimizerName;
   /** L-BFGS curvature pairs kept (default 20, the engine's). */
   readonly lbfgsHistory?: number;
-  readonly device?: DeviceRequest | Device;
   /** Style images held at once (default 1), each `styleScale` times the output's size (default 1). */
   readonly styleImages?: number;
   readonly styleScale?: number;
-  /** As the run's setting: 'auto' (the default) resolves by device, as the objective does. */
-  readonly convAlgorithm?: ConvAlgorithm;
+}
+
+/** A run's shape and what executes it: the parts of its Execution (render/execution.ts) that decide its memory. */
+export interface EstimateSpec extends RunShape {
+  readonly device: Device;
+  readonly convAlgorithm: 'direct' | 'winograd';
+  readonly maxPoolGrad: MaxPoolGrad;
 }
 
 export interface MemoryBreakdown {
@@ -88,6 +86,11 @@ export interface MemoryBreakdown {
   readonly optimizer: number;
   /** The calibrated constant: Node, onnxruntime, sharp, thread pools. */
   readonly runtime: number;
+}
+
+/** The estimator's spec for a run of `shape` executed as its Execution says (render/execution.ts). */
+export function withExecution(shape: RunShape, execution: Pick<EstimateSpec, 'device' | 'convAlgorithm' | 'maxPoolGrad'>): EstimateSpec {
+  return { ...shape, device: execution.device, convAlgorithm: execution.convAlgorithm, maxPoolGrad: execution.maxPoolGrad };
 }
 
 export interface KeptTensor {
@@ -107,7 +110,7 @@ export interface MemoryEstimate {
   readonly deviceBytes: number | null;
   /** False where no measurement backs the constants (GPU providers): a rough figure. */
   readonly calibrated: boolean;
-  /** The conv algorithm costed ('auto' resolved as chooseConvAlgorithm resolves it). */
+  /** The conv algorithm costed. */
   readonly convAlgorithm: 'direct' | 'winograd';
   readonly keptTensors: readonly KeptTensor[];
   /** The parts the breakdown sums, for `nst estimate` and for checking the arithmetic. */
@@ -156,7 +159,6 @@ export function keptTensors(spec: EstimateSpec): KeptTensor[] {
   const style = resolve(spec.styleLayers);
   const content = resolve(spec.contentLayers);
   const pool = spec.pool ?? 'max';
-  const gpuMask = isGpu(spec.device ?? 'cpu') && !['cuda'].includes(spec.device ?? 'cpu');
   const lossLayers = new Set([...style, ...content].map((l) => layerSpec(l).index));
   const depth = Math.max(...lossLayers) + 1;
   const out: KeptTensor[] = [];
@@ -167,7 +169,7 @@ export function keptTensors(spec: EstimateSpec): KeptTensor[] {
     const { height, width } = featureSize(layer, spec.height, spec.width);
     const pooled = layer.poolAfter && layer.index < depth - 1;
     const poolShape = [layer.outChannels, Math.floor(height / 2), Math.floor(width / 2)];
-    const foldable = pooled && pool === 'max' && !gpuMask && !lossLayers.has(layer.index);
+    const foldable = pooled && pool === 'max' && spec.maxPoolGrad === 'argmax' && !lossLayers.has(layer.index);
     if (foldable) {
       push(`block${layer.block}_pool`, poolShape, FLOAT);
       push(`block${layer.block}_pool_argmax`, poolShape, 8);
@@ -188,10 +190,6 @@ export function keptTensors(spec: EstimateSpec): KeptTensor[] {
   return out;
 }
 
-function isGpu(device: DeviceRequest | Device): boolean {
-  return device !== 'cpu' && device !== 'wasm' && device !== 'auto';
-}
-
 /** Peak memory of one run at spec's size: the larger of the iterations' and the targets' setup (small sizes). */
 export function estimateMemory(spec: EstimateSpec): MemoryEstimate {
   const kept = keptTensors(spec);
@@ -199,9 +197,8 @@ export function estimateMemory(spec: EstimateSpec): MemoryEstimate {
   const content = resolve(spec.contentLayers);
   const depth = Math.max(...[...style, ...content].map((l) => layerSpec(l).index)) + 1;
   const used = VGG19_CONV_LAYERS.slice(0, depth);
-  const device = spec.device ?? 'cpu';
-  const gpu = isGpu(device);
-  const convAlgorithm = chooseConvAlgorithm(spec);
+  const gpu = !isCpuProvider(spec.device);
+  const { convAlgorithm } = spec;
   const winograd = used.filter((l) => {
     const { height, width } = featureSize(l, spec.height, spec.width);
     return convAlgorithm === 'winograd' && winogradPolicy(l.block, height, width);
@@ -270,32 +267,10 @@ export function estimateMemory(spec: EstimateSpec): MemoryEstimate {
   };
 }
 
-/**
- * The conv algorithm a run with spec's settings uses: an explicit choice as given; 'auto' (the default) as
- * resolveConvAlgorithm picks by device, except that the CPU keeps Conv where Winograd's estimate would pass
- * WINOGRAD_AUTO_MAX_BYTES (512-px L-BFGS runs and up, with the Gatys layers).
- */
-export function chooseConvAlgorithm(spec: EstimateSpec): 'direct' | 'winograd' {
-  const requested = spec.convAlgorithm ?? 'auto';
-  const device = spec.device ?? 'cpu';
-  const picked = resolveConvAlgorithm(requested, device === 'auto' ? 'cpu' : device);
-  if (requested !== 'auto' || picked === 'direct') return picked;
-  return estimateMemory({ ...spec, convAlgorithm: 'winograd' }).totalBytes <= WINOGRAD_AUTO_MAX_BYTES ? 'winograd' : 'direct';
-}
-
 /** width × height with the longest side `longestPx`, keeping the aspect ratio (as multiscale.resizeLongest does). */
 export function sizeWithLongest(width: number, height: number, longestPx: number): { width: number; height: number } {
   const factor = longestPx / Math.max(width, height);
   return { width: Math.max(1, Math.round(width * factor)), height: Math.max(1, Math.round(height * factor)) };
-}
-
-/**
- * The spec a fallback is costed with: under a memory limit an 'auto' run that does not fit with Winograd's larger
- * kernels runs with Conv (render.ts, convForLimit), and Conv never needs more, so smaller sizes and tiles are
- * sized for Conv.
- */
-export function convUnderLimit(spec: EstimateSpec): EstimateSpec {
-  return (spec.convAlgorithm ?? 'auto') === 'auto' ? { ...spec, convAlgorithm: 'direct' } : spec;
 }
 
 /** The smallest size a fallback will go to: below this VGG19's deep layers are a few pixels across. */
@@ -303,12 +278,12 @@ export const MIN_FALLBACK_PX = 64;
 
 /**
  * The largest longest side (at most spec's own, at least MIN_FALLBACK_PX) whose run fits in `limitBytes`, keeping
- * the aspect ratio; null when even the smallest does not fit.
+ * the aspect ratio; null when even the smallest does not fit. Costed with spec's execution (an 'auto' render over its
+ * limit runs with Conv, whose kernels are the smallest: render/execution.ts).
  */
 export function largestFittingSize(spec: EstimateSpec, limitBytes: number): number | null {
   const longest = Math.max(spec.width, spec.height);
-  const costed = convUnderLimit(spec);
-  const at = (px: number): number => estimateMemory({ ...costed, ...sizeWithLongest(spec.width, spec.height, px) }).totalBytes;
+  const at = (px: number): number => estimateMemory({ ...spec, ...sizeWithLongest(spec.width, spec.height, px) }).totalBytes;
   const low = Math.min(MIN_FALLBACK_PX, longest);
   if (at(low) > limitBytes) return null;
   if (at(longest) <= limitBytes) return longest;
@@ -347,8 +322,7 @@ export const DEFAULT_TILE_OVERLAP_PX = 64;
  * Tiling that fits in `limitBytes`: the largest square tile (up to `maxTilePx`) and whole-image pass that fit
  * beside the full-size images. Null when nothing fits.
  */
-export function planTiling(requested: EstimateSpec, limitBytes: number, options: { maxTilePx?: number; overlapPx?: number } = {}): TilePlan | null {
-  const spec = convUnderLimit(requested);
+export function planTiling(spec: EstimateSpec, limitBytes: number, options: { maxTilePx?: number; overlapPx?: number } = {}): TilePlan | null {
   const longest = Math.max(spec.width, spec.height);
   const held = tiledImageBytes(spec);
   const budget = limitBytes - held;

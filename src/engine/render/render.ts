@@ -4,12 +4,13 @@ import { resizeImage } from '../io/image.js';
 import type { PlanarImage } from '../io/image.js';
 import { multiScaleIterations, resizeLongest, runMultiScale, type MultiScaleInputs, type ScalesOption, type StageState } from './multiscale.js';
 import { mapCheckpointSink, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
-import { DEFAULT_TILE_OVERLAP_PX, estimateMemory, formatBytes, isOutOfMemoryError, largestFittingSize, planTiling, sizeWithLongest, type EstimateSpec } from './memory.js';
+import { DEFAULT_TILE_OVERLAP_PX, estimateMemory, formatBytes, isOutOfMemoryError, largestFittingSize, planTiling, sizeWithLongest, withExecution, type EstimateSpec, type RunShape } from './memory.js';
+import { resolveExecution } from './execution.js';
 import { planTiles, type TileRect } from './tiles/layout.js';
 import type { CompositorState } from './tiles/compositor.js';
 import { runTiled, type TiledState, type RenderPhase } from './tiles/run.js';
 import type { LossBreakdown } from '../model/objective.js';
-import { summariseOrtError } from '../model/runtime/session.js';
+import { summariseOrtError } from '../model/runtime/onnxruntime.js';
 import { NstError } from '../errors.js';
 
 /** `auto`: tile only when the whole image does not fit; `off`: never tile (optimise smaller and upsample instead); N: tiles of N px. */
@@ -24,36 +25,31 @@ export type RenderPlan =
 export interface RenderSpec {
   readonly width: number;
   readonly height: number;
-  readonly settings: Pick<RunSettings, 'styleLayers' | 'contentLayers' | 'pool' | 'optimizer' | 'device' | 'convAlgorithm'>;
+  readonly settings: Pick<RunSettings, 'styleLayers' | 'contentLayers' | 'pool' | 'optimizer' | 'device' | 'convAlgorithm' | 'backend'>;
   readonly styleImages?: number;
   readonly styleScale?: number;
 }
 
-/** The estimator's spec for a render spec. */
-export function estimateSpec(spec: RenderSpec): EstimateSpec {
-  const device = spec.settings.device ?? 'cpu';
-  return {
-    width: spec.width,
-    height: spec.height,
-    styleLayers: spec.settings.styleLayers,
-    contentLayers: spec.settings.contentLayers,
-    pool: spec.settings.pool,
-    optimizer: spec.settings.optimizer,
-    // `auto` is costed as the CPU: on a GPU the host needs less, so this errs on the safe side.
-    device: device === 'auto' ? 'cpu' : device,
-    styleImages: spec.styleImages ?? 1,
-    styleScale: spec.styleScale ?? 1,
-    ...(spec.settings.convAlgorithm ? { convAlgorithm: spec.settings.convAlgorithm } : {}),
-  };
+function renderShape(spec: RenderSpec): RunShape {
+  const { styleLayers, contentLayers, pool, optimizer } = spec.settings;
+  return { width: spec.width, height: spec.height, styleLayers, contentLayers, pool, optimizer, styleImages: spec.styleImages ?? 1, styleScale: spec.styleScale ?? 1 };
+}
+
+/**
+ * The estimator's spec for a render spec: its shape and the execution decided for it (render/execution.ts), within
+ * `limitBytes` when given.
+ */
+export function estimateSpec(spec: RenderSpec, limitBytes?: number): EstimateSpec {
+  const shape = renderShape(spec);
+  return withExecution(shape, resolveExecution(spec.settings, shape, limitBytes === undefined ? {} : { memoryLimitBytes: limitBytes }));
 }
 
 /**
  * How to render spec's size within `limitBytes`, and the one-line reason when that is not the whole image at
  * once. Throws RUNTIME_FAILURE (naming the smallest need) when not even 64-px tiles fit.
  */
-export function planRender(requested: RenderSpec, limitBytes: number, tile: TileOption, overlapPx = DEFAULT_TILE_OVERLAP_PX): { plan: RenderPlan; notice: string | null } {
-  const spec = convForLimit(requested, limitBytes);
-  const e = estimateSpec(spec);
+export function planRender(spec: RenderSpec, limitBytes: number, tile: TileOption, overlapPx = DEFAULT_TILE_OVERLAP_PX): { plan: RenderPlan; notice: string | null } {
+  const e = estimateSpec(spec, limitBytes);
   const longest = Math.max(spec.width, spec.height);
   const need = estimateMemory(e).totalBytes;
   const over = `${spec.width}x${spec.height} needs about ${formatBytes(need)}, over the ${formatBytes(limitBytes)} memory limit`;
@@ -86,13 +82,11 @@ export function planRender(requested: RenderSpec, limitBytes: number, tile: Tile
 }
 
 /**
- * 'auto' convs under a memory limit that the whole image with auto's choice passes: Conv, whose kernels are a
- * quarter of Winograd's (~0.5 GB less), so the render keeps larger tiles or a larger size. planRender plans with
- * this and renderStyleTransfer runs with it, so plan and run agree.
+ * spec with its conv algorithm pinned to Conv where the execution within `limitBytes` took Conv for the limit: each
+ * stage of the render decides at its own size, and this keeps every stage on what planRender planned.
  */
 export function convForLimit(spec: RenderSpec, limitBytes: number): RenderSpec {
-  if ((spec.settings.convAlgorithm ?? 'auto') !== 'auto') return spec;
-  if (estimateMemory(estimateSpec(spec)).totalBytes <= limitBytes) return spec;
+  if (resolveExecution(spec.settings, renderShape(spec), { memoryLimitBytes: limitBytes }).convReason !== 'memory-limit') return spec;
   return { ...spec, settings: { ...spec.settings, convAlgorithm: 'direct' } };
 }
 

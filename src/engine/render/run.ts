@@ -3,7 +3,8 @@
 import { StyleObjective, type LossBreakdown, type LossWeights } from '../model/objective.js';
 import type { PlanarImage } from '../io/image.js';
 import type { PoolKind } from '../settings.js';
-import type { Device, RuntimeBackend } from '../model/runtime/session.js';
+import type { Device, RuntimeBackend } from '../model/runtime/runtime.js';
+import { objectiveShape, resolveExecution } from './execution.js';
 import type { DeviceRequest } from '../settings.js';
 import { CONV_ALGORITHMS } from '../settings.js';
 import type { ConvAlgorithm } from '../settings.js';
@@ -32,7 +33,7 @@ export interface RunSettings extends LossWeights {
   readonly device?: DeviceRequest;
   readonly threads?: number;
   readonly backend?: RuntimeBackend;
-  /** 3x3 convs as onnxruntime's Conv or Winograd F(4x4,3x3) (graph/ops/conv.ts); undefined = 'auto' (by provider and memory: estimate.ts chooseConvAlgorithm). */
+  /** 3x3 convs as onnxruntime's Conv or Winograd F(4x4,3x3) (graph/ops/conv.ts); undefined = 'auto' (by provider and memory: render/execution.ts). */
   readonly convAlgorithm?: ConvAlgorithm;
   /** Emit a `progress` event every N iterations (and always the first and last). */
   readonly reportEvery?: number;
@@ -259,7 +260,7 @@ export async function runStyleTransfer(
     styleImages: inputs.styles,
     contentImage: inputs.content,
     ...(inputs.styleTargets ? { styleTargets: inputs.styleTargets } : {}),
-    session: { device: settings.device ?? 'auto', threads: settings.threads ?? 0, backend: settings.backend ?? 'node' },
+    execution: resolveExecution(settings, objectiveShape(inputs.content, settings, inputs.styleTargets ? [] : inputs.styles)),
   });
   try {
     emit({ type: 'started', width, height, device: objective.device, fallbackReason: objective.fallbackReason, setupMs: performance.now() - setupStart });

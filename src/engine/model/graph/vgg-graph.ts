@@ -31,6 +31,12 @@ export const io = {
   features: (layer: string) => `features/${layer}`,
 } as const;
 
+/**
+ * How max pools are differentiated: 'argmax' (MaxPool's indices + MaxUnpool, with the ReLU below folded in; fastest
+ * on CPU) or 'mask' (compare with the upsampled maximum; for providers without MaxPool indices, such as WebGPU).
+ */
+export type MaxPoolGrad = 'argmax' | 'mask';
+
 export interface GraphSpec {
   readonly height: number;
   readonly width: number;
@@ -39,15 +45,12 @@ export interface GraphSpec {
   readonly contentLayers: readonly string[];
   readonly pool: PoolKind;
   readonly weights: Vgg19Weights;
-  /**
-   * How max pools are differentiated: 'argmax' (MaxPool's indices + MaxUnpool, with the ReLU below folded in;
-   * fastest on CPU) or 'mask' (compare with the upsampled maximum; for providers without MaxPool indices,
-   * such as WebGPU). Default 'argmax'.
-   */
-  readonly maxPoolGrad?: 'argmax' | 'mask';
+  /** See MaxPoolGrad; default 'argmax'. The run's execution decides it (render/execution.ts). */
+  readonly maxPoolGrad?: MaxPoolGrad;
   /**
    * 'winograd': F(4x4,3x3) on the layers ops/conv.ts's winogradPolicy picks (blocks 3–5), forward and input
-   * gradient; 'direct': onnxruntime's Conv everywhere. Resolved already ('auto' is the objective's). Default 'direct'.
+   * gradient; 'direct': onnxruntime's Conv everywhere. Decided by the run's execution ('auto' is resolved there,
+   * render/execution.ts). Default 'direct'.
    */
   readonly convAlgorithm?: 'direct' | 'winograd';
   /** With 'winograd': the fewest 4x4 tiles a layer's map needs to get it (default WINOGRAD_MIN_TILES; tests use 1). */

@@ -1,25 +1,12 @@
-// One onnxruntime session: execution-provider choice with fallback to CPU, typed feeds/fetches, dispose.
+// onnxruntime-node and onnxruntime-web behind the Runtime interface: the plan's providers tried in order (the
+// reason said in one line), typed feeds and fetches, dispose.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { NstError } from '../../errors.js';
-import { DEVICES, type DeviceRequest } from '../../settings.js';
-
-export type Device = Exclude<DeviceRequest, 'auto'> | 'wasm';
-
-/** Which onnxruntime package runs the graph: the native binding, or WebAssembly where it cannot load. */
-export type RuntimeBackend = 'node' | 'web';
-
-export interface SessionOptions {
-  readonly device?: DeviceRequest;
-  /** Intra-op threads (native) or wasm threads; 0 or undefined lets onnxruntime decide. */
-  readonly threads?: number;
-  readonly backend?: RuntimeBackend;
-  /** onnxruntime graph optimisation level; 'all' unless debugging the runtime itself. */
-  readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
-}
+import type { Device, Runtime, RuntimeBackend, RuntimeSession, SessionPlan } from './runtime.js';
 
 /** The subset of onnxruntime's module API this wrapper needs; onnxruntime-node and -web both provide it. */
 interface OrtModule {
@@ -31,7 +18,7 @@ interface OrtModule {
 const ortModules = new Map<RuntimeBackend, Promise<OrtModule>>();
 
 /** Loads onnxruntime lazily so that `web` never needs the native addon and `node` never loads wasm. */
-export function loadOrt(backend: RuntimeBackend): Promise<OrtModule> {
+function loadOrt(backend: RuntimeBackend): Promise<OrtModule> {
   let mod = ortModules.get(backend);
   if (!mod) {
     mod = (backend === 'node' ? import('onnxruntime-node') : import('onnxruntime-web')) as unknown as Promise<OrtModule>;
@@ -48,22 +35,13 @@ export function loadOrt(backend: RuntimeBackend): Promise<OrtModule> {
   return mod;
 }
 
-/** The order `auto` tries, best first, for this platform. WebGPU is opt-in: on a machine without a GPU it
- * can land on a software adapter that is far slower than the CPU provider. */
-export function autoDeviceOrder(platform: NodeJS.Platform = process.platform): Device[] {
-  if (platform === 'win32') return ['cuda', 'dml', 'cpu'];
-  if (platform === 'darwin') return ['coreml', 'cpu'];
-  return ['cuda', 'cpu'];
-}
-
 /**
- * Why `auto` should not even try `device` here, or null. onnxruntime-node ships CUDA support as separate
- * libraries that its install step fetches; trying without them only prints a native error.
+ * Whether onnxruntime-node's CUDA provider libraries are installed: it ships them separately (its install step
+ * fetches them), and trying CUDA without them only prints a native error.
  */
-export function autoSkipReason(device: Device, bindingDir: string | null = nativeBindingDir()): string | null {
-  if (device !== 'cuda' || !bindingDir) return null;
-  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-  return existsSync(path.join(bindingDir, lib)) ? null : 'cuda libraries not installed (onnxruntime-node\'s install step fetches them)';
+export function cudaLibrariesInstalled(bindingDir: string | null = nativeBindingDir()): boolean {
+  if (!bindingDir) return false;
+  return existsSync(path.join(bindingDir, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'));
 }
 
 function nativeBindingDir(): string | null {
@@ -75,82 +53,65 @@ function nativeBindingDir(): string | null {
   }
 }
 
-function providerConfig(device: Device): InferenceSession.ExecutionProviderConfig {
-  return device;
+const runtimes = new Map<RuntimeBackend, Runtime>();
+
+/** onnxruntime-node ('node') or onnxruntime-web's WebAssembly/WebGPU ('web'), one instance per backend. */
+export function onnxruntime(backend: RuntimeBackend = 'node'): Runtime {
+  let runtime = runtimes.get(backend);
+  if (!runtime) runtimes.set(backend, (runtime = new OrtRuntime(backend)));
+  return runtime;
 }
 
-export class GraphSession {
-  private disposed = false;
+class OrtRuntime implements Runtime {
+  constructor(readonly backend: RuntimeBackend) {}
 
-  private constructor(
-    private readonly session: InferenceSession,
-    private readonly ort: OrtModule,
-    readonly device: Device,
-    /** Why the requested device was not used, when it was not (one line). */
-    readonly fallbackReason: string | null,
-    /**
-     * onnxruntime-web (1.30) binds a preallocated CPU output to a copy in the wasm heap and never copies the
-     * result back, so the caller's tensor stays zero (microsoft/onnxruntime#25786); there, outputs are
-     * fetched by name and copied in.
-     */
-    private readonly copiesIntoFetches = false,
-  ) {}
-
-  static async create(model: Uint8Array, options: SessionOptions = {}): Promise<GraphSession> {
-    const backend = options.backend ?? 'node';
-    const request = options.device ?? 'auto';
-    if (!(DEVICES as readonly string[]).includes(request)) {
-      throw new NstError('BAD_ARGUMENT', `Unknown device "${request}": use one of ${DEVICES.join(', ')}.`);
-    }
-    const threads = options.threads ?? 0;
-    if (!Number.isInteger(threads) || threads < 0 || threads > 256) {
-      throw new NstError('BAD_ARGUMENT', `threads must be a whole number from 0 to 256, got ${threads}.`);
-    }
-    const ort = await loadOrt(backend);
-    if (backend === 'web') {
-      if (ort.env.wasm && threads > 0) ort.env.wasm.numThreads = threads;
-      // The web package's 'wasm' provider is its CPU path; 'webgpu' only exists in a browser with WebGPU
-      // (under Node, onnxruntime-web 1.30 has no webgpu backend: it falls back to wasm, with the reason).
-      const create = (device: Device): Promise<InferenceSession> =>
-        ort.InferenceSession.create(model, { executionProviders: [device], graphOptimizationLevel: options.optimization ?? 'all' });
-      if (request === 'webgpu') {
-        try {
-          return new GraphSession(await create('webgpu'), ort, 'webgpu', null, true);
-        } catch (error) {
-          return new GraphSession(await create('wasm'), ort, 'wasm', `webgpu unavailable (${summariseOrtError(error)})`, true);
-        }
-      }
-      const reason = request !== 'auto' && request !== 'cpu' ? `${request} is not available in the WebAssembly runtime` : null;
-      return new GraphSession(await create('wasm'), ort, 'wasm', reason, true);
-    }
-
-    const candidates: Device[] = request === 'auto' ? autoDeviceOrder() : [request as Device];
-    if (!candidates.includes('cpu')) candidates.push('cpu');
-    const failures: string[] = [];
-    for (const device of candidates) {
-      const skip = request === 'auto' ? autoSkipReason(device) : null;
-      if (skip) {
-        failures.push(skip);
-        continue;
-      }
+  async create(model: Uint8Array, plan: SessionPlan): Promise<RuntimeSession> {
+    const ort = await loadOrt(this.backend);
+    const options = (device: Device): InferenceSession.SessionOptions =>
+      this.backend === 'web'
+        ? // The web package's 'wasm' provider is its CPU path; 'webgpu' only exists in a browser with WebGPU (under
+          // Node, onnxruntime-web 1.30 has no webgpu backend: the plan falls back to wasm, with the reason).
+          { executionProviders: [device], graphOptimizationLevel: plan.optimization }
+        : {
+            executionProviders: [device],
+            graphOptimizationLevel: plan.optimization,
+            intraOpNumThreads: plan.threads,
+            interOpNumThreads: 1,
+            executionMode: 'sequential',
+            // A provider that cannot start is reported through fallbackReason, not as native log noise.
+            logSeverityLevel: device === 'cpu' ? 3 : 4,
+          };
+    if (this.backend === 'web' && ort.env.wasm && plan.threads > 0) ort.env.wasm.numThreads = plan.threads;
+    const failures = [...plan.skipped];
+    const last = plan.devices[plan.devices.length - 1];
+    for (const device of plan.devices) {
       try {
-        const session = await ort.InferenceSession.create(model, {
-          executionProviders: [providerConfig(device)],
-          graphOptimizationLevel: options.optimization ?? 'all',
-          intraOpNumThreads: threads,
-          interOpNumThreads: 1,
-          executionMode: 'sequential',
-          // A provider that cannot start is reported through fallbackReason, not as native log noise.
-          logSeverityLevel: device === 'cpu' ? 3 : 4,
-        });
-        const reason = failures.length > 0 && (request !== 'auto' || device === 'cpu') ? failures.join('; ') : null;
-        return new GraphSession(session, ort, device, reason);
+        const session = await ort.InferenceSession.create(model, options(device));
+        const reason = failures.length > 0 && (!plan.quietFallback || device === last) ? failures.join('; ') : null;
+        return new OrtSession(session, ort, device, reason, this.backend === 'web');
       } catch (error) {
         failures.push(`${device} unavailable (${summariseOrtError(error)})`);
       }
     }
     throw new NstError('DEVICE_UNAVAILABLE', `No execution provider could run the graph: ${failures.join('; ')}.`);
   }
+}
+
+class OrtSession implements RuntimeSession {
+  private disposed = false;
+
+  constructor(
+    private readonly session: InferenceSession,
+    private readonly ort: OrtModule,
+    readonly device: Device,
+    readonly fallbackReason: string | null,
+    /**
+     * onnxruntime-web (1.30) binds a preallocated CPU output to a copy in the wasm heap and never copies the
+     * result back, so the caller's tensor stays zero (microsoft/onnxruntime#25786); there, outputs are
+     * fetched by name and copied in.
+     */
+    private readonly copiesIntoFetches: boolean,
+  ) {}
 
   get inputNames(): readonly string[] {
     return this.session.inputNames;
@@ -160,15 +121,10 @@ export class GraphSession {
     return this.session.outputNames;
   }
 
-  /** A float32 tensor over `data` (no copy). */
   tensor(data: Float32Array, dims: readonly number[]): Tensor {
     return new this.ort.Tensor('float32', data, dims);
   }
 
-  /**
-   * Runs the graph. `fetches` may name the outputs wanted, or map output names to preallocated tensors that
-   * onnxruntime writes into (no allocation per run; on the web backend, one copy into them per run).
-   */
   async run(feeds: Record<string, Tensor>, fetches?: readonly string[] | Record<string, Tensor>): Promise<Record<string, Tensor>> {
     if (this.disposed) throw new NstError('RUNTIME_FAILURE', 'The session was already disposed.');
     for (const name of this.session.inputNames) {

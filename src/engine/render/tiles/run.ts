@@ -1,6 +1,7 @@
 // Tiled rendering for outputs larger than memory allows: a whole-image pass, then overlapping tiles blended in.
 
-import type { SessionOptions } from '../../model/runtime/session.js';
+import type { Execution } from '../../model/runtime/runtime.js';
+import { objectiveShape, resolveExecution } from '../execution.js';
 import { resizeImage } from '../../io/image.js';
 import { normaliseBlend, totalVariation, type LossBreakdown } from '../../model/objective.js';
 import type { PlanarImage } from '../../io/image.js';
@@ -68,7 +69,8 @@ export async function runTiled(
   const longest = Math.max(width, height);
   const styleScale = options.styleScale ?? 1;
   const tiles = planTiles(width, height, options.tilePx, options.overlapPx);
-  const session: SessionOptions = { device: settings.device ?? 'auto', threads: settings.threads ?? 0, backend: settings.backend ?? 'node' };
+  // The tiles' execution: its runtime and session options also serve the block statistics.
+  const execution = resolveExecution(settings, objectiveShape(tiles[0]!, settings, []));
 
   const resume = options.resume;
   const sink = options.checkpoint;
@@ -108,7 +110,7 @@ export async function runTiled(
   const styleTargets = new Map<string, Float32Array>();
   for (let s = 0; s < inputs.styles.length; s++) {
     const style = await resizeLongest(inputs.styles[s]!, Math.max(16, Math.round(longest * styleScale)));
-    const { grams } = await blockwiseStats(inputs.weights, style, { styleLayers: settings.styleLayers, contentLayers: [], pool: settings.pool, blockPx, session });
+    const { grams } = await blockwiseStats(inputs.weights, style, { styleLayers: settings.styleLayers, contentLayers: [], pool: settings.pool, blockPx, execution });
     for (const [layer, gram] of grams) {
       const target = styleTargets.get(layer) ?? new Float32Array(gram.length);
       for (let i = 0; i < gram.length; i++) target[i]! += blend[s]! * gram[i]!;
@@ -116,7 +118,7 @@ export async function runTiled(
     }
   }
   // Tiles attach no images to their events: a tile is not the picture; onTile hands out the canvas instead.
-  const tileSettings = { ...(settings.normalize ? await globallyBalanced(inputs, settings, styleTargets, blockPx, session) : settings), imageEvery: 0 };
+  const tileSettings = { ...(settings.normalize ? await globallyBalanced(inputs, settings, styleTargets, blockPx, execution) : settings), imageEvery: 0 };
 
   let last: RunResult | null = null;
   let done: TileRect[] = [];
@@ -155,7 +157,7 @@ async function globallyBalanced(
   settings: RunSettings,
   styleTargets: ReadonlyMap<string, Float32Array>,
   blockPx: number,
-  session: SessionOptions,
+  execution: Execution,
 ): Promise<RunSettings> {
   const meanSquare = (values: Float32Array): number => values.reduce((a, v) => a + v * v, 0) / values.length;
   const userLayerWeights = new Map(Object.entries(settings.layerWeights ?? {}).map(([l, w]) => [canonicalLayerName(l), w]));
@@ -163,7 +165,7 @@ async function globallyBalanced(
   for (const [layer, gram] of styleTargets) layerWeights[layer] = (userLayerWeights.get(layer) ?? 1) / Math.max(meanSquare(gram), 1e-12);
   let contentFactor = 1;
   if (settings.contentLayers.length > 0) {
-    const { contentMeanSquare } = await blockwiseStats(inputs.weights, inputs.content, { styleLayers: [], contentLayers: settings.contentLayers, pool: settings.pool, blockPx, session });
+    const { contentMeanSquare } = await blockwiseStats(inputs.weights, inputs.content, { styleLayers: [], contentLayers: settings.contentLayers, pool: settings.pool, blockPx, execution });
     const factors = [...contentMeanSquare.values()].map((m) => 1 / Math.max(m, 1e-12));
     contentFactor = factors.reduce((a, b) => a + b, 0) / factors.length;
   }

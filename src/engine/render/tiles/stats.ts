@@ -2,7 +2,7 @@
 
 import { buildFeatureGraph, io } from '../../model/graph/vgg-graph.js';
 import type { PoolKind } from '../../settings.js';
-import { GraphSession, type SessionOptions } from '../../model/runtime/session.js';
+import { planOn, type Execution, type RuntimeSession } from '../../model/runtime/runtime.js';
 import type { PlanarImage } from '../../io/image.js';
 import { canonicalLayerName } from '../../model/vgg19.js';
 import type { Vgg19Weights } from '../../weights/types.js';
@@ -23,7 +23,7 @@ export interface BlockwiseStats {
 export async function blockwiseStats(
   weights: Vgg19Weights,
   image: PlanarImage,
-  options: { styleLayers: readonly string[]; contentLayers: readonly string[]; pool: PoolKind; blockPx: number; session?: SessionOptions },
+  options: { styleLayers: readonly string[]; contentLayers: readonly string[]; pool: PoolKind; blockPx: number; execution: Pick<Execution, 'runtime' | 'session'> },
 ): Promise<BlockwiseStats> {
   const styleLayers = [...new Set(options.styleLayers.map(canonicalLayerName))];
   const contentLayers = [...new Set(options.contentLayers.map(canonicalLayerName))];
@@ -33,7 +33,7 @@ export async function blockwiseStats(
   };
   const xs = edges(image.width);
   const ys = edges(image.height);
-  const sessions = new Map<string, { session: GraphSession; graph: ReturnType<typeof buildFeatureGraph> }>();
+  const sessions = new Map<string, { session: RuntimeSession; graph: ReturnType<typeof buildFeatureGraph> }>();
   const gramSums = new Map<string, Float64Array>();
   const positions = new Map<string, number>();
   const squareSums = new Map<string, number>();
@@ -46,7 +46,8 @@ export async function blockwiseStats(
         let entry = sessions.get(key);
         if (!entry) {
           const graph = buildFeatureGraph({ width: block.width, height: block.height, styleLayers, contentLayers, pool: options.pool, weights });
-          entry = { graph, session: await GraphSession.create(graph.bytes, { ...options.session, device: 'cpu' }) };
+          // On the CPU provider, whatever the tiles run on: once per render, and it is always there.
+          entry = { graph, session: await options.execution.runtime.create(graph.bytes, planOn(options.execution.session)) };
           sessions.set(key, entry);
         }
         const out = await entry.session.run({ [io.image]: entry.session.tensor(block.data, [1, 3, block.height, block.width]) });

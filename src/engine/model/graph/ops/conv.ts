@@ -1,25 +1,9 @@
 // 3x3 stride-1 pad-1 convolution: forward, and its gradient with respect to the input, each either as
-// onnxruntime's Conv ('direct') or as Winograd F(4x4,3x3) written in plain ONNX ops ('winograd').
+// onnxruntime's Conv ('direct') or as Winograd F(4x4,3x3) written in plain ONNX ops ('winograd', on the layers
+// winogradPolicy picks). A run's 'auto' is decided with its device and memory in render/execution.ts.
 
 import type { GraphBuilder, Value } from '../builder.js';
 import type { ConvWeights } from '../../../weights/types.js';
-import type { ConvAlgorithm } from '../../../settings.js';
-
-/**
- * How a conv layer is computed. 'direct': onnxruntime's Conv. 'winograd': F(4x4,3x3) (36 multiplies per 16 outputs
- * instead of 144) on the layers `winogradPolicy` picks, Conv on the rest. 'auto': resolved per execution provider
- * by `resolveConvAlgorithm`.
- */
-
-/**
- * 'auto' → 'winograd' on the CPU providers (native CPU, wasm), where it was measured faster (README "Speed");
- * 'direct' on the GPU providers, whose Conv is cuDNN/DirectML/Metal's and whose transforms would only add traffic.
- * A run's 'auto' also weighs memory: see estimate.ts chooseConvAlgorithm (U holds 4x a kernel's bytes).
- */
-export function resolveConvAlgorithm(algorithm: ConvAlgorithm, device: string): 'direct' | 'winograd' {
-  if (algorithm !== 'auto') return algorithm;
-  return device === 'cpu' || device === 'wasm' ? 'winograd' : 'direct';
-}
 
 /** Fewest 4x4 output tiles a map needs for Winograd to pay (see winogradPolicy): a 16x16 map. */
 export const WINOGRAD_MIN_TILES = 16;
@@ -27,7 +11,7 @@ export const WINOGRAD_MIN_TILES = 16;
 /**
  * Which layers Winograd pays on: blocks 3–5 (≥ 128 channels in and out) with maps of at least `minTiles` tiles.
  * In blocks 1–2 the input and output transforms are memory-bound passes over large maps with few channels, and
- * scripts/bench-winograd.ts measured them slower than Conv there, forward and backward; from block3_conv1 on the
+ * bench/bench-winograd.ts measured them slower than Conv there, forward and backward; from block3_conv1 on the
  * GEMMs dominate and F(4x4) is ~1.1–1.4x faster, but only while there are enough tiles: each of the 36 GEMMs reads
  * all of U (4x the kernel's bytes) however few tiles it multiplies, so small maps are bound by reading U (measured
  * 512→512 channels at 8x8: 0.7x Conv's speed; at 4x4: 0.23x; at 16x16 and up: 1.1x and better). Keyed by block,
@@ -108,7 +92,7 @@ const AT = [
   [0, 1, 1, 4, 4, 0],
   [0, 1, -1, 8, -8, 1],
 ] as const;
-/** The F(4x4,3x3) transform matrices, for tools that build variants (scripts/bench-winograd.ts). */
+/** The F(4x4,3x3) transform matrices, for tools that build variants (bench/bench-winograd.ts). */
 export const WINOGRAD_F4 = { BT, G, AT } as const;
 
 /**
