@@ -20,9 +20,13 @@ export { convForLimit, estimateSpec, planIterations, planRender, type RenderOpti
 export { type CheckpointSink, initialImage, mapCheckpointSink, RunController, type RunEvent, type RunResult, type RunSettings, type RunSnapshot, runStyleTransfer } from './render/run.js';
 export { type RenderPhase } from './render/tiles/run.js';
 
-// What outlives a process: checkpoints, batch manifests.
+// What outlives a process: the data folder, checkpoints, batch manifests.
+export { dataDir } from './persist/data-dir.js';
 export { BatchLedger, BatchSettingsMismatch, expandContentInputs, fileSha256, MANIFEST_NAME } from './persist/batch-manifest.js';
-export { checkNotRunning, type Checkpoint, type CheckpointManifest, CheckpointWriter, checkRunId, listCheckpoints, newRunId, readCheckpoint, removeCheckpoint, runDir, runOwner, runsDir } from './persist/checkpoint.js';
+export { type Checkpoint, type CheckpointManifest, listCheckpoints, readCheckpoint } from './persist/checkpoint.js';
+export { CheckpointWriter } from './persist/checkpoint-writer.js';
+export { checkRunId, newRunId, removeCheckpoint, runDir, runsDir } from './persist/run-folder.js';
+export { checkNotRunning, runOwner } from './persist/run-lock.js';
 
 // Images and arrays in and out.
 export { keepOriginalColors } from './io/color.js';
@@ -34,11 +38,11 @@ export { writeFileAtomic } from './sys/atomic-file.js';
 export { pathExists } from './sys/path-exists.js';
 
 // VGG19 weights: formats, store, download.
-export { downloadAndInstallWeights, KERAS_VGG19_NOTOP, type WeightsProgress } from './weights/download.js';
-export { importWeights } from './weights/import.js';
+export { KERAS_VGG19_NOTOP, type WeightsProgress } from './weights/download.js';
+export { downloadAndInstallWeights, importWeights } from './weights/import.js';
 export { loadWeights } from './weights/load.js';
 export { randomVgg19Weights } from './weights/random.js';
-export { dataDir, describeSource, loadConvertedWeights, readWeightsIndex, removeConvertedWeights, storePaths, verifyConvertedWeights, type WeightsIndex, weightsStatus, type WeightsStatus } from './weights/store.js';
+export { describeSource, loadConvertedWeights, readWeightsIndex, removeConvertedWeights, storePaths, verifyConvertedWeights, type WeightsIndex, weightsStatus, type WeightsStatus } from './weights/store.js';
 export { type Vgg19Weights } from './weights/types.js';
 
 // Timelapse frames and ffmpeg.

@@ -41,7 +41,9 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 
 const { fsyncDirectory, removeStaleTemporaries, temporaryOwner, temporaryPath, writeFileAtomic } = await import('../../src/engine/sys/atomic-file.js');
 const { isProcessAlive } = await import('../../src/engine/sys/process-alive.js');
-const { CheckpointWriter, MANIFEST_FILE, newRunId, runDir } = await import('../../src/engine/persist/checkpoint.js');
+const { MANIFEST_FILE } = await import('../../src/engine/persist/checkpoint.js');
+const { CheckpointWriter } = await import('../../src/engine/persist/checkpoint-writer.js');
+const { newRunId, runDir } = await import('../../src/engine/persist/run-folder.js');
 
 const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'nst-atomic-'));
 

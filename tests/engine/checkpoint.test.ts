@@ -11,18 +11,10 @@ import { RunController, mapCheckpointSink, runStyleTransfer, type CheckpointSink
 import { runMultiScale, type StageState } from '../../src/engine/render/multiscale.js';
 import { runTiled, type TiledState } from '../../src/engine/render/tiles/run.js';
 import { renderStyleTransfer, type RenderState } from '../../src/engine/render/render.js';
-import {
-  CheckpointWriter,
-  LOCK_FILE,
-  checkCheckpointWeights,
-  MANIFEST_FILE,
-  listCheckpoints,
-  newRunId,
-  readCheckpoint,
-  removeCheckpoint,
-  runDir,
-  runOwner,
-} from '../../src/engine/persist/checkpoint.js';
+import { checkCheckpointWeights, listCheckpoints, MANIFEST_FILE, readCheckpoint } from '../../src/engine/persist/checkpoint.js';
+import { CheckpointWriter } from '../../src/engine/persist/checkpoint-writer.js';
+import { newRunId, removeCheckpoint, runDir } from '../../src/engine/persist/run-folder.js';
+import { checkNotRunning, LOCK_FILE, runOwner } from '../../src/engine/persist/run-lock.js';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
 import { decodeImage } from '../../src/engine/io/image.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
@@ -355,6 +347,43 @@ describe('checkpoint files', () => {
       await expect(readCheckpoint('../weights', root)).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/"\.\.\/weights" is not a run id/) });
       await expect(removeCheckpoint('a/b', root)).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
     });
+  });
+});
+
+describe('the run\'s owner (its lock file)', () => {
+  const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'nst-checkpoint-owner-'));
+  const lockOf = (root: string, runId: string): string => path.join(runDir(runId, root), LOCK_FILE);
+
+  it('no lock file, or one that names no live process (a crashed run\'s, a torn write): no owner', async () => {
+    const root = tmp();
+    const runId = newRunId();
+    expect(await runOwner(runId, root)).toBeNull();
+    await mkdir(runDir(runId, root), { recursive: true });
+    expect(await runOwner(runId, root)).toBeNull();
+    for (const text of [`${deadPid()}\n`, '', 'not a pid', '-4']) {
+      await writeFile(lockOf(root, runId), text);
+      expect(await runOwner(runId, root)).toBeNull();
+    }
+    await expect(checkNotRunning(runId, root)).resolves.toBeUndefined();
+  });
+
+  it('a live process: its pid, and a resume is refused naming it', async () => {
+    const root = tmp();
+    const runId = newRunId();
+    await mkdir(runDir(runId, root), { recursive: true });
+    const parent = process.ppid; // alive while this test runs, and not this process
+    await writeFile(lockOf(root, runId), `${parent}\n`);
+    expect(await runOwner(runId, root)).toBe(parent);
+    await expect(checkNotRunning(runId, root)).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: `Run ${runId} is still running in process ${parent}: let it finish, or stop it, before resuming it.` });
+  });
+
+  it('a lock that cannot be read is not "no owner": BAD_CHECKPOINT naming the file and why', async () => {
+    const root = tmp();
+    const runId = newRunId();
+    await mkdir(lockOf(root, runId), { recursive: true }); // owner.pid is a folder
+    const refusal = { code: 'BAD_CHECKPOINT', message: `Cannot tell whether run ${runId} is still running: its lock file ${lockOf(root, runId)} cannot be read (EISDIR).` };
+    await expect(runOwner(runId, root)).rejects.toMatchObject(refusal);
+    await expect(checkNotRunning(runId, root)).rejects.toMatchObject(refusal);
   });
 });
 

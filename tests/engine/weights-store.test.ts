@@ -10,13 +10,13 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { NstError } from '../../src/engine/errors.js';
 import { VGG19_LAYER_NAMES } from '../../src/engine/model/vgg19.js';
-import { KERAS_VGG19_NOTOP, downloadAndInstallWeights, fetchWeights, type WeightsProgress } from '../../src/engine/weights/download.js';
-import { importWeights } from '../../src/engine/weights/import.js';
+import { KERAS_VGG19_NOTOP, fetchWeights, type WeightsProgress } from '../../src/engine/weights/download.js';
+import { dataDir } from '../../src/engine/persist/data-dir.js';
+import { downloadAndInstallWeights, importWeights } from '../../src/engine/weights/import.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import {
   INDEX_FORMAT,
-  dataDir,
   loadConvertedWeights,
   readWeightsIndex,
   removeConvertedWeights,

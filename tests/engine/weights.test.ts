@@ -12,7 +12,7 @@ import { NstError } from '../../src/engine/errors.js';
 import { createRng } from '../../src/engine/sys/random.js';
 import { VGG19_CONV_LAYERS, VGG19_LAYER_NAMES } from '../../src/engine/model/vgg19.js';
 import { loadKerasH5Weights } from '../../src/engine/weights/keras-h5.js';
-import { detectWeightsFormat, loadWeights, requireLayers, validateWeights } from '../../src/engine/weights/load.js';
+import { detectWeightsFormat, loadWeights, validateWeights } from '../../src/engine/weights/load.js';
 import { loadOnnxZooWeights } from '../../src/engine/weights/onnx-zoo.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { loadTfjsWeights } from '../../src/engine/weights/tfjs.js';
@@ -190,11 +190,9 @@ describe.skipIf(!hasFloat32)('TF.js float32 folder (real ImageNet VGG19, blocks 
     expect(layer.bias[0]).toBe(shard.readFloatLE(27 * 64 * 4));
   });
 
-  it('names block4_conv1 when a deeper layer is requested than the folder holds', async () => {
+  it('holds block1_conv1 … block3_conv4 and nothing deeper (the folder\'s eight layers)', async () => {
     const weights = await loadWeights(sharedPath(...FLOAT32_DIR));
-    expect(() => requireLayers(weights, ['block1_conv1', 'conv3_4'])).not.toThrow();
-    throwsWith(() => requireLayers(weights, ['block4_conv1']), 'WEIGHTS_MISSING_LAYER', /vgg19-imagenet-block1-3.* lack layer block4_conv1, which was requested/);
-    throwsWith(() => requireLayers(weights, ['relu5_1']), 'WEIGHTS_MISSING_LAYER', /lack layer block4_conv1.*reach.*block5_conv1/);
+    expect([...weights.layers.keys()]).toEqual(VGG19_LAYER_NAMES.slice(0, 8));
   });
 
   it('rejects a truncated shard, naming it', async () => {
@@ -222,7 +220,6 @@ describe.skipIf(!hasUint8)('TF.js uint8 folder (real ImageNet VGG19, all 16 laye
   it('loads all 16 layers with the VGG19 table shapes', async () => {
     const weights = await loadWeights(sharedPath(...UINT8_DIR));
     expect([...weights.layers.keys()]).toEqual(VGG19_LAYER_NAMES);
-    expect(() => requireLayers(weights, ['block5_conv4'])).not.toThrow();
   });
 
   it.skipIf(!hasFloat32)('dequantizes blocks 1-3 to within half a quantization step of the float32 copy', async () => {
@@ -452,13 +449,3 @@ describe('createRng', () => {
   });
 });
 
-describe('requireLayers', () => {
-  it('needs every layer down to the deepest requested, and accepts aliases', () => {
-    const weights = randomVgg19Weights({ seed: 1, depth: 5, channelScale: 1 / 16 });
-    expect(() => requireLayers(weights, ['conv1_1', 'relu3_1'])).not.toThrow();
-    throwsWith(() => requireLayers(weights, ['conv3_2']), 'WEIGHTS_MISSING_LAYER', /lack layer block3_conv2, which was requested/);
-    const gap = { source: 'test:gap', layers: new Map([...weights.layers].filter(([name]) => name !== 'block2_conv1')) };
-    throwsWith(() => requireLayers(gap, ['block3_conv1']), 'WEIGHTS_MISSING_LAYER', /test:gap lack layer block2_conv1/);
-    throwsWith(() => requireLayers(weights, ['conv9_9']), 'UNKNOWN_LAYER', /conv9_9/);
-  });
-});

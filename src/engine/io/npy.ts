@@ -2,6 +2,7 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { NstError } from '../errors.js';
+import { LITTLE_ENDIAN_HOST } from '../sys/endian.js';
 
 export interface NpyFloat32 {
   readonly data: Float32Array;
@@ -11,7 +12,6 @@ export interface NpyFloat32 {
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 /** NumPy pads the header so the data starts on a 64-byte boundary (aligned memory maps). */
 const HEADER_ALIGNMENT = 64;
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Encodes `data` as a version 1.0 .npy (descr '<f4', C order). The product of `shape` must equal data.length;

@@ -1,4 +1,6 @@
 // L-BFGS (two-loop recursion) with a strong-Wolfe line search or torch's fixed step, all memory allocated up front.
+// One job, so one file though over 450 lines: the line search works in the optimizer's own preallocated buffers and
+// feeds its curvature history, so the two do not part cleanly.
 
 import { NstError } from '../errors.js';
 import {

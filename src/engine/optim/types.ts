@@ -157,14 +157,3 @@ export function stateScalar(name: OptimizerName, state: OptimizerState, key: str
   }
   return value;
 }
-
-/** Clamps every value of `x` into the bounds, if any. */
-export function project(x: Float32Array, bounds: Bounds | undefined): void {
-  if (bounds === undefined) return;
-  const { min, max } = bounds;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    if (v < min) x[i] = min;
-    else if (v > max) x[i] = max;
-  }
-}

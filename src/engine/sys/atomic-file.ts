@@ -23,23 +23,42 @@ export function temporaryPath(filePath: string): string {
   return path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-export async function writeFileAtomic(filePath: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
+/** What a file is written from: its bytes, text, or chunks written one after another (no joined copy is made). */
+export type FileData = Uint8Array | string | Iterable<Uint8Array>;
+
+export async function writeFileAtomic(filePath: string, data: FileData, options: AtomicWriteOptions = {}): Promise<void> {
   const sync = options.sync ?? true;
-  const temporary = temporaryPath(filePath);
+  const temporary = await writeTemporary(filePath, data, options);
   try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(data);
-      if (sync) await handle.sync();
-    } finally {
-      await handle.close();
-    }
     await rename(temporary, filePath);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
     throw error;
   }
   if (sync) await fsyncDirectory(path.dirname(filePath));
+}
+
+/**
+ * Writes `data` to a new temporary file beside `filePath` (temporaryPath's name), flushed to disk unless `sync` is
+ * false, and returns its path: for a caller that renames several files into place in an order of its own (then
+ * fsyncDirectory). A failed write leaves no temporary file behind.
+ */
+export async function writeTemporary(filePath: string, data: FileData, options: AtomicWriteOptions = {}): Promise<string> {
+  const temporary = temporaryPath(filePath);
+  try {
+    const handle = await open(temporary, 'wx');
+    try {
+      // Chunk after chunk: each writeFile continues where the last one ended.
+      for (const chunk of typeof data === 'string' || data instanceof Uint8Array ? [data] : data) await handle.writeFile(chunk);
+      if (options.sync ?? true) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  return temporary;
 }
 
 /**

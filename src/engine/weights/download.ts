@@ -1,4 +1,5 @@
-// Downloads the VGG19 weights: mirrors in order, Range resume, timeouts, retries, proxy from env, MD5 before use.
+// Downloads the VGG19 weights file, verified: mirrors in order, Range resume, timeouts, retries, proxy from env, MD5
+// before use. (Installing it into the store is import.ts's.)
 
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,8 +7,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { NstError } from '../errors.js';
-import { installWeightsFile } from './import.js';
-import { dataDir, hashFile, storePaths, type WeightsIndex } from './store.js';
+import { acquirePidLock } from '../sys/pid-file.js';
+import { hashFile } from './store.js';
 
 /** The file keras.applications.VGG19(include_top=False) downloads, and the MD5 Keras checks it against. */
 export const KERAS_VGG19_NOTOP = {
@@ -347,81 +348,12 @@ async function useLocalFile(location: string, job: Job): Promise<FetchedFile> {
   return { path: file, url: file, local: true, ...digest };
 }
 
-// --- download + install ------------------------------------------------------------------------------------
-
-export interface DownloadAndInstallOptions extends Omit<FetchWeightsOptions, 'destDir' | 'expectedMd5' | 'fileName'> {
-  /** The data folder; default dataDir(). */
-  readonly root?: string;
-  /** Default: the Keras file's MD5 (a user URL is expected to serve that same file unless this is given). */
-  readonly expectedMd5?: string;
-}
-
-/**
- * Downloads (or takes a local file), verifies, converts into the store: only then are the weights installed.
- * The downloaded file is deleted once converted; its digests stay in the index's provenance.
- */
-export async function downloadAndInstallWeights(options: DownloadAndInstallOptions = {}): Promise<WeightsIndex> {
-  const root = options.root ?? dataDir();
-  const urls = options.urls ?? KERAS_VGG19_NOTOP.urls;
-  const fetched = await fetchWeights({
-    ...options,
-    urls,
-    destDir: storePaths(root).downloads,
-    fileName: options.urls ? fileNameFor(urls[0] ?? '') : KERAS_VGG19_NOTOP.fileName,
-    expectedMd5: options.expectedMd5 ?? KERAS_VGG19_NOTOP.md5,
-  });
-  try {
-    options.onProgress?.({ phase: 'convert', url: fetched.url });
-    return await installWeightsFile(fetched.path, {
-      kind: 'download',
-      source: fetched.url,
-      files: [{ name: path.basename(fetched.path), bytes: fetched.bytes, md5: fetched.md5, sha256: fetched.sha256 }],
-      root,
-    });
-  } finally {
-    if (!fetched.local) await rm(fetched.path, { force: true });
-  }
-}
-
-/** The download's file name from its URL (the loaders go by extension), made safe for any file system. */
-function fileNameFor(url: string): string {
-  let base = '';
-  try {
-    base = /^https?:/i.test(url) ? path.posix.basename(decodeURIComponent(new URL(url).pathname)) : path.basename(url);
-  } catch {
-    base = '';
-  }
-  const safe = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '');
-  return safe || 'vgg19-weights.download';
-}
-
 /**
  * One download per file at a time (the app and the CLI share the data folder): two writers appending to one .part
  * would only produce a file that fails its digest. A lock left by a process that is gone is taken over.
  */
-async function lockDownload(lockPath: string): Promise<() => Promise<void>> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await writeFile(lockPath, String(process.pid), { flag: 'wx' });
-      return () => rm(lockPath, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
-      const pid = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
-      if (pid > 0 && isRunning(pid)) {
-        throw new NstError('DOWNLOAD_FAILED', `Another download of these weights is running (process ${pid}); wait for it to finish.`);
-      }
-      await rm(lockPath, { force: true });
-    }
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function lockDownload(lockPath: string): Promise<() => Promise<void>> {
+  return acquirePidLock(lockPath, (pid) => new NstError('DOWNLOAD_FAILED', `Another download of these weights is running (process ${pid}); wait for it to finish.`));
 }
 
 // --- small helpers -----------------------------------------------------------------------------------------

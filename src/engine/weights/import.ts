@@ -1,11 +1,14 @@
-// Imports a VGG19 file the user has (.h5, .onnx, TF.js model.json or folder) into the store, validated first.
+// Installs VGG19 weights into the store, validated first: a file the user has (.h5, .onnx, TF.js model.json or
+// folder), or the one downloaded and verified (download.ts).
 
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError, isNstError } from '../errors.js';
 import { VGG19_LAYER_NAMES } from '../model/vgg19.js';
 import { detectWeightsFormat, loadWeights, type WeightsFormat } from './load.js';
-import { dataDir, hashFile, writeConvertedWeights, type SourceFile, type WeightsIndex, type WeightsProvenance } from './store.js';
+import { dataDir } from '../persist/data-dir.js';
+import { fetchWeights, KERAS_VGG19_NOTOP, type FetchWeightsOptions } from './download.js';
+import { hashFile, storePaths, writeConvertedWeights, type SourceFile, type WeightsIndex, type WeightsProvenance } from './store.js';
 import type { Vgg19Weights } from './types.js';
 
 export interface ImportWeightsOptions {
@@ -31,6 +34,52 @@ export async function importWeights(sourcePath: string, options: ImportWeightsOp
     files: await digestFiles(files),
     root: options.root,
   });
+}
+
+export interface DownloadAndInstallOptions extends Omit<FetchWeightsOptions, 'destDir' | 'expectedMd5' | 'fileName'> {
+  /** The data folder; default dataDir(). */
+  readonly root?: string;
+  /** Default: the Keras file's MD5 (a user URL is expected to serve that same file unless this is given). */
+  readonly expectedMd5?: string;
+}
+
+/**
+ * Downloads (or takes a local file), verifies, converts into the store: only then are the weights installed.
+ * The downloaded file is deleted once converted; its digests stay in the index's provenance.
+ */
+export async function downloadAndInstallWeights(options: DownloadAndInstallOptions = {}): Promise<WeightsIndex> {
+  const root = options.root ?? dataDir();
+  const urls = options.urls ?? KERAS_VGG19_NOTOP.urls;
+  const fetched = await fetchWeights({
+    ...options,
+    urls,
+    destDir: storePaths(root).downloads,
+    fileName: options.urls ? fileNameFor(urls[0] ?? '') : KERAS_VGG19_NOTOP.fileName,
+    expectedMd5: options.expectedMd5 ?? KERAS_VGG19_NOTOP.md5,
+  });
+  try {
+    options.onProgress?.({ phase: 'convert', url: fetched.url });
+    return await installWeightsFile(fetched.path, {
+      kind: 'download',
+      source: fetched.url,
+      files: [{ name: path.basename(fetched.path), bytes: fetched.bytes, md5: fetched.md5, sha256: fetched.sha256 }],
+      root,
+    });
+  } finally {
+    if (!fetched.local) await rm(fetched.path, { force: true });
+  }
+}
+
+/** The download's file name from its URL (the loaders go by extension), made safe for any file system. */
+function fileNameFor(url: string): string {
+  let base = '';
+  try {
+    base = /^https?:/i.test(url) ? path.posix.basename(decodeURIComponent(new URL(url).pathname)) : path.basename(url);
+  } catch {
+    base = '';
+  }
+  const safe = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '');
+  return safe || 'vgg19-weights.download';
 }
 
 export interface InstallSource {

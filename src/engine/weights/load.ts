@@ -3,7 +3,7 @@
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError } from '../errors.js';
-import { VGG19_CONV_LAYERS, layerSpec } from '../model/vgg19.js';
+import { VGG19_CONV_LAYERS } from '../model/vgg19.js';
 import { hasHdf5Signature, loadKerasH5Weights } from './keras-h5.js';
 import { loadOnnxZooWeights } from './onnx-zoo.js';
 import { INDEX_FILE, INDEX_FORMAT, readConvertedFolder } from './store.js';
@@ -133,27 +133,6 @@ function checkFinite(values: Float32Array, message: string): void {
     const value = values[i] ?? Number.NaN;
     if (!Number.isFinite(value)) throw badWeights(`${message} (${String(value)} at index ${i}).`);
   }
-}
-
-/**
- * Throws WEIGHTS_MISSING_LAYER unless the weights hold every layer from block1_conv1 down to the deepest one
- * requested: the graph runs through all of them to reach it. Names may be aliases (conv4_2, relu4_2).
- */
-export function requireLayers(weights: Vgg19Weights, layerNames: readonly string[]): void {
-  const requested = layerNames.map((name) => layerSpec(name));
-  if (requested.length === 0) return;
-  const deepest = requested.reduce((a, b) => (b.index > a.index ? b : a));
-  const missing = VGG19_CONV_LAYERS.slice(0, deepest.index + 1).find((spec) => !weights.layers.has(spec.name));
-  if (!missing) return;
-  const reason =
-    missing.name === deepest.name
-      ? `which was requested`
-      : `which the network passes through to reach the requested ${deepest.name}`;
-  throw new NstError(
-    'WEIGHTS_MISSING_LAYER',
-    `The weights from ${weights.source} lack layer ${missing.name}, ${reason}. ` +
-      `Use weights with all 16 conv layers, or choose layers no deeper than the weights go.`,
-  );
 }
 
 function shapeOf(layer: ConvWeights): string {

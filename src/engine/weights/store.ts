@@ -1,51 +1,24 @@
-// The app's data folder and the engine's fast-loading form of the weights: one float32 blob plus a JSON index.
+// The installed weights in the engine's fast-loading form (one float32 blob plus a JSON index): write, read, check, remove.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { NstError } from '../errors.js';
+import { dataDir } from '../persist/data-dir.js';
+import { fsyncDirectory, writeTemporary } from '../sys/atomic-file.js';
+import { LITTLE_ENDIAN_HOST } from '../sys/endian.js';
 import { pathExists } from '../sys/path-exists.js';
 import { VGG19_CONV_LAYERS, VGG19_LAYER_NAMES } from '../model/vgg19.js';
 import { validateWeights, type WeightsFormat } from './load.js';
 import type { ConvWeights, Vgg19Weights } from './types.js';
 
-export const APP_NAME = 'Neural Style Studio';
-/** Linux spells app folders in lower case with dashes (XDG practice). */
-const LINUX_FOLDER = 'neural-style-studio';
 export const BLOB_FILE = 'vgg19.bin';
 export const INDEX_FILE = 'vgg19.json';
 export const INDEX_FORMAT = 'nst-vgg19-float32';
 const INDEX_VERSION = 1;
 
 // --- where things live -------------------------------------------------------------------------------------
-
-export interface DataDirOptions {
-  readonly platform?: NodeJS.Platform;
-  readonly env?: NodeJS.ProcessEnv;
-  readonly homedir?: string;
-}
-
-/**
- * The per-user data folder: %APPDATA%\Neural Style Studio, ~/Library/Application Support/Neural Style Studio,
- * or $XDG_DATA_HOME/neural-style-studio (~/.local/share/…). NST_DATA_DIR overrides it (tests, portable installs).
- * The CLI and the app share it, so weights fetched by one are there for the other.
- */
-export function dataDir(options: DataDirOptions = {}): string {
-  const env = options.env ?? process.env;
-  const platform = options.platform ?? process.platform;
-  const home = options.homedir ?? os.homedir();
-  if (env.NST_DATA_DIR) return path.resolve(env.NST_DATA_DIR);
-  if (platform === 'win32') {
-    return path.win32.join(env.APPDATA || path.win32.join(home, 'AppData', 'Roaming'), APP_NAME);
-  }
-  if (platform === 'darwin') return path.posix.join(home, 'Library', 'Application Support', APP_NAME);
-  // The XDG spec says a relative $XDG_DATA_HOME is invalid and must be ignored.
-  const xdg = env.XDG_DATA_HOME;
-  const base = xdg && path.posix.isAbsolute(xdg) ? xdg : path.posix.join(home, '.local', 'share');
-  return path.posix.join(base, LINUX_FOLDER);
-}
 
 export interface StorePaths {
   /** The data folder. */
@@ -146,7 +119,7 @@ export async function writeConvertedWeights(
     const kernel = put(layer.kernel, [layer.outChannels, layer.inChannels, 3, 3]);
     layers.push({ name: spec.name, kernel, bias: put(layer.bias, [layer.outChannels]) });
   }
-  if (os.endianness() === 'BE') blob.swap32(); // the file is little-endian everywhere
+  if (!LITTLE_ENDIAN_HOST) blob.swap32(); // the file is little-endian everywhere
   const index: WeightsIndex = {
     format: INDEX_FORMAT,
     version: INDEX_VERSION,
@@ -157,19 +130,19 @@ export async function writeConvertedWeights(
   };
 
   await mkdir(paths.weights, { recursive: true });
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const blobTemp = path.join(paths.weights, `.${BLOB_FILE}.${tag}.tmp`);
-  const indexTemp = path.join(paths.weights, `.${INDEX_FILE}.${tag}.tmp`);
+  const temporaries: string[] = [];
   try {
-    await writeDurably(blobTemp, blob);
-    await writeDurably(indexTemp, indexText(index));
+    // Both written and flushed before the old index goes: a failed write leaves the old weights installed.
+    const blobTemp = await writeTemporary(paths.blob, blob);
+    temporaries.push(blobTemp);
+    const indexTemp = await writeTemporary(paths.index, indexText(index));
+    temporaries.push(indexTemp);
     await rm(paths.index, { force: true });
     await rename(blobTemp, paths.blob);
     await rename(indexTemp, paths.index);
-    await syncFolder(paths.weights);
+    await fsyncDirectory(paths.weights);
   } finally {
-    await rm(blobTemp, { force: true });
-    await rm(indexTemp, { force: true });
+    for (const temporary of temporaries) await rm(temporary, { force: true });
   }
   return index;
 }
@@ -180,31 +153,6 @@ function indexText(index: WeightsIndex): string {
   const placeholder = '"<layers>"';
   const lines = layers.map((layer) => `    ${JSON.stringify(layer)}`).join(',\n');
   return `${JSON.stringify({ ...rest, layers: '<layers>' }, null, 2).replace(placeholder, `[\n${lines}\n  ]`)}\n`;
-}
-
-/** Written and flushed to disk before it is renamed into place, so a crash cannot leave a short file there. */
-async function writeDurably(file: string, data: Uint8Array | string): Promise<void> {
-  const handle = await open(file, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Makes the renames durable where the OS allows syncing a folder (not on Windows). */
-async function syncFolder(folder: string): Promise<void> {
-  try {
-    const handle = await open(folder, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Best effort only.
-  }
 }
 
 // --- reading -----------------------------------------------------------------------------------------------
@@ -255,7 +203,7 @@ export async function readConvertedFolder(folder: string): Promise<Vgg19Weights>
   if (blob.length !== index.blob.bytes) {
     throw damaged(indexPath, `its blob ${blobPath} holds ${blob.length} bytes, not the ${index.blob.bytes} it lists`);
   }
-  if (os.endianness() === 'BE') blob.swap32();
+  if (!LITTLE_ENDIAN_HOST) blob.swap32();
   const view = (array: StoredArray): Float32Array => new Float32Array(blob.buffer, blob.byteOffset + array.offset, array.length / 4);
   const layers = new Map<string, ConvWeights>();
   for (const layer of index.layers) {

@@ -140,7 +140,7 @@ export class GraphBuilder {
     return this.nodes.length;
   }
 
-  /** Serialises the model (ONNX IR 8, default-domain opset 17). */
+  /** Serialises the model (ONNX IR 8, default-domain opset OPSET_VERSION). */
   toBytes(): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
