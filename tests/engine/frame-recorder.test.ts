@@ -8,16 +8,18 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PlanarImage } from '../../src/engine/io/image.js';
 import type { LossBreakdown } from '../../src/engine/model/objective.js';
-import type { RunEvent, RunResult } from '../../src/engine/render/run.js';
+import type { RenderEvent, RunResult } from '../../src/engine/render/run.js';
 import { DEFAULT_FRAME_BACKLOG, FRAMES_INDEX_FILE, FrameRecorder, FrameSpool, type FramesIndex } from '../../src/engine/video/frames.js';
 
 /** A 4x3 image of one grey level: each frame's pixels tell which iteration it shows. */
 const image = (level: number): PlanarImage => ({ width: 4, height: 3, data: new Float32Array(36).fill(level) });
 
-const progress = (iteration: number, iterations: number): RunEvent => ({
+const progress = (iteration: number, iterations: number): RenderEvent => ({
   type: 'progress',
   iteration,
   iterations,
+  stageIteration: iteration,
+  stageIterations: iterations,
   loss: { total: 1000 - iteration, style: {}, content: {}, tv: 0 },
   ms: 1,
   image: image(iteration),

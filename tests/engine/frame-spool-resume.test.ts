@@ -9,16 +9,18 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PlanarImage } from '../../src/engine/io/image.js';
 import type { LossBreakdown } from '../../src/engine/model/objective.js';
-import type { RunEvent } from '../../src/engine/render/run.js';
+import type { RenderEvent } from '../../src/engine/render/run.js';
 import { CONTENT_FILE, FRAMES_INDEX_FILE, FrameRecorder, FrameSpool, listFrames, type FramesIndex } from '../../src/engine/video/frames.js';
 
 /** A 4x3 image of one grey level: each frame's pixels tell which iteration it shows. */
 const image = (level: number): PlanarImage => ({ width: 4, height: 3, data: new Float32Array(36).fill(level) });
 
-const progress = (iteration: number, iterations: number, withImage: boolean): RunEvent => ({
+const progress = (iteration: number, iterations: number, withImage: boolean): RenderEvent => ({
   type: 'progress',
   iteration,
   iterations,
+  stageIteration: iteration,
+  stageIterations: iterations,
   loss: { total: 1000 - iteration, style: {}, content: {}, tv: 0 },
   ms: 1,
   ...(withImage ? { image: image(iteration) } : {}),

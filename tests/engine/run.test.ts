@@ -1,7 +1,7 @@
 // A real run on real weights and images: the optimizers compared, and the run's controls (stop, pause, weights).
 
 import { describe, expect, it } from 'vitest';
-import { RunController, runStyleTransfer, type RunSettings, type RunEvent } from '../../src/engine/render/run.js';
+import { RunController, runStyleTransfer, type RunSettings, type RenderEvent } from '../../src/engine/render/run.js';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
 import { decodeImage } from '../../src/engine/io/image.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
@@ -45,7 +45,7 @@ describe.skipIf(!present)('style-transfer runs on the real uint8 VGG19 and a rea
   it('stop ends the run after the current iteration and returns the image so far', async () => {
     const inputs = await realInputs();
     const controller = new RunController();
-    const events: RunEvent[] = [];
+    const events: RenderEvent[] = [];
     const result = await runStyleTransfer(inputs, settings('adam', 50), {
       controller,
       onEvent: (e) => {

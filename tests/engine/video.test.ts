@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
 import { NstError } from '../../src/engine/errors.js';
 import { decodeImage, resizeImage, type PlanarImage } from '../../src/engine/io/image.js';
-import { initialImage, runStyleTransfer, type RunEvent, type RunResult, type RunSettings } from '../../src/engine/render/run.js';
+import { initialImage, runStyleTransfer, type RenderEvent, type RunResult, type RunSettings } from '../../src/engine/render/run.js';
 import { exportVideo, heldFrameCount, type VideoFormat, type VideoProgress } from '../../src/engine/video/export.js';
 import { resolveFfmpeg } from '../../src/engine/video/ffmpeg.js';
 import { FRAMES_INDEX_FILE, FrameRecorder, FrameSpool, listFrames, type FramesIndex } from '../../src/engine/video/frames.js';
@@ -27,12 +27,12 @@ if ('reason' in tools) console.warn(`[video] ${tools.reason}: the video export t
 const probe = 'reason' in tools ? null : tools;
 
 /** A real run into a spool: GD (the seed's step), every frameEvery iterations plus first and last. */
-async function spoolRun(options: { weights: Vgg19Weights; content: PlanarImage; style: PlanarImage; iterations: number; frameEvery: number; stopAt?: number }): Promise<{ spool: FrameSpool; result: RunResult; events: RunEvent[] }> {
+async function spoolRun(options: { weights: Vgg19Weights; content: PlanarImage; style: PlanarImage; iterations: number; frameEvery: number; stopAt?: number }): Promise<{ spool: FrameSpool; result: RunResult; events: RenderEvent[] }> {
   const spool = await FrameSpool.create({ frameEvery: options.frameEvery });
   const recorder = new FrameRecorder(spool);
   const settings: RunSettings = { ...DEFAULT_RUN_SETTINGS, optimizer: 'gd', iterations: options.iterations, device: 'cpu', threads: 2, reportEvery: 1, imageEvery: recorder.imageEvery };
   recorder.start({ width: options.content.width, height: options.content.height, data: initialImage(settings.init, options.content, [options.style], settings.seed) }, options.content);
-  const events: RunEvent[] = [];
+  const events: RenderEvent[] = [];
   const { RunController } = await import('../../src/engine/render/run.js');
   const controller = new RunController();
   const result = await runStyleTransfer({ weights: options.weights, content: options.content, styles: [options.style] }, settings, {
@@ -50,7 +50,7 @@ async function spoolRun(options: { weights: Vgg19Weights; content: PlanarImage; 
 describe.skipIf(!dataPresent || !probe)('timelapse video of a real 64-px run (30 iterations, a frame every 10)', () => {
   let spool: FrameSpool;
   let result: RunResult;
-  let events: RunEvent[];
+  let events: RenderEvent[];
   let weights: Vgg19Weights;
   let content: PlanarImage;
   let style: PlanarImage;

@@ -2,7 +2,7 @@
 
 import { resizeImage } from '../io/image.js';
 import type { PlanarImage } from '../io/image.js';
-import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings, type RunSnapshot } from './run.js';
+import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type IterationCount, type RunController, type RenderEvent, type RunResult, type RunSettings, type RunSnapshot } from './run.js';
 import type { Vgg19Weights } from '../weights/types.js';
 import { NstError } from '../errors.js';
 
@@ -66,8 +66,10 @@ export interface MultiScaleOptions {
   /** Style image longest side relative to the output's, at every scale. Default 1. */
   readonly styleScale?: number;
   readonly controller?: RunController;
-  /** Events of every scale, tagged with the scale's index and size. */
-  readonly onEvent?: (event: RunEvent, scale: { index: number; count: number; sizePx: number }) => void;
+  /** Events of every scale (iterations counted across the scales), tagged with the scale's index and size. */
+  readonly onEvent?: (event: RenderEvent, scale: { index: number; count: number; sizePx: number }) => void;
+  /** Where these scales sit in a larger render (a tiled render's whole-image pass); default: they are all of it. */
+  readonly count?: IterationCount;
   /** Snapshots of the run, tagged with the scale they belong to. */
   readonly checkpoint?: CheckpointSink<StageState>;
   /** Continue from a snapshot: earlier scales are skipped, the snapshot's scale continues where it stopped. */
@@ -128,6 +130,8 @@ export async function runMultiScale(inputs: MultiScaleInputs, settings: RunSetti
   let previousContent: PlanarImage | null = null;
   let result: RunResult | null = null;
   let totalIterations = resume?.iterationsBefore ?? 0;
+  const countBefore = options.count?.before ?? 0;
+  const countTotal = options.count?.total ?? iterationsAt.reduce((a, b) => a + b, 0);
   for (let index = resume?.index ?? 0; index < sizes.length; index++) {
     const sizePx = sizes[index]!;
     const content = index === sizes.length - 1 ? inputs.content : await resizeLongest(inputs.content, sizePx);
@@ -142,6 +146,7 @@ export async function runMultiScale(inputs: MultiScaleInputs, settings: RunSetti
         ...(options.controller ? { controller: options.controller } : {}),
         onEvent: (event) => options.onEvent?.(event, { index, count: sizes.length, sizePx }),
         ...(sink ? { checkpoint: mapCheckpointSink(sink, (run) => ({ index, iterationsBefore, run })) } : {}),
+        count: { before: countBefore + iterationsBefore, total: countTotal },
       },
     );
     totalIterations += result.iterations;

@@ -3,12 +3,12 @@
 import { resizeImage } from '../io/image.js';
 import type { PlanarImage } from '../io/image.js';
 import { multiScaleIterations, resizeLongest, runMultiScale, type MultiScaleInputs, type ScalesOption, type StageState } from './multiscale.js';
-import { mapCheckpointSink, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from './run.js';
+import { mapCheckpointSink, type CheckpointSink, type RunController, type RenderEvent, type RunResult, type RunSettings } from './run.js';
 import { DEFAULT_TILE_OVERLAP_PX, estimateMemory, formatBytes, isOutOfMemoryError, largestFittingSize, planTiling, sizeWithLongest, withExecution, type EstimateSpec, type RunShape } from './memory.js';
 import { resolveExecution } from './execution.js';
 import { planTiles, type TileRect } from './tiles/layout.js';
 import type { CompositorState } from './tiles/compositor.js';
-import { runTiled, type TiledState, type RenderPhase } from './tiles/run.js';
+import { runTiled, tiledIterations, type TiledState, type RenderPhase } from './tiles/run.js';
 import type { LossBreakdown } from '../model/objective.js';
 import { summariseOrtError } from '../model/runtime/onnxruntime.js';
 import { NstError } from '../errors.js';
@@ -105,7 +105,8 @@ export interface RenderOptions {
   readonly tileOverlapPx?: number;
   readonly memoryLimitBytes: number;
   readonly controller?: RunController;
-  readonly onEvent?: (event: RunEvent, phase: RenderPhase) => void;
+  /** Every stage's events, iterations counted across the whole plan (planIterations). */
+  readonly onEvent?: (event: RenderEvent, phase: RenderPhase) => void;
   /** After each tile is blended in (tiled plans): the whole image so far (a fresh buffer). */
   readonly onTile?: (canvas: PlanarImage, tile: TileRect, index: number, count: number) => void;
   /** Each plan before it runs (again after an out-of-memory retry). */
@@ -244,6 +245,6 @@ function checkResumePlan(state: RenderState, width: number, height: number): voi
 
 /** Optimiser iterations a plan runs in all (for a progress bar): every scale (multiScaleIterations), or the pass's scales and every tile. */
 export function planIterations(plan: RenderPlan, iterations: number, scales: ScalesOption): number {
-  if (plan.mode === 'tiled') return multiScaleIterations(iterations, plan.coherencePx, scales) + iterations * plan.tiles;
+  if (plan.mode === 'tiled') return tiledIterations(iterations, plan.coherencePx, scales, plan.tiles);
   return multiScaleIterations(iterations, plan.sizePx, scales);
 }

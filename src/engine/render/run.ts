@@ -109,9 +109,23 @@ export function mapCheckpointSink<A, B>(sink: CheckpointSink<B>, wrap: (state: A
   };
 }
 
-export type RunEvent =
-  | { type: 'started'; width: number; height: number; device: Device; fallbackReason: string | null; setupMs: number }
-  | { type: 'progress'; iteration: number; iterations: number; loss: LossBreakdown; ms: number; image?: PlanarImage }
+/**
+ * Where a run's iterations sit in the whole render it is a stage of (a scale, a tile, the studio's segment after a
+ * rebuild): the iterations every earlier stage ran, and the render's planned total. Events count in these terms.
+ */
+export interface IterationCount {
+  readonly before: number;
+  readonly total: number;
+}
+
+/**
+ * What a render reports. `iteration` and `iterations` count across the whole render (every scale and tile, from its
+ * IterationCount), so front ends show them as they are; `stageIteration` / `stageIterations` count within the stage.
+ * `started` comes at each stage's start, `iteration` being the iterations done before it.
+ */
+export type RenderEvent =
+  | { type: 'started'; iteration: number; width: number; height: number; device: Device; fallbackReason: string | null; setupMs: number }
+  | { type: 'progress'; iteration: number; iterations: number; stageIteration: number; stageIterations: number; loss: LossBreakdown; ms: number; image?: PlanarImage }
   | { type: 'paused'; iteration: number }
   | { type: 'resumed'; iteration: number };
 
@@ -241,7 +255,7 @@ function unitRmsScale(gradient: Float32Array): number {
 export async function runStyleTransfer(
   inputs: RunInputs,
   settings: RunSettings,
-  options: { controller?: RunController; onEvent?: (event: RunEvent) => void; checkpoint?: CheckpointSink } = {},
+  options: { controller?: RunController; onEvent?: (event: RenderEvent) => void; checkpoint?: CheckpointSink; count?: IterationCount } = {},
 ): Promise<RunResult> {
   validateRunSettings(settings);
   const resume = inputs.resume;
@@ -250,6 +264,8 @@ export async function runStyleTransfer(
   options.checkpoint?.useWeights?.(inputs.weights);
   const controller = options.controller ?? new RunController();
   const emit = options.onEvent ?? (() => {});
+  const before = options.count?.before ?? 0;
+  const total = options.count?.total ?? settings.iterations;
   const { width, height } = inputs.content;
   const setupStart = performance.now();
   const objective = await StyleObjective.create({
@@ -263,7 +279,7 @@ export async function runStyleTransfer(
     execution: resolveExecution(settings, objectiveShape(inputs.content, settings, inputs.styleTargets ? [] : inputs.styles)),
   });
   try {
-    emit({ type: 'started', width, height, device: objective.device, fallbackReason: objective.fallbackReason, setupMs: performance.now() - setupStart });
+    emit({ type: 'started', iteration: before + (resume?.iteration ?? 0), width, height, device: objective.device, fallbackReason: objective.fallbackReason, setupMs: performance.now() - setupStart });
     const image = resume
       ? Float32Array.from(resume.image)
       : inputs.startImage
@@ -329,10 +345,10 @@ export async function runStyleTransfer(
       if (controller.paused) {
         // A pause may last until the app is closed: the state at the pause is worth keeping.
         if (options.checkpoint && scale !== 0) await checkpoint(snapshot(), { force: true });
-        emit({ type: 'paused', iteration: i });
+        emit({ type: 'paused', iteration: before + i });
         await controller.waitWhilePaused();
         if (controller.signal.aborted) break;
-        emit({ type: 'resumed', iteration: i });
+        emit({ type: 'resumed', iteration: before + i });
       }
       const weights = controller.takeWeights();
       if (weights) {
@@ -357,8 +373,10 @@ export async function runStyleTransfer(
         const attach = imageEvery > 0 && (done === 1 || done % imageEvery === 0 || done === settings.iterations);
         emit({
           type: 'progress',
-          iteration: done,
-          iterations: settings.iterations,
+          iteration: before + done,
+          iterations: total,
+          stageIteration: done,
+          stageIterations: settings.iterations,
           loss,
           ms: performance.now() - t0,
           ...(attach ? { image: { width, height, data: Float32Array.from(image) } } : {}),

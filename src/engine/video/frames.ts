@@ -9,7 +9,7 @@ import { temporaryOwner, writeFileAtomicSync } from '../sys/atomic-file.js';
 import { pathExists } from '../sys/path-exists.js';
 import { NstError } from '../errors.js';
 import { chwToHwcUint8, type PlanarImage } from '../io/image.js';
-import type { RunEvent, RunResult } from '../render/run.js';
+import type { RenderEvent, RunResult } from '../render/run.js';
 
 export const FRAMES_INDEX_FILE = 'frames.json';
 export const CONTENT_FILE = 'content.png';
@@ -316,14 +316,10 @@ export class FrameRecorder {
     if (this.spool.wants(iteration, false)) this.capture(image, iteration, null);
   }
 
-  /**
-   * A run event. `at` renumbers a progress event: a multi-scale run counts iterations across its scales, and its
-   * last iteration is that of the last scale.
-   */
-  onEvent(event: RunEvent, at?: { iteration: number; iterations: number }): void {
+  /** A render event (iterations counted across the render's scales and tiles: its last is the render's last). */
+  onEvent(event: RenderEvent): void {
     if (event.type !== 'progress') return;
-    const iteration = at?.iteration ?? event.iteration;
-    const iterations = at?.iterations ?? event.iterations;
+    const { iteration, iterations } = event;
     // This event's loss is that of the image after iteration - 1 steps.
     const loss = event.loss.total;
     this.then(() => this.spool.setLoss(iteration - 1, loss));

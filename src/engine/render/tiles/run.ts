@@ -5,8 +5,8 @@ import { objectiveShape, resolveExecution } from '../execution.js';
 import { resizeImage } from '../../io/image.js';
 import { normaliseBlend, totalVariation, type LossBreakdown } from '../../model/objective.js';
 import type { PlanarImage } from '../../io/image.js';
-import { resizeLongest, runMultiScale, type ScalesOption, type StageState } from '../multiscale.js';
-import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RunEvent, type RunResult, type RunSettings } from '../run.js';
+import { multiScaleIterations, resizeLongest, runMultiScale, type ScalesOption, type StageState } from '../multiscale.js';
+import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RenderEvent, type RunResult, type RunSettings } from '../run.js';
 import { canonicalLayerName } from '../../model/vgg19.js';
 import type { Vgg19Weights } from '../../weights/types.js';
 import { NstError } from '../../errors.js';
@@ -30,7 +30,8 @@ export interface TiledOptions {
   readonly scales: ScalesOption;
   readonly styleScale?: number;
   readonly controller?: RunController;
-  readonly onEvent?: (event: RunEvent, phase: RenderPhase) => void;
+  /** Events of the pass and every tile, iterations counted across all of them. */
+  readonly onEvent?: (event: RenderEvent, phase: RenderPhase) => void;
   /** After each tile is blended in: the whole image so far (a fresh buffer, the caller's to keep). */
   readonly onTile?: (image: PlanarImage, tile: TileRect, index: number, count: number) => void;
   readonly checkpoint?: CheckpointSink<TiledState>;
@@ -69,6 +70,7 @@ export async function runTiled(
   const longest = Math.max(width, height);
   const styleScale = options.styleScale ?? 1;
   const tiles = planTiles(width, height, options.tilePx, options.overlapPx);
+  const count = { before: 0, total: tiledIterations(settings.iterations, options.coherencePx, options.scales, tiles.length) };
   // The tiles' execution: its runtime and session options also serve the block statistics.
   const execution = resolveExecution(settings, objectiveShape(tiles[0]!, settings, []));
 
@@ -96,6 +98,7 @@ export async function runTiled(
       onEvent: (event, scale) => options.onEvent?.(event, { phase: 'coherence', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
       ...(sink ? { checkpoint: mapCheckpointSink(sink, (stage: StageState): TiledState => ({ phase: 'coherence', stage })) } : {}),
       ...(resume ? { resume: resume.stage } : {}),
+      count,
     });
     const base = await resizeImage(pass.image, width, height);
     if (pass.stopped) return { ...pass, image: base, tiles: [] };
@@ -138,6 +141,7 @@ export async function runTiled(
         ...(sink
           ? { checkpoint: mapCheckpointSink(sink, (run): TiledState => ({ phase: 'tile', stage: { index: t, iterationsBefore, run }, canvas: (canvas ??= compositor.getState()), passInitialLoss })) }
           : {}),
+        count: { before: iterationsBefore, total: count.total },
       },
     );
     compositor.add(result.image, rect);
@@ -149,6 +153,11 @@ export async function runTiled(
   }
   if (!last) throw new NstError('RUNTIME_FAILURE', 'The tiled render ran no tile.');
   return { image: compositor.image(), iterations, initialLoss: passInitialLoss, finalLoss: last.finalLoss, stopped: last.stopped, device: last.device, tiles: done };
+}
+
+/** Iterations of a tiled render in all: the whole-image pass's scales, then every tile. */
+export function tiledIterations(iterations: number, coherencePx: number, scales: ScalesOption, tiles: number): number {
+  return multiScaleIterations(iterations, coherencePx, scales) + iterations * tiles;
 }
 
 /** settings with `normalize` replaced by raw weights that carry the whole images' balance factors. */
