@@ -2,7 +2,7 @@
 // per-iteration JSON line both print.
 
 import type { Command } from 'commander';
-import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, decodeImage, type PlanarImage, type InitMode, type RunEvent, type RunSettings, type ScalesOption, type TileOption, type RenderPhase, MB, defaultMemoryLimit, type OptimizerName } from '../engine/index.js';
+import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, decodeImage, type PlanarImage, type InitMode, type RenderEvent, type RunSettings, type ScalesOption, type TileOption, type RenderPhase, MB, defaultMemoryLimit, type OptimizerName } from '../engine/index.js';
 import { addLossOptions, checkStyleBlend, readLossOptions } from './loss-options.js';
 import { parseChoice, parseNumber } from './parse.js';
 
@@ -76,10 +76,10 @@ export async function decodeStyles(paths: readonly string[], options: Pick<Rende
   return Promise.all(paths.map((p) => decodeImage(p, { sizePx })));
 }
 
-/** One reported iteration as a --json line; `iteration` is numbered across scales. */
-export function iterationRecord(iteration: number, event: Extract<RunEvent, { type: 'progress' }>, scale: RenderPhase): Record<string, unknown> {
+/** One reported iteration as a --json line; the engine numbers iterations across scales and tiles. */
+export function iterationRecord(event: Extract<RenderEvent, { type: 'progress' }>, scale: RenderPhase): Record<string, unknown> {
   return {
-    iteration,
+    iteration: event.iteration,
     loss: event.loss.total,
     style: event.loss.style,
     content: event.loss.content,

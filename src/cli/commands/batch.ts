@@ -139,8 +139,6 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
       const progress = { bar: createProgress(multiScaleIterations(options.settings.iterations, options.sizePx, options.scales), !json) };
       try {
         const content = await decodeImage(item.input, { sizePx: options.sizePx });
-        let iterationOffset = 0;
-        let lastIteration = 0;
         const result = await renderStyleTransfer({ weights: weights!, content, styles }, options.settings, {
           ...renderOptions(options),
           controller: current,
@@ -152,13 +150,11 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
           },
           onEvent: (event, scale) => {
             if (event.type === 'started') {
-              iterationOffset = lastIteration;
               if (event.fallbackReason && !fallbackSaid) notice(`running on ${event.device}: ${event.fallbackReason}`);
               fallbackSaid = true;
             } else if (event.type === 'progress') {
-              const iteration = (lastIteration = iterationOffset + event.iteration);
-              progress.bar.update(iteration, event.loss.total, event.ms);
-              if (json) writeJsonLine({ item: index + 1, items: total, name, ...iterationRecord(iteration, event, scale) });
+              progress.bar.update(event.iteration, event.loss.total, event.ms);
+              if (json) writeJsonLine({ item: index + 1, items: total, name, ...iterationRecord(event, scale) });
             }
           },
         });

@@ -67,9 +67,6 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
   const onSignal = (): void => controller.stop();
   process.once('SIGINT', onSignal);
   let progress = createProgress(totalIterations, !json);
-  // Iterations are numbered across scales: a scale's first iteration follows the previous scale's last.
-  let iterationOffset = 0;
-  let lastIteration = checkpoints.iterationsBefore;
   const started = performance.now();
   const snapshots = new Set<Promise<void>>();
   const withChosenColors = (image: typeof content): typeof content => (options.originalColors ? keepOriginalColors(image, content) : image);
@@ -103,17 +100,13 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
       controller,
       onEvent: (event, scale) => {
         if (event.type === 'started') {
-          iterationOffset = lastIteration;
           if (event.fallbackReason && scale.index === 0 && scale.phase !== 'tile') process.stderr.write(`nst: running on ${event.device}: ${event.fallbackReason}\n`);
         } else if (event.type === 'progress') {
-          const iteration = iterationOffset + event.iteration;
-          lastIteration = iteration;
+          const iteration = event.iteration;
           progress.update(iteration, event.loss.total, event.ms);
-          if (json) {
-            writeJsonLine(iterationRecord(iteration, event, scale));
-          }
-          video?.onEvent(event, { iteration, iterations: totalIterations });
-          if (event.image && wantsSnapshot(event.iteration, event.iterations)) {
+          if (json) writeJsonLine(iterationRecord(event, scale));
+          video?.onEvent(event);
+          if (event.image && wantsSnapshot(event.stageIteration, event.stageIterations)) {
             const target = framesDir ? path.join(framesDir, `frame_${String(iteration).padStart(6, '0')}.png`) : output;
             const image = event.image;
             // Coarse scales are snapshotted at the output's size, so every frame of a run has one size.

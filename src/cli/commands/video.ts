@@ -4,7 +4,7 @@
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
-import { NstError, isNstError, type PlanarImage, type RunEvent, type RunResult, DEFAULT_FPS, DEFAULT_HOLD_SECONDS, exportVideo, videoFormatForPath, type ExportVideoOptions, type VideoExportResult, type VideoProgress, resolveFfmpeg, type ResolvedTool, DEFAULT_FRAME_EVERY, FrameRecorder, FrameSpool } from '../../engine/index.js';
+import { NstError, isNstError, type PlanarImage, type RenderEvent, type RunResult, DEFAULT_FPS, DEFAULT_HOLD_SECONDS, exportVideo, videoFormatForPath, type ExportVideoOptions, type VideoExportResult, type VideoProgress, resolveFfmpeg, type ResolvedTool, DEFAULT_FRAME_EVERY, FrameRecorder, FrameSpool } from '../../engine/index.js';
 import { RUN_PRESETS } from '../../shared/studio-settings.js';
 import { parseChoice, parseLayerList, parseNumber } from '../parse.js';
 import { writeJsonLine } from '../output.js';
@@ -110,8 +110,8 @@ export interface StylizeVideo {
    * output's size and look (coarse scales upsampled, original colours) before it is spooled.
    */
   start(startImage: PlanarImage, content: PlanarImage, prepare: (image: PlanarImage) => PlanarImage | Promise<PlanarImage>): void;
-  /** A run event; `at` numbers iterations across scales. */
-  onEvent(event: RunEvent, at: { iteration: number; iterations: number }): void;
+  /** A render event (the engine numbers iterations across scales). */
+  onEvent(event: RenderEvent): void;
   /** Spools the final image, exports and removes the spool; if the export fails the frames are kept and the error says where. */
   finish(result: RunResult): Promise<VideoExportResult>;
   /** Removes the spool (a run that failed). */
@@ -139,7 +139,7 @@ export async function prepareStylizeVideo(raw: RawOptions): Promise<StylizeVideo
       recorder = new FrameRecorder(spool, { prepare });
       recorder.start(startImage, content);
     },
-    onEvent: (event, at) => recorder?.onEvent(event, at),
+    onEvent: (event) => recorder?.onEvent(event),
     finish: async (result) => {
       if (!recorder) throw new NstError('RUNTIME_FAILURE', 'The video recorder was never started.');
       await recorder.finish(result);
