@@ -4,11 +4,12 @@
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, screen, session } from 'electron';
-import { CHANNELS, type MenuAction, type RunEvent } from '../shared/ipc.js';
+import { API, type MenuAction, type RunEvent } from '../shared/api.js';
+import { apiHandlers } from '../shared/dispatch.js';
 import { APP_INDEX_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, createAppRequestHandler } from './app-protocol.js';
 import { writeFileAtomic } from '../engine/index.js';
-import { registerIpcHandlers } from './ipc/index.js';
-import type { IpcContext } from './ipc/types.js';
+import { forwardEvents, registerIpcHandlers } from './ipc/index.js';
+import { saveDialogCalls, type SaveDialogs } from './ipc/save-dialogs.js';
 import { buildMenuTemplate } from './menu.js';
 import { IMAGE_EXTENSIONS, readPickedImage } from './open-images.js';
 import { appPaths } from './paths.js';
@@ -68,21 +69,11 @@ async function start(): Promise<void> {
     dataDir: app.getPath('userData'),
     appVersion: app.getVersion(),
   });
-  services.onRunEvent(forwardRunEvent);
-  services.onWeightsEvent((event) => sendToWindow(CHANNELS.weightsEvent, event));
-  services.onVideoEvent((event) => sendToWindow(CHANNELS.videoEvent, event));
-  services.onBatchEvent((event) => sendToWindow(CHANNELS.batchEvent, event));
+  const { backend } = services;
+  forwardEvents(backend.services, sendToWindow);
+  backend.services.onRunEvent(showProgress);
 
-  const context: IpcContext = {
-    services: {
-      ...services.api,
-      // The taskbar needs each run's planned iterations, known only from its request.
-      startRun: async (request) => {
-        const result = await services!.api.startRun(request);
-        if (result.ok) taskbar.plan(result.value.runId, request.settings.iterations);
-        return result;
-      },
-    },
+  const dialogs: SaveDialogs = {
     chooseSavePath: async ({ defaultName, format }) => {
       const options = {
         title: format === 'png' || format === 'jpeg' ? 'Export image' : 'Export video',
@@ -95,7 +86,16 @@ async function start(): Promise<void> {
     },
     writeFileAtomic,
   };
-  registerIpcHandlers(ipcMain, context, policy);
+  const handlers = apiHandlers(backend.services, saveDialogCalls(backend, dialogs));
+  registerIpcHandlers(ipcMain, {
+    ...handlers,
+    // The taskbar needs each run's planned iterations, known only from its request.
+    startRun: async (request) => {
+      const result = await handlers.startRun(request);
+      if (result.ok) taskbar.plan(result.value.runId, request.settings.iterations);
+      return result;
+    },
+  }, policy);
 
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(
@@ -167,7 +167,7 @@ function videosFolder(): string {
   }
 }
 
-function sendToWindow(channel: typeof CHANNELS.weightsEvent | typeof CHANNELS.videoEvent | typeof CHANNELS.batchEvent, payload: unknown): void {
+function sendToWindow(channel: string, payload: unknown): void {
   if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(channel, payload);
 }
 
@@ -180,15 +180,14 @@ function picturesFolder(): string {
   }
 }
 
-function forwardRunEvent(event: RunEvent): void {
+function showProgress(event: RunEvent): void {
   if (!mainWindow || mainWindow.isDestroyed()) return;
-  mainWindow.webContents.send(CHANNELS.runEvent, event);
   const bar = taskbar.update(event);
   if (bar) mainWindow.setProgressBar(bar.value, { mode: bar.mode });
 }
 
 function sendMenuAction(action: MenuAction): void {
-  if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(CHANNELS.menuAction, action);
+  if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(API.menuAction.channel, action);
 }
 
 /** File ▸ Open: the user picks files in the native dialog; main reads them and hands the renderer bytes. */

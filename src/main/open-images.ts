@@ -3,7 +3,7 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { ImageInput, Result } from '../shared/ipc.js';
+import type { ImageInput, Result } from '../shared/api.js';
 import { MAX_IMAGE_BYTES } from '../shared/schemas.js';
 
 /** What the Open dialog offers; the engine decodes these through sharp. */

@@ -4,7 +4,7 @@
 import type { Session, WebContents } from 'electron';
 import { APP_ORIGIN } from './app-protocol.js';
 import { RENDERER_CSP_HEADER } from './csp.js';
-import type { ErrorInfo } from '../shared/ipc.js';
+import type { ErrorInfo } from '../shared/api.js';
 
 /** What counts as "our app": the app:// origin, the Vite dev server's origin in development, our windows. */
 export interface TrustPolicy {

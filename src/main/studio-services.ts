@@ -1,18 +1,12 @@
 // Composition root for the main process's services: the shared StudioBackend (run queue in a worker thread,
-// settings store, export, weights) adapted to what the IPC handlers and the window need. No Electron here.
+// settings store, export, weights), plus the window state kept in its settings file. No Electron here.
 
 import { StudioBackend } from './services/studio-backend.js';
-import type { StudioServices } from './services-port.js';
-import type { RunEvent, VideoExportEvent, WeightsEvent } from '../shared/ipc.js';
-import type { BatchEvent } from '../shared/batch-api.js';
 import type { WindowState } from './window.js';
 
 export interface MainServices {
-  readonly api: StudioServices;
-  onRunEvent(listener: (event: RunEvent) => void): () => void;
-  onWeightsEvent(listener: (event: WeightsEvent) => void): () => void;
-  onVideoEvent(listener: (event: VideoExportEvent) => void): () => void;
-  onBatchEvent(listener: (event: BatchEvent) => void): () => void;
+  /** The calls and events of the API table, and what the save dialogs export. */
+  readonly backend: StudioBackend;
   loadWindowState(): Promise<WindowState | null>;
   saveWindowState(state: WindowState): Promise<void>;
   /** Stops the worker (and any run), then waits for pending settings writes. */
@@ -29,92 +23,14 @@ export interface MainServicesOptions {
 
 export async function createStudioServices(options: MainServicesOptions): Promise<MainServices> {
   const backend = await StudioBackend.create({ dataDir: options.dataDir, worker: { url: options.workerUrl }, version: options.appVersion });
-  return adaptBackend(backend);
+  return { backend, ...windowStateStore(backend.settings), dispose: () => backend.dispose() };
 }
 
-/** The subset of StudioBackend used here (tests substitute a fake). */
-export type BackendLike = Pick<
-  StudioBackend,
-  | 'startRun'
-  | 'pauseRun'
-  | 'resumeRun'
-  | 'stopRun'
-  | 'updateRunSettings'
-  | 'exportImage'
-  | 'getSettings'
-  | 'saveSettings'
-  | 'getAppInfo'
-  | 'onRunEvent'
-  | 'dispose'
-  | 'getWeightsStatus'
-  | 'fetchWeights'
-  | 'cancelWeightsFetch'
-  | 'importWeights'
-  | 'removeWeights'
-  | 'onWeightsEvent'
-  | 'hasVideoFrames'
-  | 'exportVideoTo'
-  | 'cancelVideoExport'
-  | 'getFfmpegStatus'
-  | 'onVideoEvent'
-  | 'estimateMemory'
-  | 'getVideoSettings'
-  | 'saveVideoSettings'
-  | 'startBatch'
-  | 'pauseBatch'
-  | 'resumeBatch'
-  | 'clearBatch'
-  | 'getBatchStatus'
-  | 'getBatchOutput'
-  | 'onBatchEvent'
-  | 'listInterruptedRuns'
-  | 'resumeInterruptedRun'
-  | 'discardInterruptedRun'
-> & { readonly settings: Pick<StudioBackend['settings'], 'windowState' | 'saveWindowState'> };
-
-export function adaptBackend(backend: BackendLike): MainServices {
+/** The window's bounds as the settings file keeps them (whole pixels; no position: the OS places it). */
+export function windowStateStore(settings: Pick<StudioBackend['settings'], 'windowState' | 'saveWindowState'>): Pick<MainServices, 'loadWindowState' | 'saveWindowState'> {
   return {
-    api: {
-      startRun: (request) => backend.startRun(request),
-      pauseRun: (ref) => backend.pauseRun(ref),
-      resumeRun: (ref) => backend.resumeRun(ref),
-      stopRun: (ref) => backend.stopRun(ref),
-      updateRunSettings: (request) => backend.updateRunSettings(request),
-      renderExport: async (request) => {
-        const exported = await backend.exportImage(request);
-        return exported.ok ? { ok: true, value: exported.value.bytes } : exported;
-      },
-      getSettings: () => backend.getSettings(),
-      saveSettings: (settings) => backend.saveSettings(settings),
-      getAppInfo: () => backend.getAppInfo(),
-      estimateMemory: (request) => backend.estimateMemory(request),
-      getWeightsStatus: () => backend.getWeightsStatus(),
-      fetchWeights: (request) => backend.fetchWeights(request),
-      cancelWeightsFetch: () => backend.cancelWeightsFetch(),
-      importWeights: (request) => backend.importWeights(request),
-      removeWeights: () => backend.removeWeights(),
-      hasVideoFrames: (ref) => backend.hasVideoFrames(ref),
-      exportVideo: (request, savePath) => backend.exportVideoTo(request, savePath),
-      cancelVideoExport: (ref) => backend.cancelVideoExport(ref),
-      getFfmpegStatus: () => backend.getFfmpegStatus(),
-      getVideoSettings: () => backend.getVideoSettings(),
-      saveVideoSettings: (settings) => backend.saveVideoSettings(settings),
-      startBatch: (request) => backend.startBatch(request),
-      pauseBatch: () => backend.pauseBatch(),
-      resumeBatch: () => backend.resumeBatch(),
-      clearBatch: () => backend.clearBatch(),
-      getBatchStatus: () => backend.getBatchStatus(),
-      getBatchOutput: (ref) => backend.getBatchOutput(ref),
-      listInterruptedRuns: () => backend.listInterruptedRuns(),
-      resumeInterruptedRun: (ref) => backend.resumeInterruptedRun(ref),
-      discardInterruptedRun: (ref) => backend.discardInterruptedRun(ref),
-    },
-    onRunEvent: (listener) => backend.onRunEvent(listener),
-    onWeightsEvent: (listener) => backend.onWeightsEvent(listener),
-    onVideoEvent: (listener) => backend.onVideoEvent(listener),
-    onBatchEvent: (listener) => backend.onBatchEvent(listener),
     loadWindowState: async () => {
-      const saved = backend.settings.windowState;
+      const saved = settings.windowState;
       if (!saved) return null;
       const bounds = saved.x === null || saved.y === null ? null : { x: saved.x, y: saved.y, width: saved.width, height: saved.height };
       return { bounds, maximized: saved.maximized };
@@ -122,9 +38,8 @@ export function adaptBackend(backend: BackendLike): MainServices {
     saveWindowState: async (state) => {
       if (!state.bounds) return;
       const { x, y, width, height } = state.bounds;
-      const saved = await backend.settings.saveWindowState({ x: Math.round(x), y: Math.round(y), width: Math.round(width), height: Math.round(height), maximized: state.maximized });
+      const saved = await settings.saveWindowState({ x: Math.round(x), y: Math.round(y), width: Math.round(width), height: Math.round(height), maximized: state.maximized });
       if (!saved.ok) console.warn(`studio: ${saved.error.message}`);
     },
-    dispose: () => backend.dispose(),
   };
 }

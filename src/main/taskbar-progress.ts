@@ -1,6 +1,6 @@
 // Turns run events into the taskbar/dock progress bar: fraction of iterations done, paused, cleared at the end.
 
-import type { RunEvent } from '../shared/ipc.js';
+import type { RunEvent } from '../shared/api.js';
 
 export interface ProgressBarUpdate {
   /** 0..1; -1 removes the bar. */

@@ -106,7 +106,7 @@ async function main(): Promise<void> {
         'run jobs and read results; traffic is not encrypted. Prefer the default (127.0.0.1) or an SSH tunnel.\n',
     );
   }
-  const info = await backend.getAppInfo();
+  const info = await backend.services.getAppInfo();
   if (info.ok && info.value.weights.source === null) process.stderr.write(`nst serve: warning: ${info.value.weights.help}\n`);
   else if (info.ok) process.stderr.write(`nst serve: weights ${info.value.weights.source}\n`);
   process.stdout.write(`Neural Style Studio is running. Open this URL in a browser (it carries the access token):\n  ${studio.url}\n`);

@@ -1,21 +1,21 @@
-// Valibot schemas for every renderer → main payload in ipc.ts, and validators that return errors as data.
-// Pure (no Node, no DOM): main process, browser host and renderer can all import it.
+// Valibot schemas for every request payload of the API table (api.ts), one row per call that takes one, and the
+// validator that returns errors as data. Pure (no Node, no DOM): main process, browser host and renderer import it.
 
 import * as v from 'valibot';
+import type { RequestMethod, RequestOf } from './api.js';
 import type {
-  ErrorInfo,
+  BatchItemRef,
   EstimateMemoryRequest,
   ExportImageRequest,
   ExportVideoRequest,
   FetchWeightsRequest,
   ImportWeightsRequest,
-  Result,
   RunRef,
+  StartBatchRequest,
   StartRunRequest,
   UpdateRunSettingsRequest,
-} from './ipc.js';
-import { CHANNELS } from './ipc.js';
-import { MAX_BATCH_ITEMS, type BatchItemRef, type StartBatchRequest } from './batch-api.js';
+} from './api-types.js';
+import type { ErrorInfo, Result } from './result.js';
 import { LAYER_NAMES, type LayerSetting, type StudioSettings, type VideoSettings } from './studio-settings.js';
 
 /** Largest encoded image accepted per byte array: far above any photo, below what would exhaust memory. */
@@ -34,6 +34,8 @@ export const MEMORY_LIMIT_MB_RANGE = { min: 256, max: 1_048_576 } as const;
 /** Export may upscale the result, within reason. */
 export const EXPORT_SIZE_PX_RANGE = { min: 16, max: 8192 } as const;
 export const MAX_IMAGE_NAME_LENGTH = 1024;
+/** Most content images one batch may hold. */
+export const MAX_BATCH_ITEMS = 1000;
 /** Run ids are made by the run service (`run-<n>-<hex>`); the pattern keeps anything else out of logs and maps. */
 export const RUN_ID_PATTERN = /^run-[a-z0-9-]{1,64}$/;
 
@@ -175,17 +177,21 @@ export const ExportImageRequestSchema = v.strictObject(
 ) satisfies v.GenericSchema<unknown, ExportImageRequest>;
 
 /** Calls without a payload (getSettings, getAppInfo) accept only undefined or null. */
-export const NoPayloadSchema = v.nullish(v.never('takes no payload'));
+const NoPayloadSchema = v.nullish(v.never('takes no payload'));
 
 /** Largest weights file accepted from the page (the Keras VGG19 file is about 80 MB; full ONNX about 550 MB). */
 export const MAX_WEIGHTS_IMPORT_BYTES = 1024 * 1024 * 1024;
 
-export const FetchWeightsRequestSchema = v.nullish(
-  v.strictObject(
-    { url: v.optional(v.nullable(v.pipe(v.string('must be a string'), v.regex(/^https?:\/\/\S+$/i, 'must be an http:// or https:// address')))) },
-    objectMessage('an object {url?}'),
+/** Nothing (or null) is a download from the Keras mirrors, as {} is. */
+export const FetchWeightsRequestSchema = v.pipe(
+  v.nullish(
+    v.strictObject(
+      { url: v.optional(v.nullable(v.pipe(v.string('must be a string'), v.regex(/^https?:\/\/\S+$/i, 'must be an http:// or https:// address')))) },
+      objectMessage('an object {url?}'),
+    ),
   ),
-);
+  v.transform((request): FetchWeightsRequest => request ?? {}),
+) satisfies v.GenericSchema<unknown, FetchWeightsRequest>;
 
 export const ImportWeightsRequestSchema = v.strictObject(
   {
@@ -304,70 +310,46 @@ function describeThrown(error: unknown): string {
   }
 }
 
-function validator<S extends v.GenericSchema>(what: string, schema: S): (payload: unknown) => Result<v.InferOutput<S>> {
-  return (payload) => {
-    try {
-      const parsed = v.safeParse(schema, payload);
-      return parsed.success ? { ok: true, value: parsed.output } : { ok: false, error: describeIssues(what, parsed.issues) };
-    } catch (error) {
-      // A hostile object (a getter that throws, a Proxy) must still come back as data, never as an exception.
-      return { ok: false, error: { code: BAD_REQUEST, message: `${what} could not be read: ${truncate(describeThrown(error), 200)}.` } };
-    }
-  };
+function validate<S extends v.GenericSchema>(what: string, schema: S, payload: unknown): Result<v.InferOutput<S>> {
+  try {
+    const parsed = v.safeParse(schema, payload);
+    return parsed.success ? { ok: true, value: parsed.output } : { ok: false, error: describeIssues(what, parsed.issues) };
+  } catch (error) {
+    // A hostile object (a getter that throws, a Proxy) must still come back as data, never as an exception.
+    return { ok: false, error: { code: BAD_REQUEST, message: `${what} could not be read: ${truncate(describeThrown(error), 200)}.` } };
+  }
 }
 
-export const validateStartRun: (payload: unknown) => Result<StartRunRequest> = validator('startRun', StartRunRequestSchema);
-export const validatePauseRun: (payload: unknown) => Result<RunRef> = validator('pauseRun', RunRefSchema);
-export const validateResumeRun: (payload: unknown) => Result<RunRef> = validator('resumeRun', RunRefSchema);
-export const validateStopRun: (payload: unknown) => Result<RunRef> = validator('stopRun', RunRefSchema);
-export const validateUpdateRunSettings: (payload: unknown) => Result<UpdateRunSettingsRequest> = validator(
-  'updateRunSettings',
-  UpdateRunSettingsRequestSchema,
-);
-export const validateExportImage: (payload: unknown) => Result<ExportImageRequest> = validator('exportImage', ExportImageRequestSchema);
-export const validateSaveSettings: (payload: unknown) => Result<StudioSettings> = validator('settings', StudioSettingsSchema);
-export const validateStudioSettings = validateSaveSettings;
-export const validateNoPayload: (payload: unknown) => Result<null | undefined> = validator('payload', NoPayloadSchema);
-export const validateFetchWeights: (payload: unknown) => Result<FetchWeightsRequest | null | undefined> = validator('fetchWeights', FetchWeightsRequestSchema);
-export const validateImportWeights: (payload: unknown) => Result<ImportWeightsRequest> = validator('importWeights', ImportWeightsRequestSchema);
-export const validateExportVideo: (payload: unknown) => Result<ExportVideoRequest> = validator('exportVideo', ExportVideoRequestSchema);
-export const validateCancelVideoExport: (payload: unknown) => Result<RunRef> = validator('cancelVideoExport', RunRefSchema);
-export const validateEstimateMemory: (payload: unknown) => Result<EstimateMemoryRequest> = validator('estimateMemory', EstimateMemoryRequestSchema);
-export const validateVideoSettings: (payload: unknown) => Result<VideoSettings> = validator('videoSettings', VideoSettingsSchema);
-export const validateStartBatch: (payload: unknown) => Result<StartBatchRequest> = validator('startBatch', StartBatchRequestSchema);
-export const validateBatchItemRef: (payload: unknown) => Result<BatchItemRef> = validator('getBatchOutput', BatchItemRefSchema);
-export const validateResumeInterruptedRun: (payload: unknown) => Result<RunRef> = validator('resumeInterruptedRun', RunRefSchema);
-export const validateDiscardInterruptedRun: (payload: unknown) => Result<RunRef> = validator('discardInterruptedRun', RunRefSchema);
+/** Methods whose request is a payload; the others take none (undefined or null). */
+export type PayloadMethod = { [M in RequestMethod]: [RequestOf<M>] extends [void] ? never : M }[RequestMethod];
 
-/** One validator per invoke channel (renderer → main), for IPC handler tables. */
-export const PAYLOAD_VALIDATORS = {
-  [CHANNELS.startRun]: validateStartRun,
-  [CHANNELS.pauseRun]: validatePauseRun,
-  [CHANNELS.resumeRun]: validateResumeRun,
-  [CHANNELS.stopRun]: validateStopRun,
-  [CHANNELS.updateRunSettings]: validateUpdateRunSettings,
-  [CHANNELS.exportImage]: validateExportImage,
-  [CHANNELS.getSettings]: validateNoPayload,
-  [CHANNELS.saveSettings]: validateSaveSettings,
-  [CHANNELS.getAppInfo]: validateNoPayload,
-  [CHANNELS.getWeightsStatus]: validateNoPayload,
-  [CHANNELS.fetchWeights]: validateFetchWeights,
-  [CHANNELS.cancelWeightsFetch]: validateNoPayload,
-  [CHANNELS.importWeights]: validateImportWeights,
-  [CHANNELS.removeWeights]: validateNoPayload,
-  [CHANNELS.exportVideo]: validateExportVideo,
-  [CHANNELS.cancelVideoExport]: validateCancelVideoExport,
-  [CHANNELS.getFfmpegStatus]: validateNoPayload,
-  [CHANNELS.estimateMemory]: validateEstimateMemory,
-  [CHANNELS.getVideoSettings]: validateNoPayload,
-  [CHANNELS.saveVideoSettings]: validateVideoSettings,
-  [CHANNELS.startBatch]: validateStartBatch,
-  [CHANNELS.pauseBatch]: validateNoPayload,
-  [CHANNELS.resumeBatch]: validateNoPayload,
-  [CHANNELS.clearBatch]: validateNoPayload,
-  [CHANNELS.getBatchStatus]: validateNoPayload,
-  [CHANNELS.getBatchOutput]: validateBatchItemRef,
-  [CHANNELS.listInterruptedRuns]: validateNoPayload,
-  [CHANNELS.resumeInterruptedRun]: validateResumeInterruptedRun,
-  [CHANNELS.discardInterruptedRun]: validateDiscardInterruptedRun,
-} as const;
+/** One schema per call that takes a payload: a call of the table without one here does not compile. */
+export const REQUEST_SCHEMAS = {
+  startRun: StartRunRequestSchema,
+  pauseRun: RunRefSchema,
+  resumeRun: RunRefSchema,
+  stopRun: RunRefSchema,
+  updateRunSettings: UpdateRunSettingsRequestSchema,
+  estimateMemory: EstimateMemoryRequestSchema,
+  exportImage: ExportImageRequestSchema,
+  saveSettings: StudioSettingsSchema,
+  fetchWeights: FetchWeightsRequestSchema,
+  importWeights: ImportWeightsRequestSchema,
+  exportVideo: ExportVideoRequestSchema,
+  cancelVideoExport: RunRefSchema,
+  saveVideoSettings: VideoSettingsSchema,
+  startBatch: StartBatchRequestSchema,
+  getBatchOutput: BatchItemRefSchema,
+  resumeInterruptedRun: RunRefSchema,
+  discardInterruptedRun: RunRefSchema,
+} satisfies { [M in PayloadMethod]: v.GenericSchema<unknown, RequestOf<M>> };
+
+/** The payload of `method` checked against its schema: the typed request, or BAD_REQUEST naming the field ("startRun.settings.sizePx …"). */
+export function validateRequest<M extends RequestMethod>(method: M, payload: unknown): Result<RequestOf<M>> {
+  const schema: v.GenericSchema = Object.hasOwn(REQUEST_SCHEMAS, method) ? REQUEST_SCHEMAS[method as PayloadMethod] : NoPayloadSchema;
+  return validate(method, schema, payload) as Result<RequestOf<M>>;
+}
+
+/** Settings read back from disk (the settings file, a checkpoint): checked as strictly as the window's. */
+export const validateStudioSettings = (value: unknown): Result<StudioSettings> => validate('settings', StudioSettingsSchema, value);
+export const validateVideoSettings = (value: unknown): Result<VideoSettings> => validate('videoSettings', VideoSettingsSchema, value);

@@ -7,13 +7,11 @@
 //   401 on the upgrade (the socket never opens); a cross-origin page gets 403.
 //
 // Frames (all text, JSON, encoded by encodeWireMessage / decoded by decodeWireMessage)
-//   client → server   { id: number, method: WsMethod, params: <the method's one argument, or null> }
+//   client → server   { id: number, method, params: <the call's one argument, or null> }   a call of api.ts
 //   server → client   { id: number, result: Result<T> }          the reply to request `id`, exactly once
 //                     { id: null, result: { ok: false, error } }  a frame that could not be read at all
-//                     { event: 'runEvent', data: RunEvent }       pushed to every connected client
-//                     { event: 'weightsEvent', data: WeightsEvent }        likewise: weights download progress
-//                     { event: 'videoEvent', data: VideoExportEvent }      likewise: video export progress
-//                     { event: 'batchEvent', data: BatchEvent }            likewise: the batch queue
+//                     { event, data }                            an event of api.ts (runEvent, weightsEvent, …)
+//                                                                pushed to every connected client
 //   `id` is chosen by the client (any integer, unique among its pending requests). Replies may come out of
 //   order (an export can finish after a later pause). Events for a run may arrive before the startRun reply
 //   that names it: key state by runId and tolerate that.
@@ -28,8 +26,8 @@
 //   A frame may be at most MAX_WS_MESSAGE_BYTES; a larger one closes the socket (1009). When the socket is
 //   backed up, the server may send progress events with `preview: null` rather than queue more frames.
 
-import type { BatchEvent } from './batch-api.js';
-import type { ExportImageResponse, ExportVideoResponse, Result, RunEvent, StudioApi, VideoExportEvent, WeightsEvent } from './ipc.js';
+import type { EventOf, RequestMethod, RequestOf, StudioPushName } from './api.js';
+import type { Result } from './result.js';
 
 /** Path of the WebSocket endpoint on the host's HTTP server. */
 export const WS_PATH = '/api';
@@ -38,78 +36,19 @@ export const TOKEN_PARAM = 'token';
 /** Largest frame the server accepts: room for a 200 MB image as base64 plus JSON. */
 export const MAX_WS_MESSAGE_BYTES = 300 * 1024 * 1024;
 
-/** The methods callable over the socket: StudioApi without its event subscriptions. */
-export type WsMethod = Exclude<keyof StudioApi, `on${string}`>;
-
-export const WS_METHODS: readonly WsMethod[] = [
-  'startRun',
-  'pauseRun',
-  'resumeRun',
-  'stopRun',
-  'updateRunSettings',
-  'exportImage',
-  'getSettings',
-  'saveSettings',
-  'getAppInfo',
-  'getWeightsStatus',
-  'fetchWeights',
-  'cancelWeightsFetch',
-  'importWeights',
-  'removeWeights',
-  'exportVideo',
-  'cancelVideoExport',
-  'getFfmpegStatus',
-  'estimateMemory',
-  'getVideoSettings',
-  'saveVideoSettings',
-  'startBatch',
-  'pauseBatch',
-  'resumeBatch',
-  'clearBatch',
-  'getBatchStatus',
-  'getBatchOutput',
-  'listInterruptedRuns',
-  'resumeInterruptedRun',
-  'discardInterruptedRun',
-];
-
-/** The argument of each method (null for those without one). */
-export type WsParams<M extends WsMethod> = M extends WsMethod ? (Parameters<StudioApi[M]> extends [infer P] ? P : null) : never;
-/** What each method's reply carries. Over the socket, exportImage and exportVideo answer with kind 'download' (or an error). */
-export type WsResult<M extends WsMethod> = M extends WsMethod ? Awaited<ReturnType<StudioApi[M]>> : never;
-
-/** A request: one per method, so `params` is checked against `method`. */
-export type WsRequest<M extends WsMethod = WsMethod> = M extends WsMethod ? { id: number; method: M; params: WsParams<M> } : never;
+/** A request: one per method, so `params` is checked against `method` (null for calls without a payload). */
+export type WsRequest<M extends RequestMethod = RequestMethod> = M extends RequestMethod ? { id: number; method: M; params: RequestOf<M> | null } : never;
 
 /** The reply to request `id` (null: a frame too malformed to have a usable id). */
-export interface WsResponse<M extends WsMethod = WsMethod> {
+export interface WsResponse {
   id: number | null;
-  result: WsResult<M> | Result<never>;
+  result: Result<unknown>;
 }
 
-/** The pushed events, by name. */
-export interface WsEventMap {
-  runEvent: RunEvent;
-  weightsEvent: WeightsEvent;
-  videoEvent: VideoExportEvent;
-  batchEvent: BatchEvent;
-}
-
-export type WsEventName = keyof WsEventMap;
-export const WS_EVENTS: readonly WsEventName[] = ['runEvent', 'weightsEvent', 'videoEvent', 'batchEvent'];
-
-export type WsEvent = { [E in WsEventName]: { event: E; data: WsEventMap[E] } }[WsEventName];
+/** A pushed event, named by its row in the API table. */
+export type WsEvent = { [P in StudioPushName]: { event: P; data: EventOf<P> } }[StudioPushName];
 
 export type WsServerMessage = WsResponse | WsEvent;
-
-export function isWsEvent(message: WsServerMessage): message is WsEvent {
-  return (WS_EVENTS as readonly unknown[]).includes((message as { event?: unknown }).event);
-}
-
-/** The export reply the browser host gives: the file's bytes for the page to download. */
-export type WsExportResponse = Extract<ExportImageResponse, { kind: 'download' }>;
-/** The video export reply the browser host gives: the video's bytes for the page to download. */
-export type WsVideoExportResponse = Extract<ExportVideoResponse, { kind: 'download' }>;
 
 /** The WebSocket URL for a page URL that carries the token (`http://h:p/?token=T` → `ws://h:p/api?token=T`). */
 export function wsUrlFor(pageUrl: string): string {

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { RunEvent, StartRunRequest } from '../../src/shared/ipc.js';
+import type { RunEvent, StartRunRequest } from '../../src/shared/api.js';
 import { DEFAULT_STUDIO_SETTINGS, LAYER_NAMES, type StudioSettings } from '../../src/shared/studio-settings.js';
 import type { WorkerLocation } from '../../src/main/services/run-service.js';
 import { REPO_ROOT, hasShared, sharedPath } from './shared-data.js';

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchService, type BatchRuns } from '../../src/main/services/batch-service.js';
 import { RunService } from '../../src/main/services/run-service.js';
-import type { BatchEvent, BatchStatus, StartBatchRequest } from '../../src/shared/batch-api.js';
+import type { BatchEvent, BatchStatus, StartBatchRequest } from '../../src/shared/api.js';
 import { REPO_ROOT } from '../helpers/shared-data.js';
 import { WEIGHTS_DIR, fixtureBytes, layers, studioDataPresent, testSettings, tsJobWorker } from '../helpers/studio.js';
 
@@ -33,9 +33,9 @@ function recordingRuns(): { runs: RunService; started: string[]; runIds: string[
   const started: string[] = [];
   const runIds: string[] = [];
   const startRun = runs.startRun.bind(runs);
-  runs.startRun = async (payload) => {
-    started.push((payload as { content: { name: string } }).content.name);
-    const result = await startRun(payload);
+  runs.startRun = async (request) => {
+    started.push(request.content.name);
+    const result = await startRun(request);
     if (result.ok) runIds.push(result.value.runId);
     return result;
   };
@@ -105,8 +105,7 @@ describe.skipIf(!present)('BatchService on the real run queue', () => {
     const meta = await sharp(output.ok ? output.value.bytes : new Uint8Array()).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 64, 64]);
     expect(await service.getBatchOutput({ index: 1 })).toMatchObject({ ok: false, error: { code: 'NO_IMAGE_YET' } });
-    expect(await service.getBatchOutput({ index: -1 })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
-    expect(await service.startBatch({ contents: [] })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(await service.getBatchOutput({ index: 7 })).toMatchObject({ ok: false, error: { code: 'UNKNOWN_ITEM' } });
 
     // A finished batch is replaced by the next; clearing forgets it.
     expect((await service.clearBatch()).ok && service.status().state).toBe('empty');

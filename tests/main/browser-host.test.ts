@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RENDERER_CSP_HEADER } from '../../src/main/csp.js';
 import { StudioBackend } from '../../src/main/services/studio-backend.js';
 import { startStudioHost, type StudioHost } from '../../src/server/host.js';
-import type { Result, RunEvent } from '../../src/shared/ipc.js';
+import type { RequestMethod, Result, RunEvent } from '../../src/shared/api.js';
 import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
-import { decodeWireMessage, encodeWireMessage, wsUrlFor, type WsMethod, type WsServerMessage } from '../../src/shared/ws-protocol.js';
+import { decodeWireMessage, encodeWireMessage, wsUrlFor, type WsServerMessage } from '../../src/shared/ws-protocol.js';
 import { WEIGHTS_DIR, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
 
 const present = studioDataPresent();
@@ -89,7 +89,7 @@ class ApiClient {
     });
   }
 
-  call(method: WsMethod, params: unknown): Promise<Result<unknown>> {
+  call(method: RequestMethod, params: unknown): Promise<Result<unknown>> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
@@ -167,7 +167,7 @@ describe('browser host: access', () => {
     const client = new ApiClient(await connect(wsUrlFor(host.url)));
     client.ws.send('{not json');
     client.ws.send(JSON.stringify({ method: 'getSettings' }));
-    expect(await client.call('nuke' as WsMethod, null)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringContaining('Unknown method') } });
+    expect(await client.call('nuke' as RequestMethod, null)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringContaining('Unknown method') } });
     expect(await client.call('startRun', { content: 'C:/photo.jpg' })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     expect(await client.call('getSettings', { extra: 1 })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     expect(await client.call('getSettings', null)).toEqual({ ok: true, value: DEFAULT_STUDIO_SETTINGS });

@@ -14,7 +14,7 @@ import { findElectronBinary } from '../../scripts/electron-binary.mjs';
 import { RENDERER_CSP, metaCsp, normalizeCsp } from '../../src/main/csp.js';
 import { BUILD_LAYOUT, appPaths } from '../../src/main/paths.js';
 import { APP_ID } from '../../src/main/window.js';
-import { CHANNELS } from '../../src/shared/ipc.js';
+import { API, PUSH_NAMES, REQUEST_METHODS, listenerName } from '../../src/shared/api.js';
 import { OUT_DIR, ROOT, ensureElectronBuild } from '../helpers/electron-build.js';
 
 vi.mock('electron', () => {
@@ -82,6 +82,13 @@ describe('preload bundle (out/preload/index.cjs)', () => {
     expect(new Set(literal)).toEqual(new Set(['electron']));
   });
 
+  it('carries the API table but not valibot: payloads are validated in the main process', () => {
+    const code = read(file);
+    expect(code).toContain('"run:start"');
+    expect(code).not.toMatch(/safeParse|strictObject|valibot/);
+    expect(code.length).toBeLessThan(20_000);
+  });
+
   /** Runs the bundle as a sandboxed preload would: its own global, `require` that knows only `electron`. */
   function loadPreload(invoke: (channel: string, payload: unknown) => Promise<unknown> = async () => ({ ok: true, value: null })) {
     const exposed: Record<string, unknown> = {};
@@ -116,37 +123,23 @@ describe('preload bundle (out/preload/index.cjs)', () => {
     return { exposed, listeners, invocations };
   }
 
-  const INVOKE_METHODS = [
-    'startRun', 'pauseRun', 'resumeRun', 'stopRun', 'updateRunSettings', 'exportImage', 'getSettings', 'saveSettings', 'getAppInfo',
-    'getWeightsStatus', 'fetchWeights', 'cancelWeightsFetch', 'importWeights', 'removeWeights',
-    'exportVideo', 'cancelVideoExport', 'getFfmpegStatus', 'estimateMemory', 'getVideoSettings', 'saveVideoSettings',
-    'startBatch', 'pauseBatch', 'resumeBatch', 'clearBatch', 'getBatchStatus', 'getBatchOutput',
-    'listInterruptedRuns', 'resumeInterruptedRun', 'discardInterruptedRun',
-  ] as const;
-  /** Requests that take no argument: the preload sends nothing, whatever a caller passes. */
-  const NO_PAYLOAD = new Set<string>([
-    'getSettings', 'getAppInfo', 'getWeightsStatus', 'cancelWeightsFetch', 'removeWeights', 'getFfmpegStatus', 'getVideoSettings',
-    'pauseBatch', 'resumeBatch', 'clearBatch', 'getBatchStatus', 'listInterruptedRuns',
-  ]);
-
-  it('exposes exactly window.api with the StudioApi functions and onMenuAction — nothing else', () => {
+  it("exposes exactly window.api: a function per call and per event of the API table (the menu's included), nothing else", () => {
     const { exposed } = loadPreload();
     expect(Object.keys(exposed)).toEqual(['api']);
     const api = exposed.api as Record<string, unknown>;
-    expect(Object.keys(api).sort()).toEqual([...INVOKE_METHODS, 'onMenuAction', 'onRunEvent', 'onWeightsEvent', 'onVideoEvent', 'onBatchEvent'].sort());
+    expect(Object.keys(api).sort()).toEqual([...REQUEST_METHODS, ...PUSH_NAMES.map(listenerName)].sort());
+    expect(PUSH_NAMES.map(listenerName)).toContain('onMenuAction');
     for (const value of Object.values(api)) expect(typeof value).toBe('function');
   });
 
-  it('sends each request on its channel with the payload as the one argument', async () => {
+  it('sends each call on its channel with the payload as the one argument', async () => {
     const { exposed, invocations } = loadPreload();
     const api = exposed.api as Record<string, (payload?: unknown) => Promise<unknown>>;
-    for (const method of INVOKE_METHODS) {
+    for (const method of REQUEST_METHODS) {
       invocations.length = 0;
       const payload = { marker: method };
       await api[method]!(payload);
-      // getSettings(), getAppInfo() and the other no-argument requests send nothing, whatever a caller passes.
-      const sent = NO_PAYLOAD.has(method) ? undefined : payload;
-      expect(invocations).toEqual([[CHANNELS[method], sent]]);
+      expect(invocations).toEqual([[API[method].channel, payload]]);
     }
   });
 
@@ -164,12 +157,7 @@ describe('preload bundle (out/preload/index.cjs)', () => {
   it('delivers pushed events without the IpcRendererEvent, and unsubscribes', () => {
     const { exposed, listeners } = loadPreload();
     const api = exposed.api as Record<string, (listener: (...args: unknown[]) => void) => () => void>;
-    for (const [method, channel] of [
-      ['onRunEvent', CHANNELS.runEvent],
-      ['onMenuAction', CHANNELS.menuAction],
-      ['onWeightsEvent', CHANNELS.weightsEvent],
-      ['onVideoEvent', CHANNELS.videoEvent],
-    ] as const) {
+    for (const [method, channel] of PUSH_NAMES.map((name) => [listenerName(name), API[name].channel] as const)) {
       const received: unknown[][] = [];
       const unsubscribe = api[method]!((...args) => received.push(args));
       const registered = [...(listeners.get(channel) ?? [])];

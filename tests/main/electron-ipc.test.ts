@@ -1,5 +1,6 @@
-// The IPC table: one guarded handler per request channel; senders checked, payloads validated, answers always
-// Results. Handlers are called directly with fake events and fake services, as ipcMain would call them.
+// Electron's side of the API table: one guarded handler per call's channel; senders checked, payloads validated,
+// answers always Results; the save dialogs' exports. Handlers are called with fake events and fake services, as
+// ipcMain would call them.
 
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,18 +8,17 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { APP_INDEX_URL } from '../../src/main/app-protocol.js';
 import { writeFileAtomic } from '../../src/engine/sys/atomic-file.js';
-import { withFormatExtension } from '../../src/main/ipc/export-image.js';
-import { withVideoExtension } from '../../src/main/ipc/export-video.js';
-import { HANDLERS, INVOKE_CHANNELS, channelOf, guard, registerIpcHandlers, type IpcMainLike } from '../../src/main/ipc/index.js';
-import type { InvokeMethod, IpcContext } from '../../src/main/ipc/types.js';
+import { ipcHandler, registerIpcHandlers, type IpcMainLike } from '../../src/main/ipc/index.js';
+import { saveDialogCalls, withFormatExtension, withVideoExtension, type SaveDialogs } from '../../src/main/ipc/save-dialogs.js';
 import { readPickedImage } from '../../src/main/open-images.js';
 import { trustPolicy, type SenderInfo } from '../../src/main/security.js';
-import type { StudioServices } from '../../src/main/services-port.js';
-import { adaptBackend, type BackendLike } from '../../src/main/studio-services.js';
-import { CHANNELS, PUSH_CHANNELS, type MemoryEstimateInfo, type Result, type StartRunRequest, type VideoExportInfo, type WeightsInfo } from '../../src/shared/ipc.js';
-import type { BatchStatus } from '../../src/shared/batch-api.js';
+import type { ExportSources } from '../../src/main/services/studio-backend.js';
+import { windowStateStore } from '../../src/main/studio-services.js';
+import { API, REQUEST_METHODS, type RequestMethod, type Result, type StudioServices, type VideoExportInfo } from '../../src/shared/api.js';
+import { apiHandlers } from '../../src/shared/dispatch.js';
 import { MAX_IMAGE_BYTES } from '../../src/shared/schemas.js';
 import { DEFAULT_STUDIO_SETTINGS, DEFAULT_VIDEO_SETTINGS } from '../../src/shared/studio-settings.js';
+import { VALID, valid, validStart } from '../helpers/api-payloads.js';
 
 vi.mock('electron', () => {
   throw new Error('a module under test loaded electron at run time (only src/main/index.ts and the preload may)');
@@ -30,82 +30,6 @@ const ownEvent: SenderInfo = { sender: { id: WINDOW_ID }, senderFrame: { url: AP
 const foreignEvent: SenderInfo = { sender: { id: WINDOW_ID }, senderFrame: { url: 'https://evil.example/', parent: null } };
 const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-/** Services that record what reached them (nothing should, for a refused or malformed request). */
-function fakeServices(): StudioServices & { calls: string[] } {
-  const calls: string[] = [];
-  const record =
-    <T>(name: string, value: T) =>
-    async (): Promise<Result<T>> => {
-      calls.push(name);
-      return ok(value);
-    };
-  return {
-    calls,
-    startRun: record('startRun', { runId: 'run-1-abcd' }),
-    pauseRun: record('pauseRun', null),
-    resumeRun: record('resumeRun', null),
-    stopRun: record('stopRun', null),
-    updateRunSettings: record('updateRunSettings', null),
-    renderExport: record('renderExport', png),
-    getSettings: record('getSettings', DEFAULT_STUDIO_SETTINGS),
-    saveSettings: record('saveSettings', null),
-    getAppInfo: record('getAppInfo', { version: '0.1.0', weights: { source: '/w.h5' }, devices: ['auto', 'cpu'], platform: 'linux' }),
-    getWeightsStatus: record('getWeightsStatus', WEIGHTS_INFO),
-    fetchWeights: record('fetchWeights', WEIGHTS_INFO),
-    cancelWeightsFetch: record('cancelWeightsFetch', null),
-    importWeights: record('importWeights', WEIGHTS_INFO),
-    removeWeights: record('removeWeights', WEIGHTS_INFO),
-    // A precondition the export handler checks before the save dialog, not a service call of its own.
-    hasVideoFrames: async () => true,
-    exportVideo: record('exportVideo', VIDEO_INFO),
-    cancelVideoExport: record('cancelVideoExport', null),
-    getFfmpegStatus: record('getFfmpegStatus', { found: false, help: 'install ffmpeg' }),
-    estimateMemory: record('estimateMemory', ESTIMATE_INFO),
-    getVideoSettings: record('getVideoSettings', DEFAULT_VIDEO_SETTINGS),
-    saveVideoSettings: record('saveVideoSettings', null),
-    startBatch: record('startBatch', EMPTY_BATCH),
-    pauseBatch: record('pauseBatch', EMPTY_BATCH),
-    resumeBatch: record('resumeBatch', EMPTY_BATCH),
-    clearBatch: record('clearBatch', EMPTY_BATCH),
-    getBatchStatus: record('getBatchStatus', EMPTY_BATCH),
-    getBatchOutput: record('getBatchOutput', { fileName: 'photo-styled.png', bytes: png }),
-    listInterruptedRuns: record('listInterruptedRuns', []),
-    resumeInterruptedRun: record('resumeInterruptedRun', { runId: 'run-1-abcd' }),
-    discardInterruptedRun: record('discardInterruptedRun', null),
-  };
-}
-
-const EMPTY_BATCH: BatchStatus = { state: 'empty', items: [], current: null, total: 0, done: 0, failed: 0, error: null };
-
-const ESTIMATE_INFO: MemoryEstimateInfo = {
-  width: 384,
-  height: 384,
-  totalBytes: 1e9,
-  breakdown: { weights: 4e8, activations: 2e8, workspace: 2e8, optimizer: 1e8, runtime: 1e8 },
-  deviceBytes: null,
-  calibrated: true,
-  limitBytes: 8e9,
-  limitSource: 'available',
-  fits: true,
-  largestFittingPx: null,
-  tiling: null,
-  plan: { mode: 'whole', sizePx: 384, estimateBytes: 1e9 },
-  planError: null,
-};
-
-const WEIGHTS_INFO: WeightsInfo = {
-  installed: false,
-  complete: false,
-  layers: [],
-  provenance: null,
-  sizeBytes: 0,
-  partialDownloadBytes: null,
-  downloadBytes: 80_134_624,
-  busy: null,
-  folder: '/data/weights',
-  help: 'download them',
-};
 
 const VIDEO_INFO: VideoExportInfo = {
   path: '/home/artist/Videos/painted.mp4',
@@ -120,76 +44,59 @@ const VIDEO_INFO: VideoExportInfo = {
   sizeBytes: 1000,
 };
 
-function fakeContext(overrides: Partial<IpcContext> = {}): IpcContext & { services: ReturnType<typeof fakeServices>; written: Map<string, Uint8Array> } {
+type FakeServices = StudioServices & Pick<ExportSources, 'renderExport' | 'hasVideoFrames' | 'exportVideoTo'> & { calls: string[] };
+
+/** Services that record what reached them (nothing should, for a refused or malformed request); every call answers ok. */
+function fakeServices(): FakeServices {
+  const calls: string[] = [];
+  const services: Record<string, unknown> = { calls };
+  for (const method of REQUEST_METHODS) {
+    services[method] = async () => {
+      calls.push(method);
+      return ok(null);
+    };
+  }
+  return Object.assign(services, {
+    renderExport: async () => {
+      calls.push('renderExport');
+      return ok({ bytes: png, format: 'png', mimeType: 'image/png', width: 1, height: 1, fileName: 'run-1-abcd.png' });
+    },
+    // A precondition the export checks before the save dialog, not a service call of its own.
+    hasVideoFrames: async () => true,
+    exportVideoTo: async (_request: unknown, savePath: string) => {
+      calls.push('exportVideoTo');
+      return ok({ ...VIDEO_INFO, path: savePath });
+    },
+  }) as unknown as FakeServices;
+}
+
+interface FakeContext {
+  services: FakeServices;
+  dialogs: SaveDialogs;
+  written: Map<string, Uint8Array>;
+}
+
+function fakeContext(dialogs: Partial<SaveDialogs> = {}): FakeContext {
   const written = new Map<string, Uint8Array>();
   return {
     services: fakeServices(),
-    chooseSavePath: async () => '/home/artist/Pictures/painted.png',
-    writeFileAtomic: async (file, bytes) => {
-      written.set(file, bytes);
+    dialogs: {
+      chooseSavePath: async () => '/home/artist/Pictures/painted.png',
+      writeFileAtomic: async (file, bytes) => {
+        written.set(file, bytes);
+      },
+      ...dialogs,
     },
     written,
-    ...overrides,
-  } as IpcContext & { services: ReturnType<typeof fakeServices>; written: Map<string, Uint8Array> };
+  };
 }
 
-const validStart = (): StartRunRequest => ({
-  content: { name: 'photo.png', bytes: png },
-  styles: [{ image: { name: 'starry.png', bytes: png }, blend: 1 }],
-  settings: structuredClone(DEFAULT_STUDIO_SETTINGS),
-});
+/** As ipcMain would call the channel's handler: the services and Electron's own save dialogs behind the guard. */
+const call = (method: RequestMethod, payload: unknown, context = fakeContext(), event = ownEvent): Promise<Result<unknown>> =>
+  ipcHandler(method, apiHandlers(context.services, saveDialogCalls(context.services, context.dialogs)), policy, () => undefined)(event, payload);
 
-/** A well-formed payload for each request, so each malformed case below differs from a good one in one way. */
-const VALID: Record<InvokeMethod, () => unknown> = {
-  startRun: validStart,
-  pauseRun: () => ({ runId: 'run-1-abcd' }),
-  resumeRun: () => ({ runId: 'run-1-abcd' }),
-  stopRun: () => ({ runId: 'run-1-abcd' }),
-  updateRunSettings: () => ({ runId: 'run-1-abcd', settings: structuredClone(DEFAULT_STUDIO_SETTINGS) }),
-  exportImage: () => ({ runId: 'run-1-abcd', format: 'png', sizePx: null }),
-  getSettings: () => undefined,
-  saveSettings: () => structuredClone(DEFAULT_STUDIO_SETTINGS),
-  getAppInfo: () => undefined,
-  getWeightsStatus: () => undefined,
-  fetchWeights: () => ({}),
-  cancelWeightsFetch: () => undefined,
-  importWeights: () => ({ files: [{ name: 'vgg19.h5', bytes: png }] }),
-  removeWeights: () => undefined,
-  exportVideo: () => ({ runId: 'run-1-abcd', format: 'mp4', fps: 10, holdFinalSeconds: 1, sideBySide: false, caption: false }),
-  cancelVideoExport: () => ({ runId: 'run-1-abcd' }),
-  getFfmpegStatus: () => undefined,
-  estimateMemory: () => ({ settings: structuredClone(DEFAULT_STUDIO_SETTINGS), content: { width: 640, height: 480 } }),
-  getVideoSettings: () => undefined,
-  saveVideoSettings: () => ({ ...DEFAULT_VIDEO_SETTINGS, ffmpegPath: '/opt/ffmpeg/bin/ffmpeg' }),
-  startBatch: () => ({ contents: [{ name: 'a.png', bytes: png }, { name: 'b.png', bytes: png }], styles: validStart().styles, settings: structuredClone(DEFAULT_STUDIO_SETTINGS) }),
-  pauseBatch: () => undefined,
-  resumeBatch: () => undefined,
-  clearBatch: () => undefined,
-  getBatchStatus: () => undefined,
-  getBatchOutput: () => ({ index: 0 }),
-  listInterruptedRuns: () => undefined,
-  resumeInterruptedRun: () => ({ runId: 'run-1-abcd' }),
-  discardInterruptedRun: () => ({ runId: 'run-1-abcd' }),
-};
-
-const METHODS = Object.keys(VALID) as InvokeMethod[];
-const call = (method: InvokeMethod, payload: unknown, context = fakeContext(), event = ownEvent) =>
-  guard(method, HANDLERS[method] as never, context, policy, () => undefined)(event, payload) as Promise<Result<unknown>>;
-
-describe('the handler table', () => {
-  it('has exactly one handler for every request channel, and none for the push channels', () => {
-    const handled = METHODS.map(channelOf);
-    expect(new Set(handled).size).toBe(handled.length);
-    expect([...handled].sort()).toEqual([...INVOKE_CHANNELS].sort());
-    expect(Object.keys(HANDLERS).sort()).toEqual([...METHODS].sort());
-    expect(handled).not.toContain(CHANNELS.runEvent);
-    expect(handled).not.toContain(CHANNELS.menuAction);
-    expect(handled).not.toContain(CHANNELS.weightsEvent);
-    expect(handled).not.toContain(CHANNELS.videoEvent);
-    for (const push of PUSH_CHANNELS) expect(INVOKE_CHANNELS).not.toContain(push);
-  });
-
-  it('registers each channel once with ipcMain and can remove them all again', async () => {
+describe('the registration', () => {
+  it("registers each call's channel once with ipcMain, answers through it, and can remove them all again", async () => {
     const registered = new Map<string, (event: never, ...args: unknown[]) => unknown>();
     const ipcMain: IpcMainLike = {
       handle: (channel, listener) => {
@@ -199,10 +106,10 @@ describe('the handler table', () => {
       removeHandler: (channel) => registered.delete(channel),
     };
     const context = fakeContext();
-    const unregister = registerIpcHandlers(ipcMain, context, policy);
-    expect([...registered.keys()].sort()).toEqual([...INVOKE_CHANNELS].sort());
+    const unregister = registerIpcHandlers(ipcMain, apiHandlers(context.services, saveDialogCalls(context.services, context.dialogs)), policy);
+    expect(registered.size).toBe(REQUEST_METHODS.length);
     // As ipcMain calls it: (event, ...args); only the first argument is the payload.
-    const result = await registered.get(CHANNELS.pauseRun)!(ownEvent as never, { runId: 'run-1-abcd' }, 'ignored extra');
+    const result = await registered.get(API.pauseRun.channel)!(ownEvent as never, { runId: 'run-1-abcd' }, 'ignored extra');
     expect(result).toEqual(ok(null));
     expect(context.services.calls).toEqual(['pauseRun']);
     unregister();
@@ -210,36 +117,28 @@ describe('the handler table', () => {
   });
 });
 
-describe('every handler', () => {
-  it.each(METHODS)('%s answers a valid request from our window', async (method) => {
+describe('every call', () => {
+  it.each(REQUEST_METHODS)('%s answers a valid request from our window', async (method) => {
     const context = fakeContext();
-    const result = await call(method, VALID[method](), context);
+    const result = await call(method, valid(method), context);
     expect(result.ok).toBe(true);
     expect(context.services.calls.length).toBe(1);
   });
 
-  it.each(METHODS)('%s refuses a foreign frame before looking at the payload', async (method) => {
+  it.each(REQUEST_METHODS)('%s refuses a foreign frame before looking at the payload', async (method) => {
     const context = fakeContext();
-    const result = await call(method, VALID[method](), context, foreignEvent);
+    const result = await call(method, valid(method), context, foreignEvent);
     expect(result).toEqual({ ok: false, error: { code: 'forbidden-sender', message: expect.stringContaining('outside the app') } });
     expect(context.services.calls).toEqual([]);
   });
 
-  it.each(METHODS)('%s turns a thrown service error into an INTERNAL error Result', async (method) => {
+  it.each(REQUEST_METHODS)('%s turns a thrown service error into an INTERNAL error Result', async (method) => {
     const context = fakeContext();
     const boom = async (): Promise<never> => {
-      throw new Error('disk on fire');
+      throw new Error('disk on fire\n    at a stack line');
     };
-    Object.assign(context.services, {
-      startRun: boom, pauseRun: boom, resumeRun: boom, stopRun: boom, updateRunSettings: boom,
-      renderExport: boom, getSettings: boom, saveSettings: boom, getAppInfo: boom,
-      getWeightsStatus: boom, fetchWeights: boom, cancelWeightsFetch: boom, importWeights: boom, removeWeights: boom,
-      exportVideo: boom, cancelVideoExport: boom, getFfmpegStatus: boom,
-      estimateMemory: boom, getVideoSettings: boom, saveVideoSettings: boom,
-      startBatch: boom, pauseBatch: boom, resumeBatch: boom, clearBatch: boom, getBatchStatus: boom, getBatchOutput: boom,
-      listInterruptedRuns: boom, resumeInterruptedRun: boom, discardInterruptedRun: boom,
-    });
-    const result = await call(method, VALID[method](), context);
+    for (const key of Object.keys(context.services)) if (key !== 'calls') Object.assign(context.services, { [key]: boom });
+    const result = await call(method, valid(method), context);
     expect(result).toEqual({ ok: false, error: { code: 'INTERNAL', message: 'Something went wrong in the studio: disk on fire' } });
   });
 });
@@ -257,7 +156,7 @@ describe('malformed payloads are rejected as data, and never reach the services'
     },
   );
   const withSettings = (patch: Record<string, unknown>) => ({ ...validStart(), settings: { ...DEFAULT_STUDIO_SETTINGS, ...patch } });
-  const cases: Array<[InvokeMethod, string, unknown, RegExp]> = [
+  const cases: Array<[RequestMethod, string, unknown, RegExp]> = [
     ['startRun', 'nothing', undefined, /startRun/],
     ['startRun', 'a string', 'photo.jpg', /startRun/],
     ['startRun', 'a path instead of bytes', { ...validStart(), content: { name: 'x.png', bytes: '/etc/passwd' } }, /content\.bytes/],
@@ -277,7 +176,7 @@ describe('malformed payloads are rejected as data, and never reach the services'
     ['exportImage', 'an unknown format', { runId: 'run-1-abcd', format: 'gif', sizePx: null }, /format/],
     ['exportImage', 'a save path', { runId: 'run-1-abcd', format: 'png', sizePx: null, path: '/etc/cron.d/x' }, /path/],
     ['exportImage', 'a fractional size', { runId: 'run-1-abcd', format: 'png', sizePx: 12.5 }, /sizePx/],
-    ['saveSettings', 'an array', [], /settings/],
+    ['saveSettings', 'an array', [], /saveSettings/],
     ['saveSettings', 'an unknown layer', { ...DEFAULT_STUDIO_SETTINGS, layers: { ...DEFAULT_STUDIO_SETTINGS.layers, block6_conv1: { style: true, styleWeight: 1, content: false } } }, /block6_conv1/],
     ['getSettings', 'a payload where none is taken', { sneaky: true }, /payload/],
     ['getAppInfo', 'a payload where none is taken', 'x', /payload/],
@@ -424,7 +323,7 @@ describe('video:export', () => {
       },
     });
     let savedTo: string | null = null;
-    context.services.exportVideo = async (_request, savePath) => {
+    context.services.exportVideoTo = async (_request, savePath) => {
       savedTo = savePath;
       return ok({ ...VIDEO_INFO, path: savePath });
     };
@@ -458,72 +357,23 @@ describe('video:export', () => {
 
   it('an export cancelled mid-way answers canceled', async () => {
     const context = fakeContext({ chooseSavePath: async () => '/x.mp4' });
-    context.services.exportVideo = async () => ({ ok: false, error: { code: 'ABORTED', message: 'The export was cancelled.' } });
+    context.services.exportVideoTo = async () => ({ ok: false, error: { code: 'ABORTED', message: 'The export was cancelled.' } });
     expect(await call('exportVideo', request(), context)).toEqual(ok({ kind: 'canceled' }));
   });
 });
 
-describe('adaptBackend', () => {
-  function fakeBackend(): BackendLike & { saved: unknown[] } {
+describe('the window state', () => {
+  it('round-trips through the settings store, in whole pixels', async () => {
     const saved: unknown[] = [];
-    const never = async () => ok(null);
-    return {
-      saved,
-      startRun: async () => ok({ runId: 'run-1-abcd' }),
-      pauseRun: never,
-      resumeRun: never,
-      stopRun: never,
-      updateRunSettings: never,
-      exportImage: async () => ok({ bytes: png, format: 'png' as const, mimeType: 'image/png' as const, width: 1, height: 1, fileName: 'run-1-abcd.png' }),
-      getSettings: async () => ok(DEFAULT_STUDIO_SETTINGS),
-      saveSettings: never,
-      getAppInfo: async () => ok({ version: '1', weights: { source: null, help: 'get them' }, devices: ['cpu'], platform: 'linux' }),
-      onRunEvent: () => () => undefined,
-      dispose: async () => undefined,
-      getWeightsStatus: async () => ok(WEIGHTS_INFO),
-      fetchWeights: async () => ok(WEIGHTS_INFO),
-      cancelWeightsFetch: never,
-      importWeights: async () => ok(WEIGHTS_INFO),
-      removeWeights: async () => ok(WEIGHTS_INFO),
-      onWeightsEvent: () => () => undefined,
-      hasVideoFrames: async () => true,
-      exportVideoTo: async (_request, savePath) => ok({ ...VIDEO_INFO, path: savePath }),
-      cancelVideoExport: never,
-      getFfmpegStatus: async () => ok({ found: false as const, help: 'install ffmpeg' }),
-      onVideoEvent: () => () => undefined,
-      estimateMemory: async () => ok(ESTIMATE_INFO),
-      getVideoSettings: async () => ok(DEFAULT_VIDEO_SETTINGS),
-      saveVideoSettings: never,
-      startBatch: async () => ok(EMPTY_BATCH),
-      pauseBatch: async () => ok(EMPTY_BATCH),
-      resumeBatch: async () => ok(EMPTY_BATCH),
-      clearBatch: async () => ok(EMPTY_BATCH),
-      getBatchStatus: async () => ok(EMPTY_BATCH),
-      getBatchOutput: async () => ok({ fileName: 'a.png', bytes: png }),
-      onBatchEvent: () => () => undefined,
-      listInterruptedRuns: async () => ok([]),
-      resumeInterruptedRun: async () => ok({ runId: 'run-1-abcd' }),
-      discardInterruptedRun: async () => ok(null),
-      settings: {
-        windowState: { x: 10, y: 20, width: 1000, height: 700, maximized: true },
-        saveWindowState: async (state) => {
-          saved.push(state);
-          return ok(null);
-        },
+    const store = windowStateStore({
+      windowState: { x: 10, y: 20, width: 1000, height: 700, maximized: true },
+      saveWindowState: async (state) => {
+        saved.push(state);
+        return ok(null);
       },
-    };
-  }
-
-  it('hands the export handler the encoded bytes', async () => {
-    const services = adaptBackend(fakeBackend());
-    expect(await services.api.renderExport({ runId: 'run-1-abcd', format: 'png', sizePx: null })).toEqual(ok(png));
-  });
-
-  it('round-trips the window state through the settings store', async () => {
-    const backend = fakeBackend();
-    const services = adaptBackend(backend);
-    expect(await services.loadWindowState()).toEqual({ bounds: { x: 10, y: 20, width: 1000, height: 700 }, maximized: true });
-    await services.saveWindowState({ bounds: { x: 1.4, y: 2.6, width: 1200, height: 800 }, maximized: false });
-    expect(backend.saved).toEqual([{ x: 1, y: 3, width: 1200, height: 800, maximized: false }]);
+    });
+    expect(await store.loadWindowState()).toEqual({ bounds: { x: 10, y: 20, width: 1000, height: 700 }, maximized: true });
+    await store.saveWindowState({ bounds: { x: 1.4, y: 2.6, width: 1200, height: 800 }, maximized: false });
+    expect(saved).toEqual([{ x: 1, y: 3, width: 1200, height: 800, maximized: false }]);
   });
 });

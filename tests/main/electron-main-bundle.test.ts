@@ -12,8 +12,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { APP_INDEX_URL } from '../../src/main/app-protocol.js';
 import { RENDERER_CSP_HEADER } from '../../src/main/csp.js';
-import { INVOKE_CHANNELS } from '../../src/main/ipc/index.js';
-import { CHANNELS, type MenuAction, type Result, type RunEvent, type StartRunRequest } from '../../src/shared/ipc.js';
+import { API, REQUEST_METHODS, type MenuAction, type Result, type RunEvent, type StartRunRequest } from '../../src/shared/api.js';
 import { DEFAULT_STUDIO_SETTINGS, applyPreset } from '../../src/shared/studio-settings.js';
 import { OUT_DIR, ROOT, ensureElectronBuild } from '../helpers/electron-build.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
@@ -180,16 +179,16 @@ describe('the built main process, with Electron faked', () => {
 
   it('registers exactly the request channels, answers our page and refuses anyone else', async () => {
     const state = await harness.state();
-    expect([...state.ipcChannels].sort()).toEqual([...INVOKE_CHANNELS].sort());
-    const settings = await harness.invoke(CHANNELS.getSettings);
+    expect([...state.ipcChannels].sort()).toEqual(REQUEST_METHODS.map((method) => API[method].channel).sort());
+    const settings = await harness.invoke(API.getSettings.channel);
     expect(settings).toEqual({ ok: true, value: DEFAULT_STUDIO_SETTINGS });
-    const foreignFrame = await harness.invoke(CHANNELS.getSettings, undefined, 'https://evil.example/');
+    const foreignFrame = await harness.invoke(API.getSettings.channel, undefined, 'https://evil.example/');
     expect(foreignFrame.ok).toBe(false);
-    const foreignWindow = await harness.invoke(CHANNELS.getSettings, undefined, APP_INDEX_URL, true);
+    const foreignWindow = await harness.invoke(API.getSettings.channel, undefined, APP_INDEX_URL, true);
     expect(foreignWindow.ok).toBe(false);
-    const malformed = await harness.invoke(CHANNELS.startRun, { content: '/etc/passwd' });
+    const malformed = await harness.invoke(API.startRun.channel, { content: '/etc/passwd' });
     expect(malformed).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
-    const info = await harness.invoke<{ version: string; weights: { source: string | null } }>(CHANNELS.getAppInfo);
+    const info = await harness.invoke<{ version: string; weights: { source: string | null } }>(API.getAppInfo.channel);
     expect(info.ok && info.value.version).toBe('0.1.0-test');
   });
 
@@ -206,8 +205,8 @@ describe('the built main process, with Electron faked', () => {
     await sharp({ create: { width: 8, height: 8, channels: 3, background: '#336699' } }).png().toFile(image);
     await harness.request('setDialogs', { open: { canceled: false, filePaths: [image] } });
     await harness.request('menuClick', { id: 'open-content' });
-    await expect.poll(async () => (await harness.sent<MenuAction>(CHANNELS.menuAction)).length).toBe(2);
-    const [exportAction, openAction] = (await harness.sent<MenuAction>(CHANNELS.menuAction)).map((m) => m.payload);
+    await expect.poll(async () => (await harness.sent<MenuAction>(API.menuAction.channel)).length).toBe(2);
+    const [exportAction, openAction] = (await harness.sent<MenuAction>(API.menuAction.channel)).map((m) => m.payload);
     expect(exportAction).toEqual({ type: 'export-image' });
     expect(openAction!.type).toBe('open-content');
     if (openAction!.type === 'open-content') {
@@ -232,11 +231,11 @@ describe('the built main process, with Electron faked', () => {
         styles: [{ image: { name: 'style.png', bytes: new Uint8Array(style) }, blend: 1 }],
         settings: { ...applyPreset(DEFAULT_STUDIO_SETTINGS, 'gatys'), sizePx: 40, iterations: 4, optimizer: 'adam', device: 'cpu' },
       };
-      const started = await harness.invoke<{ runId: string }>(CHANNELS.startRun, request);
+      const started = await harness.invoke<{ runId: string }>(API.startRun.channel, request);
       expect(started.ok, JSON.stringify(started)).toBe(true);
       const runId = started.ok ? started.value.runId : '';
 
-      const runEvents = async (): Promise<RunEvent[]> => (await harness.sent<RunEvent>(CHANNELS.runEvent)).map((m) => m.payload).filter((e) => e.runId === runId);
+      const runEvents = async (): Promise<RunEvent[]> => (await harness.sent<RunEvent>(API.runEvent.channel)).map((m) => m.payload).filter((e) => e.runId === runId);
       await expect
         .poll(async () => (await runEvents()).find((e) => e.type === 'done' || e.type === 'error')?.type, { timeout: 200_000, interval: 500 })
         .toBe('done');
@@ -253,7 +252,7 @@ describe('the built main process, with Electron faked', () => {
       // Export: the save dialog (answered here) names the file; the handler writes it temp-then-rename.
       const target = path.join(work, 'painted');
       await harness.request('setDialogs', { save: { canceled: false, filePath: target } });
-      const exported = await harness.invoke(CHANNELS.exportImage, { runId, format: 'png', sizePx: null });
+      const exported = await harness.invoke(API.exportImage.channel, { runId, format: 'png', sizePx: null });
       expect(exported).toEqual({ ok: true, value: { kind: 'saved', path: `${target}.png` } });
       const meta = await sharp(readFileSync(`${target}.png`)).metadata();
       expect([meta.format, meta.width, meta.height]).toEqual(['png', 40, 32]);

@@ -5,7 +5,7 @@ import { buildMenuTemplate, type MenuCommands } from '../../src/main/menu.js';
 import { TaskbarProgress } from '../../src/main/taskbar-progress.js';
 import { MIN_SIZE, createWindowOptions, visibleBounds } from '../../src/main/window.js';
 import type { MenuItemConstructorOptions } from 'electron';
-import type { RunEvent } from '../../src/shared/ipc.js';
+import type { RunEvent } from '../../src/shared/api.js';
 
 vi.mock('electron', () => {
   throw new Error('a module under test loaded electron at run time (only src/main/index.ts and the preload may)');

@@ -8,14 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { APP_INDEX_URL } from '../../src/main/app-protocol.js';
-import { HANDLERS, guard } from '../../src/main/ipc/index.js';
-import type { InvokeMethod, IpcContext } from '../../src/main/ipc/types.js';
+import { ipcHandler } from '../../src/main/ipc/index.js';
+import { saveDialogCalls, type SaveDialogs } from '../../src/main/ipc/save-dialogs.js';
 import { trustPolicy, type SenderInfo } from '../../src/main/security.js';
-import type { StudioServices } from '../../src/main/services-port.js';
+import type { ExportSources } from '../../src/main/services/studio-backend.js';
 import { RunService } from '../../src/main/services/run-service.js';
 import { WeightsService } from '../../src/main/services/weights-service.js';
 import { noiseImage } from '../../src/engine/io/image.js';
-import type { Result, RunEvent, StartRunRequest } from '../../src/shared/ipc.js';
+import type { RequestMethod, Result, RunEvent, StartRunRequest, StudioServices } from '../../src/shared/api.js';
+import { apiHandlers } from '../../src/shared/dispatch.js';
 import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
 import { EventLog, WEIGHTS_DIR, testSettings, tsJobWorker } from '../helpers/studio.js';
 import { hasShared } from '../helpers/shared-data.js';
@@ -33,10 +34,16 @@ const policy = trustPolicy({ isOwnWebContents: (id) => id === WINDOW_ID });
 const ownEvent: SenderInfo = { sender: { id: WINDOW_ID }, senderFrame: { url: APP_INDEX_URL, parent: null } };
 const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-/** Services that only record that they were reached: for a malformed payload nothing may reach them. */
-function recordingContext(): IpcContext & { calls: string[] } {
+interface RecordingContext {
+  calls: string[];
+  services: StudioServices & ExportSources;
+  dialogs: SaveDialogs;
+}
+
+/** Services and save dialogs that only record that they were reached: for a malformed payload nothing may reach them. */
+function recordingContext(): RecordingContext {
   const calls: string[] = [];
-  const services = new Proxy({} as StudioServices, {
+  const services = new Proxy({} as StudioServices & ExportSources, {
     get: (_target, name) => async () => {
       calls.push(String(name));
       return { ok: true, value: null };
@@ -45,18 +52,21 @@ function recordingContext(): IpcContext & { calls: string[] } {
   return {
     calls,
     services,
-    chooseSavePath: async () => {
-      calls.push('chooseSavePath');
-      return '/home/artist/Pictures/x.png';
-    },
-    writeFileAtomic: async (file) => {
-      calls.push(`write ${file}`);
+    dialogs: {
+      chooseSavePath: async () => {
+        calls.push('chooseSavePath');
+        return '/home/artist/Pictures/x.png';
+      },
+      writeFileAtomic: async (file) => {
+        calls.push(`write ${file}`);
+      },
     },
   };
 }
 
-const call = (method: InvokeMethod, payload: unknown, context: IpcContext): Promise<Result<unknown>> =>
-  guard(method, HANDLERS[method] as never, context, policy, () => undefined)(ownEvent, payload) as Promise<Result<unknown>>;
+/** As the window's call reaches the main process: the channel's guarded handler over the services and the save dialogs. */
+const call = (method: RequestMethod, payload: unknown, context: RecordingContext): Promise<Result<unknown>> =>
+  ipcHandler(method, apiHandlers(context.services, saveDialogCalls(context.services, context.dialogs)), policy, () => undefined)(ownEvent, payload);
 
 function start(edit: (request: Record<string, any>) => void = () => {}): unknown { // eslint-disable-line @typescript-eslint/no-explicit-any
   const request: Record<string, unknown> = {
@@ -77,7 +87,7 @@ function deeplyNested(depth: number): unknown {
 
 interface PayloadRow {
   name: string;
-  method: InvokeMethod;
+  method: RequestMethod;
   payload: () => unknown;
   message: RegExp;
 }
@@ -86,7 +96,7 @@ export const PAYLOAD_ROWS: readonly PayloadRow[] = [
   { name: 'a __proto__ key from JSON (prototype pollution)', method: 'startRun', payload: () => Object.assign(JSON.parse('{"__proto__": {"polluted": true}}') as object, start() as object), message: /^startRun\.__proto__ is not a known field/ },
   { name: 'a Proxy whose every trap throws', method: 'startRun', payload: () => new Proxy({}, { get: () => { throw new Error('trap'); }, ownKeys: () => { throw new Error('trap'); }, getOwnPropertyDescriptor: () => { throw new Error('trap'); } }), message: /^startRun could not be read: trap/ },
   { name: 'a getter that throws an object whose toString throws', method: 'startRun', payload: () => Object.defineProperty(start() as object, 'settings', { enumerable: true, get: () => { throw { toString: () => { throw new Error('again'); } }; } }), message: /^startRun could not be read: a value that cannot be described/ },
-  { name: 'a getter that throws a megabyte of lines', method: 'saveSettings', payload: () => Object.defineProperty({}, 'sizePx', { enumerable: true, get: () => { throw new Error('line\n'.repeat(200_000)); } }), message: /^settings could not be read: line\\u000aline/ },
+  { name: 'a getter that throws a megabyte of lines', method: 'saveSettings', payload: () => Object.defineProperty({}, 'sizePx', { enumerable: true, get: () => { throw new Error('line\n'.repeat(200_000)); } }), message: /^saveSettings could not be read: line\\u000aline/ },
   { name: 'content 100,000 arrays deep', method: 'startRun', payload: () => start((r) => (r.content = deeplyNested(100_000))), message: /^startRun\.content\.name is missing/ },
   { name: 'bytes as an ArrayBuffer', method: 'startRun', payload: () => start((r) => (r.content.bytes = new ArrayBuffer(8))), message: /^startRun\.content\.bytes must be a Uint8Array/ },
   { name: 'bytes as a DataView', method: 'startRun', payload: () => start((r) => (r.content.bytes = new DataView(new ArrayBuffer(8)))), message: /^startRun\.content\.bytes must be a Uint8Array/ },
@@ -116,7 +126,7 @@ export const PAYLOAD_ROWS: readonly PayloadRow[] = [
   { name: 'a javascript: weights URL', method: 'fetchWeights', payload: () => ({ url: 'javascript:alert(1)' }), message: /^fetchWeights\.url must be an http:\/\/ or https:\/\/ address/ },
   { name: 'a weights import of 65 files', method: 'importWeights', payload: () => ({ files: Array.from({ length: 65 }, (_, i) => ({ name: `s${i}.bin`, bytes: png })) }), message: /^importWeights\.files must hold at most 64 files/ },
   { name: 'a weights import with a NaN for bytes', method: 'importWeights', payload: () => ({ files: [{ name: 'vgg19.h5', bytes: Number.NaN }] }), message: /^importWeights\.files\.0\.bytes must be a Uint8Array/ },
-  { name: 'settings for a device that does not exist', method: 'saveSettings', payload: () => ({ ...structuredClone(DEFAULT_STUDIO_SETTINGS), device: 'tpu' }), message: /^settings\.device must be auto, cpu/ },
+  { name: 'settings for a device that does not exist', method: 'saveSettings', payload: () => ({ ...structuredClone(DEFAULT_STUDIO_SETTINGS), device: 'tpu' }), message: /^saveSettings\.device must be auto, cpu/ },
 ];
 
 describe('malformed IPC payloads: BAD_REQUEST naming the field, and nothing reached', () => {
@@ -270,7 +280,7 @@ describe('exports write only where the save dialog said', () => {
     const keep = path.join(dir, existing);
     await writeFile(keep, 'the user\'s own file');
     const context = recordingContext();
-    context.chooseSavePath = async () => path.join(dir, 'painting'); // the dialog confirmed "painting", not the file beside it
+    context.dialogs.chooseSavePath = async () => path.join(dir, 'painting'); // the dialog confirmed "painting", not the file beside it
     const result = await call(method, payload, context);
     expect(result).toMatchObject({ ok: false, error: { code: 'EXPORT_FAILED', message: expect.stringMatching(new RegExp(`^${existing.replace('.', '\\.')} already exists and the save dialog did not ask to replace it`)) } });
     expect(await readFile(keep, 'utf8')).toBe('the user\'s own file');

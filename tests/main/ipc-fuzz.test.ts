@@ -5,16 +5,8 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Result, StartRunRequest } from '../../src/shared/ipc.js';
-import {
-  ITERATIONS_RANGE,
-  MAX_STYLES,
-  PAYLOAD_VALIDATORS,
-  RUN_ID_PATTERN,
-  SIZE_PX_RANGE,
-  validateStartRun,
-  validateSaveSettings,
-} from '../../src/shared/schemas.js';
+import { REQUEST_METHODS, type Result, type StartRunRequest } from '../../src/shared/api.js';
+import { ITERATIONS_RANGE, MAX_STYLES, RUN_ID_PATTERN, SIZE_PX_RANGE, validateRequest } from '../../src/shared/schemas.js';
 import { DEFAULT_STUDIO_SETTINGS, LAYER_NAMES, type StudioSettings } from '../../src/shared/studio-settings.js';
 
 const SEED = Number(process.env.NST_FUZZ_SEED ?? 20261129);
@@ -135,13 +127,12 @@ function mutateAt(value: unknown, pick: number, replacement: unknown, addKey: st
 
 describe('every IPC validator, fuzzed', () => {
   it('answers any value with a Result — accepted, or BAD_REQUEST in one sentence — and never throws', () => {
-    const channels = Object.entries(PAYLOAD_VALIDATORS) as [string, (payload: unknown) => Result<unknown>][];
     fc.assert(
-      fc.property(fc.constantFrom(...channels), hostileValue, ([channel, validate], payload) => {
-        const result = validate(payload);
-        expectResultShape(result, channel);
+      fc.property(fc.constantFrom(...REQUEST_METHODS), hostileValue, (method, payload) => {
+        const result = validateRequest(method, payload);
+        expectResultShape(result, method);
         // Accepted payloads are accepted again: the output is itself a valid payload.
-        if (result.ok) expect(validate(result.value).ok, channel).toBe(true);
+        if (result.ok) expect(validateRequest(method, result.value).ok, method).toBe(true);
       }),
       PARAMS,
     );
@@ -150,7 +141,7 @@ describe('every IPC validator, fuzzed', () => {
   it('accepts every well-formed startRun unchanged (no false rejections)', () => {
     fc.assert(
       fc.property(validStartRun, (request) => {
-        const result = validateStartRun(request);
+        const result = validateRequest('startRun', request);
         if (!result.ok) throw new Error(result.error.message);
         expect(result.value).toEqual(request);
         expectStartRunInvariants(result.value);
@@ -163,7 +154,7 @@ describe('every IPC validator, fuzzed', () => {
     fc.assert(
       fc.property(validStartRun, fc.nat(), hostileValue, fc.option(fc.string({ minLength: 1, maxLength: 12 }), { nil: null }), (request, pick, replacement, addKey) => {
         const mutated = mutateAt(request, pick, replacement, addKey);
-        const result = validateStartRun(mutated);
+        const result = validateRequest('startRun', mutated);
         expectResultShape(result, 'startRun');
         if (result.ok) expectStartRunInvariants(result.value);
         else expect(result.error.message).toMatch(/^startRun\b/);
@@ -180,14 +171,14 @@ describe('every IPC validator, fuzzed', () => {
     const oddNumber = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(Number.NaN, Infinity, -Infinity, -0, 2 ** 53, 1e308, Number.MIN_VALUE));
     fc.assert(
       fc.property(fc.constantFrom(...numericFields), oddNumber, (field, value) => {
-        const result = validateSaveSettings({ ...structuredClone(DEFAULT_STUDIO_SETTINGS), [field]: value });
+        const result = validateRequest('saveSettings', { ...structuredClone(DEFAULT_STUDIO_SETTINGS), [field]: value });
         expectResultShape(result, 'saveSettings');
         if (result.ok) {
           expectSettingsInvariants(result.value);
           const accepted = (result.value as unknown as Record<string, unknown>)[field];
           expect(typeof accepted !== 'number' || Number.isFinite(accepted), `${field} accepted ${String(accepted)}`).toBe(true);
         } else {
-          expect(result.error.message).toMatch(new RegExp(`^settings\\.${field} `));
+          expect(result.error.message).toMatch(new RegExp(`^saveSettings\\.${field} `));
         }
       }),
       PARAMS,
@@ -195,10 +186,9 @@ describe('every IPC validator, fuzzed', () => {
   });
 
   it('accepts only run ids the run service could have made', () => {
-    const validate = PAYLOAD_VALIDATORS['run:pause'];
     fc.assert(
       fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.stringMatching(/^run-[a-z0-9-]{1,64}$/)), (runId) => {
-        const result = validate({ runId });
+        const result = validateRequest('pauseRun', { runId });
         expect(result.ok).toBe(RUN_ID_PATTERN.test(runId));
         expectResultShape(result, 'pauseRun');
       }),

@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MB, estimateMemory, largestFittingSize, withExecution, type RunShape } from '../../src/engine/render/memory.js';
 import { resolveExecution } from '../../src/engine/render/execution.js';
 import { planRender } from '../../src/engine/render/render.js';
-import { HANDLERS, guard } from '../../src/main/ipc/index.js';
-import type { IpcContext } from '../../src/main/ipc/types.js';
+import { ipcHandler } from '../../src/main/ipc/index.js';
+import { saveDialogCalls } from '../../src/main/ipc/save-dialogs.js';
 import { APP_INDEX_URL } from '../../src/main/app-protocol.js';
 import { trustPolicy, type SenderInfo } from '../../src/main/security.js';
 import { StudioBackend } from '../../src/main/services/studio-backend.js';
-import { adaptBackend } from '../../src/main/studio-services.js';
-import type { MemoryEstimateInfo, Result } from '../../src/shared/ipc.js';
+import type { ApiCalls, MemoryEstimateInfo, Result } from '../../src/shared/api.js';
+import { apiHandlers } from '../../src/shared/dispatch.js';
 import { DEFAULT_STUDIO_SETTINGS, applyPreset, type StudioSettings } from '../../src/shared/studio-settings.js';
 import { tsJobWorker } from '../helpers/studio.js';
 
@@ -30,13 +30,12 @@ const cpuEstimate = (shape: RunShape) => estimateMemory(withExecution(shape, res
 
 let dir: string;
 let backend: StudioBackend;
-let context: IpcContext;
+let handlers: ApiCalls;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'nst-estimate-'));
   backend = await StudioBackend.create({ dataDir: dir, worker: tsJobWorker(), version: 'test', env: {} });
-  const services = adaptBackend(backend).api;
-  context = { services, chooseSavePath: async () => null, writeFileAtomic: async () => undefined };
+  handlers = apiHandlers(backend.services, saveDialogCalls(backend, { chooseSavePath: async () => null, writeFileAtomic: async () => undefined }));
 });
 
 afterAll(async () => {
@@ -46,7 +45,7 @@ afterAll(async () => {
 
 /** Through the guarded IPC handler, as the window's call arrives in the main process. */
 const estimate = (payload: unknown): Promise<Result<MemoryEstimateInfo>> =>
-  guard('estimateMemory', HANDLERS.estimateMemory, context, policy, () => undefined)(ownEvent, payload);
+  ipcHandler('estimateMemory', handlers, policy, () => undefined)(ownEvent, payload) as Promise<Result<MemoryEstimateInfo>>;
 
 const settings = (patch: Partial<StudioSettings>): StudioSettings => ({ ...structuredClone(DEFAULT_STUDIO_SETTINGS), device: 'cpu', ...patch });
 

@@ -9,7 +9,7 @@ import { RunService } from '../../src/main/services/run-service.js';
 import { MANIFEST_FILE } from '../../src/engine/persist/checkpoint.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { describeFingerprint, weightsFingerprint } from '../../src/engine/weights/fingerprint.js';
-import type { RunEvent } from '../../src/shared/ipc.js';
+import type { RunEvent } from '../../src/shared/api.js';
 import { EventLog, WEIGHTS_DIR, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
 import { STUDIO_WEIGHTS_REMEDY } from '../../src/main/worker/run-checkpoint.js';
 

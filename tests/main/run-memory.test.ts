@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunService } from '../../src/main/services/run-service.js';
 import { ExportService } from '../../src/main/services/export-service.js';
-import type { RunEvent } from '../../src/shared/ipc.js';
+import type { RunEvent } from '../../src/shared/api.js';
 import { EventLog, WEIGHTS_DIR, layers, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
 import { planRender } from '../../src/engine/render/render.js';
 import { MB } from '../../src/engine/render/memory.js';

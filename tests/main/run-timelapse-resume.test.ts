@@ -15,7 +15,7 @@ import { RunService } from '../../src/main/services/run-service.js';
 import { RUN_FRAMES_FOLDER, VideoService, runFramesDir } from '../../src/main/services/video-service.js';
 import { MANIFEST_FILE } from '../../src/engine/persist/checkpoint.js';
 import { FRAMES_INDEX_FILE, type FramesIndex } from '../../src/engine/video/frames.js';
-import type { RunEvent } from '../../src/shared/ipc.js';
+import type { RunEvent } from '../../src/shared/api.js';
 import { REPO_ROOT } from '../helpers/shared-data.js';
 import { EventLog, WEIGHTS_DIR, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
 import { decodePng, findProbeTools, probeVideo, psnr, type RgbBytes } from '../helpers/video-probe.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunService } from '../../src/main/services/run-service.js';
 import { VideoService, runFramesDir } from '../../src/main/services/video-service.js';
 import { FRAMES_INDEX_FILE, type FramesIndex } from '../../src/engine/video/frames.js';
-import type { VideoExportEvent } from '../../src/shared/ipc.js';
+import type { VideoExportEvent } from '../../src/shared/api.js';
 import { EventLog, WEIGHTS_DIR, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
 import { findProbeTools, probeVideo } from '../helpers/video-probe.js';
 

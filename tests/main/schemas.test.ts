@@ -2,17 +2,8 @@
 // naming the field at fault, and nothing throws.
 
 import { describe, expect, it } from 'vitest';
-import { CHANNELS, PUSH_CHANNELS } from '../../src/shared/ipc.js';
-import {
-  MAX_IMAGE_BYTES,
-  PAYLOAD_VALIDATORS,
-  validateExportImage,
-  validateNoPayload,
-  validatePauseRun,
-  validateSaveSettings,
-  validateStartRun,
-  validateUpdateRunSettings,
-} from '../../src/shared/schemas.js';
+import { REQUEST_METHODS, type RequestMethod } from '../../src/shared/api.js';
+import { MAX_IMAGE_BYTES, REQUEST_SCHEMAS, validateRequest } from '../../src/shared/schemas.js';
 import { DEFAULT_STUDIO_SETTINGS, LAYER_NAMES, LAYER_PRESETS, applyPreset } from '../../src/shared/studio-settings.js';
 import { VGG19_LAYER_NAMES } from '../../src/engine/model/vgg19.js';
 
@@ -37,14 +28,14 @@ function mutate(edit: (r: Record<string, any>) => void): unknown { // eslint-dis
 
 describe('startRun payloads', () => {
   it('accepts a well-formed request, every preset, and up to 8 blended styles', () => {
-    expect(validateStartRun(goodRequest())).toEqual({ ok: true, value: goodRequest() });
+    expect(validateRequest('startRun', goodRequest())).toEqual({ ok: true, value: goodRequest() });
     for (const preset of LAYER_PRESETS) {
-      expect(validateStartRun({ ...goodRequest(), settings: applyPreset(DEFAULT_STUDIO_SETTINGS, preset.id) }).ok).toBe(true);
+      expect(validateRequest('startRun', { ...goodRequest(), settings: applyPreset(DEFAULT_STUDIO_SETTINGS, preset.id) }).ok).toBe(true);
     }
     const eight = mutate((r) => (r.styles = Array.from({ length: 8 }, (_, i) => ({ image: { name: `s${i}`, bytes: png }, blend: i }))));
-    expect(validateStartRun(eight).ok).toBe(true);
+    expect(validateRequest('startRun', eight).ok).toBe(true);
     // A Node Buffer is a Uint8Array, as are the bytes Electron's structured clone delivers.
-    expect(validateStartRun(mutate((r) => (r.content.bytes = Buffer.from(png)))).ok).toBe(true);
+    expect(validateRequest('startRun', mutate((r) => (r.content.bytes = Buffer.from(png)))).ok).toBe(true);
   });
 
   it('keeps the schema\'s 16 layer names equal to the engine\'s VGG19 table', () => {
@@ -91,7 +82,7 @@ describe('startRun payloads', () => {
   ];
 
   it.each(cases)('rejects %s with BAD_REQUEST naming the field', (_label, payload, message) => {
-    const result = validateStartRun(payload);
+    const result = validateRequest('startRun', payload);
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.error.code).toBe('BAD_REQUEST');
@@ -101,43 +92,47 @@ describe('startRun payloads', () => {
   it('turns a payload whose getters throw into BAD_REQUEST, not an exception', () => {
     const hostile = goodRequest();
     Object.defineProperty(hostile, 'settings', { enumerable: true, get: () => { throw new Error('gotcha'); } });
-    const result = validateStartRun(hostile);
+    const result = validateRequest('startRun', hostile);
     expect(result).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
   });
 });
 
 describe('the other channels\' payloads', () => {
   it('run refs must carry a run id the service could have issued', () => {
-    expect(validatePauseRun({ runId: 'run-1-abcdef01' }).ok).toBe(true);
-    expect(validatePauseRun({ runId: '../../etc' })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^pauseRun\.runId is not a run id/) } });
-    expect(validatePauseRun({ runId: 7 })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^pauseRun\.runId must be a string/) } });
-    expect(validatePauseRun({})).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^pauseRun\.runId is missing/) } });
+    expect(validateRequest('pauseRun', { runId: 'run-1-abcdef01' }).ok).toBe(true);
+    expect(validateRequest('pauseRun', { runId: '../../etc' })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^pauseRun\.runId is not a run id/) } });
+    expect(validateRequest('pauseRun', { runId: 7 })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^pauseRun\.runId must be a string/) } });
+    expect(validateRequest('pauseRun', {})).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^pauseRun\.runId is missing/) } });
   });
 
   it('updateRunSettings carries a run id and full settings', () => {
-    expect(validateUpdateRunSettings({ runId: 'run-2-ff', settings: DEFAULT_STUDIO_SETTINGS }).ok).toBe(true);
-    const bad = validateUpdateRunSettings({ runId: 'run-2-ff', settings: { ...DEFAULT_STUDIO_SETTINGS, tvWeight: -1 } });
+    expect(validateRequest('updateRunSettings', { runId: 'run-2-ff', settings: DEFAULT_STUDIO_SETTINGS }).ok).toBe(true);
+    const bad = validateRequest('updateRunSettings', { runId: 'run-2-ff', settings: { ...DEFAULT_STUDIO_SETTINGS, tvWeight: -1 } });
     expect(bad).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringMatching(/^updateRunSettings\.settings\.tvWeight must be ≥ 0/) } });
   });
 
   it('exportImage takes png or jpeg and a size or null', () => {
-    expect(validateExportImage({ runId: 'run-1-a', format: 'png', sizePx: null }).ok).toBe(true);
-    expect(validateExportImage({ runId: 'run-1-a', format: 'jpeg', sizePx: 2048 }).ok).toBe(true);
-    expect(validateExportImage({ runId: 'run-1-a', format: 'gif', sizePx: null })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/format must be png or jpeg/) } });
-    expect(validateExportImage({ runId: 'run-1-a', format: 'png', sizePx: 0 })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/sizePx must be at least 16/) } });
-    expect(validateExportImage({ runId: 'run-1-a', format: 'png' })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/sizePx is missing/) } });
+    expect(validateRequest('exportImage', { runId: 'run-1-a', format: 'png', sizePx: null }).ok).toBe(true);
+    expect(validateRequest('exportImage', { runId: 'run-1-a', format: 'jpeg', sizePx: 2048 }).ok).toBe(true);
+    expect(validateRequest('exportImage', { runId: 'run-1-a', format: 'gif', sizePx: null })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/format must be png or jpeg/) } });
+    expect(validateRequest('exportImage', { runId: 'run-1-a', format: 'png', sizePx: 0 })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/sizePx must be at least 16/) } });
+    expect(validateRequest('exportImage', { runId: 'run-1-a', format: 'png' })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/sizePx is missing/) } });
   });
 
   it('saveSettings validates the settings; no-payload calls take only undefined or null', () => {
-    expect(validateSaveSettings(DEFAULT_STUDIO_SETTINGS).ok).toBe(true);
-    expect(validateSaveSettings({ ...DEFAULT_STUDIO_SETTINGS, pool: 'min' })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^settings\.pool must be max or avg/) } });
-    expect(validateNoPayload(undefined).ok).toBe(true);
-    expect(validateNoPayload(null).ok).toBe(true);
-    expect(validateNoPayload({ sneaky: true }).ok).toBe(false);
+    expect(validateRequest('saveSettings', DEFAULT_STUDIO_SETTINGS).ok).toBe(true);
+    expect(validateRequest('saveSettings', { ...DEFAULT_STUDIO_SETTINGS, pool: 'min' })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^saveSettings\.pool must be max or avg/) } });
+    expect(validateRequest('getSettings', undefined).ok).toBe(true);
+    expect(validateRequest('getSettings', null).ok).toBe(true);
+    expect(validateRequest('getSettings', { sneaky: true }).ok).toBe(false);
   });
 
-  it('has one validator for each invoke channel', () => {
-    const invoke = Object.values(CHANNELS).filter((c) => !PUSH_CHANNELS.includes(c));
-    expect(Object.keys(PAYLOAD_VALIDATORS).sort()).toEqual([...invoke].sort());
+  it('has a schema for every call that takes a payload; every other call takes none', () => {
+    const withSchema = Object.keys(REQUEST_SCHEMAS) as RequestMethod[];
+    expect(REQUEST_METHODS).toEqual(expect.arrayContaining(withSchema));
+    for (const method of REQUEST_METHODS.filter((m) => !withSchema.includes(m))) {
+      expect(validateRequest(method, undefined).ok, method).toBe(true);
+      expect(validateRequest(method, { sneaky: true }), method).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: `${method} takes no payload.` } });
+    }
   });
 });

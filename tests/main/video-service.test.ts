@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveFfmpeg } from '../../src/engine/video/ffmpeg.js';
 import { FrameSpool } from '../../src/engine/video/frames.js';
 import { VideoService, pruneRunFrames, runFramesDir } from '../../src/main/services/video-service.js';
-import type { ExportVideoRequest, VideoExportEvent } from '../../src/shared/ipc.js';
+import type { ExportVideoRequest, VideoExportEvent } from '../../src/shared/api.js';
 import { DEFAULT_VIDEO_SETTINGS } from '../../src/shared/studio-settings.js';
 import { DEFAULT_FPS, DEFAULT_HOLD_SECONDS } from '../../src/engine/video/export.js';
 import { DEFAULT_FRAME_EVERY } from '../../src/engine/video/frames.js';
@@ -48,13 +48,11 @@ describe('VideoService', () => {
     expect(DEFAULT_VIDEO_SETTINGS).toMatchObject({ fps: DEFAULT_FPS, holdFinalSeconds: DEFAULT_HOLD_SECONDS, frameEvery: DEFAULT_FRAME_EVERY });
   });
 
-  it('rejects a bad request, an unknown run and a run id that is not a folder name, as data', async () => {
+  // Malformed requests stop at the transports' dispatch (schemas.test.ts); what reaches the service is checked for what it is.
+  it('refuses an unknown run and a run id that is not a folder name, as data', async () => {
     const service = new VideoService({ root });
-    expect(await service.exportVideo({ ...request('run-1'), fps: 0 }, path.join(out, 'x.mp4'))).toEqual({
-      ok: false, error: { code: 'BAD_ARGUMENT', message: 'fps must be a number from 0.5 to 120, got 0.' },
-    });
     expect(await service.exportVideo(request('run-2'), path.join(out, 'x.mp4'))).toMatchObject({ ok: false, error: { code: 'NO_FRAMES' } });
-    expect(await service.exportVideo(request('../run-1'), path.join(out, 'x.mp4'))).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT', message: 'runId must name a run.' } });
+    expect(await service.exportVideo(request('../run-1'), path.join(out, 'x.mp4'))).toMatchObject({ ok: false, error: { code: 'NO_FRAMES' } });
     expect(() => runFramesDir(root, '../x')).toThrow(RangeError);
     expect(service.cancelExport({ runId: 'run-1' })).toMatchObject({ ok: false, error: { code: 'NOT_EXPORTING' } });
     expect(await service.hasFrames('run-1')).toBe(true);

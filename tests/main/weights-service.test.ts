@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { WeightsService } from '../../src/main/services/weights-service.js';
-import type { WeightsEvent } from '../../src/shared/ipc.js';
+import type { WeightsEvent } from '../../src/shared/api.js';
 import { TestFileServer } from '../helpers/file-server.js';
 import { writeKerasH5 } from '../helpers/keras-h5-writer.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { base64ToBytes, bytesToBase64, decodeWireMessage, encodeWireMessage, wsUrlFor } from '../../src/shared/ws-protocol.js';
-import type { RunEvent } from '../../src/shared/ipc.js';
+import type { RunEvent } from '../../src/shared/api.js';
 
 describe('ws-protocol', () => {
   it('round-trips nested byte arrays (a request with images, an event with a preview)', () => {

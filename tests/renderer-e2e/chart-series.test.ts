@@ -2,7 +2,7 @@
 // order, gaps where a log scale cannot go, short tick labels, few enough ticks for a narrow panel.
 
 import { describe, expect, it } from 'vitest';
-import type { LossPoint } from '../../src/shared/ipc.js';
+import type { LossPoint } from '../../src/shared/api.js';
 import { columns, seriesKeys, showsShares } from '../../src/renderer/Chart/series.js';
 import { logSplits, tickLabel } from '../../src/renderer/Chart/chart-options.js';
 

@@ -1,101 +1,14 @@
-// The IPC table: one handler per request channel, each behind the same guard — the sender must be our window
-// showing our page, the payload is validated by the handler, and whatever happens the answer is a Result.
+// Electron's side of the API table: every call's channel gets one handler behind the same guard (the sender must be
+// our window showing our page; the payload is validated once, by the dispatch; whatever happens the answer is a
+// Result), and every studio event is forwarded to the window on its channel.
 
 import type { IpcMainInvokeEvent } from 'electron';
-import { CHANNELS, PUSH_CHANNELS } from '../../shared/ipc.js';
+import { API, REQUEST_METHODS, STUDIO_PUSH_NAMES, listenerName, type ApiCalls, type RequestMethod, type StudioServices } from '../../shared/api.js';
+import { dispatch } from '../../shared/dispatch.js';
+import { fail, type Result } from '../../shared/result.js';
 import { checkSender, type SenderInfo, type TrustPolicy } from '../security.js';
-import { cancelVideoExport } from './cancel-video-export.js';
-import { clearBatch } from './clear-batch.js';
-import { discardInterruptedRun } from './discard-interrupted-run.js';
-import { cancelWeightsFetch } from './cancel-weights-fetch.js';
-import { estimateMemory } from './estimate-memory.js';
-import { exportImage } from './export-image.js';
-import { exportVideo } from './export-video.js';
-import { fetchWeights } from './fetch-weights.js';
-import { getAppInfo } from './get-app-info.js';
-import { getBatchOutput } from './get-batch-output.js';
-import { getBatchStatus } from './get-batch-status.js';
-import { getFfmpegStatus } from './get-ffmpeg-status.js';
-import { getSettings } from './get-settings.js';
-import { getVideoSettings } from './get-video-settings.js';
-import { getWeightsStatus } from './get-weights-status.js';
-import { importWeights } from './import-weights.js';
-import { listInterruptedRuns } from './list-interrupted-runs.js';
-import { pauseBatch } from './pause-batch.js';
-import { pauseRun } from './pause-run.js';
-import { removeWeights } from './remove-weights.js';
-import { resumeBatch } from './resume-batch.js';
-import { resumeInterruptedRun } from './resume-interrupted-run.js';
-import { resumeRun } from './resume-run.js';
-import { saveSettings } from './save-settings.js';
-import { saveVideoSettings } from './save-video-settings.js';
-import { startBatch } from './start-batch.js';
-import { startRun } from './start-run.js';
-import { stopRun } from './stop-run.js';
-import { updateRunSettings } from './update-run-settings.js';
-import { failure, type Handler, type HandlerTable, type InvokeMethod, type IpcContext, type ResultOf } from './types.js';
 
-export const HANDLERS: HandlerTable = {
-  startRun,
-  pauseRun,
-  resumeRun,
-  stopRun,
-  updateRunSettings,
-  exportImage,
-  getSettings,
-  saveSettings,
-  getAppInfo,
-  getWeightsStatus,
-  fetchWeights,
-  cancelWeightsFetch,
-  importWeights,
-  removeWeights,
-  exportVideo,
-  cancelVideoExport,
-  getFfmpegStatus,
-  estimateMemory,
-  getVideoSettings,
-  saveVideoSettings,
-  startBatch,
-  pauseBatch,
-  resumeBatch,
-  clearBatch,
-  getBatchStatus,
-  getBatchOutput,
-  listInterruptedRuns,
-  resumeInterruptedRun,
-  discardInterruptedRun,
-};
-
-/** The channel each request method travels on (CHANNELS' keys are StudioApi's method names). */
-export const channelOf = (method: InvokeMethod): string => CHANNELS[method];
-
-/** The request channels: every CHANNELS entry except the ones main pushes to the renderer. */
-export const INVOKE_CHANNELS: readonly string[] = Object.values(CHANNELS).filter((channel) => !PUSH_CHANNELS.includes(channel));
-
-/** Checks the sender, runs the handler, and turns anything thrown into an error Result. */
-export function guard<M extends InvokeMethod>(
-  method: M,
-  handler: Handler<M>,
-  context: IpcContext,
-  policy: TrustPolicy,
-  log: (message: string, error: unknown) => void = defaultLog,
-): (event: SenderInfo, payload: unknown) => Promise<ResultOf<M>> {
-  return async (event, payload) => {
-    const refused = checkSender(event, policy);
-    if (refused) {
-      log(`ipc: refused ${channelOf(method)}: ${refused.message}`, null);
-      return failure(refused) as ResultOf<M>;
-    }
-    try {
-      return (await handler(context, payload)) as ResultOf<M>;
-    } catch (error) {
-      log(`ipc: ${channelOf(method)} failed`, error);
-      const message = error instanceof Error ? error.message : String(error);
-      return failure({ code: 'INTERNAL', message: `Something went wrong in the studio: ${message}` }) as ResultOf<M>;
-    }
-  };
-}
+export type IpcLog = (message: string, error: unknown) => void;
 
 /** The subset of ipcMain used here (tests pass a recorder). */
 export interface IpcMainLike {
@@ -103,15 +16,34 @@ export interface IpcMainLike {
   removeHandler(channel: string): void;
 }
 
-/** Registers every handler; returns the function that removes them again. */
-export function registerIpcHandlers(ipcMain: IpcMainLike, context: IpcContext, policy: TrustPolicy): () => void {
-  const methods = Object.keys(HANDLERS) as InvokeMethod[];
-  for (const method of methods) {
-    const handle = guard(method, HANDLERS[method] as Handler<typeof method>, context, policy);
+/** The handler of one call's channel: the sender checked before anything else, then the dispatch. */
+export function ipcHandler(method: RequestMethod, handlers: ApiCalls, policy: TrustPolicy, log: IpcLog = defaultLog): (event: SenderInfo, payload: unknown) => Promise<Result<unknown>> {
+  const channel = API[method].channel;
+  return async (event, payload) => {
+    const refused = checkSender(event, policy);
+    if (refused) {
+      log(`ipc: refused ${channel}: ${refused.message}`, null);
+      return fail(refused.code, refused.message);
+    }
+    return dispatch(handlers, method, payload, (error) => log(`ipc: ${channel} failed`, error));
+  };
+}
+
+/** Registers a handler for every call of the table, and nothing else; returns the function that removes them again. */
+export function registerIpcHandlers(ipcMain: IpcMainLike, handlers: ApiCalls, policy: TrustPolicy, log: IpcLog = defaultLog): () => void {
+  for (const method of REQUEST_METHODS) {
+    const handle = ipcHandler(method, handlers, policy, log);
     // Only the first argument is the payload; the preload never sends more.
-    ipcMain.handle(channelOf(method), (event, payload) => handle(event, payload));
+    ipcMain.handle(API[method].channel, (event, payload) => handle(event, payload));
   }
-  return () => methods.forEach((method) => ipcMain.removeHandler(channelOf(method)));
+  return () => REQUEST_METHODS.forEach((method) => ipcMain.removeHandler(API[method].channel));
+}
+
+/** Sends every studio event (runEvent, weightsEvent, …) on its channel; returns the function that stops it. */
+export function forwardEvents(services: StudioServices, send: (channel: string, payload: unknown) => void): () => void {
+  const subscribe = services as unknown as Record<string, (listener: (event: unknown) => void) => () => void>;
+  const stops = STUDIO_PUSH_NAMES.map((name) => subscribe[listenerName(name)]!.call(services, (event: unknown) => send(API[name].channel, event)));
+  return () => stops.forEach((stop) => stop());
 }
 
 function defaultLog(message: string, error: unknown): void {

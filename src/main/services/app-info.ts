@@ -1,7 +1,7 @@
 // What the studio tells the renderer about itself: version, where the weights are, devices worth offering.
 
 import { autoDeviceOrder, autoSkipReason } from '../../engine/index.js';
-import type { AppInfo } from '../../shared/ipc.js';
+import type { AppInfo } from '../../shared/api.js';
 import { appInfoWeights, type WeightsLocation } from './weights-locator.js';
 
 /**

@@ -6,10 +6,8 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic, BatchLedger, MANIFEST_NAME, encodeImage } from '../../engine/index.js';
-import type { ErrorInfo, Result, RunEvent, RunRef, StartRunRequest } from '../../shared/ipc.js';
-import { ok, fail } from '../../shared/result.js';
-import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, StartBatchRequest } from '../../shared/batch-api.js';
-import { validateBatchItemRef, validateNoPayload, validateStartBatch } from '../../shared/schemas.js';
+import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, ErrorInfo, Result, RunEvent, RunRef, StartBatchRequest, StartRunRequest } from '../../shared/api.js';
+import { fail, ok } from '../../shared/result.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import type { RunService } from './run-service.js';
 
@@ -34,7 +32,6 @@ interface StudioBatchRecipe {
 
 /** Errors every item would hit: the batch pauses with the message instead of failing item after item. */
 const BATCH_WIDE_ERRORS = new Set(['WEIGHTS_NOT_FOUND', 'UNAVAILABLE', 'WORKER_FAILED']);
-
 
 export class BatchService {
   private ledger: BatchLedger | null = null;
@@ -72,16 +69,14 @@ export class BatchService {
     return path.join(this.options.root, 'current');
   }
 
-  async startBatch(payload: unknown): Promise<Result<BatchStatus>> {
-    const request = validateStartBatch(payload);
-    if (!request.ok) return request;
+  async startBatch(request: StartBatchRequest): Promise<Result<BatchStatus>> {
     if (this.disposed) return fail('UNAVAILABLE', 'The studio is shutting down; no batch can start.');
     return this.serially(async () => {
       if (this.nextPending() !== undefined) {
         return fail('BATCH_BUSY', 'A batch is still unfinished: let it finish, or clear it before starting another.');
       }
       await this.forget();
-      const value = request.value satisfies StartBatchRequest;
+      const value = request;
       const dir = this.dir;
       await mkdir(path.join(dir, 'inputs'), { recursive: true });
       await mkdir(path.join(dir, 'styles'), { recursive: true });
@@ -111,16 +106,16 @@ export class BatchService {
   }
 
   /** Pauses the item being painted after its current iteration; no further item starts until resumeBatch. */
-  pauseBatch(payload?: unknown): Promise<Result<BatchStatus>> {
-    return this.control(payload, async () => {
+  pauseBatch(): Promise<Result<BatchStatus>> {
+    return this.control(async () => {
       if (!this.ledger || !this.recipe) return;
       await this.setPaused(true);
       if (this.current?.runId) await this.options.runs.pauseRun({ runId: this.current.runId });
     });
   }
 
-  resumeBatch(payload?: unknown): Promise<Result<BatchStatus>> {
-    return this.control(payload, async () => {
+  resumeBatch(): Promise<Result<BatchStatus>> {
+    return this.control(async () => {
       if (!this.ledger || !this.recipe) return;
       this.error = null;
       await this.setPaused(false);
@@ -130,20 +125,16 @@ export class BatchService {
   }
 
   /** Stops the item in progress and deletes the batch (inputs, outputs, manifest). */
-  clearBatch(payload?: unknown): Promise<Result<BatchStatus>> {
-    return this.control(payload, () => this.forget());
+  clearBatch(): Promise<Result<BatchStatus>> {
+    return this.control(() => this.forget());
   }
 
-  async getBatchStatus(payload?: unknown): Promise<Result<BatchStatus>> {
-    const none = validateNoPayload(payload);
-    return none.ok ? ok(this.status()) : none;
+  async getBatchStatus(): Promise<Result<BatchStatus>> {
+    return ok(this.status());
   }
 
   /** A finished item's PNG. */
-  async getBatchOutput(payload: unknown): Promise<Result<BatchOutput>> {
-    const request = validateBatchItemRef(payload);
-    if (!request.ok) return request;
-    const { index } = request.value satisfies BatchItemRef;
+  async getBatchOutput({ index }: BatchItemRef): Promise<Result<BatchOutput>> {
     const item = this.ledger?.items[index];
     if (!this.ledger || !item) return fail('UNKNOWN_ITEM', `The batch has no item ${index}.`);
     if (item.status !== 'done') return fail('NO_IMAGE_YET', `${this.nameOf(item.input)} is not finished.`);
@@ -188,10 +179,8 @@ export class BatchService {
 
   // --- Internals --------------------------------------------------------------------------------------------------
 
-  /** A request without payload: validated, run in turn with the others, answered (and announced) with the status. */
-  private async control(payload: unknown, act: () => Promise<void>): Promise<Result<BatchStatus>> {
-    const none = validateNoPayload(payload);
-    if (!none.ok) return none;
+  /** A control: run in turn with the others, answered (and announced) with the status. */
+  private async control(act: () => Promise<void>): Promise<Result<BatchStatus>> {
     return this.serially(async () => {
       await act();
       this.publishStatus();

@@ -4,8 +4,7 @@
 
 import sharp from 'sharp';
 import { chwToHwcUint8, encodeImage, hwcUint8ToChw, type PlanarImage } from '../../engine/index.js';
-import type { Result } from '../../shared/ipc.js';
-import { validateExportImage } from '../../shared/schemas.js';
+import type { ExportImageRequest, Result } from '../../shared/api.js';
 
 export interface ExportedImage {
   bytes: Uint8Array;
@@ -27,10 +26,7 @@ const JPEG_QUALITY = 92;
 export class ExportService {
   constructor(private readonly images: RunImageSource) {}
 
-  async exportImage(payload: unknown): Promise<Result<ExportedImage>> {
-    const request = validateExportImage(payload);
-    if (!request.ok) return request;
-    const { runId, format, sizePx } = request.value;
+  async exportImage({ runId, format, sizePx }: ExportImageRequest): Promise<Result<ExportedImage>> {
     const source = await this.images.runImage(runId);
     if (!source.ok) return source;
     try {

@@ -2,8 +2,7 @@
 // Pure Node (no Electron); the job worker plans its runs from the same budget (memoryLimitBytes).
 
 import { MB, defaultMemoryLimit, estimateMemory, largestFittingSize, sizeWithLongest, isNstError, convForLimit, estimateSpec, planRender, type RenderPlan, type RenderSpec } from '../../engine/index.js';
-import type { EstimateMemoryRequest, MemoryEstimateInfo, RenderPlanInfo, Result } from '../../shared/ipc.js';
-import { validateEstimateMemory } from '../../shared/schemas.js';
+import type { EstimateMemoryRequest, MemoryEstimateInfo, RenderPlanInfo, Result } from '../../shared/api.js';
 import { enabledContentLayers, enabledStyleLayers, type StudioSettings } from '../../shared/studio-settings.js';
 
 /** The run's budget: the memory-limit setting, else what the machine has available now (less a margin). */
@@ -76,12 +75,10 @@ export function estimateForSettings(request: EstimateMemoryRequest, limitBytes =
   };
 }
 
-/** The estimateMemory request: validated, then computed; an engine error (bad layers) comes back as data. */
-export function estimateMemoryRequest(payload: unknown): Result<MemoryEstimateInfo> {
-  const request = validateEstimateMemory(payload);
-  if (!request.ok) return request;
+/** The estimateMemory call: an engine error (bad layers) comes back as data. */
+export function estimateMemoryRequest(request: EstimateMemoryRequest): Result<MemoryEstimateInfo> {
   try {
-    return { ok: true, value: estimateForSettings(request.value) };
+    return { ok: true, value: estimateForSettings(request) };
   } catch (error) {
     if (isNstError(error)) return { ok: false, error: { code: error.code, message: error.message } };
     throw error;

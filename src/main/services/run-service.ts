@@ -1,17 +1,16 @@
-// The run queue: validates requests, runs them one at a time in a worker thread, publishes their events.
+// The run queue: runs validated requests one at a time in a worker thread, publishes their events.
 // Pure Node (no Electron): the Electron main process, the browser host and the tests all use it as is.
 
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import type { ErrorInfo, Result, RunEvent, RunRef, StartRunRequest } from '../../shared/ipc.js';
-import { ok, fail } from '../../shared/result.js';
-import { validatePauseRun, validateResumeRun, validateStartRun, validateStopRun, validateStudioSettings, validateUpdateRunSettings } from '../../shared/schemas.js';
+import type { ErrorInfo, InterruptedRun, Result, RunEvent, RunRef, StartRunRequest, UpdateRunSettingsRequest } from '../../shared/api.js';
+import { fail, ok } from '../../shared/result.js';
+import { validateRequest, validateStudioSettings } from '../../shared/schemas.js';
 import type { ParentToWorker, WorkerToParent } from '../worker/messages.js';
 import { applyMidRunChanges } from '../worker/run-settings.js';
 import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
 import { pruneRunFrames, runFramesDir } from './video-service.js';
 import { checkNotRunning, listCheckpoints, removeCheckpoint, runOwner, type CheckpointManifest, type PlanarImage, type RenderState, isNstError } from '../../engine/index.js';
-import type { InterruptedRun } from '../../shared/resume-api.js';
 import { readStudioCheckpoint } from './interrupted-runs.js';
 
 /**
@@ -90,7 +89,6 @@ interface PendingSnapshot {
   timer: NodeJS.Timeout;
 }
 
-
 export class RunService {
   private readonly runs = new Map<string, RunRecord>();
   private readonly queue: RunRecord[] = [];
@@ -120,17 +118,15 @@ export class RunService {
   }
 
   /**
-   * Validates and queues a run; its events follow (first 'queued', with how many runs are ahead of it).
+   * Queues a run; its events follow (first 'queued', with how many runs are ahead of it).
    * `checkpoint: false`: this run leaves no checkpoint (a batch item: the batch resumes by item).
    */
-  async startRun(payload: unknown, options: { checkpoint?: boolean } = {}): Promise<Result<RunRef>> {
+  async startRun(request: StartRunRequest, options: { checkpoint?: boolean } = {}): Promise<Result<RunRef>> {
     if (this.disposed) return fail('UNAVAILABLE', 'The studio is shutting down; no new runs can start.');
-    const request = validateStartRun(payload);
-    if (!request.ok) return request;
     const weights = await this.options.weights();
     if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
     const runId = `run-${++this.sequence}-${randomBytes(4).toString('hex')}`;
-    const record: RunRecord = { runId, state: 'queued', request: request.value, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: null, checkpoint: options.checkpoint ?? true };
+    const record: RunRecord = { runId, state: 'queued', request, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: null, checkpoint: options.checkpoint ?? true };
     this.enqueue(record);
     return ok({ runId });
   }
@@ -163,13 +159,10 @@ export class RunService {
   }
 
   /** Queues an interrupted run again, under its own id, from its checkpoint (see ResumeApi). */
-  async resumeInterruptedRun(payload: unknown): Promise<Result<RunRef>> {
+  async resumeInterruptedRun({ runId }: RunRef): Promise<Result<RunRef>> {
     if (this.disposed) return fail('UNAVAILABLE', 'The studio is shutting down; no new runs can start.');
-    const ref = validateResumeRun(payload);
-    if (!ref.ok) return ref;
     const root = this.options.checkpoints?.root;
     if (!root) return fail('NO_CHECKPOINTS', 'This studio keeps no checkpoints, so it has no run to resume.');
-    const { runId } = ref.value;
     const existing = this.runs.get(runId);
     if (existing && (existing.state === 'queued' || existing.state === 'running')) return fail('ALREADY_RUNNING', `Run ${runId} is already ${existing.state}.`);
     let resumed: Awaited<ReturnType<typeof readStudioCheckpoint>>;
@@ -180,7 +173,7 @@ export class RunService {
       return fail(isNstError(error) ? error.code : 'BAD_CHECKPOINT', errorText(error));
     }
     // What came from disk is checked as strictly as what comes from the window.
-    const request = validateStartRun(resumed.request);
+    const request = validateRequest('startRun', resumed.request);
     if (!request.ok) return fail('BAD_CHECKPOINT', `Run ${runId} cannot be resumed: its saved request is not valid (${request.error.message}).`);
     const weights = await this.options.weights();
     if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
@@ -190,13 +183,11 @@ export class RunService {
   }
 
   /** Deletes an interrupted run's checkpoint (not one this session is running). */
-  async discardInterruptedRun(payload: unknown): Promise<Result<null>> {
-    const ref = validateStopRun(payload);
-    if (!ref.ok) return ref;
+  async discardInterruptedRun({ runId }: RunRef): Promise<Result<null>> {
     const root = this.options.checkpoints?.root;
-    const record = this.runs.get(ref.value.runId);
-    if (record && (record.state === 'queued' || record.state === 'running')) return fail('ALREADY_RUNNING', `Run ${ref.value.runId} is ${record.state}: stop it instead.`);
-    if (root) await removeCheckpoint(ref.value.runId, root);
+    const record = this.runs.get(runId);
+    if (record && (record.state === 'queued' || record.state === 'running')) return fail('ALREADY_RUNNING', `Run ${runId} is ${record.state}: stop it instead.`);
+    if (root) await removeCheckpoint(runId, root);
     return ok(null);
   }
 
@@ -213,15 +204,15 @@ export class RunService {
   }
 
   /** Pauses after the current iteration ('paused' event); a queued run starts paused. */
-  async pauseRun(payload: unknown): Promise<Result<null>> {
-    return this.control(validatePauseRun(payload), (record) => {
+  async pauseRun(ref: RunRef): Promise<Result<null>> {
+    return this.control(ref, (record) => {
       if (record.state === 'queued') record.pauseOnStart = true;
       else this.send({ type: 'pause', runId: record.runId });
     });
   }
 
-  async resumeRun(payload: unknown): Promise<Result<null>> {
-    return this.control(validateResumeRun(payload), (record) => {
+  async resumeRun(ref: RunRef): Promise<Result<null>> {
+    return this.control(ref, (record) => {
       if (record.state === 'queued') record.pauseOnStart = false;
       else this.send({ type: 'resume', runId: record.runId });
     });
@@ -231,8 +222,8 @@ export class RunService {
    * A running run stops after the current iteration and still ends with 'done' (stopped: true) and its image;
    * a queued one leaves the queue with an 'error' event of code CANCELED.
    */
-  async stopRun(payload: unknown): Promise<Result<null>> {
-    return this.control(validateStopRun(payload), (record) => {
+  async stopRun(ref: RunRef): Promise<Result<null>> {
+    return this.control(ref, (record) => {
       if (record.state === 'queued') {
         this.queue.splice(this.queue.indexOf(record), 1);
         record.state = 'failed';
@@ -247,13 +238,11 @@ export class RunService {
    * Layer toggles and weights, style/content/TV weights: from the next iteration; a layer the current graph
    * lacks rebuilds it and continues from the current image ('rebuilt' event). Other fields are ignored.
    */
-  async updateRunSettings(payload: unknown): Promise<Result<null>> {
-    const request = validateUpdateRunSettings(payload);
-    if (!request.ok) return request;
-    return this.control(ok({ runId: request.value.runId }), (record) => {
+  async updateRunSettings({ runId, settings }: UpdateRunSettingsRequest): Promise<Result<null>> {
+    return this.control({ runId }, (record) => {
       if (record.state === 'queued' && record.request) {
-        record.request = { ...record.request, settings: applyMidRunChanges(record.request.settings, request.value.settings) };
-      } else this.send({ type: 'update', runId: record.runId, settings: request.value.settings });
+        record.request = { ...record.request, settings: applyMidRunChanges(record.request.settings, settings) };
+      } else this.send({ type: 'update', runId: record.runId, settings });
     });
   }
 
@@ -313,10 +302,9 @@ export class RunService {
     await worker.terminate();
   }
 
-  private async control(ref: Result<RunRef>, act: (record: RunRecord) => void): Promise<Result<null>> {
-    if (!ref.ok) return ref;
-    const record = this.runs.get(ref.value.runId);
-    if (!record) return fail('UNKNOWN_RUN', `There is no run ${ref.value.runId} in this session.`);
+  private async control({ runId }: RunRef, act: (record: RunRecord) => void): Promise<Result<null>> {
+    const record = this.runs.get(runId);
+    if (!record) return fail('UNKNOWN_RUN', `There is no run ${runId} in this session.`);
     // Controls racing a run's end (Stop pressed as it finishes) are harmless no-ops, not errors.
     if (record.state === 'finished' || record.state === 'failed') return ok(null);
     act(record);

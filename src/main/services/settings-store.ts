@@ -5,7 +5,7 @@ import { mkdir, readFile, rename } from 'node:fs/promises';
 import { writeFileAtomic as writeAtomically } from '../../engine/index.js';
 import path from 'node:path';
 import * as v from 'valibot';
-import type { Result } from '../../shared/ipc.js';
+import type { Result } from '../../shared/api.js';
 import { validateStudioSettings, validateVideoSettings } from '../../shared/schemas.js';
 import { DEFAULT_STUDIO_SETTINGS, DEFAULT_VIDEO_SETTINGS, LAYER_NAMES, type StudioSettings, type VideoSettings } from '../../shared/studio-settings.js';
 
@@ -92,18 +92,14 @@ export class SettingsStore {
     return this.data.video.ffmpegPath;
   }
 
-  /** Validates (a renderer's payload) and persists; a bad value is refused with the field named, nothing saved. */
-  async saveVideoSettings(payload: unknown): Promise<Result<null>> {
-    const video = validateVideoSettings(payload);
-    if (!video.ok) return video;
-    return this.persist({ ...this.data, video: { ...video.value } });
+  /** Persists settings the dispatch validated. */
+  async saveVideoSettings(video: VideoSettings): Promise<Result<null>> {
+    return this.persist({ ...this.data, video: { ...video } });
   }
 
-  /** Validates (a renderer's payload) and persists. */
-  async saveSettings(payload: unknown): Promise<Result<null>> {
-    const settings = validateStudioSettings(payload);
-    if (!settings.ok) return settings;
-    return this.persist({ ...this.data, settings: structuredClone(settings.value) });
+  /** Persists settings the dispatch validated. */
+  async saveSettings(settings: StudioSettings): Promise<Result<null>> {
+    return this.persist({ ...this.data, settings: structuredClone(settings) });
   }
 
   async saveWindowState(state: WindowState): Promise<Result<null>> {

@@ -1,27 +1,29 @@
-// The studio's services behind one object with StudioApi's methods (payloads unknown until validated), so
-// Electron's IPC handlers and the browser host's WebSocket share one implementation. Every method resolves to
-// a Result: nothing throws across a process or socket boundary.
+// The studio's services behind the API table (api.ts), so Electron's IPC and the browser host's WebSocket share one
+// implementation: the run queue and the batch queue answer their own calls; this class answers the rest (settings,
+// the app, weights, video) and composes them. Requests arrive validated (the transports' dispatch checked them);
+// every call resolves to a Result. No Electron here.
 
 import path from 'node:path';
 import type {
   AppInfo,
+  EstimateMemoryRequest,
+  ExportImageRequest,
   ExportVideoRequest,
-  MemoryEstimateInfo,
   FetchWeightsRequest,
   FfmpegStatus,
   ImportWeightsRequest,
+  MemoryEstimateInfo,
   Result,
-  RunEvent,
   RunRef,
+  StudioServices,
   VideoExportEvent,
   VideoExportInfo,
   WeightsEvent,
   WeightsInfo,
-} from '../../shared/ipc.js';
-import { validateCancelVideoExport, validateExportVideo, validateFetchWeights, validateImportWeights, validateNoPayload } from '../../shared/schemas.js';
+} from '../../shared/api.js';
+import { servicesFrom } from '../../shared/dispatch.js';
+import { ok } from '../../shared/result.js';
 import type { StudioSettings, VideoSettings } from '../../shared/studio-settings.js';
-import type { BatchEvent, BatchOutput, BatchStatus } from '../../shared/batch-api.js';
-import type { InterruptedRun } from '../../shared/resume-api.js';
 import { buildAppInfo } from './app-info.js';
 import { BatchService } from './batch-service.js';
 import { estimateMemoryRequest } from './memory-estimate.js';
@@ -31,6 +33,18 @@ import { SettingsStore } from './settings-store.js';
 import { VideoService } from './video-service.js';
 import { locateWeights, type WeightsLocation } from './weights-locator.js';
 import { WeightsService, type WeightsServiceOptions } from './weights-service.js';
+
+/** What the hosts' own answers (Electron's save dialogs, the browser host's downloads) need besides the calls. */
+export interface ExportSources {
+  /** The run's image encoded as requested; where it goes is the host's business. */
+  renderExport(request: ExportImageRequest): Promise<Result<ExportedImage>>;
+  /** Whether the run spooled frames (Electron checks before asking where to save). */
+  hasVideoFrames(ref: RunRef): Promise<boolean>;
+  /** Electron: writes the video where the save dialog said. */
+  exportVideoTo(request: ExportVideoRequest, savePath: string): Promise<Result<VideoExportInfo>>;
+  /** The browser host: the video's bytes, for the page to download. */
+  exportVideoBytes(request: ExportVideoRequest): Promise<Result<{ info: VideoExportInfo; bytes: Uint8Array }>>;
+}
 
 export interface StudioBackendOptions {
   /** The app's data folder: settings file, default weights folder. */
@@ -57,7 +71,10 @@ export interface StudioBackendOptions {
   checkpointEveryMs?: number;
 }
 
-export class StudioBackend {
+export class StudioBackend implements ExportSources {
+  /** Every call and event of the API table, each from the service that owns it (a call none has does not compile). */
+  readonly services: StudioServices;
+
   private constructor(
     private readonly options: StudioBackendOptions,
     /** Where the weights are now (asked afresh each time: the user may install them while the app runs). */
@@ -68,7 +85,9 @@ export class StudioBackend {
     readonly weights: WeightsService,
     readonly videos: VideoService,
     readonly batches: BatchService,
-  ) {}
+  ) {
+    this.services = servicesFrom(runs, batches, this as StudioBackend);
+  }
 
   static async create(options: StudioBackendOptions): Promise<StudioBackend> {
     const settings = await SettingsStore.open(options.dataDir);
@@ -98,97 +117,46 @@ export class StudioBackend {
     return new StudioBackend(options, locate, settings, runs, new ExportService(runs), weights, videos, batches);
   }
 
-  startRun(payload: unknown): Promise<Result<RunRef>> {
-    return guard(() => this.runs.startRun(payload));
+  // --- Settings and the app -------------------------------------------------------------------------------------
+
+  async getSettings(): Promise<Result<StudioSettings>> {
+    return ok(this.settings.settings);
   }
 
-  pauseRun(payload: unknown): Promise<Result<null>> {
-    return guard(() => this.runs.pauseRun(payload));
+  saveSettings(settings: StudioSettings): Promise<Result<null>> {
+    return this.settings.saveSettings(settings);
   }
 
-  resumeRun(payload: unknown): Promise<Result<null>> {
-    return guard(() => this.runs.resumeRun(payload));
-  }
-
-  stopRun(payload: unknown): Promise<Result<null>> {
-    return guard(() => this.runs.stopRun(payload));
-  }
-
-  updateRunSettings(payload: unknown): Promise<Result<null>> {
-    return guard(() => this.runs.updateRunSettings(payload));
-  }
-
-  /** The encoded file; the caller saves it (Electron, via a dialog) or sends it for download (browser host). */
-  exportImage(payload: unknown): Promise<Result<ExportedImage>> {
-    return guard(() => this.exports.exportImage(payload));
-  }
-
-  getSettings(payload?: unknown): Promise<Result<StudioSettings>> {
-    return guard(async () => {
-      const none = validateNoPayload(payload);
-      return none.ok ? { ok: true, value: this.settings.settings } : none;
-    });
-  }
-
-  saveSettings(payload: unknown): Promise<Result<null>> {
-    return guard(() => this.settings.saveSettings(payload));
-  }
-
-  getAppInfo(payload?: unknown): Promise<Result<AppInfo>> {
-    return guard(async () => {
-      const none = validateNoPayload(payload);
-      if (!none.ok) return none;
-      const weights = await this.locateWeights();
-      return { ok: true, value: buildAppInfo(this.options.version, weights) };
-    });
-  }
-
-  onRunEvent(listener: (event: RunEvent) => void): () => void {
-    return this.runs.onRunEvent(listener);
+  async getAppInfo(): Promise<Result<AppInfo>> {
+    return ok(buildAppInfo(this.options.version, await this.locateWeights()));
   }
 
   /** The memory a run with these settings needs, the budget, and what fits (computed here; no run starts). */
-  estimateMemory(payload: unknown): Promise<Result<MemoryEstimateInfo>> {
-    return guard(async () => estimateMemoryRequest(payload));
+  async estimateMemory(request: EstimateMemoryRequest): Promise<Result<MemoryEstimateInfo>> {
+    return estimateMemoryRequest(request);
   }
 
   // --- The Model panel ----------------------------------------------------------------------------------------
 
-  getWeightsStatus(payload?: unknown): Promise<Result<WeightsInfo>> {
-    return guard(async () => {
-      const none = validateNoPayload(payload);
-      return none.ok ? this.weights.status() : none;
-    });
+  getWeightsStatus(): Promise<Result<WeightsInfo>> {
+    return this.weights.status();
   }
 
-  fetchWeights(payload?: unknown): Promise<Result<WeightsInfo>> {
-    return guard(async () => {
-      const request = validateFetchWeights(payload);
-      return request.ok ? this.weights.fetch((request.value ?? {}) as FetchWeightsRequest) : request;
-    });
+  fetchWeights(request: FetchWeightsRequest): Promise<Result<WeightsInfo>> {
+    return this.weights.fetch(request);
   }
 
-  cancelWeightsFetch(payload?: unknown): Promise<Result<null>> {
-    return guard(async () => {
-      const none = validateNoPayload(payload);
-      if (!none.ok) return none;
-      const canceled = this.weights.cancelFetch();
-      return canceled.ok ? { ok: true, value: null } : canceled;
-    });
+  async cancelWeightsFetch(): Promise<Result<null>> {
+    const canceled = this.weights.cancelFetch();
+    return canceled.ok ? ok(null) : canceled;
   }
 
-  importWeights(payload: unknown): Promise<Result<WeightsInfo>> {
-    return guard(async () => {
-      const request = validateImportWeights(payload);
-      return request.ok ? this.weights.importFromFiles(request.value as ImportWeightsRequest) : request;
-    });
+  importWeights(request: ImportWeightsRequest): Promise<Result<WeightsInfo>> {
+    return this.weights.importFromFiles(request);
   }
 
-  removeWeights(payload?: unknown): Promise<Result<WeightsInfo>> {
-    return guard(async () => {
-      const none = validateNoPayload(payload);
-      return none.ok ? this.weights.remove() : none;
-    });
+  removeWeights(): Promise<Result<WeightsInfo>> {
+    return this.weights.remove();
   }
 
   onWeightsEvent(listener: (event: WeightsEvent) => void): () => void {
@@ -197,100 +165,42 @@ export class StudioBackend {
 
   // --- Export video ---------------------------------------------------------------------------------------------
 
-  async hasVideoFrames(ref: RunRef): Promise<boolean> {
-    return this.videos.hasFrames(ref.runId).catch(() => false);
+  async cancelVideoExport(ref: RunRef): Promise<Result<null>> {
+    return this.videos.cancelExport(ref);
   }
 
-  /** Electron: writes the video where the save dialog said. */
-  exportVideoTo(payload: unknown, savePath: string): Promise<Result<VideoExportInfo>> {
-    return guard(async () => {
-      const request = validateExportVideo(payload);
-      return request.ok ? this.videos.exportVideo(request.value satisfies ExportVideoRequest, savePath) : request;
-    });
+  getFfmpegStatus(): Promise<Result<FfmpegStatus>> {
+    return this.videos.ffmpegStatus();
   }
 
-  /** The browser host: the video's bytes, for the page to download. */
-  exportVideoBytes(payload: unknown): Promise<Result<{ info: VideoExportInfo; bytes: Uint8Array }>> {
-    return guard(async () => {
-      const request = validateExportVideo(payload);
-      return request.ok ? this.videos.exportVideoBytes(request.value) : request;
-    });
+  async getVideoSettings(): Promise<Result<VideoSettings>> {
+    return ok(this.settings.videoSettings);
   }
 
-  cancelVideoExport(payload: unknown): Promise<Result<null>> {
-    return guard(async () => {
-      const request = validateCancelVideoExport(payload);
-      return request.ok ? this.videos.cancelExport(request.value) : request;
-    });
-  }
-
-  getFfmpegStatus(payload?: unknown): Promise<Result<FfmpegStatus>> {
-    return guard(async () => {
-      const none = validateNoPayload(payload);
-      return none.ok ? this.videos.ffmpegStatus() : none;
-    });
+  saveVideoSettings(settings: VideoSettings): Promise<Result<null>> {
+    return this.settings.saveVideoSettings(settings);
   }
 
   onVideoEvent(listener: (event: VideoExportEvent) => void): () => void {
     return this.videos.onEvent(listener);
   }
 
-  getVideoSettings(payload?: unknown): Promise<Result<VideoSettings>> {
-    return guard(async () => {
-      const none = validateNoPayload(payload);
-      return none.ok ? { ok: true, value: this.settings.videoSettings } : none;
-    });
+  // --- What the hosts export through their own answers ----------------------------------------------------------
+
+  renderExport(request: ExportImageRequest): Promise<Result<ExportedImage>> {
+    return this.exports.exportImage(request);
   }
 
-  saveVideoSettings(payload: unknown): Promise<Result<null>> {
-    return guard(() => this.settings.saveVideoSettings(payload));
+  async hasVideoFrames(ref: RunRef): Promise<boolean> {
+    return this.videos.hasFrames(ref.runId).catch(() => false);
   }
 
-  // --- The batch queue ---------------------------------------------------------------------------------------------
-
-  startBatch(payload: unknown): Promise<Result<BatchStatus>> {
-    return guard(() => this.batches.startBatch(payload));
+  exportVideoTo(request: ExportVideoRequest, savePath: string): Promise<Result<VideoExportInfo>> {
+    return this.videos.exportVideo(request, savePath);
   }
 
-  pauseBatch(payload?: unknown): Promise<Result<BatchStatus>> {
-    return guard(() => this.batches.pauseBatch(payload));
-  }
-
-  resumeBatch(payload?: unknown): Promise<Result<BatchStatus>> {
-    return guard(() => this.batches.resumeBatch(payload));
-  }
-
-  clearBatch(payload?: unknown): Promise<Result<BatchStatus>> {
-    return guard(() => this.batches.clearBatch(payload));
-  }
-
-  getBatchStatus(payload?: unknown): Promise<Result<BatchStatus>> {
-    return guard(() => this.batches.getBatchStatus(payload));
-  }
-
-  getBatchOutput(payload: unknown): Promise<Result<BatchOutput>> {
-    return guard(() => this.batches.getBatchOutput(payload));
-  }
-
-  onBatchEvent(listener: (event: BatchEvent) => void): () => void {
-    return this.batches.onBatchEvent(listener);
-  }
-
-  // --- Interrupted runs ----------------------------------------------------------------------------------------
-
-  listInterruptedRuns(payload?: unknown): Promise<Result<InterruptedRun[]>> {
-    return guard(async () => {
-      const none = validateNoPayload(payload);
-      return none.ok ? this.runs.listInterruptedRuns() : none;
-    });
-  }
-
-  resumeInterruptedRun(payload: unknown): Promise<Result<RunRef>> {
-    return guard(() => this.runs.resumeInterruptedRun(payload));
-  }
-
-  discardInterruptedRun(payload: unknown): Promise<Result<null>> {
-    return guard(() => this.runs.discardInterruptedRun(payload));
+  exportVideoBytes(request: ExportVideoRequest): Promise<Result<{ info: VideoExportInfo; bytes: Uint8Array }>> {
+    return this.videos.exportVideoBytes(request);
   }
 
   async dispose(): Promise<void> {
@@ -299,14 +209,5 @@ export class StudioBackend {
     this.weights.cancelFetch();
     await this.runs.dispose();
     await this.settings.flush();
-  }
-}
-
-async function guard<T>(call: () => Promise<Result<T>>): Promise<Result<T>> {
-  try {
-    return await call();
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    return { ok: false, error: { code: 'INTERNAL', message: `Something went wrong in the studio: ${detail.split('\n')[0]}` } };
   }
 }

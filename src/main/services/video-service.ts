@@ -6,8 +6,8 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isNstError, exportVideo, type VideoExportResult, resolveFfmpeg, FRAMES_INDEX_FILE } from '../../engine/index.js';
-import type { ErrorInfo, ExportVideoRequest, FfmpegStatus, Result, RunRef, VideoExportEvent, VideoExportInfo } from '../../shared/ipc.js';
-import { ok, fail } from '../../shared/result.js';
+import type { ErrorInfo, ExportVideoRequest, FfmpegStatus, Result, RunRef, VideoExportEvent, VideoExportInfo } from '../../shared/api.js';
+import { fail, ok } from '../../shared/result.js';
 
 /** Under the data folder: one spool per run, `run-frames/<runId>/frames.json` + frame files. */
 export const RUN_FRAMES_FOLDER = 'run-frames';
@@ -49,7 +49,6 @@ export interface VideoServiceOptions {
   progressIntervalMs?: number;
 }
 
-
 export class VideoService {
   private readonly listeners = new Set<(event: VideoExportEvent) => void>();
   /** Exports in progress, by run id: one per run at a time. */
@@ -83,14 +82,12 @@ export class VideoService {
 
   /**
    * Exports the run's spool to `output` (Electron: the path a save dialog returned). Resolves with the file's facts,
-   * or an error as data: BAD_ARGUMENT (the request), NO_FRAMES (the run kept none), EXPORT_BUSY (this run is being
+   * or an error as data: NO_FRAMES (the run kept none), EXPORT_BUSY (this run is being
    * exported), FFMPEG_NOT_FOUND (with how to get one), ABORTED (cancelled; no file written), RUNTIME_FAILURE (ffmpeg).
    * Events go to onEvent listeners meanwhile: progress, then done / error / canceled.
    */
-  async exportVideo(payload: unknown, output: string): Promise<Result<VideoExportInfo>> {
-    const request = validateExportVideoRequest(payload);
-    if (!request.ok) return request;
-    const { runId } = request.value;
+  async exportVideo(request: ExportVideoRequest, output: string): Promise<Result<VideoExportInfo>> {
+    const { runId } = request;
     // Claimed before any await, so two requests for one run cannot both pass the check.
     if (this.running.has(runId)) return fail('EXPORT_BUSY', 'A video of this run is being exported already: wait for it or cancel it.');
     const controller = new AbortController();
@@ -105,11 +102,11 @@ export class VideoService {
       const result = await exportVideo({
         framesDir: runFramesDir(this.options.root, runId),
         output,
-        format: request.value.format,
-        fps: request.value.fps,
-        holdFinalSeconds: request.value.holdFinalSeconds,
-        sideBySide: request.value.sideBySide,
-        caption: request.value.caption,
+        format: request.format,
+        fps: request.fps,
+        holdFinalSeconds: request.holdFinalSeconds,
+        sideBySide: request.sideBySide,
+        caption: request.caption,
         ffmpeg: { settingPath },
         signal: controller.signal,
         onProgress: (p) => {
@@ -139,12 +136,10 @@ export class VideoService {
    * For the browser host, which cannot write where the user chooses: exports to a temp file, returns its bytes
    * and deletes it. Same errors and events as exportVideo.
    */
-  async exportVideoBytes(payload: unknown): Promise<Result<{ info: VideoExportInfo; bytes: Uint8Array }>> {
-    const request = validateExportVideoRequest(payload);
-    if (!request.ok) return request;
+  async exportVideoBytes(request: ExportVideoRequest): Promise<Result<{ info: VideoExportInfo; bytes: Uint8Array }>> {
     const folder = await mkdtemp(path.join(os.tmpdir(), 'nst-video-'));
     try {
-      const exported = await this.exportVideo(request.value, path.join(folder, suggestedFileName(request.value)));
+      const exported = await this.exportVideo(request, path.join(folder, suggestedFileName(request)));
       if (!exported.ok) return exported;
       const bytes = new Uint8Array(await readFile(exported.value.path!));
       return ok({ info: { ...exported.value, path: null }, bytes });
@@ -154,9 +149,7 @@ export class VideoService {
   }
 
   /** Cancels the run's export: ffmpeg is stopped and no file is written. */
-  cancelExport(ref: unknown): Result<null> {
-    const runId = (ref as Partial<RunRef> | null)?.runId;
-    if (typeof runId !== 'string' || !RUN_ID.test(runId)) return fail('BAD_ARGUMENT', 'runId must name a run.');
+  cancelExport({ runId }: RunRef): Result<null> {
     const controller = this.running.get(runId);
     if (!controller) return fail('NOT_EXPORTING', 'No video of this run is being exported.');
     controller.abort();
@@ -177,21 +170,6 @@ export class VideoService {
 /** `<runId>.mp4` etc.: what a save dialog offers. */
 export function suggestedFileName(request: Pick<ExportVideoRequest, 'runId' | 'format'>): string {
   return `${request.runId}.${request.format}`;
-}
-
-/** Checks a request from the renderer field by field; the message names the field at fault. */
-export function validateExportVideoRequest(payload: unknown): Result<ExportVideoRequest> {
-  if (typeof payload !== 'object' || payload === null) return fail('BAD_ARGUMENT', 'The export request must be an object.');
-  const r = payload as Record<string, unknown>;
-  if (typeof r.runId !== 'string' || !RUN_ID.test(r.runId)) return fail('BAD_ARGUMENT', 'runId must name a run.');
-  if (r.format !== 'mp4' && r.format !== 'webm' && r.format !== 'gif') return fail('BAD_ARGUMENT', `format must be mp4, webm or gif, got ${JSON.stringify(r.format)}.`);
-  if (typeof r.fps !== 'number' || !Number.isFinite(r.fps) || r.fps < 0.5 || r.fps > 120) return fail('BAD_ARGUMENT', `fps must be a number from 0.5 to 120, got ${JSON.stringify(r.fps)}.`);
-  if (typeof r.holdFinalSeconds !== 'number' || !Number.isFinite(r.holdFinalSeconds) || r.holdFinalSeconds < 0 || r.holdFinalSeconds > 60) {
-    return fail('BAD_ARGUMENT', `holdFinalSeconds must be a number from 0 to 60, got ${JSON.stringify(r.holdFinalSeconds)}.`);
-  }
-  if (typeof r.sideBySide !== 'boolean') return fail('BAD_ARGUMENT', 'sideBySide must be true or false.');
-  if (typeof r.caption !== 'boolean') return fail('BAD_ARGUMENT', 'caption must be true or false.');
-  return ok({ runId: r.runId, format: r.format, fps: r.fps, holdFinalSeconds: r.holdFinalSeconds, sideBySide: r.sideBySide, caption: r.caption });
 }
 
 async function toInfo(result: VideoExportResult): Promise<VideoExportInfo> {

@@ -2,7 +2,7 @@
 
 import path from 'node:path';
 import { pathExists } from '../../engine/index.js';
-import type { AppInfo } from '../../shared/ipc.js';
+import type { AppInfo } from '../../shared/api.js';
 
 export const WEIGHTS_ENV = 'NST_WEIGHTS';
 

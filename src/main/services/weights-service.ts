@@ -6,15 +6,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { isNstError, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, removeConvertedWeights, weightsStatus, type WeightsStatus } from '../../engine/index.js';
-import type {
-  ErrorInfo,
-  FetchWeightsRequest,
-  ImportWeightsRequest,
-  Result,
-  WeightsEvent,
-  WeightsInfo,
-} from '../../shared/ipc.js';
-import { ok, fail } from '../../shared/result.js';
+import type { ErrorInfo, FetchWeightsRequest, ImportWeightsRequest, Result, WeightsEvent, WeightsInfo } from '../../shared/api.js';
+import { fail, ok } from '../../shared/result.js';
 
 export interface WeightsServiceOptions {
   /** The data folder shared with the CLI; default dataDir() (NST_DATA_DIR, else the per-OS folder). */
@@ -35,7 +28,6 @@ export interface WeightsServiceOptions {
 const HELP =
   'No VGG19 weights are installed: download them (about 80 MB, once), or import a VGG19 file you have ' +
   '(a Keras .h5, an ONNX .onnx, or a TF.js model.json with its shards).';
-
 
 export class WeightsService {
   private readonly root: string;

@@ -1,6 +1,6 @@
 // The tagged messages between the run service (parent) and the job worker; structured-cloned, buffers transferred.
 
-import type { RunEvent, StartRunRequest } from '../../shared/ipc.js';
+import type { RunEvent, StartRunRequest } from '../../shared/api.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import type { CheckpointManifest, PlanarImage, RenderState } from '../../engine/index.js';
 import type { WorkerCheckpointOptions } from './run-checkpoint.js';

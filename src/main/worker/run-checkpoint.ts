@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointWriter, type CheckpointManifest, type RenderPlan, type RenderState, type RenderOptions, mapCheckpointSink, type CheckpointSink } from '../../engine/index.js';
-import type { StartRunRequest } from '../../shared/ipc.js';
+import type { StartRunRequest } from '../../shared/api.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 
 /** What the studio's user can do about a run made with other weights (the Weights panel holds one set at a time). */

@@ -1,7 +1,7 @@
 // Turns the run's loss history into uPlot's columns: total, each style layer, each content layer, TV.
 
 import type uPlot from 'uplot';
-import type { LossPoint } from '../../shared/ipc.js';
+import type { LossPoint } from '../../shared/api.js';
 import { LAYER_NAMES } from '../../shared/studio-settings.js';
 
 export interface SeriesKey {

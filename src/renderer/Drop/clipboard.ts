@@ -1,6 +1,6 @@
 // Images from the clipboard: from a paste event (always allowed), or read on a button press (may need permission).
 
-import type { ErrorInfo } from '../../shared/ipc.js';
+import type { ErrorInfo } from '../../shared/api.js';
 
 export interface NamedBlob {
   blob: Blob;

@@ -1,8 +1,7 @@
 // The Batch panel's state: content images chosen for the next batch, and the batch the studio is running (its
 // items, overall and current-item progress), kept in step with the main process's batch events.
 
-import type { ErrorInfo, ImageInput, StudioApi } from '../../shared/ipc.js';
-import type { BatchEvent, BatchStatus } from '../../shared/batch-api.js';
+import type { BatchEvent, BatchStatus, ErrorInfo, ImageInput, StudioApi } from '../../shared/api.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 
 const EMPTY: BatchStatus = { state: 'empty', items: [], current: null, total: 0, done: 0, failed: 0, error: null };

@@ -1,7 +1,7 @@
 // The memory line by the size control: the host's estimate for the current settings, asked again (debounced) as
 // they change; answers that arrive out of order are dropped.
 
-import type { ErrorInfo, EstimateMemoryRequest, MemoryEstimateInfo, StudioApi } from '../../shared/ipc.js';
+import type { ErrorInfo, EstimateMemoryRequest, MemoryEstimateInfo, StudioApi } from '../../shared/api.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import { Debouncer } from '../lib/debouncer.js';
 

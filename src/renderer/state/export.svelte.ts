@@ -1,6 +1,6 @@
 // Export choices (format, size) shared by the export panel and the history's re-export, and the export itself.
 
-import type { ErrorInfo, StudioApi } from '../../shared/ipc.js';
+import type { ErrorInfo, StudioApi } from '../../shared/api.js';
 import { downloadBytes } from '../Export/download.js';
 
 export type SizeChoice = 'run' | '512' | '1024' | '2048' | 'custom';

@@ -1,6 +1,6 @@
 // The run's inputs: one content image and one or more style images with a blend weight each, read with the File API.
 
-import type { ErrorInfo, ImageInput } from '../../shared/ipc.js';
+import type { ErrorInfo, ImageInput } from '../../shared/api.js';
 
 export interface LoadedImage {
   name: string;

@@ -1,7 +1,6 @@
 // Runs an earlier session left unfinished (the app crashed, was killed or lost power): offered once at start-up.
 
-import type { ErrorInfo, StudioApi } from '../../shared/ipc.js';
-import type { InterruptedRun } from '../../shared/resume-api.js';
+import type { ErrorInfo, InterruptedRun, StudioApi } from '../../shared/api.js';
 import type { RunState } from './run.svelte.js';
 
 export class InterruptedRunsState {

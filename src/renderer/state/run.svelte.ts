@@ -1,8 +1,7 @@
 // The current run as the window shows it: status, progress, rate and ETA, loss history, latest preview, device.
 
-import type { ErrorInfo, LossPoint, PreviewFrame, RenderPlanInfo, Result, RunEvent, RunRef, StartRunRequest, StudioApi } from '../../shared/ipc.js';
+import type { ErrorInfo, InterruptedRun, LossPoint, PreviewFrame, RenderPlanInfo, Result, RunEvent, RunRef, StartRunRequest, StudioApi } from '../../shared/api.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
-import type { InterruptedRun } from '../../shared/resume-api.js';
 import { liveKey } from './settings.svelte.js';
 
 export type RunStatus = 'idle' | 'starting' | 'queued' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'error';

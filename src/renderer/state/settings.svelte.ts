@@ -1,6 +1,6 @@
 // The studio's settings: loaded from and saved (debounced) through the API, with the preset they match.
 
-import type { ErrorInfo, StudioApi } from '../../shared/ipc.js';
+import type { ErrorInfo, StudioApi } from '../../shared/api.js';
 import { Debouncer } from '../lib/debouncer.js';
 import {
   DEFAULT_STUDIO_SETTINGS,

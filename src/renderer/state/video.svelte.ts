@@ -2,7 +2,7 @@
 // and the ffmpeg setting, persisted (debounced) through the API; the ffmpeg in use; one export at a time with its
 // progress and cancel.
 
-import type { ErrorInfo, FfmpegStatus, StudioApi, VideoExportEvent } from '../../shared/ipc.js';
+import type { ErrorInfo, FfmpegStatus, StudioApi, VideoExportEvent } from '../../shared/api.js';
 import { DEFAULT_VIDEO_SETTINGS, type VideoFormatChoice, type VideoSettings } from '../../shared/studio-settings.js';
 import { validateVideoSettings } from '../../shared/schemas.js';
 import { downloadBytes } from '../Export/download.js';

@@ -1,6 +1,6 @@
 // The Model panel's state: the installed weights (or how to get them), a download's progress, and imports.
 
-import type { ErrorInfo, StudioApi, WeightsEvent, WeightsInfo } from '../../shared/ipc.js';
+import type { ErrorInfo, StudioApi, WeightsEvent, WeightsInfo } from '../../shared/api.js';
 
 export interface DownloadProgress {
   phase: 'download' | 'verify' | 'convert';

@@ -1,21 +1,24 @@
 // A stand-in window.api for looking at the renderer without the engine: runs "paint" by blending the content photo
 // toward the first style image, with loss curves that fall and answer weight changes. Bundled on its own by
-// fakeApiScript() (browser.ts) and injected with addInitScript; browser code only.
+// fakeApiScript() (browser.ts) and injected with addInitScript; browser code only. A call of the API table the fake
+// does not play answers NOT_IN_FAKE, which the page shows like any error (a test that meets one fails on it).
 
-
-import type {
-  ExportVideoRequest,
-  LossPoint,
-  RunEvent,
-  StartRunRequest,
-  StudioApi,
-  UpdateRunSettingsRequest,
-  VideoExportEvent,
-  WeightsEvent,
-  WeightsInfo,
-} from '../../../src/shared/ipc.js';
+import {
+  REQUEST_METHODS,
+  STUDIO_PUSH_NAMES,
+  listenerName,
+  type ExportVideoRequest,
+  type InterruptedRun,
+  type LossPoint,
+  type RunEvent,
+  type StartRunRequest,
+  type StudioApi,
+  type UpdateRunSettingsRequest,
+  type VideoExportEvent,
+  type WeightsEvent,
+  type WeightsInfo,
+} from '../../../src/shared/api.js';
 import { DEFAULT_VIDEO_SETTINGS, type StudioSettings } from '../../../src/shared/studio-settings.js';
-import type { InterruptedRun } from '../../../src/shared/resume-api.js';
 
 export interface FakeApiOptions {
   msPerIteration: number;
@@ -154,7 +157,7 @@ export function installFakeApi(options: FakeApiOptions): void {
 
   const ok = <T>(value: T) => Promise.resolve({ ok: true as const, value });
   const emptyBatch = () => ({ state: 'empty' as const, items: [], current: null, total: 0, done: 0, failed: 0, error: null });
-  const api: StudioApi = {
+  const played = {
     startRun(request) {
       if (options.failStart) return Promise.resolve({ ok: false as const, error: options.failStart });
       const current: Job = { id: `run-${++runCount}`, paused: false, stopped: false, settings: request.settings };
@@ -294,6 +297,16 @@ export function installFakeApi(options: FakeApiOptions): void {
       interrupted = interrupted.filter((r) => r.runId !== ref.runId);
       return ok(null);
     },
-  };
-  (window as unknown as { api: StudioApi }).api = api;
+  } satisfies Partial<StudioApi>;
+  (window as unknown as { api: StudioApi }).api = withEveryCall(played);
+}
+
+/** The fake's calls, and for every other call of the table an answer that says the fake does not play it. */
+function withEveryCall(played: Partial<StudioApi>): StudioApi {
+  const api: Record<string, unknown> = { ...played };
+  for (const method of REQUEST_METHODS) {
+    api[method] ??= () => Promise.resolve({ ok: false, error: { code: 'NOT_IN_FAKE', message: `The fake API does not play ${method}.` } });
+  }
+  for (const name of STUDIO_PUSH_NAMES) api[listenerName(name)] ??= () => () => undefined;
+  return api as StudioApi;
 }

@@ -1,7 +1,7 @@
 // Finds the studio API: the Electron preload's window.api when present, else a WebSocket client to the browser host.
 
-import type { DesktopApi, ErrorInfo, MenuAction, StudioApi } from '../../../shared/ipc.js';
-import { WebSocketApi, webSocketUrlFromLocation } from './ws-client.js';
+import type { DesktopApi, ErrorInfo, MenuAction, StudioApi } from '../../../shared/api.js';
+import { webSocketApi, webSocketUrlFromLocation } from './ws-client.js';
 
 declare global {
   interface Window {
@@ -20,6 +20,6 @@ let instance: HostApi | null = null;
 
 /** The one API of this page. Throws (with a sentence to show) when opened in a browser without the host's token. */
 export function getApi(): HostApi {
-  instance ??= window.api ?? new WebSocketApi(webSocketUrlFromLocation(window.location));
+  instance ??= window.api ?? webSocketApi(webSocketUrlFromLocation(window.location));
   return instance;
 }

@@ -1,39 +1,8 @@
-// StudioApi over the browser host's WebSocket (src/shared/ws-protocol.ts): numbered requests, replies, pushed events.
+// The StudioApi over the browser host's WebSocket (src/shared/ws-protocol.ts), derived from the API table: numbered
+// requests, their replies, pushed events.
 
-import type {
-  ErrorInfo,
-  ExportImageRequest,
-  ExportImageResponse,
-  ExportVideoRequest,
-  ExportVideoResponse,
-  FetchWeightsRequest,
-  FfmpegStatus,
-  ImportWeightsRequest,
-  VideoExportEvent,
-  WeightsEvent,
-  WeightsInfo,
-  Result,
-  RunEvent,
-  RunRef,
-  StartRunRequest,
-  StudioApi,
-  UpdateRunSettingsRequest,
-  AppInfo,
-  EstimateMemoryRequest,
-  MemoryEstimateInfo,
-} from '../../../shared/ipc.js';
-import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, StartBatchRequest } from '../../../shared/batch-api.js';
-import type { InterruptedRun } from '../../../shared/resume-api.js';
-import type { StudioSettings, VideoSettings } from '../../../shared/studio-settings.js';
-import {
-  TOKEN_PARAM,
-  decodeWireMessage,
-  encodeWireMessage,
-  wsUrlFor,
-  type WsMethod,
-  type WsParams,
-  type WsRequest,
-} from '../../../shared/ws-protocol.js';
+import { STUDIO_PUSH_NAMES, apiClient, type ApiTransport, type ErrorInfo, type PushName, type RequestMethod, type Result, type StudioApi } from '../../../shared/api.js';
+import { TOKEN_PARAM, decodeWireMessage, encodeWireMessage, wsUrlFor, type WsRequest } from '../../../shared/ws-protocol.js';
 
 interface Pending {
   resolve: (result: Result<unknown>) => void;
@@ -54,123 +23,26 @@ const disconnected = (detail: string): ErrorInfo => ({
   message: `Lost the connection to the studio server (${detail}). Check that \`npm run serve\` is still running, then reload.`,
 });
 
-export class WebSocketApi implements StudioApi {
+/** The StudioApi over a socket to `url`, plus word of the connection dropping. */
+export function webSocketApi(url: string): StudioApi & Pick<WebSocketConnection, 'onConnectionError'> {
+  const connection = new WebSocketConnection(url);
+  return { ...apiClient(connection, STUDIO_PUSH_NAMES), onConnectionError: (listener) => connection.onConnectionError(listener) };
+}
+
+/** One socket to the host, opened on first use and again after a drop: requests by id, events by name. */
+export class WebSocketConnection implements ApiTransport {
   private socket: WebSocket | null = null;
   private opening: Promise<WebSocket> | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly listeners = new Set<(event: RunEvent) => void>();
-  private readonly weightsListeners = new Set<(event: WeightsEvent) => void>();
-  private readonly videoListeners = new Set<(event: VideoExportEvent) => void>();
-  private readonly batchListeners = new Set<(event: BatchEvent) => void>();
+  private readonly listeners = new Map<PushName, Set<(event: unknown) => void>>();
   private readonly disconnectListeners = new Set<(error: ErrorInfo) => void>();
 
   constructor(private readonly url: string) {}
 
-  startRun(request: StartRunRequest): Promise<Result<RunRef>> {
-    return this.call('startRun', request);
-  }
-  pauseRun(ref: RunRef): Promise<Result<null>> {
-    return this.call('pauseRun', ref);
-  }
-  resumeRun(ref: RunRef): Promise<Result<null>> {
-    return this.call('resumeRun', ref);
-  }
-  stopRun(ref: RunRef): Promise<Result<null>> {
-    return this.call('stopRun', ref);
-  }
-  updateRunSettings(request: UpdateRunSettingsRequest): Promise<Result<null>> {
-    return this.call('updateRunSettings', request);
-  }
-  exportImage(request: ExportImageRequest): Promise<Result<ExportImageResponse>> {
-    return this.call('exportImage', request);
-  }
-  getSettings(): Promise<Result<StudioSettings>> {
-    return this.call('getSettings', null);
-  }
-  saveSettings(settings: StudioSettings): Promise<Result<null>> {
-    return this.call('saveSettings', settings);
-  }
-  getAppInfo(): Promise<Result<AppInfo>> {
-    return this.call('getAppInfo', null);
-  }
-
-  getWeightsStatus(): Promise<Result<WeightsInfo>> {
-    return this.call('getWeightsStatus', null);
-  }
-  fetchWeights(request: FetchWeightsRequest): Promise<Result<WeightsInfo>> {
-    return this.call('fetchWeights', request);
-  }
-  cancelWeightsFetch(): Promise<Result<null>> {
-    return this.call('cancelWeightsFetch', null);
-  }
-  importWeights(request: ImportWeightsRequest): Promise<Result<WeightsInfo>> {
-    return this.call('importWeights', request);
-  }
-  removeWeights(): Promise<Result<WeightsInfo>> {
-    return this.call('removeWeights', null);
-  }
-  /** Over the socket the answer is always kind 'download' (the bytes), 'canceled', or an error. */
-  exportVideo(request: ExportVideoRequest): Promise<Result<ExportVideoResponse>> {
-    return this.call('exportVideo', request);
-  }
-  cancelVideoExport(ref: RunRef): Promise<Result<null>> {
-    return this.call('cancelVideoExport', ref);
-  }
-  getFfmpegStatus(): Promise<Result<FfmpegStatus>> {
-    return this.call('getFfmpegStatus', null);
-  }
-  estimateMemory(request: EstimateMemoryRequest): Promise<Result<MemoryEstimateInfo>> {
-    return this.call('estimateMemory', request);
-  }
-  getVideoSettings(): Promise<Result<VideoSettings>> {
-    return this.call('getVideoSettings', null);
-  }
-  saveVideoSettings(settings: VideoSettings): Promise<Result<null>> {
-    return this.call('saveVideoSettings', settings);
-  }
-  startBatch(request: StartBatchRequest): Promise<Result<BatchStatus>> {
-    return this.call('startBatch', request);
-  }
-  pauseBatch(): Promise<Result<BatchStatus>> {
-    return this.call('pauseBatch', null);
-  }
-  resumeBatch(): Promise<Result<BatchStatus>> {
-    return this.call('resumeBatch', null);
-  }
-  clearBatch(): Promise<Result<BatchStatus>> {
-    return this.call('clearBatch', null);
-  }
-  getBatchStatus(): Promise<Result<BatchStatus>> {
-    return this.call('getBatchStatus', null);
-  }
-  getBatchOutput(ref: BatchItemRef): Promise<Result<BatchOutput>> {
-    return this.call('getBatchOutput', ref);
-  }
-  listInterruptedRuns(): Promise<Result<InterruptedRun[]>> {
-    return this.call('listInterruptedRuns', null);
-  }
-  resumeInterruptedRun(ref: RunRef): Promise<Result<RunRef>> {
-    return this.call('resumeInterruptedRun', ref);
-  }
-  discardInterruptedRun(ref: RunRef): Promise<Result<null>> {
-    return this.call('discardInterruptedRun', ref);
-  }
-
-  onRunEvent(listener: (event: RunEvent) => void): () => void {
-    return this.subscribe(this.listeners, listener);
-  }
-  onWeightsEvent(listener: (event: WeightsEvent) => void): () => void {
-    return this.subscribe(this.weightsListeners, listener);
-  }
-  onVideoEvent(listener: (event: VideoExportEvent) => void): () => void {
-    return this.subscribe(this.videoListeners, listener);
-  }
-  onBatchEvent(listener: (event: BatchEvent) => void): () => void {
-    return this.subscribe(this.batchListeners, listener);
-  }
-
-  private subscribe<T>(set: Set<(event: T) => void>, listener: (event: T) => void): () => void {
+  subscribe(push: PushName, listener: (event: unknown) => void): () => void {
+    let set = this.listeners.get(push);
+    if (!set) this.listeners.set(push, (set = new Set()));
     set.add(listener);
     // Events only flow on an open socket: connect now so a subscriber does not wait for its first call.
     void this.connect().catch(() => undefined);
@@ -183,7 +55,7 @@ export class WebSocketApi implements StudioApi {
     return () => this.disconnectListeners.delete(listener);
   }
 
-  private async call<T, M extends WsMethod = WsMethod>(method: M, params: WsParams<M>): Promise<Result<T>> {
+  async request(method: RequestMethod, payload: unknown): Promise<Result<unknown>> {
     let socket: WebSocket;
     try {
       socket = await this.connect();
@@ -191,10 +63,10 @@ export class WebSocketApi implements StudioApi {
       return { ok: false, error: disconnected(error instanceof Error ? error.message : String(error)) };
     }
     const id = this.nextId++;
-    return new Promise<Result<T>>((resolve) => {
-      this.pending.set(id, { resolve: resolve as (result: Result<unknown>) => void });
+    return new Promise<Result<unknown>>((resolve) => {
+      this.pending.set(id, { resolve });
       try {
-        socket.send(encodeWireMessage({ id, method, params } as WsRequest));
+        socket.send(encodeWireMessage({ id, method, params: payload ?? null } as WsRequest));
       } catch (error) {
         this.pending.delete(id);
         resolve({ ok: false, error: disconnected(error instanceof Error ? error.message : String(error)) });
@@ -238,20 +110,8 @@ export class WebSocketApi implements StudioApi {
     }
     if (typeof message !== 'object' || message === null) return;
     const m = message as { id?: unknown; result?: unknown; event?: unknown; data?: unknown };
-    if (m.event === 'runEvent') {
-      for (const listener of this.listeners) listener(m.data as RunEvent);
-      return;
-    }
-    if (m.event === 'weightsEvent') {
-      for (const listener of this.weightsListeners) listener(m.data as WeightsEvent);
-      return;
-    }
-    if (m.event === 'videoEvent') {
-      for (const listener of this.videoListeners) listener(m.data as VideoExportEvent);
-      return;
-    }
-    if (m.event === 'batchEvent') {
-      for (const listener of this.batchListeners) listener(m.data as BatchEvent);
+    if (typeof m.event === 'string') {
+      for (const listener of this.listeners.get(m.event as PushName) ?? []) listener(m.data);
       return;
     }
     if (m.id === null) {

@@ -1,59 +1,10 @@
-// The IPC contract: channel names and request/response/event types, imported by main, preload, renderer and
-// the browser host alike. Payloads from the renderer are validated against src/shared/schemas.ts.
+// The studio API's payload types: what each call sends and answers and what each event carries (the table of
+// calls is api.ts). Types only: main, preload, renderer, worker and the browser host all import them.
 
-import { BATCH_CHANNELS, type BatchApi } from './batch-api.js';
-import { RESUME_CHANNELS, type ResumeApi } from './resume-api.js';
-import type { ErrorInfo, Result } from './result.js';
-import type { StudioSettings, VideoSettings } from './studio-settings.js';
+import type { ErrorInfo } from './result.js';
+import type { StudioSettings } from './studio-settings.js';
 
-export type { ErrorInfo, Result };
-
-export const WEIGHTS_CHANNELS = {
-  getWeightsStatus: 'weights:status',
-  fetchWeights: 'weights:fetch',
-  cancelWeightsFetch: 'weights:cancel',
-  importWeights: 'weights:import',
-  removeWeights: 'weights:remove',
-  /** Pushed main → renderer: download progress, phase changes, done / error / canceled. */
-  weightsEvent: 'weights:event',
-} as const;
-
-export const VIDEO_CHANNELS = {
-  exportVideo: 'video:export',
-  cancelVideoExport: 'video:cancel',
-  getFfmpegStatus: 'video:ffmpeg-status',
-  /** The Export video options, the timelapse toggle and the ffmpeg setting, persisted with the settings. */
-  getVideoSettings: 'video:settings-get',
-  saveVideoSettings: 'video:settings-save',
-  /** Pushed main → renderer: progress, then done / error / canceled. */
-  videoEvent: 'video:event',
-} as const;
-
-/** Every channel, in one place (renderer → main are invoke channels; `runEvent` is pushed main → renderer). */
-export const CHANNELS = {
-  startRun: 'run:start',
-  pauseRun: 'run:pause',
-  resumeRun: 'run:resume',
-  stopRun: 'run:stop',
-  updateRunSettings: 'run:update-settings',
-  runEvent: 'run:event',
-  exportImage: 'image:export',
-  getSettings: 'settings:get',
-  saveSettings: 'settings:save',
-  getAppInfo: 'app:info',
-  /** The memory a run with these settings would need, what is available, and what fits. */
-  estimateMemory: 'run:estimate-memory',
-  /** Pushed main → renderer (Electron only): a command from the app menu. */
-  menuAction: 'menu:action',
-  ...WEIGHTS_CHANNELS,
-  ...VIDEO_CHANNELS,
-  ...BATCH_CHANNELS,
-  ...RESUME_CHANNELS,
-} as const;
-export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
-
-/** The channels main pushes to the renderer; every other CHANNELS entry is a request answered with a Result. */
-export const PUSH_CHANNELS: readonly Channel[] = [CHANNELS.runEvent, CHANNELS.menuAction, CHANNELS.weightsEvent, CHANNELS.videoEvent, CHANNELS.batchEvent];
+// --- Runs -----------------------------------------------------------------------------------------------------
 
 /** An image as the renderer read it (File API): its name for display, its encoded bytes. Never a path. */
 export interface ImageInput {
@@ -180,7 +131,7 @@ export interface AppInfo {
 }
 
 /**
- * A command from the Electron app menu. Files the user picked in the native Open dialog arrive as bytes, read
+ * A command from the Electron app menu (pushed to the window; the browser host has no menu). Files the user picked in the native Open dialog arrive as bytes, read
  * by the main process; the renderer never names a path.
  */
 export type MenuAction =
@@ -189,32 +140,7 @@ export type MenuAction =
   | { type: 'export-image' }
   | { type: 'error'; error: ErrorInfo };
 
-/** The API the renderer sees (window.api in Electron; the same over WebSocket in the browser host). */
-export interface StudioApi extends WeightsApi, VideoApi, BatchApi, ResumeApi {
-  startRun(request: StartRunRequest): Promise<Result<RunRef>>;
-  pauseRun(ref: RunRef): Promise<Result<null>>;
-  resumeRun(ref: RunRef): Promise<Result<null>>;
-  stopRun(ref: RunRef): Promise<Result<null>>;
-  updateRunSettings(request: UpdateRunSettingsRequest): Promise<Result<null>>;
-  exportImage(request: ExportImageRequest): Promise<Result<ExportImageResponse>>;
-  getSettings(): Promise<Result<StudioSettings>>;
-  saveSettings(settings: StudioSettings): Promise<Result<null>>;
-  getAppInfo(): Promise<Result<AppInfo>>;
-  estimateMemory(request: EstimateMemoryRequest): Promise<Result<MemoryEstimateInfo>>;
-  /** Subscribes to run events; returns the unsubscribe function. */
-  onRunEvent(listener: (event: RunEvent) => void): () => void;
-}
-
-/** What the Electron preload exposes as window.api: the StudioApi plus the app menu (the browser host has none). */
-export interface DesktopApi extends StudioApi {
-  /** Subscribes to app-menu commands; returns the unsubscribe function. */
-  onMenuAction(listener: (action: MenuAction) => void): () => void;
-}
-
-// --- The weights manager (the "Model" panel) ------------------------------------------------------------------
-// WEIGHTS_CHANNELS (above) are part of CHANNELS and StudioApi extends WeightsApi; src/main/services/weights-service.ts
-// implements every method.
-
+// --- The weights manager (the Model panel) --------------------------------------------------------------------
 
 /** A file the installed weights were made from, with its digests. */
 export interface WeightsSourceFile {
@@ -274,23 +200,7 @@ export type WeightsEvent =
   /** A fetch was canceled; what was downloaded is kept and the next fetch resumes it. */
   | { type: 'canceled' };
 
-export interface WeightsApi {
-  getWeightsStatus(): Promise<Result<WeightsInfo>>;
-  /** Resolves when installed (or failed); progress arrives as WeightsEvents meanwhile. */
-  fetchWeights(request: FetchWeightsRequest): Promise<Result<WeightsInfo>>;
-  cancelWeightsFetch(): Promise<Result<null>>;
-  importWeights(request: ImportWeightsRequest): Promise<Result<WeightsInfo>>;
-  removeWeights(): Promise<Result<WeightsInfo>>;
-  /** Subscribes to weights events; returns the unsubscribe function. */
-  onWeightsEvent(listener: (event: WeightsEvent) => void): () => void;
-}
-
-// --- Timelapse video ("Export video" on the current or any past run) ----------------------------------------
-// VIDEO_CHANNELS (above) are part of CHANNELS and StudioApi extends VideoApi; src/main/services/video-service.ts
-// implements every method.
-// A run has frames to export only if its worker spooled them (src/engine/video/frames.ts, FrameRecorder) into
-// runFramesDir(root, runId).
-
+// --- Timelapse video (Export video, on the current or any past run) -------------------------------------------
 
 /** The Export video dialog's choices (defaults: DEFAULT_VIDEO_SETTINGS in studio-settings.ts). */
 export interface ExportVideoRequest extends RunRef {
@@ -339,15 +249,67 @@ export type FfmpegStatus =
   | { found: true; path: string; source: 'setting' | 'ffmpeg-static' | '@ffmpeg-installer/ffmpeg' | 'path'; version: string; notes: string[] }
   | { found: false; help: string };
 
-export interface VideoApi {
-  /** Resolves when the video is written (or failed / was cancelled); progress arrives as VideoExportEvents meanwhile. */
-  exportVideo(request: ExportVideoRequest): Promise<Result<ExportVideoResponse>>;
-  /** Cancels the run's export in progress (one export per run at a time). */
-  cancelVideoExport(ref: RunRef): Promise<Result<null>>;
-  getFfmpegStatus(): Promise<Result<FfmpegStatus>>;
-  getVideoSettings(): Promise<Result<VideoSettings>>;
-  /** Persists them; the ffmpeg path is used from the next export and status check on. */
-  saveVideoSettings(settings: VideoSettings): Promise<Result<null>>;
-  /** Subscribes to video export events; returns the unsubscribe function. */
-  onVideoEvent(listener: (event: VideoExportEvent) => void): () => void;
+// --- The batch queue: many content images under one setting set, run one after another, resumable -------------
+
+export interface StartBatchRequest {
+  contents: ImageInput[];
+  styles: { image: ImageInput; blend: number }[];
+  /** One setting set for every item (the panel sends the current settings). */
+  settings: StudioSettings;
+}
+
+export type BatchItemState = 'pending' | 'running' | 'done' | 'failed';
+
+export interface BatchItemInfo {
+  index: number;
+  /** The content image's name as it was added. */
+  name: string;
+  state: BatchItemState;
+  /** Why it failed (the batch went on with the next item). */
+  error: ErrorInfo | null;
+  seconds: number | null;
+}
+
+export interface BatchStatus {
+  /** empty: no batch; paused: stopped by the user (or by a problem every item would hit: `error` says). */
+  state: 'empty' | 'running' | 'paused' | 'finished';
+  items: BatchItemInfo[];
+  /** The item being painted now, with its iteration. */
+  current: { index: number; iteration: number; iterations: number } | null;
+  total: number;
+  done: number;
+  failed: number;
+  /** A problem that paused the whole batch (no weights, say); null otherwise. */
+  error: ErrorInfo | null;
+}
+
+export type BatchEvent =
+  | { type: 'status'; status: BatchStatus }
+  | { type: 'progress'; index: number; iteration: number; iterations: number; loss: number; preview: PreviewFrame | null };
+
+export interface BatchItemRef {
+  index: number;
+}
+
+/** A finished item's image, PNG. */
+export interface BatchOutput {
+  fileName: string;
+  bytes: Uint8Array;
+}
+
+// --- Interrupted runs: checkpoints a crash, a kill or a power loss left, offered for resuming -----------------
+
+/** A run that stopped without finishing (the app or its worker died) and left a checkpoint. */
+export interface InterruptedRun {
+  runId: string;
+  contentName: string;
+  styleNames: string[];
+  /** The run's settings as its checkpoint recorded them (mid-run changes included). */
+  settings: StudioSettings;
+  sizePx: number;
+  /** Iterations done when the checkpoint was taken, of `totalIterations` (across scales and tiles). */
+  iteration: number;
+  totalIterations: number;
+  /** When the checkpoint was written (ISO 8601). */
+  savedAt: string;
 }
