@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { CheckpointWriter, newRunId, type Checkpoint, type CheckpointManifest, type RenderPlan, type RenderState, type RunResult, NstError } from '../engine/index.js';
+import * as v from 'valibot';
+import { CheckpointWriter, newRunId, parseCheckpointJob, type Checkpoint, type CheckpointManifest, type RenderPlan, type RenderState, type RunResult, NstError } from '../engine/index.js';
 import { parseNumber } from './parse.js';
 
 export const DEFAULT_CHECKPOINT_EVERY_S = 60;
@@ -19,6 +20,30 @@ export interface StylizeJob {
   /** SHA-256 of each input image when the run started: resuming against edited inputs would mix two jobs. */
   readonly inputs: readonly { readonly path: string; readonly sha256: string }[];
 }
+
+// Messages are predicates: parseCheckpointJob puts the field's path before them ("its job.stylePaths[0] must be …").
+const objectMessage = (shape: string) => (issue: v.BaseIssue<unknown>): string => (issue.expected?.startsWith('"') ? 'is missing' : `must be ${shape}`);
+const absolutePath = v.pipe(
+  v.string('must be an absolute path'),
+  v.check((p) => path.isAbsolute(p), 'must be an absolute path'),
+);
+
+const StylizeJobSchema = v.object(
+  {
+    kind: v.literal('nst-stylize', 'must be "nst-stylize"'),
+    contentPath: absolutePath,
+    stylePaths: v.array(absolutePath, 'must be a list of absolute paths'),
+    options: v.record(v.string(), v.union([v.string(), v.boolean()], 'must be text or true/false'), 'must be an object of option values'),
+    inputs: v.array(
+      v.object(
+        { path: absolutePath, sha256: v.pipe(v.string('must be a SHA-256 in hex'), v.regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex')) },
+        objectMessage('an object {path, sha256}'),
+      ),
+      'must be a list of the input images and their SHA-256',
+    ),
+  },
+  objectMessage('an object'),
+) satisfies v.GenericSchema<unknown, StylizeJob>;
 
 export function addCheckpointOption(command: Command): Command {
   return command.option(
@@ -145,20 +170,16 @@ function weightsRemedy(runId: string, weights: string | boolean | undefined): st
 }
 
 /**
- * Checks a checkpoint's job before resuming it: it must be a `nst stylize` job whose input images are still the
- * files the run started from.
+ * A checkpoint's job, parsed, before its run is resumed: it must be a `nst stylize` job (BAD_CHECKPOINT naming the
+ * first field that is wrong) whose input images are still the files the run started from.
  */
-export async function checkStylizeJob(runId: string, job: unknown): Promise<StylizeJob> {
+export async function checkStylizeJob(runId: string, value: unknown): Promise<StylizeJob> {
   const bad = (why: string): NstError => new NstError('BAD_CHECKPOINT', `Run ${runId} cannot be resumed: ${why}.`);
-  if (typeof job !== 'object' || job === null) throw bad('its checkpoint holds no job');
-  const j = job as Record<string, unknown>;
-  if (j.kind !== 'nst-stylize') throw bad(`it is a ${JSON.stringify(j.kind)} job, not an \`nst stylize\` run (resume it where it was started)`);
-  const isPaths = (v: unknown): v is string[] => Array.isArray(v) && v.every((p) => typeof p === 'string' && path.isAbsolute(p));
-  if (typeof j.contentPath !== 'string' || !isPaths(j.stylePaths) || !isPaths([j.contentPath])) throw bad('its job lacks absolute content and style paths');
-  if (typeof j.options !== 'object' || j.options === null || Object.values(j.options).some((v) => typeof v !== 'string' && typeof v !== 'boolean')) throw bad('its job lacks its options');
-  if (!Array.isArray(j.inputs)) throw bad('its job lacks the input images\' checksums');
-  for (const input of j.inputs as { path?: unknown; sha256?: unknown }[]) {
-    if (typeof input.path !== 'string' || typeof input.sha256 !== 'string') throw bad('its job lacks the input images\' checksums');
+  // Another front end's job is not a malformed one: said as what it is.
+  const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
+  if (kind !== undefined && kind !== 'nst-stylize') throw bad(`it is a ${JSON.stringify(kind)} job, not an \`nst stylize\` run (resume it where it was started)`);
+  const job = parseCheckpointJob(runId, StylizeJobSchema, value);
+  for (const input of job.inputs) {
     let now: string;
     try {
       now = await sha256(input.path);
@@ -167,5 +188,5 @@ export async function checkStylizeJob(runId: string, job: unknown): Promise<Styl
     }
     if (now !== input.sha256) throw bad(`its input image ${input.path} has changed since the run started`);
   }
-  return job as StylizeJob;
+  return job;
 }

@@ -242,6 +242,25 @@ describe('nst resume refuses', () => {
     expect(studio.stderr).toMatch(/cannot be resumed: it is a "studio-run" job, not an `nst stylize` run/);
   });
 
+  it('a job that is malformed, naming the field and what it must be (exit 3)', async () => {
+    const content = path.join(dataDir, 'content.png');
+    await writeFile(content, 'original bytes');
+    const good = { kind: 'nst-stylize', contentPath: content, stylePaths: [content], options: { output: path.join(dataDir, 'o.png') }, inputs: [{ path: content, sha256: 'f'.repeat(64) }] };
+    const cases: [unknown, string][] = [
+      [null, 'its job must be an object (got null).'],
+      [{ ...good, stylePaths: ['style.png'] }, 'its job.stylePaths.0 must be an absolute path (got "style.png").'],
+      [{ ...good, options: undefined }, 'its job.options is missing.'],
+      [{ ...good, options: { iterations: 300 } }, 'its job.options.iterations must be text or true/false (got 300).'],
+      [{ ...good, inputs: [{ path: content, sha256: 'not a digest' }] }, 'its job.inputs.0.sha256 must be a SHA-256 in hex (got "not a digest").'],
+    ];
+    for (const [job, why] of cases) {
+      const runId = await fakeRun(dataDir, job);
+      const refused = await runNst(['resume', runId], { env });
+      expect(refused.code, JSON.stringify(job)).toBe(3);
+      expect(refused.stderr).toBe(`nst: Run ${runId} cannot be resumed: ${why}\n`);
+    }
+  });
+
   it('a run whose process is still alive (exit 2), which `nst runs` shows as running', async () => {
     const runId = await fakeRun(dataDir, { kind: 'nst-stylize' }, { live: true });
     const refused = await runNst(['resume', runId], { env });

@@ -2,7 +2,7 @@
 
 import { Command } from 'commander';
 import { checkNotRunning, checkRunId, listCheckpoints, readCheckpoint, removeCheckpoint, runDir, runOwner, runsDir } from '../../engine/index.js';
-import { checkStylizeJob, type StylizeJob } from '../checkpoints.js';
+import { checkStylizeJob } from '../checkpoints.js';
 import { writeJsonLine } from '../output.js';
 import { stylize } from './stylize.js';
 
@@ -12,10 +12,10 @@ export function resumeCommand(): Command {
     .argument('<run-id>', 'the run id `nst stylize` printed (see `nst runs`)')
     .option('--json', 'JSON lines as `nst stylize --json` prints them (default: as the run was started)')
     .action(async (runId: string, options: { json?: boolean }) => {
-      const checkpoint = await readCheckpoint<StylizeJob>(checkRunId(runId));
+      const checkpoint = await readCheckpoint(checkRunId(runId));
       await checkNotRunning(runId);
       const job = await checkStylizeJob(runId, checkpoint.manifest.job);
-      await stylize(job.contentPath, [...job.stylePaths], { ...job.options, ...(options.json ? { json: true } : {}) }, checkpoint);
+      await stylize(job.contentPath, [...job.stylePaths], { ...job.options, ...(options.json ? { json: true } : {}) }, { ...checkpoint, manifest: { ...checkpoint.manifest, job } });
     });
 }
 
@@ -32,7 +32,7 @@ export function runsCommand(): Command {
         process.stderr.write(`nst: removed ${dir}\n`);
         return;
       }
-      const runs = await listCheckpoints<StylizeJob>();
+      const runs = await listCheckpoints();
       const owners = new Map(await Promise.all(runs.map(async (run): Promise<[string, number | null]> => [run.runId, await runOwner(run.runId)])));
       if (options.json) {
         for (const run of runs) {

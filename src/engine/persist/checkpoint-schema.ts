@@ -1,6 +1,8 @@
-// The schema of a checkpoint's manifest (checkpoint.json): what a resume relies on, each refusal naming its field.
+// The schema of a checkpoint's manifest (checkpoint.json): what a resume relies on, each refusal naming its field;
+// the front end's job inside it is parsed with that front end's own schema (parseCheckpointJob).
 
 import * as v from 'valibot';
+import { NstError } from '../errors.js';
 import type { LossBreakdown, LossWeights } from '../model/objective.js';
 import type { RenderPlan } from '../render/render.js';
 import type { WeightsFingerprint } from '../weights/fingerprint.js';
@@ -163,4 +165,24 @@ export function parseManifest(runId: string, value: unknown): { ok: true; manife
 /** state.stage.run.iteration, files[0].bytes. */
 function fieldPath(path: readonly { key: unknown }[]): string {
   return path.map((item, i) => (typeof item.key === 'number' ? `[${item.key}]` : `${i === 0 ? '' : '.'}${String(item.key)}`)).join('');
+}
+
+/**
+ * A front end's job (the manifest's `job`: the CLI's options, the studio's request), parsed with that front end's
+ * schema, whose messages are predicates ("must be at least 16", "is missing"): throws BAD_CHECKPOINT naming the first
+ * field that is wrong ("Run … cannot be resumed: its job.settings.sizePx must be at least 16 (got 3).").
+ */
+export function parseCheckpointJob<Job>(runId: string, schema: v.GenericSchema<unknown, Job>, job: unknown): Job {
+  const result = v.safeParse(schema, job);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const dotPath = v.getDotPath(issue);
+  // An object's issue about a key it lacks (expected '"key"') or must not have ('never'): the value says nothing more.
+  const aboutKey = issue.type.endsWith('object') && (issue.expected === 'never' || issue.expected?.startsWith('"'));
+  const got = aboutKey ? '' : ` (got ${truncate(show(issue.input))})`;
+  throw new NstError('BAD_CHECKPOINT', `Run ${runId} cannot be resumed: its job${dotPath ? `.${dotPath}` : ''} ${issue.message}${got}.`);
+}
+
+function truncate(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

@@ -6,7 +6,7 @@ import { memoryLimitBytes } from '../services/memory-estimate.js';
 import type { ErrorInfo, LossPoint, PreviewFrame, RunEvent } from '../../shared/ipc.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import type { ParentToWorker, StartMessage, WorkerToParent } from './messages.js';
-import { openRunCheckpoints, type RebuiltSegment, type RunCheckpoints, type StudioJob } from './run-checkpoint.js';
+import { openRunCheckpoints, parseStudioJob, type RebuiltSegment, type RunCheckpoints } from './run-checkpoint.js';
 import { applyMidRunChanges, engineRunSettings, graphLayersFor, lossWeights, rebuildReason, type GraphLayers } from './run-settings.js';
 
 const PREVIEW_QUALITY = 85;
@@ -251,7 +251,7 @@ async function paint(run: ActiveRun): Promise<void> {
   run.resumedAt = resume?.state.stage.iterationsBefore ?? 0;
   const checkpointing = run.checkpoints?.renderOptions ?? (resume ? { resume: resume.state } : {});
   // A run interrupted after a rebuild continues its rebuilt segment, not the render.
-  const resumedSegment = resume ? ((resume.manifest.job as StudioJob).segment ?? null) : null;
+  const resumedSegment = resume ? (parseStudioJob(run.runId, resume.manifest.job).segment ?? null) : null;
 
   /** A plain run at the plan's optimisation size on a graph with the current layers, from an image or a checkpoint. */
   const runSegment = async (segment: RebuiltSegment, from: { image: PlanarImage } | { resume: RunSnapshot }): Promise<RunResult> => {

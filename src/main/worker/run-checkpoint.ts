@@ -3,8 +3,10 @@
 
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointWriter, type CheckpointManifest, type RenderPlan, type RenderState, type RenderOptions, mapCheckpointSink, type CheckpointSink } from '../../engine/index.js';
-import type { StartRunRequest } from '../../shared/api.js';
+import * as v from 'valibot';
+import { CheckpointWriter, type CheckpointManifest, type RenderPlan, type RenderState, type RenderOptions, mapCheckpointSink, type CheckpointSink, parseCheckpointJob } from '../../engine/index.js';
+import type { StartRunRequest } from '../../shared/ipc.js';
+import { StudioSettingsSchema } from '../../shared/schemas.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 
 /** What the studio's user can do about a run made with other weights (the Weights panel holds one set at a time). */
@@ -36,6 +38,38 @@ export interface RebuiltSegment {
 
 export const CONTENT_FILE = 'input-content';
 export const styleFile = (index: number): string => `input-style-${index}`;
+
+// Messages are predicates, as the studio settings' are: parseCheckpointJob puts the field's path before them.
+const objectMessage = (shape: string) => (issue: v.BaseIssue<unknown>): string => (issue.expected?.startsWith('"') ? 'is missing' : `must be ${shape}`);
+const wholeNumber = (min: number) =>
+  v.pipe(v.number('must be a number'), v.safeInteger('must be a whole number'), v.minValue(min, `must be at least ${min}`));
+const text = v.string('must be text');
+
+const StudioJobSchema = v.object(
+  {
+    kind: v.literal('studio-run', 'must be "studio-run"'),
+    settings: StudioSettingsSchema,
+    content: v.object({ name: text, file: text }, objectMessage('an object {name, file}')),
+    styles: v.array(
+      v.object(
+        { name: text, blend: v.pipe(v.number('must be a number'), v.finite('must be finite'), v.minValue(0, 'must be ≥ 0')), file: text },
+        objectMessage('an object {name, blend, file}'),
+      ),
+      'must be a list of the style images',
+    ),
+    timelapse: v.optional(v.nullable(v.object({ frameEvery: wholeNumber(1) }, objectMessage('an object {frameEvery}, or null')))),
+    segment: v.optional(v.object({ iterationsBefore: wholeNumber(0), iterations: wholeNumber(1) }, objectMessage('an object {iterationsBefore, iterations}'))),
+  },
+  objectMessage('an object'),
+) satisfies v.GenericSchema<unknown, StudioJob>;
+
+/**
+ * A studio checkpoint's job, parsed: BAD_CHECKPOINT naming the first field that is wrong (a checkpoint from disk is
+ * trusted no more than a request from a window).
+ */
+export function parseStudioJob(runId: string, job: unknown): StudioJob {
+  return parseCheckpointJob(runId, StudioJobSchema, job);
+}
 
 export interface WorkerCheckpointOptions {
   /** The data folder: checkpoints go to <root>/runs/<runId>/. */
@@ -82,7 +116,7 @@ export function openRunCheckpoints(args: {
   const { request } = args;
   let settings = request.settings;
   let timelapse = args.timelapse;
-  let segment: RebuiltSegment | null = (args.resume?.manifest.job as StudioJob | undefined)?.segment ?? null;
+  let segment: RebuiltSegment | null = args.resume ? (parseStudioJob(args.runId, args.resume.manifest.job).segment ?? null) : null;
   const job = (): StudioJob => ({
     kind: 'studio-run',
     settings,
