@@ -13,11 +13,11 @@ export { type OptimizerName } from './optim/types.js';
 
 // Rendering a run: one run, multi-scale, memory plans, tiles.
 export { benchmark } from './render/bench.js';
-export { autoDeviceOrder, autoSkipReason, type ExecutionRequest, objectiveShape, resolveExecution, type ResolvedExecution } from './render/execution.js';
+export { autoDeviceOrder, autoSkipReason, objectiveShape, resolveExecution } from './render/execution.js';
 export { defaultMemoryLimit, estimateMemory, type EstimateSpec, formatBytes, largestFittingSize, MB, type MemoryEstimate, type RunShape, sizeWithLongest, withExecution } from './render/memory.js';
 export { multiScaleIterations, resizeLongest, scaleSizes, type ScalesOption } from './render/multiscale.js';
 export { convForLimit, estimateSpec, planIterations, planRender, type RenderOptions, type RenderPlan, type RenderSpec, type RenderState, renderStyleTransfer, type TileOption } from './render/render.js';
-export { type CheckpointSink, initialImage, mapCheckpointSink, RunController, type RunEvent, type RunResult, type RunSettings, type RunSnapshot, runStyleTransfer } from './render/run.js';
+export { type CheckpointSink, initialImage, mapCheckpointSink, RunController, type IterationCount, type RenderEvent, type RunResult, type RunSettings, type RunSnapshot, runStyleTransfer } from './render/run.js';
 export { type RenderPhase } from './render/tiles/run.js';
 
 // What outlives a process: the data folder, checkpoints, batch manifests.

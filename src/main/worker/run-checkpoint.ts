@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as v from 'valibot';
 import { CheckpointWriter, type CheckpointManifest, type RenderPlan, type RenderState, type RenderOptions, mapCheckpointSink, type CheckpointSink, parseCheckpointJob } from '../../engine/index.js';
-import type { StartRunRequest } from '../../shared/ipc.js';
+import type { StartRunRequest } from '../../shared/api.js';
 import { StudioSettingsSchema } from '../../shared/schemas.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 
