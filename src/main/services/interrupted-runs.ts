@@ -1,15 +1,65 @@
-// Reads a studio run's checkpoint back into a run request (settings and the images saved beside it) and its state.
+// Interrupted runs: the checkpoints a crash, a kill or a power loss left in the data folder, listed for the studio
+// and read back into a run request (settings and the images saved beside it) with the state to continue from.
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readCheckpoint, runDir, type CheckpointManifest, type RenderState, NstError } from '../../engine/index.js';
+import { checkNotRunning, isNstError, listCheckpoints, readCheckpoint, runDir, runOwner, type CheckpointManifest, type RenderState, NstError } from '../../engine/index.js';
+import type { InterruptedRun, Result, StartRunRequest } from '../../shared/api.js';
+import { errorText, fail, ok } from '../../shared/result.js';
+import { validateRequest, validateStudioSettings } from '../../shared/schemas.js';
 import { CONTENT_FILE, styleFile, type StudioJob } from '../worker/run-checkpoint.js';
 
+export interface ResumableRun {
+  request: StartRunRequest;
+  checkpoint: { state: RenderState; manifest: CheckpointManifest };
+}
+
 /**
- * The request to queue again (unvalidated: the caller runs it through validateStartRun, as a window's would be)
- * and the checkpoint to continue from. Throws NstError (BAD_CHECKPOINT, FILE_NOT_FOUND) naming what is wrong.
+ * The studio runs with a checkpoint under `root`, newest first: not those `isLive` says this session is running,
+ * nor those another live process (a second window's host) is.
  */
-export async function readStudioCheckpoint(runId: string, root: string): Promise<{ request: unknown; checkpoint: { state: RenderState; manifest: CheckpointManifest } }> {
+export async function findInterruptedRuns(root: string, isLive: (runId: string) => boolean): Promise<InterruptedRun[]> {
+  const out: InterruptedRun[] = [];
+  for (const { runId, manifest } of await listCheckpoints(root)) {
+    const job = manifest?.job as { kind?: unknown; settings?: unknown; content?: { name?: unknown }; styles?: { name?: unknown }[] } | null | undefined;
+    if (!manifest || job?.kind !== 'studio-run' || isLive(runId) || (await runOwner(runId, root)) !== null) continue;
+    // Settings from disk reach the window only as valid settings; a run whose are not cannot be resumed anyway.
+    const settings = validateStudioSettings(job.settings);
+    if (!settings.ok) continue;
+    out.push({
+      runId,
+      contentName: String(job.content?.name ?? ''),
+      styleNames: (job.styles ?? []).map((s) => String(s?.name ?? '')),
+      settings: settings.value,
+      sizePx: settings.value.sizePx,
+      iteration: manifest.progress.iteration,
+      totalIterations: manifest.progress.totalIterations,
+      savedAt: manifest.updatedAt,
+    });
+  }
+  return out;
+}
+
+/** An interrupted run read back to be queued again, or why it cannot be (FILE_NOT_FOUND, RUN_LOCKED, BAD_CHECKPOINT …). */
+export async function loadInterruptedRun(runId: string, root: string): Promise<Result<ResumableRun>> {
+  let resumed: Awaited<ReturnType<typeof readStudioCheckpoint>>;
+  try {
+    await checkNotRunning(runId, root);
+    resumed = await readStudioCheckpoint(runId, root);
+  } catch (error) {
+    return fail(isNstError(error) ? error.code : 'BAD_CHECKPOINT', errorText(error));
+  }
+  // What came from disk is checked as strictly as what comes from the window.
+  const request = validateRequest('startRun', resumed.request);
+  if (!request.ok) return fail('BAD_CHECKPOINT', `Run ${runId} cannot be resumed: its saved request is not valid (${request.error.message}).`);
+  return ok({ request: request.value, checkpoint: resumed.checkpoint });
+}
+
+/**
+ * The request to queue again (unvalidated: loadInterruptedRun checks it as a window's would be) and the checkpoint
+ * to continue from. Throws NstError (BAD_CHECKPOINT, FILE_NOT_FOUND) naming what is wrong.
+ */
+async function readStudioCheckpoint(runId: string, root: string): Promise<{ request: unknown; checkpoint: { state: RenderState; manifest: CheckpointManifest } }> {
   const { manifest, state } = await readCheckpoint<StudioJob>(runId, root);
   const bad = (why: string): NstError => new NstError('BAD_CHECKPOINT', `Run ${runId} cannot be resumed: ${why}.`);
   const job = manifest.job as Partial<StudioJob> | null;

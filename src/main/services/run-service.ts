@@ -1,29 +1,17 @@
-// The run queue: runs validated requests one at a time in a worker thread, publishes their events.
-// Pure Node (no Electron): the Electron main process, the browser host and the tests all use it as is.
+// The run queue: runs validated requests one at a time (in the job worker, through its WorkerHost), steers them,
+// publishes their events and keeps their images for export; interrupted runs are listed and queued again from their
+// checkpoints (interrupted-runs.ts). Pure Node (no Electron): the main process, the browser host and the tests use it.
 
 import { randomBytes } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import type { ErrorInfo, InterruptedRun, Result, RunEvent, RunRef, StartRunRequest, UpdateRunSettingsRequest } from '../../shared/api.js';
 import { fail, ok } from '../../shared/result.js';
-import { validateRequest, validateStudioSettings } from '../../shared/schemas.js';
-import type { ParentToWorker, WorkerToParent } from '../worker/messages.js';
 import { applyMidRunChanges } from '../worker/run-settings.js';
-import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
-import { pruneRunFrames, runFramesDir } from './video-service.js';
-import { checkNotRunning, listCheckpoints, removeCheckpoint, runOwner, type CheckpointManifest, type PlanarImage, type RenderState, isNstError } from '../../engine/index.js';
-import { readStudioCheckpoint } from './interrupted-runs.js';
+import { timelapseSpool } from './video-service.js';
+import { removeCheckpoint, type PlanarImage } from '../../engine/index.js';
+import { findInterruptedRuns, loadInterruptedRun, type ResumableRun } from './interrupted-runs.js';
+import { WorkerHost, type WorkerLocation } from './worker-host.js';
 
-/**
- * Where the job worker's script is: a built `.js` file (Electron: out/main/job-worker.js; browser host:
- * out/server/job-worker.js), or a bootstrap that loads the TypeScript source (tests).
- */
-export interface WorkerLocation {
-  url: URL | string;
-  /** Node options for the worker thread (e.g. a loader). */
-  execArgv?: string[];
-  /** Extra process.argv entries inside the worker. */
-  argv?: string[];
-}
+export type { WorkerLocation } from './worker-host.js';
 
 /** Where the VGG19 weights are, asked at each run start (so weights installed meanwhile need no restart). */
 export type WeightsResolver = () => Promise<{ path: string } | { path: null; help: string }>;
@@ -78,15 +66,9 @@ interface RunRecord {
   image: PlanarImage | null;
   imageEvicted: boolean;
   /** A resumed run's checkpoint, until the worker has its copy. */
-  resume: { state: RenderState; manifest: CheckpointManifest } | null;
+  resume: ResumableRun['checkpoint'] | null;
   /** Whether the run checkpoints (when the service keeps checkpoints at all). */
   checkpoint: boolean;
-}
-
-interface PendingSnapshot {
-  runId: string;
-  resolve: (image: PlanarImage | null) => void;
-  timer: NodeJS.Timeout;
 }
 
 export class RunService {
@@ -94,27 +76,39 @@ export class RunService {
   private readonly queue: RunRecord[] = [];
   private readonly listeners = new Set<(event: RunEvent) => void>();
   private readonly finishedWithImages: RunRecord[] = [];
-  private readonly pendingSnapshots = new Map<number, PendingSnapshot>();
-  private worker: Worker | null = null;
+  private readonly worker: WorkerHost;
   private current: RunRecord | null = null;
-  private idleTimer: NodeJS.Timeout | null = null;
   private sequence = 0;
-  private snapshotSequence = 0;
   private disposed = false;
   private readonly previewIntervalMs: number;
   private readonly threads: number;
   private readonly keepImages: number;
-  private readonly idleWorkerMs: number;
-  private readonly snapshotTimeoutMs: number;
-  private readonly shutdownTimeoutMs: number;
 
   constructor(private readonly options: RunServiceOptions) {
     this.previewIntervalMs = options.previewIntervalMs ?? 250;
     this.threads = options.threads ?? 0;
     this.keepImages = options.keepImages ?? 20;
-    this.idleWorkerMs = options.idleWorkerMs ?? 5 * 60_000;
-    this.snapshotTimeoutMs = options.snapshotTimeoutMs ?? 15_000;
-    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
+    this.worker = new WorkerHost(
+      {
+        location: options.worker,
+        idleWorkerMs: options.idleWorkerMs ?? 5 * 60_000,
+        snapshotTimeoutMs: options.snapshotTimeoutMs ?? 15_000,
+        shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
+      },
+      {
+        event: (event) => this.onWorkerEvent(event),
+        result: (runId, image) => {
+          const record = this.runs.get(runId);
+          if (record) this.keepImage(record, image);
+        },
+        idle: (runId) => this.onWorkerIdle(runId),
+        failed: (error) => this.failCurrent(error),
+        gone: (error) => {
+          this.failCurrent(error);
+          this.pump();
+        },
+      },
+    );
   }
 
   /**
@@ -134,61 +128,35 @@ export class RunService {
   /** Interrupted runs with a checkpoint in the data folder, newest first (not the ones this session is running). */
   async listInterruptedRuns(): Promise<Result<InterruptedRun[]>> {
     const root = this.options.checkpoints?.root;
-    if (!root) return ok([]);
-    const live = (runId: string): boolean => ['queued', 'running'].includes(this.runs.get(runId)?.state ?? '');
-    const out: InterruptedRun[] = [];
-    for (const { runId, manifest } of await listCheckpoints(root)) {
-      const job = manifest?.job as { kind?: unknown; settings?: unknown; content?: { name?: unknown }; styles?: { name?: unknown }[] } | null | undefined;
-      // Not the runs this session is running, nor those another live process (a second window's host) is.
-      if (!manifest || job?.kind !== 'studio-run' || live(runId) || (await runOwner(runId, root)) !== null) continue;
-      // Settings from disk reach the window only as valid settings; a run whose are not cannot be resumed anyway.
-      const settings = validateStudioSettings(job.settings);
-      if (!settings.ok) continue;
-      out.push({
-        runId,
-        contentName: String(job.content?.name ?? ''),
-        styleNames: (job.styles ?? []).map((s) => String(s?.name ?? '')),
-        settings: settings.value,
-        sizePx: settings.value.sizePx,
-        iteration: manifest.progress.iteration,
-        totalIterations: manifest.progress.totalIterations,
-        savedAt: manifest.updatedAt,
-      });
-    }
-    return ok(out);
+    return ok(root ? await findInterruptedRuns(root, (runId) => this.isLive(runId)) : []);
   }
 
-  /** Queues an interrupted run again, under its own id, from its checkpoint (see ResumeApi). */
+  /** Queues an interrupted run again, under its own id, from its checkpoint (api.ts, resumeInterruptedRun). */
   async resumeInterruptedRun({ runId }: RunRef): Promise<Result<RunRef>> {
     if (this.disposed) return fail('UNAVAILABLE', 'The studio is shutting down; no new runs can start.');
     const root = this.options.checkpoints?.root;
     if (!root) return fail('NO_CHECKPOINTS', 'This studio keeps no checkpoints, so it has no run to resume.');
-    const existing = this.runs.get(runId);
-    if (existing && (existing.state === 'queued' || existing.state === 'running')) return fail('ALREADY_RUNNING', `Run ${runId} is already ${existing.state}.`);
-    let resumed: Awaited<ReturnType<typeof readStudioCheckpoint>>;
-    try {
-      await checkNotRunning(runId, root);
-      resumed = await readStudioCheckpoint(runId, root);
-    } catch (error) {
-      return fail(isNstError(error) ? error.code : 'BAD_CHECKPOINT', errorText(error));
-    }
-    // What came from disk is checked as strictly as what comes from the window.
-    const request = validateRequest('startRun', resumed.request);
-    if (!request.ok) return fail('BAD_CHECKPOINT', `Run ${runId} cannot be resumed: its saved request is not valid (${request.error.message}).`);
+    if (this.isLive(runId)) return fail('ALREADY_RUNNING', `Run ${runId} is already ${this.runs.get(runId)!.state}.`);
+    const resumed = await loadInterruptedRun(runId, root);
+    if (!resumed.ok) return resumed;
     const weights = await this.options.weights();
     if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
-    const record: RunRecord = { runId, state: 'queued', request: request.value, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: resumed.checkpoint, checkpoint: true };
+    const record: RunRecord = { runId, state: 'queued', request: resumed.value.request, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: resumed.value.checkpoint, checkpoint: true };
     this.enqueue(record);
     return ok({ runId });
   }
 
   /** Deletes an interrupted run's checkpoint (not one this session is running). */
   async discardInterruptedRun({ runId }: RunRef): Promise<Result<null>> {
+    if (this.isLive(runId)) return fail('ALREADY_RUNNING', `Run ${runId} is ${this.runs.get(runId)!.state}: stop it instead.`);
     const root = this.options.checkpoints?.root;
-    const record = this.runs.get(runId);
-    if (record && (record.state === 'queued' || record.state === 'running')) return fail('ALREADY_RUNNING', `Run ${runId} is ${record.state}: stop it instead.`);
     if (root) await removeCheckpoint(runId, root);
     return ok(null);
+  }
+
+  private isLive(runId: string): boolean {
+    const state = this.runs.get(runId)?.state;
+    return state === 'queued' || state === 'running';
   }
 
   private enqueue(record: RunRecord): void {
@@ -207,14 +175,14 @@ export class RunService {
   async pauseRun(ref: RunRef): Promise<Result<null>> {
     return this.control(ref, (record) => {
       if (record.state === 'queued') record.pauseOnStart = true;
-      else this.send({ type: 'pause', runId: record.runId });
+      else this.worker.send({ type: 'pause', runId: record.runId });
     });
   }
 
   async resumeRun(ref: RunRef): Promise<Result<null>> {
     return this.control(ref, (record) => {
       if (record.state === 'queued') record.pauseOnStart = false;
-      else this.send({ type: 'resume', runId: record.runId });
+      else this.worker.send({ type: 'resume', runId: record.runId });
     });
   }
 
@@ -230,7 +198,7 @@ export class RunService {
         record.request = null;
         this.publish({ runId: record.runId, type: 'error', error: { code: 'CANCELED', message: 'The run was stopped before it started.' } });
         this.publishQueuePositions();
-      } else this.send({ type: 'stop', runId: record.runId });
+      } else this.worker.send({ type: 'stop', runId: record.runId });
     });
   }
 
@@ -242,7 +210,7 @@ export class RunService {
     return this.control({ runId }, (record) => {
       if (record.state === 'queued' && record.request) {
         record.request = { ...record.request, settings: applyMidRunChanges(record.request.settings, settings) };
-      } else this.send({ type: 'update', runId: record.runId, settings });
+      } else this.worker.send({ type: 'update', runId: record.runId, settings });
     });
   }
 
@@ -256,7 +224,7 @@ export class RunService {
     }
     if (record.state === 'queued') return fail('NO_IMAGE_YET', 'That run has not started yet, so it has no image to export.');
     if (record.state === 'running' && this.current === record) {
-      const image = await this.snapshot(record);
+      const image = await this.worker.snapshot(record.runId);
       if (image) return ok(image);
       if (record.image) return ok(record.image);
       return fail('NO_IMAGE_YET', 'The run has not finished its first iteration yet; try again in a moment.');
@@ -277,29 +245,17 @@ export class RunService {
   }
 
   /**
-   * Ends the worker and forgets the queue; further calls answer UNAVAILABLE. A run in progress is stopped first
-   * (its checkpoint kept, so the next session offers it) and the worker terminated only once it is idle:
-   * terminating a worker thread inside an onnxruntime call aborts the whole process ("terminate called after
-   * throwing an instance of 'Napi::Error'"), which would turn quitting mid-run into a crash.
+   * Ends the worker and forgets the queue; further calls answer UNAVAILABLE. A run in progress is stopped first, its
+   * checkpoint kept so that the next session offers it (WorkerHost.dispose says why it is not simply terminated).
    */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    const running = this.current;
+    const running = this.current?.state === 'running' ? this.current.runId : null;
     this.queue.length = 0;
-    this.clearIdleTimer();
-    for (const pending of this.pendingSnapshots.values()) {
-      clearTimeout(pending.timer);
-      pending.resolve(null);
-    }
-    this.pendingSnapshots.clear();
-    const worker = this.worker;
-    this.worker = null;
     this.current = null;
     this.listeners.clear();
-    if (!worker) return;
-    if (running?.state === 'running') await stopAndWaitIdle(worker, running.runId, this.shutdownTimeoutMs);
-    await worker.terminate();
+    await this.worker.dispose(running);
   }
 
   private async control({ runId }: RunRef, act: (record: RunRecord) => void): Promise<Result<null>> {
@@ -342,28 +298,19 @@ export class RunService {
     if (this.disposed || this.current) return;
     const record = this.queue.shift();
     if (!record) {
-      this.armIdleTimer();
+      this.worker.rest();
       return;
     }
-    this.clearIdleTimer();
     const request = record.request!;
     record.request = null;
     record.state = 'running';
     this.current = record;
     this.publishQueuePositions();
-    const worker = this.ensureWorker();
-    if (!worker) {
-      // That run failed (failCurrent said why); the next one tries a fresh worker.
-      setImmediate(() => this.pump());
-      return;
-    }
-    // A busy worker keeps the process alive; an idle one does not (the host can exit, tests end).
-    worker.ref();
-    this.send({
+    const started = this.worker.start({
       type: 'start',
       runId: record.runId,
       request,
-      frames: this.framesFor(record.runId, request),
+      frames: this.options.frames ? timelapseSpool(this.options.frames, record.runId, request.timelapse, this.options.checkpoints?.root ?? null) : null,
       weightsPath: record.weightsPath,
       previewIntervalMs: this.previewIntervalMs,
       threads: this.threads,
@@ -372,106 +319,25 @@ export class RunService {
       resume: record.resume,
     });
     record.resume = null;
+    // Not started: that run failed (the host said why); the next one tries a fresh worker.
+    if (!started) setImmediate(() => this.pump());
   }
 
-  /**
-   * Where and how often this run spools timelapse frames, or null (off, or no frames root); prunes old spools. A
-   * resumed run's request carries the timelapse its checkpoint recorded, and its spool is its own folder again.
-   */
-  private framesFor(runId: string, request: StartRunRequest): { dir: string; frameEvery: number } | null {
-    const frames = this.options.frames;
-    if (!frames || request.timelapse === null) return null;
-    const keep = Math.max(1, frames.keep ?? 20);
-    // Old spools go before the new one grows.
-    void this.pruneFrames(frames.root, keep - 1, runId).catch((error: unknown) => console.warn('[run-service] could not prune old timelapse frames:', error));
-    return { dir: runFramesDir(frames.root, runId), frameEvery: request.timelapse?.frameEvery ?? DEFAULT_VIDEO_SETTINGS.frameEvery };
+  private onWorkerEvent(event: RunEvent): void {
+    const record = this.runs.get(event.runId);
+    if (!record || record !== this.current) return;
+    if (event.type === 'done') record.state = 'finished';
+    if (event.type === 'error') record.state = 'failed';
+    this.publish(event);
   }
 
-  /**
-   * Never pruned: the run starting now, and every run with a checkpoint (interrupted and resumable, or running in
-   * another process): resuming one continues its spool, and its video needs the frames from before the interruption.
-   */
-  private async pruneFrames(root: string, keep: number, runId: string): Promise<void> {
-    const checkpoints = this.options.checkpoints?.root;
-    const resumable = checkpoints ? (await listCheckpoints(checkpoints)).map((c) => c.runId) : [];
-    await pruneRunFrames(root, keep, [runId, ...resumable]);
-  }
-
-  private ensureWorker(): Worker | null {
-    if (this.worker) return this.worker;
-    let worker: Worker;
-    try {
-      worker = new Worker(this.options.worker.url, {
-        ...(this.options.worker.execArgv ? { execArgv: this.options.worker.execArgv } : {}),
-        ...(this.options.worker.argv ? { argv: this.options.worker.argv } : {}),
-      });
-    } catch (error) {
-      this.failCurrent({ code: 'WORKER_FAILED', message: `The style-transfer worker could not start: ${errorText(error)}` });
-      return null;
+  private onWorkerIdle(runId: string): void {
+    const record = this.runs.get(runId);
+    if (record && record === this.current) {
+      // A run that ended without 'done' or 'error' (should not happen) still ends, visibly.
+      if (record.state === 'running') this.failCurrent({ code: 'INTERNAL', message: 'The run ended without a result.' });
+      this.current = null;
     }
-    this.worker = worker;
-    worker.on('message', (message: WorkerToParent) => this.onWorkerMessage(worker, message));
-    worker.on('messageerror', (error) => {
-      if (this.worker === worker) this.failCurrent({ code: 'INTERNAL', message: `A message from the worker could not be read: ${errorText(error)}` });
-    });
-    worker.on('error', (error) => this.onWorkerGone(worker, `The style-transfer worker crashed: ${errorText(error)}`));
-    worker.on('exit', (code) => this.onWorkerGone(worker, `The style-transfer worker stopped unexpectedly (exit code ${code}).`));
-    return worker;
-  }
-
-  private onWorkerMessage(worker: Worker, message: WorkerToParent): void {
-    if (this.worker !== worker || this.disposed) return;
-    switch (message.type) {
-      case 'event': {
-        const event = message.event;
-        const record = this.runs.get(event.runId);
-        if (!record || record !== this.current) return;
-        if (event.type === 'done') record.state = 'finished';
-        if (event.type === 'error') record.state = 'failed';
-        this.publish(event);
-        break;
-      }
-      case 'result': {
-        const record = this.runs.get(message.runId);
-        if (record) this.keepImage(record, message.image);
-        break;
-      }
-      case 'snapshot': {
-        const pending = this.pendingSnapshots.get(message.requestId);
-        if (pending) {
-          this.pendingSnapshots.delete(message.requestId);
-          clearTimeout(pending.timer);
-          pending.resolve(message.image);
-        }
-        break;
-      }
-      case 'idle': {
-        const record = this.runs.get(message.runId);
-        if (record && record === this.current) {
-          // A run that ended without 'done' or 'error' (should not happen) still ends, visibly.
-          if (record.state === 'running') this.failCurrent({ code: 'INTERNAL', message: 'The run ended without a result.' });
-          this.current = null;
-        }
-        worker.unref();
-        this.pump();
-        break;
-      }
-    }
-  }
-
-  /** A crash or an exit: the run in progress fails with the reason; the next run gets a fresh worker. */
-  private onWorkerGone(worker: Worker, reason: string): void {
-    if (this.worker !== worker) return;
-    this.worker = null;
-    this.clearIdleTimer();
-    for (const [id, pending] of this.pendingSnapshots) {
-      clearTimeout(pending.timer);
-      pending.resolve(null);
-      this.pendingSnapshots.delete(id);
-    }
-    if (this.disposed) return;
-    this.failCurrent({ code: 'WORKER_CRASHED', message: reason });
-    void worker.terminate().catch(() => undefined);
     this.pump();
   }
 
@@ -485,27 +351,6 @@ export class RunService {
     }
   }
 
-  private send(message: ParentToWorker): void {
-    try {
-      this.worker?.postMessage(message);
-    } catch (error) {
-      this.failCurrent({ code: 'INTERNAL', message: `Could not reach the style-transfer worker: ${errorText(error)}` });
-    }
-  }
-
-  private snapshot(record: RunRecord): Promise<PlanarImage | null> {
-    if (!this.worker) return Promise.resolve(null);
-    const requestId = ++this.snapshotSequence;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pendingSnapshots.delete(requestId);
-        resolve(null);
-      }, this.snapshotTimeoutMs);
-      this.pendingSnapshots.set(requestId, { runId: record.runId, resolve, timer });
-      this.send({ type: 'snapshot', runId: record.runId, requestId });
-    });
-  }
-
   private keepImage(record: RunRecord, image: PlanarImage): void {
     record.image = image;
     this.finishedWithImages.push(record);
@@ -515,51 +360,4 @@ export class RunService {
       old.imageEvicted = true;
     }
   }
-
-  private armIdleTimer(): void {
-    if (!this.worker || this.idleTimer) return;
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = null;
-      const worker = this.worker;
-      if (!worker || this.current) return;
-      this.worker = null;
-      void worker.terminate().catch(() => undefined);
-    }, this.idleWorkerMs);
-    this.idleTimer.unref();
-  }
-
-  private clearIdleTimer(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
-  }
-}
-
-function errorText(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-}
-
-/**
- * Asks the worker to stop `runId` after its current iteration, keeping its checkpoint, and resolves when the worker
- * reports itself idle, exits, or `timeoutMs` passes (an iteration at a huge size; then terminate() is the only way).
- */
-function stopAndWaitIdle(worker: Worker, runId: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const finish = (): void => {
-      clearTimeout(timer);
-      worker.off('message', onMessage);
-      worker.off('exit', finish);
-      resolve();
-    };
-    const onMessage = (message: WorkerToParent): void => {
-      if (message.type === 'idle' && message.runId === runId) finish();
-    };
-    const timer = setTimeout(finish, timeoutMs);
-    worker.on('message', onMessage);
-    worker.on('exit', finish);
-    try {
-      worker.postMessage({ type: 'stop', runId, keepCheckpoint: true } satisfies ParentToWorker);
-    } catch {
-      finish();
-    }
-  });
 }

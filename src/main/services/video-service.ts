@@ -5,8 +5,9 @@
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isNstError, exportVideo, type VideoExportResult, resolveFfmpeg, FRAMES_INDEX_FILE } from '../../engine/index.js';
-import type { ErrorInfo, ExportVideoRequest, FfmpegStatus, Result, RunRef, VideoExportEvent, VideoExportInfo } from '../../shared/api.js';
+import { isNstError, exportVideo, type VideoExportResult, resolveFfmpeg, FRAMES_INDEX_FILE, listCheckpoints } from '../../engine/index.js';
+import type { ErrorInfo, ExportVideoRequest, FfmpegStatus, Result, RunRef, StartRunRequest, VideoExportEvent, VideoExportInfo } from '../../shared/api.js';
+import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
 import { fail, ok } from '../../shared/result.js';
 
 /** Under the data folder: one spool per run, `run-frames/<runId>/frames.json` + frame files. */
@@ -38,6 +39,30 @@ export async function pruneRunFrames(root: string, keep: number, protect: readon
   const doomed = spools.slice(Math.max(0, keep)).filter((s) => !protect.includes(s.runId));
   await Promise.all(doomed.map((s) => rm(path.join(folder, s.runId), { recursive: true, force: true })));
   return doomed.map((s) => s.runId);
+}
+
+/**
+ * Where and how often a starting run spools its timelapse (`timelapse` as its request says: absent, every
+ * DEFAULT_VIDEO_SETTINGS.frameEvery; null, none), pruning the oldest spools first. A resumed run's request carries
+ * the timelapse its checkpoint recorded, and its spool is its own folder again.
+ */
+export function timelapseSpool(
+  frames: { root: string; keep?: number },
+  runId: string,
+  timelapse: StartRunRequest['timelapse'],
+  checkpointsRoot: string | null,
+): { dir: string; frameEvery: number } | null {
+  if (timelapse === null) return null;
+  const keep = Math.max(1, frames.keep ?? 20);
+  // Never pruned: the run starting now, and every run with a checkpoint (interrupted and resumable, or running in
+  // another process): resuming one continues its spool, and its video needs the frames from before the interruption.
+  const prune = async (): Promise<void> => {
+    const resumable = checkpointsRoot ? (await listCheckpoints(checkpointsRoot)).map((c) => c.runId) : [];
+    await pruneRunFrames(frames.root, keep - 1, [runId, ...resumable]);
+  };
+  // Old spools go before the new one grows.
+  void prune().catch((error: unknown) => console.warn('[video] could not prune old timelapse frames:', error));
+  return { dir: runFramesDir(frames.root, runId), frameEvery: timelapse?.frameEvery ?? DEFAULT_VIDEO_SETTINGS.frameEvery };
 }
 
 export interface VideoServiceOptions {
