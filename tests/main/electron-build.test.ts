@@ -313,6 +313,12 @@ describe('electron-builder config (electron-builder.yml)', () => {
     expect(unpacked('out/preload/index.cjs')).toBe(false);
   });
 
+  it('copies the example images beside the app, where the studio reads them (process.resourcesPath/examples)', async () => {
+    const config = await builderConfig();
+    expect(config.extraResources).toEqual([{ from: 'resources/examples', to: 'examples' }]);
+    for (const file of ['golden-gate.jpg', 'great-wave.jpg']) expect(existsSync(path.join(ROOT, 'resources', 'examples', file)), file).toBe(true);
+  });
+
   it('flips the Electron fuses: no RunAsNode, NODE_OPTIONS or --inspect; cookie encryption; asar-only with integrity', async () => {
     const config = await builderConfig();
     expect(config.electronFuses).toMatchObject({
