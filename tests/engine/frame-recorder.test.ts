@@ -9,7 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PlanarImage } from '../../src/engine/io/image.js';
 import type { LossBreakdown } from '../../src/engine/model/objective.js';
 import type { RenderEvent, RunResult } from '../../src/engine/render/run.js';
-import { DEFAULT_FRAME_BACKLOG, FRAMES_INDEX_FILE, FrameRecorder, FrameSpool, type FramesIndex } from '../../src/engine/video/frames.js';
+import { FRAMES_INDEX_FILE, parseFramesIndex } from '../../src/engine/video/frame-index.js';
+import { DEFAULT_FRAME_BACKLOG, FrameRecorder } from '../../src/engine/video/frame-recorder.js';
+import { FrameSpool } from '../../src/engine/video/frames.js';
 
 /** A 4x3 image of one grey level: each frame's pixels tell which iteration it shows. */
 const image = (level: number): PlanarImage => ({ width: 4, height: 3, data: new Float32Array(36).fill(level) });
@@ -30,13 +32,14 @@ const result = (iterations: number): RunResult => ({ image: image(iterations), i
 
 /** The iterations the spool's index on disk lists now (read synchronously: the reading takes no event-loop turn). */
 function onDisk(spool: FrameSpool): number[] {
+  const file = path.join(spool.dir, FRAMES_INDEX_FILE);
   let text: string;
   try {
-    text = readFileSync(path.join(spool.dir, FRAMES_INDEX_FILE), 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return [];
   }
-  return (JSON.parse(text) as FramesIndex).frames.map((f) => f.iteration);
+  return parseFramesIndex(text, file).frames.map((f) => f.iteration);
 }
 
 /** A `prepare` that holds every frame until open() is called (a slow resize, a starved encoder). */

@@ -10,7 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PlanarImage } from '../../src/engine/io/image.js';
 import type { LossBreakdown } from '../../src/engine/model/objective.js';
 import type { RenderEvent } from '../../src/engine/render/run.js';
-import { CONTENT_FILE, FRAMES_INDEX_FILE, FrameRecorder, FrameSpool, listFrames, type FramesIndex } from '../../src/engine/video/frames.js';
+import { CONTENT_FILE, FRAMES_INDEX_FILE, listFrames, readFramesIndex, type FramesIndex } from '../../src/engine/video/frame-index.js';
+import { FrameRecorder } from '../../src/engine/video/frame-recorder.js';
+import { FrameSpool } from '../../src/engine/video/frames.js';
 
 /** A 4x3 image of one grey level: each frame's pixels tell which iteration it shows. */
 const image = (level: number): PlanarImage => ({ width: 4, height: 3, data: new Float32Array(36).fill(level) });
@@ -27,7 +29,9 @@ const progress = (iteration: number, iterations: number, withImage: boolean): Re
 });
 
 async function readIndex(dir: string): Promise<FramesIndex> {
-  return JSON.parse(await readFile(path.join(dir, FRAMES_INDEX_FILE), 'utf8')) as FramesIndex;
+  const index = await readFramesIndex(dir);
+  if (!index) throw new Error(`no frame index in ${dir}`);
+  return index;
 }
 
 let root: string;

@@ -12,7 +12,9 @@ import { decodeImage, resizeImage, type PlanarImage } from '../../src/engine/io/
 import { initialImage, runStyleTransfer, type RenderEvent, type RunResult, type RunSettings } from '../../src/engine/render/run.js';
 import { exportVideo, heldFrameCount, type VideoFormat, type VideoProgress } from '../../src/engine/video/export.js';
 import { resolveFfmpeg } from '../../src/engine/video/ffmpeg.js';
-import { FRAMES_INDEX_FILE, FrameRecorder, FrameSpool, listFrames, type FramesIndex } from '../../src/engine/video/frames.js';
+import { listFrames, readFramesIndex } from '../../src/engine/video/frame-index.js';
+import { FrameRecorder } from '../../src/engine/video/frame-recorder.js';
+import { FrameSpool } from '../../src/engine/video/frames.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import type { Vgg19Weights } from '../../src/engine/weights/types.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
@@ -73,8 +75,8 @@ describe.skipIf(!dataPresent || !probe)('timelapse video of a real 64-px run (30
     expect(result.iterations).toBe(30);
     expect(spool.frames.map((f) => f.iteration)).toEqual([0, 10, 20, 30]);
     expect(spool.frames.map((f) => f.file)).toEqual(['frame_000000.png', 'frame_000001.png', 'frame_000002.png', 'frame_000003.png']);
-    const index = JSON.parse(await readFile(path.join(spool.dir, FRAMES_INDEX_FILE), 'utf8')) as FramesIndex;
-    expect(index).toMatchObject({ version: 1, width: 64, height: 64, format: 'png', frameEvery: 10, content: 'content.png' });
+    const index = (await readFramesIndex(spool.dir))!;
+    expect(index).toMatchObject({ width: 64, height: 64, format: 'png', frameEvery: 10, content: 'content.png' });
     // The run reports the loss at the start of each iteration: that of the image after the previous one.
     const reported = new Map(events.flatMap((e) => (e.type === 'progress' ? [[e.iteration, e.loss.total] as const] : [])));
     expect(index.frames.map((f) => f.loss)).toEqual([reported.get(1), reported.get(11), reported.get(21), result.finalLoss.total]);

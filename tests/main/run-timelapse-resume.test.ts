@@ -7,14 +7,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunService } from '../../src/main/services/run-service.js';
 import { RUN_FRAMES_FOLDER, VideoService, runFramesDir } from '../../src/main/services/video-service.js';
 import { MANIFEST_FILE } from '../../src/engine/persist/checkpoint.js';
-import { FRAMES_INDEX_FILE, type FramesIndex } from '../../src/engine/video/frames.js';
+import { FRAMES_INDEX_FILE, parseFramesIndex, readFramesIndex, type FramesIndex } from '../../src/engine/video/frame-index.js';
 import type { RunEvent } from '../../src/shared/api.js';
 import { REPO_ROOT } from '../helpers/shared-data.js';
 import { EventLog, WEIGHTS_DIR, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
@@ -41,6 +41,16 @@ function readJson<T>(file: string): T | null {
   }
 }
 
+/** The spool's index as it is on disk now (a line being appended is left out), or null before its first line. */
+function readIndexSync(dir: string): FramesIndex | null {
+  const file = path.join(dir, FRAMES_INDEX_FILE);
+  try {
+    return parseFramesIndex(readFileSync(file, 'utf8'), file);
+  } catch {
+    return null;
+  }
+}
+
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string, detail: () => string = () => ''): Promise<void> {
@@ -53,7 +63,7 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
 
 /** The spool as it is on disk now: its index, and the frame files in its folder. */
 function spoolOnDisk(dir: string): { index: FramesIndex | null; frameFiles: string[] } {
-  return { index: readJson<FramesIndex>(path.join(dir, FRAMES_INDEX_FILE)), frameFiles: existsSync(dir) ? readdirSync(dir).filter((n) => /^frame_\d+\.png$/.test(n)).sort() : [] };
+  return { index: readIndexSync(dir), frameFiles: existsSync(dir) ? readdirSync(dir).filter((n) => /^frame_\d+\.png$/.test(n)).sort() : [] };
 }
 
 /**
@@ -166,7 +176,7 @@ describe.skipIf(!present)(`a resumed studio run keeps recording its timelapse (r
       if (!reference.ok) throw new Error(reference.error.message);
       expect(await log.end(reference.value.runId)).toMatchObject({ type: 'done', iterations: ITERATIONS });
       const referenceDir = runFramesDir(root, reference.value.runId);
-      const whole = JSON.parse(await readFile(path.join(referenceDir, FRAMES_INDEX_FILE), 'utf8')) as FramesIndex;
+      const whole = (await readFramesIndex(referenceDir))!;
       expect(whole.frames.map((f) => f.iteration)).toEqual(EXPECTED);
       const quality: number[] = [];
       for (const [i, frame] of whole.frames.entries()) {

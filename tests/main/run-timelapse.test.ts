@@ -1,13 +1,13 @@
 // The studio's timelapse path end to end: a real short run in the job worker spools frames (every N iterations,
 // plus the first and last) into runFramesDir, and VideoService turns them into an MP4 that ffprobe reads back.
 
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunService } from '../../src/main/services/run-service.js';
 import { VideoService, runFramesDir } from '../../src/main/services/video-service.js';
-import { FRAMES_INDEX_FILE, type FramesIndex } from '../../src/engine/video/frames.js';
+import { readFramesIndex } from '../../src/engine/video/frame-index.js';
 import type { VideoExportEvent } from '../../src/shared/api.js';
 import { EventLog, WEIGHTS_DIR, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
 import { findProbeTools, probeVideo } from '../helpers/video-probe.js';
@@ -42,7 +42,7 @@ describe.skipIf(reason !== null)('run worker timelapse spool → VideoService MP
 
     // The spool is complete when 'done' goes out: the index lists every frame, the content image is kept.
     const dir = runFramesDir(root, runId);
-    const index = JSON.parse(await readFile(path.join(dir, FRAMES_INDEX_FILE), 'utf8')) as FramesIndex;
+    const index = (await readFramesIndex(dir))!;
     expect(index.frames.map((f) => f.iteration)).toEqual([0, 5, 10, 12]);
     expect(index.content).not.toBeNull();
     expect(index.frames.slice(0, -1).every((f) => f.loss !== null && Number.isFinite(f.loss))).toBe(true);

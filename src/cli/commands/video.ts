@@ -14,7 +14,7 @@ type RawOptions = Record<string, string | boolean | undefined>;
 export function videoCommand(): Command {
   const command = new Command('video')
     .description('encode a folder of frames (a spool from the studio, or stylize --save-every --frames-dir output) into a video')
-    .argument('<frames-dir>', 'folder holding frames.json and frame_000000.png …, or numbered images')
+    .argument('<frames-dir>', 'folder holding frames.jsonl and frame_000000.png …, or numbered images')
     .requiredOption('-o, --output <file>', 'output video: .mp4 (H.264), .webm (VP9) or .gif');
   addEncodeOptions(command, '[content]', 'put the content image left of each frame (default: the spool\'s content.png)');
   command.option('--json', 'progress as JSON lines on stdout, then a final {"done":true,…} line');

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import sharp from 'sharp';
 import { NstError } from '../errors.js';
-import { listFrames, type FrameSource } from './frames.js';
+import { listFrames, type FrameSource } from './frame-index.js';
 import { resolveFfmpeg, type ResolveFfmpegOptions, type ResolvedTool } from './ffmpeg.js';
 
 export type VideoFormat = 'mp4' | 'webm' | 'gif';
@@ -38,7 +38,7 @@ export interface VideoProgress {
 }
 
 export interface ExportVideoOptions {
-  /** A frame spool (frames.json) or a folder of numbered images. */
+  /** A frame spool (its frames.jsonl) or a folder of numbered images. */
   readonly framesDir: string;
   /** .mp4, .webm or .gif; written through a temp file in the same folder and a rename. */
   readonly output: string;

@@ -1,7 +1,7 @@
-// A bounded on-disk spool of a run's frames (numbered PNG or JPEG files and a frames.json index), and the
-// recorder that fills one from a run's events: every N iterations, always the first and the last frame.
+// A bounded on-disk spool of a run's frames: numbered PNG or JPEG files and their index (frame-index.ts), written
+// as frames arrive; reopened by a resumed run, which goes on filling it from its checkpoint's iteration.
 
-import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -9,37 +9,24 @@ import { temporaryOwner, writeFileAtomicSync } from '../sys/atomic-file.js';
 import { pathExists } from '../sys/path-exists.js';
 import { NstError } from '../errors.js';
 import { chwToHwcUint8, type PlanarImage } from '../io/image.js';
-import type { RenderEvent, RunResult } from '../render/run.js';
+import {
+  appendIndexRecords,
+  CONTENT_FILE,
+  FRAME_FILE,
+  frameFileName,
+  FRAMES_INDEX_FILE,
+  LEGACY_FRAMES_INDEX_FILE,
+  readFramesIndex,
+  spoolRecord,
+  writeIndex,
+  type FrameEntry,
+  type FrameFileFormat,
+  type IndexRecord,
+} from './frame-index.js';
 
-export const FRAMES_INDEX_FILE = 'frames.json';
-export const CONTENT_FILE = 'content.png';
 export const DEFAULT_FRAME_EVERY = 10;
-/** Frames a recorder holds captured but not yet on disk before it skips intermediate ones (FrameRecorderOptions). */
-export const DEFAULT_FRAME_BACKLOG = 4;
 /** JPEG frames: high enough that the video encoder, not the spool, decides the quality. */
 export const SPOOL_JPEG_QUALITY = 95;
-
-export type FrameFileFormat = 'png' | 'jpeg';
-
-export interface FrameEntry {
-  /** File name inside the spool folder: frame_000000.png, frame_000001.png, … in capture order. */
-  readonly file: string;
-  /** Optimizer iterations done when the frame was taken (0 = the start image). */
-  readonly iteration: number;
-  /** Total loss of exactly this image, or null where it is not known. */
-  readonly loss: number | null;
-}
-
-export interface FramesIndex {
-  readonly version: 1;
-  readonly width: number;
-  readonly height: number;
-  readonly format: FrameFileFormat;
-  readonly frameEvery: number;
-  /** The content image at the run's size (for side-by-side videos), or null. */
-  readonly content: string | null;
-  readonly frames: readonly FrameEntry[];
-}
 
 export interface FrameSpoolResumeOptions {
   /** The interrupted run's spool folder. */
@@ -62,19 +49,18 @@ export interface FrameSpoolOptions {
  * the run's float image), so a 2,000-iteration run at 1024 px costs disk (≈1.5 MB a PNG frame), not RAM.
  * Writes are serialised: callers may fire add() from a synchronous event handler without awaiting it.
  *
- * Files and the index are written synchronously once a frame is encoded. The spool shares its thread with the run,
- * and onnxruntime-node runs the graph on that thread (session.run is synchronous inside a setImmediate), so the event
- * loop turns about once an iteration: every awaited fs call costs up to a whole iteration. Written with fs/promises
- * (open, write, close, rename for the frame, the same for the index, again for its loss) a frame took ~13 turns, more
- * than the 10 iterations between frames, and the spool fell further behind all run (20-35 iterations at 64 px).
- * Synchronous, a frame costs one turn (sharp's encode) and well under a millisecond of writing at 64 px.
+ * Files and index lines are written synchronously once a frame is encoded: the spool shares its thread with the
+ * run, whose graph runs on it too, so the event loop turns about once an iteration and every awaited fs call would
+ * cost up to one (a frame took ~13 turns that way, more than the 10 iterations between frames). The index is
+ * appended to, a line a frame or loss, never rewritten while the run goes on.
  */
 export class FrameSpool {
   private entries: FrameEntry[] = [];
-  /** Entries whose files are on disk (a prefix: writes run in order); only these go into the index. */
-  private written = 0;
   private size: { width: number; height: number } | null = null;
   private content: string | null = null;
+  /** Whether the index holds its spool line and the frames' size line (the first append writes what is missing). */
+  private indexStarted = false;
+  private sizeRecorded = false;
   private queue: Promise<void> = Promise.resolve();
   private failure: unknown = null;
 
@@ -99,8 +85,10 @@ export class FrameSpool {
     }
     const dir = path.resolve(options.dir);
     await mkdir(dir, { recursive: true });
-    if (await pathExists(path.join(dir, FRAMES_INDEX_FILE))) {
-      throw new NstError('BAD_ARGUMENT', `${dir} already holds a frame spool (${FRAMES_INDEX_FILE}); use an empty folder for a new run.`);
+    for (const name of [FRAMES_INDEX_FILE, LEGACY_FRAMES_INDEX_FILE]) {
+      if (await pathExists(path.join(dir, name))) {
+        throw new NstError('BAD_ARGUMENT', `${dir} already holds a frame spool (${name}); use an empty folder for a new run.`);
+      }
     }
     return new FrameSpool(dir, frameEvery, format, false);
   }
@@ -108,26 +96,21 @@ export class FrameSpool {
   /**
    * Reopens an interrupted run's spool so the resumed run goes on filling it. The frames up to `upTo` (the
    * checkpoint's iteration) stay as they are; those the interrupted process took after it are dropped, since the
-   * resumed run takes those iterations again: the index is rewritten first (a reader never finds a listed frame
-   * missing), then their files, and any frame or temp file a kill left unlisted, are deleted. New frames continue
-   * the numbering. The spool's own frame interval and format apply. Throws FILE_NOT_FOUND when the folder holds no
-   * spool with a frame to continue from, BAD_ARGUMENT when its index is not one nst wrote.
+   * resumed run takes those iterations again: the index is rewritten first, once, with only the frames kept (a
+   * reader never finds a listed frame missing; a line torn by the kill goes with it), then their files, and any
+   * frame or temp file a kill left unlisted, are deleted. New frames continue the numbering. The spool's own frame
+   * interval and format apply. Throws FILE_NOT_FOUND when the folder holds no spool with a frame to continue from,
+   * BAD_ARGUMENT when its index is not one nst wrote.
    */
   static async resume(options: FrameSpoolResumeOptions): Promise<FrameSpool> {
     const { upTo } = options;
     if (!Number.isSafeInteger(upTo) || upTo < 0) throw new NstError('BAD_ARGUMENT', `upTo must be a whole number of at least 0, got ${String(upTo)}.`);
     const dir = path.resolve(options.dir);
-    let text: string;
-    try {
-      text = await readFile(path.join(dir, FRAMES_INDEX_FILE), 'utf8');
-    } catch (error) {
-      throw new NstError('FILE_NOT_FOUND', `There is no frame spool to continue in ${dir} (no ${FRAMES_INDEX_FILE}).`, { cause: error });
-    }
-    const index = parseIndex(text, dir);
-    const sized = Number.isSafeInteger(index.width) && index.width > 0 && Number.isSafeInteger(index.height) && index.height > 0;
-    if (!sized || (index.format !== 'png' && index.format !== 'jpeg') || !Number.isSafeInteger(index.frameEvery) || index.frameEvery < 1) {
-      throw new NstError('BAD_ARGUMENT', `${path.join(dir, FRAMES_INDEX_FILE)} is not a frame index nst wrote (its size, format or frame interval is missing).`);
-    }
+    const index = await readFramesIndex(dir).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw error;
+    });
+    if (!index) throw new NstError('FILE_NOT_FOUND', `There is no frame spool to continue in ${dir} (no ${FRAMES_INDEX_FILE}).`);
     // Frames are captured in iteration order and named by position: what stays is the prefix up to the checkpoint.
     const kept: FrameEntry[] = [];
     for (const [position, entry] of index.frames.entries()) {
@@ -139,12 +122,13 @@ export class FrameSpool {
     if (kept.length === 0) throw new NstError('FILE_NOT_FOUND', `The frame spool in ${dir} holds no frame up to iteration ${upTo} to continue from.`);
     const spool = new FrameSpool(dir, index.frameEvery, index.format, false);
     spool.entries = kept;
-    spool.written = kept.length;
     spool.size = { width: index.width, height: index.height };
     spool.content = index.content !== null && (await pathExists(path.join(dir, index.content))) ? index.content : null;
-    spool.saveIndex();
+    writeIndex(dir, { width: index.width, height: index.height, format: index.format, frameEvery: index.frameEvery, content: spool.content, frames: kept });
+    spool.indexStarted = true;
+    spool.sizeRecorded = true;
     const listed = new Set(kept.map((e) => e.file));
-    const stale = (await readdir(dir)).filter((name) => (FRAME_FILE.test(name) && !listed.has(name)) || temporaryOwner(name) !== null);
+    const stale = (await readdir(dir)).filter((name) => (FRAME_FILE.test(name) && !listed.has(name)) || temporaryOwner(name) !== null || name === LEGACY_FRAMES_INDEX_FILE);
     await Promise.all(stale.map((name) => unlink(path.join(dir, name)).catch(() => undefined)));
     return spool;
   }
@@ -169,7 +153,7 @@ export class FrameSpool {
       const message = `Frame at iteration ${iteration} is ${image.width}x${image.height}; this spool holds ${this.size.width}x${this.size.height} frames.`;
       return Promise.reject(new NstError('BAD_ARGUMENT', message));
     }
-    this.size ??= { width: image.width, height: image.height };
+    const size = (this.size ??= { width: image.width, height: image.height });
     const position = this.entries.length;
     const entry: FrameEntry = { file: frameFileName(position, this.format), iteration, loss };
     this.entries.push(entry);
@@ -177,8 +161,10 @@ export class FrameSpool {
     return this.enqueue(async () => {
       const bytes = await this.encode(pixels, image.width, image.height);
       writeFileAtomicSync(path.join(this.dir, entry.file), bytes);
-      this.written = position + 1;
-      this.saveIndex();
+      // Listed once the file is there, with its loss as known now (one reported later follows as a loss line).
+      const sizeLine: IndexRecord[] = this.sizeRecorded ? [] : [{ type: 'size', ...size }];
+      this.sizeRecorded = true;
+      this.append([...sizeLine, { type: 'frame', ...this.entries[position]! }]);
     });
   }
 
@@ -187,7 +173,7 @@ export class FrameSpool {
     const index = this.entries.findIndex((e) => e.iteration === iteration);
     if (index < 0) return this.flush();
     this.entries[index] = { ...this.entries[index]!, loss };
-    return this.enqueue(async () => this.saveIndex());
+    return this.enqueue(async () => this.append([{ type: 'loss', iteration, loss }]));
   }
 
   /** Keeps the content image (at the run's size) for side-by-side videos. */
@@ -197,7 +183,7 @@ export class FrameSpool {
     return this.enqueue(async () => {
       const png = await sharp(pixels, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
       writeFileAtomicSync(path.join(this.dir, CONTENT_FILE), png);
-      this.saveIndex();
+      this.append([{ type: 'content', file: CONTENT_FILE }]);
     });
   }
 
@@ -237,239 +223,10 @@ export class FrameSpool {
     return this.format === 'png' ? image.png().toBuffer() : image.jpeg({ quality: SPOOL_JPEG_QUALITY, chromaSubsampling: '4:4:4' }).toBuffer();
   }
 
-  private saveIndex(): void {
-    const index: FramesIndex = {
-      version: 1,
-      width: this.size?.width ?? 0,
-      height: this.size?.height ?? 0,
-      format: this.format,
-      frameEvery: this.frameEvery,
-      content: this.content,
-      // A reader (an export of a run still going) must find every listed file.
-      frames: this.entries.slice(0, this.written),
-    };
-    writeFileAtomicSync(path.join(this.dir, FRAMES_INDEX_FILE), Buffer.from(`${JSON.stringify(index, null, 1)}\n`));
+  /** Appends index lines, the spool line first if the index has none yet. */
+  private append(records: IndexRecord[]): void {
+    const spoolLine = this.indexStarted ? [] : [spoolRecord(this.format, this.frameEvery)];
+    appendIndexRecords(this.dir, [...spoolLine, ...records]);
+    this.indexStarted = true;
   }
 }
-
-export interface FrameRecorderOptions {
-  /**
-   * Applied to every frame before it is spooled, in order (e.g. resize a coarse scale's frame to the output size,
-   * keep the photo's colours). Frames of one spool must all have one size.
-   */
-  prepare?: (image: PlanarImage) => PlanarImage | Promise<PlanarImage>;
-  /**
-   * At most this many frames are held captured but not yet on disk (each holds its float image until then); an
-   * intermediate frame captured while that many are waiting is skipped. Default DEFAULT_FRAME_BACKLOG.
-   */
-  maxBacklog?: number;
-}
-
-/**
- * Fills a spool from a run: give it the start image, pass it every run event, then the result. The run reports
- * an iteration's loss at the start of the next one, so each frame's loss is filled in one event later (and the
- * last frame's from the result): the caption then shows the loss of exactly the image on screen.
- * Set the run's `imageEvery` to `recorder.imageEvery` (or 1) so progress events carry the frames it wants.
- * Frames are written behind the run; should writing fall `maxBacklog` frames behind, intermediate frames are skipped
- * rather than held (memory stays bounded, and checkpoints, which wait for the queued frames, are not held up).
- */
-export class FrameRecorder {
-  private chain: Promise<void> = Promise.resolve();
-  private error: unknown = null;
-  /** Frames go in iteration order: a resumed spool holds those up to its checkpoint already. */
-  private lastCaptured: number;
-  /** Frames queued and not yet on disk (nor failed). */
-  private backlog = 0;
-  private skipped = 0;
-  private readonly maxBacklog: number;
-
-  constructor(
-    readonly spool: FrameSpool,
-    private readonly options: FrameRecorderOptions = {},
-  ) {
-    this.lastCaptured = spool.frames.at(-1)?.iteration ?? -1;
-    const maxBacklog = options.maxBacklog ?? DEFAULT_FRAME_BACKLOG;
-    if (!Number.isSafeInteger(maxBacklog) || maxBacklog < 1) throw new RangeError(`maxBacklog must be a whole number of at least 1, got ${String(maxBacklog)}.`);
-    this.maxBacklog = maxBacklog;
-  }
-
-  /** Intermediate frames skipped because writing had fallen maxBacklog frames behind. */
-  get dropped(): number {
-    return this.skipped;
-  }
-
-  get imageEvery(): number {
-    return this.spool.frameEvery;
-  }
-
-  /** The image before the first step (iteration 0), and optionally the content image for side-by-side. */
-  start(startImage: PlanarImage, content?: PlanarImage): void {
-    this.capture(startImage, 0, null);
-    if (content && !this.spool.hasContent) this.then(() => this.spool.setContent(content));
-  }
-
-  /**
-   * A resumed run's checkpoint image, taken after `iteration` steps: spooled when a frame belongs there and the
-   * interrupted process did not get to write it (its loss comes with the next progress event, as usual).
-   */
-  resumeFrom(image: PlanarImage, iteration: number): void {
-    if (this.spool.wants(iteration, false)) this.capture(image, iteration, null);
-  }
-
-  /** A render event (iterations counted across the render's scales and tiles: its last is the render's last). */
-  onEvent(event: RenderEvent): void {
-    if (event.type !== 'progress') return;
-    const { iteration, iterations } = event;
-    // This event's loss is that of the image after iteration - 1 steps.
-    const loss = event.loss.total;
-    this.then(() => this.spool.setLoss(iteration - 1, loss));
-    const isLast = iteration === iterations;
-    if (event.image && this.spool.wants(iteration, isLast)) this.capture(event.image, iteration, null, !isLast);
-  }
-
-  /** Adds the final image unless it was captured already (a stop or convergence ends a run early), then flushes. */
-  async finish(result: RunResult): Promise<readonly FrameEntry[]> {
-    if (this.lastCaptured === result.iterations) {
-      const loss = result.finalLoss.total;
-      this.then(() => this.spool.setLoss(result.iterations, loss));
-    } else {
-      this.capture(result.image, result.iterations, result.finalLoss.total);
-    }
-    return this.close();
-  }
-
-  /**
-   * Resolves once every frame captured so far is on disk, or the spool has failed; never rejects. A run's checkpoint
-   * waits for it, so a resumed run finds every frame up to its checkpoint's iteration (it could not make them up).
-   */
-  async settled(): Promise<void> {
-    await this.chain;
-    await this.spool.flush().catch(() => undefined);
-  }
-
-  /**
-   * Writes what is queued, without a final frame: the run is not over (the app is quitting and it will be
-   * resumed into this spool).
-   */
-  async close(): Promise<readonly FrameEntry[]> {
-    await this.chain;
-    await this.spool.flush();
-    if (this.error) throw this.error;
-    return this.spool.frames;
-  }
-
-  /**
-   * Queues a frame. Only an intermediate frame may be skipped, and only when it is captured: a frame once queued is
-   * never skipped, so settled() (a checkpoint) covers every frame queued before it, and the first and last frames,
-   * the checkpoint frame of a resumed run and the final one are always there. A skipped frame leaves a gap in the
-   * sequence (still in iteration order, as FrameSpool.resume needs), and lastCaptured stays, so finish() adds the
-   * final image if the last capture was the one skipped.
-   */
-  private capture(image: PlanarImage, iteration: number, loss: number | null, mayDrop = false): void {
-    if (iteration <= this.lastCaptured) return;
-    if (mayDrop && this.backlog >= this.maxBacklog) {
-      this.skipped++;
-      return;
-    }
-    this.lastCaptured = iteration;
-    this.backlog++;
-    const prepare = this.options.prepare;
-    this.then(
-      async () => this.spool.add(prepare ? await prepare(image) : image, iteration, loss),
-      () => this.backlog--,
-    );
-  }
-
-  /**
-   * Steps run one after another, so frames land in order even when `prepare` is async; the first error is kept (later
-   * steps are skipped). `settle` runs once the step is over, skipped or not.
-   */
-  private then(step: () => Promise<void>, settle?: () => void): void {
-    this.chain = this.chain.then(async () => {
-      try {
-        if (!this.error) await step();
-      } catch (error) {
-        this.error = error;
-      } finally {
-        settle?.();
-      }
-    });
-  }
-}
-
-/** One frame as exportVideo reads it. */
-export interface FrameSource {
-  readonly path: string;
-  readonly iteration: number | null;
-  readonly loss: number | null;
-}
-
-export interface FrameList {
-  readonly dir: string;
-  readonly frames: readonly FrameSource[];
-  /** The spool's content image, when it kept one. */
-  readonly contentPath: string | null;
-}
-
-const IMAGE_FILE = /\.(png|jpe?g|webp)$/i;
-
-/**
- * The frames of a folder: a spool's frames.json order, or else every PNG/JPEG/WebP file sorted by the number in
- * its name (so `nst stylize --save-every N --frames-dir DIR` output works too; the number is taken as the iteration).
- */
-export async function listFrames(dir: string): Promise<FrameList> {
-  const folder = path.resolve(dir);
-  let names: string[];
-  try {
-    if (!(await stat(folder)).isDirectory()) throw new NstError('BAD_ARGUMENT', `${folder} is a file; give the folder that holds the frames.`);
-    names = await readdir(folder);
-  } catch (error) {
-    if (error instanceof NstError) throw error;
-    throw new NstError('FILE_NOT_FOUND', `No frames folder at ${folder}.`, { cause: error });
-  }
-  if (names.includes(FRAMES_INDEX_FILE)) {
-    const index = parseIndex(await readFile(path.join(folder, FRAMES_INDEX_FILE), 'utf8'), folder);
-    if (index.frames.length === 0) throw new NstError('BAD_ARGUMENT', `The frame spool in ${folder} holds no frames yet.`);
-    return {
-      dir: folder,
-      frames: index.frames.map((f) => ({ path: path.join(folder, f.file), iteration: f.iteration, loss: f.loss })),
-      contentPath: index.content ? path.join(folder, index.content) : null,
-    };
-  }
-  const images = names.filter((n) => IMAGE_FILE.test(n) && n !== CONTENT_FILE);
-  if (images.length === 0) throw new NstError('BAD_ARGUMENT', `${folder} holds no frames (no ${FRAMES_INDEX_FILE}, no PNG/JPEG/WebP files).`);
-  const numbered = images.map((name) => {
-    const digits = /(\d+)\D*$/.exec(name)?.[1];
-    return { name, number: digits === undefined ? null : Number(digits) };
-  });
-  numbered.sort((a, b) => (a.number ?? -1) - (b.number ?? -1) || a.name.localeCompare(b.name));
-  return {
-    dir: folder,
-    frames: numbered.map(({ name, number }) => ({ path: path.join(folder, name), iteration: number, loss: null })),
-    contentPath: names.includes(CONTENT_FILE) ? path.join(folder, CONTENT_FILE) : null,
-  };
-}
-
-function parseIndex(text: string, folder: string): FramesIndex {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new NstError('BAD_ARGUMENT', `${path.join(folder, FRAMES_INDEX_FILE)} is not valid JSON.`, { cause: error });
-  }
-  const index = value as Partial<FramesIndex>;
-  const frames = index.frames;
-  const valid =
-    index.version === 1 &&
-    Array.isArray(frames) &&
-    frames.every((f: Partial<FrameEntry>) => typeof f.file === 'string' && !f.file.includes('/') && !f.file.includes('\\') && typeof f.iteration === 'number' && (f.loss === null || typeof f.loss === 'number'));
-  if (!valid) throw new NstError('BAD_ARGUMENT', `${path.join(folder, FRAMES_INDEX_FILE)} is not a frame index nst wrote (version 1).`);
-  return index as FramesIndex;
-}
-
-/** frame_000000.png, frame_000001.png, …: the capture position, so a resumed spool's new frames come after its own. */
-function frameFileName(position: number, format: FrameFileFormat): string {
-  return `frame_${String(position).padStart(6, '0')}.${format === 'png' ? 'png' : 'jpg'}`;
-}
-
-const FRAME_FILE = /^frame_\d{6,}\.(png|jpg)$/;
