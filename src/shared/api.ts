@@ -78,6 +78,8 @@ export const API = {
   getSettings: request<void, StudioSettings>('settings:get'),
   saveSettings: request<StudioSettings, null>('settings:save'),
   getAppInfo: request<void, AppInfo>('app:info'),
+  /** The built-in example images, a photo and a painting, with a line of credit each ("Try an example"). */
+  getExamples: request<void, { role: 'content' | 'style'; name: string; bytes: Uint8Array; credit: string }[]>('app:examples'),
   /** A command from the app menu (files picked in its Open dialog arrive as bytes). */
   menuAction: electronPush<MenuAction>('menu:action'),
 

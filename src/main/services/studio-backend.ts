@@ -3,7 +3,10 @@
 // the app, weights, video) and composes them. Requests arrive validated (the transports' dispatch checked them);
 // every call resolves to a Result. No Electron here.
 
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type {
   AppInfo,
   EstimateMemoryRequest,
@@ -14,6 +17,7 @@ import type {
   ImportWeightsRequest,
   MemoryEstimateInfo,
   Result,
+  ResultOf,
   RunRef,
   StudioServices,
   VideoExportEvent,
@@ -22,7 +26,7 @@ import type {
   WeightsInfo,
 } from '../../shared/api.js';
 import { servicesFrom } from '../../shared/dispatch.js';
-import { ok } from '../../shared/result.js';
+import { fail, ok } from '../../shared/result.js';
 import type { StudioSettings, VideoSettings } from '../../shared/studio-settings.js';
 import { buildAppInfo } from './app-info.js';
 import { BatchService } from './batch-service.js';
@@ -129,6 +133,21 @@ export class StudioBackend implements ExportSources {
 
   async getAppInfo(): Promise<Result<AppInfo>> {
     return ok(buildAppInfo(this.options.version, await this.locateWeights()));
+  }
+
+  /** The example images: beside a packaged app (process.resourcesPath/examples), else the checkout's resources/examples. */
+  async getExamples(): Promise<Result<ResultOf<'getExamples'>>> {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const resources = (process as { resourcesPath?: string }).resourcesPath;
+    // From out/main, out/server (bundles) or src/main/services (tests), the checkout's resources/ is two or three up.
+    const folders = [...(resources ? [path.join(resources, 'examples')] : []), ...['../..', '../../..'].map((up) => path.join(here, up, 'resources', 'examples'))];
+    const folder = folders.find((candidate) => existsSync(candidate));
+    if (!folder) return fail('EXAMPLES_MISSING', `The example images are not installed (looked in ${folders.join(', ')}).`);
+    const examples = [
+      { role: 'content' as const, name: 'golden-gate.jpg', credit: 'Golden Gate Bridge, a photo from Pexels (CC0)' },
+      { role: 'style' as const, name: 'great-wave.jpg', credit: 'The Great Wave off Kanagawa, Katsushika Hokusai, c. 1831 (public domain)' },
+    ];
+    return ok(await Promise.all(examples.map(async (example) => ({ ...example, bytes: new Uint8Array(await readFile(path.join(folder, example.name))) }))));
   }
 
   /** The memory a run with these settings needs, the budget, and what fits (computed here; no run starts). */
