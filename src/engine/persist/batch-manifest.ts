@@ -7,6 +7,7 @@ import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import * as v from 'valibot';
 import { removeStaleTemporaries, writeFileAtomic } from '../sys/atomic-file.js';
+import { readTextIfPresent } from '../sys/path-exists.js';
 import { NstError } from '../errors.js';
 
 /** The manifest's file name in the output folder. */
@@ -249,13 +250,8 @@ export class BatchLedger {
   /** The manifest in `dir`, or null when there is none. BAD_ARGUMENT when the file is not one. */
   static async read(dir: string): Promise<BatchManifest | null> {
     const file = path.join(dir, MANIFEST_NAME);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
+    const text = await readTextIfPresent(file);
+    if (text === null) return null;
     let value: unknown;
     try {
       value = JSON.parse(text);

@@ -1,7 +1,8 @@
 // Files that name the process holding something (a run's checkpoints, a download): written with this process's
 // pid, read back as a live process or none.
 
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { readTextIfPresent } from './path-exists.js';
 import { isProcessAlive } from './process-alive.js';
 
 /** Writes this process's pid into `file`, replacing what it held. */
@@ -15,13 +16,8 @@ export async function writePidFile(file: string): Promise<void> {
  * thrown: "cannot tell" is not "nobody".
  */
 export async function livePidIn(file: string): Promise<number | null> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+  const text = await readTextIfPresent(file);
+  if (text === null) return null;
   const pid = Number(text.trim());
   if (!Number.isSafeInteger(pid) || pid <= 0) return null;
   return (await isProcessAlive(pid)) ? pid : null;

@@ -3,10 +3,11 @@
 // Also the reader of a frames folder for export: a spool's index, an older spool's frames.json, or numbered images.
 
 import { appendFileSync } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError } from '../errors.js';
 import { writeFileAtomicSync } from '../sys/atomic-file.js';
+import { readTextIfPresent } from '../sys/path-exists.js';
 
 export const FRAMES_INDEX_FILE = 'frames.jsonl';
 /** The index of spools written before it was appended to (one JSON document, rewritten per frame): still read. */
@@ -79,14 +80,8 @@ export async function readFramesIndex(dir: string): Promise<FramesIndex | null> 
     [LEGACY_FRAMES_INDEX_FILE, parseLegacyFramesIndex],
   ] as const) {
     const file = path.join(dir, name);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw error;
-    }
-    return parse(text, file);
+    const text = await readTextIfPresent(file);
+    if (text !== null) return parse(text, file);
   }
   return null;
 }

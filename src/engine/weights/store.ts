@@ -2,13 +2,13 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError } from '../errors.js';
 import { dataDir } from '../persist/data-dir.js';
 import { fsyncDirectory, writeTemporary } from '../sys/atomic-file.js';
 import { LITTLE_ENDIAN_HOST } from '../sys/endian.js';
-import { pathExists } from '../sys/path-exists.js';
+import { pathExists, readTextIfPresent } from '../sys/path-exists.js';
 import { VGG19_CONV_LAYERS, VGG19_LAYER_NAMES } from '../model/vgg19.js';
 import { validateWeights, type WeightsFormat } from './load.js';
 import type { ConvWeights, Vgg19Weights } from './types.js';
@@ -163,13 +163,8 @@ export async function readWeightsIndex(root: string = dataDir()): Promise<Weight
 }
 
 async function readIndexFile(indexPath: string): Promise<WeightsIndex | null> {
-  let text: string;
-  try {
-    text = await readFile(indexPath, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+  const text = await readTextIfPresent(indexPath);
+  if (text === null) return null;
   let json: unknown;
   try {
     json = JSON.parse(text);
