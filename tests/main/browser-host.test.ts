@@ -2,7 +2,7 @@
 // and the StudioApi over the WebSocket driving a real run end to end.
 
 import { request as httpRequest } from 'node:http';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -14,6 +14,7 @@ import { startStudioHost, type StudioHost } from '../../src/server/host.js';
 import type { RequestMethod, Result, RunEvent } from '../../src/shared/api.js';
 import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
 import { decodeWireMessage, encodeWireMessage, wsUrlFor, type WsServerMessage } from '../../src/shared/ws-protocol.js';
+import { REPO_ROOT } from '../helpers/shared-data.js';
 import { WEIGHTS_DIR, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
 
 const present = studioDataPresent();
@@ -173,6 +174,20 @@ describe('browser host: access', () => {
     expect(await client.call('getSettings', null)).toEqual({ ok: true, value: DEFAULT_STUDIO_SETTINGS });
     expect(client.stray).toHaveLength(2);
     expect(client.stray.every((m) => 'id' in m && m.id === null && !m.result.ok)).toBe(true);
+    client.ws.close();
+  });
+});
+
+describe('browser host: the example images', () => {
+  it('hands out the built-in photo and painting, byte for byte, with their credits', async () => {
+    const client = new ApiClient(await connect(wsUrlFor(host.url)));
+    const examples = (await client.call('getExamples', null)) as Result<{ role: string; name: string; bytes: Uint8Array; credit: string }[]>;
+    if (!examples.ok) throw new Error(examples.error.message);
+    expect(examples.value.map(({ role, name }) => [role, name])).toEqual([['content', 'golden-gate.jpg'], ['style', 'great-wave.jpg']]);
+    for (const example of examples.value) {
+      expect(Buffer.from(example.bytes).equals(await readFile(path.join(REPO_ROOT, 'resources', 'examples', example.name))), example.name).toBe(true);
+      expect(example.credit).toMatch(/Pexels|Hokusai/);
+    }
     client.ws.close();
   });
 });

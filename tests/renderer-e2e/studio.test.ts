@@ -144,6 +144,21 @@ describe.skipIf(reason !== null)('studio in the browser host (npm run serve + ch
     expect(problems).toEqual([]);
   });
 
+  it('"Try an example" in the empty preview loads the built-in photo and painting into the inputs', { timeout: 120_000 }, async () => {
+    const examplePage = await chromium.context.newPage();
+    examplePage.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await examplePage.goto(server.url);
+    await examplePage.getByTestId('try-example').click();
+    await expect.poll(() => examplePage.getByText('golden-gate.jpg').isVisible()).toBe(true);
+    await expect.poll(() => examplePage.getByText('great-wave.jpg').isVisible()).toBe(true);
+    // The photo is in the preview now, where the welcome was.
+    await expect.poll(() => examplePage.getByTestId('try-example').count()).toBe(0);
+    await examplePage.screenshot({ path: path.join(ARTIFACTS, '10-example-loaded.png') });
+    expect(await examplePage.getByTestId('error').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await examplePage.close();
+  });
+
   it('runs a batch queue: per-item and overall progress, a bad photo skipped with its reason, results saved', { timeout: 300_000 }, async () => {
     const batchPage = await chromium.context.newPage();
     batchPage.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
