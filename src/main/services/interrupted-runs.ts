@@ -6,8 +6,8 @@ import path from 'node:path';
 import { checkNotRunning, isNstError, listCheckpoints, readCheckpoint, runDir, runOwner, type CheckpointManifest, type RenderState, NstError } from '../../engine/index.js';
 import type { InterruptedRun, Result, StartRunRequest } from '../../shared/api.js';
 import { errorText, fail, ok } from '../../shared/result.js';
-import { validateRequest, validateStudioSettings } from '../../shared/schemas.js';
-import { CONTENT_FILE, styleFile, type StudioJob } from '../worker/run-checkpoint.js';
+import { validateRequest } from '../../shared/schemas.js';
+import { CONTENT_FILE, parseStudioJob, styleFile, type StudioJob } from '../worker/run-checkpoint.js';
 
 export interface ResumableRun {
   request: StartRunRequest;
@@ -21,23 +21,32 @@ export interface ResumableRun {
 export async function findInterruptedRuns(root: string, isLive: (runId: string) => boolean): Promise<InterruptedRun[]> {
   const out: InterruptedRun[] = [];
   for (const { runId, manifest } of await listCheckpoints(root)) {
-    const job = manifest?.job as { kind?: unknown; settings?: unknown; content?: { name?: unknown }; styles?: { name?: unknown }[] } | null | undefined;
-    if (!manifest || job?.kind !== 'studio-run' || isLive(runId) || (await runOwner(runId, root)) !== null) continue;
-    // Settings from disk reach the window only as valid settings; a run whose are not cannot be resumed anyway.
-    const settings = validateStudioSettings(job.settings);
-    if (!settings.ok) continue;
+    if (!manifest || (manifest.job as { kind?: unknown } | null)?.kind !== 'studio-run' || isLive(runId) || (await runOwner(runId, root)) !== null) continue;
+    // A job from disk reaches the window only as a valid one; a run whose job is not cannot be resumed anyway.
+    const job = parsedJob(runId, manifest.job);
+    if (!job) continue;
     out.push({
       runId,
-      contentName: String(job.content?.name ?? ''),
-      styleNames: (job.styles ?? []).map((s) => String(s?.name ?? '')),
-      settings: settings.value,
-      sizePx: settings.value.sizePx,
+      contentName: job.content.name,
+      styleNames: job.styles.map((style) => style.name),
+      settings: job.settings,
+      sizePx: job.settings.sizePx,
       iteration: manifest.progress.iteration,
       totalIterations: manifest.progress.totalIterations,
       savedAt: manifest.updatedAt,
     });
   }
   return out;
+}
+
+/** The job parsed with its schema, or null when it is not a valid studio job (such a run is not offered). */
+function parsedJob(runId: string, job: unknown): StudioJob | null {
+  try {
+    return parseStudioJob(runId, job);
+  } catch (error) {
+    if (isNstError(error)) return null;
+    throw error;
+  }
 }
 
 /** An interrupted run read back to be queued again, or why it cannot be (FILE_NOT_FOUND, RUN_LOCKED, BAD_CHECKPOINT …). */
@@ -60,13 +69,13 @@ export async function loadInterruptedRun(runId: string, root: string): Promise<R
  * to continue from. Throws NstError (BAD_CHECKPOINT, FILE_NOT_FOUND) naming what is wrong.
  */
 async function readStudioCheckpoint(runId: string, root: string): Promise<{ request: unknown; checkpoint: { state: RenderState; manifest: CheckpointManifest } }> {
-  const { manifest, state } = await readCheckpoint<StudioJob>(runId, root);
+  const { manifest, state } = await readCheckpoint(runId, root);
   const bad = (why: string): NstError => new NstError('BAD_CHECKPOINT', `Run ${runId} cannot be resumed: ${why}.`);
-  const job = manifest.job as Partial<StudioJob> | null;
-  if (job?.kind !== 'studio-run') throw bad(`it is not a studio run (${JSON.stringify(job?.kind ?? null)}): finish it with \`nst resume ${runId}\``);
-  if (!job.content || !Array.isArray(job.styles)) throw bad('its job lacks its images');
+  const kind = (manifest.job as { kind?: unknown } | null)?.kind ?? null;
+  if (kind !== 'studio-run') throw bad(`it is not a studio run (${JSON.stringify(kind)}): finish it with \`nst resume ${runId}\``);
+  const job = parseStudioJob(runId, manifest.job);
   const dir = runDir(runId, root);
-  const image = async (name: unknown, file: string): Promise<{ name: unknown; bytes: Uint8Array }> => {
+  const image = async (name: string, file: string): Promise<{ name: string; bytes: Uint8Array }> => {
     try {
       return { name, bytes: new Uint8Array(await readFile(path.join(dir, file))) };
     } catch (error) {
@@ -76,7 +85,7 @@ async function readStudioCheckpoint(runId: string, root: string): Promise<{ requ
   };
   const request = {
     content: await image(job.content.name, CONTENT_FILE),
-    styles: await Promise.all(job.styles.map(async (style, i) => ({ image: await image(style?.name, styleFile(i)), blend: style?.blend }))),
+    styles: await Promise.all(job.styles.map(async (style, i) => ({ image: await image(style.name, styleFile(i)), blend: style.blend }))),
     settings: job.settings,
     // A run that spooled a timelapse goes on spooling into the same frames (older checkpoints do not say: none).
     timelapse: job.timelapse ?? null,
