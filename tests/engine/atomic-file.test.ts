@@ -39,7 +39,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   };
 });
 
-const { fsyncDirectory, removeStaleTemporaries, temporaryOwner, temporaryPath, writeFileAtomic } = await import('../../src/engine/sys/atomic-file.js');
+const { fsyncDirectory, removeStaleTemporaries, temporaryOwner, temporaryPath, writeFileAtomic, writeTemporary } = await import('../../src/engine/sys/atomic-file.js');
 const { isProcessAlive } = await import('../../src/engine/sys/process-alive.js');
 const { MANIFEST_FILE } = await import('../../src/engine/persist/checkpoint.js');
 const { CheckpointWriter } = await import('../../src/engine/persist/checkpoint-writer.js');
@@ -82,6 +82,27 @@ describe('writeFileAtomic', () => {
     const dir = tmp();
     await writeFileAtomic(path.join(dir, 'frame.png'), 'x', { sync: false });
     expect(calls.map((c) => c[0])).toEqual(['open', 'rename']);
+  });
+
+  it('writes chunks one after another, without joining them first', async () => {
+    const dir = tmp();
+    await writeFileAtomic(path.join(dir, 'data.bin'), [new Uint8Array([1, 2]), new Uint8Array([]), new Uint8Array([3])]);
+    expect([...(await fs.readFile(path.join(dir, 'data.bin')))]).toEqual([1, 2, 3]);
+  });
+
+  it('writeTemporary leaves the flushed temporary file for the caller to rename, and the target untouched', async () => {
+    const dir = tmp();
+    const target = path.join(dir, 'vgg19.bin');
+    writeFileSync(target, 'old');
+    const temporary = await writeTemporary(target, 'new');
+    expect(path.dirname(temporary)).toBe(dir);
+    expect(temporaryOwner(path.basename(temporary))).toBe(process.pid);
+    expect(await fs.readFile(temporary, 'utf8')).toBe('new');
+    expect(await fs.readFile(target, 'utf8')).toBe('old');
+    expect(calls).toEqual([
+      ['open', temporary, 'wx'],
+      ['sync', temporary],
+    ]);
   });
 
   for (const code of ['EISDIR', 'EPERM', 'EINVAL']) {
