@@ -71,8 +71,6 @@ export interface CliCheckpoints {
   readonly enabled: boolean;
   /** For renderStyleTransfer: the sink (when checkpoints are on) and the state to continue from (on resume). */
   readonly renderOptions: { checkpoint?: CheckpointWriter<StylizeJob>; resume?: RenderState };
-  /** Iterations the stages before the resumed one ran (0 for a fresh run): where the CLI's count continues. */
-  readonly iterationsBefore: number;
   /** After the output is written: a finished run deletes its checkpoint; a stopped one keeps its final snapshot. */
   finish(result: RunResult): Promise<void>;
   /** After a failure: waits for the write in flight and keeps the checkpoint (the run may be resumed). */
@@ -99,7 +97,6 @@ export async function openCheckpoints(args: {
   }
   const resume = args.resume;
   const runId = resume?.manifest.runId ?? newRunId();
-  const iterationsBefore = resume ? resume.state.stage.iterationsBefore : 0;
   if (resume) {
     const { manifest } = resume;
     const of = manifest.progress;
@@ -142,7 +139,6 @@ export async function openCheckpoints(args: {
   return {
     runId,
     enabled: writer !== undefined,
-    iterationsBefore,
     renderOptions: { ...(writer ? { checkpoint: writer } : {}), ...(resume ? { resume: resume.state } : {}) },
     finish: async (result) => {
       if (!writer) return;
