@@ -8,6 +8,7 @@ import { canonicalLayerName, layerSpec } from './vgg19.js';
 import type { Vgg19Weights } from '../weights/types.js';
 import type { PlanarImage } from '../io/image.js';
 import { NstError } from '../errors.js';
+import { contentBalance, meanSquare, styleBalance, tvBalance } from './balance.js';
 
 export interface LossWeights {
   readonly styleWeight: number;
@@ -125,14 +126,14 @@ export class StyleObjective {
         const features = await computeFeatures(spec, spec.contentImage, [], graph.contentLayers.map((l) => l.layer), session);
         for (const shape of graph.contentLayers) {
           objective.feeds[io.contentTarget(shape.layer)] = session.tensor(features.features.get(shape.layer)!, [1, shape.channels, shape.height, shape.width]);
-          objective.normalizers.set(io.contentWeight(shape.layer), 1 / Math.max(meanSquare(features.features.get(shape.layer)!), 1e-12));
+          objective.normalizers.set(io.contentWeight(shape.layer), contentBalance(meanSquare(features.features.get(shape.layer)!)));
         }
       }
       for (const shape of graph.styleLayers) {
-        objective.normalizers.set(io.styleWeight(shape.layer), 1 / Math.max(meanSquare(styleTargets.get(shape.layer)!), 1e-12));
+        objective.normalizers.set(io.styleWeight(shape.layer), styleBalance(styleTargets.get(shape.layer)!));
       }
       const reference = spec.contentImage ?? spec.styleImages[0];
-      if (reference) objective.normalizers.set(io.tvWeight, 1 / Math.max(totalVariation(reference), 1e-6));
+      if (reference) objective.normalizers.set(io.tvWeight, tvBalance(reference));
       objective.applyWeights(spec);
       return objective;
     } catch (error) {
@@ -209,28 +210,6 @@ export class StyleObjective {
 async function lossSession(spec: GraphSpec, execution: Execution): Promise<{ graph: Omit<BuiltGraph, 'bytes'>; session: RuntimeSession }> {
   const { bytes, ...graph } = buildLossGraph(spec);
   return { graph, session: await execution.runtime.create(bytes, execution.session) };
-}
-
-function meanSquare(values: Float32Array): number {
-  let acc = 0;
-  for (const v of values) acc += v * v;
-  return acc / values.length;
-}
-
-/** The loss convention's tv of an image (see ops/losses.ts), for normalising the TV weight. */
-export function totalVariation(image: PlanarImage): number {
-  const { width, height, data } = image;
-  if (width < 2 || height < 2) return 0;
-  let acc = 0;
-  for (let c = 0; c < 3; c++) {
-    for (let y = 0; y < height - 1; y++) {
-      for (let x = 0; x < width - 1; x++) {
-        const i = (c * height + y) * width + x;
-        acc += (data[i + width]! - data[i]!) ** 2 + (data[i + 1]! - data[i]!) ** 2;
-      }
-    }
-  }
-  return acc / (3 * (height - 1) * (width - 1));
 }
 
 /**

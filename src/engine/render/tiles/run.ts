@@ -3,7 +3,8 @@
 import type { Execution } from '../../model/runtime/runtime.js';
 import { objectiveShape, resolveExecution } from '../execution.js';
 import { resizeImage } from '../../io/image.js';
-import { normaliseBlend, totalVariation, type LossBreakdown } from '../../model/objective.js';
+import { normaliseBlend, type LossBreakdown } from '../../model/objective.js';
+import { contentBalance, styleBalance, totalVariation, tvBalance } from '../../model/balance.js';
 import type { PlanarImage } from '../../io/image.js';
 import { multiScaleIterations, resizeLongest, runMultiScale, type ScalesOption, type StageState } from '../multiscale.js';
 import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RenderEvent, type RunResult, type RunSettings } from '../run.js';
@@ -168,23 +169,21 @@ async function globallyBalanced(
   blockPx: number,
   execution: Execution,
 ): Promise<RunSettings> {
-  const meanSquare = (values: Float32Array): number => values.reduce((a, v) => a + v * v, 0) / values.length;
   const userLayerWeights = new Map(Object.entries(settings.layerWeights ?? {}).map(([l, w]) => [canonicalLayerName(l), w]));
   const layerWeights: Record<string, number> = {};
-  for (const [layer, gram] of styleTargets) layerWeights[layer] = (userLayerWeights.get(layer) ?? 1) / Math.max(meanSquare(gram), 1e-12);
+  for (const [layer, gram] of styleTargets) layerWeights[layer] = (userLayerWeights.get(layer) ?? 1) * styleBalance(gram);
   let contentFactor = 1;
   if (settings.contentLayers.length > 0) {
     const { contentMeanSquare } = await blockwiseStats(inputs.weights, inputs.content, { styleLayers: [], contentLayers: settings.contentLayers, pool: settings.pool, blockPx, execution });
-    const factors = [...contentMeanSquare.values()].map((m) => 1 / Math.max(m, 1e-12));
+    const factors = [...contentMeanSquare.values()].map(contentBalance);
     contentFactor = factors.reduce((a, b) => a + b, 0) / factors.length;
   }
-  const tv = totalVariation(inputs.content);
-  if (!Number.isFinite(tv)) throw new NstError('BAD_ARGUMENT', 'The content image holds values that are not finite.');
+  if (!Number.isFinite(totalVariation(inputs.content))) throw new NstError('BAD_ARGUMENT', 'The content image holds values that are not finite.');
   return {
     ...settings,
     normalize: false,
     layerWeights,
     contentWeight: settings.contentWeight * contentFactor,
-    tvWeight: settings.tvWeight / Math.max(tv, 1e-6),
+    tvWeight: settings.tvWeight * tvBalance(inputs.content),
   };
 }
