@@ -66,7 +66,7 @@ export interface LayerPreset {
   readonly content: readonly string[];
 }
 
-/** Gatys et al.'s choice, the seed's single-layer experiments, and its two-layer combination. */
+/** Gatys et al.'s choice, the single-layer study (one layer's style alone), and a two-scale pair. */
 export const LAYER_PRESETS: readonly LayerPreset[] = [
   {
     id: 'gatys',
@@ -77,17 +77,17 @@ export const LAYER_PRESETS: readonly LayerPreset[] = [
   },
   ...['block1_conv1', 'block1_conv2', 'block2_conv1', 'block3_conv2', 'block3_conv4', 'block4_conv1', 'block5_conv1', 'block5_conv4'].map(
     (layer): LayerPreset => ({
-      id: `seed-${layer}`,
+      id: `single-${layer}`,
       label: `${layer} alone`,
-      hint: 'the seed\'s experiment: one layer\'s style alone — shallow layers carry colour, middle ones strokes, deep ones swirls',
+      hint: 'single-layer study: one layer\'s style alone — shallow layers carry colour, middle ones strokes, deep ones swirls',
       style: [layer],
       content: [],
     }),
   ),
   {
-    id: 'seed-block1_conv1+block4_conv1',
+    id: 'pair-block1_conv1+block4_conv1',
     label: 'block1_conv1 + block4_conv1',
-    hint: 'the seed\'s two-scale combination: colour and large shapes',
+    hint: 'a two-scale pair: colour from the shallowest layer, large shapes from a deep one',
     style: ['block1_conv1', 'block4_conv1'],
     content: [],
   },
@@ -144,22 +144,14 @@ export interface RunPreset {
 
 export const RUN_PRESETS: readonly RunPreset[] = [
   {
-    id: 'seed-experiment',
-    label: 'Seed experiment',
-    hint: 'the seed\'s video: one layer\'s style alone, starting from the photo, plain gradient steps (η = 100), a frame every 10 iterations at 10 fps',
+    id: 'single-layer-study',
+    label: 'Single-layer study',
+    hint: 'watch one layer\'s style take over the photo: that layer alone, plain normalised gradient steps (η = 100), a frame every 10 iterations at 10 fps',
     defaultLayer: 'block1_conv1',
     settings: { iterations: 2000, optimizer: 'gd', learningRate: 100, init: 'content', styleWeight: 1, contentWeight: 0, tvWeight: 0 },
     video: { frameEvery: 10, fps: 10 },
   },
 ];
-
-/** The preset's settings with `layer` (default: the preset's) as the only style layer and no content layer. */
-export function applyRunPreset(settings: StudioSettings, presetId: string, layer?: string): StudioSettings {
-  const preset = RUN_PRESETS.find((p) => p.id === presetId);
-  if (!preset) return settings;
-  const chosen = layer !== undefined && LAYER_NAMES.includes(layer) ? layer : preset.defaultLayer;
-  return { ...settings, ...preset.settings, layers: layersWith([chosen], []) };
-}
 
 export type VideoFormatChoice = 'mp4' | 'webm' | 'gif';
 

@@ -37,18 +37,18 @@ const stylizeArgs = (output: string): string[] => [
 describe.skipIf(!dataPresent || !probe)('nst stylize --video and nst video on a real 64-px run', () => {
   const { ffprobe, ffmpeg } = probe ?? { ffprobe: '', ffmpeg: '' };
 
-  it('--preset seed-experiment --layer block3_conv2 --video OUT.webm: the seed\'s GD on one layer, 4 frames + 1 s held at 10 fps, spool removed', async () => {
+  it('--preset single-layer-study --layer block3_conv2 --video OUT.webm: plain gradient steps on one layer, 4 frames + 1 s held at 10 fps, spool removed', async () => {
     const dir = tempDir('nst-cli-video-');
     const scratch = tempDir('cli-tmp-'); // TMPDIR of the run: where its frame spool (nst-frames-…) lives and must be gone from
     const video = path.join(dir, 'seed.webm');
-    const result = await runNst([...stylizeArgs(path.join(dir, 'seed.png')), '--preset', 'seed-experiment', '--layer', 'block3_conv2', '--iterations', '30', '--video', video], {
+    const result = await runNst([...stylizeArgs(path.join(dir, 'seed.png')), '--preset', 'single-layer-study', '--layer', 'block3_conv2', '--iterations', '30', '--video', video], {
       env: { TMPDIR: scratch },
     });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = jsonLines(result.stdout);
     const iterations = lines.filter((l) => typeof l.iteration === 'number');
-    // The preset: block3_conv2's style alone (no content layer), the seed's GD from the content image.
+    // The preset: block3_conv2's style alone (no content layer), plain gradient steps from the content image.
     expect(Object.keys(iterations[0]!.style as object)).toEqual(['block3_conv2']);
     expect(iterations[0]!.content).toEqual({});
     expect(iterations).toHaveLength(30);
@@ -101,7 +101,7 @@ describe('nst video errors', () => {
 
     const layer = await runNst(['stylize', 'a.png', 'b.png', '-o', path.join(dir, 'x.png'), '--layer', 'block3_conv2']);
     expect(layer.code).toBe(2);
-    expect(layer.stderr).toBe('nst: --layer: only with --preset seed-experiment; otherwise use --style-layers.\n');
+    expect(layer.stderr).toBe('nst: --layer: only with --preset single-layer-study; otherwise use --style-layers.\n');
 
     const preset = await runNst(['stylize', 'a.png', 'b.png', '-o', path.join(dir, 'x.png'), '--preset', 'seed']);
     expect(preset.code).toBe(2);

@@ -111,7 +111,7 @@ describe.skipIf(reason !== null)('the desktop studio (Electron)', () => {
     await expect.poll(() => page.getByText('content_tubingen_128.png').isVisible()).toBe(true);
 
     const preset = page.getByTestId('preset-select');
-    await preset.selectOption('seed-block1_conv1+block4_conv1');
+    await preset.selectOption('pair-block1_conv1+block4_conv1');
     await expect.poll(() => page.getByTestId('layer-block1_conv1-style').isChecked()).toBe(true);
     await page.getByTestId('layer-block4_conv2-content').check();
     await page.getByTestId('param-size').fill('128');

@@ -71,7 +71,7 @@ describe('estimateMemory over IPC', () => {
     const adam = await total({ optimizer: 'adam' });
     expect(adam).toBe(cpuEstimate({ width: 256, height: 256, ...GATYS, optimizer: 'adam' }).totalBytes);
     expect(adam).toBeLessThan(lbfgs);
-    const shallow = await total({ layers: applyPreset(DEFAULT_STUDIO_SETTINGS, 'seed-block1_conv1').layers });
+    const shallow = await total({ layers: applyPreset(DEFAULT_STUDIO_SETTINGS, 'single-block1_conv1').layers });
     expect(shallow).toBe(cpuEstimate({ width: 256, height: 256, styleLayers: ['block1_conv1'], contentLayers: [], optimizer: 'lbfgs' }).totalBytes);
     expect(shallow).toBeLessThan(lbfgs);
     expect(await total({ styleScale: 2 }, 2)).toBe(cpuEstimate({ width: 256, height: 256, ...GATYS, styleImages: 2, styleScale: 2 }).totalBytes);

@@ -34,7 +34,7 @@ describe('SettingsStore', () => {
     expect(store.recovery).toBeNull();
     expect(await readdir(dir)).toEqual([]);
 
-    const changed = { ...applyPreset(DEFAULT_STUDIO_SETTINGS, 'seed-block3_conv2'), sizePx: 512, device: 'cpu' as const, learningRate: 5 };
+    const changed = { ...applyPreset(DEFAULT_STUDIO_SETTINGS, 'single-block3_conv2'), sizePx: 512, device: 'cpu' as const, learningRate: 5 };
     expect(await store.saveSettings(changed)).toEqual({ ok: true, value: null });
     expect(await store.saveWindowState({ x: 10, y: 20, width: 1280, height: 800, maximized: false })).toEqual({ ok: true, value: null });
     expect(await store.saveWeightsPath('/opt/vgg19.h5')).toEqual({ ok: true, value: null });

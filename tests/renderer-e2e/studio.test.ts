@@ -82,7 +82,7 @@ describe.skipIf(reason !== null)('studio in the browser host (npm run serve + ch
 
     // A preset, then a layer of our own on top of it (the picker then reads "custom").
     const preset = page.getByTestId('preset-select');
-    await preset.selectOption('seed-block1_conv1+block4_conv1');
+    await preset.selectOption('pair-block1_conv1+block4_conv1');
     await expect.poll(() => page.getByTestId('layer-block1_conv1-style').isChecked()).toBe(true);
     await expect.poll(() => page.getByTestId('layer-block2_conv1-style').isChecked()).toBe(false);
     await page.getByTestId('layer-block4_conv2-content').check();

@@ -1,5 +1,5 @@
 // `nst video FRAMES_DIR -o OUT`, and the video options `nst stylize` shares: --video, --fps, --frame-every, --hold,
-// --side-by-side, --caption, --ffmpeg, and the run presets (--preset seed-experiment --layer L).
+// --side-by-side, --caption, --ffmpeg, and the run presets (--preset single-layer-study --layer L).
 
 import path from 'node:path';
 import cliProgress from 'cli-progress';
@@ -42,7 +42,7 @@ export function addStylizeVideoOptions(command: Command): Command {
   addEncodeOptions(command, '', 'with --video: the content image left of each frame');
   return command
     .option('--preset <name>', `a run recipe: ${RUN_PRESETS.map((p) => `${p.id} (${p.hint})`).join('; ')}; options you give win`)
-    .option('--layer <layer>', 'with --preset seed-experiment: the one style layer (default block1_conv1)');
+    .option('--layer <layer>', 'with --preset single-layer-study: the one style layer (default block1_conv1)');
 }
 
 function addEncodeOptions(command: Command, sideBySideValue: string, sideBySideHelp: string): void {
@@ -68,10 +68,11 @@ function readEncodeOptions(text: Record<string, string | undefined>): { fps: num
 export function applyPresetOptions(command: Command, raw: RawOptions): void {
   const text = raw as Record<string, string | undefined>;
   if (text.preset === undefined) {
-    if (text.layer !== undefined) throw new NstError('BAD_ARGUMENT', '--layer: only with --preset seed-experiment; otherwise use --style-layers.');
+    if (text.layer !== undefined) throw new NstError('BAD_ARGUMENT', '--layer: only with --preset single-layer-study; otherwise use --style-layers.');
     return;
   }
-  const id = parseChoice('--preset', text.preset, RUN_PRESETS.map((p) => p.id));
+  // Checkpoints of runs started before the preset was renamed still name it by its old id.
+  const id = parseChoice('--preset', text.preset === 'seed-experiment' ? 'single-layer-study' : text.preset, RUN_PRESETS.map((p) => p.id));
   const preset = RUN_PRESETS.find((p) => p.id === id)!;
   const given = (key: string): boolean => {
     const source = command.getOptionValueSource(key);
@@ -91,7 +92,7 @@ export function applyPresetOptions(command: Command, raw: RawOptions): void {
     tvWeight: String(s.tvWeight),
     styleLayers: layer,
     contentLayers: '',
-    // One size, as in the seed: coarse-to-fine would add coarse scales before the preset's iterations.
+    // One size: coarse-to-fine would add coarse scales before the preset's iterations.
     scales: 'off',
     frameEvery: String(preset.video.frameEvery),
     fps: String(preset.video.fps),
