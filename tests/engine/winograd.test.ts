@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../../src/engine/model/graph/builder.js';
-import { conv3x3, conv3x3InputGrad, flipTransposeKernel, winogradKernelTransform, winogradPolicy } from '../../src/engine/model/graph/ops/conv.js';
+import { conv3x3, conv3x3InputGrad, flipTransposeKernel, WINOGRAD_F4, winogradKernelTransform, winogradPolicy } from '../../src/engine/model/graph/ops/conv.js';
 import { createRng } from '../../src/engine/sys/random.js';
 import type { ConvWeights } from '../../src/engine/weights/types.js';
 
@@ -55,6 +55,25 @@ function relError(ref: ArrayLike<number>, got: ArrayLike<number>): number {
   }
   return diff / scale;
 }
+
+describe('the F(4x4,3x3) matrices', () => {
+  // In one dimension F(4,3) is y = Aᵀ[(G g) ⊙ (Bᵀ d)]: 4 outputs of the correlation of 6 inputs d with 3 taps g. The 2-D
+  // transform the graph builds is this one applied along both axes, so the 1-D identity checks every matrix entry.
+  it('compute a 1-D correlation exactly (float64, random taps and inputs)', () => {
+    const { BT, G, AT } = WINOGRAD_F4;
+    const rng = createRng(11);
+    for (let trial = 0; trial < 20; trial++) {
+      const d = Array.from({ length: 6 }, () => rng.normal());
+      const g = Array.from({ length: 3 }, () => rng.normal());
+      const u = G.map((row) => row.reduce((acc, v, j) => acc + v * g[j]!, 0));
+      const v = BT.map((row) => row.reduce((acc, b, j) => acc + b * d[j]!, 0));
+      const m = u.map((ui, i) => ui * v[i]!);
+      const y = AT.map((row) => row.reduce((acc, a, j) => acc + a * m[j]!, 0));
+      const expected = [0, 1, 2, 3].map((i) => d[i]! * g[0]! + d[i + 1]! * g[1]! + d[i + 2]! * g[2]!);
+      for (let i = 0; i < 4; i++) expect(y[i]).toBeCloseTo(expected[i]!, 12);
+    }
+  });
+});
 
 /** Runs the direct and the Winograd emitter (forward, or input gradient) side by side in one graph. */
 async function both(w: ConvWeights, h: number, width: number, direction: 'forward' | 'inputGrad', x: Float32Array): Promise<{ direct: Float32Array; winograd: Float32Array }> {

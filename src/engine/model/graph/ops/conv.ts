@@ -92,7 +92,7 @@ const AT = [
   [0, 1, 1, 4, 4, 0],
   [0, 1, -1, 8, -8, 1],
 ] as const;
-/** The F(4x4,3x3) transform matrices, for tools that build variants (bench/bench-winograd.ts). */
+/** The F(4x4,3x3) transform matrices, as the graph uses them: checked against a plain correlation in the tests. */
 export const WINOGRAD_F4 = { BT, G, AT } as const;
 
 /**
