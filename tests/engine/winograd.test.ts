@@ -65,10 +65,10 @@ describe('the F(4x4,3x3) matrices', () => {
     for (let trial = 0; trial < 20; trial++) {
       const d = Array.from({ length: 6 }, () => rng.normal());
       const g = Array.from({ length: 3 }, () => rng.normal());
-      const u = G.map((row) => row.reduce((acc, v, j) => acc + v * g[j]!, 0));
-      const v = BT.map((row) => row.reduce((acc, b, j) => acc + b * d[j]!, 0));
+      const u = G.map((row) => row.reduce<number>((acc, v, j) => acc + v * g[j]!, 0));
+      const v = BT.map((row) => row.reduce<number>((acc, b, j) => acc + b * d[j]!, 0));
       const m = u.map((ui, i) => ui * v[i]!);
-      const y = AT.map((row) => row.reduce((acc, a, j) => acc + a * m[j]!, 0));
+      const y = AT.map((row) => row.reduce<number>((acc, a, j) => acc + a * m[j]!, 0));
       const expected = [0, 1, 2, 3].map((i) => d[i]! * g[0]! + d[i + 1]! * g[1]! + d[i + 2]! * g[2]!);
       for (let i = 0; i < 4; i++) expect(y[i]).toBeCloseTo(expected[i]!, 12);
     }

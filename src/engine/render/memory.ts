@@ -12,9 +12,8 @@ import { VGG19_CONV_LAYERS, canonicalLayerName, featureSize, layerSpec, type Con
 export const MB = 2 ** 20;
 
 /**
- * Calibrated against peak RSS (fresh `nst stylize` processes, uint8 ImageNet VGG19, onnxruntime-node 1.30, CPU,
- * 2 threads; medians of 3) at 64–512 px for three layer sets; see `npm run bench:quality` (it prints measured
- * and estimated peaks side by side) and README "Memory".
+ * Calibrated against the peak RSS of fresh `nst stylize` processes at 64–512 px (docs/memory.md, "The estimate";
+ * `npm run bench:quality` prints measured and estimated peaks side by side).
  */
 export const CALIBRATION = {
   /** Node, V8's heap, onnxruntime and sharp loaded, onnxruntime's thread pool and session bookkeeping. */

@@ -34,11 +34,9 @@ export function scaleSizes(targetPx: number, scales: ScalesOption): number[] {
 }
 
 /**
- * Share of the iterations each coarse scale runs (the final scale runs them all). A coarse scale's job is the
- * picture's large-scale structure; its own loss does not carry over to the next scale (README "Memory, large outputs
- * and time-to-quality": more coarse iterations make the hand-off's full-size loss worse, not better). Measured at
- * 512 px (Tübingen/Starry Night, L-BFGS, 300 iterations at 512 px): 300 at 256 px first ended at 0.7304 in 855 CPU s,
- * 75 at 256 px at 0.7296 in 716 CPU s, the two images alike to the eye.
+ * Share of the iterations each coarse scale runs (the final scale runs them all): a coarse scale's job is the
+ * picture's large-scale structure, and more coarse iterations do not make the full-size result better
+ * (docs/memory.md, "Time-to-quality").
  */
 export const COARSE_ITERATION_SHARE = 0.25;
 

@@ -9,13 +9,9 @@ import type { ConvWeights } from '../../../weights/types.js';
 export const WINOGRAD_MIN_TILES = 16;
 
 /**
- * Which layers Winograd pays on: blocks 3–5 (≥ 128 channels in and out) with maps of at least `minTiles` tiles.
- * In blocks 1–2 the input and output transforms are memory-bound passes over large maps with few channels, and
- * bench/bench-winograd.ts measured them slower than Conv there, forward and backward; from block3_conv1 on the
- * GEMMs dominate and F(4x4) is ~1.1–1.4x faster, but only while there are enough tiles: each of the 36 GEMMs reads
- * all of U (4x the kernel's bytes) however few tiles it multiplies, so small maps are bound by reading U (measured
- * 512→512 channels at 8x8: 0.7x Conv's speed; at 4x4: 0.23x; at 16x16 and up: 1.1x and better). Keyed by block,
- * not channels, so that narrow test weights (randomVgg19Weights' channelScale) exercise the same layers as the real.
+ * Which layers Winograd pays on: blocks 3–5 with maps of at least `minTiles` tiles. Blocks 1–2's transforms are
+ * memory-bound and small maps are bound by reading U; measured in docs/performance.md ("Winograd convolutions").
+ * Keyed by block, not channels, so narrow test weights exercise the same layers as the real ones.
  */
 export function winogradPolicy(block: number, height: number, width: number, minTiles = WINOGRAD_MIN_TILES): boolean {
   return block >= 3 && Math.ceil(height / TILE) * Math.ceil(width / TILE) >= minTiles;
