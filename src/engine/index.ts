@@ -49,6 +49,6 @@ export { type Vgg19Weights } from './weights/types.js';
 // Timelapse frames and ffmpeg.
 export { DEFAULT_FPS, DEFAULT_HOLD_SECONDS, exportVideo, type ExportVideoOptions, type VideoExportResult, videoFormatForPath, type VideoProgress } from './video/export.js';
 export { type ResolvedTool, resolveFfmpeg } from './video/ffmpeg.js';
-export { FRAMES_INDEX_FILE } from './video/frame-index.js';
+export { FRAMES_INDEX_FILE, hasFramesIndex } from './video/frame-index.js';
 export { FrameRecorder } from './video/frame-recorder.js';
 export { DEFAULT_FRAME_EVERY, FrameSpool } from './video/frames.js';

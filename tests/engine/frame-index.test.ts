@@ -27,7 +27,7 @@ vi.mock('node:fs', async (importOriginal) => {
   };
 });
 
-const { CONTENT_FILE, FRAMES_INDEX_FILE, LEGACY_FRAMES_INDEX_FILE, listFrames, readFramesIndex } = await import('../../src/engine/video/frame-index.js');
+const { CONTENT_FILE, FRAMES_INDEX_FILE, LEGACY_FRAMES_INDEX_FILE, hasFramesIndex, listFrames, readFramesIndex } = await import('../../src/engine/video/frame-index.js');
 const { FrameSpool } = await import('../../src/engine/video/frames.js');
 
 /** A tiny image of one grey level. */
@@ -118,7 +118,9 @@ describe('the frame index', () => {
     await spool.add(image(5), 5);
     await rm(path.join(dir, FRAMES_INDEX_FILE));
     const legacy = { version: 1, width: 2, height: 2, format: 'png', frameEvery: 5, content: null, frames: [{ file: 'frame_000000.png', iteration: 0, loss: 9 }, { file: 'frame_000001.png', iteration: 5, loss: 8 }] };
+    expect(await hasFramesIndex(dir)).toBe(false);
     await writeFile(path.join(dir, LEGACY_FRAMES_INDEX_FILE), JSON.stringify(legacy, null, 1));
+    expect(await hasFramesIndex(dir)).toBe(true);
 
     expect((await listFrames(dir)).frames.map((f) => [f.iteration, f.loss])).toEqual([[0, 9], [5, 8]]);
     await expect(FrameSpool.create({ dir })).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringContaining(`already holds a frame spool (${LEGACY_FRAMES_INDEX_FILE})`) });

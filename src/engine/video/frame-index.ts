@@ -7,7 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError } from '../errors.js';
 import { writeFileAtomicSync } from '../sys/atomic-file.js';
-import { readTextIfPresent } from '../sys/path-exists.js';
+import { pathExists, readTextIfPresent } from '../sys/path-exists.js';
 
 export const FRAMES_INDEX_FILE = 'frames.jsonl';
 /** The index of spools written before it was appended to (one JSON document, rewritten per frame): still read. */
@@ -68,6 +68,12 @@ export function writeIndex(dir: string, index: FramesIndex): void {
     ...index.frames.map((frame): IndexRecord => ({ type: 'frame', ...frame })),
   ];
   writeFileAtomicSync(path.join(dir, FRAMES_INDEX_FILE), records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+}
+
+/** Whether `dir` holds a spool index (frames.jsonl, or an older spool's frames.json), without reading it. */
+export async function hasFramesIndex(dir: string): Promise<boolean> {
+  for (const name of [FRAMES_INDEX_FILE, LEGACY_FRAMES_INDEX_FILE]) if (await pathExists(path.join(dir, name))) return true;
+  return false;
 }
 
 /**

@@ -5,12 +5,12 @@
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isNstError, exportVideo, type VideoExportResult, resolveFfmpeg, FRAMES_INDEX_FILE, listCheckpoints } from '../../engine/index.js';
+import { isNstError, exportVideo, type VideoExportResult, resolveFfmpeg, hasFramesIndex, listCheckpoints } from '../../engine/index.js';
 import type { ErrorInfo, ExportVideoRequest, FfmpegStatus, Result, RunRef, StartRunRequest, VideoExportEvent, VideoExportInfo } from '../../shared/api.js';
 import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
 import { fail, ok } from '../../shared/result.js';
 
-/** Under the data folder: one spool per run, `run-frames/<runId>/frames.json` + frame files. */
+/** Under the data folder: one spool per run, `run-frames/<runId>/` with its index and frame files. */
 export const RUN_FRAMES_FOLDER = 'run-frames';
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -90,7 +90,7 @@ export class VideoService {
   /** Whether the run has frames to export (the dialog can grey out "Export video" otherwise). */
   async hasFrames(runId: string): Promise<boolean> {
     if (!RUN_ID.test(runId)) return false;
-    return stat(path.join(runFramesDir(this.options.root, runId), FRAMES_INDEX_FILE)).then(() => true, () => false);
+    return hasFramesIndex(runFramesDir(this.options.root, runId)).catch(() => false);
   }
 
   /** Which ffmpeg an export would use now, or how to get one. */
