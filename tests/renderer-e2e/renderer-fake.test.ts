@@ -124,7 +124,7 @@ describe.skipIf(reason !== null)('renderer with a fake host (strict CSP, no engi
   it('refuses a file that is not an image, naming it', async () => {
     await open({});
     await page.getByTestId('content-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
-    await expect.poll(() => page.getByTestId('error').textContent()).toContain('“notes.txt” is not an image');
+    await expect.poll(() => page.getByTestId('refused-file').textContent()).toContain('“notes.txt” is not an image');
   });
 
   it('shows a failed start in plain words, and dismisses it', async () => {

@@ -1,6 +1,7 @@
 // The run's inputs: one content image and one or more style images with a blend weight each, read with the File API.
 
-import type { ErrorInfo, ImageInput } from '../../shared/api.js';
+import type { ImageInput } from '../../shared/api.js';
+import { isRefusal, readImageFile, type ReadImage, type Refusal } from '../Drop/read-image.js';
 
 export interface LoadedImage {
   name: string;
@@ -17,46 +18,65 @@ export interface StyleInput {
   blend: number;
 }
 
-/** Reads a file or pasted blob into bytes, and decodes it once so a non-image is refused here, in plain words. */
-export async function readImage(blob: Blob, name: string): Promise<LoadedImage | ErrorInfo> {
-  let bitmap: ImageBitmap;
-  try {
-    bitmap = await createImageBitmap(blob);
-  } catch {
-    return { code: 'image-unreadable', message: `“${name}” is not an image this studio can read. Use a PNG, JPEG or WebP file.` };
-  }
-  const { width, height } = bitmap;
-  bitmap.close();
-  const bytes = new Uint8Array(await blob.arrayBuffer());
-  return { name, bytes, url: URL.createObjectURL(blob), width, height };
+/** A file the last drop (or paste, or open) refused. */
+export interface RefusedFile extends Refusal {
+  id: number;
+  /** Where it was going. */
+  slot: 'content' | 'style';
 }
 
-const isError = (value: LoadedImage | ErrorInfo): value is ErrorInfo => 'code' in value;
+export interface NamedFile {
+  blob: Blob;
+  name: string;
+}
+
+const loaded = (read: ReadImage, blob: Blob): LoadedImage => ({ ...read, url: URL.createObjectURL(blob) });
 
 export class ImagesState {
   content = $state.raw<LoadedImage | null>(null);
   styles = $state<StyleInput[]>([]);
+  /** The files the last drop refused, each with its reason. */
+  refused = $state.raw<RefusedFile[]>([]);
   private nextId = 1;
 
   ready = $derived(this.content !== null && this.styles.length > 0);
 
-  /** Replaces the content image; returns an error to show when the file is not an image. */
-  async setContent(blob: Blob, name: string): Promise<ErrorInfo | null> {
-    const image = await readImage(blob, name);
-    if (isError(image)) return image;
-    if (this.content) URL.revokeObjectURL(this.content.url);
-    this.content = image;
-    return null;
+  /**
+   * Takes the first of `files` that reads as the content image (replacing the one before); every other file is
+   * refused by name, in `refused`, which this call replaces: it always says what became of the files given last.
+   */
+  async setContent(files: readonly NamedFile[]): Promise<void> {
+    const refused: RefusedFile[] = [];
+    let taken: LoadedImage | null = null;
+    for (const file of files) {
+      if (taken) {
+        refused.push(this.refusal('content', { name: file.name, code: 'image-not-used', message: `“${file.name}” was not used: the content takes one photo (${taken.name}). Drop paintings under Style.` }));
+        continue;
+      }
+      const read = await readImageFile(file.blob, file.name);
+      if (isRefusal(read)) refused.push(this.refusal('content', read));
+      else taken = loaded(read, file.blob);
+    }
+    if (taken) {
+      if (this.content) URL.revokeObjectURL(this.content.url);
+      this.content = taken;
+    }
+    this.refused = refused;
   }
 
-  async addStyles(files: readonly { blob: Blob; name: string }[]): Promise<ErrorInfo | null> {
-    let firstError: ErrorInfo | null = null;
-    for (const { blob, name } of files) {
-      const image = await readImage(blob, name);
-      if (isError(image)) firstError ??= image;
-      else this.styles.push({ id: this.nextId++, image, blend: 1 });
+  /** Adds every file that reads as an image to the styles; the others are refused by name (as setContent). */
+  async addStyles(files: readonly NamedFile[]): Promise<void> {
+    const refused: RefusedFile[] = [];
+    for (const file of files) {
+      const read = await readImageFile(file.blob, file.name);
+      if (isRefusal(read)) refused.push(this.refusal('style', read));
+      else this.styles.push({ id: this.nextId++, image: loaded(read, file.blob), blend: 1 });
     }
-    return firstError;
+    this.refused = refused;
+  }
+
+  dismissRefused(): void {
+    this.refused = [];
   }
 
   removeContent(): void {
@@ -68,6 +88,10 @@ export class ImagesState {
     const style = this.styles.find((s) => s.id === id);
     if (style) URL.revokeObjectURL(style.image.url);
     this.styles = this.styles.filter((s) => s.id !== id);
+  }
+
+  private refusal(slot: 'content' | 'style', why: Refusal): RefusedFile {
+    return { ...why, id: this.nextId++, slot };
   }
 
   /** The images as the API takes them: names and bytes only (plain objects, never reactive proxies). */

@@ -1,0 +1,67 @@
+// The built renderer served as static files with the fake window.api (fake-api.ts), in chromium: one build per test
+// file, a fresh page per test, and files dropped on a drop zone the way a file manager drops them.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { build } from 'vite';
+import { REPO_ROOT } from '../../helpers/shared-data.js';
+import { collectPageProblems, fakeApiScript, launchChromium, serveFolder, type LaunchedBrowser } from './browser.js';
+import type { FakeApiOptions } from './fake-api.js';
+
+export interface FakeStudio {
+  chromium: LaunchedBrowser;
+  /** A new page on the studio with the fake API; its errors are collected into `problems`. */
+  open(options?: Partial<FakeApiOptions>): Promise<{ page: Page; problems: string[] }>;
+  close(): Promise<void>;
+}
+
+export async function startFakeStudio(viewport = { width: 1440, height: 900 }): Promise<FakeStudio> {
+  const outDir = mkdtempSync(path.join(tmpdir(), 'nst-renderer-'));
+  await build({
+    configFile: path.join(REPO_ROOT, 'vite.renderer.config.ts'),
+    build: { outDir, emptyOutDir: true, sourcemap: false },
+    logLevel: 'warn',
+  });
+  const server = await serveFolder(outDir);
+  const chromium = await launchChromium(viewport);
+  return {
+    chromium,
+    async open(options = {}) {
+      const page = await chromium.context.newPage();
+      const problems: string[] = [];
+      collectPageProblems(page, problems);
+      await page.addInitScript({ content: fakeApiScript({ msPerIteration: 40, devices: ['cpu'], ...options }) });
+      await page.goto(server.url);
+      return { page, problems };
+    },
+    async close() {
+      await chromium.close();
+      await server.close();
+      rmSync(outDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface DroppedFile {
+  name: string;
+  mimeType: string;
+  buffer: Buffer;
+}
+
+/** Drops `files` on `target` as one drag from a file manager would (a DataTransfer holding them all). */
+export async function dropFiles(page: Page, target: Locator, files: readonly DroppedFile[]): Promise<void> {
+  const dataTransfer = await page.evaluateHandle(
+    (list) => {
+      const transfer = new DataTransfer();
+      for (const f of list) {
+        const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], f.name, { type: f.mimeType }));
+      }
+      return transfer;
+    },
+    files.map((f) => ({ name: f.name, mimeType: f.mimeType, base64: f.buffer.toString('base64') })),
+  );
+  await target.dispatchEvent('drop', { dataTransfer });
+}
