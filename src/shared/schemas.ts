@@ -20,6 +20,11 @@ import { LAYER_NAMES, type LayerSetting, type StudioSettings, type VideoSettings
 
 /** Largest encoded image accepted per byte array: far above any photo, below what would exhaust memory. */
 export const MAX_IMAGE_BYTES = 200 * 1024 * 1024;
+/**
+ * Most pixels a content or style image may have, judged from its header: the studio's decode refuses more (a
+ * decompression bomb costs nothing), and the window refuses such a drop at once, offering to scale it down.
+ */
+export const MAX_INPUT_PIXELS = 100_000_000;
 /** Most style images one run may blend. */
 export const MAX_STYLES = 8;
 export const SIZE_PX_RANGE = { min: 16, max: 4096 } as const;

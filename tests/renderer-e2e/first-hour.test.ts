@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
 import { hasChromium } from './helpers/browser.js';
@@ -21,6 +22,33 @@ const reason = !hasChromium()
 if (reason) console.warn(`[renderer-e2e] first-hour tests skipped: ${reason}`);
 
 const png = (file: string) => ({ name: path.basename(file), mimeType: 'image/png', buffer: readFileSync(file) });
+
+/** CRC-32 of a PNG chunk's type and data (the PNG specification's table-free form). */
+function crc32(bytes: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** A PNG whose header claims width × height and holds no pixels: a decompression bomb's calling card. */
+function pngClaiming(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IEND', Buffer.alloc(0))]);
+}
 
 describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
   let studio: FakeStudio;
@@ -72,6 +100,27 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     await page.getByRole('region', { name: 'Content' }).getByRole('button', { name: 'Dismiss the refused files' }).click();
     await expect.poll(() => refused('Content').count()).toBe(0);
     expect(await page.evaluate(() => document.activeElement?.closest('section')?.getAttribute('aria-labelledby'))).toBe('content-heading');
+    expect(problems).toEqual([]);
+  });
+
+  it('refuses a photo too large to run on drop, with its size, and scales it down on request; a 100000 × 100000 header reads as too large', { timeout: 60_000 }, async () => {
+    await open();
+    const huge = await sharp({ create: { width: 12000, height: 9000, channels: 3, background: '#4a7090' } }).jpeg({ quality: 80 }).toBuffer();
+    await page.getByTestId('content-input').setInputFiles({ name: 'huge.jpg', mimeType: 'image/jpeg', buffer: huge });
+    await expect.poll(() => refused('Content').allTextContents()).toEqual([expect.stringContaining('“huge.jpg” is too large: 12000 × 9000 px')]);
+    // Not taken, so Start still asks for a photo.
+    expect(await page.getByTestId('start').isDisabled()).toBe(true);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'first-hour-too-large.png') });
+
+    await page.getByRole('button', { name: 'Scale down to 4096 px' }).click();
+    await expect.poll(() => page.getByText('huge-4096px.jpg').isVisible(), { timeout: 30_000 }).toBe(true);
+    expect(await page.getByText('4096 × 3072 px').count()).toBe(1);
+    expect(await refused('Content').count()).toBe(0);
+    // The button went with the refusal: focus stays in the content slot.
+    expect(await page.evaluate(() => document.activeElement?.closest('section')?.getAttribute('aria-labelledby'))).toBe('content-heading');
+
+    await dropFiles(page, page.getByRole('group', { name: 'Style images' }), [{ name: 'bomb.png', mimeType: 'image/png', buffer: pngClaiming(100_000, 100_000) }]);
+    await expect.poll(() => refused('Style').allTextContents()).toEqual([expect.stringContaining('“bomb.png” is too large: 100000 × 100000 px')]);
     expect(problems).toEqual([]);
   });
 });

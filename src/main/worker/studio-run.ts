@@ -20,6 +20,7 @@ import {
   type RunSnapshot,
   type Vgg19Weights,
 } from '../../engine/index.js';
+import { MAX_INPUT_PIXELS } from '../../shared/schemas.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import { memoryLimitBytes } from '../services/memory-estimate.js';
 import type { StartMessage } from './messages.js';
@@ -162,11 +163,11 @@ export class StudioRun {
   private async decodeInputs(): Promise<RunImages> {
     const { request } = this.start;
     const { sizePx, styleScale, originalColors } = this.settings;
-    const content = await decodeImage(request.content.bytes, { sizePx, sourceName: request.content.name || 'The content image' });
+    const content = await decodeImage(request.content.bytes, { sizePx, maxInputPixels: MAX_INPUT_PIXELS, sourceName: request.content.name || 'The content image' });
     this.outputPx = { width: content.width, height: content.height };
     const styleSidePx = Math.max(16, Math.round(sizePx * styleScale));
     const styles = await Promise.all(
-      request.styles.map((style, i) => decodeImage(style.image.bytes, { sizePx: styleSidePx, sourceName: style.image.name || `Style image ${i + 1}` })),
+      request.styles.map((style, i) => decodeImage(style.image.bytes, { sizePx: styleSidePx, maxInputPixels: MAX_INPUT_PIXELS, sourceName: style.image.name || `Style image ${i + 1}` })),
     );
     // Coarse scales and downscaled plans hand out smaller images: previews, frames and the result are shown at the
     // output's size, in the photo's colours when asked.

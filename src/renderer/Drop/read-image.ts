@@ -1,7 +1,8 @@
 // Reading a dropped, chosen or pasted file as an input image: each file either loads or is refused with its name and
-// a reason in words (empty, a drawing, too large, not readable).
+// a reason in words (empty, a drawing, too large, not readable), and a too-large photo can be scaled down here.
 
-import { MAX_IMAGE_BYTES } from '../../shared/schemas.js';
+import { MAX_IMAGE_BYTES, MAX_INPUT_PIXELS, SIZE_PX_RANGE } from '../../shared/schemas.js';
+import { readImageHeader } from './image-header.js';
 
 /** A file the studio will not take, and why. */
 export interface Refusal {
@@ -9,6 +10,8 @@ export interface Refusal {
   code: 'image-empty' | 'image-svg' | 'image-too-large' | 'image-unreadable' | 'image-not-used';
   /** A sentence that names the file. */
   message: string;
+  /** Set when scaling it down (scaleDownImage) would make it usable: the longest side it would get. */
+  scaleToPx?: number;
 }
 
 export interface ReadImage {
@@ -18,11 +21,24 @@ export interface ReadImage {
   height: number;
 }
 
+/** The longest side a scaled-down photo gets: the largest size a run paints at, so no run loses detail by it. */
+export const SCALE_DOWN_SIDE_PX = SIZE_PX_RANGE.max;
+
+const megapixels = (pixels: number): string => `${Math.round(pixels / 1e6).toLocaleString('en-US')} megapixels`;
 const UNREADABLE = 'is not an image this studio can read. Use a PNG, JPEG or WebP file.';
 
+function tooLarge(name: string, width: number, height: number): Refusal {
+  return {
+    name,
+    code: 'image-too-large',
+    message: `“${name}” is too large: ${width} × ${height} px is more than the ${megapixels(MAX_INPUT_PIXELS)} the studio takes.`,
+    scaleToPx: SCALE_DOWN_SIDE_PX,
+  };
+}
+
 /**
- * Reads a file and checks it before it is taken: its size in bytes, SVG, then one decode so a file the window cannot
- * show is refused here rather than after Start.
+ * Reads a file and checks it before it is taken: its size in bytes, SVG, the pixel size its header states (before
+ * anything is decoded), then one decode so a file the window cannot show is refused here rather than after Start.
  */
 export async function readImageFile(blob: Blob, name: string): Promise<ReadImage | Refusal> {
   if (blob.size === 0) return { name, code: 'image-empty', message: `“${name}” is empty (0 bytes).` };
@@ -33,6 +49,8 @@ export async function readImageFile(blob: Blob, name: string): Promise<ReadImage
   if (isSvg(bytes, blob.type, name)) {
     return { name, code: 'image-svg', message: `“${name}” is an SVG drawing: the studio paints pixels. Save it as a PNG first.` };
   }
+  const header = readImageHeader(bytes);
+  if (header && header.width * header.height > MAX_INPUT_PIXELS) return tooLarge(name, header.width, header.height);
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob);
@@ -41,6 +59,8 @@ export async function readImageFile(blob: Blob, name: string): Promise<ReadImage
   }
   const { width, height } = bitmap;
   bitmap.close();
+  // A format the header reader does not know (AVIF, say) is judged once decoded.
+  if (width * height > MAX_INPUT_PIXELS) return tooLarge(name, width, height);
   return { name, bytes, width, height };
 }
 
@@ -53,3 +73,28 @@ function isSvg(bytes: Uint8Array, type: string, name: string): boolean {
 
 export const isRefusal = <T extends object>(value: T | Refusal): value is Refusal => 'code' in value;
 
+/**
+ * The photo with its longest side at `sidePx` (high-quality resampling, EXIF orientation applied), as a JPEG when it
+ * was one (photos stay small) and a PNG otherwise (transparency is kept); a Refusal when it cannot be decoded.
+ */
+export async function scaleDownImage(blob: Blob, name: string, sidePx: number): Promise<{ blob: Blob; name: string } | Refusal> {
+  let full: ImageBitmap;
+  try {
+    full = await createImageBitmap(blob);
+  } catch {
+    return { name, code: 'image-unreadable', message: `“${name}” could not be scaled down: it ${UNREADABLE}` };
+  }
+  const scale = Math.min(1, sidePx / Math.max(full.width, full.height));
+  const width = Math.max(1, Math.round(full.width * scale));
+  const height = Math.max(1, Math.round(full.height * scale));
+  const small = await createImageBitmap(full, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' });
+  full.close();
+  const canvas = new OffscreenCanvas(width, height);
+  canvas.getContext('2d')!.drawImage(small, 0, 0);
+  small.close();
+  const [first, second] = new Uint8Array(await blob.slice(0, 2).arrayBuffer());
+  const jpeg = first === 0xff && second === 0xd8;
+  const scaled = await canvas.convertToBlob(jpeg ? { type: 'image/jpeg', quality: 0.92 } : { type: 'image/png' });
+  const stem = name.replace(/\.[^.]*$/, '');
+  return { blob: scaled, name: `${stem}-${Math.max(width, height)}px.${jpeg ? 'jpg' : 'png'}` };
+}

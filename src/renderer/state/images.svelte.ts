@@ -1,7 +1,7 @@
 // The run's inputs: one content image and one or more style images with a blend weight each, read with the File API.
 
 import type { ImageInput } from '../../shared/api.js';
-import { isRefusal, readImageFile, type ReadImage, type Refusal } from '../Drop/read-image.js';
+import { isRefusal, readImageFile, scaleDownImage, type ReadImage, type Refusal } from '../Drop/read-image.js';
 
 export interface LoadedImage {
   name: string;
@@ -18,11 +18,12 @@ export interface StyleInput {
   blend: number;
 }
 
-/** A file the last drop (or paste, or open) refused. */
+/** A file the last drop (or paste, or open) refused, kept with what is needed to scale it down and use it. */
 export interface RefusedFile extends Refusal {
   id: number;
   /** Where it was going. */
   slot: 'content' | 'style';
+  blob: Blob;
 }
 
 export interface NamedFile {
@@ -50,11 +51,11 @@ export class ImagesState {
     let taken: LoadedImage | null = null;
     for (const file of files) {
       if (taken) {
-        refused.push(this.refusal('content', { name: file.name, code: 'image-not-used', message: `“${file.name}” was not used: the content takes one photo (${taken.name}). Drop paintings under Style.` }));
+        refused.push(this.refusal(file, 'content', { name: file.name, code: 'image-not-used', message: `“${file.name}” was not used: the content takes one photo (${taken.name}). Drop paintings under Style.` }));
         continue;
       }
       const read = await readImageFile(file.blob, file.name);
-      if (isRefusal(read)) refused.push(this.refusal('content', read));
+      if (isRefusal(read)) refused.push(this.refusal(file, 'content', read));
       else taken = loaded(read, file.blob);
     }
     if (taken) {
@@ -69,10 +70,28 @@ export class ImagesState {
     const refused: RefusedFile[] = [];
     for (const file of files) {
       const read = await readImageFile(file.blob, file.name);
-      if (isRefusal(read)) refused.push(this.refusal('style', read));
+      if (isRefusal(read)) refused.push(this.refusal(file, 'style', read));
       else this.styles.push({ id: this.nextId++, image: loaded(read, file.blob), blend: 1 });
     }
     this.refused = refused;
+  }
+
+  /** A too-large refused file at its scaled-down size, into the slot it was dropped on; false if that failed (it says why). */
+  async scaleDown(id: number): Promise<boolean> {
+    const file = this.refused.find((r) => r.id === id);
+    if (!file?.scaleToPx) return false;
+    const scaled = await scaleDownImage(file.blob, file.name, file.scaleToPx);
+    const others = this.refused.filter((r) => r.id !== id);
+    if (isRefusal(scaled)) {
+      this.refused = others.concat(this.refusal(file, file.slot, scaled));
+      return false;
+    }
+    if (file.slot === 'content') await this.setContent([scaled]);
+    else await this.addStyles([scaled]);
+    // this.refused now says only what became of the scaled file.
+    const stillRefused = this.refused;
+    this.refused = [...others, ...stillRefused];
+    return stillRefused.length === 0;
   }
 
   dismissRefused(): void {
@@ -90,8 +109,8 @@ export class ImagesState {
     this.styles = this.styles.filter((s) => s.id !== id);
   }
 
-  private refusal(slot: 'content' | 'style', why: Refusal): RefusedFile {
-    return { ...why, id: this.nextId++, slot };
+  private refusal(file: NamedFile, slot: 'content' | 'style', why: Refusal): RefusedFile {
+    return { ...why, id: this.nextId++, slot, blob: file.blob };
   }
 
   /** The images as the API takes them: names and bytes only (plain objects, never reactive proxies). */
