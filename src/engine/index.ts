@@ -13,6 +13,7 @@ export { type OptimizerName } from './optim/types.js';
 
 // Rendering a run: one run, multi-scale, memory plans, tiles.
 export { benchmark } from './render/bench.js';
+export { type ConvergedStop, convergenceRule, type ConvergenceRule, DEFAULT_CONVERGENCE, describeStop, STOP_TOLERANCE_RANGE, type StopReason } from './render/convergence.js';
 export { autoDeviceOrder, autoSkipReason, objectiveShape, resolveExecution } from './render/execution.js';
 export { defaultMemoryLimit, estimateMemory, type EstimateSpec, formatBytes, largestFittingSize, MB, type MemoryEstimate, type RunShape, sizeWithLongest, withExecution } from './render/memory.js';
 export { multiScaleIterations, resizeLongest, scaleSizes, type ScalesOption } from './render/multiscale.js';

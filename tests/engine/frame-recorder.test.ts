@@ -28,7 +28,7 @@ const progress = (iteration: number, iterations: number): RenderEvent => ({
 });
 
 const lossOf = (total: number): LossBreakdown => ({ total, style: {}, content: {}, tv: 0 });
-const result = (iterations: number): RunResult => ({ image: image(iterations), iterations, initialLoss: lossOf(1000), finalLoss: lossOf(900), stopped: false, device: 'cpu' });
+const result = (iterations: number): RunResult => ({ image: image(iterations), iterations, initialLoss: lossOf(1000), finalLoss: lossOf(900), stopped: false, stop: { kind: 'cap', iteration: iterations, cap: iterations }, device: 'cpu' });
 
 /** The iterations the spool's index on disk lists now (read synchronously: the reading takes no event-loop turn). */
 function onDisk(spool: FrameSpool): number[] {

@@ -83,7 +83,7 @@ describe('FrameSpool.resume', () => {
     recorder.resumeFrom(image(5), 5);
     for (let i = 6; i <= 11; i++) recorder.onEvent(progress(i, 11, i % 2 === 0 || i === 11));
     const lossOf = (total: number): LossBreakdown => ({ total, style: {}, content: {}, tv: 0 });
-    const frames = await recorder.finish({ image: image(11), iterations: 11, initialLoss: lossOf(1000), finalLoss: lossOf(900), stopped: false, device: 'cpu' });
+    const frames = await recorder.finish({ image: image(11), iterations: 11, initialLoss: lossOf(1000), finalLoss: lossOf(900), stopped: false, stop: { kind: 'cap', iteration: 11, cap: 11 }, device: 'cpu' });
 
     expect(frames.map((f) => [f.file, f.iteration])).toEqual([
       ['frame_000000.png', 0],

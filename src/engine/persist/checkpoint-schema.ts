@@ -5,6 +5,7 @@ import * as v from 'valibot';
 import { NstError } from '../errors.js';
 import type { LossBreakdown, LossWeights } from '../model/objective.js';
 import type { RenderPlan } from '../render/render.js';
+import type { ConvergenceState } from '../render/convergence.js';
 import type { WeightsFingerprint } from '../weights/fingerprint.js';
 
 export const CHECKPOINT_FORMAT = 'nst-checkpoint';
@@ -67,6 +68,13 @@ const PlanSchema = v.variant(
   (issue) => (issue.path ? `has an unknown plan mode ${show(issue.input)}` : `lacks ${FIELD} (or it is not an object)`),
 ) satisfies v.GenericSchema<unknown, RenderPlan>;
 
+const finiteList = () => v.array(finiteNumber(), `lacks ${FIELD} (or it is not a list of numbers)`);
+
+/** The adaptive stop's window (render/convergence.ts); absent in checkpoints written before it, which start it empty. */
+const ConvergenceSchema = v.optional(
+  v.nullable(objectOf({ losses: finiteList(), changes: finiteList(), passed: v.boolean((issue) => `has no valid ${FIELD} (true or false, got ${show(issue.input)})`) })),
+) satisfies v.GenericSchema<unknown, ConvergenceState | null | undefined>;
+
 const usableScale = (issue: v.BaseIssue<unknown>): string => `has no usable ${FIELD} (a finite number above 0, got ${show(issue.input)})`;
 
 const StageSchema = objectOf({
@@ -78,6 +86,7 @@ const StageSchema = objectOf({
     carried: v.nullable(LossSchema),
     initialLoss: v.nullable(LossSchema),
     weights: v.nullable(LossWeightsSchema),
+    convergence: ConvergenceSchema,
     optimizer: objectOf({
       name: v.picklist(['gd', 'adam', 'lbfgs'], (issue) => `names an unknown optimizer ${show(issue.input)}`),
       iteration: wholeNumber(0),

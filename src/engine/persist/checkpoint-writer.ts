@@ -235,6 +235,7 @@ function serialState(state: RenderState): SerialState {
         carried: run.carried,
         initialLoss: run.initialLoss,
         weights: run.weights,
+        ...(run.convergence ? { convergence: run.convergence } : {}),
         optimizer: { name: run.optimizer.name, iteration: run.optimizer.iteration, scalars: run.optimizer.scalars },
       },
     },

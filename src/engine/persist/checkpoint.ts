@@ -15,6 +15,7 @@ import { describeFingerprint, type WeightsFingerprint } from '../weights/fingerp
 import type { LossBreakdown, LossWeights } from '../model/objective.js';
 import type { OptimizerName } from '../optim/types.js';
 import type { RenderPlan, RenderState } from '../render/render.js';
+import type { ConvergenceState } from '../render/convergence.js';
 
 export const MANIFEST_FILE = 'checkpoint.json';
 
@@ -70,6 +71,8 @@ export interface SerialState {
       readonly carried: LossBreakdown | null;
       readonly initialLoss: LossBreakdown | null;
       readonly weights: LossWeights | null;
+      /** Absent in checkpoints written before the adaptive stop. */
+      readonly convergence?: ConvergenceState | null;
       readonly optimizer: { readonly name: OptimizerName; readonly iteration: number; readonly scalars: Record<string, number> };
     };
   };
@@ -181,6 +184,7 @@ export async function readCheckpoint<Job = unknown>(runId: string, root: string 
         carried: s.stage.run.carried,
         initialLoss: s.stage.run.initialLoss,
         weights: s.stage.run.weights,
+        convergence: s.stage.run.convergence ?? null,
       },
     },
     ...(s.phase === 'tile'

@@ -139,7 +139,8 @@ export async function runMultiScale(inputs: MultiScaleInputs, settings: RunSetti
     const sink = options.checkpoint;
     result = await runStyleTransfer(
       { weights: inputs.weights, content, styles, ...(startImage ? { startImage } : {}), ...(resume && index === resume.index ? { resume: resume.run } : {}) },
-      { ...settings, iterations: iterationsAt[index]! },
+      // Coarse scales run their fixed share: only the output size stops when its picture is done.
+      { ...settings, iterations: iterationsAt[index]!, converge: index === sizes.length - 1 ? settings.converge : undefined },
       {
         ...(options.controller ? { controller: options.controller } : {}),
         onEvent: (event) => options.onEvent?.(event, { index, count: sizes.length, sizePx }),

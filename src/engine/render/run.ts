@@ -14,6 +14,7 @@ import type { Vgg19Weights } from '../weights/types.js';
 import { createRng } from '../sys/random.js';
 import { NstError } from '../errors.js';
 import type { InitMode } from '../settings.js';
+import { ConvergenceWindow, meanAbsoluteChange, type ConvergedStop, type ConvergenceRule, type ConvergenceState, type StopReason } from './convergence.js';
 
 /** L-BFGS's first step (no curvature yet) moves the most-affected pixel by this many levels of 255. */
 const LBFGS_FIRST_STEP_LEVELS = 8;
@@ -39,6 +40,8 @@ export interface RunSettings extends LossWeights {
   readonly reportEvery?: number;
   /** Attach a copy of the image to the progress event every N iterations (0 = never). */
   readonly imageEvery?: number;
+  /** Stop before `iterations` once the picture has stopped changing (render/convergence.ts); absent: run them all. */
+  readonly converge?: ConvergenceRule;
 }
 
 export interface RunInputs {
@@ -74,6 +77,8 @@ export interface RunSnapshot {
   readonly initialLoss: LossBreakdown | null;
   /** Loss weights set mid-run (RunController.setWeights), or null when the settings' own apply. */
   readonly weights: LossWeights | null;
+  /** The adaptive stop's window (settings.converge); null or absent (older checkpoints): it starts empty. */
+  readonly convergence?: ConvergenceState | null;
 }
 
 /**
@@ -127,7 +132,12 @@ export type RenderEvent =
   | { type: 'started'; iteration: number; width: number; height: number; device: Device; fallbackReason: string | null; setupMs: number }
   | { type: 'progress'; iteration: number; iterations: number; stageIteration: number; stageIterations: number; loss: LossBreakdown; ms: number; image?: PlanarImage }
   | { type: 'paused'; iteration: number }
-  | { type: 'resumed'; iteration: number };
+  | { type: 'resumed'; iteration: number }
+  /**
+   * The picture stopped changing (settings.converge). The run ends here, unless a handler pauses it (RunController.pause)
+   * in response: then it waits, and when resumed runs on to its cap without the adaptive stop (the studio's "keep going").
+   */
+  | { type: 'converged'; iteration: number; stop: ConvergedStop };
 
 export interface RunResult {
   readonly image: PlanarImage;
@@ -136,6 +146,8 @@ export interface RunResult {
   readonly initialLoss: LossBreakdown;
   readonly finalLoss: LossBreakdown;
   readonly stopped: boolean;
+  /** Why the run ended (a render's: its last stage's); `stopped` is stop.kind === 'stopped'. */
+  readonly stop: StopReason;
   readonly device: Device;
 }
 
@@ -204,6 +216,10 @@ export function validateRunSettings(s: RunSettings): void {
   if (!['max', 'avg'].includes(s.pool)) throw new NstError('BAD_ARGUMENT', `pool must be max or avg, got "${s.pool}".`);
   if (s.convAlgorithm !== undefined && !(CONV_ALGORITHMS as readonly string[]).includes(s.convAlgorithm)) {
     throw new NstError('BAD_ARGUMENT', `convAlgorithm must be ${CONV_ALGORITHMS.join(', ')}, got "${s.convAlgorithm}".`);
+  }
+  const c = s.converge;
+  if (c && (!Number.isInteger(c.window) || c.window < 1 || !(c.lossDecrease >= 0) || !(c.pixelChange >= 0) || !Number.isFinite(c.lossDecrease + c.pixelChange))) {
+    throw new NstError('BAD_ARGUMENT', `The convergence rule needs a window of at least 1 iteration and finite thresholds ≥ 0, got ${JSON.stringify(c)}.`);
   }
 }
 
@@ -319,6 +335,14 @@ export async function runStyleTransfer(
     let initialLoss: LossBreakdown | null = resume?.initialLoss ?? null;
     let weightsChanged = resume?.weights != null;
     let done = resume?.iteration ?? 0;
+    // The adaptive stop: its window (a resumed run's as it was) and the image before each step, in one buffer.
+    const rule = settings.converge ?? null;
+    const window = rule ? (resume?.convergence ? ConvergenceWindow.restore(rule, resume.convergence) : new ConvergenceWindow(rule)) : null;
+    let passed = resume?.convergence?.passed ?? false;
+    const previous = window && !passed ? Float32Array.from(image) : null;
+    let stop: StopReason | null = null;
+    // Converged, and paused there by the front end: a stop before the next iteration leaves it converged.
+    let held: ConvergedStop | null = null;
     const stateBytes = 4 * (image.length + Object.values(optimizer.getState().buffers).reduce((n, b) => n + b.length, 0));
     const copies = stateBytes <= (options.checkpoint?.copyLimitBytes ?? Infinity);
     const snapshot = (): RunSnapshot => {
@@ -333,6 +357,7 @@ export async function runStyleTransfer(
         carried,
         initialLoss,
         weights: weightsChanged ? objective.currentWeights : null,
+        convergence: window ? window.state(passed) : null,
       };
     };
     // A copied snapshot is written in the background; live buffers must not change until their write is done.
@@ -354,6 +379,8 @@ export async function runStyleTransfer(
       if (weights) {
         objective.setWeights(weights);
         weightsChanged = true;
+        // Losses before and after measure different objectives.
+        window?.reset();
         // Cached gradients and curvature pairs belong to the old objective.
         optimizer.objectiveChanged();
         carried = null;
@@ -369,8 +396,10 @@ export async function runStyleTransfer(
       }
       initialLoss ??= loss;
       done = i + 1;
-      if (done === 1 || done % reportEvery === 0 || done === settings.iterations || step.converged) {
-        const attach = imageEvery > 0 && (done === 1 || done % imageEvery === 0 || done === settings.iterations);
+      const verdict = window && previous && !passed && done < settings.iterations ? window.push(loss.total, meanAbsoluteChange(image, previous)) : null;
+      const last = done === settings.iterations || step.converged || verdict !== null;
+      if (done === 1 || done % reportEvery === 0 || last) {
+        const attach = imageEvery > 0 && (done === 1 || done % imageEvery === 0 || last);
         emit({
           type: 'progress',
           iteration: before + done,
@@ -382,11 +411,28 @@ export async function runStyleTransfer(
           ...(attach ? { image: { width, height, data: Float32Array.from(image) } } : {}),
         });
       }
-      if (step.converged) break;
+      if (step.converged) {
+        stop = { kind: 'optimizer', iteration: before + done };
+        break;
+      }
+      if (verdict) {
+        const converged: ConvergedStop = { kind: 'converged', iteration: before + done, window: rule!.window, ...verdict };
+        emit({ type: 'converged', iteration: before + done, stop: converged });
+        if (!controller.paused || controller.signal.aborted) {
+          stop = converged;
+          break;
+        }
+        passed = true;
+        held = converged;
+      }
       if (options.checkpoint?.due() && done < settings.iterations) await checkpoint(snapshot());
     }
+    if (!stop) {
+      if (!controller.signal.aborted) stop = { kind: 'cap', iteration: before + done, cap: settings.iterations };
+      else stop = held?.iteration === before + done ? held : { kind: 'stopped', iteration: before + done };
+    }
     // A stopped run leaves its state behind, so it can be continued later (the caller decides whether to keep it).
-    if (controller.signal.aborted && options.checkpoint && done < settings.iterations && scale !== 0) await checkpoint(snapshot(), { final: true });
+    if (stop.kind === 'stopped' && options.checkpoint && done < settings.iterations && scale !== 0) await checkpoint(snapshot(), { final: true });
     const scratch = new Float32Array(image.length);
     const finalLoss = await objective.evaluate(image, scratch);
     return {
@@ -394,7 +440,8 @@ export async function runStyleTransfer(
       iterations: done,
       initialLoss: initialLoss ?? finalLoss,
       finalLoss,
-      stopped: controller.signal.aborted,
+      stopped: stop.kind === 'stopped',
+      stop,
       device: objective.device,
     };
   } finally {

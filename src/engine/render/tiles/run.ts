@@ -60,7 +60,9 @@ export interface TiledResult extends RunResult {
  * in with feathered weights that sum to 1 (see TileCompositor). With `normalize`, the balance factors come from the
  * whole images too (style: the global Grams; content: mean(P²) over the whole content; TV: the whole content's), so
  * every tile weighs the terms alike; with several content layers the tiles share their mean factor. Losses of tiles are not comparable with a
- * whole-image run's: the result's initial loss is the pass's, the final loss the last tile's.
+ * whole-image run's: the result's initial loss is the pass's, the final loss the last tile's. With `converge`, the
+ * pass's last scale and each tile stop when their own picture is done (a tile is the output's pixels; the time goes
+ * there); the result's stop is the last tile's.
  */
 export async function runTiled(
   inputs: { weights: Vgg19Weights; content: PlanarImage; styles: readonly PlanarImage[] },
@@ -153,7 +155,7 @@ export async function runTiled(
     if (result.stopped) break;
   }
   if (!last) throw new NstError('RUNTIME_FAILURE', 'The tiled render ran no tile.');
-  return { image: compositor.image(), iterations, initialLoss: passInitialLoss, finalLoss: last.finalLoss, stopped: last.stopped, device: last.device, tiles: done };
+  return { image: compositor.image(), iterations, initialLoss: passInitialLoss, finalLoss: last.finalLoss, stopped: last.stopped, stop: last.stop, device: last.device, tiles: done };
 }
 
 /** Iterations of a tiled render in all: the whole-image pass's scales, then every tile. */
