@@ -123,4 +123,40 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     await expect.poll(() => refused('Style').allTextContents()).toEqual([expect.stringContaining('“bomb.png” is too large: 100000 × 100000 px')]);
     expect(problems).toEqual([]);
   });
+  it('Batch: photos come in through a labelled drop target or a styled button, a non-image is refused as it is added, each finished photo shows a thumbnail', { timeout: 60_000 }, async () => {
+    await open();
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    await page.getByText('Batch', { exact: true }).click();
+    const panel = page.getByTestId('batch-panel');
+    const zone = page.getByRole('group', { name: 'Content photos for the batch' });
+    // A button-styled chooser: the native file input is hidden behind it.
+    await expect.poll(() => zone.getByText('Choose files…').isVisible()).toBe(true);
+    expect(await page.getByTestId('batch-input').evaluate((input) => input.getBoundingClientRect().width)).toBeLessThanOrEqual(1);
+
+    await dropFiles(page, zone, [
+      png(CONTENT),
+      { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('this is not a PNG') },
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') },
+    ]);
+    await expect.poll(() => panel.getByTestId('refused-file').allTextContents()).toEqual([
+      expect.stringContaining('“broken.png” is not an image this studio can read'),
+      expect.stringContaining('“notes.txt” is not an image this studio can read'),
+    ]);
+    await page.getByTestId('batch-input').setInputFiles({ ...png(STYLE), name: 'second.png' });
+    await expect.poll(() => page.getByRole('list', { name: 'Photos for the next batch' }).getByRole('listitem').allTextContents()).toEqual([
+      expect.stringContaining('content_tubingen_128.png'),
+      expect.stringContaining('second.png'),
+    ]);
+    await panel.locator('xpath=ancestor::details[1]').screenshot({ path: path.join(ARTIFACTS, 'first-hour-batch-chosen.png') });
+    await page.getByTestId('batch-start').click();
+    await expect.poll(() => panel.getAttribute('data-state'), { timeout: 30_000 }).toBe('finished');
+    expect(await page.getByTestId('batch-summary').textContent()).toContain('2 of 2 done');
+    await expect.poll(() => page.getByTestId('batch-thumb').count()).toBe(2);
+    await expect
+      .poll(() => page.getByTestId('batch-thumb').evaluateAll((imgs) => imgs.map((img) => (img as HTMLImageElement).naturalWidth > 0)))
+      .toEqual([true, true]);
+    expect(await page.getByTestId('batch-thumb').first().getAttribute('alt')).toBe('Painted content_tubingen_128.png');
+    await panel.locator('xpath=ancestor::details[1]').screenshot({ path: path.join(ARTIFACTS, 'first-hour-batch-finished.png') });
+    expect(problems).toEqual([]);
+  });
 });

@@ -84,17 +84,22 @@ export async function scaleDownImage(blob: Blob, name: string, sidePx: number): 
   } catch {
     return { name, code: 'image-unreadable', message: `“${name}” could not be scaled down: it ${UNREADABLE}` };
   }
-  const scale = Math.min(1, sidePx / Math.max(full.width, full.height));
-  const width = Math.max(1, Math.round(full.width * scale));
-  const height = Math.max(1, Math.round(full.height * scale));
-  const small = await createImageBitmap(full, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' });
+  const [first, second] = new Uint8Array(await blob.slice(0, 2).arrayBuffer());
+  const jpeg = first === 0xff && second === 0xd8;
+  const scaled = await encodeScaled(full, sidePx, jpeg ? { type: 'image/jpeg', quality: 0.92 } : { type: 'image/png' });
   full.close();
+  const stem = name.replace(/\.[^.]*$/, '');
+  return { blob: scaled.blob, name: `${stem}-${scaled.sidePx}px.${jpeg ? 'jpg' : 'png'}` };
+}
+
+/** `image` with its longest side at most `sidePx` (high-quality resampling), encoded; and the longest side it got. */
+export async function encodeScaled(image: ImageBitmap, sidePx: number, encode: ImageEncodeOptions): Promise<{ blob: Blob; sidePx: number }> {
+  const scale = Math.min(1, sidePx / Math.max(image.width, image.height));
+  const width = Math.max(1, Math.round(image.width * scale));
+  const height = Math.max(1, Math.round(image.height * scale));
+  const small = await createImageBitmap(image, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' });
   const canvas = new OffscreenCanvas(width, height);
   canvas.getContext('2d')!.drawImage(small, 0, 0);
   small.close();
-  const [first, second] = new Uint8Array(await blob.slice(0, 2).arrayBuffer());
-  const jpeg = first === 0xff && second === 0xd8;
-  const scaled = await canvas.convertToBlob(jpeg ? { type: 'image/jpeg', quality: 0.92 } : { type: 'image/png' });
-  const stem = name.replace(/\.[^.]*$/, '');
-  return { blob: scaled, name: `${stem}-${Math.max(width, height)}px.${jpeg ? 'jpg' : 'png'}` };
+  return { blob: await canvas.convertToBlob(encode), sidePx: Math.max(width, height) };
 }

@@ -5,6 +5,10 @@
 
 import {
   REQUEST_METHODS,
+  type BatchEvent,
+  type BatchItemInfo,
+  type BatchStatus,
+  type StartBatchRequest,
   STUDIO_PUSH_NAMES,
   listenerName,
   type ExportVideoRequest,
@@ -156,7 +160,41 @@ export function installFakeApi(options: FakeApiOptions): void {
   }
 
   const ok = <T>(value: T) => Promise.resolve({ ok: true as const, value });
-  const emptyBatch = () => ({ state: 'empty' as const, items: [], current: null, total: 0, done: 0, failed: 0, error: null });
+
+  // The batch queue: each photo "painted" in a few quick iterations (blended toward the first style, as a run is),
+  // one after another; a photo that does not decode fails with the engine's kind of message.
+  const batchListeners = new Set<(event: BatchEvent) => void>();
+  const emptyBatch = (): BatchStatus => ({ state: 'empty', items: [], current: null, total: 0, done: 0, failed: 0, error: null });
+  let batch: BatchStatus = emptyBatch();
+  const batchOutputs = new Map<number, { fileName: string; bytes: Uint8Array }>();
+  const setBatch = (next: BatchStatus): void => {
+    batch = next;
+    batchListeners.forEach((l) => l({ type: 'status', status: structuredClone(batch) }));
+  };
+  async function runBatch(request: StartBatchRequest): Promise<void> {
+    const style = await bitmapOf(request.styles[0]!.image.bytes);
+    for (const item of batch.items) {
+      setBatch({ ...batch, items: batch.items.map((i) => (i === item ? { ...i, state: 'running' } : i)), current: { index: item.index, iteration: 0, iterations: 3 } });
+      let done: Partial<BatchItemInfo>;
+      try {
+        const content = await bitmapOf(request.contents[item.index]!.bytes);
+        const canvas = new OffscreenCanvas(content.width, content.height);
+        const ctx = canvas.getContext('2d')!;
+        ctx.drawImage(content, 0, 0);
+        ctx.globalAlpha = 0.6;
+        ctx.drawImage(style, 0, 0, content.width, content.height);
+        await new Promise((r) => setTimeout(r, options.msPerIteration * 3));
+        const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+        batchOutputs.set(item.index, { fileName: `${item.name.replace(/\.[^.]*$/, '')}-styled.png`, bytes });
+        done = { state: 'done', seconds: 0.1 };
+      } catch {
+        done = { state: 'failed', error: { code: 'NOT_AN_IMAGE', message: `${item.name} is not an image that can be decoded.` } };
+      }
+      const items = batch.items.map((i) => (i.index === item.index ? { ...i, ...done } : i));
+      setBatch({ ...batch, items, done: items.filter((i) => i.state === 'done').length, failed: items.filter((i) => i.state === 'failed').length, current: null });
+    }
+    setBatch({ ...batch, state: 'finished' });
+  }
   const played = {
     startRun(request) {
       if (options.failStart) return Promise.resolve({ ok: false as const, error: options.failStart });
@@ -274,14 +312,30 @@ export function installFakeApi(options: FakeApiOptions): void {
       videoListeners.add(listener);
       return () => videoListeners.delete(listener);
     },
-    // The batch queue is exercised against the real host (studio.test.ts); here it stays empty.
-    startBatch: () => Promise.resolve({ ok: false as const, error: { code: 'UNAVAILABLE', message: 'The fake API has no batch queue.' } }),
-    pauseBatch: () => ok(emptyBatch()),
-    resumeBatch: () => ok(emptyBatch()),
-    clearBatch: () => ok(emptyBatch()),
-    getBatchStatus: () => ok(emptyBatch()),
-    getBatchOutput: () => Promise.resolve({ ok: false as const, error: { code: 'UNKNOWN_ITEM', message: 'The batch has no items.' } }),
-    onBatchEvent: () => () => undefined,
+    // Pausing is exercised against the real host (studio.test.ts); the fake's batch runs straight through.
+    startBatch(request: StartBatchRequest) {
+      batchOutputs.clear();
+      const items = request.contents.map((c, index): BatchItemInfo => ({ index, name: c.name, state: 'pending', error: null, seconds: null }));
+      setBatch({ state: 'running', items, current: null, total: items.length, done: 0, failed: 0, error: null });
+      setTimeout(() => void runBatch(request), 0);
+      return ok(structuredClone(batch));
+    },
+    pauseBatch: () => ok(structuredClone(batch)),
+    resumeBatch: () => ok(structuredClone(batch)),
+    clearBatch() {
+      batchOutputs.clear();
+      setBatch(emptyBatch());
+      return ok(structuredClone(batch));
+    },
+    getBatchStatus: () => ok(structuredClone(batch)),
+    getBatchOutput(ref) {
+      const output = batchOutputs.get(ref.index);
+      return output ? ok(output) : Promise.resolve({ ok: false as const, error: { code: 'UNKNOWN_ITEM', message: `Batch item ${ref.index} has no image.` } });
+    },
+    onBatchEvent(listener) {
+      batchListeners.add(listener);
+      return () => batchListeners.delete(listener);
+    },
     // The real host's interrupted runs are covered by tests/main/run-checkpoint.test.ts.
     listInterruptedRuns: () => ok([...interrupted]),
     resumeInterruptedRun(ref) {
