@@ -1,11 +1,13 @@
 // onnxruntime-node and onnxruntime-web behind the Runtime interface: the plan's providers tried in order (the
 // reason said in one line), typed feeds and fetches, dispose.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { NstError } from '../../errors.js';
+import { GraphBuilder } from '../graph/builder.js';
+import { canSpawnNodeChild, runInOrtChild, vulkanQuietEnv } from './ort-child.js';
 import type { Device, Runtime, RuntimeBackend, RuntimeSession, SessionPlan } from './runtime.js';
 
 /** The subset of onnxruntime's module API this wrapper needs; onnxruntime-node and -web both provide it. */
@@ -42,6 +44,17 @@ function loadOrt(backend: RuntimeBackend): Promise<OrtModule> {
 export function cudaLibrariesInstalled(bindingDir: string | null = nativeBindingDir()): boolean {
   if (!bindingDir) return false;
   return existsSync(path.join(bindingDir, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'));
+}
+
+/** onnxruntime-node's version (its package.json), without loading the native addon; 'unknown' when not found. */
+export function onnxruntimeVersion(): string {
+  try {
+    const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+    const pkg = JSON.parse(readFileSync(path.join(path.dirname(entry), '..', 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 function nativeBindingDir(): string | null {
@@ -85,6 +98,11 @@ class OrtRuntime implements Runtime {
     const failures = [...plan.skipped];
     const last = plan.devices[plan.devices.length - 1];
     for (const device of plan.devices) {
+      const notHere = this.backend === 'node' && device === 'webgpu' ? await webgpuPreflight() : null;
+      if (notHere) {
+        failures.push(`webgpu unavailable (${notHere})`);
+        continue;
+      }
       try {
         const session = await ort.InferenceSession.create(model, options(device));
         const reason = failures.length > 0 && (!plan.quietFallback || device === last) ? failures.join('; ') : null;
@@ -95,6 +113,29 @@ class OrtRuntime implements Runtime {
     }
     throw new NstError('DEVICE_UNAVAILABLE', `No execution provider could run the graph: ${failures.join('; ')}.`);
   }
+}
+
+let webgpuChecked: Promise<string | null> | null = null;
+
+/**
+ * Why WebGPU cannot start in this process, or null. Without a usable adapter Dawn writes its errors straight to
+ * stderr, past onnxruntime's log level, so the first WebGPU session of a process is tried in a child whose stderr is
+ * kept (once per process: the adapters do not change under it). In the studio no child can be spawned: there it is
+ * tried in-process, where stderr is no one's terminal.
+ */
+function webgpuPreflight(): Promise<string | null> {
+  if (!canSpawnNodeChild()) return Promise.resolve(null);
+  webgpuChecked ??= (async () => {
+    const g = new GraphBuilder('webgpu_probe');
+    const x = g.input('x', [1, 3, 8, 8]);
+    g.output(g.node('Relu', [x], {}, { shape: x.shape }), 'y');
+    const result = await runInOrtChild(g.toBytes(), { device: 'webgpu', feeds: [{ name: 'x', dims: x.shape, value: 'pixels' }], warmups: 1, runs: 0, threads: 1 }, { timeoutMs: 60_000 });
+    if (!result.ok) return result.reason;
+    // The same drivers start again in this process: keep their one complaint about a missing login session quiet.
+    Object.assign(process.env, vulkanQuietEnv(process.env));
+    return null;
+  })();
+  return webgpuChecked;
 }
 
 class OrtSession implements RuntimeSession {
@@ -164,12 +205,15 @@ class OrtSession implements RuntimeSession {
 
 /**
  * The informative part of an onnxruntime error: its first line without the native source-path prefix
- * ("/onnxruntime_src/…cc:123 Fn() [ONNXRuntimeError] : 1 : FAIL : "), cut at a word boundary.
+ * ("/onnxruntime_src/…cc:123 Fn() [ONNXRuntimeError] : 1 : FAIL : ", or a failed check's condition), cut at a
+ * word boundary.
  */
 export function summariseOrtError(error: unknown): string {
   const line = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
   const parts = line.split(/\s:\s(?:[A-Z_]+\s:\s)?/);
-  const tail = (line.includes('[ONNXRuntimeError]') ? parts[parts.length - 1]! : line).trim();
+  // An ORT_ENFORCE failure reads "/onnxruntime_src/….cc:136 Fn()::<lambda()> condition was false. What went wrong".
+  const enforced = /^\S*onnxruntime_src\S* .* was false\.\s*(.+)$/.exec(line);
+  const tail = (enforced ? enforced[1]! : line.includes('[ONNXRuntimeError]') ? parts[parts.length - 1]! : line).trim();
   if (tail.length <= 240) return tail;
   return `${tail.slice(0, 240).replace(/\s+\S*$/, '')} …`;
 }
