@@ -8,6 +8,7 @@ import { isCpuProvider, type Device, type Execution, type Runtime, type RuntimeB
 import { cudaLibrariesInstalled, onnxruntime } from '../model/runtime/onnxruntime.js';
 import type { MaxPoolGrad } from '../model/graph/vgg-graph.js';
 import { estimateMemory, type RunShape } from './memory.js';
+import { autoDecision, type AutoDecision } from './device/verdict.js';
 
 /**
  * 'auto' takes Winograd on the CPU only while an L-BFGS run's estimate with it stays within this: its transformed
@@ -32,15 +33,17 @@ export interface PlatformProbe {
   readonly os: NodeJS.Platform;
   /** Whether onnxruntime-node's CUDA provider libraries are installed (its install step fetches them separately). */
   readonly cudaLibraries: boolean;
+  /** The provider measured fastest here, or the only one there is (render/device/); absent: the platform's order. */
+  readonly auto?: AutoDecision | null;
 }
 
 export function hostPlatform(): PlatformProbe {
-  return { os: process.platform, cudaLibraries: cudaLibrariesInstalled() };
+  return { os: process.platform, cudaLibraries: cudaLibrariesInstalled(), auto: autoDecision() };
 }
 
 /**
- * The order `auto` tries on `os`, best first. WebGPU is opt-in: on a machine without a GPU it can land on a
- * software adapter that is far slower than the CPU provider.
+ * The order `auto` tries on `os`, best first, until a measurement (render/device/settle.ts) says which is fastest
+ * here. WebGPU is not in it: on a machine without a GPU it can land on a software adapter far slower than the CPU.
  */
 export function autoDeviceOrder(os: NodeJS.Platform = process.platform): Device[] {
   if (os === 'win32') return ['cuda', 'dml', 'cpu'];
@@ -107,6 +110,7 @@ function providerPlan(request: DeviceRequest, backend: RuntimeBackend, platform:
   }
   if (request !== 'auto') return { devices: request === 'cpu' ? ['cpu'] : [request, 'cpu'], skipped: [], quietFallback: false };
   const probe = platform ?? hostPlatform();
+  if (probe.auto) return { devices: probe.auto.device === 'cpu' ? ['cpu'] : [probe.auto.device, 'cpu'], skipped: [], quietFallback: true };
   const order = autoDeviceOrder(probe.os);
   const skipped = order.map((d) => autoSkipReason(d, probe)).filter((reason): reason is string => reason !== null);
   return { devices: order.filter((d) => autoSkipReason(d, probe) === null), skipped, quietFallback: true };
