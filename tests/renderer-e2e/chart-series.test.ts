@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LossPoint } from '../../src/shared/api.js';
 import { columns, seriesKeys, showsShares } from '../../src/renderer/Chart/series.js';
-import { logSplits, tickLabel } from '../../src/renderer/Chart/chart-options.js';
+import { layoutMarkLabels, leftAxisLabel, logSplits, tickLabel } from '../../src/renderer/Chart/chart-options.js';
 
 const point = (iteration: number, total: number, style: Record<string, number>, content: Record<string, number>): LossPoint => ({
   iteration,
@@ -77,5 +77,38 @@ describe('axis ticks', () => {
     const narrow = logSplits(2, 9);
     expect(narrow.length).toBeLessThanOrEqual(4);
     expect(narrow[0]).toBe(2);
+  });
+});
+
+describe('mark labels', () => {
+  // 6 px a character: "settings changed" is 96 px wide.
+  const measure = (text: string): number => text.length * 6;
+  const bounds = { left: 40, right: 400 };
+  const mark = (x: number, label = 'settings changed') => ({ x, iteration: x, label });
+
+  it('keeps labels that fit apart where their marks are', () => {
+    const labels = layoutMarkLabels([mark(50), mark(200)], measure, bounds, 6);
+    expect(labels.map((l) => [l.text, l.left])).toEqual([['settings changed', 53], ['settings changed', 203]]);
+  });
+
+  it('merges marks whose labels would overlap into one, counting them, and never leaves two overlapping', () => {
+    const labels = layoutMarkLabels([mark(50), mark(60), mark(70), mark(150, 'rebuilt'), mark(390)], measure, bounds, 6);
+    expect(labels.map((l) => l.text)).toEqual(['4 changes', 'settings changed']);
+    expect(labels[0]!.iterations).toEqual([50, 60, 70, 150]);
+    for (let i = 1; i < labels.length; i++) expect(labels[i]!.left).toBeGreaterThanOrEqual(labels[i - 1]!.left + labels[i - 1]!.width + 6);
+    // Near the right edge a label ends at the edge instead of running past it.
+    expect(labels[1]!.left + labels[1]!.width).toBeLessThanOrEqual(bounds.right);
+  });
+
+  it('says how many of the same change a merged label stands for', () => {
+    expect(layoutMarkLabels([mark(50), mark(55), mark(58)], measure, bounds, 6).map((l) => l.text)).toEqual(['settings changed ×3']);
+  });
+});
+
+describe('the left axis', () => {
+  it('names the weighted terms for what they are (they sum to the total, so they exceed 1), and raw losses as raw', () => {
+    const withShares = seriesKeys([{ ...point(1, 2, { block1_conv1: 7e5 }, {}), weighted: { style: { block1_conv1: 1.5 }, content: {}, tv: 0.5 } }]);
+    expect(leftAxisLabel(withShares)).toBe('loss (weighted)');
+    expect(leftAxisLabel(seriesKeys([point(1, 2, { block1_conv1: 7e5 }, {})]))).toBe('layer loss (raw)');
   });
 });

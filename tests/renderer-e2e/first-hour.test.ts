@@ -159,4 +159,32 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     await panel.locator('xpath=ancestor::details[1]').screenshot({ path: path.join(ARTIFACTS, 'first-hour-batch-finished.png') });
     expect(problems).toEqual([]);
   });
+  it('loss chart: the left axis says what it plots, and "settings changed" labels sit above the curves, merged rather than stacked', { timeout: 60_000 }, async () => {
+    await open({ msPerIteration: 60 });
+    await page.getByTestId('content-input').setInputFiles(CONTENT);
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    await page.getByTestId('param-iterations').fill('60');
+    await page.getByTestId('start').click();
+    const chart = page.getByTestId('loss-chart');
+    await expect.poll(() => chart.getAttribute('data-points'), { timeout: 30_000 }).not.toBe('0');
+    // Three changes in quick succession, then one later on its own.
+    for (const weight of ['5', '50', '500']) {
+      await page.getByTestId('layer-block1_conv1-weight').fill(weight);
+      await page.waitForTimeout(120);
+    }
+    await expect.poll(async () => Number(await chart.getAttribute('data-last-iteration')), { timeout: 30_000 }).toBeGreaterThan(35);
+    await page.getByTestId('layer-block2_conv1-weight').fill('20');
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+    await chart.screenshot({ path: path.join(ARTIFACTS, 'first-hour-loss-chart.png') });
+
+    // The layer lines are weighted terms on the total's scale (the total is far above 1): the axis says so.
+    expect(Number(await chart.getAttribute('data-last-total'))).toBeGreaterThan(1);
+    expect(await chart.getByRole('img').getAttribute('aria-label')).toContain('loss (weighted) on the left');
+    const labels = JSON.parse((await chart.getAttribute('data-mark-labels')) ?? '[]') as { text: string; left: number; width: number; top: number; bottom: number }[];
+    const plotTop = Number(await chart.getAttribute('data-plot-top'));
+    expect(labels.map((l) => l.text)).toEqual([expect.stringMatching(/^settings changed ×[23]$/), 'settings changed']);
+    for (const label of labels) expect(label.bottom, `${label.text} must sit above the plot`).toBeLessThanOrEqual(plotTop);
+    for (let i = 1; i < labels.length; i++) expect(labels[i]!.left).toBeGreaterThan(labels[i - 1]!.left + labels[i - 1]!.width);
+    expect(problems).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
-// uPlot options in the studio's dark theme: log scales for the layers (left: each term's share of the total, or raw
-// losses where a run reports no shares) and the weighted total (right).
+// uPlot options in the studio's dark theme: log scales for the layers (left: each term's weighted loss, on the total's
+// scale, or raw losses where a run reports no weighted terms) and the weighted total (right); mid-run changes marked.
 
 import type uPlot from 'uplot';
 import { formatLoss, type SeriesKey } from './series.js';
@@ -49,53 +49,108 @@ const logTicks = (_u: uPlot, values: number[]): string[] => values.map((v) => ti
 /** uPlot thins log labels by mantissa; logSplits has already chosen which ticks to show. */
 const keepAll = (_u: uPlot, splits: number[]): number[] => splits;
 
-/** Draws a faint vertical line at each mid-run change (weights changed, network rebuilt). */
-function drawMarks(getMarks: () => readonly Mark[]) {
+/** A label drawn above the plot for one or more marks close together, in canvas pixels. */
+export interface MarkLabel {
+  text: string;
+  /** The iterations of the marks it stands for. */
+  iterations: number[];
+  left: number;
+  width: number;
+}
+
+/** A label as drawn: its box in CSS pixels of the chart's canvas. */
+export interface DrawnMarkLabel extends MarkLabel {
+  top: number;
+  bottom: number;
+}
+
+/** Gap kept between neighbouring labels, in CSS pixels. */
+const LABEL_GAP_PX = 6;
+
+/**
+ * One row of labels for the marks at `xs` (canvas x, in iteration order), none overlapping another: marks whose labels
+ * would touch share one ("settings changed ×3", or "3 changes" when they differ). A label starts at its first mark
+ * and, near the right edge, ends there instead; `measure` gives a text's width.
+ */
+export function layoutMarkLabels(
+  marks: readonly { x: number; iteration: number; label: string }[],
+  measure: (text: string) => number,
+  bounds: { left: number; right: number },
+  gap: number,
+): MarkLabel[] {
+  const out: (MarkLabel & { x: number; labels: string[] })[] = [];
+  const place = (x: number, labels: string[], iterations: number[]) => {
+    const text = labels.length === 1 ? labels[0]! : labels.every((l) => l === labels[0]) ? `${labels[0]} ×${labels.length}` : `${labels.length} changes`;
+    const width = measure(text);
+    const left = Math.max(bounds.left, Math.min(x + gap / 2, bounds.right - width));
+    return { text, iterations, left, width, x, labels };
+  };
+  for (const mark of marks) {
+    let label = place(mark.x, [mark.label], [mark.iteration]);
+    // Merging can widen the previous label into the one before it: merge back until the row is clear.
+    while (out.length > 0 && label.left < out.at(-1)!.left + out.at(-1)!.width + gap) {
+      const previous = out.pop()!;
+      label = place(previous.x, [...previous.labels, ...label.labels], [...previous.iterations, ...label.iterations]);
+    }
+    out.push(label);
+  }
+  return out.map(({ text, iterations, left, width }) => ({ text, iterations, left, width }));
+}
+
+/** Height of the band above the plot where the marks' labels go, so that they never cover a curve (CSS pixels). */
+const MARK_BAND_PX = 16;
+
+/**
+ * Draws a faint vertical line at each mid-run change (weights changed, network rebuilt) and their labels in a band
+ * above the plot; hands what it drew (in CSS pixels, relative to the canvas) to `drawn`.
+ */
+function drawMarks(getMarks: () => readonly Mark[], drawn: (labels: DrawnMarkLabel[], plotTop: number) => void) {
   return (u: uPlot): void => {
     const { ctx, bbox } = u;
+    const dpr = devicePixelRatio;
     ctx.save();
     ctx.strokeStyle = 'rgba(154, 168, 255, 0.6)';
-    ctx.fillStyle = 'rgba(154, 168, 255, 0.9)';
     ctx.setLineDash([3, 3]);
-    ctx.lineWidth = devicePixelRatio;
-    ctx.font = `${10 * devicePixelRatio}px system-ui, sans-serif`;
-    // Labels that would overlap an earlier one drop to the next row.
-    const rows: number[] = [];
-    const rowHeight = 14 * devicePixelRatio;
-    for (const mark of getMarks()) {
-      const x = Math.round(u.valToPos(mark.iteration, 'x', true));
-      if (x < bbox.left || x > bbox.left + bbox.width) continue;
+    ctx.lineWidth = dpr;
+    ctx.font = `${10 * dpr}px system-ui, sans-serif`;
+    const visible = getMarks()
+      .map((mark) => ({ ...mark, x: Math.round(u.valToPos(mark.iteration, 'x', true)) }))
+      .filter((mark) => mark.x >= bbox.left && mark.x <= bbox.left + bbox.width);
+    for (const { x } of visible) {
       ctx.beginPath();
-      ctx.moveTo(x, bbox.top);
+      ctx.moveTo(x, bbox.top - 2 * dpr);
       ctx.lineTo(x, bbox.top + bbox.height);
       ctx.stroke();
-      const textWidth = ctx.measureText(mark.label).width;
-      // Near the right edge the label goes on the line's left, so it never runs under the total axis.
-      const right = x + 4 * devicePixelRatio + textWidth <= bbox.left + bbox.width;
-      const textX = right ? x + 4 * devicePixelRatio : x - 4 * devicePixelRatio - textWidth;
-      let row = rows.findIndex((end) => end < textX);
-      if (row === -1) row = rows.length;
-      rows[row] = textX + textWidth + 6 * devicePixelRatio;
-      const textY = bbox.top + 12 * devicePixelRatio + row * rowHeight;
-      ctx.save();
-      ctx.fillStyle = 'rgba(25, 27, 33, 0.85)';
-      ctx.fillRect(textX - 2, textY - 10 * devicePixelRatio, textWidth + 4, 13 * devicePixelRatio);
-      ctx.restore();
-      ctx.fillText(mark.label, textX, textY);
     }
+    const labels = layoutMarkLabels(visible, (text) => ctx.measureText(text).width, { left: bbox.left, right: bbox.left + bbox.width }, LABEL_GAP_PX * dpr);
+    ctx.fillStyle = 'rgba(154, 168, 255, 0.95)';
+    ctx.textBaseline = 'bottom';
+    const bottom = bbox.top - 3 * dpr;
+    for (const label of labels) ctx.fillText(label.text, label.left, bottom);
     ctx.restore();
+    const top = bottom - 12 * dpr;
+    drawn(
+      labels.map((l) => ({ ...l, left: l.left / dpr, width: l.width / dpr, top: top / dpr, bottom: bottom / dpr })),
+      bbox.top / dpr,
+    );
   };
+}
+
+/** What the left axis measures: the terms' weighted losses share the total's scale; raw losses have their own. */
+export function leftAxisLabel(keys: readonly SeriesKey[]): string {
+  return keys.some((k) => k.scale === 'layers') ? 'layer loss (raw)' : 'loss (weighted)';
 }
 
 export function chartOptions(
   keys: readonly SeriesKey[],
   size: { width: number; height: number },
   getMarks: () => readonly Mark[],
+  marksDrawn: (labels: DrawnMarkLabel[], plotTop: number) => void = () => undefined,
 ): uPlot.Options {
   const axis = { stroke: AXIS, font: FONT, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 } };
   return {
     ...size,
-    padding: [10, 4, 0, 4],
+    padding: [MARK_BAND_PX, 4, 0, 4],
     cursor: { drag: { x: true, y: false }, points: { size: 6 } },
     scales: {
       x: { time: false },
@@ -105,10 +160,8 @@ export function chartOptions(
     axes: [
       // Iterations are whole numbers: never a 2.5 tick.
       { ...axis, incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000], values: (_u, vals) => vals.map((v) => String(v)) },
-      // Raw layer losses have their own scale; shares of the total share the total's.
-      keys.some((k) => k.scale === 'layers')
-        ? { ...axis, scale: 'layers', size: 40, splits: logAxisSplits, filter: keepAll, values: logTicks, label: 'layer loss (raw)', labelSize: 14, labelFont: FONT }
-        : { ...axis, scale: 'total', size: 40, splits: logAxisSplits, filter: keepAll, values: logTicks, label: 'share of total', labelSize: 14, labelFont: FONT },
+      // Raw layer losses have their own scale; the weighted terms share the total's (they sum to it).
+      { ...axis, scale: keys.some((k) => k.scale === 'layers') ? 'layers' : 'total', size: 40, splits: logAxisSplits, filter: keepAll, values: logTicks, label: leftAxisLabel(keys), labelSize: 14, labelFont: FONT },
       {
         ...axis,
         scale: 'total',
@@ -140,7 +193,7 @@ export function chartOptions(
     ],
     legend: { live: true },
     hooks: {
-      draw: [drawMarks(getMarks)],
+      draw: [drawMarks(getMarks, marksDrawn)],
       // When the pointer leaves, show the newest values instead of dashes.
       setCursor: [
         (u) => {

@@ -81,23 +81,25 @@ export function installFakeApi(options: FakeApiOptions): void {
     return createImageBitmap(new Blob([bytes.slice()]));
   }
 
+  /** Raw losses per layer, and (as the worker reports them) each term's weighted share, the shares summing to the total. */
   function loss(settings: StudioSettings, iteration: number): LossPoint {
     const style: Record<string, number> = {};
     const content: Record<string, number> = {};
-    let total = 0;
+    const weighted: NonNullable<LossPoint['weighted']> = { style: {}, content: {}, tv: settings.tvWeight * 0.01 };
     Object.entries(settings.layers).forEach(([name, layer], i) => {
       const raw = 10 ** (5 + i * 0.4) * (0.2 + 0.8 * Math.exp(-iteration / 25));
       if (layer.style) {
         style[name] = raw;
-        total += settings.styleWeight * layer.styleWeight * (raw / 10 ** (5 + i * 0.4));
+        weighted.style[name] = settings.styleWeight * layer.styleWeight * (raw / 10 ** (5 + i * 0.4));
       }
       if (layer.content) {
         content[name] = iteration === 1 ? 0 : 40 * (1 - Math.exp(-iteration / 20));
-        total += settings.contentWeight * 0.1 * (1 - Math.exp(-iteration / 20));
+        weighted.content[name] = settings.contentWeight * 0.1 * (1 - Math.exp(-iteration / 20));
       }
     });
     const tv = 20 + iteration * 0.05;
-    return { iteration, total: total + settings.tvWeight * 0.01, style, content, tv };
+    const sum = (terms: Record<string, number>): number => Object.values(terms).reduce((a, b) => a + b, 0);
+    return { iteration, total: sum(weighted.style) + sum(weighted.content) + weighted.tv, style, content, tv, weighted };
   }
 
   async function run(request: StartRunRequest, current: Job): Promise<void> {
