@@ -7,6 +7,7 @@ import { benchCommand } from './commands/bench.js';
 import { weightsCommand } from './commands/weights.js';
 import { videoCommand } from './commands/video.js';
 import { estimateCommand } from './commands/estimate.js';
+import { devicesCommand } from './commands/devices.js';
 import { batchCommand } from './commands/batch.js';
 import { resumeCommand, runsCommand } from './commands/resume.js';
 import { EXIT_CODES, exitCodeFor, reportError } from './output.js';
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
     .description('Neural Style Studio: Gatys neural style transfer on VGG19, headless')
     .option('--debug', 'print stack traces with errors');
   usageErrorsAsOneLine(program);
-  for (const command of [stylizeCommand(), lossCommand(), benchCommand(), weightsCommand(), videoCommand(), estimateCommand(), batchCommand(), resumeCommand(), runsCommand()]) program.addCommand(usageErrorsAsOneLine(command));
+  for (const command of [stylizeCommand(), lossCommand(), benchCommand(), weightsCommand(), videoCommand(), estimateCommand(), devicesCommand(), batchCommand(), resumeCommand(), runsCommand()]) program.addCommand(usageErrorsAsOneLine(command));
   return program;
 }
 

@@ -8,6 +8,7 @@ import { decodeImage, writeImageAtomic, RunController, planIterations, renderSty
 import { parseChoice } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';
+import { settleAndSayAutoDevice } from '../auto-device.js';
 import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round, type RenderOptionValues } from '../render-options.js';
 
 type RawOptions = Record<string, string | string[] | boolean | undefined>;
@@ -128,6 +129,7 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
     const weights = todo.length > 0 ? await resolveWeights({ weights: options.weights }) : null;
     let fallbackSaid = false;
     for (const index of todo) {
+    if (todo.length > 0) await settleAndSayAutoDevice(options.settings.device ?? 'auto', json);
       if (interrupted) break;
       const item = ledger.items[index]!;
       const name = path.basename(item.input);

@@ -6,6 +6,7 @@ import { addLossOptions, readLossOptions } from '../loss-options.js';
 import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { writeJsonLine } from '../output.js';
+import { settleAndSayAutoDevice } from '../auto-device.js';
 
 export function benchCommand(): Command {
   const command = new Command('bench')
@@ -23,6 +24,7 @@ export function benchCommand(): Command {
     const sizePx = parseNumber('--size', text.size!, { min: 16, max: 8192, integer: true });
     const iterations = parseNumber('--iterations', text.iterations!, { min: 1, max: 10_000, integer: true });
     const weights = await resolveWeights({ weights: text.weights, randomWeights: raw.randomWeights === true });
+    await settleAndSayAutoDevice(loss.device, raw.json === true);
     const result = await benchmark({
       weights,
       sizePx,

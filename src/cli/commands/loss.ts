@@ -7,6 +7,7 @@ import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-option
 import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { writeJsonLine } from '../output.js';
+import { settleAndSayAutoDevice } from '../auto-device.js';
 
 export function lossCommand(): Command {
   const command = new Command('loss')
@@ -33,6 +34,7 @@ export function lossCommand(): Command {
     const styles = await Promise.all(stylePaths.map((p) => decodeImage(p, { sizePx })));
     let content = text.content ? await decodeImage(text.content, { sizePx }) : undefined;
     const weights = await resolveWeights({ weights: text.weights });
+    await settleAndSayAutoDevice(loss.device, true);
     if (content && (content.width !== image.width || content.height !== image.height)) {
       content = await resizeImage(content, image.width, image.height);
     }

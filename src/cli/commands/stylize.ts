@@ -8,6 +8,7 @@ import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';
 import { checkOutputPath } from '../output-path.js';
+import { settleAndSayAutoDevice } from '../auto-device.js';
 import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round } from '../render-options.js';
 import { addCheckpointOption, openCheckpoints, type StylizeJob } from '../checkpoints.js';
 import { addStylizeVideoOptions, applyPresetOptions, describeVideo, prepareStylizeVideo, summary as videoSummary } from './video.js';
@@ -65,6 +66,7 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
   const checkpoints = await openCheckpoints({ contentPath, stylePaths, raw, video: video !== null, totalIterations: (plan) => planIterations(plan, settings.iterations, scales), ...(resume ? { resume } : {}) });
   const controller = new RunController();
   const onSignal = (): void => controller.stop();
+  await settleAndSayAutoDevice(settings.device ?? 'auto', json);
   process.once('SIGINT', onSignal);
   let progress = createProgress(totalIterations, !json);
   const started = performance.now();
