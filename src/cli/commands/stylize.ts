@@ -64,9 +64,9 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
   const weights = await resolveWeights({ weights: options.weights });
 
   const checkpoints = await openCheckpoints({ contentPath, stylePaths, raw, video: video !== null, totalIterations: (plan) => planIterations(plan, settings.iterations, scales), ...(resume ? { resume } : {}) });
+  await settleAndSayAutoDevice(settings.device ?? 'auto', json);
   const controller = new RunController();
   const onSignal = (): void => controller.stop();
-  await settleAndSayAutoDevice(settings.device ?? 'auto', json);
   process.once('SIGINT', onSignal);
   let progress = createProgress(totalIterations, !json);
   const started = performance.now();
