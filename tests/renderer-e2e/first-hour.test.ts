@@ -187,4 +187,59 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     for (let i = 1; i < labels.length; i++) expect(labels[i]!.left).toBeGreaterThan(labels[i - 1]!.left + labels[i - 1]!.width);
     expect(problems).toEqual([]);
   });
+  it('Export video: each checkbox sits with its words and the whole row toggles it; ffmpeg is one plain line, its developer details behind "Details"', async () => {
+    const modules = '/home/artist/studio/node_modules';
+    await open({
+      ffmpeg: {
+        found: true,
+        path: `${modules}/@ffmpeg-installer/linux-x64/ffmpeg`,
+        source: '@ffmpeg-installer/ffmpeg',
+        version: '6.0',
+        notes: [`ffmpeg-static (npm): ${modules}/ffmpeg-static/ffmpeg exited with code 126`],
+      },
+    });
+    const panel = page.locator('details', { has: page.getByRole('heading', { name: 'Export video' }) });
+    for (const testId of ['video-side-by-side', 'video-caption', 'record-timelapse']) {
+      const box = page.getByTestId(testId);
+      // The gap between the box and the first letter of its words, and whether they share a line.
+      const layout = await box.evaluate((input) => {
+        const label = input.closest('label')!;
+        const walker = document.createTreeWalker(label, NodeFilter.SHOW_TEXT, { acceptNode: (n) => (n.textContent!.trim() ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_REJECT) });
+        const range = document.createRange();
+        range.selectNodeContents(walker.nextNode()!);
+        const text = range.getClientRects()[0]!;
+        const boxRect = input.getBoundingClientRect();
+        return { gap: text.left - boxRect.right, centreOffset: Math.abs(text.top + text.height / 2 - (boxRect.top + boxRect.height / 2)), labelWidth: label.getBoundingClientRect().width };
+      });
+      expect(layout.gap, `${testId}: box to words`).toBeGreaterThanOrEqual(0);
+      expect(layout.gap, `${testId}: box to words`).toBeLessThanOrEqual(12);
+      expect(layout.centreOffset, `${testId}: box and words on one line`).toBeLessThanOrEqual(4);
+      // A click at the far end of the row toggles the box.
+      const before = await box.isChecked();
+      await box.locator('xpath=ancestor::label[1]').click({ position: { x: layout.labelWidth - 4, y: 8 } });
+      expect(await box.isChecked(), `${testId}: the row toggles it`).toBe(!before);
+    }
+
+    const status = page.getByTestId('ffmpeg-status');
+    await expect.poll(() => page.getByTestId('ffmpeg-line').innerText()).toBe('ffmpeg found');
+    // What shows (the details closed) has no paths and no package talk.
+    expect(await status.innerText()).not.toMatch(/node_modules|ffmpeg-static|passed over/i);
+    await panel.screenshot({ path: path.join(ARTIFACTS, 'first-hour-video-panel.png') });
+    await status.getByText('Details', { exact: true }).click();
+    expect(await status.innerText()).toContain(`${modules}/@ffmpeg-installer/linux-x64/ffmpeg`);
+    expect(await status.innerText()).toContain('Not used: ffmpeg-static (npm)');
+    await panel.screenshot({ path: path.join(ARTIFACTS, 'first-hour-video-details.png') });
+    expect(problems).toEqual([]);
+  });
+
+  it('Export video without ffmpeg: one plain line says what to do; the full story is behind "Details"', async () => {
+    const help = 'No usable ffmpeg found (tried ffmpeg-static (npm): not installed; `ffmpeg` on PATH: not found). Video export needs ffmpeg. Install it so `ffmpeg` is on PATH.';
+    await open({ ffmpeg: { found: false, help } });
+    const status = page.getByTestId('ffmpeg-status');
+    await expect.poll(() => page.getByTestId('ffmpeg-line').innerText()).toBe('No ffmpeg: video export needs it. Install ffmpeg, or give its path under Details.');
+    expect(await status.innerText()).not.toContain('ffmpeg-static');
+    await status.getByText('Details', { exact: true }).click();
+    expect(await status.innerText()).toContain(help);
+    expect(problems).toEqual([]);
+  });
 });

@@ -12,6 +12,7 @@ import {
   STUDIO_PUSH_NAMES,
   listenerName,
   type ExportVideoRequest,
+  type FfmpegStatus,
   type InterruptedRun,
   type LossPoint,
   type RunEvent,
@@ -33,6 +34,8 @@ export interface FakeApiOptions {
   weightsInstalled?: boolean;
   /** Runs an earlier session left unfinished, offered at start-up; resuming one runs its remaining iterations. */
   interrupted?: InterruptedRun[];
+  /** What getFfmpegStatus answers (default: ffmpeg 6.1 on PATH). */
+  ffmpeg?: FfmpegStatus;
 }
 
 /** What the fake records for tests to read (window.__nstFakeCalls). */
@@ -283,7 +286,7 @@ export function installFakeApi(options: FakeApiOptions): void {
       return ok({ kind: 'download' as const, info, bytes: new Uint8Array([0, 0, 0, 24]) });
     },
     cancelVideoExport: () => ok(null),
-    getFfmpegStatus: () => ok({ found: true as const, path: '/usr/bin/ffmpeg', source: 'path' as const, version: '6.1', notes: [] }),
+    getFfmpegStatus: () => ok(options.ffmpeg ?? { found: true as const, path: '/usr/bin/ffmpeg', source: 'path' as const, version: '6.1', notes: [] }),
     // A fixed budget of 2 GB and a rough 1 MB per 1000 pixels: enough for the size control's line and proposal.
     estimateMemory: (request) => {
       const side = request.settings.sizePx;
