@@ -106,7 +106,7 @@ function linuxGpus(s: AdapterSources): GpuAdapter[] {
       // no driver bound: the GPU is there but nothing can use it
     }
     gpus.push({
-      name: model ?? pciName(s.root, vendorId!, deviceId) ?? `${vendor} GPU ${deviceId}`,
+      name: model ?? pciName(s.root, vendor, vendorId!, deviceId) ?? `${vendor} GPU ${deviceId}`,
       vendor,
       driver: vendor === 'NVIDIA' && nvidiaDriver ? nvidiaDriver : kernelDriver ? `${kernelDriver}, Linux ${s.osRelease}` : null,
       software: false,
@@ -116,7 +116,7 @@ function linuxGpus(s: AdapterSources): GpuAdapter[] {
 }
 
 /** "AMD Navi 21 [Radeon RX 6800]" from the pci.ids database where the system has one. */
-function pciName(root: string, vendorId: string, deviceId: string): string | null {
+function pciName(root: string, vendor: string, vendorId: string, deviceId: string): string | null {
   for (const file of ['usr/share/misc/pci.ids', 'usr/share/hwdata/pci.ids']) {
     let text: string;
     try {
@@ -127,10 +127,9 @@ function pciName(root: string, vendorId: string, deviceId: string): string | nul
     const at = text.search(new RegExp(`^${vendorId}  `, 'm'));
     if (at < 0) return null;
     const block = text.slice(at).split('\n');
-    const vendorName = block[0]!.slice(6).replace(/ (Corporation|Inc\.|\[AMD\/ATI\]).*$/, '').trim();
     for (const line of block.slice(1)) {
       if (!line.startsWith('\t')) break;
-      if (line.startsWith(`\t${deviceId}  `)) return `${vendorName} ${line.slice(7).trim()}`;
+      if (line.startsWith(`\t${deviceId}  `)) return `${vendor} ${line.slice(7).trim()}`;
     }
     return null;
   }
