@@ -17,6 +17,7 @@ import { hardenSession, hardenWebContents, trustPolicy } from './security.js';
 import { createStudioServices, type MainServices } from './studio-services.js';
 import { TaskbarProgress } from './taskbar-progress.js';
 import { APP_ID, WINDOW_TITLE, createWindowOptions, visibleBounds } from './window.js';
+import { EXAMPLES_CREDIT, WEIGHTS_CREDIT } from '../shared/credits.js';
 
 // These must happen before `ready` (synchronously, at the top of the entry module): every renderer sandboxed,
 // whatever its options say; app:// a standard, secure origin (see app-protocol.ts).
@@ -60,6 +61,8 @@ async function start(): Promise<void> {
     applicationName: WINDOW_TITLE,
     applicationVersion: app.getVersion(),
     copyright: 'Gatys et al. neural style transfer on VGG19, run by onnxruntime.',
+    // The built-in weights are CC BY 4.0: the attribution goes where users look for it.
+    credits: `${WEIGHTS_CREDIT}\n${EXAMPLES_CREDIT}`,
   });
   protocol.handle(APP_SCHEME, createAppRequestHandler(paths.rendererDir));
   hardenSession(session.defaultSession, policy);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { StudioBackend } from '../main/services/studio-backend.js';
-import { WEIGHTS_ENV } from '../main/services/weights-locator.js';
+import { WEIGHTS_ENV } from '../engine/index.js';
 import { DEFAULT_HOST, startStudioHost } from './host.js';
 
 const USAGE = `Usage: npm run serve -- [--port N] [--host ADDRESS] [--weights PATH] [--data-dir DIR] [--renderer-dir DIR] [--threads N]

@@ -151,14 +151,20 @@ export interface WeightsSourceFile {
 }
 
 /** What the Model panel shows. */
+/** Where the weights a run uses come from (the engine's WeightsOrigin). */
+export type WeightsOriginInfo = 'argument' | 'environment' | 'settings' | 'folder' | 'installed' | 'builtin';
+
 export interface WeightsInfo {
+  /** The weights runs use now and where they come from, or (none at all) how to get some. */
+  active: { origin: WeightsOriginInfo; path: string } | { origin: null; help: string };
+  /** Whether weights are installed in the data folder (fetched or imported); the built-in ones are not "installed". */
   installed: boolean;
   /** All 16 conv layers; false for files that stop early (block1–3 only), which serve shallow layer choices only. */
   complete: boolean;
   /** Canonical names of the layers present, in network order. */
   layers: string[];
   /** Where they came from (URL, or the file imported), its format, digests and install date; null when none. */
-  provenance: { kind: 'download' | 'import'; source: string; format: string; date: string; files: WeightsSourceFile[] } | null;
+  provenance: { kind: 'download' | 'import' | 'builtin'; source: string; format: string; date: string; files: WeightsSourceFile[] } | null;
   /** Size of the installed (converted) weights. */
   sizeBytes: number;
   /** Bytes of a download that stopped part-way and resumes on the next fetch; null when there is none. */

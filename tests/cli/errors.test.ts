@@ -156,14 +156,6 @@ const CASES: readonly ErrorCase[] = [
     needs: WITH_DATA,
   },
   {
-    name: 'no --weights and NST_WEIGHTS unset',
-    args: () => stylize({ weights: null }),
-    code: WEIGHTS_NOT_FOUND,
-    names: () => ['--weights', 'NST_WEIGHTS'],
-    says: /\.h5.*\.onnx.*TF\.js/,
-    needs: ['fixtures'],
-  },
-  {
     name: 'a requested layer the weights lack',
     args: () => stylize({ weights: BLOCK1_3, options: ['--style-layers', 'block4_conv1', '--content-layers', 'block2_conv2'] }),
     code: WEIGHTS_MISSING_LAYER,

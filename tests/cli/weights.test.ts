@@ -69,12 +69,11 @@ function expectOneLineError(result: CliResult, code: number): string {
 }
 
 describe('nst weights with nothing installed', () => {
-  it('status says so and how to get them; --json says installed: false', async () => {
+  it('status says so; --json says installed: false', async () => {
     const text = await nst(['weights', 'status']);
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain(`VGG19 weights: not installed (folder ${path.join(dataDir, 'weights')})`);
+    expect(text.stdout).toContain(`Installed: none (folder ${path.join(dataDir, 'weights')})`);
     expect(text.stdout).toContain('`nst weights fetch`');
-    expect(text.stdout).toContain('`nst weights import PATH`');
     const json = jsonLines((await nst(['weights', 'status', '--json'])).stdout);
     expect(json).toEqual([expect.objectContaining({ installed: false, complete: false, layers: [], provenance: null })]);
     // `nst weights` alone is status.
@@ -90,9 +89,18 @@ describe('nst weights with nothing installed', () => {
     expect(line).toContain('nst weights fetch');
   });
 
-  it.skipIf(!hasImages)('a command that needs weights says exactly how to get them', async () => {
-    const line = expectOneLineError(await nst(['loss', CONTENT, '--style', STYLE, '--content', CONTENT]), EXIT_CODES.WEIGHTS_NOT_FOUND);
-    expect(line).toMatch(/No VGG19 weights found\. Run `nst weights fetch` to download them .* or `nst weights import PATH`/);
+  it.skipIf(!hasImages)('with none installed and none given, a command runs on the built-in weights', async () => {
+    const result = await nst(['loss', CONTENT, '--style', STYLE, '--content', CONTENT, '--device', 'cpu']);
+    expect(result.code, result.stderr).toBe(0);
+    expect((JSON.parse(result.stdout) as { total: number }).total).toBeGreaterThan(0);
+  });
+
+  it('status names the weights runs use (built in) and offers the full-precision download as an upgrade', async () => {
+    const status = await nst(['weights', 'status']);
+    expect(status.stdout).toMatch(/^Runs use: .*resources\/weights\n  built in: the uint8-quantized ImageNet VGG19 shipped with the app\n/);
+    expect(status.stdout).toContain('`nst weights fetch` downloads the full-precision VGG19 (about 80 MB) as an upgrade.');
+    const json = JSON.parse((await nst(['weights', 'status', '--json'])).stdout) as { active: { origin: string }; installed: boolean };
+    expect(json).toMatchObject({ active: { origin: 'builtin' }, installed: false });
   });
 });
 
@@ -107,7 +115,7 @@ describe('nst weights import', () => {
       const status = await statusJson();
       expect(status).toMatchObject({ installed: true, complete: false, layers: VGG19_LAYER_NAMES.slice(0, 8) });
       expect(status['provenance']).toMatchObject({ kind: 'import', source: BLOCK1_3, format: 'tfjs' });
-      expect((await nst(['weights', 'status'])).stdout).toMatch(/installed, 8 of 16 conv layers .*not available/);
+      expect((await nst(['weights', 'status'])).stdout).toMatch(/Installed: 8 of 16 conv layers .*not available/);
 
       const verify = await nst(['weights', 'verify']);
       expect(verify.code).toBe(0);

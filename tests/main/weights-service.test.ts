@@ -60,20 +60,20 @@ describe('WeightsService', () => {
     });
     if (!status.ok) return;
     expect(status.value.downloadBytes).toBeGreaterThan(80_000_000);
-    expect(status.value.help).toMatch(/download them .* or import a VGG19 file/);
-    expect(await service.locate()).toEqual({ path: null, help: status.value.help });
+    expect(status.value.help).toMatch(/Download the full-precision VGG19 .* or import a VGG19 file/);
+    // Nothing installed: runs use the built-in weights.
+    expect(status.value.active).toMatchObject({ origin: 'builtin' });
   });
 
-  it('fetches with progress events, then done; locate() gives a folder loadWeights reads', async () => {
+  it('fetches with progress events, then done; runs then use the installed folder, which loadWeights reads', async () => {
     const result = await service.fetch();
     expect(result).toMatchObject({ ok: true, value: { installed: true, layers: ['block1_conv1', 'block1_conv2', 'block2_conv1'], busy: null } });
     const progress = events.filter((e) => e.type === 'progress' && e.phase === 'download');
     expect(progress.length).toBeGreaterThan(1);
     expect(progress.at(-1)).toMatchObject({ bytes: h5Bytes.length, total: h5Bytes.length });
     expect(events.slice(-3).map((e) => (e.type === 'progress' ? e.phase : e.type))).toEqual(['verify', 'convert', 'done']);
-    const located = await service.locate();
-    expect(located.path).toBe(path.join(root, 'weights'));
-    expect((await loadWeights(located.path!)).layers.size).toBe(3);
+    expect(result.ok && result.value.active).toEqual({ origin: 'installed', path: path.join(root, 'weights') });
+    expect((await loadWeights(path.join(root, 'weights'))).layers.size).toBe(3);
   });
 
   it('runs one job at a time, and cancel keeps the part for the next fetch', async () => {

@@ -138,12 +138,24 @@ describe.skipIf(reason !== null)('renderer with a fake host (strict CSP, no engi
     await expect.poll(() => page.getByTestId('error').count()).toBe(0);
   });
 
-  it('on first run without weights, leads with the Model panel: "no weights", a Download button with progress, then installed', { timeout: 60_000 }, async () => {
+  it('a fresh install runs on the built-in weights: the Model panel names them with their credit and offers the full-precision download as an upgrade', { timeout: 60_000 }, async () => {
+    await open({ weightsInstalled: false, builtInWeights: true });
+    await expect.poll(() => page.getByTestId('model-status').getAttribute('data-active')).toBe('builtin');
+    expect(await page.getByTestId('model-status').textContent()).toContain('Runs use the built-in VGG19 (uint8-quantized, 20 MB)');
+    expect(await page.getByTestId('model-credit').textContent()).toContain('Visual Geometry Group, University of Oxford (CC BY 4.0)');
+    expect(await page.getByTestId('model-download').textContent()).toMatch(/Download full-precision VGG19 \(80 MB\)/);
+    await page.getByTestId('content-input').setInputFiles(CONTENT);
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    await expect.poll(() => page.getByTestId('start').isDisabled()).toBe(false);
+    expect(problems).toEqual([]);
+  });
+
+  it('with no weights at all (an install without the built-in ones), leads with the Model panel: a Download button with progress, then installed', { timeout: 60_000 }, async () => {
     await open({ weightsInstalled: false });
     await expect.poll(() => page.getByTestId('model-status').getAttribute('data-installed')).toBe('false');
-    expect(await page.getByTestId('model-status').textContent()).toContain('No weights installed');
+    expect(await page.getByTestId('model-status').textContent()).toContain('No weights to run with');
     const download = page.getByTestId('model-download');
-    expect(await download.textContent()).toMatch(/Download VGG19 \(80 MB\)/);
+    expect(await download.textContent()).toMatch(/Download full-precision VGG19 \(80 MB\)/);
     await expect.poll(() => page.getByTestId('start').isDisabled()).toBe(true);
     await download.click();
     await expect.poll(() => page.getByTestId('model-status').getAttribute('data-installed'), { timeout: 10_000 }).toBe('true');

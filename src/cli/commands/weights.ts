@@ -2,10 +2,9 @@
 
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
-import { NstError, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, describeSource, removeConvertedWeights, storePaths, verifyConvertedWeights, weightsStatus, type WeightsIndex, type WeightsStatus, VGG19_LAYER_NAMES } from '../../engine/index.js';
+import { NstError, WEIGHTS_ENV, WEIGHTS_HOW_TO, locateWeights, type WeightsLocation, type WeightsOrigin, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, describeSource, removeConvertedWeights, storePaths, verifyConvertedWeights, weightsStatus, type WeightsIndex, type WeightsStatus, VGG19_LAYER_NAMES } from '../../engine/index.js';
 import { writeJsonLine } from '../output.js';
 import { parseNumber } from '../parse.js';
-import { WEIGHTS_HELP } from '../weights.js';
 
 type Raw = Record<string, string | boolean | undefined>;
 
@@ -20,12 +19,13 @@ export function weightsCommand(): Command {
 
 function statusCommand(): Command {
   return new Command('status')
-    .description('what is installed: source, digests, date, layers; and any download that can resume')
+    .description('which weights runs use and where they come from; what is installed (source, digests, date, layers); any download that can resume')
     .option('--json', 'print one JSON object')
     .action(async (raw: Raw) => {
       const status = await weightsStatus(dataDir());
-      if (raw.json === true) writeJsonLine(statusJson(status));
-      else process.stdout.write(statusText(status));
+      const active = await locateWeights();
+      if (raw.json === true) writeJsonLine({ active: activeJson(active), ...statusJson(status) });
+      else process.stdout.write(activeText(active) + statusText(status, active));
     });
 }
 
@@ -110,7 +110,7 @@ function verifyCommand(): Command {
     .action(async (raw: Raw) => {
       const result = await verifyConvertedWeights(dataDir()).catch((error: unknown) => {
         if (error instanceof NstError && error.code === 'WEIGHTS_NOT_FOUND') {
-          throw new NstError(error.code, `${error.message} ${WEIGHTS_HELP}`, { cause: error });
+          throw new NstError(error.code, `${error.message} ${WEIGHTS_HOW_TO}`, { cause: error });
         }
         throw error;
       });
@@ -162,14 +162,39 @@ function statusJson(status: WeightsStatus): Record<string, unknown> {
   };
 }
 
-function statusText(status: WeightsStatus): string {
+/** Which weights a run would use now, and where they come from. */
+function activeJson(active: WeightsLocation): Record<string, unknown> {
+  return active.path === null ? { path: null, origin: null, help: active.help } : { path: active.path, origin: active.origin, source: active.source };
+}
+
+const ORIGIN_WORDS: Record<WeightsOrigin, string> = {
+  argument: 'given with --weights',
+  environment: `from ${WEIGHTS_ENV}`,
+  settings: 'from the studio settings',
+  folder: 'found in the weights folder',
+  installed: 'installed (nst weights fetch or import)',
+  builtin: 'built in: the uint8-quantized ImageNet VGG19 shipped with the app',
+};
+
+function activeText(active: WeightsLocation): string {
+  if (active.path === null) return `Runs use: no weights. ${active.help}
+`;
+  return `Runs use: ${active.path}
+  ${ORIGIN_WORDS[active.origin]}
+`;
+}
+
+function statusText(status: WeightsStatus, active: WeightsLocation): string {
   const lines: string[] = [];
   const index = status.index;
   if (!index) {
-    lines.push(`VGG19 weights: not installed (folder ${status.paths.weights}).`, `  ${WEIGHTS_HELP}`);
+    lines.push(`Installed: none (folder ${status.paths.weights}).`);
+    // The built-in weights are quantized; the full-precision download is an upgrade, not a prerequisite.
+    if (active.path !== null && active.origin === 'builtin') lines.push('  `nst weights fetch` downloads the full-precision VGG19 (about 80 MB) as an upgrade.');
+    else if (active.path === null) lines.push(`  ${WEIGHTS_HOW_TO}`);
   } else {
     const p = index.provenance;
-    lines.push(`VGG19 weights: installed, ${layerSummary(status.layers)}`);
+    lines.push(`Installed: ${layerSummary(status.layers)}`);
     lines.push(`  source   ${describeSource(p)} (${p.format})`);
     for (const file of p.files) lines.push(`  file     ${file.name}, ${file.bytes} bytes, md5 ${file.md5}, sha256 ${file.sha256}`);
     lines.push(`  date     ${p.date}`);

@@ -6,17 +6,20 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError } from '../errors.js';
 import { dataDir } from '../persist/data-dir.js';
-import { fsyncDirectory, writeTemporary } from '../sys/atomic-file.js';
+import { fsyncDirectory, writeFileAtomic, writeTemporary } from '../sys/atomic-file.js';
 import { LITTLE_ENDIAN_HOST } from '../sys/endian.js';
 import { pathExists, readTextIfPresent } from '../sys/path-exists.js';
 import { VGG19_CONV_LAYERS, VGG19_LAYER_NAMES } from '../model/vgg19.js';
 import { validateWeights, type WeightsFormat } from './load.js';
 import type { ConvWeights, Vgg19Weights } from './types.js';
+import { dequantizeUint8 } from './tfjs.js';
 
 export const BLOB_FILE = 'vgg19.bin';
 export const INDEX_FILE = 'vgg19.json';
 export const INDEX_FORMAT = 'nst-vgg19-float32';
+/** Version 1: every array float32. Version 2 adds uint8-quantized arrays (the built-in weights). */
 const INDEX_VERSION = 1;
+const READABLE_VERSIONS = [1, 2];
 
 // --- where things live -------------------------------------------------------------------------------------
 
@@ -44,11 +47,17 @@ export function storePaths(root: string = dataDir()): StorePaths {
 
 // --- the index ---------------------------------------------------------------------------------------------
 
-/** Byte range of one array in the blob, and its shape. */
+/**
+ * Byte range of one array in the blob, and its shape. float32 unless `dtype` says uint8: then one byte a value,
+ * read as q · scale + min (TF.js's affine quantization, dequantized as TF.js does).
+ */
 export interface StoredArray {
   readonly shape: readonly number[];
   readonly offset: number;
   readonly length: number;
+  readonly dtype?: 'uint8';
+  readonly scale?: number;
+  readonly min?: number;
 }
 
 export interface StoredLayer {
@@ -68,7 +77,8 @@ export interface SourceFile {
 }
 
 export interface WeightsProvenance {
-  readonly kind: 'download' | 'import';
+  /** 'builtin': shipped with the app (resources/weights). */
+  readonly kind: 'download' | 'import' | 'builtin';
   /** The URL it was downloaded from, or the absolute path it was imported from. */
   readonly source: string;
   readonly format: WeightsFormat;
@@ -100,34 +110,12 @@ export async function writeConvertedWeights(
 ): Promise<WeightsIndex> {
   validateWeights(weights);
   const paths = storePaths(root);
-  const present = VGG19_CONV_LAYERS.filter((spec) => weights.layers.has(spec.name));
-  const totalBytes = present.reduce((sum, spec) => {
+  const float32 = (values: Float32Array, shape: readonly number[]): PackedArray => ({ shape, bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
+  const layers = VGG19_CONV_LAYERS.filter((spec) => weights.layers.has(spec.name)).map((spec) => {
     const layer = weights.layers.get(spec.name) as ConvWeights;
-    return sum + 4 * (layer.kernel.length + layer.bias.length);
-  }, 0);
-  const blob = Buffer.alloc(totalBytes);
-  const layers: StoredLayer[] = [];
-  let offset = 0;
-  const put = (values: Float32Array, shape: readonly number[]): StoredArray => {
-    const stored = { shape, offset, length: values.byteLength };
-    Buffer.from(values.buffer, values.byteOffset, values.byteLength).copy(blob, offset);
-    offset += values.byteLength;
-    return stored;
-  };
-  for (const spec of present) {
-    const layer = weights.layers.get(spec.name) as ConvWeights;
-    const kernel = put(layer.kernel, [layer.outChannels, layer.inChannels, 3, 3]);
-    layers.push({ name: spec.name, kernel, bias: put(layer.bias, [layer.outChannels]) });
-  }
-  if (!LITTLE_ENDIAN_HOST) blob.swap32(); // the file is little-endian everywhere
-  const index: WeightsIndex = {
-    format: INDEX_FORMAT,
-    version: INDEX_VERSION,
-    byteOrder: 'little-endian',
-    blob: { file: BLOB_FILE, bytes: blob.length, sha256: createHash('sha256').update(blob).digest('hex') },
-    layers,
-    provenance,
-  };
+    return { name: spec.name, kernel: float32(layer.kernel, [layer.outChannels, layer.inChannels, 3, 3]), bias: float32(layer.bias, [layer.outChannels]) };
+  });
+  const { blob, index } = packWeights(layers, provenance);
 
   await mkdir(paths.weights, { recursive: true });
   const temporaries: string[] = [];
@@ -145,6 +133,48 @@ export async function writeConvertedWeights(
     for (const temporary of temporaries) await rm(temporary, { force: true });
   }
   return index;
+}
+
+/** One array to store: float32 values' bytes (host order), or uint8 values with their affine quantization. */
+export interface PackedArray {
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array;
+  readonly quantization?: { readonly scale: number; readonly min: number };
+}
+
+/** The blob (arrays back to back, float32 ones little-endian) and its index; version 2 when any array is quantized. */
+export function packWeights(layers: readonly { name: string; kernel: PackedArray; bias: PackedArray }[], provenance: WeightsProvenance): { blob: Buffer; index: WeightsIndex } {
+  const blob = Buffer.alloc(layers.reduce((sum, l) => sum + l.kernel.bytes.length + l.bias.bytes.length, 0));
+  let offset = 0;
+  let quantized = false;
+  const put = (array: PackedArray): StoredArray => {
+    if (!array.quantization && offset % 4 !== 0) throw new RangeError('A float32 array would start unaligned: pack float32 arrays before uint8 ones.');
+    const stored: StoredArray = array.quantization
+      ? { shape: array.shape, offset, length: array.bytes.length, dtype: 'uint8', scale: array.quantization.scale, min: array.quantization.min }
+      : { shape: array.shape, offset, length: array.bytes.length };
+    blob.set(array.bytes, offset);
+    if (!array.quantization && !LITTLE_ENDIAN_HOST) blob.subarray(offset, offset + array.bytes.length).swap32();
+    quantized ||= array.quantization !== undefined;
+    offset += array.bytes.length;
+    return stored;
+  };
+  const stored = layers.map((layer) => ({ name: layer.name, kernel: put(layer.kernel), bias: put(layer.bias) }));
+  const index: WeightsIndex = {
+    format: INDEX_FORMAT,
+    version: quantized ? 2 : INDEX_VERSION,
+    byteOrder: 'little-endian',
+    blob: { file: BLOB_FILE, bytes: blob.length, sha256: createHash('sha256').update(blob).digest('hex') },
+    layers: stored,
+    provenance,
+  };
+  return { blob, index };
+}
+
+/** Writes packed weights as vgg19.bin + vgg19.json into `folder` (the built-in weights; not the installed store). */
+export async function writeWeightsFolder(folder: string, packed: { blob: Buffer; index: WeightsIndex }): Promise<void> {
+  await mkdir(folder, { recursive: true });
+  await writeFileAtomic(path.join(folder, BLOB_FILE), packed.blob);
+  await writeFileAtomic(path.join(folder, INDEX_FILE), indexText(packed.index));
 }
 
 /** Pretty, one line per layer; "format" comes first, which format sniffing relies on. */
@@ -198,8 +228,12 @@ export async function readConvertedFolder(folder: string): Promise<Vgg19Weights>
   if (blob.length !== index.blob.bytes) {
     throw damaged(indexPath, `its blob ${blobPath} holds ${blob.length} bytes, not the ${index.blob.bytes} it lists`);
   }
-  if (!LITTLE_ENDIAN_HOST) blob.swap32();
-  const view = (array: StoredArray): Float32Array => new Float32Array(blob.buffer, blob.byteOffset + array.offset, array.length / 4);
+  const view = (array: StoredArray): Float32Array => {
+    if (array.dtype === 'uint8') return dequantizeUint8(blob.subarray(array.offset, array.offset + array.length), array.scale!, array.min!);
+    const bytes = blob.subarray(array.offset, array.offset + array.length);
+    if (!LITTLE_ENDIAN_HOST) bytes.swap32(); // the file is little-endian everywhere
+    return new Float32Array(blob.buffer, blob.byteOffset + array.offset, array.length / 4);
+  };
   const layers = new Map<string, ConvWeights>();
   for (const layer of index.layers) {
     const [outChannels = 0, inChannels = 0] = layer.kernel.shape;
@@ -229,7 +263,8 @@ async function readWhole(file: string): Promise<Buffer> {
 }
 
 export function describeSource(provenance: WeightsProvenance): string {
-  return `${provenance.kind === 'download' ? 'downloaded from' : 'imported from'} ${provenance.source}`;
+  const how = { download: 'downloaded from', import: 'imported from', builtin: 'built in:' }[provenance.kind];
+  return `${how} ${provenance.source}`;
 }
 
 /** Structural checks, so a damaged or foreign index fails here by name rather than as a wrong view later. */
@@ -238,8 +273,8 @@ function checkIndex(json: unknown, indexPath: string): WeightsIndex {
   if (!index || typeof index !== 'object' || index.format !== INDEX_FORMAT) {
     throw damaged(indexPath, `it is not a ${INDEX_FORMAT} index`);
   }
-  if (index.version !== INDEX_VERSION) {
-    throw damaged(indexPath, `it has version ${String(index.version)}; this build reads version ${INDEX_VERSION}`);
+  if (!READABLE_VERSIONS.includes(index.version as number)) {
+    throw damaged(indexPath, `it has version ${String(index.version)}; this build reads versions ${READABLE_VERSIONS.join(' and ')}`);
   }
   const blob = index.blob;
   if (!blob || typeof blob.file !== 'string' || path.basename(blob.file) !== blob.file || !isCount(blob.bytes)) {
@@ -253,16 +288,19 @@ function checkIndex(json: unknown, indexPath: string): WeightsIndex {
     const name = typeof l?.name === 'string' ? l.name : '(unnamed)';
     if (!VGG19_LAYER_NAMES.includes(name)) throw damaged(indexPath, `it lists a layer "${name}" that VGG19 does not have`);
     for (const array of [l?.kernel, l?.bias]) {
+      const quantized = index.version === 2 && array?.dtype === 'uint8';
       const fits =
         array &&
+        (array.dtype === undefined || quantized) &&
+        (!quantized || (Number.isFinite(array.scale) && Number.isFinite(array.min))) &&
         Array.isArray(array.shape) &&
         array.shape.every(isCount) &&
         isCount(array.offset) &&
         isCount(array.length) &&
-        array.offset % 4 === 0 &&
-        array.length === 4 * array.shape.reduce((a, b) => a * b, 1) &&
+        (quantized || array.offset % 4 === 0) &&
+        array.length === (quantized ? 1 : 4) * array.shape.reduce((a, b) => a * b, 1) &&
         array.offset + array.length <= blob.bytes;
-      if (!fits) throw damaged(indexPath, `layer ${name}'s byte range or shape is inconsistent`);
+      if (!fits) throw damaged(indexPath, `layer ${name}'s byte range, shape or quantization is inconsistent`);
     }
   }
   return index as WeightsIndex;

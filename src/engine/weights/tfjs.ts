@@ -39,10 +39,31 @@ const QUANTIZED_BYTES: Readonly<Record<QuantizationDtype, number>> = { uint8: 1,
 /** `block1_conv1/kernel`, also under a model prefix (`vgg19/block1_conv1/kernel`) or with a `:0` suffix. */
 const WEIGHT_NAME = /(?:^|\/)(block\d+_conv\d+)\/(kernel|bias)(?::\d+)?$/;
 
+/** One stored array as the file holds it: its bytes (a view), shape, dtype and quantization. */
+export interface TfjsArray {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: string;
+  readonly quantization: Quantization | undefined;
+  readonly bytes: Uint8Array;
+}
+
 export async function loadTfjsWeights(modelJsonPath: string): Promise<Vgg19Weights> {
+  const { jsonPath, layers: found } = await readTfjsLayers(modelJsonPath);
+  const decoded = (array: TfjsArray | undefined): ShapedArray | undefined => array && { shape: array.shape, values: decodeArray(array, jsonPath) };
+  const layers = new Map<string, ConvWeights>();
+  for (const layer of VGG19_LAYER_NAMES) {
+    const slot = found.get(layer);
+    if (slot) layers.set(layer, kerasConv(layer, decoded(slot.kernel), decoded(slot.bias), jsonPath));
+  }
+  return { layers, source: `tfjs:${jsonPath}` };
+}
+
+/** The VGG19 conv arrays of a TF.js model as stored (not decoded), by layer: for loading, and for re-packing them. */
+export async function readTfjsLayers(modelJsonPath: string): Promise<{ jsonPath: string; layers: Map<string, { kernel?: TfjsArray; bias?: TfjsArray }> }> {
   const jsonPath = await resolveModelJson(modelJsonPath);
   const groups = parseManifest(await readJson(jsonPath), jsonPath);
-  const found = new Map<string, { kernel?: ShapedArray; bias?: ShapedArray }>();
+  const found = new Map<string, { kernel?: TfjsArray; bias?: TfjsArray }>();
   for (const [index, group] of groups.entries()) {
     const bytes = await readGroupBytes(group, index, jsonPath);
     for (const { entry, offset } of entryOffsets(group)) {
@@ -52,19 +73,14 @@ export async function loadTfjsWeights(modelJsonPath: string): Promise<Vgg19Weigh
       if (!layer || !role || !VGG19_LAYER_NAMES.includes(layer)) continue;
       const slot = found.get(layer) ?? {};
       if (slot[role]) throw badWeights(`${jsonPath} lists ${layer}/${role} twice (the second as "${entry.name}").`);
-      slot[role] = { shape: entry.shape, values: decodeEntry(entry, bytes, offset, jsonPath) };
+      slot[role] = { name: entry.name, shape: entry.shape, dtype: entry.dtype, quantization: entry.quantization, bytes: bytes.subarray(offset, offset + entryBytes(entry)) };
       found.set(layer, slot);
     }
   }
   if (found.size === 0) {
     throw badWeights(`${jsonPath} lists no VGG19 conv weights (names like block1_conv1/kernel): not VGG19 weights.`);
   }
-  const layers = new Map<string, ConvWeights>();
-  for (const layer of VGG19_LAYER_NAMES) {
-    const slot = found.get(layer);
-    if (slot) layers.set(layer, kerasConv(layer, slot.kernel, slot.bias, jsonPath));
-  }
-  return { layers, source: `tfjs:${jsonPath}` };
+  return { jsonPath, layers: found };
 }
 
 /** A folder means its model.json, so users can point at what they downloaded. */
@@ -155,7 +171,7 @@ function entryBytes(entry: ManifestEntry): number {
  * from the file system before anything is read, so a manifest naming one shard a thousand times (or a device
  * that never ends) costs nothing.
  */
-async function readGroupBytes(group: ManifestGroup, index: number, jsonPath: string): Promise<DataView> {
+async function readGroupBytes(group: ManifestGroup, index: number, jsonPath: string): Promise<Uint8Array> {
   const folder = path.dirname(jsonPath);
   const shardPaths = group.paths.map((p) => shardPathInside(folder, p, jsonPath));
   const sizes = await Promise.all(shardPaths.map((p) => shardSize(p, jsonPath)));
@@ -174,7 +190,7 @@ async function readGroupBytes(group: ManifestGroup, index: number, jsonPath: str
   if (joined.length !== expected) {
     throw badWeights(`A shard of ${jsonPath} changed size while it was read: weight group ${index + 1} holds ${joined.length} bytes, not ${expected}.`);
   }
-  return new DataView(joined.buffer, joined.byteOffset, joined.byteLength);
+  return new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
 }
 
 /** The shard to blame for a size mismatch: the first short one before the last, else the last. */
@@ -216,23 +232,30 @@ async function readShard(shardPath: string, jsonPath: string): Promise<Buffer> {
   }
 }
 
-function decodeEntry(entry: ManifestEntry, bytes: DataView, offset: number, jsonPath: string): Float32Array {
-  const n = count(entry.shape);
-  if (entry.dtype !== 'float32') {
-    throw badWeights(`${jsonPath}: weight "${entry.name}" has dtype ${entry.dtype}; VGG19 weights must be float32.`);
+function decodeArray(array: TfjsArray, jsonPath: string): Float32Array {
+  const n = count(array.shape);
+  if (array.dtype !== 'float32') {
+    throw badWeights(`${jsonPath}: weight "${array.name}" has dtype ${array.dtype}; VGG19 weights must be float32.`);
   }
+  const { bytes } = array;
+  const q = array.quantization;
+  if (q?.dtype === 'uint8') return dequantizeUint8(bytes, q.scale, q.min);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const values = new Float32Array(n);
-  const q = entry.quantization;
   if (!q) {
-    for (let i = 0; i < n; i++) values[i] = bytes.getFloat32(offset + 4 * i, true);
-  } else if (q.dtype === 'uint8') {
-    // As TF.js does: q * scale + min in double, rounded once to float32 on store.
-    for (let i = 0; i < n; i++) values[i] = bytes.getUint8(offset + i) * q.scale + q.min;
+    for (let i = 0; i < n; i++) values[i] = view.getFloat32(4 * i, true);
   } else if (q.dtype === 'uint16') {
-    for (let i = 0; i < n; i++) values[i] = bytes.getUint16(offset + 2 * i, true) * q.scale + q.min;
+    for (let i = 0; i < n; i++) values[i] = view.getUint16(2 * i, true) * q.scale + q.min;
   } else {
-    for (let i = 0; i < n; i++) values[i] = float16ToNumber(bytes.getUint16(offset + 2 * i, true));
+    for (let i = 0; i < n; i++) values[i] = float16ToNumber(view.getUint16(2 * i, true));
   }
+  return values;
+}
+
+/** As TF.js does: q * scale + min in double, rounded once to float32 on store (the built-in weights rely on it too). */
+export function dequantizeUint8(quantized: Uint8Array, scale: number, min: number): Float32Array {
+  const values = new Float32Array(quantized.length);
+  for (let i = 0; i < quantized.length; i++) values[i] = quantized[i]! * scale + min;
   return values;
 }
 
@@ -280,18 +303,18 @@ function checkLength(layer: string, role: string, array: ShapedArray, file: stri
   }
 }
 
-/** Keras stores 3x3 kernels as [h, w, in, out]; ONNX Conv wants [out, in, h, w]. */
-export function hwioToOihw(hwio: Float32Array, inChannels: number, outChannels: number): Float32Array {
-  const oihw = new Float32Array(hwio.length);
-  for (let h = 0; h < 3; h++) {
-    for (let w = 0; w < 3; w++) {
-      const spatial = h * 3 + w;
-      for (let i = 0; i < inChannels; i++) {
-        const from = (spatial * inChannels + i) * outChannels;
-        for (let o = 0; o < outChannels; o++) {
-          oihw[(o * inChannels + i) * 9 + spatial] = hwio[from + o] ?? Number.NaN;
-        }
-      }
+/**
+ * Keras stores 3x3 kernels as [h, w, in, out]; ONNX Conv wants [out, in, h, w]. Any element type (float values, or
+ * the quantized bytes the built-in weights are packed from). Written in output order: sequential stores.
+ */
+export function hwioToOihw<T extends Float32Array | Uint8Array>(hwio: T, inChannels: number, outChannels: number): T {
+  const oihw = (hwio instanceof Float32Array ? new Float32Array(hwio.length) : new Uint8Array(hwio.length)) as T;
+  const perSpatial = inChannels * outChannels;
+  let to = 0;
+  for (let o = 0; o < outChannels; o++) {
+    for (let i = 0; i < inChannels; i++) {
+      const from = i * outChannels + o;
+      for (let spatial = 0; spatial < 9; spatial++) oihw[to++] = hwio[from + spatial * perSpatial]!;
     }
   }
   return oihw;

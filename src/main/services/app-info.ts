@@ -1,8 +1,7 @@
 // What the studio tells the renderer about itself: version, where the weights are, devices worth offering.
 
-import { autoDeviceOrder, autoSkipReason } from '../../engine/index.js';
+import { autoDeviceOrder, autoSkipReason, type WeightsLocation } from '../../engine/index.js';
 import type { AppInfo } from '../../shared/api.js';
-import { appInfoWeights, type WeightsLocation } from './weights-locator.js';
 
 /**
  * The device choices for this machine: auto and cpu always, then this platform's accelerators whose libraries
@@ -15,6 +14,11 @@ export function availableDevices(platform: NodeJS.Platform = process.platform): 
   }
   devices.push('webgpu');
   return devices;
+}
+
+/** The AppInfo form of where the weights come from, or how to get them. */
+export function appInfoWeights(location: WeightsLocation): AppInfo['weights'] {
+  return location.path === null ? { source: null, help: location.help } : { source: location.source };
 }
 
 export function buildAppInfo(version: string, weights: WeightsLocation): AppInfo {

@@ -3,10 +3,9 @@
 // the app, weights, video) and composes them. Requests arrive validated (the transports' dispatch checked them);
 // every call resolves to a Result. No Electron here.
 
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { locateWeights, resourceFolder, type WeightsLocation } from '../../engine/index.js';
 import type {
   AppInfo,
   EstimateMemoryRequest,
@@ -35,7 +34,6 @@ import { ExportService, type ExportedImage } from './export-service.js';
 import { RunService, type WorkerLocation } from './run-service.js';
 import { SettingsStore } from './settings-store.js';
 import { VideoService } from './video-service.js';
-import { locateWeights, type WeightsLocation } from './weights-locator.js';
 import { WeightsService, type WeightsServiceOptions } from './weights-service.js';
 
 /** What the hosts' own answers (Electron's save dialogs, the browser host's downloads) need besides the calls. */
@@ -96,14 +94,16 @@ export class StudioBackend implements ExportSources {
   static async create(options: StudioBackendOptions): Promise<StudioBackend> {
     const settings = await SettingsStore.open(options.dataDir);
     if (settings.recovery) console.warn(`[studio] ${settings.recovery}`);
-    const weights = new WeightsService(options.weightsService ?? {});
-    const locate = async (): Promise<WeightsLocation> => {
-      const found = await locateWeights({ argument: options.weightsArgument ?? null, env: options.env ?? process.env, settingsPath: settings.weightsPath, dataDir: options.dataDir });
-      if (found.path !== null) return found;
-      // Then what the Model panel (or `nst weights fetch|import`) installed.
-      const installed = await weights.locate();
-      return installed.path === null ? found : { path: installed.path, origin: 'app-data', source: installed.path };
-    };
+    // Asked afresh each time: the user may install weights while the app runs.
+    const locate = (): Promise<WeightsLocation> =>
+      locateWeights({
+        argument: options.weightsArgument ? { path: options.weightsArgument, label: '--weights' } : null,
+        env: options.env ?? process.env,
+        settingsPath: settings.weightsPath,
+        dropFolder: path.join(options.dataDir, 'weights'),
+        ...(options.weightsService?.root !== undefined ? { storeRoot: options.weightsService.root } : {}),
+      });
+    const weights = new WeightsService({ ...options.weightsService, locate });
     const framesRoot = options.framesRoot ?? options.dataDir;
     const runs = new RunService({
       worker: options.worker,
@@ -137,12 +137,8 @@ export class StudioBackend implements ExportSources {
 
   /** The example images: beside a packaged app (process.resourcesPath/examples), else the checkout's resources/examples. */
   async getExamples(): Promise<Result<ResultOf<'getExamples'>>> {
-    const here = path.dirname(fileURLToPath(import.meta.url));
-    const resources = (process as { resourcesPath?: string }).resourcesPath;
-    // From out/main, out/server (bundles) or src/main/services (tests), the checkout's resources/ is two or three up.
-    const folders = [...(resources ? [path.join(resources, 'examples')] : []), ...['../..', '../../..'].map((up) => path.join(here, up, 'resources', 'examples'))];
-    const folder = folders.find((candidate) => existsSync(candidate));
-    if (!folder) return fail('EXAMPLES_MISSING', `The example images are not installed (looked in ${folders.join(', ')}).`);
+    const folder = resourceFolder('examples', 'golden-gate.jpg');
+    if (!folder) return fail('EXAMPLES_MISSING', 'The example images are not installed with this copy of the studio (resources/examples is missing).');
     const examples = [
       { role: 'content' as const, name: 'golden-gate.jpg', credit: 'Golden Gate Bridge, a photo from Pexels (CC0)' },
       { role: 'style' as const, name: 'great-wave.jpg', credit: 'The Great Wave off Kanagawa, Katsushika Hokusai, c. 1831 (public domain)' },

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
-import { isNstError, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, removeConvertedWeights, weightsStatus, type WeightsStatus } from '../../engine/index.js';
+import { isNstError, locateWeights, type WeightsLocation, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, removeConvertedWeights, weightsStatus, type WeightsStatus } from '../../engine/index.js';
 import type { ErrorInfo, FetchWeightsRequest, ImportWeightsRequest, Result, WeightsEvent, WeightsInfo } from '../../shared/api.js';
 import { fail, ok } from '../../shared/result.js';
 
@@ -23,10 +23,12 @@ export interface WeightsServiceOptions {
   progressIntervalMs?: number;
   /** Default: honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
   dispatcher?: Dispatcher;
+  /** Which weights runs use (the studio's own lookup); default the engine's, over `root`. */
+  locate?: () => Promise<WeightsLocation>;
 }
 
 const HELP =
-  'No VGG19 weights are installed: download them (about 80 MB, once), or import a VGG19 file you have ' +
+  'Download the full-precision VGG19 (about 80 MB, once), or import a VGG19 file you have ' +
   '(a Keras .h5, an ONNX .onnx, or a TF.js model.json with its shards).';
 
 export class WeightsService {
@@ -45,13 +47,13 @@ export class WeightsService {
   }
 
   async status(): Promise<Result<WeightsInfo>> {
-    return this.guard(async () => toInfo(await weightsStatus(this.root), this.busy?.kind ?? null));
+    return this.guard(async () => toInfo(await weightsStatus(this.root), await this.active(), this.busy?.kind ?? null));
   }
 
-  /** The folder to hand to loadWeights (RunService's resolver), or how to get weights. */
-  async locate(): Promise<{ path: string } | { path: null; help: string }> {
-    const status = await weightsStatus(this.root).catch(() => null);
-    return status?.index ? { path: status.paths.weights } : { path: null, help: HELP };
+  /** The weights runs use now (never throws: a damaged install is reported by the status itself). */
+  private async active(): Promise<WeightsLocation> {
+    const locate = this.options.locate ?? (() => locateWeights({ storeRoot: this.root }));
+    return locate().catch((error: unknown) => ({ path: null, help: error instanceof Error ? error.message : String(error) }));
   }
 
   /** Downloads, verifies and installs; one job at a time. Progress goes to onEvent listeners. */
@@ -131,7 +133,7 @@ export class WeightsService {
     if (this.busy) return fail('WEIGHTS_BUSY', `Cannot remove the weights while a ${this.busy.kind === 'fetch' ? 'download' : 'import'} runs.`);
     return this.guard(async () => {
       await removeConvertedWeights(this.root);
-      return toInfo(await weightsStatus(this.root), null);
+      return toInfo(await weightsStatus(this.root), await this.active(), null);
     });
   }
 
@@ -144,7 +146,7 @@ export class WeightsService {
     try {
       await work(controller.signal);
       this.busy = null;
-      const status = toInfo(await weightsStatus(this.root), null);
+      const status = toInfo(await weightsStatus(this.root), await this.active(), null);
       this.emit({ type: 'done', status });
       return ok(status);
     } catch (error) {
@@ -174,10 +176,11 @@ export class WeightsService {
   }
 }
 
-function toInfo(status: WeightsStatus, busy: WeightsInfo['busy']): WeightsInfo {
+function toInfo(status: WeightsStatus, active: WeightsLocation, busy: WeightsInfo['busy']): WeightsInfo {
   const index = status.index;
   const partial = status.partialDownloads.reduce((sum, p) => sum + p.bytes, 0);
   return {
+    active: active.path === null ? { origin: null, help: active.help } : { origin: active.origin, path: active.path },
     installed: index !== null,
     complete: status.complete,
     layers: [...status.layers],

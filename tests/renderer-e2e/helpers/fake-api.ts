@@ -32,6 +32,8 @@ export interface FakeApiOptions {
   failStart?: { code: string; message: string };
   /** Whether VGG19 weights are installed at first (default true); false shows the first-run Model panel. */
   weightsInstalled?: boolean;
+  /** Nothing installed, but the built-in weights run (a fresh install); default false: none at all when not installed. */
+  builtInWeights?: boolean;
   /** Runs an earlier session left unfinished, offered at start-up; resuming one runs its remaining iterations. */
   interrupted?: InterruptedRun[];
   /** What getFfmpegStatus answers (default: ffmpeg 6.1 on PATH). */
@@ -66,7 +68,9 @@ export function installFakeApi(options: FakeApiOptions): void {
   let weights: WeightsInfo = weightsInfo(options.weightsInstalled ?? true);
 
   function weightsInfo(installed: boolean, kind: 'download' | 'import' = 'download', source = 'https://example.invalid/vgg19_notop.h5'): WeightsInfo {
+    const help = 'Download the full-precision VGG19 (about 80 MB, once), or import a VGG19 file you have.';
     return {
+      active: installed ? { origin: 'installed', path: '/fake/data/weights' } : options.builtInWeights ? { origin: 'builtin', path: '/fake/resources/weights' } : { origin: null, help: `No VGG19 weights found. ${help}` },
       installed,
       complete: installed,
       layers: installed ? ['block1_conv1', 'block1_conv2'] : [],
@@ -76,7 +80,7 @@ export function installFakeApi(options: FakeApiOptions): void {
       downloadBytes: 80_134_624,
       busy: null,
       folder: '/fake/data/weights',
-      help: installed ? null : 'No VGG19 weights are installed: download them (about 80 MB, once), or import a VGG19 file you have.',
+      help: installed ? null : help,
     };
   }
 
@@ -241,7 +245,7 @@ export function installFakeApi(options: FakeApiOptions): void {
       saved = settings;
       return ok(null);
     },
-    getAppInfo: () => ok({ version: '0.1.0', weights: weights.installed ? { source: 'fake' } : { source: null, help: weights.help ?? '' }, devices: options.devices, platform: 'linux' }),
+    getAppInfo: () => ok({ version: '0.1.0', weights: weights.active.origin !== null ? { source: 'fake' } : { source: null, help: weights.active.help }, devices: options.devices, platform: 'linux' }),
     onRunEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

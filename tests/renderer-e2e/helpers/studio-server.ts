@@ -22,9 +22,18 @@ export function serveCommand(repoRoot: string): { command: string; args: string[
   return null;
 }
 
+/** The host's environment: NST_WEIGHTS as given, or none at all with the data folder empty (a first start). */
+function freshEnv(weights: string | null, dataDir: string): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (weights !== null) return { ...env, NST_WEIGHTS: weights };
+  delete env.NST_WEIGHTS;
+  return { ...env, NST_DATA_DIR: dataDir };
+}
+
 export async function startStudioServer(options: {
   repoRoot: string;
-  weights: string;
+  /** NST_WEIGHTS for the host; null: a fresh install (no NST_WEIGHTS, an empty data folder: the built-in weights run). */
+  weights: string | null;
   /** Building the host and renderer on a 2-core machine takes a while. */
   timeoutMs?: number;
 }): Promise<StudioServer> {
@@ -35,7 +44,7 @@ export async function startStudioServer(options: {
   // detached: the child leads its own process group, so close() can end npm and the node under it together.
   const child: ChildProcess = spawn(serve.command, [...serve.args, '--data-dir', dataDir], {
     cwd: options.repoRoot,
-    env: { ...process.env, NST_WEIGHTS: options.weights },
+    env: freshEnv(options.weights, dataDir),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
