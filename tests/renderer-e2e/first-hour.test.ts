@@ -242,4 +242,43 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     expect(await status.innerText()).toContain(help);
     expect(problems).toEqual([]);
   });
+  it('top bar at 900 px: the Start hint and the device stay on one line; a CPU fallback reads for users, its technical reason in a disclosure', async () => {
+    const reason = "cuda libraries not installed (onnxruntime-node's install step fetches them)";
+    await open({ fallbackReason: reason });
+    await page.setViewportSize({ width: 900, height: 700 });
+    const bar = page.getByRole('banner');
+    /** How many lines an element's text takes (its height over its line height), and whether it is cut off. */
+    const lines = (testIdOrId: string) =>
+      page.locator(testIdOrId).evaluate((el) => {
+        const style = getComputedStyle(el);
+        const lineHeight = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.4;
+        return { lines: Math.round(el.getBoundingClientRect().height / lineHeight), clipped: el.scrollWidth > el.clientWidth + 1 };
+      });
+    await expect.poll(() => page.locator('#start-blocker').textContent()).toBe('Add a content photo');
+    expect(await lines('#start-blocker')).toEqual({ lines: 1, clipped: false });
+    expect(await lines('[data-testid="device"] .on')).toEqual({ lines: 1, clipped: false });
+    await bar.screenshot({ path: path.join(ARTIFACTS, 'first-hour-top-bar-900-empty.png') });
+
+    await page.getByTestId('content-input').setInputFiles(CONTENT);
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    await page.getByTestId('param-iterations').fill('8');
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+    const device = page.getByTestId('device');
+    expect((await device.innerText()).trim()).toBe('CPU — no GPU runtime found');
+    expect(await lines('[data-testid="device"] .on')).toEqual({ lines: 1, clipped: false });
+    // Nothing in the bar runs past the window.
+    expect(await bar.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+    await bar.screenshot({ path: path.join(ARTIFACTS, 'first-hour-top-bar-900-run.png') });
+
+    // The developer's reason is one click (or Enter) away, and Escape puts it back.
+    await device.getByText('no GPU runtime found').click();
+    await expect.poll(() => page.getByTestId('device-details').isVisible()).toBe(true);
+    expect(await page.getByTestId('device-details').innerText()).toContain(reason);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'first-hour-device-details.png'), clip: { x: 300, y: 0, width: 600, height: 200 } });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('device-details').isVisible()).toBe(false);
+    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('SUMMARY');
+    expect(problems).toEqual([]);
+  });
 });

@@ -38,6 +38,8 @@ export interface FakeApiOptions {
   interrupted?: InterruptedRun[];
   /** What getFfmpegStatus answers (default: ffmpeg 6.1 on PATH). */
   ffmpeg?: FfmpegStatus;
+  /** Why a run fell back to the CPU, as its started event says (default: a short reason; null: no fallback). */
+  fallbackReason?: string | null;
 }
 
 /** What the fake records for tests to read (window.__nstFakeCalls). */
@@ -118,7 +120,7 @@ export function installFakeApi(options: FakeApiOptions): void {
     const canvas = new OffscreenCanvas(width, height);
     const ctx = canvas.getContext('2d')!;
     results.set(current.id, canvas);
-    emit({ runId: current.id, type: 'started', width, height, device: 'cpu', fallbackReason: 'no CUDA libraries on this machine' });
+    emit({ runId: current.id, type: 'started', width, height, device: 'cpu', fallbackReason: options.fallbackReason === undefined ? 'no CUDA libraries on this machine' : options.fallbackReason });
     const frame = async (iteration: number): Promise<{ width: number; height: number; jpeg: Uint8Array }> => {
       const t = Math.min(1, iteration / 40);
       ctx.globalAlpha = 1;
