@@ -3,7 +3,13 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { findElectronBinary } from './electron-binary.mjs';
+import { NODE_FOR_PACKAGING, nodeTooOld } from './node-version.mjs';
 
+const tooOld = nodeTooOld(process.versions.node, NODE_FOR_PACKAGING, 'Packaging installers (electron-builder)');
+if (tooOld) {
+  process.stderr.write(`dist: ${tooOld}\n`);
+  process.exit(1);
+}
 const electron = findElectronBinary();
 if (!electron.path) {
   process.stderr.write(
