@@ -2,7 +2,7 @@
 // per-iteration JSON line both print.
 
 import type { Command } from 'commander';
-import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, decodeImage, type PlanarImage, type InitMode, type RenderEvent, type RunSettings, type ScalesOption, type TileOption, type RenderPhase, MB, defaultMemoryLimit, type OptimizerName } from '../engine/index.js';
+import { convergenceRule, DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, decodeImage, describeStop, STOP_TOLERANCE_RANGE, type StopReason, type PlanarImage, type InitMode, type RenderEvent, type RunSettings, type ScalesOption, type TileOption, type RenderPhase, MB, defaultMemoryLimit, type OptimizerName } from '../engine/index.js';
 import { addLossOptions, checkStyleBlend, readLossOptions } from './loss-options.js';
 import { parseChoice, parseNumber } from './parse.js';
 
@@ -11,7 +11,9 @@ export function addRenderOptions(command: Command): Command {
   const d = DEFAULT_RUN_SETTINGS;
   command
     .option('--size <px>', 'longest side of the output in pixels', String(DEFAULT_SIZE_PX))
-    .option('--iterations <n>', 'optimizer iterations', String(d.iterations))
+    .option('--iterations <n>', 'most optimizer iterations at the output size (the cap: --stop auto ends sooner when the picture is done)', String(d.iterations))
+    .option('--stop <auto|off>', 'auto: stop once the picture has stopped changing (loss and pixels still over the last 20 iterations), at most --iterations; off: run all --iterations', 'auto')
+    .option('--stop-tolerance <x>', 'scales --stop auto\'s thresholds: 2 stops sooner, 0.5 later', '1')
     .option('--optimizer <gd|adam|lbfgs>', 'optimizer', d.optimizer)
     .option('--lr <rate>', 'learning rate (default: the optimizer\'s own)')
     .option('--init <content|noise|style>', 'starting image', d.init)
@@ -56,6 +58,7 @@ export function readRenderOptions(raw: Record<string, string | boolean | undefin
     seed: parseNumber('--seed', text.seed!, { integer: true, min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
     reportEvery: 1,
     imageEvery: 0,
+    ...readStopOptions(text),
   };
   return {
     settings,
@@ -68,6 +71,23 @@ export function readRenderOptions(raw: Record<string, string | boolean | undefin
     originalColors: raw.originalColors === true,
     weights: text.weights,
   };
+}
+
+/** --stop and --stop-tolerance as the engine's rule (none for --stop off). */
+function readStopOptions(text: Record<string, string | undefined>): Pick<RunSettings, 'converge'> {
+  const stop = parseChoice('--stop', text.stop ?? 'auto', ['auto', 'off']);
+  const tolerance = parseNumber('--stop-tolerance', text.stopTolerance ?? '1', STOP_TOLERANCE_RANGE);
+  return stop === 'auto' ? { converge: convergenceRule(tolerance) } : {};
+}
+
+/** Why a run ended, as the CLI's last line says it: describeStop's clause, with the cap named as the option. */
+export function stopSentence(stop: StopReason): string {
+  return stop.kind === 'cap' ? `reached --iterations ${stop.cap}` : describeStop(stop);
+}
+
+/** The reason for --json's done line: the engine's StopReason and its sentence. */
+export function stopRecord(stop: StopReason): Record<string, unknown> {
+  return { ...stop, message: stopSentence(stop) };
 }
 
 /** The style images at the size the run optimises against (the output's longest side times --style-scale). */

@@ -24,7 +24,7 @@ describe.skipIf(!present)('nst stylize on a real 128-px pair', () => {
     const output = path.join(mkdtempSync(path.join(os.tmpdir(), 'nst-stylize-')), 'tubingen-starry.png');
     const result = await runNst([
       'stylize', sharedPath(...CONTENT), sharedPath(...STYLE), '-o', output,
-      '--weights', sharedPath(...WEIGHTS), '--size', '128', '--iterations', '200', '--init', 'noise',
+      '--weights', sharedPath(...WEIGHTS), '--size', '128', '--iterations', '200', '--stop', 'off', '--init', 'noise',
       '--device', 'cpu', '--json',
     ]);
     expect(result.stderr).toBe('');

@@ -9,7 +9,7 @@ import { parseChoice } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
-import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round, type RenderOptionValues } from '../render-options.js';
+import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round, stopRecord, stopSentence, type RenderOptionValues } from '../render-options.js';
 
 type RawOptions = Record<string, string | string[] | boolean | undefined>;
 
@@ -53,6 +53,8 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
     recipe = readRecipe(manifest.recipe, path.join(resumeDir, MANIFEST_NAME));
     // The recorded options, except those given now.
     for (const [key, value] of Object.entries(recipe.options)) if (!given(key)) raw[key] = value;
+    // A batch recorded before the adaptive stop ran its items to --iterations: the rest of them do too.
+    if (!('stop' in recipe.options) && !given('stop')) raw.stop = 'off';
   }
   const contentInputs = Array.isArray(raw.content) ? raw.content.map((p) => path.resolve(p)) : recipe?.content;
   const stylePaths = Array.isArray(raw.style) ? raw.style.map((p) => path.resolve(p)) : recipe?.style;
@@ -127,9 +129,9 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
   let failed = 0;
   try {
     const weights = todo.length > 0 ? await resolveWeights({ weights: options.weights }) : null;
+    if (todo.length > 0) await settleAndSayAutoDevice(options.settings.device ?? 'auto', json);
     let fallbackSaid = false;
     for (const index of todo) {
-    if (todo.length > 0) await settleAndSayAutoDevice(options.settings.device ?? 'auto', json);
       if (interrupted) break;
       const item = ledger.items[index]!;
       const name = path.basename(item.input);
@@ -172,8 +174,8 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
         written++;
         const { width, height } = result.image;
         if (json) {
-          writeJsonLine({ item: index + 1, items: total, name, status: 'done', output: ledger.outputPath(index), width, height, iterations: result.iterations, finalLoss: result.finalLoss.total, seconds });
-        } else notice(`${label}: wrote ${ledger.outputPath(index)} (${width}x${height}, ${result.iterations} iterations, ${seconds} s)`);
+          writeJsonLine({ item: index + 1, items: total, name, status: 'done', output: ledger.outputPath(index), width, height, iterations: result.iterations, finalLoss: result.finalLoss.total, seconds, stop: stopRecord(result.stop) });
+        } else notice(`${label}: wrote ${ledger.outputPath(index)} (${width}x${height}, ${result.iterations} iterations, ${seconds} s): ${stopSentence(result.stop)}`);
       } catch (error) {
         progress.bar.stop();
         if (interrupted) {

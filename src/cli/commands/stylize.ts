@@ -9,7 +9,7 @@ import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';
 import { checkOutputPath } from '../output-path.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
-import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round } from '../render-options.js';
+import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round, stopRecord, stopSentence } from '../render-options.js';
 import { addCheckpointOption, openCheckpoints, type StylizeJob } from '../checkpoints.js';
 import { addStylizeVideoOptions, applyPresetOptions, describeVideo, prepareStylizeVideo, summary as videoSummary } from './video.js';
 
@@ -33,6 +33,8 @@ export function stylizeCommand(): Command {
 
 /** A stylize run; `resume` (from `nst resume`) continues a checkpointed one with the options it was started with. */
 export async function stylize(contentPath: string, stylePaths: string[], raw: Record<string, string | boolean | undefined>, resume?: Checkpoint<StylizeJob>): Promise<void> {
+  // A checkpoint written before the adaptive stop was of a run to --iterations: its resumption runs there too.
+  if (resume && raw.stop === undefined) raw = { ...raw, stop: 'off' };
   const text = raw as Record<string, string | undefined>;
   const json = raw.json === true;
   const output = path.resolve(text.output!);
@@ -137,6 +139,7 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
       height: result.image.height,
       iterations: result.iterations,
       stopped: result.stopped,
+      stop: stopRecord(result.stop),
       device: result.device,
       initialLoss: result.initialLoss.total,
       finalLoss: result.finalLoss.total,
@@ -150,6 +153,7 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
     else if (result.plan.mode === 'tiled') process.stderr.write(`nst: wrote ${output} (${result.image.width}x${result.image.height}, ${result.plan.tiles} tiles, ${result.iterations} iterations, ${summary.seconds} s on ${result.device})\n`);
     else process.stderr.write(`nst: wrote ${output} (${result.image.width}x${result.image.height}, ${result.iterations} iterations, loss ${summary.initialLoss.toExponential(3)} → ${summary.finalLoss.toExponential(3)}, ${summary.seconds} s on ${result.device})\n`);
     if (exported && !json) process.stderr.write(`nst: ${describeVideo(exported)}\n`);
+    if (!json) process.stderr.write(`nst: ${stopSentence(result.stop)}\n`);
   } catch (error) {
     // A failed run leaves no frames behind; a failed export keeps them, and its message says where.
     if (video && !exporting) await video.discard();
