@@ -281,4 +281,28 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('SUMMARY');
     expect(problems).toEqual([]);
   });
+  it('the iterations hint follows the optimizer, and a queued run says what it waits for', { timeout: 60_000 }, async () => {
+    await open({ queueMs: 1500 });
+    const hint = page.locator('#p-iterations-hint');
+    const expected = { lbfgs: /L-BFGS/, adam: /Adam/, gd: /Gradient step/ } as const;
+    for (const [optimizer, mentions] of Object.entries(expected)) {
+      await page.getByTestId('param-optimizer').selectOption(optimizer);
+      await expect.poll(() => hint.textContent()).toMatch(mentions);
+      if (optimizer !== 'lbfgs') expect(await hint.textContent()).not.toContain('L-BFGS');
+    }
+    // The hint is the field's description for screen readers too.
+    expect(await page.getByTestId('param-iterations').getAttribute('aria-describedby')).toBe('p-iterations-hint');
+
+    await page.getByTestId('content-input').setInputFiles(CONTENT);
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    await page.getByTestId('param-iterations').fill('6');
+    await page.getByTestId('start').click();
+    const status = page.getByTestId('status');
+    await expect.poll(() => status.getAttribute('data-state'), { timeout: 10_000 }).toBe('queued');
+    expect(await status.innerText()).toMatch(/Queued \(#1\)\s+waiting for the run before it to finish/);
+    await page.getByRole('banner').screenshot({ path: path.join(ARTIFACTS, 'first-hour-queued.png') });
+    await expect.poll(() => status.getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+    expect(await page.getByTestId('queued-why').count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
 });

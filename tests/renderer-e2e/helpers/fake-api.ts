@@ -40,6 +40,8 @@ export interface FakeApiOptions {
   ffmpeg?: FfmpegStatus;
   /** Why a run fell back to the CPU, as its started event says (default: a short reason; null: no fallback). */
   fallbackReason?: string | null;
+  /** When set, each run waits this long as #1 in the queue (behind another run) before it starts. */
+  queueMs?: number;
 }
 
 /** What the fake records for tests to read (window.__nstFakeCalls). */
@@ -120,6 +122,10 @@ export function installFakeApi(options: FakeApiOptions): void {
     const canvas = new OffscreenCanvas(width, height);
     const ctx = canvas.getContext('2d')!;
     results.set(current.id, canvas);
+    if (options.queueMs) {
+      emit({ runId: current.id, type: 'queued', position: 1 });
+      await new Promise((r) => setTimeout(r, options.queueMs));
+    }
     emit({ runId: current.id, type: 'started', width, height, device: 'cpu', fallbackReason: options.fallbackReason === undefined ? 'no CUDA libraries on this machine' : options.fallbackReason });
     const frame = async (iteration: number): Promise<{ width: number; height: number; jpeg: Uint8Array }> => {
       const t = Math.min(1, iteration / 40);
