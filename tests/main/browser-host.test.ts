@@ -214,7 +214,7 @@ describe.skipIf(!present)('browser host: a real run over the WebSocket', () => {
     const estimate = await client.call('estimateMemory', { settings: testSettings({ sizePx: 256, memoryLimitMb: 700 }), content: { width: 64, height: 64 } });
     expect(estimate).toMatchObject({ ok: true, value: { width: 256, height: 256, fits: false, limitBytes: 700 * 2 ** 20, limitSource: 'setting', plan: { mode: 'tiled' } } });
     const exported = await client.call('exportImage', { runId, format: 'png', sizePx: 96 });
-    expect(exported).toMatchObject({ ok: true, value: { kind: 'download', fileName: `${runId}.png` } });
+    expect(exported).toMatchObject({ ok: true, value: { kind: 'download', fileName: `neural-style-${runId}.png` } });
     const bytes = (exported as { value: { bytes: Uint8Array } }).value.bytes;
     expect(await sharp(bytes).metadata()).toMatchObject({ format: 'png', width: 96, height: 96 });
 
@@ -224,7 +224,7 @@ describe.skipIf(!present)('browser host: a real run over the WebSocket', () => {
     const ffmpeg = await backend.getFfmpegStatus();
     const video = await client.call('exportVideo', { runId, format: 'gif', fps: 10, holdFinalSeconds: 0, sideBySide: true, caption: false });
     if (ffmpeg.ok && ffmpeg.value.found) {
-      expect(video).toMatchObject({ ok: true, value: { kind: 'download', info: { fileName: `${runId}.gif`, mimeType: 'image/gif', path: null, frames: 2 } } });
+      expect(video).toMatchObject({ ok: true, value: { kind: 'download', info: { fileName: `neural-style-${runId}.gif`, mimeType: 'image/gif', path: null, frames: 2 } } });
       const gif = (video as { value: { bytes: Uint8Array } }).value.bytes;
       expect(Buffer.from(gif.subarray(0, 6)).toString('latin1')).toBe('GIF89a');
     } else {

@@ -87,7 +87,7 @@ describe('VideoService', () => {
   it.skipIf(!ffmpegFound)('gives the browser host the bytes of a GIF and keeps no file', async () => {
     const service = new VideoService({ root });
     const result = await service.exportVideoBytes(request('run-1', { format: 'gif', holdFinalSeconds: 0 }));
-    expect(result).toMatchObject({ ok: true, value: { info: { path: null, fileName: 'run-1.gif', mimeType: 'image/gif', frames: 4 } } });
+    expect(result).toMatchObject({ ok: true, value: { info: { path: null, fileName: 'neural-style-run-1.gif', mimeType: 'image/gif', frames: 4 } } });
     expect(result.ok && Buffer.from(result.value.bytes.subarray(0, 6)).toString('latin1')).toBe('GIF89a');
   });
 

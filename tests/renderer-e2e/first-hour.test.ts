@@ -305,4 +305,20 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     expect(await page.getByTestId('queued-why').count()).toBe(0);
     expect(problems).toEqual([]);
   });
+  it('History names each run as its exports are named (neural-style-<runId>)', { timeout: 60_000 }, async () => {
+    await open();
+    await page.getByTestId('content-input').setInputFiles(CONTENT);
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    await page.getByTestId('param-iterations').fill('4');
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('history-entry').count(), { timeout: 30_000 }).toBe(1);
+    const name = await page.getByTestId('history-name').textContent();
+    expect(name).toBe('neural-style-run-1');
+    const [image] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `Export ${name}` }).click()]);
+    expect(image.suggestedFilename()).toBe(`${name}.png`);
+    const [video] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `Export video of ${name}` }).click()]);
+    expect(video.suggestedFilename()).toBe(`${name}.mp4`);
+    await page.locator('details', { has: page.getByRole('heading', { name: 'History' }) }).screenshot({ path: path.join(ARTIFACTS, 'first-hour-history-names.png') });
+    expect(problems).toEqual([]);
+  });
 });

@@ -179,7 +179,7 @@ describe.skipIf(reason !== null)('renderer with a fake host (strict CSP, no engi
     await page.getByTestId('video-format').selectOption('gif');
     await page.getByTestId('video-side-by-side').check();
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-video').click()]);
-    expect(download.suggestedFilename()).toBe('run-1.gif');
+    expect(download.suggestedFilename()).toBe('neural-style-run-1.gif');
     const calls = await page.evaluate(() => (window as unknown as { __nstFakeCalls: { exportVideo: unknown[] } }).__nstFakeCalls.exportVideo);
     expect(calls).toEqual([{ runId: 'run-1', format: 'gif', fps: 10, holdFinalSeconds: 1, sideBySide: true, caption: false }]);
     // A past run exports from History the same way.

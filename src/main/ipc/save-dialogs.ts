@@ -4,6 +4,7 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ErrorInfo, ExportImageRequest, ExportVideoRequest, HostCalls } from '../../shared/api.js';
+import { exportBaseName } from '../../shared/export-names.js';
 import { fail, ok } from '../../shared/result.js';
 import type { ExportSources } from '../services/studio-backend.js';
 
@@ -52,7 +53,7 @@ export function saveDialogCalls(sources: Pick<ExportSources, 'renderExport' | 'h
   return {
     async exportImage(request) {
       const { runId, format } = request;
-      const chosen = await dialogs.chooseSavePath({ defaultName: `neural-style-${runId}${EXPORT_EXTENSIONS[format][0]}`, format });
+      const chosen = await dialogs.chooseSavePath({ defaultName: `${exportBaseName(runId)}${EXPORT_EXTENSIONS[format][0]}`, format });
       if (chosen === null) return ok({ kind: 'canceled' });
       const target = withFormatExtension(chosen, format);
       const unconfirmed = await refuseUnconfirmedOverwrite(chosen, target);
@@ -74,7 +75,7 @@ export function saveDialogCalls(sources: Pick<ExportSources, 'renderExport' | 'h
       if (!(await sources.hasVideoFrames({ runId }))) {
         return fail('NO_FRAMES', 'This run kept no frames to make a video of: turn on "Record timelapse" before starting a run.');
       }
-      const chosen = await dialogs.chooseSavePath({ defaultName: `neural-style-${runId}.${format}`, format });
+      const chosen = await dialogs.chooseSavePath({ defaultName: `${exportBaseName(runId)}.${format}`, format });
       if (chosen === null) return ok({ kind: 'canceled' });
       const target = withVideoExtension(chosen, format);
       const unconfirmed = await refuseUnconfirmedOverwrite(chosen, target);

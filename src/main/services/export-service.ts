@@ -5,6 +5,7 @@
 import sharp from 'sharp';
 import { chwToHwcUint8, encodeImage, hwcUint8ToChw, type PlanarImage } from '../../engine/index.js';
 import type { ExportImageRequest, Result } from '../../shared/api.js';
+import { exportBaseName } from '../../shared/export-names.js';
 
 export interface ExportedImage {
   bytes: Uint8Array;
@@ -40,7 +41,7 @@ export class ExportService {
           mimeType: format === 'png' ? 'image/png' : 'image/jpeg',
           width: image.width,
           height: image.height,
-          fileName: `${runId}.${format === 'png' ? 'png' : 'jpg'}`,
+          fileName: `${exportBaseName(runId)}.${format === 'png' ? 'png' : 'jpg'}`,
         },
       };
     } catch (error) {

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isNstError, exportVideo, type VideoExportResult, resolveFfmpeg, hasFramesIndex, listCheckpoints } from '../../engine/index.js';
 import type { ErrorInfo, ExportVideoRequest, FfmpegStatus, Result, RunRef, StartRunRequest, VideoExportEvent, VideoExportInfo } from '../../shared/api.js';
+import { exportBaseName } from '../../shared/export-names.js';
 import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
 import { fail, ok } from '../../shared/result.js';
 
@@ -192,9 +193,9 @@ export class VideoService {
   }
 }
 
-/** `<runId>.mp4` etc.: what a save dialog offers. */
+/** `neural-style-<runId>.mp4` etc.: what a save dialog offers, and a browser download's name. */
 export function suggestedFileName(request: Pick<ExportVideoRequest, 'runId' | 'format'>): string {
-  return `${request.runId}.${request.format}`;
+  return `${exportBaseName(request.runId)}.${request.format}`;
 }
 
 async function toInfo(result: VideoExportResult): Promise<VideoExportInfo> {

@@ -4,8 +4,6 @@ import type { StudioSettings } from '../../shared/studio-settings.js';
 import type { FinishedRun } from './run.svelte.js';
 
 export interface HistoryEntry {
-  /** 1-based, in the order runs finished. */
-  number: number;
   runId: string;
   thumbUrl: string;
   width: number;
@@ -20,11 +18,9 @@ export interface HistoryEntry {
 
 export class HistoryState {
   entries = $state.raw<HistoryEntry[]>([]);
-  private count = 0;
 
   add(run: FinishedRun): HistoryEntry {
     const entry: HistoryEntry = {
-      number: ++this.count,
       runId: run.runId,
       thumbUrl: URL.createObjectURL(new Blob([run.final.jpeg.slice()], { type: 'image/jpeg' })),
       width: run.final.width,

@@ -23,6 +23,7 @@ import {
   type WeightsEvent,
   type WeightsInfo,
 } from '../../../src/shared/api.js';
+import { exportBaseName } from '../../../src/shared/export-names.js';
 import { DEFAULT_VIDEO_SETTINGS, type StudioSettings } from '../../../src/shared/studio-settings.js';
 
 export interface FakeApiOptions {
@@ -245,7 +246,7 @@ export function installFakeApi(options: FakeApiOptions): void {
     async exportImage(request) {
       const canvas = results.get(request.runId);
       if (!canvas) return { ok: false, error: { code: 'no-image', message: 'That run has no image yet.' } };
-      return ok({ kind: 'download' as const, fileName: `styled.${request.format === 'png' ? 'png' : 'jpg'}`, bytes: new Uint8Array(await (await canvas.convertToBlob({ type: `image/${request.format}` })).arrayBuffer()) });
+      return ok({ kind: 'download' as const, fileName: `${exportBaseName(request.runId)}.${request.format === 'png' ? 'png' : 'jpg'}`, bytes: new Uint8Array(await (await canvas.convertToBlob({ type: `image/${request.format}` })).arrayBuffer()) });
     },
     // Nothing saved yet reads as null: the renderer fills in its defaults.
     getSettings: () => ok(saved as StudioSettings),
@@ -293,7 +294,7 @@ export function installFakeApi(options: FakeApiOptions): void {
         emitVideo({ runId: request.runId, type: 'progress', phase: 'encode', frame, totalFrames: 3, fraction: frame / 3 });
       }
       const mimeType = ({ mp4: 'video/mp4', webm: 'video/webm', gif: 'image/gif' } as const)[request.format];
-      const info = { path: null, fileName: `${request.runId}.${request.format}`, format: request.format, mimeType, width: 64, height: 64, fps: request.fps, frames: 3, durationSeconds: 3 / request.fps, sizeBytes: 4 };
+      const info = { path: null, fileName: `${exportBaseName(request.runId)}.${request.format}`, format: request.format, mimeType, width: 64, height: 64, fps: request.fps, frames: 3, durationSeconds: 3 / request.fps, sizeBytes: 4 };
       emitVideo({ runId: request.runId, type: 'done', info });
       return ok({ kind: 'download' as const, info, bytes: new Uint8Array([0, 0, 0, 24]) });
     },
