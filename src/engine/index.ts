@@ -16,7 +16,7 @@ export { benchmark } from './render/bench.js';
 export { type ConvergedStop, convergenceRule, type ConvergenceRule, DEFAULT_CONVERGENCE, describeStop, STOP_TOLERANCE_RANGE, type StopReason } from './render/convergence.js';
 export { autoDeviceOrder, autoSkipReason, objectiveShape, resolveExecution } from './render/execution.js';
 export { type DeviceCandidate } from './render/device/candidates.js';
-export { type DevicesReport, settleAutoDevice } from './render/device/settle.js';
+export { deviceStatuses, type DevicesReport, type DeviceStatus, settleAutoDevice } from './render/device/settle.js';
 export { type AutoDecision, type DeviceMeasurement, type DeviceVerdict, MEASURE_SIZE_PX } from './render/device/verdict.js';
 export { defaultMemoryLimit, estimateMemory, type EstimateSpec, formatBytes, largestFittingSize, MB, type MemoryEstimate, type RunShape, sizeWithLongest, withExecution } from './render/memory.js';
 export { multiScaleIterations, resizeLongest, scaleSizes, type ScalesOption } from './render/multiscale.js';

@@ -319,3 +319,28 @@ export interface InterruptedRun {
   /** When the checkpoint was written (ISO 8601). */
   savedAt: string;
 }
+
+// --- Devices: the execution providers of this machine and the one `auto` uses (`nst devices` prints the same) ---
+
+export interface DeviceInfo {
+  /** cpu, cuda, dml, coreml, webgpu. */
+  device: string;
+  /** What it runs on: the CPU's name, a GPU's, a software adapter's; null when there is none. */
+  adapter: string | null;
+  software: boolean;
+  /** true: measured (or the CPU, which always runs); false: it cannot run here (`why`); null: not tried yet. */
+  canRun: boolean | null;
+  /** ms per iteration of the loss graph at `DevicesInfo.sizePx`, when measured. */
+  msPerIteration: number | null;
+  /** Why it cannot run, or why automatic leaves it out. */
+  why: string | null;
+}
+
+export interface DevicesInfo {
+  /** What Automatic runs on and why, in one line. */
+  auto: { device: string; reason: string; measured: boolean };
+  devices: DeviceInfo[];
+  /** When the timings were measured (ISO 8601) and at what size; null before any measurement. */
+  measuredAt: string | null;
+  sizePx: number | null;
+}

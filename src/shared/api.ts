@@ -5,6 +5,7 @@
 
 import type {
   AppInfo,
+  DevicesInfo,
   BatchEvent,
   BatchItemRef,
   BatchOutput,
@@ -80,6 +81,8 @@ export const API = {
   getAppInfo: request<void, AppInfo>('app:info'),
   /** The built-in example images, a photo and a painting, with a line of credit each ("Try an example"). */
   getExamples: request<void, { role: 'content' | 'style'; name: string; bytes: Uint8Array; credit: string }[]>('app:examples'),
+  /** The providers and GPUs here, their measured speed, and what Automatic runs on and why (read only: a run measures). */
+  getDevices: request<void, DevicesInfo>('app:devices'),
   /** A command from the app menu (files picked in its Open dialog arrive as bytes). */
   menuAction: electronPush<MenuAction>('menu:action'),
 

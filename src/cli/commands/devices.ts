@@ -2,7 +2,7 @@
 // the verdict `auto` follows.
 
 import { Command } from 'commander';
-import { MEASURE_SIZE_PX, settleAutoDevice, type DevicesReport } from '../../engine/index.js';
+import { deviceStatuses, MEASURE_SIZE_PX, settleAutoDevice, type DevicesReport } from '../../engine/index.js';
 import { parseNumber } from '../parse.js';
 import { writeJsonLine } from '../output.js';
 
@@ -27,33 +27,17 @@ export function devicesCommand(): Command {
     });
 }
 
-function rows(report: DevicesReport): { device: string; adapter: string; canRun: boolean | null; msPerIteration: number | null; setupMs: number | null; note: string }[] {
-  return report.candidates.map((c) => {
-    const measured = report.verdict?.measurements.find((m) => m.device === c.device);
-    // The CPU provider always runs; another is known to only once it has been tried.
-    const canRun = c.excluded !== null ? false : measured ? measured.msPerIteration !== null : c.device === 'cpu' ? true : null;
-    const note = c.excluded ?? measured?.error ?? (measured ? '' : 'not measured');
-    return { device: c.device, adapter: c.adapter ?? '-', canRun, msPerIteration: measured?.msPerIteration ?? null, setupMs: measured?.setupMs ?? null, note };
-  });
-}
-
 function asJson(report: DevicesReport): Record<string, unknown> {
-  return {
-    onnxruntime: report.onnxruntime,
-    devices: rows(report).map((r, i) => {
-      const { adapter, driver, software, excluded } = report.candidates[i]!;
-      const error = report.verdict?.measurements.find((m) => m.device === r.device)?.error ?? null;
-      return { device: r.device, adapter, driver, software, canRun: r.canRun, excluded, msPerIteration: r.msPerIteration, setupMs: r.setupMs, error };
-    }),
-    verdict: report.verdict ? { device: report.verdict.device, reason: report.verdict.reason, measuredAt: report.verdict.measuredAt, sizePx: report.verdict.sizePx } : null,
-    auto: report.auto,
-    measuredNow: report.measuredNow,
-  };
+  const verdict = report.verdict ? { device: report.verdict.device, reason: report.verdict.reason, measuredAt: report.verdict.measuredAt, sizePx: report.verdict.sizePx } : null;
+  return { onnxruntime: report.onnxruntime, devices: deviceStatuses(report), verdict, auto: report.auto, measuredNow: report.measuredNow };
 }
 
 function asTable(report: DevicesReport): string {
   const size = report.verdict?.sizePx ?? MEASURE_SIZE_PX;
-  const table = [['device', 'adapter', 'can run', `ms/it (${size} px)`, 'note'], ...rows(report).map((r) => [r.device, r.adapter, r.canRun === null ? '?' : r.canRun ? 'yes' : 'no', r.msPerIteration === null ? '-' : r.msPerIteration.toFixed(1), r.note])];
+  const table = [
+    ['device', 'adapter', 'can run', `ms/it (${size} px)`, 'note'],
+    ...deviceStatuses(report).map((d) => [d.device, d.adapter ?? '-', d.canRun === null ? '?' : d.canRun ? 'yes' : 'no', d.msPerIteration === null ? '-' : d.msPerIteration.toFixed(1), d.excluded ?? d.error ?? (d.canRun === null ? 'not measured' : '')]),
+  ];
   const widths = table[0]!.map((_, col) => Math.max(...table.map((row) => row[col]!.length)));
   const lines = table.map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd());
   const when = report.verdict ? ` (measured ${report.verdict.measuredAt.slice(0, 16).replace('T', ' ')} UTC, onnxruntime ${report.onnxruntime}; nst devices --measure measures again)` : '';

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { locateWeights, resourceFolder, type WeightsLocation } from '../../engine/index.js';
 import type {
   AppInfo,
+  DevicesInfo,
   EstimateMemoryRequest,
   ExportImageRequest,
   ExportVideoRequest,
@@ -28,6 +29,7 @@ import { servicesFrom } from '../../shared/dispatch.js';
 import { fail, ok } from '../../shared/result.js';
 import type { StudioSettings, VideoSettings } from '../../shared/studio-settings.js';
 import { buildAppInfo } from './app-info.js';
+import { devicesInfo } from './devices-info.js';
 import { BatchService } from './batch-service.js';
 import { estimateMemoryRequest } from './memory-estimate.js';
 import { ExportService, type ExportedImage } from './export-service.js';
@@ -133,6 +135,10 @@ export class StudioBackend implements ExportSources {
 
   async getAppInfo(): Promise<Result<AppInfo>> {
     return ok(buildAppInfo(this.options.version, await this.locateWeights()));
+  }
+
+  async getDevices(): Promise<Result<DevicesInfo>> {
+    return ok(await devicesInfo());
   }
 
   /** The example images: beside a packaged app (process.resourcesPath/examples), else the checkout's resources/examples. */

@@ -13,6 +13,7 @@ import {
   resizeLongest,
   RunController,
   runStyleTransfer,
+  settleAutoDevice,
   type PlanarImage,
   type RenderEvent,
   type RenderPlan,
@@ -124,6 +125,8 @@ export class StudioRun {
   private async paint(): Promise<void> {
     const images = await this.decodeInputs();
     const weights = await this.weights(this.start.weightsPath);
+    // Automatic: the fastest device here, measured once per machine (seconds, the first time) and cached.
+    if (this.start.request.settings.device === 'auto') await settleAutoDevice();
     await this.openTimelapse(images);
     this.openCheckpoints();
     const resume = this.start.resume ?? null;

@@ -8,6 +8,7 @@ import {
   type BatchEvent,
   type BatchItemInfo,
   type BatchStatus,
+  type DevicesInfo,
   type StartBatchRequest,
   STUDIO_PUSH_NAMES,
   listenerName,
@@ -41,6 +42,8 @@ export interface FakeApiOptions {
   ffmpeg?: FfmpegStatus;
   /** Why a run fell back to the CPU, as its started event says (default: a short reason; null: no fallback). */
   fallbackReason?: string | null;
+  /** What getDevices answers (default: the CPU alone, not measured). */
+  devicesInfo?: DevicesInfo;
   /** When set, each run waits this long as #1 in the queue (behind another run) before it starts. */
   queueMs?: number;
 }
@@ -255,6 +258,15 @@ export function installFakeApi(options: FakeApiOptions): void {
       return ok(null);
     },
     getAppInfo: () => ok({ version: '0.1.0', weights: weights.active.origin !== null ? { source: 'fake' } : { source: null, help: weights.active.help }, devices: options.devices, platform: 'linux' }),
+    getDevices: () =>
+      ok(
+        options.devicesInfo ?? {
+          auto: { device: 'cpu', reason: 'the only device that can run here', measured: false },
+          devices: [{ device: 'cpu', adapter: 'Fake CPU (4 threads)', software: false, canRun: true, msPerIteration: null, why: null }],
+          measuredAt: null,
+          sizePx: null,
+        },
+      ),
     onRunEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

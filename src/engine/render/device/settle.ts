@@ -65,3 +65,22 @@ function platformOrder(probe: CandidateProbe, why: string): AutoDecision {
   const device = autoDeviceOrder(probe.os).find((d) => d === 'cpu' || (d === 'cuda' ? probe.cudaLibraries : true)) ?? 'cpu';
   return { device, reason: `the platform's order: ${why}`, measured: false };
 }
+
+/** A candidate with what is known of it: whether it can run, and its timing when measured. */
+export interface DeviceStatus extends DeviceCandidate {
+  /** true: measured (or the CPU, which always runs); false: left out or failed; null: not tried yet. */
+  readonly canRun: boolean | null;
+  readonly msPerIteration: number | null;
+  readonly setupMs: number | null;
+  /** Why it failed when measured. */
+  readonly error: string | null;
+}
+
+/** Each candidate of a report with its measurement, as `nst devices` and the studio list them. */
+export function deviceStatuses(report: DevicesReport): DeviceStatus[] {
+  return report.candidates.map((c) => {
+    const m = report.verdict?.measurements.find((x) => x.device === c.device);
+    const canRun = c.excluded !== null ? false : m ? m.msPerIteration !== null : c.device === 'cpu' ? true : null;
+    return { ...c, canRun, msPerIteration: m?.msPerIteration ?? null, setupMs: m?.setupMs ?? null, error: m?.error ?? null };
+  });
+}
