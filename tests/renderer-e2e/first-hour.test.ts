@@ -321,4 +321,54 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     await page.locator('details', { has: page.getByRole('heading', { name: 'History' }) }).screenshot({ path: path.join(ARTIFACTS, 'first-hour-history-names.png') });
     expect(problems).toEqual([]);
   });
+  it('History survives a reload, and restoring an entry shows its image in the preview (and exports it)', { timeout: 90_000 }, async () => {
+    await open();
+    await page.getByTestId('content-input').setInputFiles(CONTENT);
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    // Two runs far apart: the fake blends the painting in over 40 iterations.
+    for (const [iterations, done] of [['2', 1], ['40', 2]] as const) {
+      await page.getByTestId('param-iterations').fill(iterations);
+      await page.getByTestId('start').click();
+      await expect.poll(() => page.getByTestId('history-entry').count(), { timeout: 30_000 }).toBe(done);
+    }
+    // In the same session, restoring the first run makes it the window's run: Export exports it.
+    await page.getByTestId('history-entry').filter({ hasText: 'neural-style-run-1' }).click();
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state')).toBe('done');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+    expect(download.suggestedFilename()).toBe('neural-style-run-1.png');
+
+    // The history is written once each image is made small: wait for both, then reload.
+    await expect.poll(() => page.evaluate(() => JSON.parse(localStorage.getItem('neural-style-studio.history.v1') ?? '[]').length)).toBe(2);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('history-name').allTextContents()).toEqual(['neural-style-run-2', 'neural-style-run-1']);
+    await expect
+      .poll(() => page.getByTestId('history-entry').locator('img').evaluateAll((imgs) => imgs.map((img) => (img as HTMLImageElement).naturalWidth > 0)))
+      .toEqual([true, true]);
+    // Nothing is in the preview after the reload.
+    expect(await page.getByTestId('preview').locator('canvas').count()).toBe(0);
+
+    /** The preview's size and mean colour once the restored entry's image is in it. */
+    const previewOf = async (name: string) => {
+      const frames = Number(await page.getByTestId('preview').getAttribute('data-frames'));
+      await page.getByTestId('history-entry').filter({ hasText: name }).click();
+      await expect.poll(async () => Number(await page.getByTestId('preview').getAttribute('data-frames'))).toBeGreaterThan(frames);
+      return page.getByTestId('preview').locator('canvas').evaluate((canvas: HTMLCanvasElement) => {
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        const mean = [0, 1, 2].map((c) => {
+          let sum = 0;
+          for (let i = c; i < data.length; i += 4) sum += data[i]!;
+          return sum / (data.length / 4);
+        });
+        return { width: canvas.width, height: canvas.height, mean };
+      });
+    };
+    const first = await previewOf('neural-style-run-1');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'first-hour-history-restored.png') });
+    const second = await previewOf('neural-style-run-2');
+    // Shown at the run's size (384 px, the default), each its own picture.
+    expect([first.width, first.height, second.width, second.height]).toEqual([384, 384, 384, 384]);
+    const apart = first.mean.reduce((sum, v, c) => sum + Math.abs(v - second.mean[c]!), 0);
+    expect(apart, 'the two restored images differ').toBeGreaterThan(10);
+    expect(problems).toEqual([]);
+  });
 });

@@ -1,10 +1,14 @@
-// The runs of this session: a thumbnail, the settings they used, and their id for re-export.
+// The runs the studio finished: a thumbnail, the settings they used, their id for re-export, and their image to show
+// again. Kept across reloads in the window's storage, bounded: the newest MAX_ENTRIES, each with a small JPEG.
 
 import type { StudioSettings } from '../../shared/studio-settings.js';
+import { encodeScaled } from '../Drop/read-image.js';
 import type { FinishedRun } from './run.svelte.js';
 
 export interface HistoryEntry {
   runId: string;
+  /** The run's image as a JPEG: as the run ended in this session; a smaller copy (STORED_SIDE_PX) after a reload. */
+  jpeg: Uint8Array;
   thumbUrl: string;
   width: number;
   height: number;
@@ -16,13 +20,62 @@ export interface HistoryEntry {
   finishedAt: Date;
 }
 
+/** An entry as stored: plain JSON, its image as base64. */
+interface StoredEntry extends Omit<HistoryEntry, 'jpeg' | 'thumbUrl' | 'finishedAt'> {
+  jpegBase64: string;
+  finishedAt: string;
+}
+
+export const HISTORY_STORAGE_KEY = 'neural-style-studio.history.v1';
+/** The newest runs kept across reloads: enough to go back to, few enough for the storage's 5 MB. */
+export const MAX_ENTRIES = 24;
+/** Longest side of a stored image (about 30–80 kB as JPEG): the preview shows it at the run's size. */
+const STORED_SIDE_PX = 512;
+
+const toBase64 = (bytes: Uint8Array): string => {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+};
+const fromBase64 = (text: string): Uint8Array => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+const jpegUrl = (jpeg: Uint8Array): string => URL.createObjectURL(new Blob([jpeg.slice()], { type: 'image/jpeg' }));
+
+/** A stored entry read back, or null when it is not one (another version's, or damaged): it is left out. */
+function revive(value: unknown): HistoryEntry | null {
+  const stored = value as Partial<StoredEntry> | null;
+  if (!stored || typeof stored.runId !== 'string' || typeof stored.jpegBase64 !== 'string' || typeof stored.settings !== 'object') return null;
+  let jpeg: Uint8Array;
+  try {
+    jpeg = fromBase64(stored.jpegBase64);
+  } catch {
+    return null;
+  }
+  const { runId, width, height, iterations, stopped, finalLoss, device, settings, finishedAt } = stored as StoredEntry;
+  return { runId, jpeg, thumbUrl: jpegUrl(jpeg), width, height, iterations, stopped, finalLoss, device, settings, finishedAt: new Date(finishedAt) };
+}
+
+/** The stored form of an entry, with its image (made small) as base64. */
+function storedForm(entry: HistoryEntry, smallJpeg: Uint8Array): StoredEntry {
+  const { runId, width, height, iterations, stopped, finalLoss, device, settings, finishedAt } = entry;
+  return { runId, width, height, iterations, stopped, finalLoss, device, settings, finishedAt: finishedAt.toISOString(), jpegBase64: toBase64(smallJpeg) };
+}
+
 export class HistoryState {
   entries = $state.raw<HistoryEntry[]>([]);
+  /** The stored form of each entry, newest first (its image made small once, when the run finished). */
+  private stored: StoredEntry[] = [];
 
+  /** `storage`: the window's localStorage; null keeps the history for this session only. */
+  constructor(private readonly storage: Storage | null = globalThis.localStorage ?? null) {
+    this.load();
+  }
+
+  /** A finished run, newest first; a run that finishes again (continued after converging) replaces its entry. */
   add(run: FinishedRun): HistoryEntry {
     const entry: HistoryEntry = {
       runId: run.runId,
-      thumbUrl: URL.createObjectURL(new Blob([run.final.jpeg.slice()], { type: 'image/jpeg' })),
+      jpeg: run.final.jpeg.slice(),
+      thumbUrl: jpegUrl(run.final.jpeg),
       width: run.final.width,
       height: run.final.height,
       iterations: run.iterations,
@@ -32,12 +85,61 @@ export class HistoryState {
       settings: structuredClone(run.settings),
       finishedAt: new Date(),
     };
-    this.entries = [entry, ...this.entries];
+    const replaced = this.entries.filter((e) => e.runId === entry.runId);
+    replaced.forEach((e) => URL.revokeObjectURL(e.thumbUrl));
+    const kept = this.entries.filter((e) => e.runId !== entry.runId);
+    this.entries = [entry, ...kept.slice(0, MAX_ENTRIES - 1)];
+    kept.slice(MAX_ENTRIES - 1).forEach((e) => URL.revokeObjectURL(e.thumbUrl));
+    void this.persist(entry);
     return entry;
   }
 
   clear(): void {
     for (const entry of this.entries) URL.revokeObjectURL(entry.thumbUrl);
     this.entries = [];
+    this.stored = [];
+    this.storage?.removeItem(HISTORY_STORAGE_KEY);
+  }
+
+  private load(): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(this.storage?.getItem(HISTORY_STORAGE_KEY) ?? '[]');
+    } catch {
+      return;
+    }
+    if (!Array.isArray(parsed)) return;
+    const entries: HistoryEntry[] = [];
+    for (const value of parsed.slice(0, MAX_ENTRIES)) {
+      const entry = revive(value);
+      if (!entry) continue;
+      entries.push(entry);
+      this.stored.push(value as StoredEntry);
+    }
+    this.entries = entries;
+  }
+
+  /** Stores the entry with its image made small; when the storage is full, older entries give way. */
+  private async persist(entry: HistoryEntry): Promise<void> {
+    if (!this.storage) return;
+    let small: Uint8Array;
+    try {
+      const bitmap = await createImageBitmap(new Blob([entry.jpeg.slice()], { type: 'image/jpeg' }));
+      small = new Uint8Array(await (await encodeScaled(bitmap, STORED_SIDE_PX, { type: 'image/jpeg', quality: 0.8 })).blob.arrayBuffer());
+      bitmap.close();
+    } catch {
+      return;
+    }
+    this.stored = [storedForm(entry, small), ...this.stored.filter((s) => s.runId !== entry.runId)].slice(0, MAX_ENTRIES);
+    while (this.stored.length > 0) {
+      try {
+        this.storage.setItem(HISTORY_STORAGE_KEY, JSON.stringify(this.stored));
+        return;
+      } catch {
+        // Over the storage's quota: the oldest entry goes, until the rest fit.
+        this.stored = this.stored.slice(0, -1);
+      }
+    }
+    this.storage.removeItem(HISTORY_STORAGE_KEY);
   }
 }

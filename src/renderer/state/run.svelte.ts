@@ -126,6 +126,37 @@ export class RunState {
     if (this.runId && this.status === 'paused') this.check(await this.api.resumeRun({ runId: this.runId }));
   }
 
+  /**
+   * Shows a run from the history as the window's run while none is active: its image in the preview (at the run's
+   * size; after a reload the stored copy is smaller), and Export and Export video for it. Its loss curve is not kept.
+   */
+  async showPast(past: { runId: string; width: number; height: number; iterations: number; stopped: boolean; jpeg: Uint8Array }): Promise<void> {
+    if (this.active) return;
+    // The frame counter goes on (it tells a fresh picture from the last), though the rest starts over.
+    const shown = this.frameCount;
+    this.reset();
+    this.runId = past.runId;
+    this.status = past.stopped ? 'stopped' : 'done';
+    this.width = past.width;
+    this.height = past.height;
+    this.iterations = past.iterations;
+    this.iteration = past.iterations;
+    const seq = ++this.frameSeq;
+    const blob = new Blob([past.jpeg.slice()], { type: 'image/jpeg' });
+    const bitmap = await createImageBitmap(blob, { resizeWidth: past.width, resizeHeight: past.height, resizeQuality: 'high' }).catch(() => null);
+    if (!bitmap) {
+      this.notice = 'The image of that run could not be shown.';
+      return;
+    }
+    if (seq !== this.frameSeq || this.runId !== past.runId) {
+      bitmap.close();
+      return;
+    }
+    this.frame?.close();
+    this.frame = bitmap;
+    this.frameCount = shown + 1;
+  }
+
   async stop(): Promise<void> {
     if (!this.runId || !this.active) return;
     this.status = 'stopping';
