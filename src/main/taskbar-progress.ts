@@ -43,6 +43,9 @@ export class TaskbarProgress {
         return { value: this.#last, mode: 'paused' };
       case 'resumed':
         return { value: this.#last, mode: 'normal' };
+      case 'converged':
+        // Waiting at convergence: done unless the user keeps going (then progress resumes against the same plan).
+        return { value: -1, mode: 'none' };
       case 'done':
       case 'error':
         this.#planned.delete(event.runId);

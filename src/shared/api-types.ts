@@ -79,8 +79,20 @@ export type RunEvent =
   | { runId: string; type: 'notice'; message: string }
   | { runId: string; type: 'paused'; iteration: number }
   | { runId: string; type: 'resumed'; iteration: number }
-  | { runId: string; type: 'done'; iterations: number; stopped: boolean; final: PreviewFrame; loss: LossPoint }
+  /**
+   * The picture stopped changing (settings.stop 'auto'): the run waits there with this image. resumeRun keeps going (to
+   * its iterations, same run); stopRun, or another run starting, ends it with 'done' (stopped: false).
+   */
+  | { runId: string; type: 'converged'; iteration: number; stop: StopInfo; final: PreviewFrame; loss: LossPoint }
+  | { runId: string; type: 'done'; iterations: number; stopped: boolean; stop: StopInfo; final: PreviewFrame; loss: LossPoint }
   | { runId: string; type: 'error'; error: ErrorInfo };
+
+/** Why a run ended (the engine's StopReason): its kind, the iteration, and a sentence saying it. */
+export interface StopInfo {
+  kind: 'converged' | 'cap' | 'optimizer' | 'stopped';
+  iteration: number;
+  message: string;
+}
 
 /** How a run renders its requested size within the memory limit (the engine's RenderPlan). */
 export type RenderPlanInfo =

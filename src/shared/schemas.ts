@@ -34,6 +34,8 @@ export const STYLE_SCALE_RANGE = { min: 0.05, max: 8 } as const;
 /** Tiles of N px: the CLI's --tile range. */
 export const TILE_PX_RANGE = { min: 64, max: 16384 } as const;
 export const TILE_OVERLAP_PX_RANGE = { min: 0, max: 1024 } as const;
+/** × the adaptive stop's thresholds (the engine's STOP_TOLERANCE_RANGE; a test keeps them equal). */
+export const STOP_TOLERANCE_RANGE = { min: 0.05, max: 20 } as const;
 /** The memory limit in MB: below 256 MB not even the runtime fits; the top is 1 TB. */
 export const MEMORY_LIMIT_MB_RANGE = { min: 256, max: 1_048_576 } as const;
 /** Export may upscale the result, within reason. */
@@ -128,6 +130,17 @@ export const StudioSettingsSchema = v.strictObject(
     ),
     tileOverlapPx: wholeNumberIn(TILE_OVERLAP_PX_RANGE.min, TILE_OVERLAP_PX_RANGE.max),
     memoryLimitMb: v.nullable(wholeNumberIn(MEMORY_LIMIT_MB_RANGE.min, MEMORY_LIMIT_MB_RANGE.max)),
+    // Absent in settings from before the adaptive stop (an interrupted run's checkpoint): that run went to its iterations.
+    stop: v.optional(v.picklist(['auto', 'off'], 'must be auto or off'), 'off'),
+    stopTolerance: v.optional(
+      v.pipe(
+        v.number('must be a number'),
+        v.finite('must be finite'),
+        v.minValue(STOP_TOLERANCE_RANGE.min, `must be at least ${STOP_TOLERANCE_RANGE.min}`),
+        v.maxValue(STOP_TOLERANCE_RANGE.max, `must be at most ${STOP_TOLERANCE_RANGE.max}`),
+      ),
+      1,
+    ),
   },
   objectMessage('a settings object'),
 ) satisfies v.GenericSchema<unknown, StudioSettings>;

@@ -8,6 +8,8 @@ export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'webgpu' | 'coreml'
 export type ScalesChoice = 'auto' | 'off' | number;
 /** Tiled rendering: `auto` (only when the whole image does not fit), `off` (then optimise smaller and upsample), or N-px tiles. */
 export type TileChoice = 'auto' | 'off' | number;
+/** When a run ends: `auto` once the picture has stopped changing (at most `iterations`), `off` after all `iterations`. */
+export type StopChoice = 'auto' | 'off';
 
 /** Per VGG19 conv layer: a style toggle and weight, and a content toggle. */
 export interface LayerSetting {
@@ -41,6 +43,9 @@ export interface StudioSettings {
   tileOverlapPx: number;
   /** The memory a run may plan for, in MB (2^20 bytes); null: what the machine has available when the run starts. */
   memoryLimitMb: number | null;
+  /** The adaptive stop (the CLI's --stop); `stopTolerance` scales its thresholds (2 stops sooner, 0.5 later). */
+  stop: StopChoice;
+  stopTolerance: number;
 }
 
 /** The 16 VGG19 conv layers as Keras names them (the engine's vgg19.ts table; a test keeps them equal). */
@@ -120,6 +125,8 @@ export const DEFAULT_STUDIO_SETTINGS: StudioSettings = {
   tile: 'auto',
   tileOverlapPx: 64,
   memoryLimitMb: null,
+  stop: 'auto',
+  stopTolerance: 1,
 };
 
 export const enabledStyleLayers = (s: StudioSettings): string[] => LAYER_NAMES.filter((l) => s.layers[l]?.style);

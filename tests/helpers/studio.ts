@@ -36,9 +36,9 @@ export function layers(style: readonly string[], content: readonly string[]): St
   return Object.fromEntries(LAYER_NAMES.map((name) => [name, { style: style.includes(name), styleWeight: 1, content: content.includes(name) }]));
 }
 
-/** Small, fast runs: 64 px, Adam (one evaluation per iteration), CPU. */
+/** Small, fast runs: 64 px, Adam (one evaluation per iteration), CPU, all their iterations (no adaptive stop). */
 export function testSettings(overrides: Partial<StudioSettings> = {}): StudioSettings {
-  return { ...structuredClone(DEFAULT_STUDIO_SETTINGS), sizePx: 64, iterations: 10, optimizer: 'adam', device: 'cpu', ...overrides };
+  return { ...structuredClone(DEFAULT_STUDIO_SETTINGS), sizePx: 64, iterations: 10, optimizer: 'adam', device: 'cpu', stop: 'off', ...overrides };
 }
 
 export async function tubingenStarryRequest(settings: StudioSettings): Promise<StartRunRequest> {

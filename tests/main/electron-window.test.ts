@@ -154,7 +154,7 @@ describe('TaskbarProgress', () => {
     expect(bar.update({ runId: 'run-1-a', type: 'resumed', iteration: 50 })).toEqual({ value: 0.25, mode: 'normal' });
     expect(bar.update(progress('run-1-a', 200))).toEqual({ value: 1, mode: 'normal' });
     const final = { width: 8, height: 8, jpeg: new Uint8Array() };
-    expect(bar.update({ runId: 'run-1-a', type: 'done', iterations: 200, stopped: false, final, loss })).toEqual({ value: -1, mode: 'none' });
+    expect(bar.update({ runId: 'run-1-a', type: 'done', iterations: 200, stopped: false, stop: { kind: 'cap', iteration: 200, message: 'reached the cap of 200 iterations' }, final, loss })).toEqual({ value: -1, mode: 'none' });
   });
 
   it('measures against the render plan once it arrives (multi-scale and tiled runs take more iterations)', () => {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyMidRunChanges, engineRunSettings, lossWeights, rebuildReason } from '../../src/main/worker/run-settings.js';
 import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
+import { convergenceRule } from '../../src/engine/render/convergence.js';
 import { layers } from '../helpers/studio.js';
 
 const gatysGraph = { styleLayers: ['block1_conv1', 'block2_conv1', 'block3_conv1', 'block4_conv1', 'block5_conv1'], contentLayers: ['block4_conv2'] };
@@ -13,6 +14,13 @@ describe('run settings for the engine', () => {
     expect(run).toMatchObject({ iterations: 50, optimizer: 'lbfgs', styleLayers: gatysGraph.styleLayers, contentLayers: ['block4_conv2'], styleBlend: [1, 3], threads: 2, normalize: true });
     expect('learningRate' in run).toBe(false);
     expect(engineRunSettings({ ...DEFAULT_STUDIO_SETTINGS, learningRate: 3 }, { iterations: 1, styleBlend: [1], threads: 0 }).learningRate).toBe(3);
+  });
+
+  it('stops when the picture is done by default (the tolerance scales the rule); stop off runs every iteration', () => {
+    const options = { iterations: 300, styleBlend: [1], threads: 0 };
+    expect(engineRunSettings(DEFAULT_STUDIO_SETTINGS, options).converge).toEqual(convergenceRule(1));
+    expect(engineRunSettings({ ...DEFAULT_STUDIO_SETTINGS, stopTolerance: 2 }, options).converge).toEqual(convergenceRule(2));
+    expect(engineRunSettings({ ...DEFAULT_STUDIO_SETTINGS, stop: 'off' }, options).converge).toBeUndefined();
   });
 
   it('expresses a style layer turned off, a layer weight, and all content off as weights on the same graph', () => {

@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { REQUEST_METHODS, type RequestMethod } from '../../src/shared/api.js';
-import { MAX_IMAGE_BYTES, REQUEST_SCHEMAS, validateRequest } from '../../src/shared/schemas.js';
+import { MAX_IMAGE_BYTES, REQUEST_SCHEMAS, STOP_TOLERANCE_RANGE, validateRequest } from '../../src/shared/schemas.js';
+import { STOP_TOLERANCE_RANGE as ENGINE_STOP_TOLERANCE_RANGE } from '../../src/engine/render/convergence.js';
 import { DEFAULT_STUDIO_SETTINGS, LAYER_NAMES, LAYER_PRESETS, applyPreset } from '../../src/shared/studio-settings.js';
 import { VGG19_LAYER_NAMES } from '../../src/engine/model/vgg19.js';
 
@@ -40,6 +41,17 @@ describe('startRun payloads', () => {
 
   it('keeps the schema\'s 16 layer names equal to the engine\'s VGG19 table', () => {
     expect(LAYER_NAMES).toEqual(VGG19_LAYER_NAMES);
+  });
+
+  it('settings from before the adaptive stop (an interrupted run\'s checkpoint) read as a run to its iterations', () => {
+    expect(ENGINE_STOP_TOLERANCE_RANGE).toEqual(STOP_TOLERANCE_RANGE);
+    const older: Partial<typeof DEFAULT_STUDIO_SETTINGS> = structuredClone(DEFAULT_STUDIO_SETTINGS);
+    delete older.stop;
+    delete older.stopTolerance;
+    const result = validateRequest('startRun', { ...goodRequest(), settings: older });
+    expect(result.ok && result.value.settings).toMatchObject({ stop: 'off', stopTolerance: 1 });
+    const tooTight = validateRequest('startRun', mutate((r) => ((r.settings as Record<string, unknown>).stopTolerance = 0.01)));
+    expect(!tooTight.ok && tooTight.error.message).toMatch(/^startRun\.settings\.stopTolerance must be at least 0\.05/);
   });
 
   const huge = new Uint8Array(MAX_IMAGE_BYTES + 1);

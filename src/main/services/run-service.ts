@@ -69,6 +69,9 @@ interface RunRecord {
   resume: ResumableRun['checkpoint'] | null;
   /** Whether the run checkpoints (when the service keeps checkpoints at all). */
   checkpoint: boolean;
+  /** Whether the run waits at convergence for "keep going" (a watched run), and whether it is waiting now. */
+  hold: boolean;
+  held: boolean;
 }
 
 export class RunService {
@@ -113,14 +116,15 @@ export class RunService {
 
   /**
    * Queues a run; its events follow (first 'queued', with how many runs are ahead of it).
-   * `checkpoint: false`: this run leaves no checkpoint (a batch item: the batch resumes by item).
+   * `checkpoint: false`: this run leaves no checkpoint (a batch item: the batch resumes by item). `holdAtConvergence:
+   * false`: a run whose picture stops changing ends there, instead of waiting ('converged') for resumeRun to keep going.
    */
-  async startRun(request: StartRunRequest, options: { checkpoint?: boolean } = {}): Promise<Result<RunRef>> {
+  async startRun(request: StartRunRequest, options: { checkpoint?: boolean; holdAtConvergence?: boolean } = {}): Promise<Result<RunRef>> {
     if (this.disposed) return fail('UNAVAILABLE', 'The studio is shutting down; no new runs can start.');
     const weights = await this.options.weights();
     if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
     const runId = `run-${++this.sequence}-${randomBytes(4).toString('hex')}`;
-    const record: RunRecord = { runId, state: 'queued', request, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: null, checkpoint: options.checkpoint ?? true };
+    const record: RunRecord = { runId, state: 'queued', request, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: null, checkpoint: options.checkpoint ?? true, hold: options.holdAtConvergence ?? true, held: false };
     this.enqueue(record);
     return ok({ runId });
   }
@@ -141,7 +145,7 @@ export class RunService {
     if (!resumed.ok) return resumed;
     const weights = await this.options.weights();
     if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
-    const record: RunRecord = { runId, state: 'queued', request: resumed.value.request, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: resumed.value.checkpoint, checkpoint: true };
+    const record: RunRecord = { runId, state: 'queued', request: resumed.value.request, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: resumed.value.checkpoint, checkpoint: true, hold: true, held: false };
     this.enqueue(record);
     return ok({ runId });
   }
@@ -163,6 +167,8 @@ export class RunService {
     const runId = record.runId;
     this.runs.set(runId, record);
     this.queue.push(record);
+    // A run waiting at convergence gives way: it finishes, and this one can start.
+    if (this.current?.held) this.worker.send({ type: 'stop', runId: this.current.runId });
     // After the caller has its runId (IPC replies go out first), announce the run and start it if it is next.
     setImmediate(() => {
       if (record.state !== 'queued' || this.disposed) return;
@@ -315,6 +321,7 @@ export class RunService {
       previewIntervalMs: this.previewIntervalMs,
       threads: this.threads,
       paused: record.pauseOnStart,
+      holdAtConvergence: record.hold,
       checkpoint: this.options.checkpoints && record.checkpoint ? { root: this.options.checkpoints.root, everyMs: this.options.checkpoints.everyMs ?? DEFAULT_CHECKPOINT_EVERY_MS } : null,
       resume: record.resume,
     });
@@ -328,6 +335,11 @@ export class RunService {
     if (!record || record !== this.current) return;
     if (event.type === 'done') record.state = 'finished';
     if (event.type === 'error') record.state = 'failed';
+    if (event.type === 'converged') {
+      record.held = true;
+      if (this.queue.length > 0) this.worker.send({ type: 'stop', runId: record.runId });
+    }
+    if (event.type === 'resumed' || event.type === 'done') record.held = false;
     this.publish(event);
   }
 

@@ -21,6 +21,11 @@ export interface StartMessage {
   threads: number;
   /** Start paused (the run was paused while it waited in the queue). */
   paused: boolean;
+  /**
+   * When the picture stops changing (settings.stop 'auto'), wait there ('converged') for resume ("keep going") or stop
+   * (finish) instead of finishing at once. False for batch items, which nobody is watching.
+   */
+  holdAtConvergence: boolean;
   /** Checkpoint the run into <root>/runs/<runId>/ every `everyMs`; absent or null: no checkpoints. */
   checkpoint?: WorkerCheckpointOptions | null;
   /** Continue an interrupted run from its checkpoint (same runId). */

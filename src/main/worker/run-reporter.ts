@@ -1,8 +1,8 @@
 // Turns a render's engine events into the studio's run events: in order, with previews at most every
 // previewIntervalMs, images shown at the output's size; keeps the latest image for exports and the iteration reached.
 
-import { encodeImage, isNstError, type LossBreakdown, type PlanarImage, type RenderEvent } from '../../engine/index.js';
-import type { ErrorInfo, LossPoint, PreviewFrame, RunEvent } from '../../shared/api.js';
+import { describeStop, encodeImage, isNstError, type LossBreakdown, type PlanarImage, type RenderEvent, type StopReason } from '../../engine/index.js';
+import type { ErrorInfo, LossPoint, PreviewFrame, RunEvent, StopInfo } from '../../shared/api.js';
 import type { WorkerToParent } from './messages.js';
 
 const PREVIEW_QUALITY = 85;
@@ -18,6 +18,8 @@ export class RunReporter {
   latest: PlanarImage | null = null;
   /** The render's iteration as the engine last reported it (events count across scales, tiles and segments). */
   iteration = 0;
+  /** The loss the engine last reported (what a 'converged' event shows). */
+  private lastLoss: LossBreakdown | null = null;
   /** The image as the user sees it: at the output's size, in the photo's colours when asked. */
   present: (image: PlanarImage) => Promise<PlanarImage> = async (image) => image;
   /** A tiled run's canvas after its latest tile, waiting to go out as the next preview (tiles attach no images). */
@@ -65,6 +67,7 @@ export class RunReporter {
   progress(event: Extract<RenderEvent, { type: 'progress' }>): void {
     if (event.image) this.latest = event.image;
     this.iteration = event.iteration;
+    this.lastLoss = event.loss;
     const image = event.image ?? this.canvas ?? undefined;
     const now = performance.now();
     const wantPreview = image !== undefined && (this.previewsSent === 0 || event.iteration >= event.iterations || now - this.lastPreviewAt >= this.previewIntervalMs);
@@ -85,15 +88,28 @@ export class RunReporter {
   }
 
   /** The finished run: its full-precision image first (the service keeps it for export), then 'done' with a JPEG of it. */
-  done(image: PlanarImage, finalLoss: LossBreakdown, stopped: boolean): void {
+  done(image: PlanarImage, finalLoss: LossBreakdown, stopped: boolean, reason: StopReason): void {
     const iterations = this.iteration;
     const loss = lossPoint(iterations, finalLoss);
+    const stop = stopInfo(reason);
     this.latest = image;
     this.send(async () => {
       const final = await encodeFrame(image, FINAL_QUALITY);
       this.post({ type: 'result', runId: this.runId, image }, [image.data.buffer as ArrayBuffer]);
       this.latest = null;
-      return { message: { type: 'event', event: { runId: this.runId, type: 'done', iterations, stopped, final, loss } }, transfer: [final.jpeg.buffer as ArrayBuffer] };
+      return { message: { type: 'event', event: { runId: this.runId, type: 'done', iterations, stopped, stop, final, loss } }, transfer: [final.jpeg.buffer as ArrayBuffer] };
+    });
+  }
+
+  /** The run converged and waits there: the picture as it is now (the last progress event's), and why. */
+  converged(reason: StopReason): void {
+    const { latest: image, lastLoss } = this;
+    if (!image || !lastLoss) throw new Error('The run converged before reporting an image.');
+    const loss = lossPoint(reason.iteration, lastLoss);
+    const stop = stopInfo(reason);
+    this.send(async () => {
+      const final = await encodeFrame(await this.present(image), FINAL_QUALITY);
+      return { message: { type: 'event', event: { runId: this.runId, type: 'converged', iteration: reason.iteration, stop, final, loss } }, transfer: [final.jpeg.buffer as ArrayBuffer] };
     });
   }
 
@@ -119,6 +135,10 @@ function lossPoint(iteration: number, loss: LossBreakdown): LossPoint {
   const point: LossPoint = { iteration, total: loss.total, style: { ...loss.style }, content: { ...loss.content }, tv: loss.tv };
   if (loss.weighted) point.weighted = { style: { ...loss.weighted.style }, content: { ...loss.weighted.content }, tv: loss.weighted.tv };
   return point;
+}
+
+function stopInfo(stop: StopReason): StopInfo {
+  return { kind: stop.kind, iteration: stop.iteration, message: describeStop(stop) };
 }
 
 /** A JPEG of the image in a buffer of its own (sharp's may share a pool), so it can be transferred. */

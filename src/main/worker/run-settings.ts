@@ -1,6 +1,6 @@
 // Studio settings → the engine's run settings and loss weights, and when a mid-run change needs a new graph.
 
-import type { LossWeights, RunSettings } from '../../engine/index.js';
+import { convergenceRule, type LossWeights, type RunSettings } from '../../engine/index.js';
 import { LAYER_NAMES, enabledContentLayers, enabledStyleLayers, type StudioSettings } from '../../shared/studio-settings.js';
 
 /** The layers an engine run's graph was built with. */
@@ -37,6 +37,7 @@ export function engineRunSettings(settings: StudioSettings, options: { iteration
     reportEvery: 1,
     // A copy of the image every iteration: previews are throttled later, and export may ask for it any time.
     imageEvery: 1,
+    ...(settings.stop === 'auto' ? { converge: convergenceRule(settings.stopTolerance) } : {}),
   };
 }
 

@@ -53,6 +53,8 @@ export class StudioRun {
   /** Stopped because the app is quitting: the checkpoint is left for the next session. */
   private keepCheckpoint = false;
   private paused: boolean;
+  /** Converged and waiting there (the engine's 'converged' event paused it): resume keeps going, stop finishes. */
+  private held = false;
   /** Weights were changed mid-run: later stages (scales) start with the settings' own and need them again. */
   private steered = false;
   private startedReported = false;
@@ -91,14 +93,16 @@ export class StudioRun {
 
   stop(keepCheckpoint: boolean): void {
     this.stopRequested = true;
-    this.keepCheckpoint = keepCheckpoint;
+    // A run waiting at convergence is finished, quitting or not: nothing is left to resume.
+    this.keepCheckpoint = keepCheckpoint && !this.held;
     this.controller.stop();
   }
 
   /** Layer toggles and weights: at the next iteration as weights, or by rebuilding the graph when it lacks a layer. */
   update(next: StudioSettings): void {
     // Tiles optimise against targets balanced once for the whole image: the window disables steering (the 'plan' event).
-    if (this.plan?.mode === 'tiled') return;
+    // A run waiting at convergence takes no changes either (a rebuild would restart it).
+    if (this.plan?.mode === 'tiled' || this.held) return;
     this.settings = applyMidRunChanges(this.settings, next);
     this.steered = true;
     this.checkpoints?.settingsChanged(this.settings);
@@ -276,7 +280,8 @@ export class StudioRun {
     const frames = this.keepCheckpoint ? this.recorder?.close() : this.recorder?.finish({ ...result, image, iterations });
     await frames?.catch((error: unknown) => console.warn(`[job-worker] timelapse frames of ${this.runId}: ${(error as Error).message}`));
     if (this.recorder?.dropped) console.warn(`[job-worker] timelapse of ${this.runId}: ${this.recorder.dropped} frames skipped (writing them fell behind the run)`);
-    this.reporter.done(image, result.finalLoss, this.stopRequested);
+    // Finished while waiting at convergence: converged, not stopped.
+    this.reporter.done(image, result.finalLoss, this.stopRequested && result.stop.kind !== 'converged', result.stop);
   }
 
   /** Iterations the run plans in all: its render's plan, or the resumed segment's end. */
@@ -310,15 +315,37 @@ export class StudioRun {
       case 'started':
         this.stageStarted(event);
         break;
+      case 'converged':
+        this.converged(event);
+        break;
       case 'paused':
+        // The pause at convergence was announced as 'converged'.
+        if (!this.held) this.reporter.paused(event);
+        break;
       case 'resumed':
-        this.reporter.paused(event);
+        if (!this.held) this.reporter.paused(event);
+        else {
+          // "Keep going": the same run goes on to its iterations.
+          this.held = false;
+          this.reporter.emit({ type: 'resumed', iteration: event.iteration });
+        }
         break;
       case 'progress':
         this.recorder?.onEvent(event);
         this.reporter.progress(event);
         break;
     }
+  }
+
+  /**
+   * The picture stopped changing: a watched run waits there, paused, for "keep going" (resume) or the end (stop, or
+   * the next run); a batch item, a tiled run (each tile converges on its own) or a stopping one ends at once.
+   */
+  private converged(event: Extract<RenderEvent, { type: 'converged' }>): void {
+    if (!this.start.holdAtConvergence || this.plan?.mode === 'tiled' || this.stopRequested || this.rebuildPending) return;
+    this.held = true;
+    this.controller.pause();
+    this.reporter.converged(event.stop);
   }
 
   /** A stage (scale, tile, rebuilt segment) started: its weights, the resumed frame, and the run's first or rebuilt event. */

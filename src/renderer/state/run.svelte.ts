@@ -1,10 +1,11 @@
 // The current run as the window shows it: status, progress, rate and ETA, loss history, latest preview, device.
 
-import type { ErrorInfo, InterruptedRun, LossPoint, PreviewFrame, RenderPlanInfo, Result, RunEvent, RunRef, StartRunRequest, StudioApi } from '../../shared/api.js';
+import type { ErrorInfo, InterruptedRun, LossPoint, PreviewFrame, RenderPlanInfo, Result, RunEvent, RunRef, StartRunRequest, StopInfo, StudioApi } from '../../shared/api.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import { liveKey } from './settings.svelte.js';
 
-export type RunStatus = 'idle' | 'starting' | 'queued' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'error';
+/** 'converged': the picture stopped changing and the run waits there; Keep going continues it, a new run ends it. */
+export type RunStatus = 'idle' | 'starting' | 'queued' | 'running' | 'paused' | 'stopping' | 'converged' | 'done' | 'stopped' | 'error';
 
 /** Something that happened mid-run, drawn on the loss chart at its iteration. */
 export interface RunMark {
@@ -50,6 +51,8 @@ export class RunState {
   steerable = $state(true);
   steerReason = $state<string | null>(null);
   error = $state<ErrorInfo | null>(null);
+  /** Why the run ended, or why it waits (converged), in a sentence; null while it runs. */
+  stopInfo = $state.raw<StopInfo | null>(null);
   /** One point per reported iteration; replaced whole on each event (uPlot takes fresh arrays anyway). */
   losses = $state.raw<LossPoint[]>([]);
   marks = $state.raw<RunMark[]>([]);
@@ -126,6 +129,11 @@ export class RunState {
     if (this.runId && this.status === 'paused') this.check(await this.api.resumeRun({ runId: this.runId }));
   }
 
+  /** A converged run goes on, the same run, to its iterations (its chart and count continue). */
+  async keepGoing(): Promise<void> {
+    if (this.runId && this.status === 'converged') this.check(await this.api.resumeRun({ runId: this.runId }));
+  }
+
   /**
    * Shows a run from the history as the window's run while none is active: its image in the preview (at the run's
    * size; after a reload the stored copy is smaller), and Export and Export video for it. Its loss curve is not kept.
@@ -188,6 +196,7 @@ export class RunState {
   private reset(): void {
     this.runId = null;
     this.error = null;
+    this.stopInfo = null;
     this.notice = null;
     this.notices = [];
     this.plan = null;
@@ -262,12 +271,26 @@ export class RunState {
       case 'resumed':
         this.status = 'running';
         this.iteration = event.iteration;
+        this.stopInfo = null;
+        break;
+      case 'converged':
+        // The picture is done: it goes into the history now; Keep going makes a longer one.
+        this.status = 'converged';
+        this.iteration = event.iteration;
+        this.stopInfo = event.stop;
+        this.marks = [...this.marks, { iteration: event.iteration, label: 'converged' }];
+        this.showFrame(event.final);
+        this.onFinished({ runId: event.runId, final: event.final, loss: event.loss, iterations: event.iteration, stopped: false, device: this.device, settings: this.settings! });
         break;
       case 'done': {
+        const recorded = this.status === 'converged';
         this.status = event.stopped ? 'stopped' : 'done';
+        this.stopInfo = event.stop;
         this.iteration = event.iterations;
         if (this.losses.at(-1)?.iteration !== event.loss.iteration) this.losses = [...this.losses, event.loss];
         this.showFrame(event.final);
+        // A run finished where it waited at convergence is in the history already.
+        if (recorded) break;
         this.onFinished({
           runId: event.runId,
           final: event.final,

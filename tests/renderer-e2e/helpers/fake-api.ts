@@ -18,6 +18,7 @@ import {
   type LossPoint,
   type RunEvent,
   type StartRunRequest,
+  type StopInfo,
   type StudioApi,
   type UpdateRunSettingsRequest,
   type VideoExportEvent,
@@ -117,6 +118,10 @@ export function installFakeApi(options: FakeApiOptions): void {
     return { iteration, total: sum(weighted.style) + sum(weighted.content) + weighted.tv, style, content, tv, weighted };
   }
 
+  /** The fake runs never converge: they end at their iterations, or stopped. */
+  const stopOf = (stopped: boolean, iteration: number): StopInfo =>
+    stopped ? { kind: 'stopped', iteration, message: `stopped at iteration ${iteration}` } : { kind: 'cap', iteration, message: `reached the cap of ${iteration} iterations` };
+
   async function run(request: StartRunRequest, current: Job): Promise<void> {
     const content = await bitmapOf(request.content.bytes);
     const style = await bitmapOf(request.styles[0]!.image.bytes);
@@ -157,7 +162,7 @@ export function installFakeApi(options: FakeApiOptions): void {
       });
     }
     const last = await frame(total);
-    emit({ runId: current.id, type: 'done', iterations: total, stopped: current.stopped, final: last, loss: loss(current.settings, total) });
+    emit({ runId: current.id, type: 'done', iterations: total, stopped: current.stopped, stop: stopOf(current.stopped, total), final: last, loss: loss(current.settings, total) });
     job = null;
   }
 
@@ -176,7 +181,7 @@ export function installFakeApi(options: FakeApiOptions): void {
     ctx.fillStyle = '#777';
     ctx.fillRect(0, 0, side, side);
     const final = { width: side, height: side, jpeg: new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg' })).arrayBuffer()) };
-    emit({ runId: current.id, type: 'done', iterations: entry.totalIterations, stopped: current.stopped, final, loss: loss(current.settings, entry.totalIterations) });
+    emit({ runId: current.id, type: 'done', iterations: entry.totalIterations, stopped: current.stopped, stop: stopOf(current.stopped, entry.totalIterations), final, loss: loss(current.settings, entry.totalIterations) });
     job = null;
   }
 
