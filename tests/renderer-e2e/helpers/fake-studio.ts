@@ -34,6 +34,11 @@ export async function startFakeStudio(viewport = { width: 1440, height: 900 }): 
       collectPageProblems(page, problems);
       await page.addInitScript({ content: fakeApiScript({ msPerIteration: 40, devices: ['cpu'], ...options }) });
       await page.goto(server.url);
+      // Pages share the origin, so what one test left in storage (the History) would meet the next: start empty.
+      if (await page.evaluate(() => localStorage.length > 0)) {
+        await page.evaluate(() => localStorage.clear());
+        await page.reload();
+      }
       return { page, problems };
     },
     async close() {
