@@ -133,6 +133,7 @@ describe('settleAutoDevice with a faked provider (injected runtime)', () => {
     expect(runtime.created).toEqual([]);
     const forced = await settleAutoDevice({ probe: probe({ cudaLibraries: false }), file, runtime, sizePx: SIZE_PX, env: {}, measure: 'always' });
     expect(forced).toMatchObject({ measuredNow: true, auto: { device: 'cpu', measured: true } });
+    expect(forced.auto.reason).toMatch(/^the only device that can run here \(cuda: .*\); measured \(cpu \d+(\.\d)? ms\/it\)$/);
     expect(runtime.created).toEqual(['cpu']);
   });
 });

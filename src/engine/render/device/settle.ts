@@ -46,15 +46,18 @@ export async function settleAutoDevice(options: SettleOptions = {}): Promise<Dev
   const mode = options.measure ?? 'if-needed';
   if (mode !== 'always') {
     if (measuringOff(env)) return report(cached, platformOrder(probe, 'measuring is off (NST_MEASURE_DEVICES=0)'), false);
-    const only = onlyCandidate(candidates);
-    if (only) return report(cached, only, false);
     if (cached) return report(cached, { device: cached.device, reason: cached.reason, measured: true }, false);
+    const only = onlyCandidate(candidates);
+    if (only) return report(null, only, false);
     if (mode === 'never') return report(null, platformOrder(probe, 'not measured yet (nst devices --measure)'), false);
   }
   const tried = candidates.filter((c) => c.excluded === null);
   options.onMeasuring?.(tried);
   const measurements = await measureCandidates(tried, { sizePx, ...(options.runtime ? { runtime: options.runtime } : {}) });
-  const { device, reason } = decide(measurements);
+  const decided = decide(measurements);
+  const only = onlyCandidate(candidates);
+  const { device } = decided;
+  const reason = only?.device === device ? `${only.reason}; ${decided.reason.replace(/^fastest measured/, 'measured')}` : decided.reason;
   const verdict: DeviceVerdict = { key, measuredAt: new Date().toISOString(), sizePx, measurements, device, reason };
   await writeVerdict(verdict, file);
   return report(verdict, { device, reason, measured: true }, true);

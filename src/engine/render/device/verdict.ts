@@ -91,14 +91,12 @@ export function onlyCandidate(candidates: readonly DeviceCandidate[]): AutoDecis
 }
 
 /**
- * What `auto` takes on this machine without measuring now: the single candidate, or the cached verdict; null when
- * measuring is off or nothing valid is cached (resolveExecution then takes the platform's order).
+ * What `auto` takes on this machine without measuring now: the cached verdict, or the single candidate; null when
+ * measuring is off, or several candidates have no valid verdict yet (resolveExecution then takes the platform's order).
  */
 export function autoDecision(env: NodeJS.ProcessEnv = process.env, file?: string): AutoDecision | null {
   if (measuringOff(env)) return null;
   const candidates = deviceCandidates(hostCandidateProbe(env));
-  const only = onlyCandidate(candidates);
-  if (only) return only;
   const cached = readVerdict(verdictKey(candidates, onnxruntimeVersion()), file ?? verdictFile(dataDir({ env })));
-  return cached ? { device: cached.device, reason: cached.reason, measured: true } : null;
+  return cached ? { device: cached.device, reason: cached.reason, measured: true } : onlyCandidate(candidates);
 }
