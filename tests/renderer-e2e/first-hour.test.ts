@@ -371,4 +371,38 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     expect(apart, 'the two restored images differ').toBeGreaterThan(10);
     expect(problems).toEqual([]);
   });
+  it('a disabled button looks disabled: no fill and a dashed outline, not the enabled look faded', { timeout: 60_000 }, async () => {
+    await open();
+    /** What a button looks like: its fill, outline, words' colour and pointer. */
+    const look = (testId: string) =>
+      page.getByTestId(testId).evaluate((button) => {
+        const style = getComputedStyle(button);
+        return { disabled: (button as HTMLButtonElement).disabled, background: style.backgroundColor, border: style.borderTopStyle, color: style.color, cursor: style.cursor };
+      });
+    // At first: Start (primary), Pause (plain), Export image (primary) and Export video (primary) are all disabled.
+    const disabled = Object.fromEntries(await Promise.all(['start', 'pause', 'export', 'export-video'].map(async (id) => [id, await look(id)] as const)));
+    for (const [id, style] of Object.entries(disabled)) {
+      expect(style.disabled, id).toBe(true);
+      expect(style, id).toMatchObject({ background: 'rgba(0, 0, 0, 0)', border: 'dashed', cursor: 'not-allowed' });
+    }
+    await page.getByRole('group', { name: 'Run' }).screenshot({ path: path.join(ARTIFACTS, 'first-hour-disabled-buttons.png') });
+
+    await page.getByTestId('content-input').setInputFiles(CONTENT);
+    await page.getByTestId('style-input').setInputFiles(STYLE);
+    await page.getByTestId('param-iterations').fill('40');
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 30_000 }).toBe('running');
+    const pause = await look('pause');
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+    const enabled = { start: await look('start'), pause, export: await look('export'), 'export-video': await look('export-video') };
+    await page.getByRole('group', { name: 'Run' }).screenshot({ path: path.join(ARTIFACTS, 'first-hour-enabled-buttons.png') });
+    for (const [id, style] of Object.entries(enabled)) {
+      expect(style.disabled, id).toBe(false);
+      // Enabled, the same button has a fill, a solid outline and other words' colour.
+      expect(style.background, id).not.toBe(disabled[id]!.background);
+      expect(style.border, id).toBe('solid');
+      expect(style.color, id).not.toBe(disabled[id]!.color);
+    }
+    expect(problems).toEqual([]);
+  });
 });
