@@ -1,6 +1,7 @@
 // onnxruntime-node's WebGPU execution provider gives the CPU provider's losses and gradient on a tiny
 // random-weight VGG19 objective. Without a GPU it runs on a software Vulkan adapter (SwiftShader, as shipped
-// with Debian's chromium); where no adapter starts, the comparison is skipped with onnxruntime's reason.
+// with Debian's chromium); where no adapter starts, the comparison is skipped with onnxruntime's reason. No native
+// line (Dawn's, the driver's) reaches the child's stderr.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -44,6 +45,8 @@ describe('onnxruntime-node WebGPU execution provider', () => {
       console.warn(`[webgpu] skipped: ${why}`);
       ctx.skip(why);
     }
+    // Dawn, the Vulkan driver and onnxruntime said nothing of their own on the way.
+    expect(webgpu.stderr).toBe('');
     const cpu = await evaluateHere({ device: 'cpu', backend: 'node', pool, repeats: 20 });
     expect(cpu.report.device).toBe('cpu');
 

@@ -105,6 +105,8 @@ export async function evaluateOnDevice(request: EvaluationRequest): Promise<Eval
 export interface Evaluation {
   readonly report: EvaluationReport;
   readonly grad: Float32Array;
+  /** What a child evaluation wrote to stderr (native runtime lines would show here); '' in this process. */
+  readonly stderr: string;
 }
 
 /** Runs this file as a script in a fresh `node --import tsx` with `env` added; rejects with its stderr. */
@@ -134,7 +136,7 @@ export async function evaluateInChild(
     const line = stdout.split('\n').find((l) => l.startsWith('{'));
     if (code !== 0 || !line) throw new Error(`evaluate-on-device exited with ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`);
     const report = JSON.parse(line) as EvaluationReport;
-    return { report, grad: (await readNpyFloat32(gradPath)).data };
+    return { report, grad: (await readNpyFloat32(gradPath)).data, stderr };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -146,7 +148,7 @@ export async function evaluateHere(request: Omit<EvaluationRequest, 'gradPath'>)
   try {
     const gradPath = path.join(dir, 'grad.npy');
     const report = await evaluateOnDevice({ ...request, gradPath });
-    return { report, grad: (await readNpyFloat32(gradPath)).data };
+    return { report, grad: (await readNpyFloat32(gradPath)).data, stderr: '' };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
