@@ -9,6 +9,9 @@ import { NstError } from '../../errors.js';
 import { GraphBuilder } from '../graph/builder.js';
 import { canSpawnNodeChild, runInOrtChild, vulkanQuietEnv } from './ort-child.js';
 import type { Device, Runtime, RuntimeBackend, RuntimeSession, SessionPlan } from './runtime.js';
+import { summariseOrtError } from './ort-error.js';
+
+export { summariseOrtError };
 
 /** The subset of onnxruntime's module API this wrapper needs; onnxruntime-node and -web both provide it. */
 interface OrtModule {
@@ -201,19 +204,4 @@ class OrtSession implements RuntimeSession {
     this.disposed = true;
     await this.session.release();
   }
-}
-
-/**
- * The informative part of an onnxruntime error: its first line without the native source-path prefix
- * ("/onnxruntime_src/…cc:123 Fn() [ONNXRuntimeError] : 1 : FAIL : ", or a failed check's condition), cut at a
- * word boundary.
- */
-export function summariseOrtError(error: unknown): string {
-  const line = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
-  const parts = line.split(/\s:\s(?:[A-Z_]+\s:\s)?/);
-  // An ORT_ENFORCE failure reads "/onnxruntime_src/….cc:136 Fn()::<lambda()> condition was false. What went wrong".
-  const enforced = /^\S*onnxruntime_src\S* .* was false\.\s*(.+)$/.exec(line);
-  const tail = (enforced ? enforced[1]! : line.includes('[ONNXRuntimeError]') ? parts[parts.length - 1]! : line).trim();
-  if (tail.length <= 240) return tail;
-  return `${tail.slice(0, 240).replace(/\s+\S*$/, '')} …`;
 }

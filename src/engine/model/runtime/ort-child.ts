@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { summariseOrtError } from './onnxruntime.js';
+import { summariseOrtError } from './ort-error.js';
 import type { Device } from './runtime.js';
 
 /** A graph input the child fills: the image with pixel-like values, everything else (targets, weights) with `value`. */
