@@ -15,7 +15,7 @@
 # The gradient check needs VGG19 weights nst can find (NST_WEIGHTS=…, installed or built-in ones); without them
 # only the speed is measured.
 #
-#   bash scripts/gpu-check.sh                 # SIZES="256 512" ITERATIONS=3
+#   bash scripts/gpu-check.sh                 # SIZES="256 512" ITERATIONS=3 MEASURE_PX=128
 #   SIZES=128 ITERATIONS=1 bash scripts/gpu-check.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,8 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-check-results}
 SIZES=${SIZES:-256 512}
 ITERATIONS=${ITERATIONS:-3}
+# The size `nst devices --measure` times each device at (auto's default; smaller for a software adapter).
+MEASURE_PX=${MEASURE_PX:-128}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 NST=(node bin/nst.js)
@@ -50,7 +52,7 @@ fi
 say ""
 # --measure: measured now, whatever an earlier verdict said (and auto follows it from then on).
 say "== nst devices --measure"
-"${NST[@]}" devices --measure --json >"$OUT/devices.json" 2>"$OUT/devices.err"
+"${NST[@]}" devices --measure --size "$MEASURE_PX" --json >"$OUT/devices.json" 2>"$OUT/devices.err"
 cat "$OUT/devices.err"
 "${NST[@]}" devices 2>/dev/null
 

@@ -11,5 +11,6 @@ export async function settleAndSayAutoDevice(device: DeviceRequest, quiet: boole
   if (device !== 'auto') return;
   const say = (line: string): void => void (quiet || process.stderr.write(`nst: ${line}\n`));
   const report = await settleAutoDevice({ onMeasuring: (devices) => say(`measuring ${devices.map((d) => d.device).join(', ')} to choose the fastest device (once; nst devices shows the verdict)`) });
+  if (report.cacheError) process.stderr.write(`nst: ${report.cacheError}\n`);
   say(`auto: ${report.auto.device}: ${report.auto.reason}`);
 }

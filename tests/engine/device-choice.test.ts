@@ -76,13 +76,14 @@ describe('the candidates auto measures', () => {
 
 describe('settleAutoDevice with a faked provider (injected runtime)', () => {
   it('measures every candidate on the real loss graph, chooses the faster fake, caches it, and resolveExecution follows it', async () => {
-    const file = tempFile();
+    // A first run: the data folder does not exist yet.
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'nst-verdict-')), 'data', 'device-verdict.json');
     const runtime = new FakeGpuRuntime();
     const measuring: string[][] = [];
     const report = await settleAutoDevice({ probe: probe(), file, runtime, sizePx: SIZE_PX, env: {}, onMeasuring: (d) => measuring.push(d.map((c) => c.device)) });
     expect(measuring).toEqual([['cuda', 'cpu']]);
     expect(runtime.created).toEqual(['cuda', 'cpu']);
-    expect(report).toMatchObject({ measuredNow: true, auto: { device: 'cuda', measured: true } });
+    expect(report).toMatchObject({ measuredNow: true, cacheError: null, auto: { device: 'cuda', measured: true } });
     expect(report.auto.reason).toMatch(/^fastest measured \(cuda \d+(\.\d)? ms\/it on Fake GPU 9000, cpu \d+(\.\d)? ms\/it\)$/);
     const cpu = report.verdict!.measurements.find((m) => m.device === 'cpu')!;
     expect(cpu.msPerIteration).toBeGreaterThan(0);

@@ -22,6 +22,7 @@ export function devicesCommand(): Command {
         sizePx,
         onMeasuring: (devices) => void process.stderr.write(`nst: measuring ${devices.map((d) => d.device).join(', ')} at ${sizePx} px …\n`),
       });
+      if (report.cacheError) process.stderr.write(`nst: ${report.cacheError}\n`);
       if (raw.json === true) writeJsonLine(asJson(report));
       else process.stdout.write(asTable(report));
     });

@@ -30,6 +30,8 @@ export interface DevicesReport {
   readonly verdict: DeviceVerdict | null;
   readonly auto: AutoDecision;
   readonly measuredNow: boolean;
+  /** Why a verdict measured now could not be cached (runs then take the platform's order), or null. */
+  readonly cacheError: string | null;
 }
 
 export async function settleAutoDevice(options: SettleOptions = {}): Promise<DevicesReport> {
@@ -41,7 +43,7 @@ export async function settleAutoDevice(options: SettleOptions = {}): Promise<Dev
   const key = verdictKey(candidates, version);
   const file = options.file ?? verdictFile();
   const cached = readVerdict(key, file);
-  const report = (verdict: DeviceVerdict | null, auto: AutoDecision, measuredNow: boolean): DevicesReport => ({ onnxruntime: version, candidates, verdict, auto, measuredNow });
+  const report = (verdict: DeviceVerdict | null, auto: AutoDecision, measuredNow: boolean, cacheError: string | null = null): DevicesReport => ({ onnxruntime: version, candidates, verdict, auto, measuredNow, cacheError });
 
   const mode = options.measure ?? 'if-needed';
   if (mode !== 'always') {
@@ -59,8 +61,8 @@ export async function settleAutoDevice(options: SettleOptions = {}): Promise<Dev
   const { device } = decided;
   const reason = only?.device === device ? `${only.reason}; ${decided.reason.replace(/^fastest measured/, 'measured')}` : decided.reason;
   const verdict: DeviceVerdict = { key, measuredAt: new Date().toISOString(), sizePx, measurements, device, reason };
-  await writeVerdict(verdict, file);
-  return report(verdict, { device, reason, measured: true }, true);
+  const cacheError = await writeVerdict(verdict, file);
+  return report(verdict, { device, reason, measured: true }, true, cacheError);
 }
 
 /** What resolveExecution does without a verdict: the platform's first provider that is not left out. */

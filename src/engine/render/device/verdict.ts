@@ -2,6 +2,7 @@
 // folder under a key that changes with onnxruntime, the adapters and drivers, and the candidates measured.
 
 import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Device } from '../../model/runtime/runtime.js';
 import { onnxruntimeVersion } from '../../model/runtime/onnxruntime.js';
@@ -59,8 +60,18 @@ export function readVerdict(key: VerdictKey, file: string = verdictFile()): Devi
   return JSON.stringify(v.key) === JSON.stringify(key) ? (v as DeviceVerdict) : null;
 }
 
-export async function writeVerdict(verdict: DeviceVerdict, file: string = verdictFile()): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(verdict, null, 2)}\n`);
+/**
+ * Caches `verdict` in `file`, making its folder (a first run has none). Why it could not be written (a read-only data
+ * folder), or null: the verdict then holds for this process only, and runs take the platform's order.
+ */
+export async function writeVerdict(verdict: DeviceVerdict, file: string = verdictFile()): Promise<string | null> {
+  try {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, `${JSON.stringify(verdict, null, 2)}\n`);
+    return null;
+  } catch (error) {
+    return `could not save the device verdict in ${file}: ${error instanceof Error ? error.message : String(error)}`;
+  }
 }
 
 /** The fastest provider that ran (ties go to the earlier, the platform's preference), and the line that says so. */
