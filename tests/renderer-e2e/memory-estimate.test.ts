@@ -101,6 +101,8 @@ describe.skipIf(reason !== null)('memory estimate by the size control (npm run s
     await page.getByTestId('record-timelapse').uncheck();
     const ffmpeg = page.getByTestId('ffmpeg-status');
     await expect.poll(() => ffmpeg.getAttribute('data-found'), { timeout: 30_000 }).toMatch(/^(true|false)$/);
+    // The ffmpeg setting sits with the other ffmpeg details, behind the disclosure.
+    await ffmpeg.getByText('Details', { exact: true }).click();
     await page.getByTestId('ffmpeg-path').fill('/nonexistent/ffmpeg');
     await page.getByTestId('ffmpeg-path').press('Tab');
     // Saved, then checked: the setting that does not work is named, and another ffmpeg (or the help) is shown.
