@@ -16,6 +16,12 @@ import { autoDecision, type AutoDecision } from './device/verdict.js';
  */
 export const WINOGRAD_AUTO_MAX_BYTES = 2 * 2 ** 30;
 
+/**
+ * Below this longest side 'auto' keeps Conv on the CPU: there Winograd's iterations are no faster (a tie at 128 px,
+ * docs/performance.md), while its transformed kernels cost setup time and about 0.3 GB.
+ */
+export const WINOGRAD_AUTO_MIN_PX = 192;
+
 /** What a run asks for (RunSettings' execution fields). */
 export interface ExecutionRequest {
   /** Default 'auto'. */
@@ -121,6 +127,7 @@ function convFor(request: ConvAlgorithm, device: Device, maxPoolGrad: MaxPoolGra
   // Winograd was measured faster on the CPU providers (docs/performance.md); a GPU's Conv is cuDNN's, DirectML's or
   // Metal's, and the transforms would only add memory traffic.
   if (!isCpuProvider(device)) return { convAlgorithm: 'direct', convReason: 'provider' };
+  if (Math.max(shape.width, shape.height) < WINOGRAD_AUTO_MIN_PX) return { convAlgorithm: 'direct', convReason: 'size' };
   const bytes = (convAlgorithm: 'direct' | 'winograd', costed: RunShape): number => estimateMemory({ ...costed, device, convAlgorithm, maxPoolGrad }).totalBytes;
   // Costed as an L-BFGS run (the default, and the largest) whatever the optimizer: a graph does not depend on it,
   // so `nst loss` (which has none) evaluates the graph that stylize runs.
