@@ -1,11 +1,11 @@
-// uPlot options in the studio's dark theme: log scales for the layers (left: each term's weighted loss, on the total's
-// scale, or raw losses where a run reports no weighted terms) and the weighted total (right); mid-run changes marked.
+// uPlot options in the studio's theme (chart-theme.ts): log scales for the layers (left: each term's weighted loss,
+// on the total's scale, or raw losses where a run reports no weighted terms) and the weighted total (right); mid-run
+// changes marked.
 
 import type uPlot from 'uplot';
 import { formatLoss, type SeriesKey } from './series.js';
+import { DARK_CHART_THEME, type ChartTheme } from './chart-theme.js';
 
-const AXIS = '#7d8393';
-const GRID = '#23262e';
 const FONT = '11px system-ui, sans-serif';
 
 export interface Mark {
@@ -104,12 +104,13 @@ const MARK_BAND_PX = 16;
  * Draws a faint vertical line at each mid-run change (weights changed, network rebuilt) and their labels in a band
  * above the plot; hands what it drew (in CSS pixels, relative to the canvas) to `drawn`.
  */
-function drawMarks(getMarks: () => readonly Mark[], drawn: (labels: DrawnMarkLabel[], plotTop: number) => void) {
+function drawMarks(getMarks: () => readonly Mark[], drawn: (labels: DrawnMarkLabel[], plotTop: number) => void, theme: ChartTheme) {
   return (u: uPlot): void => {
     const { ctx, bbox } = u;
     const dpr = devicePixelRatio;
     ctx.save();
-    ctx.strokeStyle = 'rgba(154, 168, 255, 0.6)';
+    ctx.strokeStyle = theme.mark;
+    ctx.globalAlpha = 0.65;
     ctx.setLineDash([3, 3]);
     ctx.lineWidth = dpr;
     ctx.font = `${10 * dpr}px system-ui, sans-serif`;
@@ -123,7 +124,8 @@ function drawMarks(getMarks: () => readonly Mark[], drawn: (labels: DrawnMarkLab
       ctx.stroke();
     }
     const labels = layoutMarkLabels(visible, (text) => ctx.measureText(text).width, { left: bbox.left, right: bbox.left + bbox.width }, LABEL_GAP_PX * dpr);
-    ctx.fillStyle = 'rgba(154, 168, 255, 0.95)';
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = theme.mark;
     ctx.textBaseline = 'bottom';
     const bottom = bbox.top - 3 * dpr;
     for (const label of labels) ctx.fillText(label.text, label.left, bottom);
@@ -146,8 +148,9 @@ export function chartOptions(
   size: { width: number; height: number },
   getMarks: () => readonly Mark[],
   marksDrawn: (labels: DrawnMarkLabel[], plotTop: number) => void = () => undefined,
+  theme: ChartTheme = DARK_CHART_THEME,
 ): uPlot.Options {
-  const axis = { stroke: AXIS, font: FONT, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 } };
+  const axis = { stroke: theme.axis, font: FONT, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 } };
   return {
     ...size,
     padding: [MARK_BAND_PX, 4, 0, 4],
@@ -193,7 +196,7 @@ export function chartOptions(
     ],
     legend: { live: true },
     hooks: {
-      draw: [drawMarks(getMarks, marksDrawn)],
+      draw: [drawMarks(getMarks, marksDrawn, theme)],
       // When the pointer leaves, show the newest values instead of dashes.
       setCursor: [
         (u) => {

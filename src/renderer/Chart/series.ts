@@ -3,6 +3,7 @@
 import type uPlot from 'uplot';
 import type { LossPoint } from '../../shared/api.js';
 import { LAYER_NAMES } from '../../shared/studio-settings.js';
+import { DARK_CHART_THEME, type ChartTheme } from './chart-theme.js';
 
 export interface SeriesKey {
   /** 'total', 'tv', 'style:<layer>' or 'content:<layer>'. */
@@ -17,11 +18,11 @@ export interface SeriesKey {
 /** One hue per block, lighter for later convs in it: neighbouring layers read as family. */
 const BLOCK_HUES = [32, 52, 145, 205, 270];
 
-export function layerColor(layer: string): string {
+export function layerColor(layer: string, theme: ChartTheme = DARK_CHART_THEME): string {
   const match = /^block(\d)_conv(\d)$/.exec(layer);
   const block = Number(match?.[1] ?? 1);
   const conv = Number(match?.[2] ?? 1);
-  return `hsl(${BLOCK_HUES[block - 1] ?? 0} 70% ${72 - (conv - 1) * 9}%)`;
+  return `hsl(${BLOCK_HUES[block - 1] ?? 0} 70% ${theme.layerLightness - (conv - 1) * theme.layerStep}%)`;
 }
 
 /**
@@ -33,8 +34,8 @@ export function showsShares(points: readonly LossPoint[]): boolean {
   return points.some((p) => p.weighted !== undefined);
 }
 
-/** The series to draw for these points, in a stable order (layers in network order). */
-export function seriesKeys(points: readonly LossPoint[]): SeriesKey[] {
+/** The series to draw for these points, in a stable order (layers in network order), in the theme's colours. */
+export function seriesKeys(points: readonly LossPoint[], theme: ChartTheme = DARK_CHART_THEME): SeriesKey[] {
   const layerScale = showsShares(points) ? 'total' : 'layers';
   const style = new Set<string>();
   const content = new Set<string>();
@@ -43,14 +44,14 @@ export function seriesKeys(points: readonly LossPoint[]): SeriesKey[] {
     for (const l of Object.keys(p.content)) content.add(l);
   }
   return [
-    { id: 'total', label: 'total (weighted)', color: '#f1f2f6', width: 2, scale: 'total' },
+    { id: 'total', label: 'total (weighted)', color: theme.total, width: 2, scale: 'total' },
     ...LAYER_NAMES.filter((l) => style.has(l)).map(
-      (l): SeriesKey => ({ id: `style:${l}`, label: l, color: layerColor(l), scale: layerScale }),
+      (l): SeriesKey => ({ id: `style:${l}`, label: l, color: layerColor(l, theme), scale: layerScale }),
     ),
     ...LAYER_NAMES.filter((l) => content.has(l)).map(
-      (l): SeriesKey => ({ id: `content:${l}`, label: `${l} content`, color: '#f08ca8', dash: [6, 4], scale: layerScale }),
+      (l): SeriesKey => ({ id: `content:${l}`, label: `${l} content`, color: theme.content, dash: [6, 4], scale: layerScale }),
     ),
-    { id: 'tv', label: 'tv', color: '#9aa0ae', dash: [2, 4], scale: layerScale },
+    { id: 'tv', label: 'tv', color: theme.tv, dash: [2, 4], scale: layerScale },
   ];
 }
 
