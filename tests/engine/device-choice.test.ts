@@ -124,6 +124,19 @@ describe('settleAutoDevice with a faked provider (injected runtime)', () => {
     expect(await measuredBy(probe({ webgpu: GPU }), ['cuda', 'webgpu'])).toEqual(['cuda', 'webgpu', 'cpu']);
   });
 
+  it('a verdict that cannot be written (a read-only data folder) holds for this process: measured once, then reused', async () => {
+    const blocker = tempFile();
+    writeFileSync(blocker, 'a file where the folder should be');
+    const file = `${blocker}/device-verdict.json`;
+    const first = await settleAutoDevice({ probe: probe(), file, runtime: new FakeGpuRuntime(), sizePx: SIZE_PX, env: {} });
+    expect(first.cacheError).toMatch(/could not save the device verdict/);
+    const again = new FakeGpuRuntime();
+    const second = await settleAutoDevice({ probe: probe(), file, runtime: again, sizePx: SIZE_PX, env: {} });
+    expect(second).toMatchObject({ measuredNow: false, auto: { device: 'cuda', measured: true } });
+    expect(again.created).toEqual([]);
+    expect(readVerdict(second.verdict!.key, file)?.device).toBe('cuda');
+  });
+
   it('measures nothing when only the CPU can run, or when measuring is off; --measure measures even then', async () => {
     const file = tempFile();
     const runtime = new FakeGpuRuntime();

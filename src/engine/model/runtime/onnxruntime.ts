@@ -51,8 +51,9 @@ export function cudaLibrariesInstalled(bindingDir: string | null = nativeBinding
 
 /** onnxruntime-node's version (its package.json), without loading the native addon; 'unknown' when not found. */
 export function onnxruntimeVersion(): string {
+  const entry = onnxruntimeEntry();
+  if (!entry) return 'unknown';
   try {
-    const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
     const pkg = JSON.parse(readFileSync(path.join(path.dirname(entry), '..', 'package.json'), 'utf8')) as { version?: unknown };
     return typeof pkg.version === 'string' ? pkg.version : 'unknown';
   } catch {
@@ -61,12 +62,21 @@ export function onnxruntimeVersion(): string {
 }
 
 function nativeBindingDir(): string | null {
-  try {
-    const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
-    return path.join(path.dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
-  } catch {
-    return null;
+  const entry = onnxruntimeEntry();
+  return entry && path.join(path.dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/** Where onnxruntime-node's entry module is (resolved once: every run's execution is decided from it), or null. */
+let entry: string | null | undefined;
+function onnxruntimeEntry(): string | null {
+  if (entry === undefined) {
+    try {
+      entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+    } catch {
+      entry = null;
+    }
   }
+  return entry;
 }
 
 const runtimes = new Map<RuntimeBackend, Runtime>();

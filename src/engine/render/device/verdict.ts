@@ -47,29 +47,37 @@ export function verdictFile(dir: string = dataDir()): string {
   return path.join(dir, 'device-verdict.json');
 }
 
-/** The verdict cached in `file` when it was made under `key`, else null (none, unreadable, or stale). */
+/** Verdicts this process measured but could not write, by cache file: they hold here (the next process measures again). */
+const unwritten = new Map<string, DeviceVerdict>();
+
+/** The verdict cached in `file` (or measured here and not writable) when it was made under `key`, else null. */
 export function readVerdict(key: VerdictKey, file: string = verdictFile()): DeviceVerdict | null {
-  let parsed: unknown;
+  const matches = (v: Partial<DeviceVerdict> | null | undefined): v is DeviceVerdict =>
+    !!v && typeof v === 'object' && typeof v.device === 'string' && typeof v.reason === 'string' && Array.isArray(v.measurements) && JSON.stringify(v.key) === JSON.stringify(key);
+  let parsed: Partial<DeviceVerdict> | null = null;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<DeviceVerdict> | null;
   } catch {
-    return null;
+    // none yet, or unreadable: perhaps one measured here could not be written
   }
-  const v = parsed as Partial<DeviceVerdict> | null;
-  if (!v || typeof v !== 'object' || typeof v.device !== 'string' || typeof v.reason !== 'string' || !Array.isArray(v.measurements)) return null;
-  return JSON.stringify(v.key) === JSON.stringify(key) ? (v as DeviceVerdict) : null;
+  if (matches(parsed)) return parsed;
+  const here = unwritten.get(file);
+  return matches(here) ? here : null;
 }
 
 /**
- * Caches `verdict` in `file`, making its folder (a first run has none). Why it could not be written (a read-only data
- * folder), or null: the verdict then holds for this process only, and runs take the platform's order.
+ * Caches `verdict` in `file`, making its folder (a first run has none), and in this process. Why it could not be
+ * written (a read-only data folder), or null: the verdict then holds for this process only (it is measured again
+ * by the next one).
  */
 export async function writeVerdict(verdict: DeviceVerdict, file: string = verdictFile()): Promise<string | null> {
   try {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFileAtomic(file, `${JSON.stringify(verdict, null, 2)}\n`);
+    unwritten.delete(file);
     return null;
   } catch (error) {
+    unwritten.set(file, verdict);
     return `could not save the device verdict in ${file}: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
