@@ -1,5 +1,5 @@
-// The browser host: an HTTP server for the built renderer and a WebSocket for the StudioApi, both behind a
-// random token. Loopback only unless asked otherwise.
+// The browser host: an HTTP server for the built renderer and a WebSocket for the StudioApi behind a random token.
+// Loopback only unless asked otherwise.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -43,7 +43,6 @@ export async function startStudioHost(options: StudioHostOptions): Promise<Studi
   const token = options.token ?? randomBytes(24).toString('base64url');
   const loopbackOnly = isLoopback(bindHost);
   let port = 0;
-  const cookieName = (): string => `nst_host_token_${port}`;
 
   const tokenOk = (candidate: string | null | undefined): boolean => {
     if (!candidate) return false;
@@ -51,8 +50,6 @@ export async function startStudioHost(options: StudioHostOptions): Promise<Studi
     const b = Buffer.from(token);
     return a.length === b.length && timingSafeEqual(a, b);
   };
-  const authorised = (request: IncomingMessage, url: URL): boolean =>
-    tokenOk(url.searchParams.get(TOKEN_PARAM)) || tokenOk(readCookie(request.headers.cookie, cookieName()));
   // Bound to loopback, only loopback names may reach it: a DNS-rebinding page (evil.example → 127.0.0.1) may not.
   const hostAllowed = (request: IncomingMessage): boolean => {
     if (!loopbackOnly) return true;
@@ -60,6 +57,9 @@ export async function startStudioHost(options: StudioHostOptions): Promise<Studi
     return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host.toLowerCase());
   };
 
+  // The page and its files are the app's public code and hold no secret; only the WebSocket needs the token. The
+  // page takes the token from its address once and keeps it in the tab (src/renderer/lib/api/ws-client.ts): no
+  // cookie carries it, since a cookie for 127.0.0.1 would go to every other server on 127.0.0.1 whatever its port.
   const server = createServer((request, response) => {
     const headers = securityHeaders();
     const url = new URL(request.url ?? '/', 'http://host.invalid');
@@ -67,13 +67,6 @@ export async function startStudioHost(options: StudioHostOptions): Promise<Studi
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('Allow', 'GET, HEAD');
       return sendText(response, 405, 'Only GET and HEAD are served.', headers);
-    }
-    if (!authorised(request, url)) {
-      return sendText(response, 401, 'Unauthorised: open the URL that `npm run serve` printed (it carries the access token).', headers);
-    }
-    if (tokenOk(url.searchParams.get(TOKEN_PARAM))) {
-      // The page's own files (scripts, styles) are fetched without the query: a same-site cookie carries the token.
-      headers['Set-Cookie'] = `${cookieName()}=${token}; Path=/; HttpOnly; SameSite=Strict`;
     }
     if (url.pathname === WS_PATH) return sendText(response, 426, 'This is the WebSocket endpoint.', headers);
     serveStatic(options.rendererDir, url.pathname, request.method, response, headers).catch((error: unknown) => {
@@ -88,8 +81,8 @@ export async function startStudioHost(options: StudioHostOptions): Promise<Studi
     const url = new URL(request.url ?? '/', 'http://host.invalid');
     if (url.pathname !== WS_PATH) return refuse(socket, 404, 'Not Found');
     if (!hostAllowed(request)) return refuse(socket, 403, 'Forbidden');
-    if (!authorised(request, url)) return refuse(socket, 401, 'Unauthorized');
-    // A page from another origin (another local server, say) may not drive the studio even with the cookie.
+    if (!tokenOk(url.searchParams.get(TOKEN_PARAM))) return refuse(socket, 401, 'Unauthorized');
+    // A page from another origin (another local server, say) may not drive the studio even with the token.
     const origin = request.headers.origin;
     if (origin !== undefined && !sameOrigin(origin, request.headers.host)) return refuse(socket, 403, 'Forbidden');
     sockets.handleUpgrade(request, socket, head, (ws) => serveApi(ws, options.backend));
@@ -135,13 +128,4 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
   } catch {
     return false;
   }
-}
-
-function readCookie(header: string | undefined, name: string): string | null {
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const [key, ...rest] = part.trim().split('=');
-    if (key === name) return rest.join('=');
-  }
-  return null;
 }

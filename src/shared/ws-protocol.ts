@@ -2,9 +2,10 @@
 // the renderer's WebSocket client) implement it from this one definition. Pure: no Node, no DOM types needed.
 //
 // Connecting
-//   The page is served at `http://HOST:PORT/?token=TOKEN` (the URL `npm run serve` prints). The renderer opens
-//   `ws://HOST:PORT/api?token=TOKEN` (wsUrlFor(location.href) builds it). A missing or wrong token gets an HTTP
-//   401 on the upgrade (the socket never opens); a cross-origin page gets 403.
+//   `npm run serve` prints `http://HOST:PORT/?token=TOKEN`. The page and its files are served without the token
+//   (they hold no secret); the page takes the token out of its address once (keeping it in the tab's
+//   sessionStorage, never in a cookie) and opens `ws://HOST:PORT/api?token=TOKEN` (wsUrlFor builds it). A
+//   missing or wrong token gets an HTTP 401 on the upgrade (the socket never opens); a cross-origin page gets 403.
 //
 // Frames (all text, JSON, encoded by encodeWireMessage / decoded by decodeWireMessage)
 //   client → server   { id: number, method, params: <the call's one argument, or null> }   a call of api.ts
@@ -50,10 +51,13 @@ export type WsEvent = { [P in StudioPushName]: { event: P; data: EventOf<P> } }[
 
 export type WsServerMessage = WsResponse | WsEvent;
 
-/** The WebSocket URL for a page URL that carries the token (`http://h:p/?token=T` → `ws://h:p/api?token=T`). */
-export function wsUrlFor(pageUrl: string): string {
+/**
+ * The WebSocket URL for a page URL and a token (`http://h:p/`, T → `ws://h:p/api?token=T`); without `token`, the
+ * page URL's own (`http://h:p/?token=T`).
+ */
+export function wsUrlFor(pageUrl: string, token?: string): string {
   const page = new URL(pageUrl);
-  const token = page.searchParams.get(TOKEN_PARAM) ?? '';
+  token ??= page.searchParams.get(TOKEN_PARAM) ?? '';
   const url = new URL(WS_PATH, page);
   url.protocol = page.protocol === 'https:' ? 'wss:' : 'ws:';
   url.search = '';

@@ -20,6 +20,15 @@ let instance: HostApi | null = null;
 
 /** The one API of this page. Throws (with a sentence to show) when opened in a browser without the host's token. */
 export function getApi(): HostApi {
-  instance ??= window.api ?? webSocketApi(webSocketUrlFromLocation(window.location));
+  instance ??= window.api ?? webSocketApi(webSocketUrlFromLocation({ location: window.location, history: window.history, storage: sessionStorageOrNull() }));
   return instance;
+}
+
+/** The tab's sessionStorage, or null where reading it throws (storage turned off). */
+function sessionStorageOrNull(): Storage | null {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
 }

@@ -8,14 +8,51 @@ interface Pending {
   resolve: (result: Result<unknown>) => void;
 }
 
+/** Where this tab keeps the token once it is out of the address bar (sessionStorage: this origin, this tab). */
+export const TOKEN_STORAGE_KEY = 'nst-host-token';
+
+/** The parts of the page the token passes through (window's, or a test's). */
+export interface TokenPlaces {
+  location: Pick<Location, 'href'>;
+  history: Pick<History, 'replaceState' | 'state'>;
+  /** null where storage is refused (a private window's settings): the token then lives in memory only. */
+  storage: Pick<Storage, 'getItem' | 'setItem'> | null;
+}
+
+/**
+ * The host's access token: read from the address `npm run serve` printed (?token=…) once, kept in this tab's
+ * sessionStorage (a reload still works; no other origin, port included, can read it) and taken out of the address
+ * bar and its history entry, so it is never shown, bookmarked or sent on. Null when the page has none.
+ */
+export function takeAccessToken(places: TokenPlaces): string | null {
+  const address = new URL(places.location.href);
+  const fromAddress = address.searchParams.get(TOKEN_PARAM);
+  if (fromAddress) {
+    try {
+      places.storage?.setItem(TOKEN_STORAGE_KEY, fromAddress);
+    } catch {
+      // Storage full or refused: the token stays in memory for this page's life.
+    }
+    address.searchParams.delete(TOKEN_PARAM);
+    places.history.replaceState(places.history.state, '', address.pathname + address.search + address.hash);
+    return fromAddress;
+  }
+  try {
+    return places.storage?.getItem(TOKEN_STORAGE_KEY) ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** The WebSocket address of the host that served this page, with the page's token; throws when there is none. */
-export function webSocketUrlFromLocation(location: Location): string {
-  if (!new URLSearchParams(location.search).get(TOKEN_PARAM)) {
+export function webSocketUrlFromLocation(places: TokenPlaces): string {
+  const token = takeAccessToken(places);
+  if (!token) {
     throw new Error(
       'This page was opened without its access token. Open the full address that `npm run serve` printed (it ends in ?token=…).',
     );
   }
-  return wsUrlFor(location.href);
+  return wsUrlFor(places.location.href, token);
 }
 
 const disconnected = (detail: string): ErrorInfo => ({
