@@ -104,6 +104,9 @@ export function applyPreset(settings: StudioSettings, presetId: string): StudioS
   return { ...settings, layers: layersWith(preset.style, preset.content) };
 }
 
+/** How many finished runs the studio keeps images (and History entries) of, newest first. */
+export const RUNS_KEPT = 20;
+
 export const DEFAULT_STUDIO_SETTINGS: StudioSettings = {
   sizePx: 384,
   iterations: 300,

@@ -369,6 +369,11 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     expect([first.width, first.height, second.width, second.height]).toEqual([384, 384, 384, 384]);
     const apart = first.mean.reduce((sum, v, c) => sum + Math.abs(v - second.mean[c]!), 0);
     expect(apart, 'the two restored images differ').toBeGreaterThan(10);
+    // An earlier session's runs are gone from the host: shown again, they say so instead of offering an export that
+    // would fail, and the window's Export stays off for them.
+    expect(await page.getByTestId('history-earlier').count()).toBe(2);
+    expect(await page.getByTestId('history-export-video').count()).toBe(0);
+    expect(await page.getByTestId('export').isDisabled()).toBe(true);
     expect(problems).toEqual([]);
   });
   it('a disabled button looks disabled: no fill and a dashed outline, not the enabled look faded', { timeout: 60_000 }, async () => {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ErrorInfo, InterruptedRun, Result, RunEvent, RunRef, StartRunRequest, UpdateRunSettingsRequest } from '../../shared/api.js';
 import { fail, ok } from '../../shared/result.js';
+import { RUNS_KEPT } from '../../shared/studio-settings.js';
 import { applyMidRunChanges } from '../worker/run-settings.js';
 import { timelapseSpool } from './video-service.js';
 import { removeCheckpoint, type PlanarImage } from '../../engine/index.js';
@@ -90,7 +91,7 @@ export class RunService {
   constructor(private readonly options: RunServiceOptions) {
     this.previewIntervalMs = options.previewIntervalMs ?? 250;
     this.threads = options.threads ?? 0;
-    this.keepImages = options.keepImages ?? 20;
+    this.keepImages = options.keepImages ?? RUNS_KEPT;
     this.worker = new WorkerHost(
       {
         location: options.worker,

@@ -1,7 +1,7 @@
 // The runs the studio finished: a thumbnail, the settings they used, their id for re-export, and their image to show
 // again. Kept across reloads in the window's storage, bounded: the newest MAX_ENTRIES, each with a small JPEG.
 
-import type { StudioSettings } from '../../shared/studio-settings.js';
+import { RUNS_KEPT, type StudioSettings } from '../../shared/studio-settings.js';
 import { encodeScaled } from '../Drop/read-image.js';
 import type { FinishedRun } from './run.svelte.js';
 
@@ -18,17 +18,22 @@ export interface HistoryEntry {
   device: string | null;
   settings: StudioSettings;
   finishedAt: Date;
+  /**
+   * Read back from the storage, not finished in this session: the host no longer has its image or frames (it keeps a
+   * session's runs only), so it can be shown again but not exported.
+   */
+  earlierSession: boolean;
 }
 
 /** An entry as stored: plain JSON, its image as base64. */
-interface StoredEntry extends Omit<HistoryEntry, 'jpeg' | 'thumbUrl' | 'finishedAt'> {
+interface StoredEntry extends Omit<HistoryEntry, 'jpeg' | 'thumbUrl' | 'finishedAt' | 'earlierSession'> {
   jpegBase64: string;
   finishedAt: string;
 }
 
 export const HISTORY_STORAGE_KEY = 'neural-style-studio.history.v1';
-/** The newest runs kept across reloads: enough to go back to, few enough for the storage's 5 MB. */
-export const MAX_ENTRIES = 24;
+/** The newest runs kept across reloads: as many as the host keeps images of (RUNS_KEPT), within the storage's 5 MB. */
+export const MAX_ENTRIES = RUNS_KEPT;
 /** Longest side of a stored image (about 30–80 kB as JPEG): the preview shows it at the run's size. */
 const STORED_SIDE_PX = 512;
 
@@ -51,7 +56,7 @@ function revive(value: unknown): HistoryEntry | null {
     return null;
   }
   const { runId, width, height, iterations, stopped, finalLoss, device, settings, finishedAt } = stored as StoredEntry;
-  return { runId, jpeg, thumbUrl: jpegUrl(jpeg), width, height, iterations, stopped, finalLoss, device, settings, finishedAt: new Date(finishedAt) };
+  return { runId, jpeg, thumbUrl: jpegUrl(jpeg), width, height, iterations, stopped, finalLoss, device, settings, finishedAt: new Date(finishedAt), earlierSession: true };
 }
 
 /** The stored form of an entry, with its image (made small) as base64. */
@@ -84,6 +89,7 @@ export class HistoryState {
       device: run.device,
       settings: structuredClone(run.settings),
       finishedAt: new Date(),
+      earlierSession: false,
     };
     const replaced = this.entries.filter((e) => e.runId === entry.runId);
     replaced.forEach((e) => URL.revokeObjectURL(e.thumbUrl));

@@ -33,6 +33,8 @@ export async function decodeFrame(frame: PreviewFrame): Promise<ImageBitmap> {
 
 export class RunState {
   runId = $state<string | null>(null);
+  /** The run shown is one from an earlier session (History): shown again, but the host has nothing of it to export. */
+  pastOnly = $state(false);
   status = $state<RunStatus>('idle');
   queuePosition = $state(0);
   iteration = $state(0);
@@ -138,12 +140,13 @@ export class RunState {
    * Shows a run from the history as the window's run while none is active: its image in the preview (at the run's
    * size; after a reload the stored copy is smaller), and Export and Export video for it. Its loss curve is not kept.
    */
-  async showPast(past: { runId: string; width: number; height: number; iterations: number; stopped: boolean; jpeg: Uint8Array }): Promise<void> {
+  async showPast(past: { runId: string; width: number; height: number; iterations: number; stopped: boolean; jpeg: Uint8Array; earlierSession: boolean }): Promise<void> {
     if (this.active) return;
     // The frame counter goes on (it tells a fresh picture from the last), though the rest starts over.
     const shown = this.frameCount;
     this.reset();
     this.runId = past.runId;
+    this.pastOnly = past.earlierSession;
     this.status = past.stopped ? 'stopped' : 'done';
     this.width = past.width;
     this.height = past.height;
@@ -195,6 +198,7 @@ export class RunState {
 
   private reset(): void {
     this.runId = null;
+    this.pastOnly = false;
     this.error = null;
     this.stopInfo = null;
     this.notice = null;
