@@ -68,7 +68,9 @@ describe.skipIf(!present)('studio runs resumed after the app died (real uint8 VG
         ok: true,
         value: [{ runId, contentName: 'content_tubingen_64x64.png', styleNames: ['style_starry_night_64x64.png'], settings: expect.objectContaining({ sizePx: 64, iterations: ITERATIONS, optimizer: 'lbfgs' }), sizePx: 64, iteration: at, totalIterations: ITERATIONS, savedAt: expect.any(String) }],
       });
-      expect(await second.resumeInterruptedRun({ runId })).toEqual({ ok: true, value: { runId } });
+      // Two resumes at once (two windows, a double click): one queues the run, the other is told it runs already.
+      const both = await Promise.all([second.resumeInterruptedRun({ runId }), second.resumeInterruptedRun({ runId })]);
+      expect(both).toEqual(expect.arrayContaining([{ ok: true, value: { runId } }, expect.objectContaining({ ok: false, error: expect.objectContaining({ code: 'ALREADY_RUNNING' }) })]));
       // Listed no more while it runs again.
       expect(await second.listInterruptedRuns()).toEqual({ ok: true, value: [] });
       const done = (await log.end(runId)) as Of<'done'>;

@@ -146,6 +146,8 @@ export class RunService {
     if (!resumed.ok) return resumed;
     const weights = await this.options.weights();
     if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
+    // Asked again: a second resume of this run (another window, a double click) may have queued it meanwhile.
+    if (this.isLive(runId)) return fail('ALREADY_RUNNING', `Run ${runId} is already ${this.runs.get(runId)!.state}.`);
     const record: RunRecord = { runId, state: 'queued', request: resumed.value.request, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: resumed.value.checkpoint, checkpoint: true, hold: true, held: false };
     this.enqueue(record);
     return ok({ runId });
