@@ -9,6 +9,7 @@ import { cudaLibrariesInstalled, onnxruntime } from '../model/runtime/onnxruntim
 import type { MaxPoolGrad } from '../model/graph/vgg-graph.js';
 import { estimateMemory, type RunShape } from './memory.js';
 import { autoDecision, type AutoDecision } from './device/verdict.js';
+import { CUDA_LIBRARIES_MISSING, platformDevices } from './device/candidates.js';
 
 /**
  * 'auto' takes Winograd on the CPU only while an L-BFGS run's estimate with it stays within this: its transformed
@@ -52,14 +53,12 @@ export function hostPlatform(): PlatformProbe {
  * here. WebGPU is not in it: on a machine without a GPU it can land on a software adapter far slower than the CPU.
  */
 export function autoDeviceOrder(os: NodeJS.Platform = process.platform): Device[] {
-  if (os === 'win32') return ['cuda', 'dml', 'cpu'];
-  if (os === 'darwin') return ['coreml', 'cpu'];
-  return ['cuda', 'cpu'];
+  return platformDevices(os).filter((device) => device !== 'webgpu');
 }
 
 /** Why `auto` should not even try `device` on this machine, or null: trying CUDA without its libraries only prints a native error. */
-export function autoSkipReason(device: Device, platform: PlatformProbe = hostPlatform()): string | null {
-  return device === 'cuda' && !platform.cudaLibraries ? 'cuda libraries not installed (onnxruntime-node\'s install step fetches them)' : null;
+export function autoSkipReason(device: Device, platform: Pick<PlatformProbe, 'cudaLibraries'> = hostPlatform()): string | null {
+  return device === 'cuda' && !platform.cudaLibraries ? CUDA_LIBRARIES_MISSING : null;
 }
 
 /**

@@ -4,16 +4,11 @@ import { autoDeviceOrder, autoSkipReason, type WeightsLocation } from '../../eng
 import type { AppInfo } from '../../shared/api.js';
 
 /**
- * The device choices for this machine: auto and cpu always, then this platform's accelerators whose libraries
- * are present (onnxruntime-node ships CUDA separately), then WebGPU (opt-in: it may be slower than the CPU).
+ * The device choices for this machine: auto and cpu always, then this platform's accelerators that are not left out
+ * before measuring (CUDA without its libraries), WebGPU among them (it may be slower than the CPU: auto measures).
  */
 export function availableDevices(platform: NodeJS.Platform = process.platform): string[] {
-  const devices = ['auto', 'cpu'];
-  for (const device of autoDeviceOrder(platform)) {
-    if (device !== 'cpu' && autoSkipReason(device) === null) devices.push(device);
-  }
-  devices.push('webgpu');
-  return devices;
+  return ['auto', 'cpu', ...autoDeviceOrder(platform).concat('webgpu').filter((device) => device !== 'cpu' && autoSkipReason(device) === null)];
 }
 
 /** The AppInfo form of where the weights come from, or how to get them. */

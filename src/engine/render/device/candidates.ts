@@ -42,6 +42,9 @@ export function hostCandidateProbe(env: NodeJS.ProcessEnv = process.env): Candid
   };
 }
 
+/** Why CUDA cannot run without measuring: onnxruntime-node's install step fetches its provider libraries separately. */
+export const CUDA_LIBRARIES_MISSING = "cuda libraries not installed (onnxruntime-node's install step fetches them)";
+
 /** Every provider onnxruntime-node has on `os`, in the order that breaks a tie (GPUs before the CPU). */
 export function platformDevices(os: NodeJS.Platform): NativeDevice[] {
   if (os === 'win32') return ['cuda', 'dml', 'webgpu', 'cpu'];
@@ -63,7 +66,7 @@ export function deviceCandidates(probe: CandidateProbe = hostCandidateProbe()): 
       case 'cpu':
         return { device, adapter: probe.cpu, driver: null, software: false, excluded: null };
       case 'cuda':
-        return { device, ...on(nvidia, probe.cudaLibraries ? null : "libraries not installed (onnxruntime-node's install step fetches them)") };
+        return { device, ...on(nvidia, probe.cudaLibraries ? null : CUDA_LIBRARIES_MISSING) };
       case 'dml':
         return { device, ...on(hardware, hardware ? null : 'no hardware GPU (DirectML would run on WARP, the CPU)') };
       case 'webgpu': {

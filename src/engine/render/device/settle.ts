@@ -3,7 +3,7 @@
 
 import type { Runtime } from '../../model/runtime/runtime.js';
 import { onnxruntimeVersion } from '../../model/runtime/onnxruntime.js';
-import { autoDeviceOrder } from '../execution.js';
+import { autoDeviceOrder, autoSkipReason } from '../execution.js';
 import { deviceCandidates, hostCandidateProbe, verdictKey, type CandidateProbe, type DeviceCandidate } from './candidates.js';
 import { measureCandidates } from './measure.js';
 import { decide, MEASURE_SIZE_PX, measuringOff, onlyCandidate, readVerdict, verdictFile, writeVerdict, type AutoDecision, type DeviceVerdict } from './verdict.js';
@@ -67,7 +67,7 @@ export async function settleAutoDevice(options: SettleOptions = {}): Promise<Dev
 
 /** What resolveExecution does without a verdict: the platform's first provider that is not left out. */
 function platformOrder(probe: CandidateProbe, why: string): AutoDecision {
-  const device = autoDeviceOrder(probe.os).find((d) => d === 'cpu' || (d === 'cuda' ? probe.cudaLibraries : true)) ?? 'cpu';
+  const device = autoDeviceOrder(probe.os).find((d) => autoSkipReason(d, probe) === null) ?? 'cpu';
   return { device, reason: `the platform's order: ${why}`, measured: false };
 }
 
