@@ -58,7 +58,7 @@ export function autoDeviceOrder(os: NodeJS.Platform = process.platform): Device[
 
 /** Why `auto` should not even try `device` on this machine, or null: trying CUDA without its libraries only prints a native error. */
 export function autoSkipReason(device: Device, platform: Pick<PlatformProbe, 'cudaLibraries'> = hostPlatform()): string | null {
-  return device === 'cuda' && !platform.cudaLibraries ? CUDA_LIBRARIES_MISSING : null;
+  return device === 'cuda' && !platform.cudaLibraries ? `cuda ${CUDA_LIBRARIES_MISSING}` : null;
 }
 
 /**

@@ -43,7 +43,7 @@ export function hostCandidateProbe(env: NodeJS.ProcessEnv = process.env): Candid
 }
 
 /** Why CUDA cannot run without measuring: onnxruntime-node's install step fetches its provider libraries separately. */
-export const CUDA_LIBRARIES_MISSING = "cuda libraries not installed (onnxruntime-node's install step fetches them)";
+export const CUDA_LIBRARIES_MISSING = "libraries not installed (onnxruntime-node's install step fetches them)";
 
 /** Every provider onnxruntime-node has on `os`, in the order that breaks a tie (GPUs before the CPU). */
 export function platformDevices(os: NodeJS.Platform): NativeDevice[] {
