@@ -40,13 +40,12 @@ export { writeNpyFloat32 } from './io/npy.js';
 
 // File-system and process helpers.
 export { writeFileAtomic } from './sys/atomic-file.js';
-export { pathExists } from './sys/path-exists.js';
 
 // VGG19 weights: formats, store, download.
 export { KERAS_VGG19_NOTOP, type WeightsProgress } from './weights/download.js';
 export { downloadAndInstallWeights, importWeights } from './weights/import.js';
 export { loadWeights } from './weights/load.js';
-export { builtInWeightsFolder, DROPPED_WEIGHTS_NAMES, locateWeights, WEIGHTS_ENV, WEIGHTS_HOW_TO, type WeightsLocation, type WeightsOrigin } from './weights/locate.js';
+export { builtInWeightsFolder, locateWeights, WEIGHTS_ENV, WEIGHTS_HOW_TO, type WeightsLocation, type WeightsOrigin } from './weights/locate.js';
 export { resourceFolder } from './sys/resources.js';
 export { randomVgg19Weights } from './weights/random.js';
 export { describeSource, loadConvertedWeights, readWeightsIndex, removeConvertedWeights, storePaths, verifyConvertedWeights, type WeightsIndex, weightsStatus, type WeightsStatus } from './weights/store.js';

@@ -10,7 +10,7 @@ import { planTiles, type TileRect } from './tiles/layout.js';
 import type { CompositorState } from './tiles/compositor.js';
 import { runTiled, tiledIterations, type TiledState, type RenderPhase } from './tiles/run.js';
 import type { LossBreakdown } from '../model/objective.js';
-import { summariseOrtError } from '../model/runtime/onnxruntime.js';
+import { summariseOrtError } from '../model/runtime/ort-error.js';
 import { NstError } from '../errors.js';
 
 /** `auto`: tile only when the whole image does not fit; `off`: never tile (optimise smaller and upsample instead); N: tiles of N px. */

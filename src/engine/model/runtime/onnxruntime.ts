@@ -11,8 +11,6 @@ import { canSpawnNodeChild, runInOrtChild, vulkanQuietEnv } from './ort-child.js
 import type { Device, Runtime, RuntimeBackend, RuntimeSession, SessionPlan } from './runtime.js';
 import { summariseOrtError } from './ort-error.js';
 
-export { summariseOrtError };
-
 /** The subset of onnxruntime's module API this wrapper needs; onnxruntime-node and -web both provide it. */
 interface OrtModule {
   readonly InferenceSession: { create(bytes: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };

@@ -5,7 +5,8 @@
 
 import type { Device, Runtime } from '../../model/runtime/runtime.js';
 import { canSpawnNodeChild, runInOrtChild, type ChildFeed, type OrtChildResult } from '../../model/runtime/ort-child.js';
-import { onnxruntime, summariseOrtError } from '../../model/runtime/onnxruntime.js';
+import { onnxruntime } from '../../model/runtime/onnxruntime.js';
+import { summariseOrtError } from '../../model/runtime/ort-error.js';
 import { buildLossGraph, io } from '../../model/graph/vgg-graph.js';
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, layerSpec } from '../../model/vgg19.js';
 import { randomVgg19Weights } from '../../weights/random.js';
