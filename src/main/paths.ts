@@ -14,7 +14,7 @@ export interface AppPaths {
   readonly preload: string;
   /** The built renderer, served as app://studio/. */
   readonly rendererDir: string;
-  /** The worker_threads script RunService starts for each job. */
+  /** The worker_threads script the run queue's WorkerHost starts (and keeps while it is idle). */
   readonly worker: string;
 }
 

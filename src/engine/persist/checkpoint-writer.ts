@@ -22,9 +22,8 @@ import type { RenderPlan, RenderState } from '../render/render.js';
 import type { CompositorState } from '../render/tiles/compositor.js';
 
 /**
- * Above this, a snapshot is written from the run's live buffers while the run waits: an L-BFGS state is 43
- * image-sized buffers (73 MiB at 384 px, 516 MiB at 1024 px), and a second copy of that could cost a large run
- * the memory its plan was sized to.
+ * Above this, a snapshot is written from the run's live buffers while the run waits: an L-BFGS state is dozens of
+ * image-sized buffers, and a second copy of them could cost a large run the memory its plan was sized to.
  */
 const DEFAULT_COPY_LIMIT_BYTES = 256 * 2 ** 20;
 

@@ -13,13 +13,13 @@ import { CUDA_LIBRARIES_MISSING, platformDevices } from './device/candidates.js'
 
 /**
  * 'auto' takes Winograd on the CPU only while an L-BFGS run's estimate with it stays within this: its transformed
- * kernels add ~0.5 GB at every size, which would take the 512-px run over 2 GB (docs/memory.md).
+ * kernels add memory at every size (docs/memory.md), which would take a 512-px run over 2 GB.
  */
 export const WINOGRAD_AUTO_MAX_BYTES = 2 * 2 ** 30;
 
 /**
- * Below this longest side 'auto' keeps Conv on the CPU: there Winograd's iterations are no faster (a tie at 128 px,
- * docs/performance.md), while its transformed kernels cost setup time and about 0.3 GB.
+ * Below this longest side 'auto' keeps Conv on the CPU: there Winograd's iterations are no faster, while its
+ * transformed kernels cost setup time and memory (docs/performance.md, "Winograd convolutions").
  */
 export const WINOGRAD_AUTO_MIN_PX = 192;
 

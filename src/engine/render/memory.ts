@@ -37,8 +37,8 @@ export const CALIBRATION = {
   setupGraphShare: 0.4,
   /**
    * Resident bytes per byte of Winograd's transformed kernels U (graph/ops/conv.ts; 4x a 3x3 kernel's size, blocks
-   * 3–5, forward and input gradient): onnxruntime's initializers plus what its loading leaves resident. Fitted to
-   * `nst estimate --measure 22` at 256 and 512 px (1.75 and 1.93).
+   * 3–5, forward and input gradient): onnxruntime's initializers plus what its loading leaves resident, fitted to
+   * `nst estimate --measure` at 256 and 512 px.
    */
   winogradKernelCopies: 1.85,
 } as const;

@@ -94,8 +94,7 @@ export async function resizeLongest(image: PlanarImage, longestPx: number): Prom
  * The next scale's start: the coarse result upsampled, plus the detail the coarse scale could not hold, taken
  * from the content photo (its Laplacian band: the photo at this scale minus the photo at the coarse scale,
  * upsampled), clamped to pixel range. A plain upsample is blurred, and blur is exactly what the shallow layers'
- * style terms punish: on the 256-px Tübingen/Starry Night pair the plain upsample started at a balanced loss of
- * 2.89 (worse than the photo's 2.82), with the photo's detail added at 2.40.
+ * style terms punish (docs/memory.md, "Time-to-quality").
  */
 export async function upsampleWithDetail(coarse: PlanarImage, coarseContent: PlanarImage, content: PlanarImage): Promise<PlanarImage> {
   const { width, height } = content;
@@ -107,10 +106,10 @@ export async function upsampleWithDetail(coarse: PlanarImage, coarseContent: Pla
 }
 
 /**
- * Runs `settings.iterations` at the last scale and a quarter of them at each coarser one (scaleIterations; a coarse
- * scale costs a quarter per halving besides), each starting from the
- * previous scale's result upsampled with the photo's finer detail added (upsampleWithDetail); style and content
- * targets are recomputed per scale from images scaled consistently. Optimizer state starts fresh at each scale: its curvature pairs describe a different image size.
+ * Runs `settings.iterations` at the last scale and a quarter of them at each coarser one (scaleIterations), each
+ * starting from the previous scale's result upsampled with the photo's finer detail added (upsampleWithDetail).
+ * Style and content targets are recomputed per scale from images scaled consistently; the optimizer starts fresh at
+ * each scale, since its curvature pairs describe another image size.
  */
 export async function runMultiScale(inputs: MultiScaleInputs, settings: RunSettings, options: MultiScaleOptions): Promise<RunResult> {
   const targetPx = Math.max(inputs.content.width, inputs.content.height);

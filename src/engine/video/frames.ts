@@ -45,14 +45,12 @@ export interface FrameSpoolOptions {
 }
 
 /**
- * Frames go to disk as they arrive; memory holds only the ones still being encoded (as 8-bit RGB, a quarter of
- * the run's float image), so a 2,000-iteration run at 1024 px costs disk (≈1.5 MB a PNG frame), not RAM.
- * Writes are serialised: callers may fire add() from a synchronous event handler without awaiting it.
+ * Frames go to disk as they arrive; memory holds only the ones still being encoded (as 8-bit RGB), so a long run
+ * costs disk, not RAM. Writes are serialised: callers may fire add() from a synchronous event handler.
  *
  * Files and index lines are written synchronously once a frame is encoded: the spool shares its thread with the
- * run, whose graph runs on it too, so the event loop turns about once an iteration and every awaited fs call would
- * cost up to one (a frame took ~13 turns that way, more than the 10 iterations between frames). The index is
- * appended to, a line a frame or loss, never rewritten while the run goes on.
+ * run, so the event loop turns about once an iteration and every awaited fs call would make frames lag the run.
+ * The index is appended to, a line a frame or loss, never rewritten while the run goes on.
  */
 export class FrameSpool {
   private entries: FrameEntry[] = [];

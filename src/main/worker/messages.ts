@@ -1,4 +1,5 @@
-// The tagged messages between the run service (parent) and the job worker; structured-cloned, buffers transferred.
+// The tagged messages between the worker host (services/worker-host.ts, the parent) and the job worker;
+// structured-cloned, buffers transferred.
 
 import type { RunEvent, StartRunRequest } from '../../shared/api.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
