@@ -88,6 +88,12 @@ async function start(): Promise<void> {
       return answer.canceled || !answer.filePath ? null : answer.filePath;
     },
     writeFileAtomic,
+    // The one way an ffmpeg path gets in: the user picks the file (the renderer can only ask for this dialog).
+    chooseExecutable: async () => {
+      const options = { title: 'Choose ffmpeg', properties: ['openFile', 'dontAddToRecent'] as Array<'openFile' | 'dontAddToRecent'> };
+      const answer = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+      return answer.canceled || answer.filePaths.length === 0 ? null : answer.filePaths[0]!;
+    },
   };
   const handlers = apiHandlers(backend.services, saveDialogCalls(backend, dialogs));
   registerIpcHandlers(ipcMain, {

@@ -11,11 +11,12 @@ import { StudioBackend } from '../main/services/studio-backend.js';
 import { WEIGHTS_ENV } from '../engine/index.js';
 import { DEFAULT_HOST, startStudioHost } from './host.js';
 
-const USAGE = `Usage: npm run serve -- [--port N] [--host ADDRESS] [--weights PATH] [--data-dir DIR] [--renderer-dir DIR] [--threads N]
+const USAGE = `Usage: npm run serve -- [--port N] [--host ADDRESS] [--weights PATH] [--ffmpeg PATH] [--data-dir DIR] [--renderer-dir DIR] [--threads N]
 
   --port N           port to listen on (default: a free one)
   --host ADDRESS     interface to bind (default ${DEFAULT_HOST}; anything else exposes the studio to the network)
   --weights PATH     VGG19 weights (.h5, .onnx or TF.js folder); default $${WEIGHTS_ENV}, then DATA_DIR/weights
+  --ffmpeg PATH      the ffmpeg for video export; default $NST_FFMPEG, then ffmpeg-static, then PATH (the page cannot choose one)
   --data-dir DIR     where settings are kept (default: the user's app-data folder)
   --renderer-dir DIR the built renderer (default: out/renderer beside this bundle)
   --threads N        CPU threads per run (default: all cores)`;
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
         port: { type: 'string' },
         host: { type: 'string' },
         weights: { type: 'string' },
+        ffmpeg: { type: 'string' },
         'data-dir': { type: 'string' },
         'renderer-dir': { type: 'string' },
         threads: { type: 'string' },
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
     worker: { url: workerFile },
     version: packageVersion(path.join(here, '..', '..', 'package.json')),
     weightsArgument: values.weights ?? null,
+    ffmpegPath: values.ffmpeg ?? null,
     threads,
   });
   let studio;

@@ -150,6 +150,11 @@ export type MenuAction =
   | { type: 'open-content'; image: ImageInput }
   | { type: 'open-style'; images: ImageInput[] }
   | { type: 'export-image' }
+  | { type: 'export-video' }
+  // The Run menu: what the page's Start, Pause (Resume, Keep going) and Stop buttons do.
+  | { type: 'start' }
+  | { type: 'pause' }
+  | { type: 'stop' }
   | { type: 'error'; error: ErrorInfo };
 
 // --- The weights manager (the Model panel) --------------------------------------------------------------------
@@ -261,6 +266,14 @@ export type VideoExportEvent =
   | { runId: string; type: 'error'; error: ErrorInfo }
   /** Cancelled: ffmpeg was stopped and no file was written. */
   | { runId: string; type: 'canceled' };
+
+/**
+ * Which ffmpeg to use is the host's to say, never a path from the page: `reset: false` asks for the host's own way of
+ * choosing one (Electron: a native open dialog), `reset: true` forgets the choice (found automatically again).
+ */
+export interface ChooseFfmpegRequest {
+  reset: boolean;
+}
 
 /** For the ffmpeg line of the settings panel. */
 export type FfmpegStatus =

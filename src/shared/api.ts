@@ -9,6 +9,7 @@ import type {
   BatchEvent,
   BatchItemRef,
   BatchOutput,
+  ChooseFfmpegRequest,
   BatchStatus,
   EstimateMemoryRequest,
   ExportImageRequest,
@@ -101,7 +102,12 @@ export const API = {
   /** Cancels the run's export in progress (one export per run at a time). */
   cancelVideoExport: request<RunRef, null>('video:cancel'),
   getFfmpegStatus: request<void, FfmpegStatus>('video:ffmpeg-status'),
-  /** The Export video options, the timelapse toggle and the ffmpeg setting, persisted with the settings. */
+  /**
+   * The ffmpeg to use, chosen the host's way (Electron: a native open dialog; the browser host: its --ffmpeg option,
+   * so it answers with how), never a path the page names; answers the status after the choice.
+   */
+  chooseFfmpeg: hostRequest<ChooseFfmpegRequest, FfmpegStatus>('video:ffmpeg-choose'),
+  /** The Export video options and the timelapse toggle, persisted with the settings. */
   getVideoSettings: request<void, VideoSettings>('video:settings-get'),
   saveVideoSettings: request<VideoSettings, null>('video:settings-save'),
   videoEvent: push<VideoExportEvent>('video:event'),

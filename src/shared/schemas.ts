@@ -5,6 +5,7 @@ import * as v from 'valibot';
 import type { RequestMethod, RequestOf } from './api.js';
 import type {
   BatchItemRef,
+  ChooseFfmpegRequest,
   EstimateMemoryRequest,
   ExportImageRequest,
   ExportVideoRequest,
@@ -260,9 +261,6 @@ export const EstimateMemoryRequestSchema = v.strictObject(
   objectMessage('an object {settings, content}'),
 ) satisfies v.GenericSchema<unknown, EstimateMemoryRequest>;
 
-/** Longest ffmpeg path accepted (a path, not a command line). */
-export const MAX_FFMPEG_PATH_LENGTH = 4096;
-
 export const VideoSettingsSchema = v.strictObject(
   {
     format: v.picklist(['mp4', 'webm', 'gif'], 'must be mp4, webm or gif'),
@@ -271,18 +269,16 @@ export const VideoSettingsSchema = v.strictObject(
     holdFinalSeconds: numberIn(0, 60),
     sideBySide: v.boolean('must be true or false'),
     caption: v.boolean('must be true or false'),
-    ffmpegPath: v.nullable(
-      v.pipe(
-        v.string('must be a path or null'),
-        v.minLength(1, 'must not be empty (null: find one)'),
-        v.maxLength(MAX_FFMPEG_PATH_LENGTH, `must be at most ${MAX_FFMPEG_PATH_LENGTH} characters`),
-        v.check((p) => !/[\u0000-\u001f]/.test(p), 'must not hold control characters'),
-      ),
-    ),
     record: v.boolean('must be true or false'),
   },
-  objectMessage('an object {format, frameEvery, fps, holdFinalSeconds, sideBySide, caption, ffmpegPath, record}'),
+  objectMessage('an object {format, frameEvery, fps, holdFinalSeconds, sideBySide, caption, record}'),
 ) satisfies v.GenericSchema<unknown, VideoSettings>;
+
+/** No path: the page may only ask for the host's own way of choosing (Electron's open dialog) or to forget the choice. */
+export const ChooseFfmpegRequestSchema = v.strictObject(
+  { reset: v.boolean('must be true or false') },
+  objectMessage('an object {reset}'),
+) satisfies v.GenericSchema<unknown, ChooseFfmpegRequest>;
 
 export const StartBatchRequestSchema = v.strictObject(
   {
@@ -356,6 +352,7 @@ export const REQUEST_SCHEMAS = {
   exportVideo: ExportVideoRequestSchema,
   cancelVideoExport: RunRefSchema,
   saveVideoSettings: VideoSettingsSchema,
+  chooseFfmpeg: ChooseFfmpegRequestSchema,
   startBatch: StartBatchRequestSchema,
   getBatchOutput: BatchItemRefSchema,
   resumeInterruptedRun: RunRefSchema,

@@ -177,8 +177,6 @@ export interface VideoSettings {
   sideBySide: boolean;
   /** "iteration N · loss L" along the bottom. */
   caption: boolean;
-  /** An ffmpeg executable the user chose; null: ffmpeg-static, @ffmpeg-installer/ffmpeg, then PATH. */
-  ffmpegPath: string | null;
   /** "Record timelapse" of new runs (a frame every frameEvery iterations). */
   record: boolean;
 }
@@ -190,6 +188,5 @@ export const DEFAULT_VIDEO_SETTINGS: VideoSettings = {
   holdFinalSeconds: 1,
   sideBySide: false,
   caption: false,
-  ffmpegPath: null,
   record: true,
 };

@@ -2,10 +2,13 @@
 // it got), every studio event can be pushed by the test, and the exports the hosts hand out have bytes to give.
 
 import type { ExportSources } from '../../src/main/services/studio-backend.js';
-import { REQUEST_METHODS, STUDIO_PUSH_NAMES, listenerName, type PushName, type StudioServices } from '../../src/shared/api.js';
+import { REQUEST_METHODS, STUDIO_PUSH_NAMES, listenerName, type FfmpegStatus, type PushName, type StudioServices } from '../../src/shared/api.js';
 import { ok } from '../../src/shared/result.js';
 
-export type FakeSources = Pick<ExportSources, 'renderExport' | 'exportVideoBytes' | 'exportVideoTo' | 'hasVideoFrames'>;
+export type FakeSources = Pick<ExportSources, 'renderExport' | 'exportVideoBytes' | 'exportVideoTo' | 'hasVideoFrames' | 'useFfmpeg'> & Pick<StudioServices, 'getFfmpegStatus'>;
+
+/** The ffmpeg status the fake sources answer with (after a choice, and when asked). */
+export const FAKE_FFMPEG: FfmpegStatus = { found: true, path: '/opt/ffmpeg/bin/ffmpeg', source: 'setting', version: '7.0', notes: [] };
 
 /** The services, the export sources, and both as the browser host takes them (a StudioBackend's shape). */
 export function fakeServices() {
@@ -30,6 +33,8 @@ export function fakeServices() {
     exportVideoBytes: async () => ok({ info: { path: null, fileName: 'run-1-abcd.mp4', format: 'mp4', mimeType: 'video/mp4', width: 1, height: 1, fps: 10, frames: 1, durationSeconds: 0.1, sizeBytes: 3 }, bytes: new Uint8Array([4, 5, 6]) }),
     exportVideoTo: async (_request, savePath) => ok({ path: savePath, fileName: 'v.mp4', format: 'mp4', mimeType: 'video/mp4', width: 1, height: 1, fps: 10, frames: 1, durationSeconds: 0.1, sizeBytes: 3 }),
     hasVideoFrames: async () => true,
+    useFfmpeg: async () => ok(FAKE_FFMPEG),
+    getFfmpegStatus: async () => ok(FAKE_FFMPEG),
   };
   return {
     services: services as unknown as StudioServices,

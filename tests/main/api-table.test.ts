@@ -91,7 +91,7 @@ describe("Electron's main process", () => {
     const handlers = new Map<string, (event: unknown, payload: unknown) => unknown>();
     const ipcMain: IpcMainLike = { handle: (channel, listener) => handlers.set(channel, listener as never), removeHandler: (channel) => handlers.delete(channel) };
     const fake = fakeServices();
-    const dialogs = { chooseSavePath: async () => '/home/artist/painting.png', writeFileAtomic: async () => undefined };
+    const dialogs = { chooseSavePath: async () => '/home/artist/painting.png', writeFileAtomic: async () => undefined, chooseExecutable: async () => '/opt/ffmpeg/bin/ffmpeg' };
     registerIpcHandlers(ipcMain, apiHandlers(fake.services, saveDialogCalls(fake.sources, dialogs)), policy, () => undefined);
     expect(sorted([...handlers.keys()])).toEqual(sorted(REQUEST_METHODS.map((method) => API[method].channel)));
     for (const method of REQUEST_METHODS) {
@@ -148,10 +148,11 @@ describe("the browser host's WebSocket dispatch", () => {
     }
   }
 
-  it.each(REQUEST_METHODS)('answers %s through its service (the exports as downloads)', async (method) => {
+  it.each(REQUEST_METHODS)('answers %s through its service (the exports as downloads, ffmpeg chosen by the host)', async (method) => {
     const reply = (await ask(method, valid(method) ?? null)) as { id: number; result: Result<unknown> };
     expect(reply.id).toBe(7);
-    if (API[method].answeredBy === 'host') expect(reply.result).toMatchObject({ ok: true, value: { kind: 'download' } });
+    if (method === 'chooseFfmpeg') expect(reply.result).toMatchObject({ ok: false, error: { code: 'FFMPEG_CHOSEN_BY_HOST' } });
+    else if (API[method].answeredBy === 'host') expect(reply.result).toMatchObject({ ok: true, value: { kind: 'download' } });
     else {
       expect(reply.result).toEqual(ok({ answered: method }));
       expect(fake.calls.at(-1)).toEqual([method, valid(method) ?? null]);

@@ -44,7 +44,7 @@ const VIDEO_INFO: VideoExportInfo = {
   sizeBytes: 1000,
 };
 
-type FakeServices = StudioServices & Pick<ExportSources, 'renderExport' | 'hasVideoFrames' | 'exportVideoTo'> & { calls: string[] };
+type FakeServices = StudioServices & Pick<ExportSources, 'renderExport' | 'hasVideoFrames' | 'exportVideoTo' | 'useFfmpeg'> & { calls: string[] };
 
 /** Services that record what reached them (nothing should, for a refused or malformed request); every call answers ok. */
 function fakeServices(): FakeServices {
@@ -67,6 +67,10 @@ function fakeServices(): FakeServices {
       calls.push('exportVideoTo');
       return ok({ ...VIDEO_INFO, path: savePath });
     },
+    useFfmpeg: async (ffmpegPath: string | null) => {
+      calls.push(`useFfmpeg ${ffmpegPath}`);
+      return ok({ found: false, help: 'none' });
+    },
   }) as unknown as FakeServices;
 }
 
@@ -85,6 +89,7 @@ function fakeContext(dialogs: Partial<SaveDialogs> = {}): FakeContext {
       writeFileAtomic: async (file, bytes) => {
         written.set(file, bytes);
       },
+      chooseExecutable: async () => '/opt/ffmpeg/bin/ffmpeg',
       ...dialogs,
     },
     written,
@@ -199,7 +204,9 @@ describe('malformed payloads are rejected as data, and never reach the services'
     ['estimateMemory', 'a memory limit in bytes', { settings: { ...DEFAULT_STUDIO_SETTINGS, memoryLimitMb: 8e9 }, content: null }, /memoryLimitMb/],
     ['estimateMemory', 'a fractional content width', { settings: DEFAULT_STUDIO_SETTINGS, content: { width: 0.5, height: 2 } }, /content\.width/],
     ['getVideoSettings', 'a payload where none is taken', { x: 1 }, /payload/],
-    ['saveVideoSettings', 'an empty ffmpeg path', { ...DEFAULT_VIDEO_SETTINGS, ffmpegPath: '' }, /ffmpegPath/],
+    ['saveVideoSettings', 'an ffmpeg path (the page cannot name one)', { ...DEFAULT_VIDEO_SETTINGS, ffmpegPath: '/bin/sh' }, /ffmpegPath is not a known field/],
+    ['chooseFfmpeg', 'a path instead of the dialog', { reset: false, path: '/bin/sh' }, /chooseFfmpeg\.path is not a known field/],
+    ['chooseFfmpeg', 'nothing', null, /chooseFfmpeg must be an object/],
     ['saveVideoSettings', 'fps 1000', { ...DEFAULT_VIDEO_SETTINGS, fps: 1000 }, /fps/],
     ['saveVideoSettings', 'an unknown field', { ...DEFAULT_VIDEO_SETTINGS, shell: 'rm -rf' }, /shell/],
   ];

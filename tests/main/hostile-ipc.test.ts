@@ -17,7 +17,7 @@ import { WeightsService } from '../../src/main/services/weights-service.js';
 import { noiseImage } from '../../src/engine/io/image.js';
 import type { RequestMethod, Result, RunEvent, StartRunRequest, StudioServices } from '../../src/shared/api.js';
 import { apiHandlers } from '../../src/shared/dispatch.js';
-import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
+import { DEFAULT_STUDIO_SETTINGS, DEFAULT_VIDEO_SETTINGS } from '../../src/shared/studio-settings.js';
 import { EventLog, WEIGHTS_DIR, testSettings, tsJobWorker } from '../helpers/studio.js';
 import { hasShared } from '../helpers/shared-data.js';
 import { jpegBomb, pngBomb, solid, svgBomb, truncated } from '../helpers/hostile-files.js';
@@ -59,6 +59,10 @@ function recordingContext(): RecordingContext {
       },
       writeFileAtomic: async (file) => {
         calls.push(`write ${file}`);
+      },
+      chooseExecutable: async () => {
+        calls.push('chooseExecutable');
+        return '/usr/bin/ffmpeg';
       },
     },
   };
@@ -126,6 +130,8 @@ export const PAYLOAD_ROWS: readonly PayloadRow[] = [
   { name: 'a javascript: weights URL', method: 'fetchWeights', payload: () => ({ url: 'javascript:alert(1)' }), message: /^fetchWeights\.url must be an http:\/\/ or https:\/\/ address/ },
   { name: 'a weights import of 65 files', method: 'importWeights', payload: () => ({ files: Array.from({ length: 65 }, (_, i) => ({ name: `s${i}.bin`, bytes: png })) }), message: /^importWeights\.files must hold at most 64 files/ },
   { name: 'a weights import with a NaN for bytes', method: 'importWeights', payload: () => ({ files: [{ name: 'vgg19.h5', bytes: Number.NaN }] }), message: /^importWeights\.files\.0\.bytes must be a Uint8Array/ },
+  { name: 'an ffmpeg to run, in the video settings', method: 'saveVideoSettings', payload: () => ({ ...DEFAULT_VIDEO_SETTINGS, ffmpegPath: '/bin/sh' }), message: /^saveVideoSettings\.ffmpegPath is not a known field/ },
+  { name: 'an ffmpeg to run, instead of the open dialog', method: 'chooseFfmpeg', payload: () => ({ reset: false, path: '/root/.ssh/id_rsa' }), message: /^chooseFfmpeg\.path is not a known field/ },
   { name: 'settings for a device that does not exist', method: 'saveSettings', payload: () => ({ ...structuredClone(DEFAULT_STUDIO_SETTINGS), device: 'tpu' }), message: /^saveSettings\.device must be auto, cpu/ },
 ];
 

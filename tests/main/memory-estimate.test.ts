@@ -35,7 +35,7 @@ let handlers: ApiCalls;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'nst-estimate-'));
   backend = await StudioBackend.create({ dataDir: dir, worker: tsJobWorker(), version: 'test', env: {} });
-  handlers = apiHandlers(backend.services, saveDialogCalls(backend, { chooseSavePath: async () => null, writeFileAtomic: async () => undefined }));
+  handlers = apiHandlers(backend.services, saveDialogCalls(backend, { chooseSavePath: async () => null, writeFileAtomic: async () => undefined, chooseExecutable: async () => null }));
 });
 
 afterAll(async () => {

@@ -104,13 +104,14 @@ describe('SettingsStore', () => {
 });
 
 describe('SettingsStore: video options, ffmpeg path, memory and scale settings', () => {
-  const video = { format: 'gif' as const, frameEvery: 5, fps: 24, holdFinalSeconds: 2.5, sideBySide: true, caption: true, ffmpegPath: '/opt/ffmpeg/bin/ffmpeg', record: false };
+  const video = { format: 'gif' as const, frameEvery: 5, fps: 24, holdFinalSeconds: 2.5, sideBySide: true, caption: true, record: false };
 
-  it('persists the Export video options, the timelapse toggle and the ffmpeg path across launches', async () => {
+  it('persists the Export video options, the timelapse toggle and the ffmpeg chosen in the dialog across launches', async () => {
     const store = await SettingsStore.open(dir);
     expect(store.videoSettings).toEqual(DEFAULT_VIDEO_SETTINGS);
     expect(store.ffmpegPath).toBeNull();
     expect(await store.saveVideoSettings(video)).toEqual({ ok: true, value: null });
+    expect(await store.saveFfmpegPath('/opt/ffmpeg/bin/ffmpeg')).toEqual({ ok: true, value: null });
     const again = await SettingsStore.open(dir);
     expect(again.videoSettings).toEqual(video);
     expect(again.ffmpegPath).toBe('/opt/ffmpeg/bin/ffmpeg');
@@ -121,8 +122,7 @@ describe('SettingsStore: video options, ffmpeg path, memory and scale settings',
   });
 
   it.each([
-    ['an empty ffmpeg path', { ffmpegPath: '' }, /ffmpegPath/],
-    ['a path with a newline', { ffmpegPath: '/usr/bin/ffmpeg\n--evil' }, /ffmpegPath/],
+    ['an ffmpeg path (only the host may name one)', { ffmpegPath: '/bin/sh' }, /ffmpegPath is not a known field/],
     ['fps 0', { fps: 0 }, /fps/],
     ['frameEvery 0.5', { frameEvery: 0.5 }, /frameEvery/],
     ['an unknown format', { format: 'avi' }, /format/],
@@ -177,13 +177,18 @@ describe('SettingsStore: video options, ffmpeg path, memory and scale settings',
     expect((await SettingsStore.open(dir)).settings).toMatchObject({ scales: 'auto', tile: 'auto', memoryLimitMb: null, styleScale: 0.5 });
   });
 
-  it('the studio asks ffmpeg status with the saved path first, and says when it does not work', async () => {
+  it('drops an ffmpeg path that an older file kept with the video options (any client of the bridge could have set it)', async () => {
+    await writeFile(file(), JSON.stringify({ version: 1, settings: DEFAULT_STUDIO_SETTINGS, video: { ...video, ffmpegPath: '/tmp/evil.sh' } }));
+    const store = await SettingsStore.open(dir);
+    expect(store.videoSettings).toEqual(video);
+    expect(store.ffmpegPath).toBeNull();
+  });
+
+  it('the studio asks ffmpeg status with the chosen path first, and says when it does not work', async () => {
     const backend = await StudioBackend.create({ dataDir: dir, worker: tsJobWorker(), version: 'test', env: {} });
     try {
       const missing = path.join(dir, 'no-such-ffmpeg');
-      expect(await backend.saveVideoSettings({ ...DEFAULT_VIDEO_SETTINGS, ffmpegPath: missing })).toEqual({ ok: true, value: null });
-      expect(await backend.getVideoSettings()).toEqual({ ok: true, value: { ...DEFAULT_VIDEO_SETTINGS, ffmpegPath: missing } });
-      const status = await backend.getFfmpegStatus();
+      const status = await backend.useFfmpeg(missing);
       expect(status.ok).toBe(true);
       const text = JSON.stringify(status.ok && status.value);
       // Found elsewhere (notes say why the setting was passed over) or not at all (the help names what was tried).

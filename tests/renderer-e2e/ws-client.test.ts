@@ -38,11 +38,12 @@ describe("the renderer's WebSocket client", () => {
     expect(Object.keys(api).sort()).toEqual([...REQUEST_METHODS, ...STUDIO_PUSH_NAMES.map(listenerName), 'onConnectionError'].sort());
   });
 
-  it('carries every call to its service (the exports come back as downloads) and every studio event to its subscriber', async () => {
+  it('carries every call to its service (the exports come back as downloads; ffmpeg is the host\'s to choose) and every studio event to its subscriber', async () => {
     const api = webSocketApi(url) as unknown as Record<string, (argument?: unknown) => unknown>;
     for (const method of REQUEST_METHODS) {
       const result = (await api[method]!(valid(method))) as Result<unknown>;
-      if (API[method].answeredBy === 'host') expect(result, method).toMatchObject({ ok: true, value: { kind: 'download' } });
+      if (method === 'chooseFfmpeg') expect(result, method).toMatchObject({ ok: false, error: { code: 'FFMPEG_CHOSEN_BY_HOST' } });
+      else if (API[method].answeredBy === 'host') expect(result, method).toMatchObject({ ok: true, value: { kind: 'download' } });
       else {
         expect(result, method).toEqual(ok({ answered: method }));
         // A call without a payload goes out as null.

@@ -40,7 +40,7 @@ export interface ResolveFfmpegOptions {
 export const FFMPEG_HELP =
   'Video export needs ffmpeg. Install it so `ffmpeg` is on PATH (Debian/Ubuntu: sudo apt install ffmpeg; ' +
   'macOS: brew install ffmpeg; Windows: winget install Gyan.FFmpeg), or point nst at an ffmpeg executable: ' +
-  '--ffmpeg PATH or NST_FFMPEG for the CLI, the ffmpeg setting in the studio. ' +
+  '--ffmpeg PATH or NST_FFMPEG for the CLI and `npm run serve`, Choose ffmpeg… under Export video\'s Details in the desktop studio. ' +
   '(npm installs one too where it can: ffmpeg-static downloads it, @ffmpeg-installer/ffmpeg ships it.)';
 
 const FFPROBE_HELP =

@@ -1,9 +1,10 @@
-// Electron's own answers to the export calls: ask where to save (a native save dialog), then write there. The path
-// comes only from the dialog: the renderer names a run, a format and options, never a location.
+// Electron's own answers to the host calls: exports ask where to save (a native save dialog), then write there; the
+// ffmpeg to use is chosen in a native open dialog. Paths come only from the dialogs: the renderer names a run, a
+// format and options, never a location, and never an executable to run.
 
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import type { ErrorInfo, ExportImageRequest, ExportVideoRequest, HostCalls } from '../../shared/api.js';
+import type { ErrorInfo, ExportImageRequest, ExportVideoRequest, HostCalls, StudioServices } from '../../shared/api.js';
 import { exportBaseName } from '../../shared/export-names.js';
 import { fail, ok } from '../../shared/result.js';
 import type { ExportSources } from '../services/studio-backend.js';
@@ -19,6 +20,8 @@ export interface SaveDialogs {
   chooseSavePath(target: SaveTarget): Promise<string | null>;
   /** Writes bytes to a path the user chose: a temp file beside it, then a rename, so no half-written file remains. */
   writeFileAtomic(filePath: string, bytes: Uint8Array): Promise<void>;
+  /** Asks the user for an ffmpeg executable (a native open dialog); null when they cancel. The only source of one. */
+  chooseExecutable(): Promise<string | null>;
 }
 
 export const EXPORT_EXTENSIONS = { png: ['.png'], jpeg: ['.jpg', '.jpeg'] } as const;
@@ -49,7 +52,10 @@ export async function refuseUnconfirmedOverwrite(chosen: string, target: string)
 }
 
 /** exportImage and exportVideo as the desktop app answers them: saved where a dialog said, or canceled. */
-export function saveDialogCalls(sources: Pick<ExportSources, 'renderExport' | 'hasVideoFrames' | 'exportVideoTo'>, dialogs: SaveDialogs): HostCalls {
+export function saveDialogCalls(
+  sources: Pick<ExportSources, 'renderExport' | 'hasVideoFrames' | 'exportVideoTo' | 'useFfmpeg'> & Pick<StudioServices, 'getFfmpegStatus'>,
+  dialogs: SaveDialogs,
+): HostCalls {
   return {
     async exportImage(request) {
       const { runId, format } = request;
@@ -83,6 +89,13 @@ export function saveDialogCalls(sources: Pick<ExportSources, 'renderExport' | 'h
       const exported = await sources.exportVideoTo(request, target);
       if (!exported.ok) return exported.error.code === 'ABORTED' ? ok({ kind: 'canceled' }) : exported;
       return ok({ kind: 'saved', info: exported.value });
+    },
+
+    async chooseFfmpeg({ reset }) {
+      if (reset) return sources.useFfmpeg(null);
+      const chosen = await dialogs.chooseExecutable();
+      // Cancelled: the choice stays as it was; the answer is the status all the same.
+      return chosen === null ? sources.getFfmpegStatus() : sources.useFfmpeg(chosen);
     },
   };
 }

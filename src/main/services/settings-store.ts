@@ -34,8 +34,13 @@ interface StoredFile {
   settings: StudioSettings;
   window: WindowState | null;
   weightsPath: string | null;
-  /** The Export video options, the timelapse toggle and the ffmpeg setting. */
+  /** The Export video options and the timelapse toggle. */
   video: VideoSettings;
+  /**
+   * The ffmpeg chosen in Electron's open dialog; never set from the page. (Files from before kept a page-given
+   * `video.ffmpegPath`; it is dropped on load, since any client of the bridge could have written it.)
+   */
+  ffmpegPath: string | null;
 }
 
 export class SettingsStore {
@@ -87,9 +92,14 @@ export class SettingsStore {
     return { ...this.data.video };
   }
 
-  /** The ffmpeg the user chose (tried first by resolveFfmpeg), or null. */
+  /** The ffmpeg the user chose in a native dialog (tried first by resolveFfmpeg), or null. */
   get ffmpegPath(): string | null {
-    return this.data.video.ffmpegPath;
+    return this.data.ffmpegPath;
+  }
+
+  /** Only for a path from a native dialog or the host's own configuration, never from the page. */
+  async saveFfmpegPath(ffmpegPath: string | null): Promise<Result<null>> {
+    return this.persist({ ...this.data, ffmpegPath });
   }
 
   /** Persists settings the dispatch validated. */
@@ -134,7 +144,7 @@ export class SettingsStore {
 }
 
 function defaults(): StoredFile {
-  return { version: FILE_VERSION, settings: structuredClone(DEFAULT_STUDIO_SETTINGS), window: null, weightsPath: null, video: { ...DEFAULT_VIDEO_SETTINGS } };
+  return { version: FILE_VERSION, settings: structuredClone(DEFAULT_STUDIO_SETTINGS), window: null, weightsPath: null, video: { ...DEFAULT_VIDEO_SETTINGS }, ffmpegPath: null };
 }
 
 /**
@@ -157,13 +167,14 @@ function parseStoredFile(text: string): { ok: true; value: StoredFile } | { ok: 
   if (!settings.ok) return { ok: false, error: settings.error.message };
   const window = v.safeParse(WindowStateSchema, file.window);
   const weightsPath = typeof file.weightsPath === 'string' && file.weightsPath.length > 0 ? file.weightsPath : null;
+  const ffmpegPath = typeof file.ffmpegPath === 'string' && file.ffmpegPath.length > 0 ? file.ffmpegPath : null;
   // The video options are a convenience: missing fields get defaults, and a section that is still not valid is
   // dropped for the defaults rather than costing the run settings.
   const storedVideo = typeof file.video === 'object' && file.video !== null && !Array.isArray(file.video) ? (file.video as Record<string, unknown>) : {};
   const video = validateVideoSettings({ ...DEFAULT_VIDEO_SETTINGS, ...pick(storedVideo, Object.keys(DEFAULT_VIDEO_SETTINGS)) });
   return {
     ok: true,
-    value: { version: FILE_VERSION, settings: settings.value, window: window.success ? window.output : null, weightsPath, video: video.ok ? video.value : { ...DEFAULT_VIDEO_SETTINGS } },
+    value: { version: FILE_VERSION, settings: settings.value, window: window.success ? window.output : null, weightsPath, video: video.ok ? video.value : { ...DEFAULT_VIDEO_SETTINGS }, ffmpegPath },
   };
 }
 

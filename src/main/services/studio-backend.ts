@@ -48,6 +48,8 @@ export interface ExportSources {
   exportVideoTo(request: ExportVideoRequest, savePath: string): Promise<Result<VideoExportInfo>>;
   /** The browser host: the video's bytes, for the page to download. */
   exportVideoBytes(request: ExportVideoRequest): Promise<Result<{ info: VideoExportInfo; bytes: Uint8Array }>>;
+  /** Electron: keeps the ffmpeg its open dialog returned (null: find one again) and says which is used now. */
+  useFfmpeg(ffmpegPath: string | null): Promise<Result<FfmpegStatus>>;
 }
 
 export interface StudioBackendOptions {
@@ -58,6 +60,11 @@ export interface StudioBackendOptions {
   /** An explicit weights path (the browser host's --weights); otherwise NST_WEIGHTS, settings, app data. */
   weightsArgument?: string | null;
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The ffmpeg the host was started with (the browser host's --ffmpeg); else NST_FFMPEG, else the one chosen in
+   * Electron's open dialog. No client of the bridge can name one: it would be run (`-version`) to check it.
+   */
+  ffmpegPath?: string | null;
   threads?: number;
   previewIntervalMs?: number;
   /**
@@ -116,8 +123,9 @@ export class StudioBackend implements ExportSources {
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.previewIntervalMs !== undefined ? { previewIntervalMs: options.previewIntervalMs } : {}),
     });
-    // The ffmpeg setting is read at each export and status check, so a change needs no restart.
-    const videos = new VideoService({ root: framesRoot, ffmpegPath: () => settings.ffmpegPath });
+    // Read at each export and status check, so a choice in the dialog needs no restart.
+    const env = options.env ?? process.env;
+    const videos = new VideoService({ root: framesRoot, ffmpegPath: () => options.ffmpegPath || env.NST_FFMPEG || settings.ffmpegPath });
     // The batch queue runs its items through the same run queue; an unfinished batch carries on from here.
     const batches = await BatchService.open({ runs, root: path.join(options.batchRoot ?? options.dataDir, 'batch') });
     return new StudioBackend(options, locate, settings, runs, new ExportService(runs), weights, videos, batches);
@@ -192,6 +200,11 @@ export class StudioBackend implements ExportSources {
 
   getFfmpegStatus(): Promise<Result<FfmpegStatus>> {
     return this.videos.ffmpegStatus();
+  }
+
+  async useFfmpeg(ffmpegPath: string | null): Promise<Result<FfmpegStatus>> {
+    const saved = await this.settings.saveFfmpegPath(ffmpegPath);
+    return saved.ok ? this.videos.ffmpegStatus() : saved;
   }
 
   async getVideoSettings(): Promise<Result<VideoSettings>> {

@@ -1,5 +1,5 @@
-// The Export video options (format, fps, hold, side-by-side, caption), the "Record timelapse" toggle for new runs
-// and the ffmpeg setting, persisted (debounced) through the API; the ffmpeg in use; one export at a time with its
+// The Export video options (format, fps, hold, side-by-side, caption) and the "Record timelapse" toggle for new runs,
+// persisted (debounced) through the API; the ffmpeg in use, chosen the host's way; one export at a time with its
 // progress and cancel.
 
 import type { ErrorInfo, FfmpegStatus, StudioApi, VideoExportEvent } from '../../shared/api.js';
@@ -17,10 +17,10 @@ export class VideoExportState {
   /** New runs spool a frame every `frameEvery` iterations for a video. */
   record = $state(DEFAULT_VIDEO_SETTINGS.record);
   frameEvery = $state(DEFAULT_VIDEO_SETTINGS.frameEvery);
-  /** The ffmpeg the user chose; null: ffmpeg-static, @ffmpeg-installer/ffmpeg, then PATH. */
-  ffmpegPath = $state<string | null>(DEFAULT_VIDEO_SETTINGS.ffmpegPath);
   /** Which ffmpeg an export would use now (null until asked). */
   ffmpeg = $state.raw<FfmpegStatus | null>(null);
+  /** Why no ffmpeg could be chosen here, and where it is chosen instead (the browser host's --ffmpeg); null: none. */
+  ffmpegChoiceHelp = $state<string | null>(null);
   loaded = $state(false);
   /** The run being exported now, or null. */
   runId = $state<string | null>(null);
@@ -48,7 +48,6 @@ export class VideoExportState {
       holdFinalSeconds: this.holdFinalSeconds,
       sideBySide: this.sideBySide,
       caption: this.caption,
-      ffmpegPath: this.ffmpegPath?.trim() ? this.ffmpegPath.trim() : null,
       record: this.record,
     };
   }
@@ -64,7 +63,6 @@ export class VideoExportState {
       this.holdFinalSeconds = v.holdFinalSeconds;
       this.sideBySide = v.sideBySide;
       this.caption = v.caption;
-      this.ffmpegPath = v.ffmpegPath;
       this.record = v.record;
       this.lastSaved = JSON.stringify(this.snapshot());
     }
@@ -78,7 +76,17 @@ export class VideoExportState {
     this.ffmpeg = status.ok ? status.value : { found: false, help: status.error.message };
   }
 
-  /** Call when an option changed: saves once the user pauses; a new ffmpeg path is checked after it is saved. */
+  /**
+   * Asks the host to choose the ffmpeg its own way (Electron: a native open dialog; the page never names a path,
+   * which the host would run), or with `reset` to find one automatically again.
+   */
+  async chooseFfmpeg(reset: boolean): Promise<void> {
+    const result = await this.api.chooseFfmpeg({ reset });
+    this.ffmpegChoiceHelp = result.ok ? null : result.error.message;
+    if (result.ok) this.ffmpeg = result.value;
+  }
+
+  /** Call when an option changed: saves once the user pauses. */
   scheduleSave(onError: (error: ErrorInfo) => void): void {
     if (!this.loaded) return;
     this.saver.schedule(() => {
@@ -86,11 +94,9 @@ export class VideoExportState {
       const text = JSON.stringify(snapshot);
       // A field half-typed (an empty fps) is not saved; the last valid options stay until it is whole again.
       if (text === this.lastSaved || !validateVideoSettings(snapshot).ok) return;
-      const pathChanged = this.lastSaved === '' || (JSON.parse(this.lastSaved) as VideoSettings).ffmpegPath !== snapshot.ffmpegPath;
       this.lastSaved = text;
       void this.api.saveVideoSettings(snapshot).then((result) => {
         if (!result.ok) onError(result.error);
-        else if (pathChanged) void this.refreshFfmpeg();
       });
     });
   }
