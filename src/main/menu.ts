@@ -1,13 +1,26 @@
-// The app menu as a template: File (open content/style, export, quit), Edit, View (zoom; reload and DevTools
-// only in development), Window, Help. Commands run in main; the renderer hears about them on `menu:action`.
+// The app menu as a template: File (open content/style, export image/video, quit), Edit, View (zoom; reload and
+// DevTools only in development), Run (start, pause or resume, stop), Window, Help. Commands run in main; the renderer
+// hears about them on `menu:action`. The keys are the page's shortcuts (src/shared/shortcuts.ts), one table for both.
 
 import type { MenuItemConstructorOptions } from 'electron';
+import { accelerator, shortcut, type ShortcutId } from '../shared/shortcuts.js';
 
 export interface MenuCommands {
   openContent(): void;
   openStyle(): void;
   exportImage(): void;
+  exportVideo(): void;
+  start(): void;
+  /** Pauses a running run, resumes a paused one, keeps a converged one going: the page's Pause button. */
+  pause(): void;
+  stop(): void;
   about(): void;
+}
+
+/** A menu item for one of the page's shortcuts: its words and keys from the shared table. */
+function item(id: ShortcutId, click: () => void): MenuItemConstructorOptions {
+  const s = shortcut(id);
+  return { id, label: s.label, accelerator: accelerator(s), click };
 }
 
 export interface MenuOptions {
@@ -21,10 +34,11 @@ export function buildMenuTemplate(commands: MenuCommands, options: MenuOptions):
   const file: MenuItemConstructorOptions = {
     label: '&File',
     submenu: [
-      { id: 'open-content', label: 'Open Content Image…', accelerator: 'CmdOrCtrl+O', click: () => commands.openContent() },
-      { id: 'open-style', label: 'Open Style Images…', accelerator: 'CmdOrCtrl+Shift+O', click: () => commands.openStyle() },
+      item('open-content', () => commands.openContent()),
+      item('open-style', () => commands.openStyle()),
       { type: 'separator' },
-      { id: 'export-image', label: 'Export Image…', accelerator: 'CmdOrCtrl+E', click: () => commands.exportImage() },
+      item('export-image', () => commands.exportImage()),
+      item('export-video', () => commands.exportVideo()),
       ...(isMac ? [] : ([{ type: 'separator' }, { role: 'quit' }] as MenuItemConstructorOptions[])),
     ],
   };
@@ -53,6 +67,10 @@ export function buildMenuTemplate(commands: MenuCommands, options: MenuOptions):
       { role: 'togglefullscreen' },
     ],
   };
+  const run: MenuItemConstructorOptions = {
+    label: '&Run',
+    submenu: [item('start', () => commands.start()), item('pause', () => commands.pause()), item('stop', () => commands.stop())],
+  };
   const windowMenu: MenuItemConstructorOptions = { role: 'windowMenu' };
   const help: MenuItemConstructorOptions = {
     role: 'help',
@@ -72,5 +90,5 @@ export function buildMenuTemplate(commands: MenuCommands, options: MenuOptions):
       { role: 'quit' },
     ],
   };
-  return isMac ? [appMenu, file, edit, view, windowMenu, help] : [file, edit, view, windowMenu, help];
+  return isMac ? [appMenu, file, edit, view, run, windowMenu, help] : [file, edit, view, run, windowMenu, help];
 }

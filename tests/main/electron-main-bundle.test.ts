@@ -195,7 +195,7 @@ describe('the built main process, with Electron faked', () => {
   it('builds the app menu; its commands reach the page as menu:action, opened files as bytes', async () => {
     const state = await harness.state();
     expect(state.menu.map((m) => m.label ?? m.role)).toEqual(
-      process.platform === 'darwin' ? ['Neural Style Studio', '&File', '&Edit', '&View', 'windowMenu', 'help'] : ['&File', '&Edit', '&View', 'windowMenu', 'help'],
+      process.platform === 'darwin' ? ['Neural Style Studio', '&File', '&Edit', '&View', '&Run', 'windowMenu', 'help'] : ['&File', '&Edit', '&View', '&Run', 'windowMenu', 'help'],
     );
     const view = state.menu.find((m) => m.label === '&View')!;
     expect(view.submenu!.map((i) => i.role)).not.toContain('toggleDevTools');

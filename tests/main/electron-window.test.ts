@@ -6,6 +6,7 @@ import { TaskbarProgress } from '../../src/main/taskbar-progress.js';
 import { MIN_SIZE, createWindowOptions, visibleBounds } from '../../src/main/window.js';
 import type { MenuItemConstructorOptions } from 'electron';
 import type { RunEvent } from '../../src/shared/api.js';
+import { SHORTCUTS, accelerator, shortcutOf } from '../../src/shared/shortcuts.js';
 
 vi.mock('electron', () => {
   throw new Error('a module under test loaded electron at run time (only src/main/index.ts and the preload may)');
@@ -83,6 +84,10 @@ describe('buildMenuTemplate', () => {
       openContent: () => calls.push('openContent'),
       openStyle: () => calls.push('openStyle'),
       exportImage: () => calls.push('exportImage'),
+      exportVideo: () => calls.push('exportVideo'),
+      start: () => calls.push('start'),
+      pause: () => calls.push('pause'),
+      stop: () => calls.push('stop'),
       about: () => calls.push('about'),
     };
   };
@@ -91,17 +96,19 @@ describe('buildMenuTemplate', () => {
   const find = (template: MenuItemConstructorOptions[], id: string): MenuItemConstructorOptions | undefined =>
     template.flatMap(items).find((i) => i.id === id);
 
-  it('has File, Edit, View, Window and Help on Windows and Linux, with Quit under File', () => {
+  it('has File, Edit, View, Run, Window and Help on Windows and Linux, with Quit under File', () => {
     const template = buildMenuTemplate(commands(), { platform: 'win32', isDev: false, appName: 'Neural Style Studio' });
-    expect(template.map((m) => m.label ?? m.role)).toEqual(['&File', '&Edit', '&View', 'windowMenu', 'help']);
+    expect(template.map((m) => m.label ?? m.role)).toEqual(['&File', '&Edit', '&View', '&Run', 'windowMenu', 'help']);
     expect(items(template[0]!).map((i) => i.label ?? i.role ?? i.type)).toEqual([
       'Open Content Image…',
       'Open Style Images…',
       'separator',
       'Export Image…',
+      'Export Video…',
       'separator',
       'quit',
     ]);
+    expect(items(template[3]!).map((i) => i.label)).toEqual(['Start', 'Pause or Resume', 'Stop']);
     expect(roles(template[1]!)).toEqual(['undo', 'redo', 'cut', 'copy', 'paste', 'selectAll']);
   });
 
@@ -122,13 +129,33 @@ describe('buildMenuTemplate', () => {
   it('runs the commands, with the usual accelerators', () => {
     const c = commands();
     const template = buildMenuTemplate(c, { platform: 'linux', isDev: false, appName: 'S' });
-    for (const id of ['open-content', 'open-style', 'export-image', 'about']) {
+    for (const id of ['open-content', 'open-style', 'export-image', 'export-video', 'start', 'pause', 'stop', 'about']) {
       const item = find(template, id)!;
       (item.click as () => void)();
     }
-    expect(c.calls).toEqual(['openContent', 'openStyle', 'exportImage', 'about']);
+    expect(c.calls).toEqual(['openContent', 'openStyle', 'exportImage', 'exportVideo', 'start', 'pause', 'stop', 'about']);
     expect(find(template, 'open-content')!.accelerator).toBe('CmdOrCtrl+O');
     expect(find(template, 'export-image')!.accelerator).toBe('CmdOrCtrl+E');
+    expect(find(template, 'start')!.accelerator).toBe('CmdOrCtrl+Enter');
+  });
+
+  it("shows exactly the page's shortcuts as accelerators, each naming the key the page acts on", () => {
+    const template = buildMenuTemplate(commands(), { platform: 'linux', isDev: false, appName: 'S' });
+    const withKeys = template.flatMap(items).filter((i) => i.accelerator !== undefined);
+    // Every accelerator is one of the page's shortcuts (no menu-only keys), and every shortcut is in the menu.
+    expect(withKeys.map((i) => i.id).sort()).toEqual(SHORTCUTS.map((s) => s.id).sort());
+    for (const item of withKeys) {
+      const s = SHORTCUTS.find((x) => x.id === item.id)!;
+      expect(item.accelerator, item.id).toBe(accelerator(s));
+      expect(item.label, item.id).toBe(s.label);
+      // The key press the accelerator stands for is the one the page's handler reads as this shortcut.
+      const parts = String(item.accelerator).split('+');
+      const key = parts.at(-1)!;
+      const press = { key: key === 'Enter' ? 'Enter' : parts.includes('Shift') ? key.toUpperCase() : key.toLowerCase(), ctrlKey: true, metaKey: false, shiftKey: parts.includes('Shift'), altKey: false };
+      expect(shortcutOf(press), item.id).toBe(item.id);
+      expect(shortcutOf({ ...press, ctrlKey: false, metaKey: true }), `${item.id} with Cmd`).toBe(item.id);
+      expect(shortcutOf({ ...press, ctrlKey: false }), `${item.id} without Ctrl`).toBeNull();
+    }
   });
 });
 
