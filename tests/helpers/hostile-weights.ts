@@ -129,3 +129,20 @@ export async function h5LinkCycle(dir: string, name: string, kind: 'hard' | 'sof
   }
   return target;
 }
+
+/**
+ * A Keras .h5 `dir/name` whose layer group is an external link into `target` (a FIFO, say): at the root
+ * (/block1_conv1 itself) or nested (/block1_conv1/block1_conv1). Following it makes HDF5 open `target`.
+ */
+export async function h5ExternalLink(dir: string, name: string, target: string, where: 'root' | 'nested'): Promise<string> {
+  await h5wasm.ready;
+  const file = path.join(dir, name);
+  const h5 = new h5wasm.File(file, 'w');
+  try {
+    if (where === 'root') h5.create_external_link(target, '/block1_conv1', 'block1_conv1');
+    else h5.create_group('block1_conv1').create_external_link(target, '/block1_conv1', 'block1_conv1');
+  } finally {
+    h5.close();
+  }
+  return file;
+}

@@ -154,3 +154,24 @@ describe('code execution: no client of the bridge can make the host run a file i
     }
   });
 });
+
+describe('files outside the data folder: weights dropped through the bridge read only themselves', () => {
+  it('a model.json naming /dev/zero is refused at once, and the weights calls stay free (no import left spinning)', async () => {
+    const backend = await StudioBackend.create({ dataDir: path.join(dir, 'zero-data'), worker: tsJobWorker(), version: 'test', env: {}, weightsService: { root: path.join(dir, 'zero-weights') } });
+    const host = await startStudioHost({ backend, rendererDir: dir });
+    try {
+      const client = await Client.open(wsUrlFor(host.url));
+      const manifest = JSON.stringify({ weightsManifest: [{ paths: ['/dev/zero'], weights: [{ name: 'block1_conv1/kernel', shape: [3, 3, 3, 64], dtype: 'float32' }] }] });
+      const imported = await Promise.race([
+        client.call('importWeights', { files: [{ name: 'model.json', bytes: new TextEncoder().encode(manifest) }] }),
+        new Promise((resolve) => setTimeout(() => resolve('still importing after 10 s'), 10_000)),
+      ]);
+      expect(imported).toMatchObject({ ok: false, error: { code: 'BAD_WEIGHTS', message: expect.stringContaining('outside its own folder') } });
+      expect(await client.call('getWeightsStatus', null)).toMatchObject({ ok: true, value: { busy: null } });
+      client.ws.close();
+    } finally {
+      await host.close();
+      await backend.dispose();
+    }
+  });
+});

@@ -3,6 +3,7 @@
 // that pass validation but carry hostile bytes (bombs, broken images, poisoned or foreign weights, a manifest that
 // reaches outside its folder) come back from the real services as errors with their specific codes.
 
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +22,7 @@ import { DEFAULT_STUDIO_SETTINGS, DEFAULT_VIDEO_SETTINGS } from '../../src/share
 import { EventLog, WEIGHTS_DIR, testSettings, tsJobWorker } from '../helpers/studio.js';
 import { hasShared } from '../helpers/shared-data.js';
 import { jpegBomb, pngBomb, solid, svgBomb, truncated } from '../helpers/hostile-files.js';
-import { h5Bomb, h5LinkCycle, poisoned, resnetH5, tfjsFolder } from '../helpers/hostile-weights.js';
+import { h5Bomb, h5ExternalLink, h5LinkCycle, poisoned, resnetH5, tfjsFolder } from '../helpers/hostile-weights.js';
 import { writeKerasH5 } from '../helpers/keras-h5-writer.js';
 import sharp from 'sharp';
 
@@ -222,7 +223,27 @@ interface ImportRow {
   files: (dir: string) => Promise<{ name: string; bytes: Uint8Array }[]>;
   code: string;
   message: RegExp;
+  /** Refused at once, not after blocking on what it names (a FIFO's watchdog releases a blocked reader at 8 s). */
+  withinMs?: number;
+  /** Needs mkfifo (POSIX). */
+  posix?: boolean;
 }
+
+const watchdogs: ChildProcess[] = [];
+
+/**
+ * A FIFO `dir/name`, and a process that opens it for writing after 8 s: a reader the import left blocked is released
+ * then, so a regression fails on time (withinMs) instead of hanging the run (an HDF5 open blocks the event loop).
+ */
+function fifoWithWatchdog(dir: string, name: string): string {
+  const fifo = path.join(dir, name);
+  execFileSync('mkfifo', [fifo]);
+  watchdogs.push(spawn('sh', ['-c', `sleep 8; exec 3>"$0"`, fifo], { stdio: 'ignore' }));
+  return fifo;
+}
+
+const manifestNaming = (shard: string) =>
+  new TextEncoder().encode(JSON.stringify({ weightsManifest: [{ paths: [shard], weights: [{ name: 'block1_conv1/kernel', shape: [3, 3, 3, 64], dtype: 'float32' }] }] }));
 
 async function folderFiles(folder: string): Promise<{ name: string; bytes: Uint8Array }[]> {
   const names = await readdir(folder);
@@ -242,6 +263,10 @@ export const IMPORT_ROWS: readonly ImportRow[] = [
     code: 'BAD_WEIGHTS',
     message: /names the weight shard "\.\.\/\.\.\/\.\.\/etc\/passwd" outside its own folder/,
   },
+  { name: 'a model.json whose shard is /dev/zero (never read: it would hash forever)', files: async () => [{ name: 'model.json', bytes: manifestNaming('/dev/zero') }], code: 'BAD_WEIGHTS', message: /names the weight shard "\/dev\/zero" outside its own folder/, withinMs: 5000 },
+  { name: 'a model.json whose shard is a FIFO outside the drop (never opened)', files: async (dir) => [{ name: 'model.json', bytes: manifestNaming(fifoWithWatchdog(dir, 'shard-fifo')) }], code: 'BAD_WEIGHTS', message: /names the weight shard ".*shard-fifo" outside its own folder/, withinMs: 5000, posix: true },
+  { name: 'an .h5 whose layer group is an external link to a FIFO', files: async (dir) => [{ name: 'vgg19.h5', bytes: await readFile(await h5ExternalLink(dir, 'ext-root.h5', fifoWithWatchdog(dir, 'h5-fifo-root'), 'root')) }], code: 'BAD_WEIGHTS', message: /\/block1_conv1 is a link to another file \(".*h5-fifo-root"\)/, withinMs: 5000, posix: true },
+  { name: 'an .h5 with an external link to a FIFO inside a layer group', files: async (dir) => [{ name: 'vgg19.h5', bytes: await readFile(await h5ExternalLink(dir, 'ext-nested.h5', fifoWithWatchdog(dir, 'h5-fifo-nested'), 'nested')) }], code: 'BAD_WEIGHTS', message: /\/block1_conv1\/block1_conv1 is a link to another file/, withinMs: 5000, posix: true },
   { name: 'two dropped files with one name', files: async () => [{ name: 'a/model.json', bytes: png }, { name: 'b/model.json', bytes: png }], code: 'BAD_ARGUMENT', message: /Two dropped files are both named model\.json/ },
 ];
 
@@ -251,13 +276,18 @@ describe('hostile weights dropped into the Model panel: refused with the code, n
     dir = await mkdtemp(path.join(os.tmpdir(), 'nst hostile import ü '));
   });
   afterAll(async () => {
+    for (const watchdog of watchdogs) watchdog.kill();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it.each(IMPORT_ROWS.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
+    if (row.posix && process.platform === 'win32') return; // no FIFOs to make
     const root = await mkdtemp(path.join(dir, 'data-'));
     const service = new WeightsService({ root });
-    const result = await service.importFromFiles({ files: await row.files(dir) });
+    const files = await row.files(dir);
+    const started = performance.now();
+    const result = await service.importFromFiles({ files });
+    if (row.withinMs !== undefined) expect(performance.now() - started, 'refused at once').toBeLessThan(row.withinMs);
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.error.code).toBe(row.code);

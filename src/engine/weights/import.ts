@@ -8,6 +8,7 @@ import { VGG19_LAYER_NAMES } from '../model/vgg19.js';
 import { detectWeightsFormat, loadWeights, type WeightsFormat } from './load.js';
 import { dataDir } from '../persist/data-dir.js';
 import { fetchWeights, KERAS_VGG19_NOTOP, type FetchWeightsOptions } from './download.js';
+import { isShardPathInside } from './tfjs.js';
 import { hashFile, storePaths, writeConvertedWeights, type SourceFile, type WeightsIndex, type WeightsProvenance } from './store.js';
 import type { Vgg19Weights } from './types.js';
 
@@ -136,12 +137,14 @@ async function sourceFiles(absolute: string, format: WeightsFormat): Promise<str
   }
   if (format !== 'tfjs') return [absolute];
   const modelJson = info.isDirectory() ? path.join(absolute, 'model.json') : absolute;
+  const folder = path.dirname(modelJson);
   const shards = new Set<string>();
   try {
     const manifest = (JSON.parse(await readFile(modelJson, 'utf8')) as { weightsManifest?: { paths?: unknown }[] }).weightsManifest;
     for (const group of manifest ?? []) {
       for (const shard of Array.isArray(group.paths) ? group.paths : []) {
-        if (typeof shard === 'string') shards.add(path.resolve(path.dirname(modelJson), shard));
+        // Containment first: a manifest naming /dev/zero or a FIFO elsewhere must not get it opened (loadWeights refuses it).
+        if (typeof shard === 'string' && isShardPathInside(folder, shard)) shards.add(path.resolve(folder, shard));
       }
     }
   } catch {
@@ -154,6 +157,7 @@ async function digestFiles(files: readonly string[]): Promise<SourceFile[]> {
   const base = path.dirname(files[0] ?? '');
   const digests: SourceFile[] = [];
   for (const file of files) {
+    // Regular files only (hashFile refuses the rest without blocking); loadWeights says what is wrong with them.
     const digest = await hashFile(file).catch(() => null);
     if (digest) digests.push({ name: path.relative(base, file) || path.basename(file), ...digest });
   }

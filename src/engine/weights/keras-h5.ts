@@ -19,13 +19,13 @@ export async function loadKerasH5Weights(filePath: string): Promise<Vgg19Weights
   const h5 = await h5wasmModule();
   // The Node build of h5wasm uses NODERAWFS: its file system is the host's, so the file opens in place
   // (no copy into an in-memory FS, nothing to clean up but the handle). Opening and reading are synchronous.
-  return quietHdf5(() => {
+  return quietHdf5(() => onlyOpening(absolute, () => {
     const file = openH5(h5, absolute);
     try {
-      const root = weightsRoot(h5, file);
+      const root = weightsRoot(h5, file, absolute);
       const layers = new Map<string, ConvWeights>();
       for (const layer of VGG19_LAYER_NAMES) {
-        const group = root.keys().includes(layer) ? root.get(layer) : null;
+        const group = root.keys().includes(layer) ? entry(root, layer, absolute) : null;
         if (group instanceof h5.Group) layers.set(layer, readLayer(h5, group, layer, absolute));
       }
       if (layers.size === 0) {
@@ -35,7 +35,39 @@ export async function loadKerasH5Weights(filePath: string): Promise<Vgg19Weights
     } finally {
       file.close();
     }
-  });
+  }));
+}
+
+/**
+ * Runs `work` (synchronous h5wasm calls) letting the HDF5 library open `absolute` and nothing else. External links,
+ * virtual datasets and external raw storage make it open other files by name, and a FIFO named there would block
+ * the event loop for good (NODERAWFS opens synchronously); a weights file that needs another file is not one.
+ */
+function onlyOpening<T>(absolute: string, work: () => T): T {
+  const openSync = fs.openSync;
+  const guarded = function (this: unknown, file: fs.PathLike, ...rest: unknown[]): number {
+    if (path.resolve(String(file)) !== absolute) {
+      // An errno code, which NODERAWFS turns into a failed open for the library (no throw through the WASM).
+      throw Object.assign(new Error(`${String(file)} is not the weights file`), { code: 'EACCES' });
+    }
+    return (openSync as (...args: unknown[]) => number).call(this, file, ...rest);
+  };
+  fs.openSync = guarded as typeof fs.openSync;
+  try {
+    return work();
+  } finally {
+    fs.openSync = openSync;
+  }
+}
+
+/** A group's member, refusing an external link before anything follows it (HDF5 would open the file it names). */
+function entry(group: H5Group, name: string, file: string): ReturnType<H5Group['get']> {
+  const memberPath = `${group.path === '/' ? '' : group.path}/${name}`;
+  const link = group.get_external_link(memberPath) as { filename?: string } | undefined;
+  if (link?.filename !== undefined) {
+    throw badWeights(`${file}: ${memberPath} is a link to another file (${JSON.stringify(link.filename)}); weights files that link outside themselves are not read.`);
+  }
+  return group.get(name);
 }
 
 /**
@@ -136,8 +168,8 @@ function openH5(h5: H5wasm, absolute: string): InstanceType<H5wasm['File']> {
 }
 
 /** A whole saved model (`model.save`) keeps the weights under /model_weights; a weights file at the root. */
-function weightsRoot(h5: H5wasm, file: H5Group): H5Group {
-  const nested = file.keys().includes('model_weights') ? file.get('model_weights') : null;
+function weightsRoot(h5: H5wasm, file: H5Group, absolute: string): H5Group {
+  const nested = file.keys().includes('model_weights') ? entry(file, 'model_weights', absolute) : null;
   return nested instanceof h5.Group ? nested : file;
 }
 
@@ -176,8 +208,9 @@ function datasetsUnder(h5: H5wasm, group: H5Group, layer: string, file: string, 
   for (const name of group.keys()) {
     let child: ReturnType<H5Group['get']>;
     try {
-      child = group.get(name);
+      child = entry(group, name, file);
     } catch (cause) {
+      if (cause instanceof NstError) throw cause;
       throw badWeights(`Layer ${layer} in ${file} has an entry "${name}" that cannot be read (a broken or looping link?).`, cause);
     }
     if (child instanceof h5.Dataset) found.push(child);

@@ -1,7 +1,7 @@
 // The installed weights in the engine's fast-loading form (one float32 blob plus a JSON index): write, read, check, remove.
 
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError } from '../errors.js';
@@ -412,16 +412,26 @@ export interface FileDigest {
   readonly sha256: string;
 }
 
-/** MD5 and SHA-256 of a file in one streaming pass. */
+/**
+ * MD5 and SHA-256 of a regular file in one streaming pass. Anything else is refused before a byte is read: the
+ * file is opened without blocking (a FIFO would wait for a writer forever) and checked on the open handle (/dev/zero
+ * would never end).
+ */
 export async function hashFile(file: string): Promise<FileDigest> {
-  const md5 = createHash('md5');
-  const sha256 = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    const data = chunk as Buffer;
-    md5.update(data);
-    sha256.update(data);
-    bytes += data.length;
+  const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    if (!(await handle.stat()).isFile()) throw new NstError('BAD_WEIGHTS', `${file} is not a regular file, so it is not read.`);
+    const md5 = createHash('md5');
+    const sha256 = createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) {
+      const data = chunk as Buffer;
+      md5.update(data);
+      sha256.update(data);
+      bytes += data.length;
+    }
+    return { bytes, md5: md5.digest('hex'), sha256: sha256.digest('hex') };
+  } finally {
+    await handle.close();
   }
-  return { bytes, md5: md5.digest('hex'), sha256: sha256.digest('hex') };
 }

@@ -205,12 +205,16 @@ function suspectShard(sizes: readonly number[]): number {
  * "/dev/zero") is refused, since model.json files come from the internet and, in the studio, from the page.
  */
 function shardPathInside(folder: string, shard: string, jsonPath: string): string {
-  const resolved = path.resolve(folder, shard);
-  const relative = path.relative(folder, resolved);
-  if (shard.includes('\0') || relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative) || path.isAbsolute(shard)) {
+  if (!isShardPathInside(folder, shard)) {
     throw badWeights(`${jsonPath} names the weight shard "${shard}" outside its own folder; shards must sit beside model.json.`);
   }
-  return resolved;
+  return path.resolve(folder, shard);
+}
+
+/** Whether a manifest's shard path names a file in `folder` or below (not the folder, not outside, not absolute). */
+export function isShardPathInside(folder: string, shard: string): boolean {
+  const relative = path.relative(folder, path.resolve(folder, shard));
+  return !(shard.includes('\0') || relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative) || path.isAbsolute(shard));
 }
 
 async function shardSize(shardPath: string, jsonPath: string): Promise<number> {
