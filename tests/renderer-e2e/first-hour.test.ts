@@ -382,7 +382,9 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     const look = (testId: string) =>
       page.getByTestId(testId).evaluate((button) => {
         const style = getComputedStyle(button);
-        return { disabled: (button as HTMLButtonElement).disabled, background: style.backgroundColor, border: style.borderTopStyle, color: style.color, cursor: style.cursor };
+        // aria-disabled is the same state for a button that keeps focus while unavailable (issue 18).
+        const disabled = (button as HTMLButtonElement).disabled || button.getAttribute('aria-disabled') === 'true';
+        return { disabled, background: style.backgroundColor, border: style.borderTopStyle, color: style.color, cursor: style.cursor };
       });
     // At first: Start (primary), Pause (plain), Export image (primary) and Export video (primary) are all disabled.
     const disabled = Object.fromEntries(await Promise.all(['start', 'pause', 'export', 'export-video'].map(async (id) => [id, await look(id)] as const)));
