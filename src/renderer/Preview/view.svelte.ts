@@ -13,9 +13,11 @@ export class PreviewView {
   imageWidth = $state(0);
   imageHeight = $state(0);
 
+  /** The margin round a fitted image: 48 px, less in a small viewer (it took the whole of one and went negative). */
+  fitMargin = $derived(Math.min(48, Math.min(this.viewportWidth, this.viewportHeight) * 0.1));
   fitScale = $derived(
     this.imageWidth && this.imageHeight && this.viewportWidth && this.viewportHeight
-      ? Math.min((this.viewportWidth - 48) / this.imageWidth, (this.viewportHeight - 48) / this.imageHeight)
+      ? Math.max(MIN_SCALE, Math.min((this.viewportWidth - this.fitMargin) / this.imageWidth, (this.viewportHeight - this.fitMargin) / this.imageHeight))
       : 1,
   );
   scale = $derived(this.manualScale ?? this.fitScale);
