@@ -68,6 +68,8 @@ export function installFakeApi(options: FakeApiOptions): void {
     paused: boolean;
     stopped: boolean;
     settings: StudioSettings;
+    /** The last iteration done: paused and resumed events carry it, as the worker's do. */
+    iteration: number;
   }
   let job: Job | null = null;
   const calls: FakeApiCalls = { exportVideo: [], fetchWeights: 0, importWeights: [] };
@@ -152,6 +154,7 @@ export function installFakeApi(options: FakeApiOptions): void {
       while (current.paused && !current.stopped) await new Promise((r) => setTimeout(r, 50));
       if (current.stopped) break;
       await new Promise((r) => setTimeout(r, options.msPerIteration));
+      current.iteration = i;
       emit({
         runId: current.id,
         type: 'progress',
@@ -174,6 +177,7 @@ export function installFakeApi(options: FakeApiOptions): void {
     emit({ runId: current.id, type: 'started', width: side, height: side, device: 'cpu', fallbackReason: null });
     for (let i = entry.iteration + 1; i <= entry.totalIterations && !current.stopped; i++) {
       await new Promise((r) => setTimeout(r, options.msPerIteration));
+      current.iteration = i;
       emit({ runId: current.id, type: 'progress', loss: loss(current.settings, i), iterations: entry.totalIterations, msPerIteration: options.msPerIteration, preview: null });
     }
     const canvas = new OffscreenCanvas(side, side);
@@ -224,7 +228,7 @@ export function installFakeApi(options: FakeApiOptions): void {
   const played = {
     startRun(request) {
       if (options.failStart) return Promise.resolve({ ok: false as const, error: options.failStart });
-      const current: Job = { id: `run-${++runCount}`, paused: false, stopped: false, settings: request.settings };
+      const current: Job = { id: `run-${++runCount}`, paused: false, stopped: false, settings: request.settings, iteration: 0 };
       job = current;
       setTimeout(() => void run(request, current), 0);
       return ok({ runId: current.id });
@@ -232,14 +236,14 @@ export function installFakeApi(options: FakeApiOptions): void {
     pauseRun(ref) {
       if (job && job.id === ref.runId) {
         job.paused = true;
-        emit({ runId: ref.runId, type: 'paused', iteration: 0 });
+        emit({ runId: ref.runId, type: 'paused', iteration: job.iteration });
       }
       return ok(null);
     },
     resumeRun(ref) {
       if (job && job.id === ref.runId) {
         job.paused = false;
-        emit({ runId: ref.runId, type: 'resumed', iteration: 0 });
+        emit({ runId: ref.runId, type: 'resumed', iteration: job.iteration });
       }
       return ok(null);
     },
@@ -377,7 +381,7 @@ export function installFakeApi(options: FakeApiOptions): void {
       const entry = interrupted.find((r) => r.runId === ref.runId);
       if (!entry) return Promise.resolve({ ok: false as const, error: { code: 'FILE_NOT_FOUND', message: `No run ${ref.runId}.` } });
       interrupted = interrupted.filter((r) => r !== entry);
-      const current: Job = { id: entry.runId, paused: false, stopped: false, settings: entry.settings };
+      const current: Job = { id: entry.runId, paused: false, stopped: false, settings: entry.settings, iteration: entry.iteration };
       job = current;
       setTimeout(() => void runRest(entry, current), 0);
       return ok({ runId: entry.runId });
