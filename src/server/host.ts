@@ -4,7 +4,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_WS_MESSAGE_BYTES, TOKEN_PARAM, WS_PATH } from '../shared/ws-protocol.js';
 import { securityHeaders, sendText, serveStatic } from './static-files.js';
 import { serveApi, type HostBackend } from './ws-api.js';
@@ -21,7 +21,32 @@ export interface StudioHostOptions {
   port?: number;
   /** Access token; a fresh random one by default. */
   token?: string;
+  /** DEFAULT_HOST_LIMITS unless given (tests shorten the timeouts). */
+  limits?: Partial<HostLimits>;
 }
+
+/** What one host takes at once and how long it waits: whoever connects, token or not, cannot make it hold more. */
+export interface HostLimits {
+  /** Open WebSockets (each may have a frame of maxMessageBytes in flight); past it an upgrade gets 503. */
+  maxSockets: number;
+  /** TCP connections, sockets included; past it a new one is closed unanswered. */
+  maxConnections: number;
+  /** A request's headers (an upgrade's too) must arrive within this; else 408 and the connection closes. */
+  headersTimeoutMs: number;
+  /** Sockets are pinged this often; one that has not answered the previous ping is closed (half-open). */
+  heartbeatMs: number;
+  /** The largest frame taken; a larger one closes the socket (1009). */
+  maxMessageBytes: number;
+}
+
+export const DEFAULT_HOST_LIMITS: HostLimits = {
+  // A page keeps one socket; a few tabs, reconnects and a script of the user's own fit.
+  maxSockets: 4,
+  maxConnections: 64,
+  headersTimeoutMs: 10_000,
+  heartbeatMs: 20_000,
+  maxMessageBytes: MAX_WS_MESSAGE_BYTES,
+};
 
 export interface StudioHost {
   /** The page URL, token included: the one thing to open. */
@@ -40,6 +65,7 @@ export function isLoopback(host: string): boolean {
 
 export async function startStudioHost(options: StudioHostOptions): Promise<StudioHost> {
   const bindHost = options.host ?? DEFAULT_HOST;
+  const limits = { ...DEFAULT_HOST_LIMITS, ...options.limits };
   const token = options.token ?? randomBytes(24).toString('base64url');
   const loopbackOnly = isLoopback(bindHost);
   let port = 0;
@@ -60,7 +86,13 @@ export async function startStudioHost(options: StudioHostOptions): Promise<Studi
   // The page and its files are the app's public code and hold no secret; only the WebSocket needs the token. The
   // page takes the token from its address once and keeps it in the tab (src/renderer/lib/api/ws-client.ts): no
   // cookie carries it, since a cookie for 127.0.0.1 would go to every other server on 127.0.0.1 whatever its port.
-  const server = createServer((request, response) => {
+  const timeouts = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.headersTimeoutMs,
+    // How often Node looks for connections past those timeouts (its default, 30 s, would let thousands pile up).
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 4)),
+  };
+  const server = createServer(timeouts, (request, response) => {
     const headers = securityHeaders();
     const url = new URL(request.url ?? '/', 'http://host.invalid');
     if (!hostAllowed(request)) return sendText(response, 403, 'This host name is not allowed.', headers);
@@ -75,7 +107,23 @@ export async function startStudioHost(options: StudioHostOptions): Promise<Studi
     });
   });
 
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES });
+  server.maxConnections = limits.maxConnections;
+
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
+  // Pinged every heartbeat; one that missed the last ping is gone without a FIN (a sleeping laptop, a dropped
+  // network, a client that never reads) and is closed. Browsers answer pings by themselves.
+  const answered = new WeakSet<WebSocket>();
+  const heartbeat = setInterval(() => {
+    for (const ws of sockets.clients) {
+      if (!answered.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      answered.delete(ws);
+      ws.ping();
+    }
+  }, limits.heartbeatMs);
+  heartbeat.unref();
   server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const url = new URL(request.url ?? '/', 'http://host.invalid');
@@ -85,7 +133,12 @@ export async function startStudioHost(options: StudioHostOptions): Promise<Studi
     // A page from another origin (another local server, say) may not drive the studio even with the token.
     const origin = request.headers.origin;
     if (origin !== undefined && !sameOrigin(origin, request.headers.host)) return refuse(socket, 403, 'Forbidden');
-    sockets.handleUpgrade(request, socket, head, (ws) => serveApi(ws, options.backend));
+    if (sockets.clients.size >= limits.maxSockets) return refuse(socket, 503, 'Service Unavailable');
+    sockets.handleUpgrade(request, socket, head, (ws) => {
+      answered.add(ws);
+      ws.on('pong', () => answered.add(ws));
+      serveApi(ws, options.backend);
+    });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -107,6 +160,7 @@ export async function startStudioHost(options: StudioHostOptions): Promise<Studi
     port,
     loopbackOnly,
     close: async () => {
+      clearInterval(heartbeat);
       for (const client of sockets.clients) client.terminate();
       await new Promise<void>((resolve) => sockets.close(() => resolve()));
       await new Promise<void>((resolve) => {

@@ -24,18 +24,26 @@
 //   third more bytes but keeps every frame one self-describing JSON text; previews are small JPEGs.
 //
 // Limits
-//   A frame may be at most MAX_WS_MESSAGE_BYTES; a larger one closes the socket (1009). When the socket is
-//   backed up, the server may send progress events with `preview: null` rather than queue more frames.
+//   A frame may be at most MAX_WS_MESSAGE_BYTES (room for one image of the schemas' MAX_IMAGE_BYTES); a larger one
+//   closes the socket (1009), and the client refuses to send one (TOO_LARGE). A request carrying more image bytes
+//   than that in all (a large photo and large styles) needs the desktop app. When the socket is backed up, the
+//   server may send progress events with `preview: null` rather than queue more frames.
 
 import type { EventOf, RequestMethod, RequestOf, StudioPushName } from './api.js';
 import type { Result } from './result.js';
+import { MAX_IMAGE_BYTES } from './schemas.js';
 
 /** Path of the WebSocket endpoint on the host's HTTP server. */
 export const WS_PATH = '/api';
 /** Query parameter (page URL and WebSocket URL) carrying the access token. */
 export const TOKEN_PARAM = 'token';
-/** Largest frame the server accepts: room for a 200 MB image as base64 plus JSON. */
-export const MAX_WS_MESSAGE_BYTES = 300 * 1024 * 1024;
+/** What a request holds besides its image bytes, at most: settings, names (1024 characters each), JSON. */
+const MAX_FRAME_OVERHEAD_BYTES = 1024 * 1024;
+/**
+ * Largest frame the server accepts: the largest image the schemas take (MAX_IMAGE_BYTES) as base64 and the request
+ * around it. Bigger frames would be bytes no request may carry; each one costs the host several times its size.
+ */
+export const MAX_WS_MESSAGE_BYTES = Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + MAX_FRAME_OVERHEAD_BYTES;
 
 /** A request: one per method, so `params` is checked against `method` (null for calls without a payload). */
 export type WsRequest<M extends RequestMethod = RequestMethod> = M extends RequestMethod ? { id: number; method: M; params: RequestOf<M> | null } : never;

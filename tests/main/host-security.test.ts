@@ -3,6 +3,7 @@
 // addresses of its choosing, or answer to host names it was not given; what the host writes is its user's alone.
 
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
@@ -12,13 +13,18 @@ import { ipcHandler } from '../../src/main/ipc/index.js';
 import { saveDialogCalls } from '../../src/main/ipc/save-dialogs.js';
 import { trustPolicy } from '../../src/main/security.js';
 import { SETTINGS_FILE_NAME } from '../../src/main/services/settings-store.js';
+import { ExportService } from '../../src/main/services/export-service.js';
+import { MAX_QUEUED_RUNS, RunService } from '../../src/main/services/run-service.js';
 import { StudioBackend } from '../../src/main/services/studio-backend.js';
+import { noiseImage } from '../../src/engine/io/image.js';
 import { startStudioHost } from '../../src/server/host.js';
 import type { RequestMethod, Result } from '../../src/shared/api.js';
 import { apiHandlers } from '../../src/shared/dispatch.js';
+import { ok } from '../../src/shared/result.js';
+import { MAX_IMAGE_BYTES } from '../../src/shared/schemas.js';
 import { DEFAULT_STUDIO_SETTINGS, DEFAULT_VIDEO_SETTINGS } from '../../src/shared/studio-settings.js';
-import { decodeWireMessage, encodeWireMessage, wsUrlFor, type WsServerMessage } from '../../src/shared/ws-protocol.js';
-import { tsJobWorker } from '../helpers/studio.js';
+import { MAX_WS_MESSAGE_BYTES, decodeWireMessage, encodeWireMessage, wsUrlFor, type WsServerMessage } from '../../src/shared/ws-protocol.js';
+import { testSettings, tsJobWorker } from '../helpers/studio.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -173,5 +179,111 @@ describe('files outside the data folder: weights dropped through the bridge read
       await host.close();
       await backend.dispose();
     }
+  });
+});
+
+describe('resource limits: what a client asks for is bounded in concurrency, size, count and time', () => {
+  it('exports one image at a time: twelve large exports at once get one picture and eleven EXPORT_BUSY', async () => {
+    const image = noiseImage(64, 64, 7);
+    const exports = new ExportService({ runImage: async () => ok(image) });
+    const results = await Promise.all(Array.from({ length: 12 }, () => exports.exportImage({ runId: 'run-1-abcd', format: 'jpeg', sizePx: 2048 })));
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect(results.filter((r) => !r.ok).map((r) => !r.ok && r.error.code)).toEqual(Array(11).fill('EXPORT_BUSY'));
+    // The next one, once the first is done, is taken.
+    expect((await exports.exportImage({ runId: 'run-1-abcd', format: 'jpeg', sizePx: 64 })).ok).toBe(true);
+  });
+
+  it(`queues at most ${MAX_QUEUED_RUNS} runs behind the running one: the rest are QUEUE_FULL`, async () => {
+    const runs = new RunService({ worker: tsJobWorker(), weights: async () => ({ path: '/no/weights/needed' }), threads: 1 });
+    try {
+      const png = new Uint8Array(4 * 1024 * 1024);
+      const request = { content: { name: 'big.png', bytes: png }, styles: [{ image: { name: 'style.png', bytes: png }, blend: 1 }], settings: testSettings(), timelapse: null };
+      const results = await Promise.all(Array.from({ length: 20 }, () => runs.startRun(request)));
+      const refused = results.filter((r) => !r.ok);
+      expect(results.length - refused.length).toBeLessThanOrEqual(MAX_QUEUED_RUNS + 1);
+      expect(refused.length).toBeGreaterThanOrEqual(20 - MAX_QUEUED_RUNS - 1);
+      expect(refused.every((r) => !r.ok && r.error.code === 'QUEUE_FULL')).toBe(true);
+    } finally {
+      await runs.dispose();
+    }
+  });
+
+  it('takes frames as large as the largest image the schemas allow, as base64 with its request, and no larger', () => {
+    const base64 = (bytes: number): number => Math.ceil(bytes / 3) * 4;
+    const settings = { ...DEFAULT_STUDIO_SETTINGS };
+    const longest = 'é'.repeat(1024);
+    const frame = encodeWireMessage({ id: Number.MAX_SAFE_INTEGER, method: 'startRun', params: { content: { name: longest, bytes: new Uint8Array(3) }, styles: [{ image: { name: longest, bytes: new Uint8Array(3) }, blend: 1 }], settings, timelapse: null } } as never);
+    // One image at the limit (the other small) fits; two would not: that is the desktop app's to take.
+    expect(Buffer.byteLength(frame) - 4 + base64(MAX_IMAGE_BYTES)).toBeLessThanOrEqual(MAX_WS_MESSAGE_BYTES);
+    expect(2 * base64(MAX_IMAGE_BYTES)).toBeGreaterThan(MAX_WS_MESSAGE_BYTES);
+    expect(MAX_WS_MESSAGE_BYTES - base64(MAX_IMAGE_BYTES)).toBeLessThanOrEqual(1024 * 1024);
+  });
+
+  describe('sockets', () => {
+    let backend: StudioBackend;
+    let host: Awaited<ReturnType<typeof startStudioHost>>;
+    const limits = { maxSockets: 2, maxConnections: 6, headersTimeoutMs: 500, heartbeatMs: 300, maxMessageBytes: 64 * 1024 };
+
+    beforeAll(async () => {
+      backend = await StudioBackend.create({ dataDir: path.join(dir, 'sockets-data'), worker: tsJobWorker(), version: 'test', env: {}, weightsService: { root: path.join(dir, 'sockets-weights') } });
+      host = await startStudioHost({ backend, rendererDir: dir, limits });
+    });
+    afterAll(async () => {
+      await host?.close();
+      await backend?.dispose();
+    });
+
+    /** A raw TCP connection that sends nothing: resolves with how long the host kept it and what it answered. */
+    const silent = (): Promise<{ ms: number; said: string }> =>
+      new Promise((resolve) => {
+        const started = performance.now();
+        let said = '';
+        const socket = connect(host.port, '127.0.0.1');
+        socket.on('data', (chunk) => (said += chunk.toString()));
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve({ ms: performance.now() - started, said }));
+      });
+
+    it('closes a connection that sends no request (408) once the headers timeout has passed', async () => {
+      const { ms, said } = await silent();
+      expect(said).toMatch(/^HTTP\/1\.1 408/);
+      expect(ms).toBeLessThan(5000);
+    });
+
+    it('closes a socket that stops answering pings (half-open), and keeps one that answers', async () => {
+      const mute = new WebSocket(wsUrlFor(host.url), { autoPong: false });
+      await new Promise((resolve) => mute.once('open', resolve));
+      const alive = await Client.open(wsUrlFor(host.url));
+      const closed = await new Promise<number>((resolve) => mute.once('close', (code) => resolve(code)));
+      expect(closed).toBe(1006);
+      await new Promise((resolve) => setTimeout(resolve, 4 * limits.heartbeatMs));
+      expect(alive.ws.readyState).toBe(WebSocket.OPEN);
+      expect((await alive.call('getSettings', null)).ok).toBe(true);
+      alive.ws.close();
+      await new Promise((resolve) => alive.ws.once('close', resolve));
+    });
+
+    it('refuses a socket past maxSockets (503) and a frame past maxMessageBytes (1009)', async () => {
+      const first = await Client.open(wsUrlFor(host.url));
+      const second = await Client.open(wsUrlFor(host.url));
+      const third = new WebSocket(wsUrlFor(host.url));
+      expect(await new Promise((resolve) => third.once('unexpected-response', (_request, response) => resolve(response.statusCode)))).toBe(503);
+      const closed = new Promise<number>((resolve) => first.ws.once('close', (code) => resolve(code)));
+      first.ws.send('x'.repeat(limits.maxMessageBytes + 1));
+      expect(await closed).toBe(1009);
+      expect((await second.call('getSettings', null)).ok).toBe(true);
+      second.ws.close();
+      await new Promise((resolve) => second.ws.once('close', resolve));
+    });
+
+    it('takes at most maxConnections connections at once: the next is closed unanswered', async () => {
+      const held = Array.from({ length: limits.maxConnections }, () => connect(host.port, '127.0.0.1').on('error', () => undefined));
+      await Promise.all(held.map((socket) => new Promise((resolve) => socket.once('connect', resolve))));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const extra = await silent();
+      expect(extra.said).toBe('');
+      expect(extra.ms).toBeLessThan(limits.headersTimeoutMs);
+      held.forEach((socket) => socket.destroy());
+    });
   });
 });

@@ -223,7 +223,7 @@ export class BatchService {
       return;
     }
     // The batch resumes by item (its manifest): its runs leave no checkpoints to offer on their own.
-    const started = await this.options.runs.startRun(request, { checkpoint: false, holdAtConvergence: false });
+    const started = await this.options.runs.startRun(request, { checkpoint: false, holdAtConvergence: false, queueLimit: false });
     if (!started.ok) {
       await this.finishItem(index, started.error);
       return;

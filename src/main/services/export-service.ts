@@ -1,11 +1,12 @@
-// Encodes a run's image (finished, or the current one of a running run) to PNG/JPEG bytes at an optional size.
-// Where the bytes go is the caller's business: Electron writes them where a save dialog says; the browser
-// host hands them to the page as a download.
+// Encodes a run's image (finished, or the current one of a running run) to PNG/JPEG bytes at an optional size, one
+// export at a time. Where the bytes go is the caller's business: Electron writes them where a save dialog says; the
+// browser host hands them to the page as a download.
 
 import sharp from 'sharp';
 import { chwToHwcUint8, encodeImage, hwcUint8ToChw, type PlanarImage } from '../../engine/index.js';
 import type { ExportImageRequest, Result } from '../../shared/api.js';
 import { exportBaseName } from '../../shared/export-names.js';
+import { fail } from '../../shared/result.js';
 
 export interface ExportedImage {
   bytes: Uint8Array;
@@ -25,9 +26,22 @@ export interface RunImageSource {
 const JPEG_QUALITY = 92;
 
 export class ExportService {
+  /** An export at 8192 px holds about a gigabyte while it encodes: one at a time, the others told to wait. */
+  private busy = false;
+
   constructor(private readonly images: RunImageSource) {}
 
   async exportImage({ runId, format, sizePx }: ExportImageRequest): Promise<Result<ExportedImage>> {
+    if (this.busy) return fail('EXPORT_BUSY', 'An image is being exported already: export this one when it is done.');
+    this.busy = true;
+    try {
+      return await this.encode({ runId, format, sizePx });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async encode({ runId, format, sizePx }: ExportImageRequest): Promise<Result<ExportedImage>> {
     const source = await this.images.runImage(runId);
     if (!source.ok) return source;
     try {

@@ -44,6 +44,12 @@ export interface RunServiceOptions {
   checkpoints?: { root: string; everyMs?: number };
 }
 
+/**
+ * Runs that may wait behind the one running: each holds its request (images up to MAX_IMAGE_BYTES apiece) until it
+ * starts, so an unbounded queue is unbounded memory. More than anyone queues by hand.
+ */
+export const MAX_QUEUED_RUNS = 8;
+
 /** Checkpoint interval of studio runs unless the service is told otherwise. */
 export const DEFAULT_CHECKPOINT_EVERY_MS = 60_000;
 
@@ -119,11 +125,14 @@ export class RunService {
    * Queues a run; its events follow (first 'queued', with how many runs are ahead of it).
    * `checkpoint: false`: this run leaves no checkpoint (a batch item: the batch resumes by item). `holdAtConvergence:
    * false`: a run whose picture stops changing ends there, instead of waiting ('converged') for resumeRun to keep going.
+   * `queueLimit: false`: not refused when MAX_QUEUED_RUNS wait already (a batch's item: the batch queues one at a time).
    */
-  async startRun(request: StartRunRequest, options: { checkpoint?: boolean; holdAtConvergence?: boolean } = {}): Promise<Result<RunRef>> {
+  async startRun(request: StartRunRequest, options: { checkpoint?: boolean; holdAtConvergence?: boolean; queueLimit?: boolean } = {}): Promise<Result<RunRef>> {
     if (this.disposed) return fail('UNAVAILABLE', 'The studio is shutting down; no new runs can start.');
     const weights = await this.options.weights();
     if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
+    // Counted after the await, just before queueing: requests that arrive together must not all see room.
+    if (options.queueLimit !== false && this.queue.length >= MAX_QUEUED_RUNS) return queueFull();
     const runId = `run-${++this.sequence}-${randomBytes(4).toString('hex')}`;
     const record: RunRecord = { runId, state: 'queued', request, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: null, checkpoint: options.checkpoint ?? true, hold: options.holdAtConvergence ?? true, held: false };
     this.enqueue(record);
@@ -148,6 +157,7 @@ export class RunService {
     if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
     // Asked again: a second resume of this run (another window, a double click) may have queued it meanwhile.
     if (this.isLive(runId)) return fail('ALREADY_RUNNING', `Run ${runId} is already ${this.runs.get(runId)!.state}.`);
+    if (this.queue.length >= MAX_QUEUED_RUNS) return queueFull();
     const record: RunRecord = { runId, state: 'queued', request: resumed.value.request, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: resumed.value.checkpoint, checkpoint: true, hold: true, held: false };
     this.enqueue(record);
     return ok({ runId });
@@ -375,4 +385,8 @@ export class RunService {
       old.imageEvicted = true;
     }
   }
+}
+
+function queueFull(): Result<never> {
+  return fail('QUEUE_FULL', `${MAX_QUEUED_RUNS} runs are waiting already: start this one when one of them has started, or stop one.`);
 }

@@ -2,7 +2,7 @@
 // requests, their replies, pushed events.
 
 import { STUDIO_PUSH_NAMES, apiClient, type ApiTransport, type ErrorInfo, type PushName, type RequestMethod, type Result, type StudioApi } from '../../../shared/api.js';
-import { TOKEN_PARAM, decodeWireMessage, encodeWireMessage, wsUrlFor, type WsRequest } from '../../../shared/ws-protocol.js';
+import { MAX_WS_MESSAGE_BYTES, TOKEN_PARAM, decodeWireMessage, encodeWireMessage, wsUrlFor, type WsRequest } from '../../../shared/ws-protocol.js';
 
 interface Pending {
   resolve: (result: Result<unknown>) => void;
@@ -55,6 +55,15 @@ export function webSocketUrlFromLocation(places: TokenPlaces): string {
   return wsUrlFor(places.location.href, token);
 }
 
+const megabytes = (bytes: number): string => `${Math.ceil(bytes / 2 ** 20)} MB`;
+
+const tooLarge = (frameBytes: number): ErrorInfo => ({
+  code: 'TOO_LARGE',
+  message:
+    `This request is about ${megabytes(frameBytes)} on the wire, more than the ${megabytes(MAX_WS_MESSAGE_BYTES)} the studio in a browser takes at once. ` +
+    'Use smaller image files (the run scales them down anyway), or the desktop app.',
+});
+
 const disconnected = (detail: string): ErrorInfo => ({
   code: 'disconnected',
   message: `Lost the connection to the studio server (${detail}). Check that \`npm run serve\` is still running, then reload.`,
@@ -100,10 +109,13 @@ export class WebSocketConnection implements ApiTransport {
       return { ok: false, error: disconnected(error instanceof Error ? error.message : String(error)) };
     }
     const id = this.nextId++;
+    const frame = encodeWireMessage({ id, method, params: payload ?? null } as WsRequest);
+    // The host would close the socket on it (1009): say why here instead, and keep the connection.
+    if (frame.length > MAX_WS_MESSAGE_BYTES) return { ok: false, error: tooLarge(frame.length) };
     return new Promise<Result<unknown>>((resolve) => {
       this.pending.set(id, { resolve });
       try {
-        socket.send(encodeWireMessage({ id, method, params: payload ?? null } as WsRequest));
+        socket.send(frame);
       } catch (error) {
         this.pending.delete(id);
         resolve({ ok: false, error: disconnected(error instanceof Error ? error.message : String(error)) });
