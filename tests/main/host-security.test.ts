@@ -3,7 +3,8 @@
 // addresses of its choosing, or answer to host names it was not given; what the host writes is its user's alone.
 
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
@@ -287,3 +288,41 @@ describe('resource limits: what a client asks for is bounded in concurrency, siz
     });
   });
 });
+
+describe('server-side requests: fetchWeights takes no address of the client choosing', () => {
+  it('refuses any URL but the known mirrors before a request leaves, with one answer for open and closed ports alike', async () => {
+    let requests = 0;
+    const listening = createServer((_request, response) => {
+      requests++;
+      response.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+    });
+    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+    const open = `http://127.0.0.1:${(listening.address() as AddressInfo).port}/vgg19.h5`;
+    const closed = `http://127.0.0.1:${await freePort()}/vgg19.h5`;
+    const backend = await StudioBackend.create({ dataDir: path.join(dir, 'fetch-data'), worker: tsJobWorker(), version: 'test', env: {}, weightsService: { root: path.join(dir, 'fetch-weights'), retries: 0, timeoutMs: 2000 } });
+    const host = await startStudioHost({ backend, rendererDir: dir });
+    try {
+      const client = await Client.open(wsUrlFor(host.url));
+      const answers = [];
+      for (const url of [open, closed, 'http://169.254.169.254/latest/meta-data/', 'https://example.invalid/vgg19.h5']) answers.push(await client.call('fetchWeights', { url }));
+      expect(answers[0]).toMatchObject({ ok: false, error: { code: 'URL_NOT_ALLOWED', message: expect.stringContaining('nst weights fetch --url') } });
+      // The same words whatever is (or is not) listening there: nothing to scan ports with.
+      expect(new Set(answers.map((answer) => JSON.stringify(answer))).size).toBe(1);
+      expect(requests).toBe(0);
+      client.ws.close();
+    } finally {
+      await host.close();
+      await backend.dispose();
+      await new Promise((resolve) => listening.close(resolve));
+    }
+  });
+});
+
+/** A port nothing listens on (bound, then let go). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}

@@ -94,12 +94,17 @@ describe('WeightsService', () => {
 
   it('reports a failed download as an error event and an error result', async () => {
     server.misbehaviour = { status: 404 };
-    const result = await service.fetch({ url: server.url('gone.h5') });
+    const result = await service.fetch({ url: server.url() });
     expect(result).toMatchObject({ ok: false, error: { code: 'DOWNLOAD_FAILED', message: expect.stringContaining('HTTP 404') } });
     expect(events.at(-1)).toMatchObject({ type: 'error', error: { code: 'DOWNLOAD_FAILED' } });
-    // A page may not make the host read its own files.
-    expect(await service.fetch({ url: path.join(tmp, 'source.h5') })).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT' } });
-    expect(await service.fetch({ url: 'file:///etc/passwd' })).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT' } });
+  });
+
+  it('fetches from its mirrors only: another address, a local path or a file: URL is refused before any request', async () => {
+    const before = server.requests.length;
+    for (const url of [server.url('elsewhere.h5'), path.join(tmp, 'source.h5'), 'file:///etc/passwd', 'http://169.254.169.254/latest/meta-data/']) {
+      expect(await service.fetch({ url }), url).toMatchObject({ ok: false, error: { code: 'URL_NOT_ALLOWED' } });
+    }
+    expect(server.requests.length).toBe(before);
   });
 
   it.skipIf(!hasBlock1to3)('imports dropped TF.js files (model.json + shards) from their bytes', async () => {

@@ -56,18 +56,25 @@ export class WeightsService {
     return locate().catch((error: unknown) => ({ path: null, help: error instanceof Error ? error.message : String(error) }));
   }
 
-  /** Downloads, verifies and installs; one job at a time. Progress goes to onEvent listeners. */
+  /**
+   * Downloads, verifies and installs; one job at a time. Progress goes to onEvent listeners. `url` may only pick one
+   * of the known mirrors: a client that could name any address would have the host fetch it (a server-side request
+   * into the user's network) and learn from the answer. Another address is for `nst weights fetch --url`.
+   */
   async fetch(request: FetchWeightsRequest = {}): Promise<Result<WeightsInfo>> {
-    const url = request.url ?? null;
-    // Only http(s): the page (possibly a browser on another machine) must not make the host read local files.
-    if (url !== null && (typeof url !== 'string' || !/^https?:\/\/\S+$/i.test(url.trim()))) {
-      return fail('BAD_ARGUMENT', 'The download URL must be an http:// or https:// address.');
+    const url = request.url?.trim() || null;
+    const mirrors = this.options.urls ?? KERAS_VGG19_NOTOP.urls;
+    if (url !== null && !mirrors.includes(url)) {
+      return fail(
+        'URL_NOT_ALLOWED',
+        'The studio downloads the weights only from their known mirrors. To use another address, run `nst weights fetch --url URL` on this machine, or import the file.',
+      );
     }
     return this.exclusive('fetch', async (signal) => {
       const { urls, expectedMd5, timeoutMs, retries, backoffMs, dispatcher } = this.options;
       await downloadAndInstallWeights({
         root: this.root,
-        ...(url ? { urls: [url.trim()] } : urls ? { urls } : {}),
+        ...(url ? { urls: [url] } : urls ? { urls } : {}),
         ...(expectedMd5 !== undefined && { expectedMd5 }),
         ...(timeoutMs !== undefined && { timeoutMs }),
         ...(retries !== undefined && { retries }),
