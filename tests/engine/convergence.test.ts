@@ -103,9 +103,10 @@ describe('meanAbsoluteChange', () => {
 describe('describeStop', () => {
   it('says why, in one clause', () => {
     expect(describeStop({ kind: 'converged', iteration: 142, window: 20, lossDecrease: 0.0005, pixelChange: 0.84 })).toBe(
-      'converged at iteration 142: loss fell 0.05% and pixels moved 0.8 levels over the last 20 iterations',
+      'converged at iteration 142: loss fell 0.05% and pixels moved 0.84 levels over the last 20 iterations',
     );
-    expect(describeStop({ kind: 'converged', iteration: 90, window: 20, lossDecrease: 0.0042, pixelChange: 1.5 })).toMatch(/loss fell 0\.4% /);
+    // Just under the thresholds never reads as the thresholds.
+    expect(describeStop({ kind: 'converged', iteration: 90, window: 20, lossDecrease: 0.00996, pixelChange: 3.496 })).toMatch(/loss fell 0\.99% and pixels moved 3\.49 levels/);
     expect(describeStop({ kind: 'cap', iteration: 375, cap: 300 })).toBe('reached the cap of 300 iterations');
     expect(describeStop({ kind: 'stopped', iteration: 12 })).toBe('stopped at iteration 12');
     expect(describeStop({ kind: 'optimizer', iteration: 7 })).toMatch(/^the optimizer stopped at iteration 7/);

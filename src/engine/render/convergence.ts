@@ -16,7 +16,7 @@ export interface ConvergenceRule {
  * The default rule (tolerance 1), chosen from 300-iteration traces of the shared photo × painting pairs at 256 and
  * 384 px: docs/performance.md, "Stopping when the picture is done".
  */
-export const DEFAULT_CONVERGENCE: ConvergenceRule = { window: 20, lossDecrease: 0.005, pixelChange: 2 };
+export const DEFAULT_CONVERGENCE: ConvergenceRule = { window: 20, lossDecrease: 0.01, pixelChange: 3.5 };
 
 /** Tolerances users may ask for: × the default thresholds (2 stops sooner, 0.5 later). */
 export const STOP_TOLERANCE_RANGE = { min: 0.05, max: 20 } as const;
@@ -43,11 +43,14 @@ export type StopReason =
 
 export type ConvergedStop = Extract<StopReason, { kind: 'converged' }>;
 
-/** One clause: "converged at iteration 142: loss fell 0.05% and pixels moved 0.8 levels over the last 20 iterations". */
+/**
+ * One clause: "converged at iteration 142: loss fell 0.62% and pixels moved 3.41 levels over the last 20 iterations"
+ * (figures cut, not rounded, to two decimals: one just under its threshold never reads as the threshold).
+ */
 export function describeStop(stop: StopReason): string {
   switch (stop.kind) {
     case 'converged':
-      return `converged at iteration ${stop.iteration}: loss fell ${percent(stop.lossDecrease)} and pixels moved ${stop.pixelChange.toFixed(1)} levels over the last ${stop.window} iterations`;
+      return `converged at iteration ${stop.iteration}: loss fell ${cut(stop.lossDecrease * 100)}% and pixels moved ${cut(stop.pixelChange)} levels over the last ${stop.window} iterations`;
     case 'cap':
       return `reached the cap of ${stop.cap} iterations`;
     case 'optimizer':
@@ -57,9 +60,8 @@ export function describeStop(stop: StopReason): string {
   }
 }
 
-function percent(fraction: number): string {
-  const p = fraction * 100;
-  return `${Math.abs(p) < 0.1 ? p.toFixed(2) : p.toFixed(1)}%`;
+function cut(value: number): string {
+  return (Math.floor(value * 100 + 1e-9) / 100).toFixed(2);
 }
 
 /** A window between two iterations, oldest first: what a checkpoint keeps so a resumed run stops where it would have. */
