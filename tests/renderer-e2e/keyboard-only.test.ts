@@ -48,6 +48,10 @@ describe.skipIf(reason !== null)('keyboard only (fake host, chromium)', () => {
 
   const open = async (options: Partial<FakeApiOptions> = {}): Promise<void> => {
     ({ page, problems } = await studio.open(options));
+    // Listening turns on Playwright's file chooser interception now, before any key opens one (turned on by the
+    // first waitForEvent instead, it can come after the key press, and the chooser goes by unseen).
+    page.on('filechooser', () => undefined);
+    await page.waitForTimeout(100);
   };
   const state = () => page.getByTestId('status').getAttribute('data-state');
 
@@ -163,6 +167,7 @@ describe.skipIf(reason !== null)('keyboard only (fake host, chromium)', () => {
 
     // A refused file's Dismiss: focus stays in its slot.
     await page.getByTestId('style-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await expect.poll(() => page.getByTestId('refused-file').count()).toBe(1);
     await tabTo(/^button "Dismiss the refused files for the style paintings"$/);
     await page.keyboard.press('Enter');
     await expectFocus('style-input');
