@@ -1,20 +1,22 @@
 // `npm run dist`: builds the app and packages installers for this machine's platform with electron-builder,
-// using the Electron binary npm installed. Where that binary is missing it stops with one line saying why.
+// using the Electron binary npm installed. Where it cannot (no Electron binary, an older Node) it stops with one line for each reason.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { findElectronBinary } from './electron-binary.mjs';
 import { NODE_FOR_PACKAGING, nodeTooOld } from './node-version.mjs';
 
+// Every reason not to package, one line each, so a user fixes them in one go.
+const problems = [];
 const tooOld = nodeTooOld(process.versions.node, NODE_FOR_PACKAGING, 'Packaging installers (electron-builder)');
-if (tooOld) {
-  process.stderr.write(`dist: ${tooOld}\n`);
-  process.exit(1);
-}
+if (tooOld) problems.push(tooOld);
 const electron = findElectronBinary();
 if (!electron.path) {
-  process.stderr.write(
-    `dist: cannot package: ${electron.reason}. Run \`npm install\` without ELECTRON_SKIP_BINARY_DOWNLOAD on a machine that can download Electron, then \`npm run dist\` again.\n`,
+  problems.push(
+    `cannot package: ${electron.reason}. Run \`npm install\` without ELECTRON_SKIP_BINARY_DOWNLOAD on a machine that can download Electron, then \`npm run dist\` again.`,
   );
+}
+if (problems.length > 0) {
+  for (const problem of problems) process.stderr.write(`dist: ${problem}\n`);
   process.exit(1);
 }
 
