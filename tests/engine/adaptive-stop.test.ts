@@ -112,7 +112,7 @@ describe.skipIf(!present)('the adaptive stop on the real uint8 VGG19 (Tübingen 
     expect(forgetful.iterations).toBeGreaterThanOrEqual(at.iteration + DEFAULT_CONVERGENCE.window + 1);
   }, 300_000);
 
-  it('a front end that pauses on the converged event holds the run there: resumed, it runs on to its cap; stopped, it ends converged', async () => {
+  it('a front end that holds the run at its convergence: resumed, it runs on to its cap; stopped, it ends converged; a plain pause does not hold it', async () => {
     const { result, snapshots } = whole;
     const stopAt = result.iterations;
     const from = snapshots.find((s) => s.iteration === stopAt - 3)!;
@@ -125,7 +125,7 @@ describe.skipIf(!present)('the adaptive stop on the real uint8 VGG19 (Tübingen 
       controller,
       onEvent: (e) => {
         events.push(e);
-        if (e.type === 'converged') controller.pause();
+        if (e.type === 'converged') controller.holdAtConvergence();
         if (e.type === 'paused') setTimeout(() => controller.resume(), 10);
       },
     });
@@ -145,13 +145,22 @@ describe.skipIf(!present)('the adaptive stop on the real uint8 VGG19 (Tübingen 
       controller: holder,
       checkpoint: { due: () => false, save: (state, o) => void (o?.final && finals.push(state)) },
       onEvent: (e) => {
-        if (e.type === 'converged') holder.pause();
+        if (e.type === 'converged') holder.holdAtConvergence();
         if (e.type === 'paused') holder.stop();
       },
     });
     expect(ended.stop).toEqual(result.stop);
     expect(ended).toMatchObject({ stopped: false, iterations: stopAt });
     expect(finals).toEqual([]);
+
+    // A pause the user (or a batch) happened to ask for as it converged is not "keep going": the run ends converged.
+    const paused = new RunController();
+    const plain = await runStyleTransfer({ ...inputs, resume: from }, settings(stopAt + 5), {
+      controller: paused,
+      onEvent: (e) => void (e.type === 'progress' && e.iteration === stopAt && paused.pause()),
+    });
+    expect(plain.stop).toEqual(result.stop);
+    expect(plain.iterations).toBe(stopAt);
   }, 300_000);
 
   it('only the last scale of a multi-scale run stops early: the coarse scale runs its quarter', async () => {

@@ -57,6 +57,14 @@ describe.skipIf(!present)('style-transfer runs on the real uint8 VGG19 and a rea
     expect(result.iterations).toBe(3);
     expect(events[0]!.type).toBe('started');
     expect(result.image.data.some((v, i) => v !== inputs.content.data[i])).toBe(true);
+
+    // A stop that arrives with the last iteration finds the run finished: its cap, not a stop.
+    const late = new RunController();
+    const finished = await runStyleTransfer(inputs, settings('adam', 3), {
+      controller: late,
+      onEvent: (e) => void (e.type === 'progress' && e.iteration === 3 && late.stop()),
+    });
+    expect(finished).toMatchObject({ stopped: false, iterations: 3, stop: { kind: 'cap', iteration: 3, cap: 3 } });
   });
 
   it('pause holds the loop until resume; weights set mid-run apply from the next iteration', async () => {

@@ -134,8 +134,9 @@ export type RenderEvent =
   | { type: 'paused'; iteration: number }
   | { type: 'resumed'; iteration: number }
   /**
-   * The picture stopped changing (settings.converge). The run ends here, unless a handler pauses it (RunController.pause)
-   * in response: then it waits, and when resumed runs on to its cap without the adaptive stop (the studio's "keep going").
+   * The picture stopped changing (settings.converge). The run ends here, unless a handler holds it there
+   * (RunController.holdAtConvergence): then it waits, and when resumed runs on to its cap without the adaptive stop
+   * (the studio's "keep going"). A plain pause that happens to be pending does not hold it.
    */
   | { type: 'converged'; iteration: number; stop: ConvergedStop };
 
@@ -157,6 +158,7 @@ export class RunController {
   private pausedGate: Promise<void> | null = null;
   private release: (() => void) | null = null;
   private pendingWeights: LossWeights | null = null;
+  private holding = false;
 
   get signal(): AbortSignal {
     return this.abortController.signal;
@@ -185,6 +187,19 @@ export class RunController {
 
   setWeights(weights: LossWeights): void {
     this.pendingWeights = weights;
+  }
+
+  /** In answer to a 'converged' event: wait there (paused) instead of ending; resume() keeps going to the cap. */
+  holdAtConvergence(): void {
+    this.holding = true;
+    this.pause();
+  }
+
+  /** @internal whether a handler asked to hold the run at its convergence (asked once per convergence). */
+  takeHold(): boolean {
+    const hold = this.holding;
+    this.holding = false;
+    return hold;
   }
 
   /** @internal used by the run loop. */
@@ -418,7 +433,7 @@ export async function runStyleTransfer(
       if (verdict) {
         const converged: ConvergedStop = { kind: 'converged', iteration: before + done, window: rule!.window, ...verdict };
         emit({ type: 'converged', iteration: before + done, stop: converged });
-        if (!controller.paused || controller.signal.aborted) {
+        if (!controller.takeHold() || controller.signal.aborted) {
           stop = converged;
           break;
         }
@@ -428,7 +443,8 @@ export async function runStyleTransfer(
       if (options.checkpoint?.due() && done < settings.iterations) await checkpoint(snapshot());
     }
     if (!stop) {
-      if (!controller.signal.aborted) stop = { kind: 'cap', iteration: before + done, cap: settings.iterations };
+      // A stop that comes after the last iteration finds the run finished: that is its cap, not a stop.
+      if (!controller.signal.aborted || done === settings.iterations) stop = { kind: 'cap', iteration: before + done, cap: settings.iterations };
       else stop = held?.iteration === before + done ? held : { kind: 'stopped', iteration: before + done };
     }
     // A stopped run leaves its state behind, so it can be continued later (the caller decides whether to keep it).

@@ -344,7 +344,7 @@ export class StudioRun {
   private converged(event: Extract<RenderEvent, { type: 'converged' }>): void {
     if (!this.start.holdAtConvergence || this.plan?.mode === 'tiled' || this.stopRequested || this.rebuildPending) return;
     this.held = true;
-    this.controller.pause();
+    this.controller.holdAtConvergence();
     this.reporter.converged(event.stop);
   }
 
