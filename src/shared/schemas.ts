@@ -131,8 +131,9 @@ export const StudioSettingsSchema = v.strictObject(
     ),
     tileOverlapPx: wholeNumberIn(TILE_OVERLAP_PX_RANGE.min, TILE_OVERLAP_PX_RANGE.max),
     memoryLimitMb: v.nullable(wholeNumberIn(MEMORY_LIMIT_MB_RANGE.min, MEMORY_LIMIT_MB_RANGE.max)),
-    // Absent in settings from before the adaptive stop (an interrupted run's checkpoint): that run went to its iterations.
-    stop: v.optional(v.picklist(['auto', 'off'], 'must be auto or off'), 'off'),
+    // Absent in settings saved before the adaptive stop: they take the default (an old checkpoint's job says 'off'
+    // itself: parseStudioJob).
+    stop: v.optional(v.picklist(['auto', 'off'], 'must be auto or off'), 'auto'),
     stopTolerance: v.optional(
       v.pipe(
         v.number('must be a number'),

@@ -147,7 +147,7 @@ export interface RunPreset {
   readonly hint: string;
   /** The one style layer used unless the user picks another (any of LAYER_NAMES). */
   readonly defaultLayer: string;
-  readonly settings: Readonly<Pick<StudioSettings, 'iterations' | 'optimizer' | 'learningRate' | 'init' | 'styleWeight' | 'contentWeight' | 'tvWeight'>>;
+  readonly settings: Readonly<Pick<StudioSettings, 'iterations' | 'optimizer' | 'learningRate' | 'init' | 'styleWeight' | 'contentWeight' | 'tvWeight' | 'stop'>>;
   /** The timelapse the preset is meant to be watched as. */
   readonly video: { readonly frameEvery: number; readonly fps: number };
 }
@@ -158,7 +158,8 @@ export const RUN_PRESETS: readonly RunPreset[] = [
     label: 'Single-layer study',
     hint: 'watch one layer\'s style take over the photo: that layer alone, plain normalised gradient steps (η = 100), a frame every 10 iterations at 10 fps',
     defaultLayer: 'block1_conv1',
-    settings: { iterations: 2000, optimizer: 'gd', learningRate: 100, init: 'content', styleWeight: 1, contentWeight: 0, tvWeight: 0 },
+    // The study is its whole timelapse: it runs all its iterations (no adaptive stop).
+    settings: { iterations: 2000, optimizer: 'gd', learningRate: 100, init: 'content', styleWeight: 1, contentWeight: 0, tvWeight: 0, stop: 'off' },
     video: { frameEvery: 10, fps: 10 },
   },
 ];

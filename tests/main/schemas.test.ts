@@ -43,13 +43,13 @@ describe('startRun payloads', () => {
     expect(LAYER_NAMES).toEqual(VGG19_LAYER_NAMES);
   });
 
-  it('settings from before the adaptive stop (an interrupted run\'s checkpoint) read as a run to its iterations', () => {
+  it('settings saved before the adaptive stop take its default (a checkpoint\'s job says off itself: studio-job.test.ts)', () => {
     expect(ENGINE_STOP_TOLERANCE_RANGE).toEqual(STOP_TOLERANCE_RANGE);
     const older: Partial<typeof DEFAULT_STUDIO_SETTINGS> = structuredClone(DEFAULT_STUDIO_SETTINGS);
     delete older.stop;
     delete older.stopTolerance;
     const result = validateRequest('startRun', { ...goodRequest(), settings: older });
-    expect(result.ok && result.value.settings).toMatchObject({ stop: 'off', stopTolerance: 1 });
+    expect(result.ok && result.value.settings).toMatchObject({ stop: 'auto', stopTolerance: 1 });
     const tooTight = validateRequest('startRun', mutate((r) => ((r.settings as Record<string, unknown>).stopTolerance = 0.01)));
     expect(!tooTight.ok && tooTight.error.message).toMatch(/^startRun\.settings\.stopTolerance must be at least 0\.05/);
   });

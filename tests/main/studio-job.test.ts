@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { CONTENT_FILE, parseStudioJob, styleFile, type StudioJob } from '../../src/main/worker/run-checkpoint.js';
-import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
+import { DEFAULT_STUDIO_SETTINGS, type StudioSettings } from '../../src/shared/studio-settings.js';
 
 const RUN = 'run-1-0000abcd';
 
@@ -21,6 +21,14 @@ describe('parseStudioJob', () => {
     expect(parseStudioJob(RUN, JSON.parse(JSON.stringify(job())))).toEqual(job());
     const older = { kind: 'studio-run', settings: job().settings, content: job().content, styles: job().styles };
     expect(parseStudioJob(RUN, older)).toEqual(older);
+  });
+
+  it('reads a job from before the adaptive stop as a run to its iterations (it was started so)', () => {
+    const settings: Partial<StudioSettings> = { ...job().settings };
+    delete settings.stop;
+    delete settings.stopTolerance;
+    expect(parseStudioJob(RUN, { ...job(), settings }).settings).toMatchObject({ stop: 'off', stopTolerance: 1 });
+    expect(parseStudioJob(RUN, job()).settings.stop).toBe(DEFAULT_STUDIO_SETTINGS.stop);
   });
 
   const cases: [string, unknown, string][] = [

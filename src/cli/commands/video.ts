@@ -90,6 +90,7 @@ export function applyPresetOptions(command: Command, raw: RawOptions): void {
     styleWeight: String(s.styleWeight),
     contentWeight: String(s.contentWeight),
     tvWeight: String(s.tvWeight),
+    stop: s.stop,
     styleLayers: layer,
     contentLayers: '',
     // One size: coarse-to-fine would add coarse scales before the preset's iterations.

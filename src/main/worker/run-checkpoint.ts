@@ -68,7 +68,10 @@ const StudioJobSchema = v.object(
  * trusted no more than a request from a window).
  */
 export function parseStudioJob(runId: string, job: unknown): StudioJob {
-  return parseCheckpointJob(runId, StudioJobSchema, job);
+  // A run checkpointed before the adaptive stop existed was started to run all its iterations: it still does.
+  const settings = typeof job === 'object' && job !== null ? (job as { settings?: unknown }).settings : undefined;
+  const dated = typeof settings === 'object' && settings !== null && !('stop' in settings) ? { ...(job as object), settings: { ...settings, stop: 'off' } } : job;
+  return parseCheckpointJob(runId, StudioJobSchema, dated);
 }
 
 export interface WorkerCheckpointOptions {
