@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_WS_MESSAGE_BYTES, TOKEN_PARAM, WS_PATH } from '../shared/ws-protocol.js';
+import { allowedHostNames, hostHeaderAllowed } from './host-names.js';
 import { securityHeaders, sendText, serveStatic } from './static-files.js';
 import { serveApi, type HostBackend } from './ws-api.js';
 
@@ -21,6 +22,8 @@ export interface StudioHostOptions {
   port?: number;
   /** Access token; a fresh random one by default. */
   token?: string;
+  /** Host names to answer besides this machine's own (--allow-host): a DNS name it is reached by. */
+  allowHosts?: readonly string[];
   /** DEFAULT_HOST_LIMITS unless given (tests shorten the timeouts). */
   limits?: Partial<HostLimits>;
 }
@@ -69,6 +72,7 @@ export async function startStudioHost(options: StudioHostOptions): Promise<Studi
   const token = options.token ?? randomBytes(24).toString('base64url');
   const loopbackOnly = isLoopback(bindHost);
   let port = 0;
+  let hostNames = new Set<string>();
 
   const tokenOk = (candidate: string | null | undefined): boolean => {
     if (!candidate) return false;
@@ -76,12 +80,9 @@ export async function startStudioHost(options: StudioHostOptions): Promise<Studi
     const b = Buffer.from(token);
     return a.length === b.length && timingSafeEqual(a, b);
   };
-  // Bound to loopback, only loopback names may reach it: a DNS-rebinding page (evil.example → 127.0.0.1) may not.
-  const hostAllowed = (request: IncomingMessage): boolean => {
-    if (!loopbackOnly) return true;
-    const host = request.headers.host ?? '';
-    return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host.toLowerCase());
-  };
+  // Only the names this host is reached by (host-names.ts): a DNS-rebinding page (evil.example → this machine) is
+  // refused on every binding, 0.0.0.0 included.
+  const hostAllowed = (request: IncomingMessage): boolean => hostHeaderAllowed(request.headers.host, hostNames, port);
 
   // The page and its files are the app's public code and hold no secret; only the WebSocket needs the token. The
   // page takes the token from its address once and keeps it in the tab (src/renderer/lib/api/ws-client.ts): no
@@ -150,6 +151,7 @@ export async function startStudioHost(options: StudioHostOptions): Promise<Studi
   });
   const bound = server.address() as AddressInfo;
   port = bound.port;
+  hostNames = allowedHostNames({ bindHost, boundAddress: bound.address, extra: options.allowHosts ?? [] });
   const shownHost = bound.address === '0.0.0.0' || bound.address === '::' ? DEFAULT_HOST : bound.address;
   const urlHost = shownHost.includes(':') ? `[${shownHost}]` : shownHost;
 

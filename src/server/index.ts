@@ -11,10 +11,12 @@ import { StudioBackend } from '../main/services/studio-backend.js';
 import { WEIGHTS_ENV } from '../engine/index.js';
 import { DEFAULT_HOST, startStudioHost } from './host.js';
 
-const USAGE = `Usage: npm run serve -- [--port N] [--host ADDRESS] [--weights PATH] [--ffmpeg PATH] [--data-dir DIR] [--renderer-dir DIR] [--threads N]
+const USAGE = `Usage: npm run serve -- [--port N] [--host ADDRESS] [--allow-host NAME]… [--weights PATH] [--ffmpeg PATH] [--data-dir DIR] [--renderer-dir DIR] [--threads N]
 
   --port N           port to listen on (default: a free one)
   --host ADDRESS     interface to bind (default ${DEFAULT_HOST}; anything else exposes the studio to the network)
+  --allow-host NAME  a host name the page may be opened by besides this machine's own names and addresses
+                     (a DNS name, say); repeatable. Requests naming any other host are refused (DNS rebinding)
   --weights PATH     VGG19 weights (.h5, .onnx or TF.js folder); default $${WEIGHTS_ENV}, then DATA_DIR/weights
   --ffmpeg PATH      the ffmpeg for video export; default $NST_FFMPEG, then ffmpeg-static, then PATH (the page cannot choose one)
   --data-dir DIR     where settings are kept (default: the user's app-data folder)
@@ -55,12 +57,16 @@ function wholeNumber(name: string, text: string | undefined, fallback: number, m
 }
 
 async function main(): Promise<void> {
+  // Everything this host writes (settings, runs and their photos, timelapse frames, batch inputs, weights, videos in
+  // the temp folder) is its user's alone: files 0600, folders 0700. Nothing it writes is meant for others.
+  process.umask(0o077);
   let values;
   try {
     ({ values } = parseArgs({
       options: {
         port: { type: 'string' },
         host: { type: 'string' },
+        'allow-host': { type: 'string', multiple: true },
         weights: { type: 'string' },
         ffmpeg: { type: 'string' },
         'data-dir': { type: 'string' },
@@ -98,7 +104,7 @@ async function main(): Promise<void> {
   });
   let studio;
   try {
-    studio = await startStudioHost({ backend, rendererDir, host, port });
+    studio = await startStudioHost({ backend, rendererDir, host, port, allowHosts: values['allow-host'] ?? [] });
   } catch (error) {
     await backend.dispose();
     fail(`could not listen on ${host}:${port}: ${(error as Error).message}`);

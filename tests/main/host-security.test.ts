@@ -2,8 +2,9 @@
 // issue 13): no call makes the host run a file it names, read outside the data folder, grow without bound, fetch
 // addresses of its choosing, or answer to host names it was not given; what the host writes is its user's alone.
 
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,11 +26,14 @@ import { ok } from '../../src/shared/result.js';
 import { MAX_IMAGE_BYTES } from '../../src/shared/schemas.js';
 import { DEFAULT_STUDIO_SETTINGS, DEFAULT_VIDEO_SETTINGS } from '../../src/shared/studio-settings.js';
 import { MAX_WS_MESSAGE_BYTES, decodeWireMessage, encodeWireMessage, wsUrlFor, type WsServerMessage } from '../../src/shared/ws-protocol.js';
+import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
 import { testSettings, tsJobWorker } from '../helpers/studio.js';
 
 let dir = '';
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'nst-host-security-'));
+  // The hosts below serve this folder as their renderer.
+  await writeFile(path.join(dir, 'index.html'), '<!doctype html><title>Studio</title>');
 });
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -39,11 +43,14 @@ afterAll(async () => {
 class Client {
   private nextId = 1;
   private readonly pending = new Map<number, (result: Result<unknown>) => void>();
+  /** Every event pushed to this client, in order. */
+  readonly events: WsServerMessage[] = [];
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (raw) => {
       const message = decodeWireMessage(String(raw)) as WsServerMessage;
-      if ('id' in message && message.id !== null) this.pending.get(message.id)?.(message.result);
+      if ('event' in message) this.events.push(message);
+      else if (message.id !== null) this.pending.get(message.id)?.(message.result);
     });
   }
 
@@ -325,4 +332,118 @@ async function freePort(): Promise<number> {
   const { port } = probe.address() as AddressInfo;
   await new Promise((resolve) => probe.close(resolve));
   return port;
+}
+
+describe('host names: only the names the host is reached by, on every binding', () => {
+  const get = (port: number, hostHeader: string, address = '127.0.0.1'): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const request = httpRequest({ host: address, port, path: '/', headers: { host: hostHeader } }, (response) => {
+        response.resume();
+        resolve(response.statusCode!);
+      });
+      request.on('error', reject);
+      request.end();
+    });
+
+  it('bound to 0.0.0.0: a rebinding name is refused, the machine\'s own names and --allow-host names are answered', async () => {
+    const backend = await StudioBackend.create({ dataDir: path.join(dir, 'any-data'), worker: tsJobWorker(), version: 'test', env: {}, weightsService: { root: path.join(dir, 'any-weights') } });
+    const host = await startStudioHost({ backend, rendererDir: dir, host: '0.0.0.0', allowHosts: ['studio.example'] });
+    try {
+      expect(await get(host.port, `evil.example:${host.port}`)).toBe(403);
+      expect(await get(host.port, `127.0.0.1.evil.example:${host.port}`)).toBe(403);
+      expect(await get(host.port, `127.0.0.1:${host.port + 1}`)).toBe(403);
+      expect(await get(host.port, `127.0.0.1:${host.port}`)).toBe(200);
+      expect(await get(host.port, `${os.hostname()}:${host.port}`)).toBe(200);
+      expect(await get(host.port, `studio.example:${host.port}`)).toBe(200);
+      const lan = Object.values(os.networkInterfaces()).flatMap((entries) => entries ?? []).find((entry) => entry.family === 'IPv4' && !entry.internal);
+      if (lan) expect(await get(host.port, `${lan.address}:${host.port}`, lan.address)).toBe(200);
+      // The socket is behind the same check.
+      const rebound = new WebSocket(wsUrlFor(host.url), { headers: { host: `evil.example:${host.port}` } });
+      expect(await new Promise((resolve) => rebound.once('unexpected-response', (_request, response) => resolve(response.statusCode)))).toBe(403);
+    } finally {
+      await host.close();
+      await backend.dispose();
+    }
+  });
+
+  it('bound to 127.0.0.2: answers the URL it prints', async () => {
+    const backend = await StudioBackend.create({ dataDir: path.join(dir, 'two-data'), worker: tsJobWorker(), version: 'test', env: {}, weightsService: { root: path.join(dir, 'two-weights') } });
+    const host = await startStudioHost({ backend, rendererDir: dir, host: '127.0.0.2' });
+    try {
+      expect(host.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+\//);
+      expect((await fetch(host.url)).status).toBe(200);
+      const client = await Client.open(wsUrlFor(host.url));
+      expect((await client.call('getSettings', null)).ok).toBe(true);
+      client.ws.close();
+    } finally {
+      await host.close();
+      await backend.dispose();
+    }
+  });
+});
+
+describe.skipIf(process.platform === 'win32')('private files: what the browser host writes is its user\'s alone (POSIX modes)', () => {
+  it('settings, batch inputs, run frames and weights are 0600 in 0700 folders, and an older install is tightened', { timeout: 300_000 }, async () => {
+    execFileSync(process.execPath, ['scripts/build-node.mjs'], { cwd: REPO_ROOT, stdio: 'ignore' });
+    const dataDir = path.join(dir, 'private-data');
+    const weightsRoot = path.join(dir, 'private-weights');
+    // What an older version left: an open runs folder and settings file.
+    await mkdir(path.join(dataDir, 'runs'), { recursive: true, mode: 0o755 });
+    await chmod(path.join(dataDir, 'runs'), 0o755);
+    await writeFile(path.join(dataDir, SETTINGS_FILE_NAME), '{}', { mode: 0o644 });
+    await chmod(path.join(dataDir, SETTINGS_FILE_NAME), 0o644);
+    const server = spawn(process.execPath, ['out/server/serve.js', '--renderer-dir', dir, '--data-dir', dataDir, '--threads', '1'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NST_WEIGHTS: '', NST_DATA_DIR: weightsRoot },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        server.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+/.exec(out);
+          if (match) resolve(match[0]);
+        });
+        server.once('exit', (code) => reject(new Error(`serve exited (${code})`)));
+      });
+      const client = await Client.open(wsUrlFor(url));
+      const png = await tinyPng();
+      const settings = testSettings({ iterations: 2 });
+      expect((await client.call('saveSettings', settings)).ok).toBe(true);
+      const started = (await client.call('startRun', { content: { name: 'me.png', bytes: png }, styles: [{ image: { name: 'art.png', bytes: png }, blend: 1 }], settings, timelapse: { frameEvery: 1 } })) as Result<{ runId: string }>;
+      expect(started.ok).toBe(true);
+      await expect.poll(() => client.events.some((e) => 'event' in e && e.event === 'runEvent' && (e.data.type === 'done' || e.data.type === 'error')), { timeout: 120_000, interval: 500 }).toBe(true);
+      expect((await client.call('startBatch', { contents: [{ name: 'holiday.png', bytes: png }], styles: [{ image: { name: 'art.png', bytes: png }, blend: 1 }], settings })).ok).toBe(true);
+      if (hasShared('data', 'vgg19-imagenet-block1-3')) {
+        const folder = sharedPath('data', 'vgg19-imagenet-block1-3');
+        const files = await Promise.all((await readdir(folder)).map(async (name) => ({ name, bytes: new Uint8Array(await readFile(path.join(folder, name))) })));
+        expect((await client.call('importWeights', { files })).ok).toBe(true);
+      }
+      client.ws.close();
+
+      const open: string[] = [];
+      const kinds = new Set<string>();
+      for (const root of [dataDir, weightsRoot]) {
+        for (const entry of await readdir(root, { recursive: true }).catch(() => [] as string[])) {
+          const file = path.join(root, String(entry));
+          const info = await stat(file);
+          kinds.add(path.relative(root, file).split(path.sep)[0]!);
+          if ((info.mode & 0o077) !== 0) open.push(`${file} ${(info.mode & 0o777).toString(8)}`);
+        }
+      }
+      // Each kind of data was written (the run's frames, the batch's photos, the settings), so each was checked.
+      expect([SETTINGS_FILE_NAME, 'runs', 'run-frames', 'batch'].filter((kind) => !kinds.has(kind))).toEqual([]);
+      expect(open, 'readable or enterable by others').toEqual([]);
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.once('exit', resolve));
+    }
+  });
+});
+
+/** A 16 × 16 PNG. */
+async function tinyPng(): Promise<Uint8Array> {
+  const { default: sharp } = await import('sharp');
+  return new Uint8Array(await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 80, b: 40 } } }).png().toBuffer());
 }

@@ -5,7 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { locateWeights, resourceFolder, type WeightsLocation } from '../../engine/index.js';
+import { dataDir, locateWeights, resourceFolder, type WeightsLocation } from '../../engine/index.js';
 import type {
   AppInfo,
   DevicesInfo,
@@ -33,6 +33,7 @@ import { devicesInfo } from './devices-info.js';
 import { BatchService } from './batch-service.js';
 import { estimateMemoryRequest } from './memory-estimate.js';
 import { ExportService, type ExportedImage } from './export-service.js';
+import { makeDataPrivate } from './private-data.js';
 import { RunService, type WorkerLocation } from './run-service.js';
 import { SettingsStore } from './settings-store.js';
 import { VideoService } from './video-service.js';
@@ -101,6 +102,10 @@ export class StudioBackend implements ExportSources {
   }
 
   static async create(options: StudioBackendOptions): Promise<StudioBackend> {
+    const framesRoot = options.framesRoot ?? options.dataDir;
+    const batchRoot = options.batchRoot ?? options.dataDir;
+    // Photos, settings and weights live there: nobody else on the machine may read them.
+    await makeDataPrivate([options.dataDir, options.weightsService?.root ?? dataDir(), framesRoot, batchRoot]);
     const settings = await SettingsStore.open(options.dataDir);
     if (settings.recovery) console.warn(`[studio] ${settings.recovery}`);
     // Asked afresh each time: the user may install weights while the app runs.
@@ -113,7 +118,6 @@ export class StudioBackend implements ExportSources {
         ...(options.weightsService?.root !== undefined ? { storeRoot: options.weightsService.root } : {}),
       });
     const weights = new WeightsService({ ...options.weightsService, locate });
-    const framesRoot = options.framesRoot ?? options.dataDir;
     const runs = new RunService({
       worker: options.worker,
       weights: locate,
@@ -127,7 +131,7 @@ export class StudioBackend implements ExportSources {
     const env = options.env ?? process.env;
     const videos = new VideoService({ root: framesRoot, ffmpegPath: () => options.ffmpegPath || env.NST_FFMPEG || settings.ffmpegPath });
     // The batch queue runs its items through the same run queue; an unfinished batch carries on from here.
-    const batches = await BatchService.open({ runs, root: path.join(options.batchRoot ?? options.dataDir, 'batch') });
+    const batches = await BatchService.open({ runs, root: path.join(batchRoot, 'batch') });
     return new StudioBackend(options, locate, settings, runs, new ExportService(runs), weights, videos, batches);
   }
 
