@@ -209,11 +209,11 @@ describe('fitting a memory limit', () => {
     const direct = { ...auto, settings: { ...DEFAULT_RUN_SETTINGS, convAlgorithm: 'direct' as const } };
     expect(planRender(auto, 1200 * MB, 'auto')).toEqual(planRender(direct, 1200 * MB, 'auto'));
     expect(planRender(auto, 1200 * MB, 'off')).toEqual(planRender(direct, 1200 * MB, 'off'));
-    // A 256-px render that fits with Winograd keeps it.
-    const small = { width: 256, height: 256, settings: DEFAULT_RUN_SETTINGS };
+    // A 384-px render that fits with Winograd keeps it.
+    const small = { width: 384, height: 384, settings: DEFAULT_RUN_SETTINGS };
     expect(convForLimit(small, 2000 * MB).settings.convAlgorithm).toBeUndefined();
-    expect(convForLimit(small, 900 * MB).settings.convAlgorithm).toBe('direct');
-    expect(planRender(small, 900 * MB, 'auto').plan).toMatchObject({ mode: 'whole', sizePx: 256 });
+    expect(convForLimit(small, 1200 * MB).settings.convAlgorithm).toBe('direct');
+    expect(planRender(small, 1200 * MB, 'auto').plan).toMatchObject({ mode: 'whole', sizePx: 384 });
   });
 });
 

@@ -2,7 +2,7 @@
 // options), and the objective builds and runs exactly that, on whatever runtime the execution names.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { objectiveShape, resolveExecution, WINOGRAD_AUTO_MAX_BYTES, type PlatformProbe } from '../../src/engine/render/execution.js';
+import { objectiveShape, resolveExecution, WINOGRAD_AUTO_MAX_BYTES, WINOGRAD_AUTO_MIN_PX, type PlatformProbe } from '../../src/engine/render/execution.js';
 import { estimateMemory, type RunShape } from '../../src/engine/render/memory.js';
 import { planOn, type Device, type Runtime, type RuntimeSession, type SessionPlan } from '../../src/engine/model/runtime/runtime.js';
 import { onnxruntime } from '../../src/engine/model/runtime/onnxruntime.js';
@@ -17,13 +17,15 @@ const WINDOWS: PlatformProbe = { os: 'win32', cudaLibraries: false };
 const MAC: PlatformProbe = { os: 'darwin', cudaLibraries: false };
 const gatys = (px: number, extra: Partial<RunShape> = {}): RunShape => ({ width: px, height: px, styleLayers: GATYS_STYLE_LAYERS, contentLayers: GATYS_CONTENT_LAYERS, pool: 'max', ...extra });
 const AT_256 = gatys(256);
+/** The smallest of the usual sizes where 'auto' takes Winograd on the CPU. */
+const AT_384 = gatys(384);
 
 describe('resolveExecution: providers and the max-pool gradient', () => {
   it('auto on Linux tries CUDA first where its libraries are installed, and says why it skipped it where not', () => {
     const withCuda = resolveExecution({}, AT_256, { platform: linux(true) });
     expect(withCuda.session).toMatchObject({ devices: ['cuda', 'cpu'], skipped: [], quietFallback: true });
     expect(withCuda).toMatchObject({ device: 'cuda', maxPoolGrad: 'argmax', convAlgorithm: 'direct', convReason: 'provider' });
-    const without = resolveExecution({ device: 'auto' }, AT_256, { platform: linux(false) });
+    const without = resolveExecution({ device: 'auto' }, AT_384, { platform: linux(false) });
     expect(without.session).toMatchObject({ devices: ['cpu'], skipped: [expect.stringMatching(/^cuda libraries not installed/)], quietFallback: true });
     expect(without).toMatchObject({ device: 'cpu', maxPoolGrad: 'argmax', convAlgorithm: 'winograd', convReason: 'size' });
   });
@@ -49,7 +51,7 @@ describe('resolveExecution: providers and the max-pool gradient', () => {
 
   it('onnxruntime-web: WebGPU then wasm, everything else wasm (with a reason for a provider it does not have)', () => {
     expect(resolveExecution({ backend: 'web', device: 'webgpu' }, AT_256)).toMatchObject({ device: 'webgpu', maxPoolGrad: 'mask', convAlgorithm: 'direct', session: { devices: ['webgpu', 'wasm'] } });
-    expect(resolveExecution({ backend: 'web', device: 'auto' }, AT_256)).toMatchObject({ device: 'wasm', maxPoolGrad: 'argmax', convAlgorithm: 'winograd', session: { devices: ['wasm'], skipped: [] } });
+    expect(resolveExecution({ backend: 'web', device: 'auto' }, AT_384)).toMatchObject({ device: 'wasm', maxPoolGrad: 'argmax', convAlgorithm: 'winograd', session: { devices: ['wasm'], skipped: [] } });
     expect(resolveExecution({ backend: 'web', device: 'dml' }, AT_256)).toMatchObject({ device: 'wasm', maxPoolGrad: 'argmax', session: { skipped: ['dml is not available in the WebAssembly runtime'] } });
   });
 
@@ -69,6 +71,10 @@ describe('resolveExecution: the conv algorithm', () => {
     const lbfgsWinograd = (px: number): number => estimateMemory({ ...gatys(px), optimizer: 'lbfgs', device: 'cpu', convAlgorithm: 'winograd', maxPoolGrad: 'argmax' }).totalBytes;
     expect(lbfgsWinograd(384)).toBeLessThanOrEqual(WINOGRAD_AUTO_MAX_BYTES);
     expect(resolveExecution(cpu, gatys(384))).toMatchObject({ convAlgorithm: 'winograd', convReason: 'size' });
+    // Below WINOGRAD_AUTO_MIN_PX its setup is not repaid in a run the adaptive stop ends.
+    expect(resolveExecution(cpu, gatys(WINOGRAD_AUTO_MIN_PX)).convAlgorithm).toBe('winograd');
+    expect(resolveExecution(cpu, gatys(WINOGRAD_AUTO_MIN_PX - 1))).toMatchObject({ convAlgorithm: 'direct', convReason: 'size' });
+    expect(resolveExecution(cpu, AT_256).convAlgorithm).toBe('direct');
     expect(lbfgsWinograd(512)).toBeGreaterThan(WINOGRAD_AUTO_MAX_BYTES);
     expect(resolveExecution(cpu, gatys(512))).toMatchObject({ convAlgorithm: 'direct', convReason: 'size' });
     // Adam would fit with Winograd at 512 px, but a graph does not depend on the optimizer.
@@ -76,9 +82,9 @@ describe('resolveExecution: the conv algorithm', () => {
   });
 
   it("'auto' under a render's memory limit: Conv when the run with auto's choice does not fit", () => {
-    const winogradBytes = estimateMemory({ ...AT_256, device: 'cpu', convAlgorithm: 'winograd', maxPoolGrad: 'argmax' }).totalBytes;
-    expect(resolveExecution(cpu, AT_256, { memoryLimitBytes: winogradBytes })).toMatchObject({ convAlgorithm: 'winograd', convReason: 'size' });
-    expect(resolveExecution(cpu, AT_256, { memoryLimitBytes: winogradBytes - 1 })).toMatchObject({ convAlgorithm: 'direct', convReason: 'memory-limit' });
+    const winogradBytes = estimateMemory({ ...AT_384, device: 'cpu', convAlgorithm: 'winograd', maxPoolGrad: 'argmax' }).totalBytes;
+    expect(resolveExecution(cpu, AT_384, { memoryLimitBytes: winogradBytes })).toMatchObject({ convAlgorithm: 'winograd', convReason: 'size' });
+    expect(resolveExecution(cpu, AT_384, { memoryLimitBytes: winogradBytes - 1 })).toMatchObject({ convAlgorithm: 'direct', convReason: 'memory-limit' });
     // Already Conv by size, and over the limit: still said, so that every stage of the render keeps Conv.
     expect(resolveExecution(cpu, gatys(512), { memoryLimitBytes: 2 ** 20 }).convReason).toBe('memory-limit');
   });

@@ -60,7 +60,7 @@ describe('estimateMemory over IPC', () => {
     expect(result.value.plan).toEqual({ mode: 'whole', sizePx: 512, estimateBytes: engine.totalBytes });
   });
 
-  // At 256 px both optimizers get Winograd under 'auto' (at 512 px L-BFGS would pass its 2 GiB cap and take Conv).
+  // At 256 px both optimizers get Conv under 'auto' (Winograd from WINOGRAD_AUTO_MIN_PX; the estimate follows the choice).
   it('follows the settings: Adam needs less than L-BFGS, a shallower preset less again, two styles at scale 2 more', async () => {
     const total = async (patch: Partial<StudioSettings>, styleImages = 1): Promise<number> => {
       const r = await estimate({ settings: settings({ sizePx: 256, memoryLimitMb: 16000, ...patch }), content: null, styleImages });

@@ -18,10 +18,11 @@ import { CUDA_LIBRARIES_MISSING, platformDevices } from './device/candidates.js'
 export const WINOGRAD_AUTO_MAX_BYTES = 2 * 2 ** 30;
 
 /**
- * Below this longest side 'auto' keeps Conv on the CPU: there Winograd's iterations are no faster, while its
- * transformed kernels cost setup time and memory (docs/performance.md, "Winograd convolutions").
+ * Below this longest side 'auto' keeps Conv on the CPU: Winograd's transformed kernels cost 6–8 s of setup and
+ * ~0.4 GB, which its faster iterations repay only from about 300 px in a run the adaptive stop ends
+ * (docs/performance.md, "Winograd convolutions").
  */
-export const WINOGRAD_AUTO_MIN_PX = 192;
+export const WINOGRAD_AUTO_MIN_PX = 320;
 
 /** What a run asks for (RunSettings' execution fields). */
 export interface ExecutionRequest {
