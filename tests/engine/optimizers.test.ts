@@ -224,6 +224,37 @@ describe('GD and Adam', () => {
     expect(Array.from(x).map((v) => Number(v.toFixed(4)))).toEqual([2, -2, 2]);
   });
 
+  it('adam: a step skipped for a NaN loss or gradient does not count in the bias correction: the next finite step is the one an optimizer that never saw it takes', async () => {
+    const objective = quadratic(Float64Array.of(1, 100, 0.01), Float64Array.of(10, -10, 10));
+    const nanLoss: Objective = async (_x, grad) => {
+      grad.fill(1);
+      return Number.NaN;
+    };
+    const nanGradient: Objective = async (x, grad) => {
+      const loss = await objective(x, grad);
+      grad[1] = Number.POSITIVE_INFINITY;
+      return loss;
+    };
+    for (const bad of [nanLoss, nanGradient]) {
+      // The bad step first (iteration 1 of the run), and between two finite ones.
+      for (const badAt of [0, 1]) {
+        const sawIt = createOptimizer('adam', 3, { learningRate: 2 });
+        const never = createOptimizer('adam', 3, { learningRate: 2 });
+        const x = Float32Array.of(0, 0, 0);
+        const y = Float32Array.of(0, 0, 0);
+        for (let step = 0; step < 3; step++) {
+          if (step === badAt) expect(Number.isNaN((await sawIt.step(x, bad)).loss)).toBe(true);
+          await sawIt.step(x, objective);
+          await never.step(y, objective);
+          expect(Array.from(x), `after finite step ${step + 1}, the bad one at ${badAt}`).toEqual(Array.from(y));
+        }
+        // The skipped step is still an iteration of the run.
+        expect(sawIt.iteration).toBe(never.iteration + 1);
+        expect(sawIt.getState().scalars).toEqual(never.getState().scalars);
+      }
+    }
+  });
+
   it('skips the update and reports NaN when the loss is NaN, leaving x untouched', async () => {
     for (const name of ['gd', 'adam'] as const) {
       const x = Float32Array.of(1, 2);
