@@ -134,7 +134,7 @@ describe('writeFileAtomic', () => {
 });
 
 describe('a checkpoint write', () => {
-  it('fsyncs the run folder after the data file\'s rename and after the manifest\'s', async () => {
+  it('fsyncs each file before its rename and the run folder after it: data file, then manifest', async () => {
     const root = tmp();
     const runId = newRunId();
     const writer = new CheckpointWriter({ runId, root, everyMs: 0, job: null, totalIterations: () => 2 });
@@ -153,6 +153,14 @@ describe('a checkpoint write', () => {
     const folderSyncs = steps.flatMap((s, i) => (s === `sync ${path.basename(dir)}` ? [i] : []));
     expect(dataRenamed).toBeGreaterThanOrEqual(0);
     expect(manifestRenamed).toBeGreaterThan(dataRenamed);
+    // Each file's own fsync comes before its rename: else a power cut could leave the real name on empty blocks.
+    const syncedBefore = (renamed: number): boolean => {
+      const temporary = path.basename(calls[renamed]![1]!);
+      const synced = steps.indexOf(`sync ${temporary}`);
+      return synced >= 0 && synced < renamed;
+    };
+    expect(syncedBefore(dataRenamed), `the data file is fsynced before its rename:\n${steps.join('\n')}`).toBe(true);
+    expect(syncedBefore(manifestRenamed), `the manifest is fsynced before its rename:\n${steps.join('\n')}`).toBe(true);
     // One between the two renames (the data is on disk before a manifest can name it), one after the manifest's.
     expect(folderSyncs.some((i) => i > dataRenamed && i < manifestRenamed)).toBe(true);
     expect(folderSyncs.some((i) => i > manifestRenamed)).toBe(true);
