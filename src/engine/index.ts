@@ -40,6 +40,7 @@ export { writeNpyFloat32 } from './io/npy.js';
 
 // File-system and process helpers.
 export { writeFileAtomic } from './sys/atomic-file.js';
+export { asNstError, type FileErrorContext, fileSystemError } from './sys/fs-errors.js';
 
 // VGG19 weights: formats, store, download.
 export { KERAS_VGG19_NOTOP, type WeightsProgress } from './weights/download.js';

@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ErrorInfo, RunEvent } from '../../shared/api.js';
 import { errorText } from '../../shared/result.js';
-import type { PlanarImage } from '../../engine/index.js';
+import { turnOffOnnxruntimeTelemetry, type PlanarImage } from '../../engine/index.js';
 import type { ParentToWorker, StartMessage, WorkerToParent } from '../worker/messages.js';
 
 /**
@@ -127,6 +127,8 @@ export class WorkerHost {
   private ensureWorker(): Worker | null {
     if (this.worker) return this.worker;
     const { location } = this.options;
+    // onnxruntime loads in the worker, whose process.env is its own copy: its telemetry is turned off from here.
+    turnOffOnnxruntimeTelemetry();
     let worker: Worker;
     try {
       worker = new Worker(location.url, {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { NstError } from '../../errors.js';
 import { GraphBuilder } from '../graph/builder.js';
-import { canSpawnNodeChild, runInOrtChild, vulkanQuietEnv } from './ort-child.js';
+import { canSpawnNodeChild, runInOrtChild, turnOffOnnxruntimeTelemetry, vulkanQuietEnv } from './ort-child.js';
 import type { Device, Runtime, RuntimeBackend, RuntimeSession, SessionPlan } from './runtime.js';
 import { summariseOrtError } from './ort-error.js';
 
@@ -24,6 +24,7 @@ const ortModules = new Map<RuntimeBackend, Promise<OrtModule>>();
 function loadOrt(backend: RuntimeBackend): Promise<OrtModule> {
   let mod = ortModules.get(backend);
   if (!mod) {
+    if (backend === 'node') turnOffOnnxruntimeTelemetry();
     mod = (backend === 'node' ? import('onnxruntime-node') : import('onnxruntime-web')) as unknown as Promise<OrtModule>;
     mod = mod.then((m) => ((m as unknown as { default?: OrtModule }).default?.InferenceSession ? (m as unknown as { default: OrtModule }).default : m));
     // onnxruntime logs a provider that fails to load as a coloured native error before we can report it in

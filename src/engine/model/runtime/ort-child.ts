@@ -92,7 +92,7 @@ export function runInOrtChild(model: Uint8Array, request: OrtChildRequest, optio
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', CHILD_SOURCE, JSON.stringify({ ...request, ortPath })], {
-      env: { ...process.env, ...vulkanQuietEnv(process.env), ...options.env },
+      env: { ...process.env, ...vulkanQuietEnv(process.env), ...telemetryOffEnv(process.env), ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: timeoutMs,
       windowsHide: true,
@@ -117,6 +117,25 @@ export function runInOrtChild(model: Uint8Array, request: OrtChildRequest, optio
     });
     child.stdin.end(Buffer.from(model.buffer, model.byteOffset, model.byteLength));
   });
+}
+
+/**
+ * onnxruntime-node 1.30's Linux and macOS libraries start Microsoft's 1DS telemetry when onnxruntime starts: every
+ * process leaves a `mat-debug-PID.log` and a `.ses` file in the temp folder (never removed), keeps an event
+ * database under ~/.cache/Microsoft and sends usage events. ORT_DISABLE_TELEMETRY=1 turns all of it off; a value
+ * the user set stays.
+ */
+export function telemetryOffEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return env.ORT_DISABLE_TELEMETRY === undefined ? { ORT_DISABLE_TELEMETRY: '1' } : {};
+}
+
+/**
+ * Turns onnxruntime's telemetry off for this process (telemetryOffEnv), before onnxruntime-node is loaded. Native
+ * code reads the process's real environment, which only the main thread's process.env writes: a front end that
+ * loads onnxruntime in a worker thread calls this on its main thread before starting the worker.
+ */
+export function turnOffOnnxruntimeTelemetry(): void {
+  Object.assign(process.env, telemetryOffEnv(process.env));
 }
 
 /**
