@@ -5,6 +5,7 @@ export { isNstError, NstError, type NstErrorCode } from './errors.js';
 export { CONV_ALGORITHMS, type ConvAlgorithm, DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, type DeviceRequest, DEVICES, type InitMode, type PoolKind } from './settings.js';
 
 // The model: VGG19, its loss graph, the runtime session, the objective.
+export { turnOffOnnxruntimeTelemetry } from './model/runtime/ort-child.js';
 export { type LossBreakdown, type LossWeights, StyleObjective } from './model/objective.js';
 export { canonicalLayerName, VGG19_LAYER_NAMES } from './model/vgg19.js';
 
