@@ -11,6 +11,7 @@ import { devicesCommand } from './commands/devices.js';
 import { batchCommand } from './commands/batch.js';
 import { resumeCommand, runsCommand } from './commands/resume.js';
 import { EXIT_CODES, exitCodeFor, reportError } from './output.js';
+import { asNstError } from '../engine/index.js';
 
 export function buildProgram(): Command {
   const program = new Command('nst')
@@ -55,7 +56,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Help and version exit 0; usage errors were already printed by commander.
       return error.exitCode === 0 ? 0 : EXIT_CODES.BAD_ARGUMENT;
     }
-    reportError(error, program.opts().debug === true || argv.includes('--debug'));
-    return exitCodeFor(error);
+    // A file-system failure no command turned into a sentence (a full disk mid-run) still gets one, and its code.
+    const reported = asNstError(error);
+    reportError(reported, program.opts().debug === true || argv.includes('--debug'));
+    return exitCodeFor(reported);
   }
 }

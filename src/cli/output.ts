@@ -22,6 +22,16 @@ export const EXIT_CODES: Readonly<Record<NstErrorCode | 'INTERNAL', number>> = {
   FFMPEG_NOT_FOUND: 7,
   BATCH_ITEMS_FAILED: 8,
   ABORTED: 130,
+  // The file system refused: full, read-only, not permitted, a file where a folder must be (or the reverse)….
+  DISK_FULL: 9,
+  READ_ONLY: 9,
+  PERMISSION_DENIED: 9,
+  NOT_A_FOLDER: 9,
+  IS_A_FOLDER: 9,
+  ALREADY_EXISTS: 9,
+  NAME_TOO_LONG: 9,
+  TOO_MANY_OPEN_FILES: 9,
+  FILE_SYSTEM_ERROR: 9,
   INTERNAL: 1,
 };
 

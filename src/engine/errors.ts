@@ -18,7 +18,17 @@ export type NstErrorCode =
   | 'BAD_CHECKPOINT'
   /** A batch ran to its end but some items failed (each was reported; the others were written). */
   | 'BATCH_ITEMS_FAILED'
-  | 'ABORTED';
+  | 'ABORTED'
+  // The file system refused (sys/fs-errors.ts words each; ENOENT is FILE_NOT_FOUND).
+  | 'DISK_FULL'
+  | 'READ_ONLY'
+  | 'PERMISSION_DENIED'
+  | 'NOT_A_FOLDER'
+  | 'IS_A_FOLDER'
+  | 'ALREADY_EXISTS'
+  | 'NAME_TOO_LONG'
+  | 'TOO_MANY_OPEN_FILES'
+  | 'FILE_SYSTEM_ERROR';
 
 export class NstError extends Error {
   override readonly name = 'NstError';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { StudioBackend } from '../main/services/studio-backend.js';
-import { WEIGHTS_ENV } from '../engine/index.js';
+import { fileSystemError, WEIGHTS_ENV } from '../engine/index.js';
 import { DEFAULT_HOST, startStudioHost } from './host.js';
 
 const USAGE = `Usage: npm run serve -- [--port N] [--host ADDRESS] [--allow-host NAME]… [--weights PATH] [--ffmpeg PATH] [--data-dir DIR] [--renderer-dir DIR] [--threads N]
@@ -133,4 +133,5 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
 }
 
-main().catch((error: unknown) => fail(error instanceof Error ? (error.stack ?? error.message) : String(error)));
+// A data folder that is a file or on a read-only disk is a sentence (sys/fs-errors.ts), not a stack.
+main().catch((error: unknown) => fail(fileSystemError(error)?.message ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))));

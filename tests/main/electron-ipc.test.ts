@@ -257,16 +257,24 @@ describe('image:export', () => {
     expect(withFormatExtension('/a/b.jpg', 'png')).toBe('/a/b.jpg.png');
   });
 
-  it('reports a failed write as an error Result', async () => {
-    const context = fakeContext({
-      writeFileAtomic: async () => {
-        throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
-      },
-    });
-    expect(await call('exportImage', request, context)).toEqual({
+  it('reports a failed write as an error Result, a full or read-only disk in the words the CLI uses', async () => {
+    const failing = (code: string): ReturnType<typeof fakeContext> =>
+      fakeContext({
+        writeFileAtomic: async () => {
+          throw Object.assign(new Error(`${code}: something`), { code, syscall: 'write' });
+        },
+      });
+    expect(await call('exportImage', request, failing('EACCES'))).toEqual({
       ok: false,
-      error: { code: 'EXPORT_FAILED', message: 'Could not save painted.png (EACCES).' },
+      error: { code: 'PERMISSION_DENIED', message: 'Cannot write /home/artist/Pictures/painted.png: permission denied (EACCES). Choose a folder you may write to, or change the permissions.' },
     });
+    expect(await call('exportImage', request, failing('ENOSPC'))).toEqual({
+      ok: false,
+      error: { code: 'DISK_FULL', message: 'Cannot write /home/artist/Pictures/painted.png: the disk it is on is full (ENOSPC). Free some space there or choose a folder on another disk, then try again.' },
+    });
+    expect(await call('exportImage', request, failing('EROFS'))).toMatchObject({ ok: false, error: { code: 'READ_ONLY' } });
+    // Not a file-system error: the export's own code, naming what failed.
+    expect(await call('exportImage', request, failing('EWEIRD'))).toEqual({ ok: false, error: { code: 'EXPORT_FAILED', message: 'Could not save painted.png (EWEIRD).' } });
   });
 
   it('passes on the export service’s own error (e.g. a run with no image yet)', async () => {

@@ -99,7 +99,11 @@ describe('SettingsStore', () => {
     const blocked = path.join(dir, 'blocked');
     await writeFile(blocked, 'a file, not a folder');
     const store = await SettingsStore.open(path.join(blocked, 'data'));
-    expect(await store.saveSettings(DEFAULT_STUDIO_SETTINGS)).toMatchObject({ ok: false, error: { code: 'SETTINGS_NOT_SAVED' } });
+    // Said as the CLI says a file in the way (engine/sys/fs-errors.ts), naming it.
+    expect(await store.saveSettings(DEFAULT_STUDIO_SETTINGS)).toMatchObject({
+      ok: false,
+      error: { code: 'SETTINGS_NOT_SAVED', message: `The settings could not be saved: Cannot create the folder ${path.join(blocked, 'data')}: ${blocked} is a file, not a folder (ENOTDIR). Move that file away or choose another folder.` },
+    });
   });
 });
 

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
-import { decodeImage, writeImageAtomic, RunController, planIterations, renderStyleTransfer, multiScaleIterations, keepOriginalColors, BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256, NstError, isNstError } from '../../engine/index.js';
+import { decodeImage, writeImageAtomic, RunController, planIterations, renderStyleTransfer, multiScaleIterations, keepOriginalColors, BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256, NstError, isNstError, asNstError, fileSystemError } from '../../engine/index.js';
 import { parseChoice } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';
@@ -182,6 +182,11 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
           await ledger.markPending(index);
           break;
         }
+        // A full disk, or an output folder that refuses files, would fail every item after this one: the batch stops.
+        if (stopsBatch(error, outDir)) {
+          await ledger.markPending(index).catch(() => undefined);
+          throw asNstError(error);
+        }
         // Skip and report: the item is marked failed with its reason and the batch goes on.
         const info = { code: isNstError(error) ? error.code : 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
         await ledger.markFailed(index, info);
@@ -210,6 +215,13 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
 
 function renderOptions(options: RenderOptionValues): Pick<Parameters<typeof renderStyleTransfer>[2], 'scales' | 'styleScale' | 'tile' | 'tileOverlapPx' | 'memoryLimitBytes'> {
   return { scales: options.scales, styleScale: options.styleScale, tile: options.tile, tileOverlapPx: options.tileOverlapPx, memoryLimitBytes: options.memoryLimitBytes };
+}
+
+/** A file-system refusal that is not this item's fault: the disk is full, or writing into the output folder failed. */
+function stopsBatch(error: unknown, outDir: string): boolean {
+  const refused = fileSystemError(error);
+  const file = (error as NodeJS.ErrnoException).path;
+  return refused !== null && (refused.code === 'DISK_FULL' || (typeof file === 'string' && path.dirname(file) === outDir));
 }
 
 function readRecipe(value: unknown, manifestPath: string): BatchRecipe {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { NstError } from '../errors.js';
 import { isStaleTemporary, removeStaleTemporaries, writeFileAtomic } from '../sys/atomic-file.js';
+import { asNstError } from '../sys/fs-errors.js';
 import { LITTLE_ENDIAN_HOST } from '../sys/endian.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint-schema.js';
 import { checkCheckpointWeights, MANIFEST_FILE, type BufferEntry, type CheckpointManifest, type FileEntry, type SerialState } from './checkpoint.js';
@@ -126,7 +127,8 @@ export class CheckpointWriter<Job = unknown> {
     const previous = this.inFlight ?? Promise.resolve();
     const write: Promise<void> = previous
       .then(() => this.write(state, options.final === true))
-      .catch((error: unknown) => this.options.onError?.(error))
+      // A full or read-only disk is said in words (the run goes on; the previous checkpoint is intact).
+      .catch((error: unknown) => this.options.onError?.(asNstError(error)))
       .finally(() => {
         if (this.inFlight === write) this.inFlight = null;
         this.lastMs = performance.now();

@@ -16,7 +16,7 @@ export interface AtomicWriteOptions {
 }
 
 /** `.<name>.<pid>.<8 hex>.tmp`: the writer's pid in the name tells a crashed writer's debris from a live one's. */
-const TEMPORARY_PATTERN = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+const TEMPORARY_PATTERN = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 
 /** A fresh temporary path beside `filePath`, named for this process (see removeStaleTemporaries). */
 export function temporaryPath(filePath: string): string {
@@ -105,8 +105,13 @@ export async function fsyncDirectory(dir: string): Promise<void> {
 /** The pid a temporary file's name carries, or null when the name is not one of temporaryPath's. */
 export function temporaryOwner(name: string): number | null {
   const match = TEMPORARY_PATTERN.exec(name);
-  const pid = match ? Number(match[1]) : NaN;
+  const pid = match ? Number(match[2]) : NaN;
   return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+}
+
+/** The name of the file a temporary file (temporaryPath's) was written to replace, or null for any other name. */
+export function temporaryTarget(name: string): string | null {
+  return TEMPORARY_PATTERN.exec(name)?.[1] ?? null;
 }
 
 /** Whether `name` is a temporary file (temporaryPath's) whose writer has exited: debris of a kill mid-write. */
@@ -118,13 +123,15 @@ export async function isStaleTemporary(name: string): Promise<boolean> {
 /**
  * Deletes the temporary files in `dir` left by writers that were killed mid-write (`kill -9`, a power cut):
  * those whose pid is not a live process. A live process's (this one's included) are kept: it may be writing them
- * now. Best effort (the write that follows reports a folder it cannot use); returns the names removed.
+ * now. `of`: only those written to replace a file it accepts (by name), in a folder that is not nst's own (a
+ * user's output folder). Best effort (the write that follows reports a folder it cannot use); returns the names removed.
  */
-export async function removeStaleTemporaries(dir: string): Promise<string[]> {
+export async function removeStaleTemporaries(dir: string, of?: (target: string) => boolean): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const removed: string[] = [];
   for (const name of names) {
-    if (!(await isStaleTemporary(name))) continue;
+    const target = temporaryTarget(name);
+    if (target === null || (of && !of(target)) || !(await isStaleTemporary(name))) continue;
     // Gone already (another process swept it first), or not a file after all: left as it is.
     if (await unlink(path.join(dir, name)).then(() => true, () => false)) removed.push(name);
   }

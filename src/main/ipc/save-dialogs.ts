@@ -8,6 +8,7 @@ import type { ErrorInfo, ExportImageRequest, ExportVideoRequest, HostCalls, Stud
 import { exportBaseName } from '../../shared/export-names.js';
 import { fail, ok } from '../../shared/result.js';
 import type { ExportSources } from '../services/studio-backend.js';
+import { errorInfo } from '../services/error-info.js';
 
 export interface SaveTarget {
   /** Suggested file name, with the format's extension. */
@@ -69,8 +70,10 @@ export function saveDialogCalls(
       try {
         await dialogs.writeFileAtomic(target, encoded.value.bytes);
       } catch (error) {
+        // A full or read-only disk in the words the CLI uses for it; anything else named by its code.
         const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-        return fail('EXPORT_FAILED', `Could not save ${path.basename(target)} (${reason}).`);
+        const info = errorInfo(error, { code: 'EXPORT_FAILED', message: () => `Could not save ${path.basename(target)} (${reason}).` }, { path: target });
+        return fail(info.code, info.message);
       }
       return ok({ kind: 'saved', path: target });
     },

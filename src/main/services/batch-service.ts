@@ -10,6 +10,7 @@ import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, ErrorInfo, Res
 import { fail, ok } from '../../shared/result.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import type { RunService } from './run-service.js';
+import { errorInfo } from './error-info.js';
 
 /** What the batch needs from the run queue. */
 export type BatchRuns = Pick<RunService, 'startRun' | 'pauseRun' | 'resumeRun' | 'stopRun' | 'runImage' | 'onRunEvent'>;
@@ -263,7 +264,7 @@ export class BatchService {
     try {
       await writeFileAtomic(this.ledger!.outputPath(index), await encodeImage(image.value, 'png'));
     } catch (error) {
-      await this.finishItem(index, { code: 'WRITE_FAILED', message: `The result could not be saved: ${(error as Error).message}` });
+      await this.finishItem(index, errorInfo(error, { code: 'WRITE_FAILED', message: (detail) => `The result could not be saved: ${detail}` }));
       return;
     }
     await this.finishItem(index, null);

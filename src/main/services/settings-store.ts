@@ -8,6 +8,7 @@ import * as v from 'valibot';
 import type { Result } from '../../shared/api.js';
 import { validateStudioSettings, validateVideoSettings } from '../../shared/schemas.js';
 import { DEFAULT_STUDIO_SETTINGS, DEFAULT_VIDEO_SETTINGS, LAYER_NAMES, type StudioSettings, type VideoSettings } from '../../shared/studio-settings.js';
+import { errorInfo } from './error-info.js';
 
 export const SETTINGS_FILE_NAME = 'studio-settings.json';
 const FILE_VERSION = 1;
@@ -135,10 +136,11 @@ export class SettingsStore {
     this.writes = write.catch(() => undefined);
     return write.then(
       (): Result<null> => ({ ok: true, value: null }),
-      (error: unknown): Result<null> => ({
-        ok: false,
-        error: { code: 'SETTINGS_NOT_SAVED', message: `The settings could not be saved to ${this.filePath}: ${(error as Error).message}` },
-      }),
+      (error: unknown): Result<null> => {
+        // A full or read-only disk is said as the CLI says it; the code stays the one the page knows.
+        const { message } = errorInfo(error, { code: 'SETTINGS_NOT_SAVED', message: (detail) => `${this.filePath}: ${detail}` }, { path: this.filePath });
+        return { ok: false, error: { code: 'SETTINGS_NOT_SAVED', message: `The settings could not be saved: ${message}` } };
+      },
     );
   }
 }

@@ -6,10 +6,11 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isNstError, exportVideo, type VideoExportResult, resolveFfmpeg, hasFramesIndex, listCheckpoints } from '../../engine/index.js';
-import type { ErrorInfo, ExportVideoRequest, FfmpegStatus, Result, RunRef, StartRunRequest, VideoExportEvent, VideoExportInfo } from '../../shared/api.js';
+import type { ExportVideoRequest, FfmpegStatus, Result, RunRef, StartRunRequest, VideoExportEvent, VideoExportInfo } from '../../shared/api.js';
 import { exportBaseName } from '../../shared/export-names.js';
 import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
 import { fail, ok } from '../../shared/result.js';
+import { errorInfo } from './error-info.js';
 
 /** Under the data folder: one spool per run, `run-frames/<runId>/` with its index and frame files. */
 export const RUN_FRAMES_FOLDER = 'run-frames';
@@ -102,7 +103,7 @@ export class VideoService {
       return ok({ found: true, path: found.path, source, version: found.version, notes: [...found.skipped] });
     } catch (error) {
       if (isNstError(error) && error.code === 'FFMPEG_NOT_FOUND') return ok({ found: false, help: error.message });
-      return fail('INTERNAL', describe(error));
+      return { ok: false, error: errorInfo(error) };
     }
   }
 
@@ -150,7 +151,7 @@ export class VideoService {
         this.emit({ runId, type: 'canceled' });
         return fail('ABORTED', error.message);
       }
-      const info: ErrorInfo = isNstError(error) ? { code: error.code, message: error.message } : { code: 'INTERNAL', message: describe(error) };
+      const info = errorInfo(error);
       this.emit({ runId, type: 'error', error: info });
       return { ok: false, error: info };
     } finally {
@@ -211,8 +212,4 @@ async function toInfo(result: VideoExportResult): Promise<VideoExportInfo> {
     durationSeconds: result.durationSeconds,
     sizeBytes: (await stat(result.output)).size,
   };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

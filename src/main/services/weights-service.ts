@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
-import { isNstError, locateWeights, type WeightsLocation, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, removeConvertedWeights, weightsStatus, type WeightsStatus } from '../../engine/index.js';
-import type { ErrorInfo, FetchWeightsRequest, ImportWeightsRequest, Result, WeightsEvent, WeightsInfo } from '../../shared/api.js';
+import { locateWeights, type WeightsLocation, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, removeConvertedWeights, weightsStatus, type WeightsStatus } from '../../engine/index.js';
+import type { FetchWeightsRequest, ImportWeightsRequest, Result, WeightsEvent, WeightsInfo } from '../../shared/api.js';
 import { fail, ok } from '../../shared/result.js';
+import { errorInfo } from './error-info.js';
 
 export interface WeightsServiceOptions {
   /** The data folder shared with the CLI; default dataDir() (NST_DATA_DIR, else the per-OS folder). */
@@ -213,11 +214,6 @@ function progressEvent(progress: WeightsProgress): WeightsEvent {
     return { type: 'progress', phase: 'download', url, bytes, total, bytesPerSecond, etaSeconds };
   }
   return { type: 'progress', phase: progress.phase, url: progress.url };
-}
-
-function errorInfo(error: unknown): ErrorInfo {
-  if (isNstError(error)) return { code: error.code, message: error.message };
-  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
 
 /** A dropped file's own name, never a path into somewhere else. */

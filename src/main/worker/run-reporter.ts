@@ -1,9 +1,10 @@
 // Turns a render's engine events into the studio's run events: in order, with previews at most every
 // previewIntervalMs, images shown at the output's size; keeps the latest image for exports and the iteration reached.
 
-import { describeStop, encodeImage, isNstError, type LossBreakdown, type PlanarImage, type RenderEvent, type StopReason } from '../../engine/index.js';
+import { describeStop, encodeImage, type LossBreakdown, type PlanarImage, type RenderEvent, type StopReason } from '../../engine/index.js';
 import type { ErrorInfo, LossPoint, PreviewFrame, RunEvent, StopInfo } from '../../shared/api.js';
 import type { WorkerToParent } from './messages.js';
+import { errorInfo as serviceErrorInfo } from '../services/error-info.js';
 
 const PREVIEW_QUALITY = 85;
 const FINAL_QUALITY = 92;
@@ -147,9 +148,7 @@ async function encodeFrame(image: PlanarImage, quality: number): Promise<Preview
   return { width: image.width, height: image.height, jpeg: new Uint8Array(jpeg) };
 }
 
-/** Engine errors keep their code and sentence; anything else becomes INTERNAL with a sentence of its own. */
+/** Engine errors keep their code and sentence, file-system ones get theirs; anything else becomes INTERNAL. */
 export function errorInfo(error: unknown): ErrorInfo {
-  if (isNstError(error)) return { code: error.code, message: error.message };
-  const detail = error instanceof Error ? error.message : String(error);
-  return { code: 'INTERNAL', message: `The style transfer failed unexpectedly: ${detail.split('\n')[0]}` };
+  return serviceErrorInfo(error, { code: 'INTERNAL', message: (detail) => `The style transfer failed unexpectedly: ${detail}` });
 }
