@@ -2,14 +2,14 @@
 // composed (side-by-side, caption, even padding) with sharp and piped to ffmpeg as raw RGB, one at a time.
 
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rename, rm, stat, unlink } from 'node:fs/promises';
-import os from 'node:os';
+import { rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import sharp from 'sharp';
 import { NstError } from '../errors.js';
+import { removeStaleTemporaries, temporaryPath } from '../sys/atomic-file.js';
+import { makeTempFolder, removeStaleTempFolders } from '../sys/temp-folders.js';
 import { listFrames, type FrameSource } from './frame-index.js';
 import { resolveFfmpeg, type ResolveFfmpegOptions, type ResolvedTool } from './ffmpeg.js';
 
@@ -133,8 +133,11 @@ export async function exportVideo(options: ExportVideoOptions): Promise<VideoExp
     }
   };
 
-  const temporary = path.join(folder, `.${path.basename(output)}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
-  const scratch = format === 'gif' ? await mkdtemp(path.join(os.tmpdir(), 'nst-palette-')) : null;
+  // Named for this process, as every temporary file of nst's: what an export killed mid-way left is swept first.
+  await removeStaleTemporaries(folder, (target) => target === path.basename(output));
+  const temporary = temporaryPath(output);
+  if (format === 'gif') await removeStaleTempFolders('palette');
+  const scratch = format === 'gif' ? await makeTempFolder('palette') : null;
   try {
     if (format === 'gif') {
       // Pass 1 chooses the 256 colours from every distinct frame; pass 2 maps each frame onto them (dithered).

@@ -1,12 +1,12 @@
 // A bounded on-disk spool of a run's frames: numbered PNG or JPEG files and their index (frame-index.ts), written
 // as frames arrive; reopened by a resumed run, which goes on filling it from its checkpoint's iteration.
 
-import { mkdir, mkdtemp, readdir, rm, rmdir, unlink } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { temporaryOwner, writeFileAtomicSync } from '../sys/atomic-file.js';
 import { pathExists } from '../sys/path-exists.js';
+import { makeTempFolder, removeStaleTempFolders } from '../sys/temp-folders.js';
 import { NstError } from '../errors.js';
 import { chwToHwcUint8, type PlanarImage } from '../io/image.js';
 import {
@@ -36,7 +36,10 @@ export interface FrameSpoolResumeOptions {
 }
 
 export interface FrameSpoolOptions {
-  /** Folder for the frames (created if missing; must not already hold a spool). Default: a new temp folder. */
+  /**
+   * Folder for the frames (created if missing; must not already hold a spool). Default: a new temp folder named for
+   * this process (those of processes that are gone are removed first).
+   */
   dir?: string;
   /** Capture every N iterations (plus the first and last). Default 10. */
   frameEvery?: number;
@@ -78,8 +81,9 @@ export class FrameSpool {
     const format = options.format ?? 'png';
     if (format !== 'png' && format !== 'jpeg') throw new NstError('BAD_ARGUMENT', `The frame format must be png or jpeg, got "${String(format)}".`);
     if (options.dir === undefined) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'nst-frames-'));
-      return new FrameSpool(dir, frameEvery, format, true);
+      // Spools of runs that were killed (their pid is gone) go first: nothing else would ever remove them.
+      await removeStaleTempFolders('frames');
+      return new FrameSpool(await makeTempFolder('frames'), frameEvery, format, true);
     }
     const dir = path.resolve(options.dir);
     await mkdir(dir, { recursive: true });
