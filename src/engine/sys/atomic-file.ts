@@ -56,7 +56,7 @@ export async function writeTemporary(filePath: string, data: FileData, options: 
     }
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
-    throw error;
+    throw naming(error, filePath);
   }
   return temporary;
 }
@@ -77,8 +77,18 @@ export function writeFileAtomicSync(filePath: string, data: Uint8Array | string)
     } catch {
       // Never created, or already renamed: nothing to clean up.
     }
-    throw error;
+    throw naming(error, filePath);
   }
+}
+
+/**
+ * A failed write (ENOSPC from a handle's write says no path) named for the file it was making, so whoever turns it
+ * into a sentence (sys/fs-errors.ts) can say which; the errno code is kept.
+ */
+function naming(error: unknown, filePath: string): unknown {
+  const errno = error as NodeJS.ErrnoException;
+  if (error instanceof Error && typeof errno.code === 'string' && errno.path === undefined) errno.path = filePath;
+  return error;
 }
 
 /** Errors of a directory fsync that mean "this platform or filesystem does not do that", not a failed flush. */
