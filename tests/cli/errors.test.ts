@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_CODES } from '../../src/cli/output.js';
+// The documented numbers (docs/cli.md), not the code's own table: a changed exit code must fail here.
+import { DOCUMENTED_EXIT_CODES as EXIT_CODES } from '../helpers/exit-codes.js';
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } from '../../src/engine/model/vgg19.js';
 import { jsonLines, runNst, type CliResult } from '../helpers/cli.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';

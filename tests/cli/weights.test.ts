@@ -6,7 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EXIT_CODES } from '../../src/cli/output.js';
+// The documented numbers (docs/cli.md), not the code's own table: a changed exit code must fail here.
+import { DOCUMENTED_EXIT_CODES as EXIT_CODES } from '../helpers/exit-codes.js';
 import { VGG19_LAYER_NAMES } from '../../src/engine/model/vgg19.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { jsonLines, runNst, type CliResult } from '../helpers/cli.js';
