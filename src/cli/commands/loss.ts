@@ -8,6 +8,7 @@ import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { writeJsonLine } from '../output.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
+import { checkOutputPath } from '../output-path.js';
 
 export function lossCommand(): Command {
   const command = new Command('loss')
@@ -29,6 +30,9 @@ export function lossCommand(): Command {
     }
     const stylePaths = raw.style as string[];
     checkStyleBlend(loss.styleBlend, stylePaths.length);
+    // Before the compute, as stylize's -o: never one of the images read (a link to one counts), in a folder that exists.
+    const gradOut = text.gradOut === undefined ? undefined : path.resolve(text.gradOut);
+    if (gradOut) await checkOutputPath('--grad-out', gradOut, [imagePath, ...stylePaths, ...(text.content ? [text.content] : [])]);
     // Images before weights: a mistyped image path should fail at once, not after loading a 550 MB .h5.
     const image = await decodeImage(imagePath, { sizePx });
     const styles = await Promise.all(stylePaths.map((p) => decodeImage(p, { sizePx })));
@@ -51,9 +55,7 @@ export function lossCommand(): Command {
     try {
       const grad = new Float32Array(image.data.length);
       const result = await objective.evaluate(image.data, grad);
-      if (text.gradOut) {
-        await writeNpyFloat32(path.resolve(text.gradOut), planarToInterleaved(grad, image.width, image.height), [image.height, image.width, 3]);
-      }
+      if (gradOut) await writeNpyFloat32(gradOut, planarToInterleaved(grad, image.width, image.height), [image.height, image.width, 3]);
       // `weighted`: each term's share of the total under the weights in force (normalised or raw): what to turn down.
       writeJsonLine({ total: result.total, style: result.style, content: result.content, tv: result.tv, weighted: result.weighted });
     } finally {

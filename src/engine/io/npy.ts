@@ -1,7 +1,8 @@
 // NumPy .npy files of float32 (C order): how gradients are exchanged with the PyTorch reference fixtures.
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { NstError } from '../errors.js';
+import { writeFileAtomic } from '../sys/atomic-file.js';
 import { LITTLE_ENDIAN_HOST } from '../sys/endian.js';
 
 export interface NpyFloat32 {
@@ -97,9 +98,12 @@ export function decodeNpyFloat32(bytes: Uint8Array, label = 'The .npy data'): Np
   return { data: readFloat32(bytes, dataStart, count, descr === '<f4'), shape };
 }
 
-/** Writes `data` with `shape` as a .npy v1.0 file (little-endian float32, C order). */
+/**
+ * Writes `data` with `shape` as a .npy v1.0 file (little-endian float32, C order), through a temporary file and a
+ * rename: a kill or a full disk leaves the file that was there, never half a gradient under its name.
+ */
 export async function writeNpyFloat32(filePath: string, data: Float32Array, shape: readonly number[]): Promise<void> {
-  await writeFile(filePath, encodeNpyFloat32(data, shape));
+  await writeFileAtomic(filePath, encodeNpyFloat32(data, shape));
 }
 
 /** Reads a float32 .npy from a path or from its bytes. Missing file: FILE_NOT_FOUND; anything else wrong: BAD_ARGUMENT. */
