@@ -11,7 +11,7 @@ import { devicesCommand } from './commands/devices.js';
 import { batchCommand } from './commands/batch.js';
 import { resumeCommand, runsCommand } from './commands/resume.js';
 import { EXIT_CODES, exitCodeFor, reportError } from './output.js';
-import { asNstError } from '../engine/index.js';
+import { asNstError, checkDataFolder } from '../engine/index.js';
 
 export function buildProgram(): Command {
   const program = new Command('nst')
@@ -19,6 +19,9 @@ export function buildProgram(): Command {
     .option('--debug', 'print stack traces with errors');
   usageErrorsAsOneLine(program);
   for (const command of [stylizeCommand(), lossCommand(), benchCommand(), weightsCommand(), videoCommand(), estimateCommand(), devicesCommand(), batchCommand(), resumeCommand(), runsCommand()]) program.addCommand(usageErrorsAsOneLine(command));
+  // Weights, checkpoints and the device verdict live in the data folder: an NST_DATA_DIR naming a file is said
+  // first, not as the errno of whichever read or write meets it (hooks on the program run for every command).
+  program.hook('preAction', () => checkDataFolder({ write: false }));
   return program;
 }
 

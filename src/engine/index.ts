@@ -42,6 +42,7 @@ export { writeNpyFloat32 } from './io/npy.js';
 // File-system and process helpers.
 export { writeFileAtomic } from './sys/atomic-file.js';
 export { asNstError, type FileErrorContext, fileSystemError } from './sys/fs-errors.js';
+export { checkDataFolder, checkFreeSpace, checkOutputFolder, checkWritableFolder, type PlannedWrite } from './sys/preflight.js';
 
 // VGG19 weights: formats, store, download.
 export { KERAS_VGG19_NOTOP, type WeightsProgress } from './weights/download.js';

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
-import { decodeImage, writeImageAtomic, RunController, planIterations, renderStyleTransfer, multiScaleIterations, keepOriginalColors, BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256, NstError, isNstError, asNstError, fileSystemError } from '../../engine/index.js';
+import { decodeImage, writeImageAtomic, RunController, planIterations, renderStyleTransfer, multiScaleIterations, keepOriginalColors, BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256, NstError, isNstError, asNstError, checkOutputFolder, fileSystemError } from '../../engine/index.js';
 import { parseChoice } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';
@@ -45,6 +45,8 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
   }
   const outDir = resumeDir ?? (typeof raw.output === 'string' ? path.resolve(raw.output) : undefined);
   if (!outDir) throw new NstError('BAD_ARGUMENT', '-o/--output: give the output folder (or --resume OUT_DIR to finish a batch).');
+  // A file, or a folder on a read-only disk, is said before any image is read.
+  await checkOutputFolder(resumeDir ? '--resume' : '-o/--output', outDir);
 
   let recipe: BatchRecipe | null = null;
   if (resumeDir) {

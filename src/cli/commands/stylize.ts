@@ -3,11 +3,12 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
-import { decodeImage, resizeImage, writeImageAtomic, RunController, initialImage, type RunSettings, multiScaleIterations, scaleSizes, planIterations, renderStyleTransfer, keepOriginalColors, NstError, type Checkpoint } from '../../engine/index.js';
+import { decodeImage, resizeImage, writeImageAtomic, RunController, initialImage, type RunSettings, multiScaleIterations, scaleSizes, planIterations, renderStyleTransfer, keepOriginalColors, NstError, type Checkpoint, checkOutputFolder } from '../../engine/index.js';
 import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, writeJsonLine } from '../output.js';
 import { checkOutputPath } from '../output-path.js';
+import { checkStylizeWrites } from '../planned-writes.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
 import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round, stopRecord, stopSentence } from '../render-options.js';
 import { addCheckpointOption, openCheckpoints, type StylizeJob } from '../checkpoints.js';
@@ -51,7 +52,7 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
   const totalIterations = multiScaleIterations(settings.iterations, sizePx, scales);
   const framesDir = text.framesDir ? path.resolve(text.framesDir) : undefined;
   if (framesDir && saveEvery === 0) throw new NstError('BAD_ARGUMENT', '--frames-dir needs --save-every N (N ≥ 1).');
-  if (framesDir) await mkdir(framesDir, { recursive: true });
+  if (framesDir) await checkOutputFolder('--frames-dir', framesDir);
   // --video: options checked and ffmpeg found now, so a missing ffmpeg does not surface after a long run. Frames
   // are picked from the events by iteration across scales, so a multi-scale run attaches its image every iteration.
   const video = await prepareStylizeVideo(raw);
@@ -63,6 +64,10 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
   // Images before weights: a mistyped image path should fail at once, not after loading a 550 MB .h5.
   const content = await decodeImage(contentPath, { sizePx });
   const styles = await decodeStyles(stylePaths, options);
+  // Before the weights and the run: the data folder takes checkpoints and the disks have room for what it writes.
+  await checkStylizeWrites({ raw, output, width: content.width, height: content.height, framesDir, saveEvery, videoFrameEvery: video?.frameEvery ?? null, iterations: settings.iterations, adaptiveStop: settings.converge !== undefined });
+  // Made once the run will go ahead: a refused one leaves no empty folder.
+  if (framesDir) await mkdir(framesDir, { recursive: true });
   const weights = await resolveWeights({ weights: options.weights });
 
   const checkpoints = await openCheckpoints({ contentPath, stylePaths, raw, video: video !== null, totalIterations: (plan) => planIterations(plan, settings.iterations, scales), ...(resume ? { resume } : {}) });
