@@ -110,6 +110,23 @@ describe.skipIf(!present)('a run resumed from a checkpoint ends where the uninte
     expect(Math.abs(resumed.finalLoss.total - whole.finalLoss.total) / whole.finalLoss.total).toBeLessThan(1e-6);
   });
 
+  it('a run stopped before its first step leaves a snapshot at iteration 0, with the scale its first step would take, that continues to the same end', async () => {
+    const inputs = await realInputs();
+    const whole = await runStyleTransfer(inputs, settings('lbfgs', 4));
+    const controller = new RunController();
+    // Stopped before the run began (a signal during the setup).
+    controller.stop();
+    const finals: RunSnapshot[] = [];
+    const stopped = await runStyleTransfer(inputs, settings('lbfgs', 4), { controller, checkpoint: { due: () => false, save: (state, o) => void (o?.final && finals.push(state)) } });
+    expect(stopped).toMatchObject({ stopped: true, iterations: 0 });
+    expect(finals.map((s) => [s.iteration, s.initialLoss])).toEqual([[0, null]]);
+    expect(finals[0]!.objectiveScale).toBeGreaterThan(0);
+    const resumed = await runStyleTransfer({ ...inputs, resume: finals[0]! }, settings('lbfgs', 4));
+    expect(resumed.iterations).toBe(4);
+    expect(resumed.initialLoss.total).toBe(whole.initialLoss.total);
+    expect(Math.abs(resumed.finalLoss.total - whole.finalLoss.total) / whole.finalLoss.total).toBeLessThan(1e-6);
+  });
+
   it('multi-scale (32 then 64 px): resumed inside the second scale, the total iteration count and the result match', async () => {
     const inputs = await realInputs();
     const sink = recorder<StageState>();

@@ -447,10 +447,14 @@ export async function runStyleTransfer(
       if (!controller.signal.aborted || done === settings.iterations) stop = { kind: 'cap', iteration: before + done, cap: settings.iterations };
       else stop = held?.iteration === before + done ? held : { kind: 'stopped', iteration: before + done };
     }
-    // A stopped run leaves its state behind, so it can be continued later (the caller decides whether to keep it).
-    if (stop.kind === 'stopped' && options.checkpoint && done < settings.iterations && scale !== 0) await checkpoint(snapshot(), { final: true });
     const scratch = new Float32Array(image.length);
     const finalLoss = await objective.evaluate(image, scratch);
+    // Stopped before its first step, the run has no objective scale yet: the one that step would have taken (from the
+    // gradient at the start image, just computed), so its checkpoint continues exactly as the run would have gone on.
+    if (scale === 0) scale = unitRmsScale(scratch);
+    // A stopped run leaves its state behind, even before its first step, so it can be continued later (the caller
+    // decides whether to keep it).
+    if (stop.kind === 'stopped' && options.checkpoint && done < settings.iterations) await checkpoint(snapshot(), { final: true });
     return {
       image: { width, height, data: image },
       iterations: done,
