@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { isNstError, NstError, type NstErrorCode } from '../errors.js';
+import { temporaryTarget } from './atomic-file.js';
 
 /** What was being done to the path, in the sentence's words ("Cannot write …"); guessed from the syscall if not given. */
 export type FileAction = 'write' | 'open' | 'read' | 'create the folder' | 'remove' | 'reach' | 'use';
@@ -113,12 +114,10 @@ function actionOf(syscall: string | undefined): FileAction {
 }
 
 /** `.out.png.123.abcd1234.tmp` (an atomic write's temporary file) is said as the file it becomes, out.png. */
-const TEMPORARY = /^\.(.+)\.\d+\.[0-9a-f]{8}\.tmp$/;
-
 function shownPath(p: string | undefined): string | undefined {
   if (p === undefined) return undefined;
-  const temporary = TEMPORARY.exec(path.basename(p));
-  const shown = temporary ? path.join(path.dirname(p), temporary[1]!) : p;
+  const target = temporaryTarget(path.basename(p));
+  const shown = target === null ? p : path.join(path.dirname(p), target);
   // ENAMETOOLONG's path can be thousands of characters: its ends say which it is.
   return shown.length > 300 ? `${shown.slice(0, 140)}…${shown.slice(-140)}` : shown;
 }
