@@ -66,6 +66,11 @@ describe('paths of the wrong kind, before any work', () => {
     expect(line).toBe(`nst: -o/--output: ${f.file} is a file, not a folder; name a folder (or one to be made).`);
   });
 
+  it('--grad-out naming a folder: exit 2, before the compute', async () => {
+    const line = refusal(await runNst(['loss', f.content, '--style', f.style, '--content', f.content, '--grad-out', f.folder, '--weights', path.join(f.dir, 'no weights.h5')]), EXIT.BAD_ARGUMENT);
+    expect(line).toContain(`--grad-out: ${f.folder} is a folder`);
+  });
+
   it('NST_DATA_DIR naming a file: exit 2 for every command that keeps data, saying to point it at a folder', async () => {
     const env = { NST_DATA_DIR: f.file };
     const expected = `nst: NST_DATA_DIR: ${f.file} is a file, not a folder; point NST_DATA_DIR at a folder (or one to be made), or unset it.`;
@@ -98,7 +103,8 @@ describe.skipIf(whyNoSmallDisk !== null)(`read-only and full disks${whyNoSmallDi
     expect(await readFile(path.join(readOnly.dir, 'painted.png'), 'utf8')).toBe('yesterday');
   });
 
-  it('batch -o on a read-only disk: exit 9', async () => {
+  it('--grad-out and batch -o on a read-only disk: exit 9', async () => {
+    expect(refusal(await runNst(['loss', f.content, '--style', f.style, '--content', f.content, '--grad-out', path.join(readOnly.dir, 'g.npy')]), EXIT.READ_ONLY)).toContain(`--grad-out: cannot write into ${readOnly.dir}: it is on a read-only file system`);
     expect(refusal(await runNst(['batch', '--content', f.content, '--style', f.style, '-o', path.join(readOnly.dir, 'batch out')]), EXIT.READ_ONLY)).toContain(`-o/--output: cannot write into ${readOnly.dir}:`);
   });
 
