@@ -2,7 +2,7 @@
 
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import sharp, { type OutputInfo } from 'sharp';
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { writeFileAtomic } from '../sys/atomic-file.js';
 import { NstError } from '../errors.js';
 import { createRng } from '../sys/random.js';
@@ -81,9 +81,8 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   }
   if (width * height > maxInputPixels) throw tooLarge(label, `is ${width}x${height}`, maxInputPixels);
 
-  // failOn 'error': reject corrupt or truncated data (a half-downloaded photo must not become half an image),
-  // yet accept the harmless warnings many cameras' files raise. limitInputPixels backs up the check above.
-  let pipeline = sharp(input, { failOn: 'error', limitInputPixels: maxInputPixels })
+  // limitInputPixels backs up the check above.
+  let pipeline = readUntrusted(input, maxInputPixels)
     .autoOrient()
     .flatten({ background: '#ffffff' });
   if (sizePx !== undefined) pipeline = pipeline.resize({ width: sizePx, height: sizePx, fit: 'inside', kernel: 'lanczos3' });
@@ -99,6 +98,17 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     throw new NstError('NOT_AN_IMAGE', `${label} decoded to ${info.channels} channels instead of RGB.`);
   }
   return { width: info.width, height: info.height, data: hwcUint8ToChw(data, info.width, info.height) };
+}
+
+/**
+ * A sharp pipeline over an image file or bytes from outside (a photo, a painting, a video frame) that fails on any
+ * decoder warning, not only on errors. libjpeg reports damaged scan data ("Corrupt JPEG data: bad Huffman code",
+ * "premature end of data segment") as warnings and paints grey or smeared blocks for the rest: with failOn 'error'
+ * such a photo decoded "successfully" as half garbage and was painted. Whole files, camera photos with EXIF and
+ * ICC profiles, CMYK and 16-bit ones raise no warning; a file that does is damaged, and is refused (NOT_AN_IMAGE).
+ */
+export function readUntrusted(input: string | Uint8Array, limitInputPixels: number | false = DEFAULT_MAX_INPUT_PIXELS): Sharp {
+  return sharp(input, { failOn: 'warning', limitInputPixels });
 }
 
 /** Encodes to PNG, JPEG (4:4:4 chroma, so thin coloured strokes keep their colour), WebP or TIFF; values are clamped to 0..255 and rounded. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import sharp from 'sharp';
 import { NstError } from '../errors.js';
+import { MAX_IMAGE_PIXELS, readUntrusted } from '../io/image.js';
 import { removeStaleTemporaries, temporaryPath } from '../sys/atomic-file.js';
 import { makeTempFolder, removeStaleTempFolders } from '../sys/temp-folders.js';
 import { listFrames, type FrameSource } from './frame-index.js';
@@ -238,7 +239,8 @@ class FrameRenderer {
  */
 async function decodeRaw(file: string, size?: { width?: number; height: number }): Promise<{ data: Buffer; width: number; height: number }> {
   const decode = async (resize: { width?: number; height: number } | undefined) => {
-    let image = sharp(file, { failOn: 'error' }).autoOrient();
+    // Frames are as large as outputs are: up to 16384 x 16384.
+    let image = readUntrusted(file, MAX_IMAGE_PIXELS).autoOrient();
     if (resize) image = image.resize({ width: resize.width, height: resize.height, fit: resize.width === undefined ? 'inside' : 'fill', kernel: 'lanczos3' });
     return image.flatten({ background: '#000000' }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
   };
