@@ -2,6 +2,7 @@
 // line saying so), then read from the cached verdict.
 
 import { settleAutoDevice, type DeviceRequest } from '../engine/index.js';
+import { say } from './output.js';
 
 /**
  * Settles `auto` (nothing for an explicit device) and, unless `quiet` (JSON output, whose stderr carries only
@@ -9,8 +10,8 @@ import { settleAutoDevice, type DeviceRequest } from '../engine/index.js';
  */
 export async function settleAndSayAutoDevice(device: DeviceRequest, quiet: boolean): Promise<void> {
   if (device !== 'auto') return;
-  const say = (line: string): void => void (quiet || process.stderr.write(`nst: ${line}\n`));
-  const report = await settleAutoDevice({ onMeasuring: (devices) => say(`measuring ${devices.map((d) => d.device).join(', ')} to choose the fastest device (once; nst devices shows the verdict)`) });
-  if (report.cacheError) process.stderr.write(`nst: ${report.cacheError}\n`);
-  say(`auto: ${report.auto.device}: ${report.auto.reason}`);
+  const note = (line: string): void => void (quiet || say(line));
+  const report = await settleAutoDevice({ onMeasuring: (devices) => note(`measuring ${devices.map((d) => d.device).join(', ')} to choose the fastest device (once; nst devices shows the verdict)`) });
+  if (report.cacheError) say(report.cacheError);
+  note(`auto: ${report.auto.device}: ${report.auto.reason}`);
 }

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import * as v from 'valibot';
 import { CheckpointWriter, newRunId, parseCheckpointJob, type Checkpoint, type CheckpointManifest, type RenderPlan, type RenderState, type RunResult, NstError } from '../engine/index.js';
 import { parseNumber } from './parse.js';
+import { say } from './output.js';
 
 export const DEFAULT_CHECKPOINT_EVERY_S = 60;
 
@@ -100,7 +101,7 @@ export async function openCheckpoints(args: {
   if (resume) {
     const { manifest } = resume;
     const of = manifest.progress;
-    process.stderr.write(`nst: resuming run ${runId} at iteration ${of.iteration} of ${of.totalIterations}${manifest.stopped ? ' (it was stopped)' : ''}, from its checkpoint of ${manifest.updatedAt}\n`);
+    say(`resuming run ${runId} at iteration ${of.iteration} of ${of.totalIterations}${manifest.stopped ? ' (it was stopped)' : ''}, from its checkpoint of ${manifest.updatedAt}`);
   }
   let writer: CheckpointWriter<StylizeJob> | undefined;
   if (everyS > 0) {
@@ -129,9 +130,9 @@ export async function openCheckpoints(args: {
       onSaved: () => {
         if (told) return;
         told = true;
-        process.stderr.write(`nst: run ${runId} is checkpointed every ${everyS} s to ${writer!.dir}; if it is interrupted, finish it with: nst resume ${runId}\n`);
+        say(`run ${runId} is checkpointed every ${everyS} s to ${writer!.dir}; if it is interrupted, finish it with: nst resume ${runId}`);
       },
-      onError: (error) => void process.stderr.write(`nst: could not write checkpoint of run ${runId} (the run goes on): ${error instanceof Error ? error.message : String(error)}\n`),
+      onError: (error) => say(`could not write checkpoint of run ${runId} (the run goes on): ${error instanceof Error ? error.message : String(error)}`),
       weightsRemedy: weightsRemedy(runId, job.options.weights),
     });
     if (resume) writer.continueFrom(resume.manifest as CheckpointManifest);
@@ -144,7 +145,7 @@ export async function openCheckpoints(args: {
       if (!writer) return;
       await writer.close();
       if (result.stopped && writer.last?.stopped) {
-        process.stderr.write(`nst: stopped at iteration ${writer.last.progress.iteration} of ${writer.last.progress.totalIterations}; finish it with: nst resume ${runId}\n`);
+        say(`stopped at iteration ${writer.last.progress.iteration} of ${writer.last.progress.totalIterations}; finish it with: nst resume ${runId}`);
         return;
       }
       await writer.remove();
@@ -152,7 +153,7 @@ export async function openCheckpoints(args: {
     abandon: async () => {
       if (!writer) return;
       await writer.close();
-      if (writer.last) process.stderr.write(`nst: run ${runId} keeps its checkpoint at iteration ${writer.last.progress.iteration}: nst resume ${runId}\n`);
+      if (writer.last) say(`run ${runId} keeps its checkpoint at iteration ${writer.last.progress.iteration}: nst resume ${runId}`);
     },
   };
 }

@@ -12,6 +12,7 @@ import { batchCommand } from './commands/batch.js';
 import { resumeCommand, runsCommand } from './commands/resume.js';
 import { EXIT_CODES, exitCodeFor, reportError } from './output.js';
 import { asNstError, checkDataFolder } from '../engine/index.js';
+import { printable } from '../shared/printable.js';
 
 export function buildProgram(): Command {
   const program = new Command('nst')
@@ -37,7 +38,8 @@ function usageErrorsAsOneLine(command: Command): Command {
     outputError: (message, write) => {
       const usage = `${commandPath(command)} --help`;
       const sentence = message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').trim();
-      write(`nst: ${sentence} (run ${usage} for usage)\n`);
+      // The sentence quotes the command line (an unknown option, a value): escaped as every nst line is.
+      write(`nst: ${printable(sentence)} (run ${usage} for usage)\n`);
     },
   });
 }

@@ -1,7 +1,9 @@
-// How the CLI speaks: one-line errors with exit codes by error kind, JSON lines, a progress bar on a TTY.
+// How the CLI speaks: one-line errors with exit codes by error kind, notes, JSON lines, a progress bar on a TTY.
+// Every line goes through here, escaped: file names, paths and library messages are untrusted text.
 
 import cliProgress from 'cli-progress';
 import { isNstError, type NstErrorCode } from '../engine/index.js';
+import { printable } from '../shared/printable.js';
 
 /** Exit codes by error kind, so scripts can tell a bad argument from a bad file from a runtime failure. */
 export const EXIT_CODES: Readonly<Record<NstErrorCode | 'INTERNAL', number>> = {
@@ -42,12 +44,27 @@ export function exitCodeFor(error: unknown): number {
 /** One clear line on stderr; the stack only with --debug. */
 export function reportError(error: unknown, debug: boolean): void {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`nst: ${isNstError(error) ? '' : 'internal error: '}${message}\n`);
-  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  say(`${isNstError(error) ? '' : 'internal error: '}${message}`);
+  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack.split('\n').map(printable).join('\n')}\n`);
 }
 
+/**
+ * One `nst: ` line on stderr (a note, a warning, what was written). Control characters in it (a file name's
+ * escape sequences or newlines) are shown as \uXXXX escapes, so no name can clear or retitle the terminal, or
+ * make one message two lines.
+ */
+export function say(line: string): void {
+  process.stderr.write(`nst: ${printable(line)}\n`);
+}
+
+/** Text for stdout (a table, a path), escaped line by line as say() does; its own line breaks are kept. */
+export function writeText(text: string): void {
+  process.stdout.write(text.split('\n').map(printable).join('\n'));
+}
+
+/** JSON escapes C0 controls itself; DEL, C1 and bidirectional controls are escaped too (it stays valid JSON). */
 export function writeJsonLine(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.stdout.write(`${printable(JSON.stringify(value))}\n`);
 }
 
 export interface Progress {

@@ -17,6 +17,7 @@ import type {
   UpdateRunSettingsRequest,
 } from './api-types.js';
 import type { ErrorInfo, Result } from './result.js';
+import { printable } from './printable.js';
 import { LAYER_NAMES, type LayerSetting, type StudioSettings, type VideoSettings } from './studio-settings.js';
 
 /** Largest encoded image accepted per byte array: far above any photo, below what would exhaust memory. */
@@ -312,8 +313,8 @@ function describeIssues(what: string, issues: readonly v.BaseIssue<unknown>[]): 
 /** A received value as it may appear in a one-line message: control characters escaped (a payload's newlines and
  * terminal escapes must not reach logs or the UI raw), and at most `max` characters. */
 function truncate(text: string, max = 80): string {
-  const printable = text.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return printable.length > max ? `${printable.slice(0, max - 1)}…` : printable;
+  const shown = printable(text);
+  return shown.length > max ? `${shown.slice(0, max - 1)}…` : shown;
 }
 
 /** What a hostile payload threw, as text, even when the thrown thing's own message or toString throws again. */

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { decodeImage, writeImageAtomic, RunController, planIterations, renderStyleTransfer, multiScaleIterations, keepOriginalColors, BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256, NstError, isNstError, asNstError, checkOutputFolder, fileSystemError } from '../../engine/index.js';
 import { parseChoice } from '../parse.js';
 import { resolveWeights } from '../weights.js';
-import { createProgress, writeJsonLine } from '../output.js';
+import { createProgress, say, writeJsonLine } from '../output.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
 import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round, stopRecord, stopSentence, type RenderOptionValues } from '../render-options.js';
 
@@ -69,7 +69,7 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
   // Styles and inputs before weights: a mistyped path fails at once.
   const styles = await decodeStyles(stylePaths, options);
   const { files, ignored } = await expandContentInputs(contentInputs, { excludeDir: outDir });
-  const notice = (message: string): void => void process.stderr.write(`nst: ${message}\n`);
+  const notice = (message: string): void => say(message);
   if (ignored.length > 0) notice(`ignoring ${ignored.length} file${ignored.length === 1 ? '' : 's'} that ${ignored.length === 1 ? 'is' : 'are'} not an image: ${ignored.map((f) => path.basename(f)).join(', ')}`);
   await mkdir(outDir, { recursive: true });
 

@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 import { deviceStatuses, MEASURE_SIZE_PX, settleAutoDevice, type DevicesReport } from '../../engine/index.js';
 import { parseNumber } from '../parse.js';
-import { writeJsonLine } from '../output.js';
+import { say, writeJsonLine, writeText } from '../output.js';
 
 export function devicesCommand(): Command {
   return new Command('devices')
@@ -20,11 +20,11 @@ export function devicesCommand(): Command {
         measure: raw.measure === true ? 'always' : 'if-needed',
         env,
         sizePx,
-        onMeasuring: (devices) => void process.stderr.write(`nst: measuring ${devices.map((d) => d.device).join(', ')} at ${sizePx} px …\n`),
+        onMeasuring: (devices) => say(`measuring ${devices.map((d) => d.device).join(', ')} at ${sizePx} px …`),
       });
-      if (report.cacheError) process.stderr.write(`nst: ${report.cacheError}\n`);
+      if (report.cacheError) say(report.cacheError);
       if (raw.json === true) writeJsonLine(asJson(report));
-      else process.stdout.write(asTable(report));
+      else writeText(asTable(report));
     });
 }
 

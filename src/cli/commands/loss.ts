@@ -6,7 +6,7 @@ import { decodeImage, objectiveShape, resizeImage, resolveExecution, StyleObject
 import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-options.js';
 import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
-import { writeJsonLine } from '../output.js';
+import { say, writeJsonLine } from '../output.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
 import { checkOutputPath } from '../output-path.js';
 
@@ -51,7 +51,7 @@ export function lossCommand(): Command {
       ...(content ? { contentImage: content } : {}),
       execution: resolveExecution(loss, objectiveShape(image, loss, styles)),
     });
-    if (objective.fallbackReason) process.stderr.write(`nst: running on ${objective.device}: ${objective.fallbackReason}\n`);
+    if (objective.fallbackReason) say(`running on ${objective.device}: ${objective.fallbackReason}`);
     try {
       const grad = new Float32Array(image.data.length);
       const result = await objective.evaluate(image.data, grad);

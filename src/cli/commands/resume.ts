@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { checkNotRunning, checkRunId, listCheckpoints, readCheckpoint, removeCheckpoint, runDir, runOwner, runsDir } from '../../engine/index.js';
 import { checkStylizeJob } from '../checkpoints.js';
-import { writeJsonLine } from '../output.js';
+import { say, writeJsonLine, writeText } from '../output.js';
 import { stylize } from './stylize.js';
 
 export function resumeCommand(): Command {
@@ -29,7 +29,7 @@ export function runsCommand(): Command {
         const dir = runDir(checkRunId(options.remove));
         await checkNotRunning(options.remove);
         await removeCheckpoint(options.remove);
-        process.stderr.write(`nst: removed ${dir}\n`);
+        say(`removed ${dir}`);
         return;
       }
       const runs = await listCheckpoints();
@@ -48,7 +48,7 @@ export function runsCommand(): Command {
         return;
       }
       if (runs.length === 0) {
-        process.stderr.write(`nst: no runs to resume in ${runsDir()}\n`);
+        say(`no runs to resume in ${runsDir()}`);
         return;
       }
       const rows = runs.map((run) => {
@@ -60,7 +60,7 @@ export function runsCommand(): Command {
       });
       const header = ['RUN ID', 'ITERATION', 'SAVED (UTC)', 'OUTPUT'];
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-      for (const row of [header, ...rows]) process.stdout.write(`${row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i]!) : cell)).join('  ')}\n`);
+      for (const row of [header, ...rows]) writeText(`${row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i]!) : cell)).join('  ')}\n`);
     });
 }
 

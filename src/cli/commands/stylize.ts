@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { decodeImage, resizeImage, writeImageAtomic, RunController, initialImage, type RunSettings, multiScaleIterations, scaleSizes, planIterations, renderStyleTransfer, keepOriginalColors, NstError, type Checkpoint, checkOutputFolder } from '../../engine/index.js';
 import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
-import { createProgress, writeJsonLine } from '../output.js';
+import { createProgress, say, writeJsonLine } from '../output.js';
 import { checkOutputPath } from '../output-path.js';
 import { checkStylizeWrites } from '../planned-writes.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
@@ -90,7 +90,7 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
       tileOverlapPx,
       memoryLimitBytes,
       ...checkpoints.renderOptions,
-      onNotice: (message) => void process.stderr.write(`nst: ${message}\n`),
+      onNotice: (message) => say(message),
       onPlan: (plan) => {
         if (plan.mode === 'whole') return;
         progress.stop();
@@ -101,7 +101,7 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
         if (saveEvery === 0) return;
         const target = framesDir ? path.join(framesDir, `tile_${String(index + 1).padStart(4, '0')}.png`) : output;
         const write = writeImageAtomic(target, withChosenColors(image))
-          .catch((error: unknown) => void process.stderr.write(`nst: could not save ${target}: ${(error as Error).message}\n`))
+          .catch((error: unknown) => say(`could not save ${target}: ${(error as Error).message}`))
           .finally(() => snapshots.delete(write));
         snapshots.add(write);
       },
@@ -109,7 +109,7 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
       controller,
       onEvent: (event, scale) => {
         if (event.type === 'started') {
-          if (event.fallbackReason && scale.index === 0 && scale.phase !== 'tile') process.stderr.write(`nst: running on ${event.device}: ${event.fallbackReason}\n`);
+          if (event.fallbackReason && scale.index === 0 && scale.phase !== 'tile') say(`running on ${event.device}: ${event.fallbackReason}`);
         } else if (event.type === 'progress') {
           const iteration = event.iteration;
           progress.update(iteration, event.loss.total, event.ms);
@@ -122,7 +122,7 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
             // Awaiting here would stall the loop; a failed snapshot is reported, never silently lost.
             const write = (image.width === content.width ? Promise.resolve(image) : resizeImage(image, content.width, content.height))
               .then((frame) => writeImageAtomic(target, withChosenColors(frame)))
-              .catch((error: unknown) => void process.stderr.write(`nst: could not save ${target}: ${(error as Error).message}\n`))
+              .catch((error: unknown) => say(`could not save ${target}: ${(error as Error).message}`))
               .finally(() => snapshots.delete(write));
             snapshots.add(write);
           }
@@ -155,10 +155,10 @@ export async function stylize(contentPath: string, stylePaths: string[], raw: Re
     };
     if (json) writeJsonLine(summary);
     // A tiled run's first and last losses belong to different images (the pass, the last tile): not a before/after.
-    else if (result.plan.mode === 'tiled') process.stderr.write(`nst: wrote ${output} (${result.image.width}x${result.image.height}, ${result.plan.tiles} tiles, ${result.iterations} iterations, ${summary.seconds} s on ${result.device})\n`);
-    else process.stderr.write(`nst: wrote ${output} (${result.image.width}x${result.image.height}, ${result.iterations} iterations, loss ${summary.initialLoss.toExponential(3)} → ${summary.finalLoss.toExponential(3)}, ${summary.seconds} s on ${result.device})\n`);
-    if (exported && !json) process.stderr.write(`nst: ${describeVideo(exported)}\n`);
-    if (!json) process.stderr.write(`nst: ${stopSentence(result.stop)}\n`);
+    else if (result.plan.mode === 'tiled') say(`wrote ${output} (${result.image.width}x${result.image.height}, ${result.plan.tiles} tiles, ${result.iterations} iterations, ${summary.seconds} s on ${result.device})`);
+    else say(`wrote ${output} (${result.image.width}x${result.image.height}, ${result.iterations} iterations, loss ${summary.initialLoss.toExponential(3)} → ${summary.finalLoss.toExponential(3)}, ${summary.seconds} s on ${result.device})`);
+    if (exported && !json) say(describeVideo(exported));
+    if (!json) say(stopSentence(result.stop));
   } catch (error) {
     // A failed run leaves no frames behind; a failed export keeps them, and its message says where.
     if (video && !exporting) await video.discard();

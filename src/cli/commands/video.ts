@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { NstError, isNstError, type PlanarImage, type RenderEvent, type RunResult, DEFAULT_FPS, DEFAULT_HOLD_SECONDS, exportVideo, videoFormatForPath, type ExportVideoOptions, type VideoExportResult, type VideoProgress, resolveFfmpeg, type ResolvedTool, DEFAULT_FRAME_EVERY, FrameRecorder, FrameSpool } from '../../engine/index.js';
 import { RUN_PRESETS } from '../../shared/studio-settings.js';
 import { parseChoice, parseLayerList, parseNumber } from '../parse.js';
-import { writeJsonLine } from '../output.js';
+import { say, writeJsonLine } from '../output.js';
 
 type RawOptions = Record<string, string | boolean | undefined>;
 
@@ -30,7 +30,7 @@ export function videoCommand(): Command {
       json,
     );
     if (json) writeJsonLine({ done: true, ...summary(result) });
-    else process.stderr.write(`nst: ${describeVideo(result)}\n`);
+    else say(describeVideo(result));
   });
 }
 
@@ -100,7 +100,7 @@ export function applyPresetOptions(command: Command, raw: RawOptions): void {
   };
   for (const [key, value] of Object.entries(values)) if (!given(key)) raw[key] = value;
   if (text.video === undefined && raw.json !== true) {
-    process.stderr.write(`nst: --preset ${id} is made to be watched: add --video OUT.mp4 for its timelapse.\n`);
+    say(`--preset ${id} is made to be watched: add --video OUT.mp4 for its timelapse.`);
   }
 }
 
@@ -167,7 +167,7 @@ async function resolveCliFfmpeg(option: string | undefined, json: boolean): Prom
   const found = await resolveFfmpeg({ settingPath });
   // A path the user gave that does not work is worth a line, even though another ffmpeg was found.
   if (settingPath !== undefined && found.source !== 'setting' && !json) {
-    process.stderr.write(`nst: ${found.skipped[0] ?? `${settingPath} cannot be used`}; using ${found.path} (${found.source}) instead.\n`);
+    say(`${found.skipped[0] ?? `${settingPath} cannot be used`}; using ${found.path} (${found.source}) instead.`);
   }
   return found;
 }

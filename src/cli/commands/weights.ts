@@ -3,7 +3,7 @@
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { NstError, WEIGHTS_ENV, WEIGHTS_HOW_TO, locateWeights, type WeightsLocation, type WeightsOrigin, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, describeSource, removeConvertedWeights, storePaths, verifyConvertedWeights, weightsStatus, type WeightsIndex, type WeightsStatus, VGG19_LAYER_NAMES } from '../../engine/index.js';
-import { writeJsonLine } from '../output.js';
+import { say, writeJsonLine, writeText } from '../output.js';
 import { parseNumber } from '../parse.js';
 
 type Raw = Record<string, string | boolean | undefined>;
@@ -25,7 +25,7 @@ function statusCommand(): Command {
       const status = await weightsStatus(dataDir());
       const active = await locateWeights();
       if (raw.json === true) writeJsonLine({ active: activeJson(active), ...statusJson(status) });
-      else process.stdout.write(activeText(active) + statusText(status, active));
+      else writeText(activeText(active) + statusText(status, active));
     });
 }
 
@@ -48,7 +48,7 @@ function fetchCommand(): Command {
       const before = await weightsStatus(root);
       if (before.index && before.complete && raw.force !== true && text.url === undefined) {
         if (json) writeJsonLine({ done: true, alreadyInstalled: true, ...statusJson(before) });
-        else process.stderr.write(`nst: VGG19 weights are already installed (${describeSource(before.index.provenance)}); --force downloads again.\n`);
+        else say(`VGG19 weights are already installed (${describeSource(before.index.provenance)}); --force downloads again.`);
         return;
       }
       const controller = new AbortController();
@@ -122,7 +122,7 @@ function verifyCommand(): Command {
         );
       }
       if (raw.json === true) writeJsonLine(result);
-      else process.stdout.write(`ok: ${result.blobPath} (${result.bytes} bytes) matches its recorded SHA-256 ${result.actualSha256}\n`);
+      else writeText(`ok: ${result.blobPath} (${result.bytes} bytes) matches its recorded SHA-256 ${result.actualSha256}\n`);
     });
 }
 
@@ -130,7 +130,7 @@ function pathCommand(): Command {
   return new Command('path')
     .description('print the folder the weights are installed in (--weights accepts it)')
     .action(() => {
-      process.stdout.write(`${storePaths(dataDir()).weights}\n`);
+      writeText(`${storePaths(dataDir()).weights}\n`);
     });
 }
 
@@ -142,8 +142,8 @@ function removeCommand(): Command {
       const root = dataDir();
       const removed = await removeConvertedWeights(root);
       if (raw.json === true) writeJsonLine({ removed });
-      else if (removed.length === 0) process.stderr.write(`nst: no weights installed in ${storePaths(root).weights}; nothing removed.\n`);
-      else process.stderr.write(`nst: removed ${removed.join(', ')}\n`);
+      else if (removed.length === 0) say(`no weights installed in ${storePaths(root).weights}; nothing removed.`);
+      else say(`removed ${removed.join(', ')}`);
     });
 }
 
@@ -219,9 +219,7 @@ function reportInstalled(index: WeightsIndex, root: string, json: boolean): void
     writeJsonLine({ done: true, folder: storePaths(root).weights, layers, blob: index.blob, provenance: index.provenance });
     return;
   }
-  process.stderr.write(
-    `nst: installed the VGG19 weights ${describeSource(index.provenance)} into ${storePaths(root).weights}: ${layerSummary(layers)}.\n`,
-  );
+  say(`installed the VGG19 weights ${describeSource(index.provenance)} into ${storePaths(root).weights}: ${layerSummary(layers)}.`);
 }
 
 function megabytes(bytes: number): string {
@@ -250,7 +248,7 @@ function barProgress(): ProgressSink {
     update: (progress) => {
       if (progress.phase !== 'download') {
         stopBar();
-        process.stderr.write(`nst: ${progress.phase === 'verify' ? 'verifying the download' : 'converting to the fast-loading form'}…\n`);
+        say(`${progress.phase === 'verify' ? 'verifying the download' : 'converting to the fast-loading form'}…`);
         return;
       }
       const total = progress.total ?? KERAS_VGG19_NOTOP.approxBytes;
