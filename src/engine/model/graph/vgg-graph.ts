@@ -5,8 +5,9 @@ import { WINOGRAD_MIN_TILES, conv3x3, conv3x3InputGrad, winogradPolicy } from '.
 import { relu, reluGrad } from './ops/relu.js';
 import { maxPoolGradThroughRelu, pool2x2, pool2x2Grad, type Pooled } from './ops/pool.js';
 import type { PoolKind } from '../../settings.js';
-import { asMatrix, gram, styleLoss } from './ops/gram.js';
-import { contentLoss, totalVariation } from './ops/losses.js';
+import { asMatrix, gram, guidedStyleLoss, styleLoss } from './ops/gram.js';
+import { contentLoss, maskedContentLoss, totalVariation } from './ops/losses.js';
+import { MaskPyramid } from './ops/mask.js';
 import { VGG19_CONV_LAYERS, canonicalLayerName, featureSize, layerSpec } from '../vgg19.js';
 import type { ConvWeights, Vgg19Weights } from '../../weights/types.js';
 import { NstError } from '../../errors.js';
@@ -18,6 +19,12 @@ export const CAFFE_MEAN_RGB = [123.68, 116.779, 103.939] as const;
 export const io = {
   image: 'image',
   styleTarget: (layer: string) => `style_target/${layer}`,
+  /** With style masks: style image k's own target Gram at `layer` (GraphSpec.styleMasks). */
+  styleTargetOf: (layer: string, k: number) => `style_target/${layer}/${k}`,
+  /** With style masks: style image k's mask at the image's size, [1, 1, H, W], values in [0, 1]. */
+  styleMask: (k: number) => `style_mask/${k}`,
+  /** With a content mask: where the photo stays, [1, 1, H, W], values in [0, 1]. */
+  contentMask: 'content_mask',
   styleWeight: (layer: string) => `style_weight/${layer}`,
   contentTarget: (layer: string) => `content_target/${layer}`,
   contentWeight: (layer: string) => `content_weight/${layer}`,
@@ -55,6 +62,13 @@ export interface GraphSpec {
   readonly convAlgorithm?: 'direct' | 'winograd';
   /** With 'winograd': the fewest 4x4 tiles a layer's map needs to get it (default WINOGRAD_MIN_TILES; tests use 1). */
   readonly winogradMinTiles?: number;
+  /**
+   * Spatial control: how many style images have a mask (guided Grams, each style its own target Gram and mask as
+   * graph inputs: io.styleTargetOf, io.styleMask). 0 or absent: the plain style term with one (blended) target.
+   */
+  readonly styleMasks?: number;
+  /** Spatial control: the content term is weighted per pixel by a mask (io.contentMask). */
+  readonly contentMask?: boolean;
 }
 
 export interface LayerShape {
@@ -70,6 +84,10 @@ export interface BuiltGraph {
   readonly contentLayers: readonly LayerShape[];
   /** Number of conv layers in the graph: the deepest requested layer's index + 1. */
   readonly depth: number;
+  /** The style masks the graph takes (0 without style layers, whatever the spec asked). */
+  readonly styleMasks: number;
+  /** Whether the graph takes a content mask (false without content layers). */
+  readonly contentMask: boolean;
 }
 
 interface Forward {
@@ -101,6 +119,10 @@ function validateSpec(spec: GraphSpec): { style: string[]; content: string[]; de
     throw new NstError('BAD_ARGUMENT', 'Choose at least one style or content layer.');
   }
   const depth = Math.max(...[...style, ...content].map((l) => layerSpec(l).index)) + 1;
+  const styleMasks = spec.styleMasks ?? 0;
+  if (!Number.isSafeInteger(styleMasks) || styleMasks < 0) {
+    throw new RangeError(`styleMasks must be a whole number ≥ 0, got ${styleMasks}.`);
+  }
   for (let i = 0; i < depth; i++) {
     const name = VGG19_CONV_LAYERS[i]!.name;
     if (!spec.weights.layers.has(name)) {
@@ -194,25 +216,35 @@ export function buildLossGraph(spec: GraphSpec): BuiltGraph {
   };
   const styleShapes: LayerShape[] = [];
   const contentShapes: LayerShape[] = [];
+  // Masks are graph inputs at the image's size, pooled to each layer's here: a new mask is a new feed, no rebuild.
+  const maskInput = (name: string): Value => g.input(name, [1, 1, spec.height, spec.width]);
+  const styleMasks = style.length > 0 ? Array.from({ length: spec.styleMasks ?? 0 }, (_, k) => new MaskPyramid(g, maskInput(io.styleMask(k)), `style_mask_${k}`)) : [];
+  const contentMask = content.length > 0 && spec.contentMask === true ? new MaskPyramid(g, maskInput(io.contentMask), 'content_mask') : null;
 
   for (const layer of style) {
-    const index = layerSpec(layer).index;
+    const { index, block } = layerSpec(layer);
     const f = forward.activations[index]!;
     const c = f.shape[1]!;
-    const target = g.input(io.styleTarget(layer), [c, c]);
+    const targets = styleMasks.length > 0
+      ? styleMasks.map((_, k) => g.input(io.styleTargetOf(layer, k), [c, c]))
+      : [g.input(io.styleTarget(layer), [c, c])];
     const weight = g.input(io.styleWeight(layer), []);
-    const term = styleLoss(g, f, target, weight, `style_${layer}`);
+    const term = styleMasks.length > 0
+      ? guidedStyleLoss(g, f, styleMasks.map((mask, k) => ({ target: targets[k]!, gramWeights: mask.gramWeights(block) })), weight, `style_${layer}`)
+      : styleLoss(g, f, targets[0]!, weight, `style_${layer}`);
     g.output(term.loss, io.styleLoss(layer));
     weightedLosses.push(g.node('Mul', [term.loss, weight], {}, { shape: [] }));
     addGrad(index, term.gradFeatures);
     styleShapes.push(shapeOf(layer, f));
   }
   for (const layer of content) {
-    const index = layerSpec(layer).index;
+    const { index, block } = layerSpec(layer);
     const f = forward.activations[index]!;
     const target = g.input(io.contentTarget(layer), f.shape);
     const weight = g.input(io.contentWeight(layer), []);
-    const term = contentLoss(g, f, target, weight, `content_${layer}`);
+    const term = contentMask
+      ? maskedContentLoss(g, f, target, contentMask.at(block), weight, `content_${layer}`)
+      : contentLoss(g, f, target, weight, `content_${layer}`);
     g.output(term.loss, io.contentLoss(layer));
     weightedLosses.push(g.node('Mul', [term.loss, weight], {}, { shape: [] }));
     addGrad(index, term.grad);
@@ -246,7 +278,7 @@ export function buildLossGraph(spec: GraphSpec): BuiltGraph {
     dPreact = reluGrad(g, sum(g, [dBelow, ...(gradsAt.get(i - 1) ?? [])], below.shape), below, `${name(i - 1)}_dpreact`);
   }
   g.output(g.node('Add', [imageGrad!, tv.grad], {}, { shape: image.shape }), io.grad);
-  return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth };
+  return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth, styleMasks: styleMasks.length, contentMask: contentMask !== null };
 }
 
 /** The forward-only graph that computes targets: Grams of the style layers, features of the content layers. */
@@ -267,7 +299,7 @@ export function buildFeatureGraph(spec: GraphSpec): BuiltGraph {
     g.output(f, io.features(layer));
     contentShapes.push(shapeOf(layer, f));
   }
-  return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth };
+  return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth, styleMasks: 0, contentMask: false };
 }
 
 function sum(g: GraphBuilder, values: readonly Value[], shape: readonly number[]): Value {

@@ -1,4 +1,4 @@
-// Content loss mean((F − P)²) and total variation on the image, each with its gradient.
+// Content loss mean((F − P)²) (and its masked form) and total variation on the image, each with its gradient.
 
 import type { GraphBuilder, Value } from '../builder.js';
 import { numel } from '../builder.js';
@@ -17,6 +17,20 @@ export function contentLoss(g: GraphBuilder, features: Value, target: Value, wei
   const loss = g.node('ReduceMean', [squared], { keepdims: 0 }, { shape: [], name: `${name}_loss` });
   const coefficient = g.node('Mul', [weight, g.scalar(2 / numel(features.shape))], {}, { shape: [] });
   const grad = g.node('Mul', [diff, coefficient], {}, { shape: features.shape, name: `${name}_dF` });
+  return { loss, grad };
+}
+
+/**
+ * Masked content = mean(m ⊙ (F − P)²) over all C·N entries, the [1, 1, H, W] mask m broadcast over channels (not a
+ * mean over the masked area: a smaller region weighs less); d content / dF = 2 m ⊙ (F − P) / (C N).
+ */
+export function maskedContentLoss(g: GraphBuilder, features: Value, target: Value, mask: Value, weight: Value, name: string): LossTerm {
+  const diff = g.node('Sub', [features, target], {}, { shape: features.shape, name: `${name}_diff` });
+  const maskedDiff = g.node('Mul', [diff, mask], {}, { shape: features.shape, name: `${name}_masked_diff` });
+  const squared = g.node('Mul', [maskedDiff, diff], {}, { shape: features.shape });
+  const loss = g.node('ReduceMean', [squared], { keepdims: 0 }, { shape: [], name: `${name}_loss` });
+  const coefficient = g.node('Mul', [weight, g.scalar(2 / numel(features.shape))], {}, { shape: [] });
+  const grad = g.node('Mul', [maskedDiff, coefficient], {}, { shape: features.shape, name: `${name}_dF` });
   return { loss, grad };
 }
 
