@@ -1,7 +1,7 @@
 // The loss options shared by `stylize`, `loss` and `bench`: declared once, read into engine settings once.
 
 import type { Command } from 'commander';
-import { DEFAULT_RUN_SETTINGS, NstError, type PoolKind, DEVICES, type DeviceRequest, CONV_ALGORITHMS, type ConvAlgorithm } from '../engine/index.js';
+import { DEFAULT_RUN_SETTINGS, MAX_LOSS_WEIGHT, NstError, type PoolKind, DEVICES, type DeviceRequest, CONV_ALGORITHMS, type ConvAlgorithm } from '../engine/index.js';
 import { parseChoice, parseLayerList, parseLayerWeights, parseNumber, parseNumberList } from './parse.js';
 
 export interface LossOptionValues {
@@ -41,15 +41,18 @@ export function addLossOptions(command: Command, { normalizeByDefault }: { norma
     .option('--conv <direct|winograd|auto>', '3x3 convs: onnxruntime\'s Conv, or Winograd F(4x4,3x3) on blocks 3-5; auto = winograd on the CPU while the run stays under 2 GiB (to about 490 px with L-BFGS), direct on GPUs', 'auto');
 }
 
+/** Weights past 1e10 overflow float32 in the loss (the engine refuses them too): refused here, naming the option. */
+const LOSS_WEIGHT_RANGE = { min: 0, max: MAX_LOSS_WEIGHT };
+
 export function readLossOptions(raw: Record<string, string | undefined>): LossOptionValues {
   return {
     styleLayers: parseLayerList('--style-layers', raw.styleLayers ?? ''),
     contentLayers: parseLayerList('--content-layers', raw.contentLayers ?? ''),
-    layerWeights: parseLayerWeights('--layer-weights', raw.layerWeights ?? ''),
+    layerWeights: parseLayerWeights('--layer-weights', raw.layerWeights ?? '', MAX_LOSS_WEIGHT),
     ...(raw.styleBlend !== undefined ? { styleBlend: parseNumberList('--style-blend', raw.styleBlend) } : {}),
-    styleWeight: parseNumber('--style-weight', raw.styleWeight!, { min: 0 }),
-    contentWeight: parseNumber('--content-weight', raw.contentWeight!, { min: 0 }),
-    tvWeight: parseNumber('--tv-weight', raw.tvWeight!, { min: 0 }),
+    styleWeight: parseNumber('--style-weight', raw.styleWeight!, LOSS_WEIGHT_RANGE),
+    contentWeight: parseNumber('--content-weight', raw.contentWeight!, LOSS_WEIGHT_RANGE),
+    tvWeight: parseNumber('--tv-weight', raw.tvWeight!, LOSS_WEIGHT_RANGE),
     pool: parseChoice('--pool', raw.pool!, ['max', 'avg'] as const),
     device: parseChoice('--device', raw.device!, DEVICES),
     threads: parseNumber('--threads', raw.threads!, { min: 0, max: 256, integer: true }),

@@ -23,10 +23,16 @@ export function parseNumber(option: string, text: string, { min = -Infinity, max
 }
 
 function rangeText(min: number, max: number, minExclusive: boolean): string {
-  const low = minExclusive ? `above ${min}` : `at least ${min}`;
+  const low = minExclusive ? `above ${bound(min)}` : `at least ${bound(min)}`;
   if (max === Infinity) return low;
-  if (min === -Infinity) return `at most ${max}`;
-  return minExclusive ? `above ${min} and at most ${max}` : `from ${min} to ${max}`;
+  if (min === -Infinity) return `at most ${bound(max)}`;
+  return minExclusive ? `above ${bound(min)} and at most ${bound(max)}` : `from ${bound(min)} to ${bound(max)}`;
+}
+
+/** A large power of ten as 1e10, not 10000000000. */
+function bound(value: number): string {
+  const power = Math.log10(Math.abs(value));
+  return power >= 7 && Number.isInteger(power) ? value.toExponential().replace('e+', 'e') : String(value);
 }
 
 export function parseChoice<T extends string>(option: string, text: string, choices: readonly T[]): T {
@@ -50,8 +56,8 @@ function layerName(option: string, name: string): string {
   }
 }
 
-/** `L=w,L=w` → { canonical name: weight ≥ 0 }. */
-export function parseLayerWeights(option: string, text: string): Record<string, number> {
+/** `L=w,L=w` → { canonical name: weight from 0 to `max` }. */
+export function parseLayerWeights(option: string, text: string, max = Infinity): Record<string, number> {
   const out: Record<string, number> = {};
   for (const pair of text.split(',').map((s) => s.trim()).filter(Boolean)) {
     const [name, value, extra] = pair.split('=');
@@ -59,7 +65,7 @@ export function parseLayerWeights(option: string, text: string): Record<string, 
     const layer = layerName(option, name);
     // conv1_1=1,block1_conv1=2 names one layer twice: refuse rather than let the last silently win.
     if (Object.hasOwn(out, layer)) throw bad(option, `${layer} is given more than once ("${pair}").`);
-    out[layer] = parseNumber(option, value, { min: 0 });
+    out[layer] = parseNumber(option, value, { min: 0, max });
   }
   return out;
 }

@@ -6,7 +6,7 @@ export { CONV_ALGORITHMS, type ConvAlgorithm, DEFAULT_RUN_SETTINGS, DEFAULT_SIZE
 
 // The model: VGG19, its loss graph, the runtime session, the objective.
 export { turnOffOnnxruntimeTelemetry } from './model/runtime/ort-child.js';
-export { type LossBreakdown, type LossWeights, StyleObjective } from './model/objective.js';
+export { type LossBreakdown, type LossWeights, MAX_LOSS_WEIGHT, StyleObjective } from './model/objective.js';
 export { canonicalLayerName, VGG19_LAYER_NAMES } from './model/vgg19.js';
 
 // Optimizers.

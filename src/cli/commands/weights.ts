@@ -46,7 +46,8 @@ function fetchCommand(): Command {
       const root = dataDir();
       const json = raw.json === true;
       const before = await weightsStatus(root);
-      if (before.index && before.complete && raw.force !== true && text.url === undefined) {
+      // Damaged weights (a truncated blob) are not "installed": fetch replaces them without --force.
+      if (before.index && before.complete && before.damage === null && raw.force !== true && text.url === undefined) {
         if (json) writeJsonLine({ done: true, alreadyInstalled: true, ...statusJson(before) });
         else say(`VGG19 weights are already installed (${describeSource(before.index.provenance)}); --force downloads again.`);
         return;
@@ -154,6 +155,7 @@ function statusJson(status: WeightsStatus): Record<string, unknown> {
   return {
     installed: index !== null,
     complete: status.complete,
+    damaged: status.damage,
     layers: status.layers,
     folder: status.paths.weights,
     blob: index && { path: status.paths.blob, bytes: index.blob.bytes, sha256: index.blob.sha256 },
@@ -194,7 +196,9 @@ function statusText(status: WeightsStatus, active: WeightsLocation): string {
     else if (active.path === null) lines.push(`  ${WEIGHTS_HOW_TO}`);
   } else {
     const p = index.provenance;
-    lines.push(`Installed: ${layerSummary(status.layers)}`);
+    // What stylize checks first: a blob that is missing or cut short is no install, whatever its index says.
+    if (status.damage) lines.push(`Installed: DAMAGED, runs refuse them: ${status.damage}. Install them again: \`nst weights fetch\` (or \`nst weights import PATH\`).`);
+    else lines.push(`Installed: ${layerSummary(status.layers)}`);
     lines.push(`  source   ${describeSource(p)} (${p.format})`);
     for (const file of p.files) lines.push(`  file     ${file.name}, ${file.bytes} bytes, md5 ${file.md5}, sha256 ${file.sha256}`);
     lines.push(`  date     ${p.date}`);

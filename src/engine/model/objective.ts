@@ -235,10 +235,17 @@ function canonicalLayerWeights(weights: Readonly<Record<string, number>> | undef
   return out;
 }
 
+/**
+ * Largest style, content, TV or per-layer weight. Raw terms reach about 1e10 (Grams of 0..255 images); a weight and
+ * a layer weight at this bound keep the weighted loss near 1e30, within float32 (3.4e38), while 1e308 overflows it
+ * at once. Ratios beyond 1e10 say nothing more: the other terms are already nothing.
+ */
+export const MAX_LOSS_WEIGHT = 1e10;
+
 function validateWeights(w: LossWeights): void {
   const check = (label: string, value: number): void => {
-    if (!Number.isFinite(value) || value < 0) {
-      throw new NstError('BAD_ARGUMENT', `${label} must be a finite number ≥ 0, got ${value}.`);
+    if (!Number.isFinite(value) || value < 0 || value > MAX_LOSS_WEIGHT) {
+      throw new NstError('BAD_ARGUMENT', `${label} must be a finite number from 0 to ${MAX_LOSS_WEIGHT.toExponential().replace('e+', 'e')}, got ${value}.`);
     }
   };
   check('style weight', w.styleWeight);

@@ -14,6 +14,7 @@ import type { Vgg19Weights } from '../weights/types.js';
 import { createRng } from '../sys/random.js';
 import { NstError } from '../errors.js';
 import type { InitMode } from '../settings.js';
+import { nonFiniteLoss } from './loss-failure.js';
 import { ConvergenceWindow, meanAbsoluteChange, type ConvergedStop, type ConvergenceRule, type ConvergenceState, type StopReason } from './convergence.js';
 
 /** L-BFGS's first step (no curvature yet) moves the most-affected pixel by this many levels of 255. */
@@ -406,9 +407,7 @@ export async function runStyleTransfer(
       const loss = step.startEvaluation > 0 ? breakdowns[step.startEvaluation - 1]! : carried;
       carried = step.endEvaluation > 0 ? breakdowns[step.endEvaluation - 1]! : null;
       if (!loss) throw new NstError('RUNTIME_FAILURE', `The optimizer reported no loss for iteration ${i + 1}.`);
-      if (!Number.isFinite(loss.total)) {
-        throw new NstError('RUNTIME_FAILURE', `The loss became ${loss.total} at iteration ${i + 1}: lower the learning rate or the weights.`);
-      }
+      if (!Number.isFinite(loss.total)) throw nonFiniteLoss(loss, i + 1, initialLoss === null);
       initialLoss ??= loss;
       done = i + 1;
       const verdict = window && previous && !passed && done < settings.iterations ? window.push(loss.total, meanAbsoluteChange(image, previous)) : null;

@@ -84,7 +84,8 @@ export interface ValidateOptions {
 
 /**
  * Throws BAD_WEIGHTS naming the layer and the problem unless every layer is a known VGG19 conv whose arrays
- * fit its channel counts, whose input channels follow the previous layer's output, and whose values are finite.
+ * fit its channel counts, whose input channels follow the previous layer's output, and whose values are finite and
+ * of a trained network's magnitude (MAX_WEIGHT_MAGNITUDE).
  */
 export function validateWeights(weights: Vgg19Weights, options: ValidateOptions = {}): void {
   const tableShapes = options.tableShapes ?? true;
@@ -107,8 +108,8 @@ export function validateWeights(weights: Vgg19Weights, options: ValidateOptions 
       const feeding = first ? 3 : (previous?.outChannels ?? 0);
       throw badWeights(`${where} takes ${layer.inChannels} input channels, but ${feeding} arrive.`);
     }
-    checkFinite(layer.kernel, `${where} has a non-finite kernel value`);
-    checkFinite(layer.bias, `${where} has a non-finite bias value`);
+    checkValues(layer.kernel, where, 'kernel');
+    checkValues(layer.bias, where, 'bias');
     previous = layer;
   }
   for (const name of weights.layers.keys()) {
@@ -128,10 +129,22 @@ function checkSizes(layer: ConvWeights, where: string): void {
   }
 }
 
-function checkFinite(values: Float32Array, message: string): void {
+/**
+ * Largest magnitude a weight of a usable VGG19 may have. Trained VGG19s stay near 1 (ImageNet's largest is a bias of
+ * about 9.6); a flipped exponent bit makes values like 1e30, which overflow float32 a few layers on and surface only
+ * as a non-finite loss, blamed on the learning rate. 1e4 leaves room for rescaled networks.
+ */
+export const MAX_WEIGHT_MAGNITUDE = 1e4;
+
+/** Every value finite and within ±MAX_WEIGHT_MAGNITUDE; one pass, as the plain finiteness check was. */
+function checkValues(values: Float32Array, where: string, role: 'kernel' | 'bias'): void {
   for (let i = 0; i < values.length; i++) {
     const value = values[i] ?? Number.NaN;
-    if (!Number.isFinite(value)) throw badWeights(`${message} (${String(value)} at index ${i}).`);
+    if (Math.abs(value) <= MAX_WEIGHT_MAGNITUDE) continue;
+    if (!Number.isFinite(value)) throw badWeights(`${where} has a non-finite ${role} value (${String(value)} at index ${i}).`);
+    throw badWeights(
+      `${where} has a ${role} value of ${value.toExponential(3)} at index ${i}, beyond the ±${MAX_WEIGHT_MAGNITUDE} any trained VGG19 stays within: the file is damaged (get it again).`,
+    );
   }
 }
 

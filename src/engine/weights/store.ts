@@ -333,6 +333,8 @@ export interface WeightsStatus {
   readonly layers: readonly string[];
   /** All 16 conv layers present (the default style layers reach block5_conv1). */
   readonly complete: boolean;
+  /** Why the installed weights cannot load, from a stat (blob missing or not its listed size); null if none or whole. */
+  readonly damage: string | null;
   /** Downloads that can be resumed. */
   readonly partialDownloads: readonly PartialDownload[];
 }
@@ -346,8 +348,19 @@ export async function weightsStatus(root: string = dataDir()): Promise<WeightsSt
     index,
     layers,
     complete: layers.length === VGG19_LAYER_NAMES.length,
+    damage: index ? await blobDamage(paths.weights, index) : null,
     partialDownloads: await partialDownloads(paths.downloads),
   };
+}
+
+/** readConvertedFolder's first check, from a stat; a flipped bit inside shows only to verifyConvertedWeights. */
+async function blobDamage(folder: string, index: WeightsIndex): Promise<string | null> {
+  const blobPath = path.join(folder, index.blob.file);
+  const info = await stat(blobPath).catch(() => undefined);
+  if (!info) return `its blob ${blobPath} is missing`;
+  if (!info.isFile()) return `its blob ${blobPath} is not a regular file`;
+  if (info.size !== index.blob.bytes) return `its blob ${blobPath} holds ${info.size} bytes, not the ${index.blob.bytes} it lists`;
+  return null;
 }
 
 async function partialDownloads(folder: string): Promise<PartialDownload[]> {
