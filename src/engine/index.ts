@@ -8,6 +8,7 @@ export { CONV_ALGORITHMS, type ConvAlgorithm, DEFAULT_RUN_SETTINGS, DEFAULT_SIZE
 export { turnOffOnnxruntimeTelemetry } from './model/runtime/ort-child.js';
 export { type LossBreakdown, type LossWeights, MAX_LOSS_WEIGHT, StyleObjective } from './model/objective.js';
 export { canonicalLayerName, VGG19_LAYER_NAMES } from './model/vgg19.js';
+export { checkMask, type LossMasks } from './model/masks.js';
 
 // Optimizers.
 export { type OptimizerName } from './optim/types.js';
@@ -37,6 +38,7 @@ export { checkNotRunning, runOwner } from './persist/run-lock.js';
 // Images and arrays in and out.
 export { keepOriginalColors } from './io/color.js';
 export { chwToHwcUint8, decodeImage, encodeImage, hwcUint8ToChw, noiseImage, resizeImage, type PlanarImage, writeImageAtomic } from './io/image.js';
+export { decodeMask, type Mask } from './io/mask.js';
 export { writeNpyFloat32 } from './io/npy.js';
 
 // File-system and process helpers.

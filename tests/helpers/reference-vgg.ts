@@ -19,9 +19,17 @@ export interface ReferenceSpec {
   contentWeight: number;
   tvWeight: number;
   layerWeights?: Record<string, number>;
-  /** Per style layer target Gram, C×C row-major. */
+  /** Per style layer target Gram, C×C row-major (unread with styleMasks). */
   styleTargets: Map<string, Float64Array>;
   contentTargets: Map<string, Float64Array>;
+  /**
+   * Guided Grams: one mask per style image (H×W, row-major, at the image's size) and, per style layer, each style
+   * image's own target Gram in styleTargetsPerStyle.
+   */
+  styleMasks?: Float64Array[];
+  styleTargetsPerStyle?: Map<string, Float64Array[]>;
+  /** The content term's weight per pixel (H×W at the image's size). */
+  contentMask?: Float64Array;
 }
 
 function conv3x3(x: Map3, kernel: Float32Array, bias: Float32Array, cout: number): Map3 {
@@ -95,6 +103,29 @@ export function referenceGram(f: Map3): Float64Array {
   return g;
 }
 
+/** (F ⊙ m)(F ⊙ m)ᵀ / Σ m², written out as the spatial-control issue states it. */
+export function referenceGuidedGram(f: Map3, mask: Float64Array): Float64Array {
+  const n = f.h * f.w;
+  const masked = f.data.map((v, i) => v * mask[i % n]!);
+  const sumSquares = mask.reduce((acc, v) => acc + v * v, 0);
+  const g = new Float64Array(f.c * f.c);
+  for (let a = 0; a < f.c; a++) {
+    for (let b = 0; b < f.c; b++) {
+      let acc = 0;
+      for (let k = 0; k < n; k++) acc += masked[a * n + k]! * masked[b * n + k]!;
+      g[a * f.c + b] = acc / sumSquares;
+    }
+  }
+  return g;
+}
+
+/** A mask at block `block`'s size: 2x2 average pools (floored), once per pool before the block, whatever the net's pooling. */
+export function referenceMaskAt(mask: Float64Array, height: number, width: number, block: number): Float64Array {
+  let m: Map3 = { c: 1, h: height, w: width, data: mask };
+  for (let b = 1; b < block; b++) m = pool(m, 'avg');
+  return m.data;
+}
+
 const mse = (a: Float64Array, b: Float64Array): number => a.reduce((acc, v, i) => acc + (v - b[i]!) ** 2, 0) / a.length;
 
 export function referenceLoss(rgb: Float64Array, height: number, width: number, spec: ReferenceSpec): { total: number; style: Record<string, number>; content: Record<string, number>; tv: number } {
@@ -105,12 +136,19 @@ export function referenceLoss(rgb: Float64Array, height: number, width: number, 
   const style: Record<string, number> = {};
   const content: Record<string, number> = {};
   let total = 0;
+  const blockOf = (l: string): number => VGG19_CONV_LAYERS.find((s) => s.name === canonicalLayerName(l))!.block;
   for (const l of spec.styleLayers) {
-    style[l] = mse(referenceGram(at(l)), spec.styleTargets.get(l)!);
+    style[l] = spec.styleMasks
+      ? spec.styleMasks.reduce((acc, mask, k) => acc + mse(referenceGuidedGram(at(l), referenceMaskAt(mask, height, width, blockOf(l))), spec.styleTargetsPerStyle!.get(l)![k]!), 0)
+      : mse(referenceGram(at(l)), spec.styleTargets.get(l)!);
     total += spec.styleWeight * (spec.layerWeights?.[l] ?? 1) * style[l]!;
   }
   for (const l of spec.contentLayers) {
-    content[l] = mse(at(l).data, spec.contentTargets.get(l)!);
+    const f = at(l);
+    const target = spec.contentTargets.get(l)!;
+    const mask = spec.contentMask ? referenceMaskAt(spec.contentMask, height, width, blockOf(l)) : null;
+    const n = f.h * f.w;
+    content[l] = mask ? f.data.reduce((acc, v, i) => acc + mask[i % n]! * (v - target[i]!) ** 2, 0) / f.data.length : mse(f.data, target);
     total += spec.contentWeight * content[l]!;
   }
   let tvSum = 0;

@@ -9,6 +9,14 @@ export function styleBalance(gram: Float32Array): number {
   return 1 / Math.max(meanSquare(gram), 1e-12);
 }
 
+/**
+ * A guided style layer (one term per masked style image k, each against its own Gram A_l^k): 1 / Σ_k mean(A_l^k²),
+ * so the layer's terms together have the say one unguided layer has; with one style this is styleBalance.
+ */
+export function guidedStyleBalance(grams: readonly Float32Array[]): number {
+  return 1 / Math.max(grams.reduce((acc, gram) => acc + meanSquare(gram), 0), 1e-12);
+}
+
 /** Content layer l: 1 / mean(P_l²), given that mean of its target features. */
 export function contentBalance(featuresMeanSquare: number): number {
   return 1 / Math.max(featuresMeanSquare, 1e-12);

@@ -8,7 +8,8 @@ import { canonicalLayerName, layerSpec } from './vgg19.js';
 import type { Vgg19Weights } from '../weights/types.js';
 import type { PlanarImage } from '../io/image.js';
 import { NstError } from '../errors.js';
-import { contentBalance, meanSquare, styleBalance, tvBalance } from './balance.js';
+import { contentBalance, guidedStyleBalance, meanSquare, styleBalance, tvBalance } from './balance.js';
+import { type LossMasks, type MaskTarget, type PreparedMasks, prepareMasks } from './masks.js';
 
 export interface LossWeights {
   readonly styleWeight: number;
@@ -33,8 +34,14 @@ export interface ObjectiveSpec extends LossWeights {
   readonly contentLayers: readonly string[];
   readonly pool: PoolKind;
   readonly styleImages: readonly PlanarImage[];
-  /** Blend weights of the style images (normalised to sum 1); equal by default. */
+  /** Blend weights of the style images (normalised to sum 1); equal by default. Not read with style masks. */
   readonly styleBlend?: readonly number[];
+  /**
+   * Spatial control (guided Grams, docs/loss.md "Masks"): with style masks each style image is its own target and
+   * takes the region its mask gives it (`styleBlend` does not apply); a content mask weighs the content term per
+   * pixel. Without masks the objective is exactly the unmasked one. setMasks changes them between evaluations.
+   */
+  readonly masks?: LossMasks;
   readonly contentImage?: PlanarImage;
   /**
    * The runtime, providers, conv algorithm, max-pool gradient and session options, decided by the caller
@@ -45,7 +52,8 @@ export interface ObjectiveSpec extends LossWeights {
   readonly winogradMinTiles?: number;
   /**
    * Style Grams A_l computed elsewhere, by canonical layer name (C_l × C_l each): tiled rendering passes the whole
-   * style image's to every tile. When given, `styleImages` and `styleBlend` are not read.
+   * style image's to every tile. When given, `styleImages` and `styleBlend` are not read. Not with style masks (they
+   * need each style image's own Grams).
    */
   readonly styleTargets?: ReadonlyMap<string, Float32Array>;
 }
@@ -75,6 +83,9 @@ export class StyleObjective {
   private readonly scalarOutputs = new Map<string, Float32Array>();
   /** Per weight input, the factor `normalize` applies (1 until the targets are known). */
   private readonly normalizers = new Map<string, number>();
+  /** What setMasks checks new masks against, and the masks the objective was created with (their kind stays). */
+  private maskTarget: MaskTarget | null = null;
+  private maskKind = { styles: 0, content: false };
 
   private constructor(
     private readonly session: RuntimeSession,
@@ -106,21 +117,42 @@ export class StyleObjective {
     if (spec.contentLayers.length > 0 && !spec.contentImage) {
       throw new NstError('BAD_ARGUMENT', 'Content layers are selected but no content image was given.');
     }
-    const blend = spec.styleTargets ? [] : normaliseBlend(spec.styleBlend, spec.styleImages.length);
+    if ((spec.masks?.styles?.length ?? 0) > 0 && spec.styleTargets) {
+      throw new NstError('BAD_ARGUMENT', 'Style masks need each style image\'s own Grams, and the given style targets are one blended Gram per layer.');
+    }
+    const maskTarget: MaskTarget = { width: spec.width, height: spec.height, styleCount: spec.styleImages.length, styleLayers: spec.styleLayers };
+    const masks = prepareMasks(spec.masks, maskTarget);
+    const guided = masks.styles.length > 0;
+    const blend = spec.styleTargets || guided ? [] : normaliseBlend(spec.styleBlend, spec.styleImages.length);
     requireLargeEnough('The output image', spec.width, spec.height, [...spec.styleLayers, ...spec.contentLayers]);
     if (spec.contentImage) requireLargeEnough('The content image', spec.contentImage.width, spec.contentImage.height, spec.contentLayers);
     if (!spec.styleTargets) {
       spec.styleImages.forEach((image, i) => requireLargeEnough(`Style image ${i + 1}`, image.width, image.height, spec.styleLayers));
     }
     const { convAlgorithm, maxPoolGrad } = spec.execution;
-    const { graph, session } = await lossSession({ ...spec, convAlgorithm, maxPoolGrad }, spec.execution);
+    const maskKind = { styles: masks.styles.length, content: masks.content !== null };
+    const { graph, session } = await lossSession({ ...spec, convAlgorithm, maxPoolGrad, styleMasks: maskKind.styles, contentMask: maskKind.content }, spec.execution);
     try {
       const objective = new StyleObjective(session, graph, new Float32Array(3 * spec.width * spec.height), spec, spec.width, spec.height, convAlgorithm);
-      const styleTargets = spec.styleTargets
-        ? checkedStyleTargets(spec.styleTargets, graph.styleLayers)
-        : await computeStyleTargets(spec, graph.styleLayers, blend, session);
-      for (const shape of graph.styleLayers) {
-        objective.feeds[io.styleTarget(shape.layer)] = session.tensor(styleTargets.get(shape.layer)!, [shape.channels, shape.channels]);
+      objective.maskTarget = maskTarget;
+      objective.maskKind = maskKind;
+      objective.feedMasks(masks);
+      if (guided) {
+        // Each style image against its own Gram A_l^k, in its own region.
+        const grams = await computeStyleGrams(spec, graph.styleLayers, session);
+        for (const shape of graph.styleLayers) {
+          const perStyle = grams.get(shape.layer)!;
+          perStyle.forEach((gram, k) => (objective.feeds[io.styleTargetOf(shape.layer, k)] = session.tensor(gram, [shape.channels, shape.channels])));
+          objective.normalizers.set(io.styleWeight(shape.layer), guidedStyleBalance(perStyle));
+        }
+      } else {
+        const styleTargets = spec.styleTargets
+          ? checkedStyleTargets(spec.styleTargets, graph.styleLayers)
+          : await computeStyleTargets(spec, graph.styleLayers, blend, session);
+        for (const shape of graph.styleLayers) {
+          objective.feeds[io.styleTarget(shape.layer)] = session.tensor(styleTargets.get(shape.layer)!, [shape.channels, shape.channels]);
+          objective.normalizers.set(io.styleWeight(shape.layer), styleBalance(styleTargets.get(shape.layer)!));
+        }
       }
       if (spec.contentImage && graph.contentLayers.length > 0) {
         const features = await computeFeatures(spec, spec.contentImage, [], graph.contentLayers.map((l) => l.layer), session);
@@ -128,9 +160,6 @@ export class StyleObjective {
           objective.feeds[io.contentTarget(shape.layer)] = session.tensor(features.features.get(shape.layer)!, [1, shape.channels, shape.height, shape.width]);
           objective.normalizers.set(io.contentWeight(shape.layer), contentBalance(meanSquare(features.features.get(shape.layer)!)));
         }
-      }
-      for (const shape of graph.styleLayers) {
-        objective.normalizers.set(io.styleWeight(shape.layer), styleBalance(styleTargets.get(shape.layer)!));
       }
       const reference = spec.contentImage ?? spec.styleImages[0];
       if (reference) objective.normalizers.set(io.tvWeight, tvBalance(reference));
@@ -161,6 +190,21 @@ export class StyleObjective {
     return this.weights;
   }
 
+  /**
+   * Changes the masks; takes effect at the next evaluation (they are graph inputs: no rebuild). Checked as at
+   * creation (a mask of another size is resized to the image). The kind is the graph's: as many style masks, and a
+   * content mask or none, as the objective was created with (BAD_ARGUMENT otherwise: that needs a new objective).
+   */
+  setMasks(masks: LossMasks): void {
+    const prepared = prepareMasks(masks, this.maskTarget!);
+    const kind = { styles: prepared.styles.length, content: prepared.content !== null };
+    if (kind.styles !== this.maskKind.styles || kind.content !== this.maskKind.content) {
+      const say = (k: { styles: number; content: boolean }): string => `${k.styles} style mask${k.styles === 1 ? '' : 's'} and ${k.content ? 'a' : 'no'} content mask`;
+      throw new NstError('BAD_ARGUMENT', `This objective was built for ${say(this.maskKind)}, not ${say(kind)}: a new kind of masks needs a new objective.`);
+    }
+    this.feedMasks(prepared);
+  }
+
   /** Loss and d(total)/d(pixel) at `image` (planar RGB, 0–255); the gradient is written into `gradOut`. */
   async evaluate(image: Float32Array, gradOut: Float32Array): Promise<LossBreakdown> {
     if (image.length !== this.imageBuffer.length || gradOut.length !== this.imageBuffer.length) {
@@ -189,6 +233,13 @@ export class StyleObjective {
 
   async dispose(): Promise<void> {
     await this.session.dispose();
+  }
+
+  /** Feeds the masks the graph takes (none for a term without layers). */
+  private feedMasks(masks: PreparedMasks): void {
+    const shape = [1, 1, this.height, this.width];
+    for (let k = 0; k < this.graph.styleMasks; k++) this.feeds[io.styleMask(k)] = this.session.tensor(masks.styles[k]!, shape);
+    if (this.graph.contentMask) this.feeds[io.contentMask] = this.session.tensor(masks.content!, shape);
   }
 
   private applyWeights(weights: LossWeights): void {
@@ -331,15 +382,24 @@ async function computeStyleTargets(
 ): Promise<Map<string, Float32Array>> {
   const targets = new Map<string, Float32Array>();
   for (const shape of layers) targets.set(shape.layer, new Float32Array(shape.channels * shape.channels));
-  if (layers.length === 0) return targets;
-  for (let s = 0; s < spec.styleImages.length; s++) {
-    const { grams } = await computeFeatures(spec, spec.styleImages[s]!, layers.map((l) => l.layer), [], like);
-    for (const shape of layers) {
-      const target = targets.get(shape.layer)!;
-      const gram = grams.get(shape.layer)!;
+  const grams = await computeStyleGrams(spec, layers, like);
+  for (const shape of layers) {
+    const target = targets.get(shape.layer)!;
+    grams.get(shape.layer)!.forEach((gram, s) => {
       const w = blend[s]!;
       for (let i = 0; i < target.length; i++) target[i]! += w * gram[i]!;
-    }
+    });
   }
   return targets;
+}
+
+/** G_l(s_k) for each style layer and each style image k, in style order: each image at its own size. */
+async function computeStyleGrams(spec: ObjectiveSpec, layers: readonly LayerShape[], like: RuntimeSession): Promise<Map<string, Float32Array[]>> {
+  const grams = new Map<string, Float32Array[]>(layers.map((shape) => [shape.layer, []]));
+  if (layers.length === 0) return grams;
+  for (const image of spec.styleImages) {
+    const features = await computeFeatures(spec, image, layers.map((l) => l.layer), [], like);
+    for (const shape of layers) grams.get(shape.layer)!.push(features.grams.get(shape.layer)!);
+  }
+  return grams;
 }
