@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { decodeImage, objectiveShape, resizeImage, resolveExecution, StyleObjective, writeNpyFloat32, NstError } from '../../engine/index.js';
 import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-options.js';
+import { addMaskOptions, loadMasks, readMaskPaths } from '../mask-options.js';
 import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { say, writeJsonLine } from '../output.js';
@@ -21,6 +22,7 @@ export function lossCommand(): Command {
     .option('--grad-out <file.npy>', 'write d(total)/d(pixel) as float32 [H, W, 3], RGB, 0–255 pixel scale')
     .option('--json', 'print JSON (the default output of this command; kept for symmetry)');
   addLossOptions(command, { normalizeByDefault: false });
+  addMaskOptions(command);
   return command.action(async (imagePath: string, raw: Record<string, unknown>) => {
     const text = raw as Record<string, string | undefined>;
     const loss = readLossOptions(text);
@@ -30,6 +32,7 @@ export function lossCommand(): Command {
     }
     const stylePaths = raw.style as string[];
     checkStyleBlend(loss.styleBlend, stylePaths.length);
+    const maskPaths = readMaskPaths(text, { ...loss, styleCount: stylePaths.length });
     // Before the compute, as stylize's -o: never one of the images read (a link to one counts), in a folder that exists.
     const gradOut = text.gradOut === undefined ? undefined : path.resolve(text.gradOut);
     if (gradOut) await checkOutputPath('--grad-out', gradOut, [imagePath, ...stylePaths, ...(text.content ? [text.content] : [])]);
@@ -37,6 +40,8 @@ export function lossCommand(): Command {
     const image = await decodeImage(imagePath, { sizePx });
     const styles = await Promise.all(stylePaths.map((p) => decodeImage(p, { sizePx })));
     let content = text.content ? await decodeImage(text.content, { sizePx }) : undefined;
+    // At their own size: the engine resizes them to IMAGE's.
+    const masks = await loadMasks(maskPaths);
     const weights = await resolveWeights({ weights: text.weights });
     await settleAndSayAutoDevice(loss.device, true);
     if (content && (content.width !== image.width || content.height !== image.height)) {
@@ -49,6 +54,7 @@ export function lossCommand(): Command {
       height: image.height,
       styleImages: styles,
       ...(content ? { contentImage: content } : {}),
+      masks,
       execution: resolveExecution(loss, objectiveShape(image, loss, styles)),
     });
     if (objective.fallbackReason) say(`running on ${objective.device}: ${objective.fallbackReason}`);
