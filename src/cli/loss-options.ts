@@ -45,10 +45,19 @@ export function addLossOptions(command: Command, { normalizeByDefault }: { norma
 const LOSS_WEIGHT_RANGE = { min: 0, max: MAX_LOSS_WEIGHT };
 
 export function readLossOptions(raw: Record<string, string | undefined>): LossOptionValues {
+  const styleLayers = parseLayerList('--style-layers', raw.styleLayers ?? '');
+  const layerWeights = parseLayerWeights('--layer-weights', raw.layerWeights ?? '', MAX_LOSS_WEIGHT);
+  // A weight for a layer that is not a style layer would be ignored: the user meant something else.
+  for (const layer of Object.keys(layerWeights)) {
+    if (!styleLayers.includes(layer)) {
+      const chosen = styleLayers.length > 0 ? `--style-layers is ${styleLayers.join(',')}` : '--style-layers names none';
+      throw new NstError('BAD_ARGUMENT', `--layer-weights: ${layer} is not a style layer (${chosen}), so its weight would do nothing: add it to --style-layers or leave its weight out.`);
+    }
+  }
   return {
-    styleLayers: parseLayerList('--style-layers', raw.styleLayers ?? ''),
+    styleLayers,
     contentLayers: parseLayerList('--content-layers', raw.contentLayers ?? ''),
-    layerWeights: parseLayerWeights('--layer-weights', raw.layerWeights ?? '', MAX_LOSS_WEIGHT),
+    layerWeights,
     ...(raw.styleBlend !== undefined ? { styleBlend: parseNumberList('--style-blend', raw.styleBlend) } : {}),
     styleWeight: parseNumber('--style-weight', raw.styleWeight!, LOSS_WEIGHT_RANGE),
     contentWeight: parseNumber('--content-weight', raw.contentWeight!, LOSS_WEIGHT_RANGE),

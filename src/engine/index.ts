@@ -20,7 +20,7 @@ export { autoDeviceOrder, autoSkipReason, objectiveShape, resolveExecution } fro
 export { type DeviceCandidate } from './render/device/candidates.js';
 export { deviceStatuses, type DevicesReport, type DeviceStatus, settleAutoDevice } from './render/device/settle.js';
 export { type AutoDecision, type DeviceMeasurement, type DeviceVerdict, MEASURE_SIZE_PX } from './render/device/verdict.js';
-export { defaultMemoryLimit, estimateMemory, type EstimateSpec, formatBytes, largestFittingSize, MB, type MemoryEstimate, type RunShape, sizeWithLongest, withExecution } from './render/memory.js';
+export { DEFAULT_TILE_OVERLAP_PX, defaultMemoryLimit, estimateMemory, type EstimateSpec, formatBytes, largestFittingSize, MB, type MemoryEstimate, type RunShape, sizeWithLongest, withExecution } from './render/memory.js';
 export { multiScaleIterations, resizeLongest, scaleSizes, type ScalesOption } from './render/multiscale.js';
 export { convForLimit, estimateSpec, planIterations, planRender, type RenderOptions, type RenderPlan, type RenderSpec, type RenderState, renderStyleTransfer, type TileOption } from './render/render.js';
 export { type CheckpointSink, initialImage, mapCheckpointSink, RunController, type IterationCount, type RenderEvent, type RunResult, type RunSettings, type RunSnapshot, runStyleTransfer } from './render/run.js';

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
-import { decodeImage, writeImageAtomic, RunController, planIterations, renderStyleTransfer, multiScaleIterations, keepOriginalColors, BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256, NstError, isNstError, asNstError, checkOutputFolder, fileSystemError } from '../../engine/index.js';
+import { decodeImage, writeImageAtomic, RunController, planIterations, renderStyleTransfer, multiScaleIterations, keepOriginalColors, BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256, NstError, isNstError, asNstError, checkOutputFolder, fileSystemError, DEFAULT_TILE_OVERLAP_PX } from '../../engine/index.js';
 import { parseChoice } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, say, writeJsonLine } from '../output.js';
@@ -88,7 +88,7 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
     scales: options.scales,
     styleScale: options.styleScale,
     tile: options.tile,
-    tileOverlapPx: options.tileOverlapPx,
+    tileOverlapPx: options.tileOverlapPx ?? DEFAULT_TILE_OVERLAP_PX,
     originalColors: options.originalColors,
     format,
     styles: await Promise.all(stylePaths.map(fileSha256)),

@@ -22,9 +22,24 @@ export function contentBalance(featuresMeanSquare: number): number {
   return 1 / Math.max(featuresMeanSquare, 1e-12);
 }
 
-/** TV: 1 / tv of the reference image (the content photo). */
-export function tvBalance(reference: PlanarImage): number {
-  return 1 / Math.max(totalVariation(reference), 1e-6);
+/** At most this tv, an image is one flat colour (resampling a single pixel leaves float dust, not variation). */
+export const FLAT_TV = 1e-6;
+
+/**
+ * TV: 1 / tv of the reference image (the content photo). A flat reference has no variation to measure by: 1 / its tv
+ * of 0 made TV outweigh every other term a million-fold, and the run could not take a step. Then the first of
+ * `fallbacks` (the style images) that is not flat sets the scale: the variation the painting has.
+ */
+export function tvBalance(reference: PlanarImage, fallbacks: readonly PlanarImage[] = []): number {
+  for (const image of [reference, ...fallbacks]) {
+    const tv = totalVariation(image);
+    if (tv > FLAT_TV) return 1 / tv;
+  }
+  return 1 / FLAT_TV;
+}
+
+export function isFlat(image: PlanarImage): boolean {
+  return totalVariation(image) <= FLAT_TV;
 }
 
 export function meanSquare(values: Float32Array): number {

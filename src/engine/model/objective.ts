@@ -162,7 +162,7 @@ export class StyleObjective {
         }
       }
       const reference = spec.contentImage ?? spec.styleImages[0];
-      if (reference) objective.normalizers.set(io.tvWeight, tvBalance(reference));
+      if (reference) objective.normalizers.set(io.tvWeight, tvBalance(reference, spec.styleImages));
       objective.applyWeights(spec);
       return objective;
     } catch (error) {

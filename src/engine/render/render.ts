@@ -10,6 +10,7 @@ import { planTiles, type TileRect } from './tiles/layout.js';
 import type { CompositorState } from './tiles/compositor.js';
 import { runTiled, tiledIterations, type TiledState, type RenderPhase } from './tiles/run.js';
 import type { LossBreakdown } from '../model/objective.js';
+import { isFlat } from '../model/balance.js';
 import { summariseOrtError } from '../model/runtime/ort-error.js';
 import { NstError } from '../errors.js';
 
@@ -46,9 +47,11 @@ export function estimateSpec(spec: RenderSpec, limitBytes?: number): EstimateSpe
 
 /**
  * How to render spec's size within `limitBytes`, and the one-line reason when that is not the whole image at
- * once. Throws RUNTIME_FAILURE (naming the smallest need) when not even 64-px tiles fit.
+ * once (or when the tiles cannot overlap by `askedOverlapPx`; absent: DEFAULT_TILE_OVERLAP_PX, cut silently).
+ * Throws RUNTIME_FAILURE (naming the smallest need) when not even 64-px tiles fit.
  */
-export function planRender(spec: RenderSpec, limitBytes: number, tile: TileOption, overlapPx = DEFAULT_TILE_OVERLAP_PX): { plan: RenderPlan; notice: string | null } {
+export function planRender(spec: RenderSpec, limitBytes: number, tile: TileOption, askedOverlapPx?: number): { plan: RenderPlan; notice: string | null } {
+  const overlapPx = askedOverlapPx ?? DEFAULT_TILE_OVERLAP_PX;
   const e = estimateSpec(spec, limitBytes);
   const longest = Math.max(spec.width, spec.height);
   const need = estimateMemory(e).totalBytes;
@@ -64,16 +67,22 @@ export function planRender(spec: RenderSpec, limitBytes: number, tile: TileOptio
       ? `rendering ${plan.tiles} tiles of ${plan.tilePx} px (overlap ${plan.overlapPx} px) after a whole-image pass at ${plan.coherencePx} px`
       : `optimising at ${plan.sizePx} px and upsampling to ${longest} px`;
 
+  // Tiles overlap by at most a quarter of their side (planTiling cuts a larger overlap to that): an overlap asked for
+  // is not cut silently.
+  const overlapCut = (plan: RenderPlan): string | null =>
+    askedOverlapPx !== undefined && plan.mode === 'tiled' && plan.tiles > 1 && plan.overlapPx < askedOverlapPx ? `the ${overlapPx}-px tile overlap is more than a quarter of the ${plan.tilePx}-px tiles: they overlap by ${plan.overlapPx} px` : null;
+  const joined = (...parts: (string | null)[]): string | null => parts.filter((p) => p !== null).join('; ') || null;
+
   if (typeof tile === 'number') {
     const plan = tiled(tile);
     if (!plan) throw nothingFits(e, limitBytes);
-    const notice = plan.mode === 'tiled' && plan.tilePx < Math.min(tile, longest) ? `${tile}-px tiles do not fit in ${formatBytes(limitBytes)}: ${describe(plan)}` : null;
-    return { plan, notice };
+    const smaller = plan.mode === 'tiled' && plan.tilePx < Math.min(tile, longest) ? `${tile}-px tiles do not fit in ${formatBytes(limitBytes)}: ${describe(plan)}` : null;
+    return { plan, notice: joined(smaller, overlapCut(plan)) };
   }
   if (need <= limitBytes) return { plan: { mode: 'whole', sizePx: longest, estimateBytes: need }, notice: null };
   if (tile === 'auto') {
     const plan = tiled();
-    if (plan) return { plan, notice: `${over}: ${describe(plan)}` };
+    if (plan) return { plan, notice: joined(`${over}: ${describe(plan)}`, overlapCut(plan)) };
   }
   const fit = largestFittingSize(e, limitBytes);
   if (fit === null) throw nothingFits(e, limitBytes);
@@ -159,6 +168,8 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
   // A checkpoint of other weights is refused before anything is planned or built (each stage asks again, quietly).
   const weightsNotice = options.checkpoint?.useWeights?.(inputs.weights);
   if (weightsNotice) notice(weightsNotice);
+  const flat = flatContentNotice(inputs, settings);
+  if (flat) notice(flat);
   for (let attempt = 1; ; attempt++) {
     let planned: ReturnType<typeof planRender>;
     try {
@@ -183,6 +194,19 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
       resume = undefined;
     }
   }
+}
+
+/**
+ * What a flat content image (one colour) changes, in one line, or null. Started from it, a run can only shift that
+ * colour: a flat image's gradient is flat too, so no texture can grow (the optimizer stopped at once). And with
+ * normalised terms its TV, which is 0, cannot set the TV term's scale: the painting's does (balance.ts).
+ */
+function flatContentNotice(inputs: MultiScaleInputs, settings: RunSettings): string | null {
+  if (!isFlat(inputs.content)) return null;
+  const parts: string[] = [];
+  if (settings.init === 'content') parts.push('a run that starts from it can only shift that colour (a flat start gives the style no texture to grow from): start from noise to paint it');
+  if (settings.normalize && settings.tvWeight > 0 && inputs.styles.some((style) => !isFlat(style))) parts.push('its TV term is weighed against the style image\'s variation, as it has none');
+  return parts.length > 0 ? `the content image is one flat colour: ${parts.join('; ')}` : null;
 }
 
 /** The short cause of an allocation failure: onnxruntime's or V8's own words, without the native source path. */

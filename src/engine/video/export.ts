@@ -122,6 +122,8 @@ export async function exportVideo(options: ExportVideoOptions): Promise<VideoExp
         : await resolveFfmpeg(options.ffmpeg);
   throwIfAborted(options.signal);
 
+  // Every frame's shape from its header, before ffmpeg starts: a frame of another shape is refused, not stretched.
+  await checkFrameShapes(list.frames);
   const renderer = await FrameRenderer.create(list.frames[0]!.path, { format, contentPath, caption: options.caption === true });
   const heldFrames = heldFrameCount(fps, holdSeconds);
   const sequence: FrameSource[] = [...list.frames, ...Array.from({ length: heldFrames }, () => list.frames.at(-1)!)];
@@ -197,6 +199,37 @@ export async function exportVideo(options: ExportVideoOptions): Promise<VideoExp
     durationSeconds: total / fps,
     ffmpeg: { path: ffmpeg.path, source: ffmpeg.source },
   };
+}
+
+/**
+ * Throws BAD_ARGUMENT naming the first frame whose shape (width:height, as shown: EXIF orientation applied) is not the
+ * first frame's: fitting it to the first frame's size would stretch it. Frames of the same shape at another size (a
+ * coarse scale's, rounded) are only scaled, which distorts nothing. A frame whose header cannot be read is
+ * NOT_AN_IMAGE, as decoding it would be.
+ */
+async function checkFrameShapes(frames: readonly FrameSource[]): Promise<void> {
+  let first: { width: number; height: number; path: string } | null = null;
+  for (const frame of frames) {
+    let size: { width: number; height: number };
+    try {
+      size = (await sharp(frame.path).metadata()).autoOrient;
+    } catch (error) {
+      throw new NstError('NOT_AN_IMAGE', `Cannot read the frame ${frame.path} (${(error as Error).message.split('\n')[0]}).`, { cause: error });
+    }
+    if (!first) {
+      first = { ...size, path: frame.path };
+      continue;
+    }
+    // Same shape within a pixel of rounding either way (a 96x54 frame of a 1920x1080 run).
+    const sameShape = Math.abs(size.width - (size.height * first.width) / first.height) <= 1 || Math.abs(size.height - (size.width * first.height) / first.width) <= 1;
+    if (!sameShape) {
+      throw new NstError(
+        'BAD_ARGUMENT',
+        `The frame ${frame.path} is ${size.width}x${size.height}, a different shape from the first frame ${first.path} (${first.width}x${first.height}): ` +
+          'a video has one shape, and fitting it would stretch it. Remove it from the folder or crop it to that shape.',
+      );
+    }
+  }
 }
 
 /** Turns frame files into the raw RGB frames ffmpeg reads: content panel, caption, even padding. */

@@ -165,7 +165,7 @@ export function tiledIterations(iterations: number, coherencePx: number, scales:
 
 /** settings with `normalize` replaced by raw weights that carry the whole images' balance factors. */
 async function globallyBalanced(
-  inputs: { weights: Vgg19Weights; content: PlanarImage },
+  inputs: { weights: Vgg19Weights; content: PlanarImage; styles: readonly PlanarImage[] },
   settings: RunSettings,
   styleTargets: ReadonlyMap<string, Float32Array>,
   blockPx: number,
@@ -186,6 +186,6 @@ async function globallyBalanced(
     normalize: false,
     layerWeights,
     contentWeight: settings.contentWeight * contentFactor,
-    tvWeight: settings.tvWeight * tvBalance(inputs.content),
+    tvWeight: settings.tvWeight * tvBalance(inputs.content, inputs.styles),
   };
 }
