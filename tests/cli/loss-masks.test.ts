@@ -1,7 +1,7 @@
 // `nst loss --masks M1,M2 --content-mask M`: what it refuses before any work (with the error's code and exit), and
 // that all-ones masks give the unmasked loss on the real weights. The fixture match is tests/engine/masks-fixture.test.ts.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -50,6 +50,14 @@ describe('nst loss with masks: refusals, before the weights are read', () => {
     const m = await loss(['--content-mask', file('missing.png')]);
     expect(m.stderr).toContain(`No file at ${file('missing.png')}`);
     expect(m.code).toBe(3);
+  });
+
+  it('a --grad-out that is one of the masks read: refused, the mask left as it was (exit 2)', async () => {
+    const before = readFileSync(file('white.png'));
+    const r = await loss(['--masks', `${file('black.png')},${file('black.png')}`, '--content-mask', file('white.png'), '--grad-out', file('white.png')]);
+    expect(r.stderr).toMatch(/^nst: --grad-out: .*white\.png is also an input image/m);
+    expect(r.code).toBe(2);
+    expect(readFileSync(file('white.png')).equals(before)).toBe(true);
   });
 
   it('--style-blend beside --masks, and a mask for a term with no layers (BAD_ARGUMENT, exit 2)', async () => {

@@ -35,7 +35,7 @@ export function lossCommand(): Command {
     const maskPaths = readMaskPaths(text, { ...loss, styleCount: stylePaths.length });
     // Before the compute, as stylize's -o: never one of the images read (a link to one counts), in a folder that exists.
     const gradOut = text.gradOut === undefined ? undefined : path.resolve(text.gradOut);
-    if (gradOut) await checkOutputPath('--grad-out', gradOut, [imagePath, ...stylePaths, ...(text.content ? [text.content] : [])]);
+    if (gradOut) await checkOutputPath('--grad-out', gradOut, [imagePath, ...stylePaths, ...(text.content ? [text.content] : []), ...maskPaths.styles, ...(maskPaths.content !== undefined ? [maskPaths.content] : [])]);
     // Images before weights: a mistyped image path should fail at once, not after loading a 550 MB .h5.
     const image = await decodeImage(imagePath, { sizePx });
     const styles = await Promise.all(stylePaths.map((p) => decodeImage(p, { sizePx })));
