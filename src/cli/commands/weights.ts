@@ -73,11 +73,10 @@ function fetchCommand(): Command {
       } catch (error) {
         progress.stop();
         if (error instanceof NstError && error.code === 'DOWNLOAD_FAILED') {
-          throw new NstError(
-            error.code,
-            `${error.message} Run \`nst weights fetch\` again to resume, or download the file yourself and run \`nst weights import PATH\`.`,
-            { cause: error },
-          );
+          // Resuming is offered only where a partial download was left to resume.
+          const partial = ((await weightsStatus(root).catch(() => null))?.partialDownloads.length ?? 0) > 0;
+          const next = partial ? 'Run `nst weights fetch` again to resume, or download' : 'Download';
+          throw new NstError(error.code, `${error.message} ${next} the file yourself and run \`nst weights import PATH\`.`, { cause: error });
         }
         throw error;
       } finally {

@@ -31,8 +31,10 @@ export interface ExpandedInputs {
 /**
  * Expands content inputs: a folder → the images directly in it; a glob (`frames/*.png`, `**` and `{a,b}` too) →
  * the images it matches; a file → itself, whatever its extension (named explicitly, it is tried and reported if
- * it is not an image). Files directly inside `excludeDir` (the batch's output folder) are left out: they are
- * outputs. FILE_NOT_FOUND when an input that is not a glob does not exist; BAD_ARGUMENT when nothing is found.
+ * it is not an image). Files a folder or glob finds directly inside `excludeDir` (the batch's output folder) are
+ * left out: they are outputs. FILE_NOT_FOUND when an input that is not a glob does not exist; BAD_ARGUMENT when
+ * nothing is found, or when a folder given is `excludeDir` or a file given lies directly in it (photos and
+ * paintings would mix).
  */
 export async function expandContentInputs(inputs: readonly string[], options: { cwd?: string; excludeDir?: string } = {}): Promise<ExpandedInputs> {
   const cwd = options.cwd ?? process.cwd();
@@ -40,11 +42,21 @@ export async function expandContentInputs(inputs: readonly string[], options: { 
   const files: string[] = [];
   const ignored: string[] = [];
   const seen = new Set<string>();
+  let outputs = 0;
   const add = (file: string): void => {
-    if (seen.has(file) || (excluded !== null && path.dirname(file) === excluded)) return;
+    if (seen.has(file)) return;
+    if (excluded !== null && path.dirname(file) === excluded) {
+      outputs++;
+      return;
+    }
     seen.add(file);
     files.push(file);
   };
+  const mixed = (what: string): NstError =>
+    new NstError(
+      'BAD_ARGUMENT',
+      `${what} the output folder: the paintings would land among the photos (one could be written over a photo) and a rerun would take them for photos. Choose another output folder (a subfolder such as ${path.join(excluded!, 'painted')} is fine).`,
+    );
   for (const input of inputs) {
     const absolute = path.resolve(cwd, input);
     const kind = await stat(absolute).then(
@@ -53,9 +65,12 @@ export async function expandContentInputs(inputs: readonly string[], options: { 
     );
     let found: string[];
     if (kind === 'file') {
+      // Named on its own, it is a photo the user means, not an output to leave out.
+      if (path.dirname(absolute) === excluded) throw mixed(`${absolute} is a content image inside`);
       add(absolute);
       continue;
     } else if (kind === 'dir') {
+      if (absolute === excluded) throw mixed(`${absolute} is both a content folder and`);
       const entries = await readdir(absolute, { withFileTypes: true });
       found = entries.filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => path.join(absolute, e.name));
     } else if (isDynamicPattern(input)) {
@@ -70,7 +85,8 @@ export async function expandContentInputs(inputs: readonly string[], options: { 
     }
   }
   if (files.length === 0) {
-    throw new NstError('BAD_ARGUMENT', `No content images found in ${inputs.join(', ')} (looked for ${IMAGE_EXTENSIONS.join(' ')}).`);
+    const left = outputs > 0 ? `; ${outputs} found in the output folder ${excluded} are left out as outputs` : '';
+    throw new NstError('BAD_ARGUMENT', `No content images found in ${inputs.join(', ')} (looked for ${IMAGE_EXTENSIONS.join(' ')}${left}).`);
   }
   return { files, ignored };
 }

@@ -145,15 +145,25 @@ async function checkTool(tool: string, executable: string, timeoutMs: number): P
   return { ok: true, version: match[1]! };
 }
 
+/**
+ * Runs `executable args` and collects its stdout, killing it after `timeoutMs`. The timer is our own, cleared however
+ * the child ends: spawn's `timeout` option clears its timer only on 'exit', which a child that never started (a file
+ * without execute permission: EACCES) does not emit, so the process stayed alive for the whole timeout.
+ */
 function runQuietly(executable: string, args: readonly string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; error?: string }> {
   return new Promise((resolve) => {
     let stdout = '';
-    const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'ignore'], windowsHide: true, timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'ignore'], windowsHide: true });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const settle = (result: { code: number | null; stdout: string; error?: string }): void => {
+      clearTimeout(timer);
+      resolve(result);
+    };
     child.stdout.on('data', (chunk: Buffer) => {
       if (stdout.length < 4096) stdout += chunk.toString();
     });
-    child.on('error', (error: NodeJS.ErrnoException) => resolve({ code: null, stdout, error: error.code ?? error.message }));
-    child.on('close', (code, signal) => resolve({ code, stdout, ...(signal ? { error: `killed by ${signal}` } : {}) }));
+    child.on('error', (error: NodeJS.ErrnoException) => settle({ code: null, stdout, error: error.code ?? error.message }));
+    child.on('close', (code, signal) => settle({ code, stdout, ...(signal ? { error: `killed by ${signal}` } : {}) }));
   });
 }
 
