@@ -188,7 +188,7 @@ export async function fetchWeights(options: FetchWeightsOptions): Promise<Fetche
   throw new NstError(
     mismatched ? 'CHECKSUM_MISMATCH' : 'DOWNLOAD_FAILED',
     `Could not get the VGG19 weights: ${failures.join('; ')}.` +
-      (mismatched ? ' A file with the wrong digest is deleted, never installed.' : ' A partial download is kept and resumed next time.'),
+      (mismatched ? ' A file with the wrong digest is deleted, never installed.' : partial ? ' A partial download is kept and resumed next time.' : ''),
   );
 }
 
