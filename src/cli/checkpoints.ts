@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import * as v from 'valibot';
-import { CheckpointWriter, newRunId, parseCheckpointJob, type Checkpoint, type CheckpointManifest, type RenderPlan, type RenderState, type RunResult, NstError } from '../engine/index.js';
+import { CheckpointWriter, newRunId, parseCheckpointJob, type Checkpoint, type CheckpointManifest, type RenderPlan, type RenderState, type RunLock, type RunResult, NstError } from '../engine/index.js';
 import { parseNumber } from './parse.js';
 import { say } from './output.js';
 
@@ -63,6 +63,11 @@ async function sha256(file: string): Promise<string> {
   return createHash('sha256').update(await readFile(file)).digest('hex');
 }
 
+/** A run `nst resume` continues: its checkpoint, read while owning the run (takeRun, before any work). */
+export interface ResumedRun extends Checkpoint<StylizeJob> {
+  readonly lock: RunLock;
+}
+
 /** Options whose values are paths, resolved against the directory the run was started from. */
 const PATH_OPTIONS = ['output', 'weights', 'framesDir'] as const;
 
@@ -88,7 +93,7 @@ export async function openCheckpoints(args: {
   readonly raw: Record<string, string | boolean | undefined>;
   readonly video: boolean;
   readonly totalIterations: (plan: RenderPlan) => number;
-  readonly resume?: Checkpoint<StylizeJob>;
+  readonly resume?: ResumedRun;
 }): Promise<CliCheckpoints> {
   const text = args.raw as Record<string, string | undefined>;
   let everyS = text.checkpointEvery === undefined ? DEFAULT_CHECKPOINT_EVERY_S : parseCheckpointEvery(text.checkpointEvery);
@@ -134,6 +139,8 @@ export async function openCheckpoints(args: {
       },
       onError: (error) => say(`could not write checkpoint of run ${runId} (the run goes on): ${error instanceof Error ? error.message : String(error)}`),
       weightsRemedy: weightsRemedy(runId, job.options.weights),
+      command: resume ? `nst resume ${runId}` : 'nst stylize',
+      ...(resume ? { lock: resume.lock } : {}),
     });
     if (resume) writer.continueFrom(resume.manifest as CheckpointManifest);
   }
@@ -143,8 +150,10 @@ export async function openCheckpoints(args: {
     renderOptions: { ...(writer ? { checkpoint: writer } : {}), ...(resume ? { resume: resume.state } : {}) },
     finish: async (result) => {
       if (!writer) return;
-      await writer.close();
+      // The final snapshot first: whether it is a stopped run's decides between keeping the run and deleting it.
+      await writer.flush();
       if (result.stopped && writer.last?.stopped) {
+        await writer.close();
         say(`stopped at iteration ${writer.last.progress.iteration} of ${writer.last.progress.totalIterations}; finish it with: nst resume ${runId}`);
         return;
       }

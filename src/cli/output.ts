@@ -23,6 +23,7 @@ export const EXIT_CODES: Readonly<Record<NstErrorCode | 'INTERNAL', number>> = {
   RUNTIME_FAILURE: 5,
   FFMPEG_NOT_FOUND: 7,
   BATCH_ITEMS_FAILED: 8,
+  RUN_IN_USE: 10,
   ABORTED: 130,
   // The file system refused: full, read-only, not permitted, a file where a folder must be (or the reverse)….
   DISK_FULL: 9,

@@ -16,6 +16,8 @@ export type NstErrorCode =
   | 'RUNTIME_FAILURE'
   | 'FFMPEG_NOT_FOUND'
   | 'BAD_CHECKPOINT'
+  /** Another process owns the run (or folder) asked for: persist/run-lock.ts. */
+  | 'RUN_IN_USE'
   /** A batch ran to its end but some items failed (each was reported; the others were written). */
   | 'BATCH_ITEMS_FAILED'
   | 'ABORTED'

@@ -32,8 +32,8 @@ export { BatchLedger, BatchSettingsMismatch, expandContentInputs, fileSha256, MA
 export { type Checkpoint, type CheckpointManifest, listCheckpoints, readCheckpoint } from './persist/checkpoint.js';
 export { parseCheckpointJob } from './persist/checkpoint-schema.js';
 export { CheckpointWriter } from './persist/checkpoint-writer.js';
-export { checkRunId, newRunId, removeCheckpoint, runDir, runsDir } from './persist/run-folder.js';
-export { checkNotRunning, runOwner } from './persist/run-lock.js';
+export { checkRunId, newRunId, runDir, runsDir } from './persist/run-folder.js';
+export { checkNotRunning, removeRun, runOwner, takeBatchFolder, takeRun, type RunLock, type RunOwner, type TakeRunOptions } from './persist/run-lock.js';
 
 // Images and arrays in and out.
 export { keepOriginalColors } from './io/color.js';

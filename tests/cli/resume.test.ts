@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { MANIFEST_FILE } from '../../src/engine/persist/checkpoint.js';
 import { CheckpointWriter } from '../../src/engine/persist/checkpoint-writer.js';
 import { newRunId } from '../../src/engine/persist/run-folder.js';
-import { LOCK_FILE } from '../../src/engine/persist/run-lock.js';
+import { takeRun } from '../../src/engine/persist/run-lock.js';
 import type { RenderState } from '../../src/engine/render/render.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { describeFingerprint, weightsFingerprint } from '../../src/engine/weights/fingerprint.js';
@@ -86,7 +86,8 @@ describe.skipIf(!present)('nst stylize --checkpoint-every, kill -9, nst resume (
 
     const resumed = await runNst(['resume', runId, '--json'], { env });
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(new RegExp(`^nst: resuming run ${runId} at iteration ${at} of ${ITERATIONS}, from its checkpoint of `));
+    // The killed run's lock names a process that is gone: taken over, said in one line, then the resumption.
+    expect(resumed.stderr).toMatch(new RegExp(`^nst: run ${runId}: its owner, process ${child.pid} \\(nst stylize, since [^)]*\\), is gone \\(exited\\); taking it over\\.\\nnst: resuming run ${runId} at iteration ${at} of ${ITERATIONS}, from its checkpoint of `));
     // The checkpoint names its weights and they are the same: no warning.
     expect(resumed.stderr).not.toMatch(/which weights/);
     const lines = jsonLines(resumed.stdout);
@@ -211,9 +212,9 @@ async function fakeRun(dataDir: string, job: unknown, options: { live?: boolean 
   };
   const writer = new CheckpointWriter({ runId, root: dataDir, everyMs: 0, job, totalIterations: () => 10 });
   writer.save(state);
+  // Closed, the run is nobody's; a live one is this (live) test process's, as a running nst's would be.
   await writer.close();
-  // Written by this (live) test process; as a crashed run's, its owner is gone.
-  if (!options.live) await rm(path.join(dataDir, 'runs', runId, LOCK_FILE));
+  if (options.live) await takeRun(runId, { root: dataDir, command: `nst resume ${runId}` });
   return runId;
 }
 
@@ -261,13 +262,13 @@ describe('nst resume refuses', () => {
     }
   });
 
-  it('a run whose process is still alive (exit 2), which `nst runs` shows as running', async () => {
+  it('a run whose process is still alive (exit 10, naming it), which `nst runs` shows as running', async () => {
     const runId = await fakeRun(dataDir, { kind: 'nst-stylize' }, { live: true });
     const refused = await runNst(['resume', runId], { env });
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toBe(`nst: Run ${runId} is still running in process ${process.pid}: let it finish, or stop it, before resuming it.\n`);
+    expect(refused.code).toBe(10);
+    expect(refused.stderr).toMatch(new RegExp(`^nst: Run ${runId} is in use by nst in process ${process.pid} \\(nst resume ${runId}, since [^)]+ UTC\\): let it finish, or stop that nst; if it is stuck, run it again with --force to take it over\\.\\n$`));
     expect((await runNst(['runs'], { env })).stdout).toMatch(new RegExp(`^${runId}\\s+1/10\\s+\\S+ \\S+\\s+running \\(pid ${process.pid}\\)`, 'm'));
-    expect((await runNst(['runs', '--remove', runId], { env })).code).toBe(2);
+    expect((await runNst(['runs', '--remove', runId], { env })).code).toBe(10);
     await rm(path.join(dataDir, 'runs', runId), { recursive: true });
   });
 

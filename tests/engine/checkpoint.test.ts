@@ -13,8 +13,9 @@ import { runTiled, type TiledState } from '../../src/engine/render/tiles/run.js'
 import { renderStyleTransfer, type RenderState } from '../../src/engine/render/render.js';
 import { checkCheckpointWeights, listCheckpoints, MANIFEST_FILE, readCheckpoint } from '../../src/engine/persist/checkpoint.js';
 import { CheckpointWriter } from '../../src/engine/persist/checkpoint-writer.js';
-import { newRunId, removeCheckpoint, runDir } from '../../src/engine/persist/run-folder.js';
-import { checkNotRunning, LOCK_FILE, runOwner } from '../../src/engine/persist/run-lock.js';
+import { newRunId, runDir } from '../../src/engine/persist/run-folder.js';
+import { checkNotRunning, LOCK_FILE, removeRun, runOwner, takeRun } from '../../src/engine/persist/run-lock.js';
+import { processStartTime } from '../../src/engine/sys/process-alive.js';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
 import { decodeImage } from '../../src/engine/io/image.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
@@ -218,9 +219,9 @@ describe('checkpoint files', () => {
     const writer = await writeOne(root, runId, [fakeState(3, 10), fakeState(4, 20)]);
     expect(writer.last?.generation).toBe(2);
     expect((await readdir(runDir(runId, root))).sort()).toEqual([MANIFEST_FILE, LOCK_FILE, 'run-2.bin']);
-    // The lock names this process: to this process, the run is its own, not another's.
-    expect((await readFile(path.join(runDir(runId, root), LOCK_FILE), 'utf8')).trim()).toBe(String(process.pid));
-    expect(await runOwner(runId, root)).toBeNull();
+    // The lock names this process, when it started and what it does; until the writer closes, the run is owned.
+    expect(JSON.parse(await readFile(path.join(runDir(runId, root), LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid, start: await processStartTime(process.pid), command: 'nst run' });
+    expect(await runOwner(runId, root)).toMatchObject({ state: 'running', pid: process.pid, sure: true });
     const { manifest, state } = await readCheckpoint<{ output: string }>(runId, root);
     expect(manifest).toMatchObject({ runId, job: { output: '/tmp/x.png' }, progress: { iteration: 4, totalIterations: 10 }, stopped: false });
     const expected = fakeState(4, 20);
@@ -275,7 +276,7 @@ describe('checkpoint files', () => {
   it('a write torn before its manifest leaves the previous checkpoint readable; the next write clears the debris', async () => {
     const root = tmp();
     const runId = newRunId();
-    await writeOne(root, runId, [fakeState(3, 10)]);
+    await (await writeOne(root, runId, [fakeState(3, 10)])).close();
     const dir = runDir(runId, root);
     // What a kill -9 between the data file and the manifest leaves: a newer data file and a temp file.
     await writeFile(path.join(dir, 'run-2.bin'), new Uint8Array(40));
@@ -362,7 +363,7 @@ describe('checkpoint files', () => {
       const root = tmp();
       await expect(readCheckpoint('20260101-000000-beef', root)).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/No run 20260101-000000-beef in .*runs: `nst runs` lists the runs that can be resumed\./) });
       await expect(readCheckpoint('../weights', root)).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/"\.\.\/weights" is not a run id/) });
-      await expect(removeCheckpoint('a/b', root)).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+      await expect(removeRun('a/b', { root, command: 'test' })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
     });
   });
 });
@@ -371,36 +372,62 @@ describe('the run\'s owner (its lock file)', () => {
   const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'nst-checkpoint-owner-'));
   const lockOf = (root: string, runId: string): string => path.join(runDir(runId, root), LOCK_FILE);
 
-  it('no lock file, or one that names no live process (a crashed run\'s, a torn write): no owner', async () => {
+  it('no lock file, or one whose process is gone: no owner, and the run is taken with a note naming the old owner', async () => {
     const root = tmp();
     const runId = newRunId();
-    expect(await runOwner(runId, root)).toBeNull();
+    expect(await runOwner(runId, root)).toEqual({ state: 'none' });
     await mkdir(runDir(runId, root), { recursive: true });
-    expect(await runOwner(runId, root)).toBeNull();
-    for (const text of [`${deadPid()}\n`, '', 'not a pid', '-4']) {
-      await writeFile(lockOf(root, runId), text);
-      expect(await runOwner(runId, root)).toBeNull();
-    }
+    expect(await runOwner(runId, root)).toEqual({ state: 'none' });
+    const dead = deadPid();
+    await writeFile(lockOf(root, runId), `${dead}\n`);
+    expect(await runOwner(runId, root)).toEqual({ state: 'none' });
     await expect(checkNotRunning(runId, root)).resolves.toBeUndefined();
+    const notes: string[] = [];
+    const lock = await takeRun(runId, { root, command: 'nst resume x', note: (line) => notes.push(line) });
+    expect(notes).toEqual([`run ${runId}: its owner, process ${dead} (an older nst), is gone (exited); taking it over.`]);
+    await lock.release();
+    await expect(readFile(lockOf(root, runId))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('a live process: its pid, and a resume is refused naming it', async () => {
+  it('a live owner: running, RUN_IN_USE naming it and what it does, taken over only when forced (with a warning)', async () => {
     const root = tmp();
     const runId = newRunId();
     await mkdir(runDir(runId, root), { recursive: true });
-    const parent = process.ppid; // alive while this test runs, and not this process
-    await writeFile(lockOf(root, runId), `${parent}\n`);
-    expect(await runOwner(runId, root)).toBe(parent);
-    await expect(checkNotRunning(runId, root)).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: `Run ${runId} is still running in process ${parent}: let it finish, or stop it, before resuming it.` });
+    const first = await takeRun(runId, { root, command: `nst resume ${runId}` });
+    expect(await runOwner(runId, root)).toMatchObject({ state: 'running', pid: process.pid, sure: true, command: `nst resume ${runId}` });
+    const inUse = new RegExp(`^Run ${runId} is in use by nst in process ${process.pid} \\(nst resume ${runId}, since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\): let it finish, or stop that nst; if it is stuck, run it again with --force to take it over\\.$`);
+    await expect(takeRun(runId, { root, command: 'second', forceHint: 'run it again with --force' })).rejects.toMatchObject({ code: 'RUN_IN_USE', message: expect.stringMatching(inUse) });
+    await expect(checkNotRunning(runId, root)).rejects.toMatchObject({ code: 'RUN_IN_USE' });
+    const notes: string[] = [];
+    const forced = await takeRun(runId, { root, command: 'forced', takeOver: 'live', note: (line) => notes.push(line) });
+    expect(notes).toEqual([expect.stringMatching(new RegExp(`^warning: --force: taking run ${runId} over from process ${process.pid}, which is still running \\(nst resume ${runId}, since .* UTC\\); if it still works on this run, the two will write over each other's files\\.$`))]);
+    // The first owner, finishing, leaves the forced one's lock alone (and cannot delete the run any more).
+    await first.release();
+    await first.remove();
+    expect(await runOwner(runId, root)).toMatchObject({ state: 'running', command: 'forced' });
+    await forced.remove();
+    await expect(readdir(path.join(root, 'runs'))).resolves.toEqual([]);
   });
 
-  it('a lock that cannot be read is not "no owner": BAD_CHECKPOINT naming the file and why', async () => {
+  it('a lock that cannot be read is "unknown" (never an error that hides the run); taking it needs takeOver unknown', async () => {
     const root = tmp();
     const runId = newRunId();
     await mkdir(lockOf(root, runId), { recursive: true }); // owner.pid is a folder
-    const refusal = { code: 'BAD_CHECKPOINT', message: `Cannot tell whether run ${runId} is still running: its lock file ${lockOf(root, runId)} cannot be read (EISDIR).` };
-    await expect(runOwner(runId, root)).rejects.toMatchObject(refusal);
-    await expect(checkNotRunning(runId, root)).rejects.toMatchObject(refusal);
+    expect(await runOwner(runId, root)).toEqual({ state: 'unknown', why: 'its lock file cannot be read (EISDIR)' });
+    await expect(checkNotRunning(runId, root)).resolves.toBeUndefined();
+    await expect(takeRun(runId, { root, command: 'x', forceHint: 'run it again with --force' })).rejects.toMatchObject({
+      code: 'RUN_IN_USE',
+      message: `Cannot tell whether run ${runId} is in use: its lock file ${lockOf(root, runId)} cannot be read (EISDIR). If no nst is working on this run, run it again with --force to take it over.`,
+    });
+    const notes: string[] = [];
+    await removeRun(runId, { root, command: 'discard', takeOver: 'unknown', note: (line) => notes.push(line) });
+    expect(notes).toEqual([`run ${runId}: its lock file ${lockOf(root, runId)} cannot be read (EISDIR); taking it over.`]);
+    await expect(readdir(path.join(root, 'runs'))).resolves.toEqual([]);
+  });
+
+  it('a run that is not there: FILE_NOT_FOUND as readCheckpoint says it', async () => {
+    const root = tmp();
+    await expect(takeRun('20260101-000000-beef', { root, command: 'x' })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: `No run 20260101-000000-beef in ${path.join(root, 'runs')}: \`nst runs\` lists the runs that can be resumed.` });
   });
 });
 
@@ -442,6 +469,7 @@ describe('the weights a checkpoint was made with', () => {
     const writer = new CheckpointWriter({ runId, root, everyMs: 0, job: null, totalIterations: () => 10 });
     expect(writer.useWeights(made)).toBeNull();
     await writer.save(fakeState(3, 10));
+    await writer.close();
     const { manifest } = await readCheckpoint(runId, root);
     expect(manifest.weights).toEqual(weightsFingerprint(made));
 
@@ -471,7 +499,7 @@ describe('the weights a checkpoint was made with', () => {
   it('a manifest from before fingerprints is read as unknown: resumed with a one-line warning, then recorded', async () => {
     const root = tmp();
     const runId = newRunId();
-    await writeOne(root, runId, [fakeState(3, 10)]);
+    await (await writeOne(root, runId, [fakeState(3, 10)])).close();
     const { manifest } = await readCheckpoint(runId, root);
     expect(manifest.weights).toBeUndefined();
     const weights = tiny(1);

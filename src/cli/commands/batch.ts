@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
-import { decodeImage, writeImageAtomic, RunController, planIterations, renderStyleTransfer, multiScaleIterations, keepOriginalColors, BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256, NstError, isNstError, asNstError, checkOutputFolder, fileSystemError, DEFAULT_TILE_OVERLAP_PX } from '../../engine/index.js';
+import { decodeImage, writeImageAtomic, RunController, planIterations, renderStyleTransfer, multiScaleIterations, keepOriginalColors, BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256, NstError, isNstError, asNstError, checkOutputFolder, fileSystemError, DEFAULT_TILE_OVERLAP_PX, takeBatchFolder } from '../../engine/index.js';
 import { parseChoice } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, say, writeJsonLine } from '../output.js';
@@ -93,6 +93,8 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
     format,
     styles: await Promise.all(stylePaths.map(fileSha256)),
   };
+  // One batch at a time in a folder, from its manifest on: two would redo each other's items (RUN_IN_USE).
+  const owned = await takeBatchFolder(outDir, { command: 'nst batch', note: notice });
   let ledger: BatchLedger;
   try {
     ledger = await BatchLedger.open(outDir, {
@@ -103,6 +105,7 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
       force: raw.force === true,
     });
   } catch (error) {
+    await owned.release();
     if (!(error instanceof BatchSettingsMismatch)) throw error;
     throw new NstError('BAD_ARGUMENT', `${error.message} Finished items would not match: rerun with --force to redo every item with these settings, or choose another -o folder.`, { cause: error });
   }
@@ -200,6 +203,7 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
   } finally {
     current = null;
     process.off('SIGINT', onSignal);
+    await owned.release();
   }
 
   const counts = ledger.counts();

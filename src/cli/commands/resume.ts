@@ -1,7 +1,7 @@
 // `nst resume RUN_ID` finishes a checkpointed `nst stylize` run; `nst runs` lists (and removes) checkpointed runs.
 
 import { Command } from 'commander';
-import { checkNotRunning, checkRunId, listCheckpoints, readCheckpoint, removeCheckpoint, runDir, runOwner, runsDir } from '../../engine/index.js';
+import { checkRunId, listCheckpoints, readCheckpoint, removeRun, runDir, runOwner, runsDir, takeRun, type RunOwner } from '../../engine/index.js';
 import { checkStylizeJob } from '../checkpoints.js';
 import { say, writeJsonLine, writeText } from '../output.js';
 import { stylize } from './stylize.js';
@@ -11,11 +11,18 @@ export function resumeCommand(): Command {
     .description('finish a `nst stylize` run from its last checkpoint (after a crash, kill or Ctrl-C): same options, same output file')
     .argument('<run-id>', 'the run id `nst stylize` printed (see `nst runs`)')
     .option('--json', 'JSON lines as `nst stylize --json` prints them (default: as the run was started)')
-    .action(async (runId: string, options: { json?: boolean }) => {
-      const checkpoint = await readCheckpoint(checkRunId(runId));
-      await checkNotRunning(runId);
-      const job = await checkStylizeJob(runId, checkpoint.manifest.job);
-      await stylize(job.contentPath, [...job.stylePaths], { ...job.options, ...(options.json ? { json: true } : {}) }, { ...checkpoint, manifest: { ...checkpoint.manifest, job } });
+    .option('--force', FORCE_HELP)
+    .action(async (runId: string, options: { json?: boolean; force?: boolean }) => {
+      // Owned before anything is read: of two resumes started together, one runs and the other is told it is in use.
+      const lock = await takeRun(checkRunId(runId), ownership(`nst resume ${runId}`, options.force));
+      try {
+        const checkpoint = await readCheckpoint(runId);
+        const job = await checkStylizeJob(runId, checkpoint.manifest.job);
+        await stylize(job.contentPath, [...job.stylePaths], { ...job.options, ...(options.json ? { json: true } : {}) }, { ...checkpoint, manifest: { ...checkpoint.manifest, job }, lock });
+      } finally {
+        // A finished run's folder is gone with its lock; a stopped or failed one is given up, its checkpoint kept.
+        await lock.release();
+      }
     });
 }
 
@@ -24,16 +31,17 @@ export function runsCommand(): Command {
     .description('list the runs that can be resumed (`nst resume RUN_ID`), newest first')
     .option('--json', 'one JSON object per run')
     .option('--remove <run-id>', 'delete that run\'s checkpoint instead')
-    .action(async (options: { json?: boolean; remove?: string }) => {
+    .option('--force', `with --remove: ${FORCE_HELP}`)
+    .action(async (options: { json?: boolean; remove?: string; force?: boolean }) => {
       if (options.remove !== undefined) {
         const dir = runDir(checkRunId(options.remove));
-        await checkNotRunning(options.remove);
-        await removeCheckpoint(options.remove);
+        await removeRun(options.remove, ownership(`nst runs --remove ${options.remove}`, options.force));
         say(`removed ${dir}`);
         return;
       }
       const runs = await listCheckpoints();
-      const owners = new Map(await Promise.all(runs.map(async (run): Promise<[string, number | null]> => [run.runId, await runOwner(run.runId)])));
+      // A lock that cannot be read makes its run "owner unknown", never an error that hides the other runs.
+      const owners = new Map(await Promise.all(runs.map(async (run): Promise<[string, RunOwner]> => [run.runId, await runOwner(run.runId)])));
       if (options.json) {
         for (const run of runs) {
           const m = run.manifest;
@@ -41,7 +49,7 @@ export function runsCommand(): Command {
             runId: run.runId,
             dir: run.dir,
             ...(m
-              ? { iteration: m.progress.iteration, totalIterations: m.progress.totalIterations, updatedAt: m.updatedAt, stopped: m.stopped, runningPid: owners.get(run.runId) ?? null, kind: (m.job as { kind?: unknown } | null)?.kind ?? null, output: jobOutput(m.job) }
+              ? { iteration: m.progress.iteration, totalIterations: m.progress.totalIterations, updatedAt: m.updatedAt, stopped: m.stopped, ...ownerRecord(owners.get(run.runId)), kind: (m.job as { kind?: unknown } | null)?.kind ?? null, output: jobOutput(m.job) }
               : { problem: run.problem }),
           });
         }
@@ -54,14 +62,29 @@ export function runsCommand(): Command {
       const rows = runs.map((run) => {
         const m = run.manifest;
         if (!m) return [run.runId, '-', '-', `cannot be resumed: ${run.problem!.replace(/^Run \S+ cannot be resumed: /, '')}`];
-        const pid = owners.get(run.runId);
-        const state = pid ? `running (pid ${pid})` : m.stopped ? 'stopped' : 'interrupted';
+        const owner = owners.get(run.runId);
+        const state =
+          owner?.state === 'running' ? `${owner.sure ? 'running' : 'may be running'} (pid ${owner.pid})` : owner?.state === 'unknown' ? 'owner unknown' : m.stopped ? 'stopped' : 'interrupted';
         return [run.runId, `${m.progress.iteration}/${m.progress.totalIterations}`, m.updatedAt.replace('T', ' ').slice(0, 19), `${state}  ${jobOutput(m.job) ?? '(studio run)'}`];
       });
       const header = ['RUN ID', 'ITERATION', 'SAVED (UTC)', 'OUTPUT'];
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
       for (const row of [header, ...rows]) writeText(`${row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i]!) : cell)).join('  ')}\n`);
     });
+}
+
+const FORCE_HELP = 'take the run over even from a process that still seems to own it (its pid, with a warning)';
+
+/** How this command takes a run: over stale owners always, over live or unreadable ones only with --force. */
+function ownership(command: string, force: boolean | undefined): { command: string; takeOver: 'stale' | 'live'; forceHint: string; note: (line: string) => void } {
+  return { command, takeOver: force ? 'live' : 'stale', forceHint: 'run it again with --force', note: say };
+}
+
+/** `nst runs --json`'s owner fields: runningPid (as before), and owner: none, running or unknown (with why). */
+function ownerRecord(owner: RunOwner | undefined): Record<string, unknown> {
+  if (owner?.state === 'running') return { runningPid: owner.pid, owner: 'running', ownerVerified: owner.sure };
+  if (owner?.state === 'unknown') return { runningPid: null, owner: 'unknown', ownerProblem: owner.why };
+  return { runningPid: null, owner: 'none' };
 }
 
 function jobOutput(job: unknown): string | null {

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
-import { decodeImage, resizeImage, writeImageAtomic, RunController, initialImage, type RunSettings, multiScaleIterations, scaleSizes, planIterations, renderStyleTransfer, keepOriginalColors, NstError, type Checkpoint, checkOutputFolder } from '../../engine/index.js';
+import { decodeImage, resizeImage, writeImageAtomic, RunController, initialImage, type RunSettings, multiScaleIterations, scaleSizes, planIterations, renderStyleTransfer, keepOriginalColors, NstError, checkOutputFolder } from '../../engine/index.js';
 import { parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, say, writeJsonLine } from '../output.js';
@@ -11,7 +11,7 @@ import { checkOutputPath } from '../output-path.js';
 import { checkStylizeWrites } from '../planned-writes.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
 import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round, stopRecord, stopSentence } from '../render-options.js';
-import { addCheckpointOption, openCheckpoints, type StylizeJob } from '../checkpoints.js';
+import { addCheckpointOption, openCheckpoints, type ResumedRun } from '../checkpoints.js';
 import { addStylizeVideoOptions, applyPresetOptions, describeVideo, prepareStylizeVideo, summary as videoSummary } from './video.js';
 
 export function stylizeCommand(): Command {
@@ -32,8 +32,11 @@ export function stylizeCommand(): Command {
   });
 }
 
-/** A stylize run; `resume` (from `nst resume`) continues a checkpointed one with the options it was started with. */
-export async function stylize(contentPath: string, stylePaths: string[], raw: Record<string, string | boolean | undefined>, resume?: Checkpoint<StylizeJob>): Promise<void> {
+/**
+ * A stylize run; `resume` (from `nst resume`, which owns the run by then) continues a checkpointed one with the
+ * options it was started with.
+ */
+export async function stylize(contentPath: string, stylePaths: string[], raw: Record<string, string | boolean | undefined>, resume?: ResumedRun): Promise<void> {
   // A checkpoint written before the adaptive stop was of a run to --iterations: its resumption runs there too.
   if (resume && raw.stop === undefined) raw = { ...raw, stop: 'off' };
   const text = raw as Record<string, string | undefined>;

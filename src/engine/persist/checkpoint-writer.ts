@@ -6,7 +6,7 @@
 // or the new one; a manifest never names a file that was not completely written. The folder is fsynced after each
 // rename, so a power cut cannot undo a rename the next step relies on.
 
-import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { NstError } from '../errors.js';
@@ -16,7 +16,7 @@ import { LITTLE_ENDIAN_HOST } from '../sys/endian.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint-schema.js';
 import { checkCheckpointWeights, MANIFEST_FILE, type BufferEntry, type CheckpointManifest, type FileEntry, type SerialState } from './checkpoint.js';
 import { runDir } from './run-folder.js';
-import { claimRun } from './run-lock.js';
+import { takeRun, type RunLock } from './run-lock.js';
 import { weightsFingerprint, type WeightsFingerprint } from '../weights/fingerprint.js';
 import type { Vgg19Weights } from '../weights/types.js';
 import type { RenderPlan, RenderState } from '../render/render.js';
@@ -50,6 +50,13 @@ export interface CheckpointWriterOptions<Job> {
    * refusal of a checkpoint continued with other weights. Default: a general one.
    */
   readonly weightsRemedy?: string;
+  /**
+   * The run's ownership, taken by the caller before it read the checkpoint it continues (takeRun). Absent: a new
+   * run, which takes its new folder at its first write (nobody knows its id before that folder appears).
+   */
+  readonly lock?: RunLock;
+  /** What this process does with the run, for others' messages (takeRun's command); default 'nst run'. */
+  readonly command?: string;
 }
 
 /**
@@ -65,8 +72,9 @@ export class CheckpointWriter<Job = unknown> {
   private inFlight: Promise<void> | null = null;
   private closed = false;
   private generation = 0;
-  /** Whether this writer has claimed the folder (claimRun: its pid in the run's lock file). */
-  private claimed = false;
+  /** The run's ownership (its lock file): given, or taken at the first write. */
+  private lock: RunLock | null;
+  private swept = false;
   private createdAt: string | null = null;
   /** The canvas last written and its file, so a tile's snapshots share one canvas file. */
   private canvasWritten: { canvas: CompositorState; entry: FileEntry } | null = null;
@@ -82,6 +90,7 @@ export class CheckpointWriter<Job = unknown> {
     this.dir = runDir(options.runId, options.root);
     this.job = options.job;
     this.copyLimitBytes = options.copyLimitBytes ?? DEFAULT_COPY_LIMIT_BYTES;
+    this.lock = options.lock ?? null;
   }
 
   /** The job recorded from the next checkpoint on (a run whose settings were changed mid-run). */
@@ -142,10 +151,11 @@ export class CheckpointWriter<Job = unknown> {
     while (this.inFlight) await this.inFlight;
   }
 
-  /** Stops taking snapshots and waits for the write in flight (the checkpoint stays on disk). */
+  /** Stops taking snapshots, waits for the write in flight and gives the run up (the checkpoint stays on disk). */
   async close(): Promise<void> {
     this.closed = true;
     await this.flush();
+    await this.lock?.release();
   }
 
   /**
@@ -161,20 +171,26 @@ export class CheckpointWriter<Job = unknown> {
     this.lastMs = -Infinity;
   }
 
-  /** Closes and deletes the run's checkpoint folder (a finished run has nothing to resume). */
+  /**
+   * Stops, then deletes the run's checkpoint folder while still owning it (a finished run has nothing to resume);
+   * nothing when this writer never owned it (it wrote nothing). After close(), the run is no longer its to delete.
+   */
   async remove(): Promise<void> {
-    await this.close();
-    await rm(this.dir, { recursive: true, force: true });
+    this.closed = true;
+    await this.flush();
+    await this.lock?.remove();
   }
 
   private async write(state: RenderState, final: boolean): Promise<void> {
     const generation = ++this.generation;
-    await mkdir(this.dir, { recursive: true });
-    if (!this.claimed) {
-      await claimRun(this.dir);
+    if (!this.lock) {
+      await mkdir(this.dir, { recursive: true });
+      this.lock = await takeRun(this.options.runId, { command: this.options.command ?? 'nst run', ...(this.options.root ? { root: this.options.root } : {}) });
+    }
+    if (!this.swept) {
       // What a writer killed mid-write left (`.run-3.bin.<pid>.<hex>.tmp`): its pid is gone, so it is debris.
       await removeStaleTemporaries(this.dir);
-      this.claimed = true;
+      this.swept = true;
     }
     await this.options.prepare?.(this.dir);
     const { run } = state.stage;

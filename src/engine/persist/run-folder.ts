@@ -1,7 +1,6 @@
 // Where run checkpoints live: run ids (made, checked) and each run's folder under <data dir>/runs/.
 
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError } from '../errors.js';
 import { dataDir } from './data-dir.js';
@@ -34,9 +33,4 @@ export function checkRunId(runId: string): string {
 
 export function runDir(runId: string, root: string = dataDir()): string {
   return path.join(runsDir(root), checkRunId(runId));
-}
-
-/** Deletes a run's checkpoint folder (nothing when it is already gone). */
-export async function removeCheckpoint(runId: string, root: string = dataDir()): Promise<void> {
-  await rm(runDir(runId, root), { recursive: true, force: true });
 }

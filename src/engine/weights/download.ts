@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { NstError } from '../errors.js';
-import { acquirePidLock } from '../sys/pid-file.js';
+import { acquireOwnerLock, LockHeld } from '../sys/owner-lock.js';
 import { hashFile } from './store.js';
 
 /** The file keras.applications.VGG19(include_top=False) downloads, and the MD5 Keras checks it against. */
@@ -116,13 +116,6 @@ export async function fetchWeights(options: FetchWeightsOptions): Promise<Fetche
   const expectedSha256 = options.expectedSha256 === undefined ? undefined : checkDigest('expectedSha256', options.expectedSha256, 64);
   const urls = options.urls ?? KERAS_VGG19_NOTOP.urls;
   if (urls.length === 0) throw new NstError('BAD_ARGUMENT', 'fetchWeights needs at least one URL.');
-  // ftp://, s3://, …: a scheme nst does not speak is said as such, not taken for a local path that does not exist.
-  for (const url of urls) {
-    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
-    if (scheme !== undefined && !['http', 'https', 'file'].includes(scheme)) {
-      throw new NstError('BAD_ARGUMENT', `Cannot download ${url}: nst speaks http and https (or takes a file: URL or a local path), not ${scheme}.`);
-    }
-  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const retries = options.retries ?? DEFAULT_RETRIES;
   const dispatcher = options.dispatcher ?? new EnvHttpProxyAgent({ connect: { timeout: timeoutMs } });
@@ -183,12 +176,10 @@ export async function fetchWeights(options: FetchWeightsOptions): Promise<Fetche
     await unlock();
     if (!options.dispatcher) await dispatcher.close().catch(() => {});
   }
-  // Only a download that got somewhere leaves a .part to resume (a local file that failed leaves none).
-  const partial = !mismatched && (await fileSize(job.part)) > 0;
   throw new NstError(
     mismatched ? 'CHECKSUM_MISMATCH' : 'DOWNLOAD_FAILED',
     `Could not get the VGG19 weights: ${failures.join('; ')}.` +
-      (mismatched ? ' A file with the wrong digest is deleted, never installed.' : partial ? ' A partial download is kept and resumed next time.' : ''),
+      (mismatched ? ' A file with the wrong digest is deleted, never installed.' : ' A partial download is kept and resumed next time.'),
   );
 }
 
@@ -359,10 +350,18 @@ async function useLocalFile(location: string, job: Job): Promise<FetchedFile> {
 
 /**
  * One download per file at a time (the app and the CLI share the data folder): two writers appending to one .part
- * would only produce a file that fails its digest. A lock left by a process that is gone is taken over.
+ * would only produce a file that fails its digest. A lock left by a process that is gone (or whose pid another
+ * program now has) is taken over.
  */
-function lockDownload(lockPath: string): Promise<() => Promise<void>> {
-  return acquirePidLock(lockPath, (pid) => new NstError('DOWNLOAD_FAILED', `Another download of these weights is running (process ${pid}); wait for it to finish.`));
+async function lockDownload(lockPath: string): Promise<() => Promise<void>> {
+  try {
+    // An unreadable lock is taken over too: the worst a wrong guess costs is a .part that fails its digest.
+    const lock = await acquireOwnerLock(lockPath, { command: 'weights download', takeOver: 'unknown' });
+    return () => lock.release();
+  } catch (error) {
+    if (!(error instanceof LockHeld) || error.verdict.state !== 'live') throw error;
+    throw new NstError('DOWNLOAD_FAILED', `Another download of these weights is running (process ${error.verdict.owner.pid}); wait for it to finish.`);
+  }
 }
 
 // --- small helpers -----------------------------------------------------------------------------------------

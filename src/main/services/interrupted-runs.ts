@@ -16,12 +16,13 @@ export interface ResumableRun {
 
 /**
  * The studio runs with a checkpoint under `root`, newest first: not those `isLive` says this session is running,
- * nor those another live process (a second window's host) is.
+ * nor those another live process (a second window's host, a CLI) owns. A run whose lock cannot be read is listed
+ * (resuming or discarding it takes it over): one damaged lock hides neither its run nor the others.
  */
 export async function findInterruptedRuns(root: string, isLive: (runId: string) => boolean): Promise<InterruptedRun[]> {
   const out: InterruptedRun[] = [];
   for (const { runId, manifest } of await listCheckpoints(root)) {
-    if (!manifest || (manifest.job as { kind?: unknown } | null)?.kind !== 'studio-run' || isLive(runId) || (await runOwner(runId, root)) !== null) continue;
+    if (!manifest || (manifest.job as { kind?: unknown } | null)?.kind !== 'studio-run' || isLive(runId) || (await runOwner(runId, root)).state === 'running') continue;
     // A job from disk reaches the window only as a valid one; a run whose job is not cannot be resumed anyway.
     const job = parsedJob(runId, manifest.job);
     if (!job) continue;
@@ -49,7 +50,10 @@ function parsedJob(runId: string, job: unknown): StudioJob | null {
   }
 }
 
-/** An interrupted run read back to be queued again, or why it cannot be (FILE_NOT_FOUND, RUN_LOCKED, BAD_CHECKPOINT …). */
+/**
+ * An interrupted run read back to be queued again, or why it cannot be (FILE_NOT_FOUND, RUN_IN_USE, BAD_CHECKPOINT
+ * …). The worker takes the run before it touches it (takeRun): this early refusal spares queueing one it cannot.
+ */
 export async function loadInterruptedRun(runId: string, root: string): Promise<Result<ResumableRun>> {
   let resumed: Awaited<ReturnType<typeof readStudioCheckpoint>>;
   try {

@@ -8,7 +8,7 @@ import { fail, ok } from '../../shared/result.js';
 import { RUNS_KEPT } from '../../shared/studio-settings.js';
 import { applyMidRunChanges } from '../worker/run-settings.js';
 import { timelapseSpool } from './video-service.js';
-import { removeCheckpoint, type PlanarImage } from '../../engine/index.js';
+import { isNstError, removeRun, type PlanarImage } from '../../engine/index.js';
 import { findInterruptedRuns, loadInterruptedRun, type ResumableRun } from './interrupted-runs.js';
 import { WorkerHost, type WorkerLocation } from './worker-host.js';
 
@@ -163,11 +163,21 @@ export class RunService {
     return ok({ runId });
   }
 
-  /** Deletes an interrupted run's checkpoint (not one this session is running). */
+  /**
+   * Deletes an interrupted run's checkpoint: not one this session is running, nor one another live process owns
+   * (RUN_IN_USE); a run whose lock cannot be read is taken over (the list offered it). Gone already: done.
+   */
   async discardInterruptedRun({ runId }: RunRef): Promise<Result<null>> {
     if (this.isLive(runId)) return fail('ALREADY_RUNNING', `Run ${runId} is ${this.runs.get(runId)!.state}: stop it instead.`);
     const root = this.options.checkpoints?.root;
-    if (root) await removeCheckpoint(runId, root);
+    if (!root) return ok(null);
+    try {
+      await removeRun(runId, { root, command: 'studio: discard', takeOver: 'unknown' });
+    } catch (error) {
+      if (isNstError(error) && error.code === 'FILE_NOT_FOUND') return ok(null);
+      if (isNstError(error)) return fail(error.code, error.message);
+      throw error;
+    }
     return ok(null);
   }
 

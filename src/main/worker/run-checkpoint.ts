@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as v from 'valibot';
-import { CheckpointWriter, type CheckpointManifest, type RenderPlan, type RenderState, type RenderOptions, mapCheckpointSink, type CheckpointSink, parseCheckpointJob } from '../../engine/index.js';
+import { CheckpointWriter, type CheckpointManifest, type RenderPlan, type RenderState, type RenderOptions, mapCheckpointSink, type CheckpointSink, parseCheckpointJob, type RunLock } from '../../engine/index.js';
 import type { StartRunRequest } from '../../shared/api.js';
 import { StudioSettingsSchema } from '../../shared/schemas.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
@@ -38,6 +38,9 @@ export interface RebuiltSegment {
 
 export const CONTENT_FILE = 'input-content';
 export const styleFile = (index: number): string => `input-style-${index}`;
+
+/** What a studio run's lock says its process does (others' messages name it: `nst resume` refusals, `nst runs`). */
+export const studioRunCommand = (runId: string): string => `studio run ${runId}`;
 
 // Messages are predicates, as the studio settings' are: parseCheckpointJob puts the field's path before them.
 const objectMessage = (shape: string) => (issue: v.BaseIssue<unknown>): string => (issue.expected?.startsWith('"') ? 'is missing' : `must be ${shape}`);
@@ -114,6 +117,8 @@ export function openRunCheckpoints(args: {
    */
   readonly framesWritten?: () => Promise<void>;
   readonly resume: { readonly state: RenderState; readonly manifest: CheckpointManifest } | null;
+  /** A resumed run's ownership, taken before its files were touched (StudioRun); a new run takes its folder itself. */
+  readonly lock?: RunLock | null;
   readonly report: (message: string) => void;
 }): RunCheckpoints {
   const { request } = args;
@@ -145,6 +150,8 @@ export function openRunCheckpoints(args: {
     },
     onError: (error) => args.report(`A checkpoint could not be written (the run goes on): ${error instanceof Error ? error.message : String(error)}`),
     weightsRemedy: STUDIO_WEIGHTS_REMEDY,
+    command: studioRunCommand(args.runId),
+    ...(args.lock ? { lock: args.lock } : {}),
   });
   if (args.resume) writer.continueFrom(args.resume.manifest);
   return {

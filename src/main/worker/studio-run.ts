@@ -14,9 +14,11 @@ import {
   RunController,
   runStyleTransfer,
   settleAutoDevice,
+  takeRun,
   type PlanarImage,
   type RenderEvent,
   type RenderPlan,
+  type RunLock,
   type RunResult,
   type RunSnapshot,
   type Vgg19Weights,
@@ -25,7 +27,7 @@ import { MAX_INPUT_PIXELS } from '../../shared/schemas.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import { memoryLimitBytes } from '../services/memory-estimate.js';
 import type { StartMessage } from './messages.js';
-import { openRunCheckpoints, parseStudioJob, type RebuiltSegment, type RunCheckpoints } from './run-checkpoint.js';
+import { openRunCheckpoints, parseStudioJob, studioRunCommand, type RebuiltSegment, type RunCheckpoints } from './run-checkpoint.js';
 import type { RunReporter } from './run-reporter.js';
 import { applyMidRunChanges, engineRunSettings, graphLayersFor, lossWeights, rebuildReason, type GraphLayers } from './run-settings.js';
 
@@ -64,6 +66,8 @@ export class StudioRun {
   /** A resumed run's checkpoint image: the timelapse frame at its iteration, if the interrupted process had not spooled it. */
   private checkpointFrame: { iteration: number; data: Float32Array } | null = null;
   private checkpoints: RunCheckpoints | null = null;
+  /** A resumed run's ownership (takeRun), from before its files are touched; its checkpoints then hold it. */
+  private lock: RunLock | null = null;
   /** The requested output's pixel size, once the content is decoded. */
   private outputPx: { width: number; height: number } | null = null;
 
@@ -123,10 +127,13 @@ export class StudioRun {
       await this.paint();
     } finally {
       await this.checkpoints?.close().catch(() => undefined);
+      // Taken, but the run failed before its checkpoints opened: given up (nothing when they released it already).
+      await this.lock?.release().catch(() => undefined);
     }
   }
 
   private async paint(): Promise<void> {
+    await this.takeResumedRun();
     const images = await this.decodeInputs();
     const weights = await this.weights(this.start.weightsPath);
     // Automatic: the fastest device here, measured once per machine (seconds, the first time) and cached.
@@ -209,6 +216,17 @@ export class StudioRun {
     if (resume && resumedAt !== null && resume.state.phase !== 'tile') this.checkpointFrame = { iteration: resumedAt, data: resume.state.stage.run.image };
   }
 
+  /**
+   * A resumed run is taken before anything of it is touched (its spool, its checkpoint): of two sessions (or windows)
+   * resuming it at once, one runs and the other fails with RUN_IN_USE. A lock that cannot be read is taken over,
+   * with a notice: the list offered the run, and the studio has no --force.
+   */
+  private async takeResumedRun(): Promise<void> {
+    if (!this.start.resume || !this.start.checkpoint) return;
+    const note = (line: string): void => this.reporter.emit({ type: 'notice', message: `${line[0]!.toUpperCase()}${line.slice(1)}` });
+    this.lock = await takeRun(this.runId, { root: this.start.checkpoint.root, command: studioRunCommand(this.runId), takeOver: 'unknown', note });
+  }
+
   private openCheckpoints(): void {
     const resume = this.start.resume ?? null;
     if (!this.start.checkpoint) return;
@@ -221,6 +239,7 @@ export class StudioRun {
       timelapse: this.recorder ? { frameEvery: this.recorder.imageEvery } : null,
       framesWritten: async () => this.recorder?.settled(),
       resume,
+      lock: this.lock,
       report: (message) => this.reporter.emit({ type: 'notice', message }),
     });
   }
