@@ -49,7 +49,7 @@ const StylizeJobSchema = v.object(
 export function addCheckpointOption(command: Command): Command {
   return command.option(
     '--checkpoint-every <seconds>',
-    `save the run's state every N seconds to the data folder, so \`nst resume RUN_ID\` can finish it after a crash (0 = off; default ${DEFAULT_CHECKPOINT_EVERY_S}; off with --video)`,
+    `save the run's state to the data folder every N seconds and when it is stopped, so \`nst resume RUN_ID\` can finish it after a crash or a stop (0 = off; default ${DEFAULT_CHECKPOINT_EVERY_S})`,
     // Checked as it is parsed, so a bad value fails before any image is read; kept as text for the job record.
     (text: string) => String(parseCheckpointEvery(text)),
   );
@@ -69,16 +69,19 @@ export interface ResumedRun extends Checkpoint<StylizeJob> {
 }
 
 /** Options whose values are paths, resolved against the directory the run was started from. */
-const PATH_OPTIONS = ['output', 'weights', 'framesDir'] as const;
+const PATH_OPTIONS = ['output', 'weights', 'framesDir', 'video'] as const;
 
 export interface CliCheckpoints {
   readonly runId: string;
-  /** Whether this run writes checkpoints (off: --checkpoint-every 0, or --video). */
+  /** Whether this run writes checkpoints (off: --checkpoint-every 0). */
   readonly enabled: boolean;
   /** For renderStyleTransfer: the sink (when checkpoints are on) and the state to continue from (on resume). */
   readonly renderOptions: { checkpoint?: CheckpointWriter<StylizeJob>; resume?: RenderState };
-  /** After the output is written: a finished run deletes its checkpoint; a stopped one keeps its final snapshot. */
-  finish(result: RunResult): Promise<void>;
+  /**
+   * After the output is written: a finished run deletes its checkpoint; a stopped one keeps it (its final snapshot,
+   * else the last one written) and returns its manifest (null: none was written).
+   */
+  finish(result: RunResult): Promise<CheckpointManifest<StylizeJob> | null>;
   /** After a failure: waits for the write in flight and keeps the checkpoint (the run may be resumed). */
   abandon(): Promise<void>;
 }
@@ -91,16 +94,13 @@ export async function openCheckpoints(args: {
   readonly contentPath: string;
   readonly stylePaths: readonly string[];
   readonly raw: Record<string, string | boolean | undefined>;
-  readonly video: boolean;
   readonly totalIterations: (plan: RenderPlan) => number;
+  /** Resolves once the timelapse frames taken so far are on disk (--video): each checkpoint waits for it. */
+  readonly framesSettled?: () => Promise<void>;
   readonly resume?: ResumedRun;
 }): Promise<CliCheckpoints> {
   const text = args.raw as Record<string, string | undefined>;
-  let everyS = text.checkpointEvery === undefined ? DEFAULT_CHECKPOINT_EVERY_S : parseCheckpointEvery(text.checkpointEvery);
-  if (args.video && everyS > 0) {
-    if (text.checkpointEvery !== undefined) throw new NstError('BAD_ARGUMENT', '--checkpoint-every: runs that make a --video are not checkpointed (their frames are not kept); leave out one of the two.');
-    everyS = 0;
-  }
+  const everyS = text.checkpointEvery === undefined ? DEFAULT_CHECKPOINT_EVERY_S : parseCheckpointEvery(text.checkpointEvery);
   const resume = args.resume;
   const runId = resume?.manifest.runId ?? newRunId();
   if (resume) {
@@ -131,14 +131,16 @@ export async function openCheckpoints(args: {
       job,
       everyMs: everyS * 1000,
       totalIterations: args.totalIterations,
-      // Said once, at the first checkpoint: before it there is nothing to resume.
-      onSaved: () => {
-        if (told) return;
+      // Said once, at the first checkpoint: before it there is nothing to resume. A stopped run's own snapshot is said
+      // in its stopped line instead.
+      onSaved: (manifest) => {
+        if (told || manifest.stopped) return;
         told = true;
         say(`run ${runId} is checkpointed every ${everyS} s to ${writer!.dir}; if it is interrupted, finish it with: nst resume ${runId}`);
       },
       onError: (error) => say(`could not write checkpoint of run ${runId} (the run goes on): ${error instanceof Error ? error.message : String(error)}`),
       weightsRemedy: weightsRemedy(runId, job.options.weights),
+      ...(args.framesSettled ? { prepare: args.framesSettled } : {}),
       command: resume ? `nst resume ${runId}` : 'nst stylize',
       ...(resume ? { lock: resume.lock } : {}),
     });
@@ -149,15 +151,14 @@ export async function openCheckpoints(args: {
     enabled: writer !== undefined,
     renderOptions: { ...(writer ? { checkpoint: writer } : {}), ...(resume ? { resume: resume.state } : {}) },
     finish: async (result) => {
-      if (!writer) return;
-      // The final snapshot first: whether it is a stopped run's decides between keeping the run and deleting it.
-      await writer.flush();
-      if (result.stopped && writer.last?.stopped) {
+      if (!writer) return null;
+      // A stopped run keeps its checkpoint: its final snapshot, or (if that could not be written) the one before it.
+      if (result.stopped) {
         await writer.close();
-        say(`stopped at iteration ${writer.last.progress.iteration} of ${writer.last.progress.totalIterations}; finish it with: nst resume ${runId}`);
-        return;
+        return writer.last;
       }
       await writer.remove();
+      return null;
     },
     abandon: async () => {
       if (!writer) return;

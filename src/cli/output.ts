@@ -4,6 +4,7 @@
 import cliProgress from 'cli-progress';
 import { isNstError, type NstErrorCode } from '../engine/index.js';
 import { printable } from '../shared/printable.js';
+import { StoppedBySignal } from './stop-signals.js';
 
 /** Exit codes by error kind, so scripts can tell a bad argument from a bad file from a runtime failure. */
 export const EXIT_CODES: Readonly<Record<NstErrorCode | 'INTERNAL', number>> = {
@@ -39,6 +40,8 @@ export const EXIT_CODES: Readonly<Record<NstErrorCode | 'INTERNAL', number>> = {
 };
 
 export function exitCodeFor(error: unknown): number {
+  // Stopped by a signal: 128 + its number (130, 143, 129), as the shell would say had the signal ended nst.
+  if (error instanceof StoppedBySignal) return error.exitCode;
   return isNstError(error) ? EXIT_CODES[error.code] : EXIT_CODES.INTERNAL;
 }
 

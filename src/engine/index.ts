@@ -42,7 +42,7 @@ export { decodeMask, type Mask } from './io/mask.js';
 export { writeNpyFloat32 } from './io/npy.js';
 
 // File-system and process helpers.
-export { writeFileAtomic } from './sys/atomic-file.js';
+export { removeStaleTemporaries, writeFileAtomic } from './sys/atomic-file.js';
 export { asNstError, type FileErrorContext, fileSystemError } from './sys/fs-errors.js';
 export { checkDataFolder, checkFreeSpace, checkOutputFolder, checkWritableFolder, type PlannedWrite } from './sys/preflight.js';
 
@@ -61,4 +61,4 @@ export { DEFAULT_FPS, DEFAULT_HOLD_SECONDS, exportVideo, type ExportVideoOptions
 export { type ResolvedTool, resolveFfmpeg } from './video/ffmpeg.js';
 export { FRAMES_INDEX_FILE, hasFramesIndex } from './video/frame-index.js';
 export { FrameRecorder } from './video/frame-recorder.js';
-export { DEFAULT_FRAME_EVERY, FrameSpool } from './video/frames.js';
+export { DEFAULT_FRAME_EVERY, FrameSpool, RUN_FRAMES_FOLDER, runFramesDir } from './video/frames.js';

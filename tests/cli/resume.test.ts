@@ -116,7 +116,7 @@ describe.skipIf(!present)('nst stylize --checkpoint-every, kill -9, nst resume (
 });
 
 describe.skipIf(!present)('Ctrl-C keeps a checkpoint of a stopped run, and nst resume finishes it', () => {
-  it('stops with the image so far and "finish it with: nst resume", lists it as stopped, then resumes to the full count', async () => {
+  it('stops with the image so far and "finish it with: nst resume" (exit 130), lists it as stopped, then resumes to the full count', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'nst-resume-int-'));
     const dataDir = path.join(dir, 'data');
     const env = { NST_DATA_DIR: dataDir };
@@ -131,8 +131,8 @@ describe.skipIf(!present)('Ctrl-C keeps a checkpoint of a stopped run, and nst r
     const deadline = Date.now() + 90_000;
     while (!jsonLines(stdout).some((l) => (l.iteration as number) >= 3) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    const stopped = /nst: stopped at iteration (\d+) of 60; finish it with: nst resume (\S+)\n/.exec(stderr);
+    expect(await exited).toBe(130);
+    const stopped = /nst: stopped at iteration (\d+) of 60 \(SIGINT\); the image so far is in \S+; its checkpoint is in \S+; finish it with: nst resume (\S+)\n/.exec(stderr);
     expect(stopped, stderr).not.toBeNull();
     const [, at, runId] = stopped!;
     expect(jsonLines(stdout).at(-1)).toMatchObject({ done: true, stopped: true, iterations: Number(at), runId });
@@ -165,7 +165,7 @@ describe.skipIf(!present)('nst resume and the weights a run was made with (real 
     const deadline = Date.now() + 90_000;
     while (!jsonLines(stdout).some((l) => (l.iteration as number) >= 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    expect(await exited).toBe(130);
     const runId = /finish it with: nst resume (\S+)\n/.exec(stderr)?.[1];
     expect(runId, stderr).toBeDefined();
     const manifestPath = path.join(env.NST_DATA_DIR, 'runs', runId!, MANIFEST_FILE);

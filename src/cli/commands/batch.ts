@@ -4,10 +4,11 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
-import { decodeImage, writeImageAtomic, RunController, planIterations, renderStyleTransfer, multiScaleIterations, keepOriginalColors, BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256, NstError, isNstError, asNstError, checkOutputFolder, fileSystemError, DEFAULT_TILE_OVERLAP_PX, takeBatchFolder } from '../../engine/index.js';
+import { decodeImage, writeImageAtomic, RunController, planIterations, renderStyleTransfer, multiScaleIterations, keepOriginalColors, BatchLedger, BatchSettingsMismatch, MANIFEST_NAME, expandContentInputs, fileSha256, NstError, isNstError, DEFAULT_TILE_OVERLAP_PX, asNstError, checkOutputFolder, fileSystemError, takeBatchFolder } from '../../engine/index.js';
 import { parseChoice } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { createProgress, say, writeJsonLine } from '../output.js';
+import { openStopScope, StoppedBySignal } from '../stop-signals.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
 import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round, stopRecord, stopSentence, type RenderOptionValues } from '../render-options.js';
 
@@ -125,11 +126,12 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
 
   let interrupted = false;
   let current: RunController | null = null;
-  const onSignal = (): void => {
+  // SIGINT, SIGTERM, SIGHUP: the item in progress stops unwritten and stays to do (stop-signals.ts).
+  const stops = openStopScope();
+  stops.onStop(() => {
     interrupted = true;
     current?.stop();
-  };
-  process.on('SIGINT', onSignal);
+  });
   let written = 0;
   let failed = 0;
   try {
@@ -202,7 +204,7 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
     }
   } finally {
     current = null;
-    process.off('SIGINT', onSignal);
+    stops.close();
     await owned.release();
   }
 
@@ -211,7 +213,7 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
   if (json) writeJsonLine({ done: true, outputDir: outDir, manifest: ledger.manifestPath, stopped: interrupted, items: total, written, skipped, failed, pending: counts.pending, seconds });
   else notice(`batch: ${written} written, ${skipped} skipped (already done), ${failed} failed${counts.pending > 0 ? `, ${counts.pending} not done yet` : ''} (${seconds} s)`);
   if (interrupted) {
-    throw new NstError('ABORTED', `Stopped: ${counts.done} of ${total} done. Rerun the same command, or nst batch --resume ${outDir}, to finish (finished items are not redone).`);
+    throw new StoppedBySignal(stops.signal!, `Stopped (${stops.signal!}): ${counts.done} of ${total} done. Rerun the same command, or nst batch --resume ${outDir}, to finish (finished items are not redone).`);
   }
   if (counts.failed > 0) {
     const reasons = ledger.items.flatMap((item) => (item.status === 'failed' ? [`${path.basename(item.input)} (${(item.error?.message ?? 'failed').replace(/\.$/, '')})`] : []));

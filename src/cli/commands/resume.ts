@@ -1,7 +1,8 @@
 // `nst resume RUN_ID` finishes a checkpointed `nst stylize` run; `nst runs` lists (and removes) checkpointed runs.
 
+import { rm } from 'node:fs/promises';
 import { Command } from 'commander';
-import { checkRunId, listCheckpoints, readCheckpoint, removeRun, runDir, runOwner, runsDir, takeRun, type RunOwner } from '../../engine/index.js';
+import { checkRunId, dataDir, listCheckpoints, readCheckpoint, removeRun, runDir, runFramesDir, runOwner, runsDir, takeRun, type RunOwner } from '../../engine/index.js';
 import { checkStylizeJob } from '../checkpoints.js';
 import { say, writeJsonLine, writeText } from '../output.js';
 import { stylize } from './stylize.js';
@@ -36,6 +37,8 @@ export function runsCommand(): Command {
       if (options.remove !== undefined) {
         const dir = runDir(checkRunId(options.remove));
         await removeRun(options.remove, ownership(`nst runs --remove ${options.remove}`, options.force));
+        // A --video run's frames, kept for its resumption, go with it.
+        await rm(runFramesDir(dataDir(), options.remove), { recursive: true, force: true });
         say(`removed ${dir}`);
         return;
       }

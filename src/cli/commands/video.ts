@@ -1,6 +1,7 @@
 // `nst video FRAMES_DIR -o OUT`, and the video options `nst stylize` shares: --video, --fps, --frame-every, --hold,
 // --side-by-side, --caption, --ffmpeg, and the run presets (--preset single-layer-study --layer L).
 
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
@@ -8,6 +9,7 @@ import { NstError, isNstError, type PlanarImage, type RenderEvent, type RunResul
 import { RUN_PRESETS } from '../../shared/studio-settings.js';
 import { parseChoice, parseLayerList, parseNumber } from '../parse.js';
 import { say, writeJsonLine } from '../output.js';
+import { openStopScope, StoppedBySignal } from '../stop-signals.js';
 
 type RawOptions = Record<string, string | boolean | undefined>;
 
@@ -104,19 +106,36 @@ export function applyPresetOptions(command: Command, raw: RawOptions): void {
   }
 }
 
-/** What stylize does with --video: a temp spool filled from the run's events, exported after the run, then removed. */
+/**
+ * What stylize does with --video: a spool filled from the run's events, exported after the run, then removed. A
+ * checkpointed run spools into its own folder under the data folder (runFramesDir), kept while the run can be
+ * resumed, so the resumed run goes on filling it and its video covers the whole run.
+ */
 export interface StylizeVideo {
   readonly frameEvery: number;
   /**
-   * The start image (iteration 0) and the content image at the output size. `prepare` brings every frame to the
-   * output's size and look (coarse scales upsampled, original colours) before it is spooled.
+   * Opens the spool, then takes the start image (iteration 0) and the content image at the output size. `dir`: the
+   * run's spool folder (null: a temp folder of this process's, for a run that is not checkpointed); `resumeAt`: the
+   * checkpoint's iteration a resumed run goes on from. `prepare` brings every frame to the output's size and look
+   * (coarse scales upsampled, original colours) before it is spooled.
    */
-  start(startImage: PlanarImage, content: PlanarImage, prepare: (image: PlanarImage) => PlanarImage | Promise<PlanarImage>): void;
+  start(
+    place: { readonly dir: string | null; readonly resumeAt: number | null },
+    startImage: PlanarImage,
+    content: PlanarImage,
+    prepare: (image: PlanarImage) => PlanarImage | Promise<PlanarImage>,
+  ): Promise<void>;
+  /** A resumed run's checkpoint image: spooled if a frame belongs there and the interrupted process had not written it. */
+  resumeFrom(image: PlanarImage, iteration: number): void;
   /** A render event (the engine numbers iterations across scales). */
   onEvent(event: RenderEvent): void;
+  /** Resolves once the frames captured so far are on disk: a checkpoint waits for it, so its resumption finds them. */
+  settled(): Promise<void>;
   /** Spools the final image, exports and removes the spool; if the export fails the frames are kept and the error says where. */
   finish(result: RunResult): Promise<VideoExportResult>;
-  /** Removes the spool (a run that failed). */
+  /** Writes the frames captured so far and keeps them (a stopped run, to be resumed into this spool). */
+  keep(): Promise<void>;
+  /** Removes the spool (a run that failed, or stopped with no checkpoint to resume it from). */
   discard(): Promise<void>;
 }
 
@@ -133,18 +152,25 @@ export async function prepareStylizeVideo(raw: RawOptions): Promise<StylizeVideo
   const frameEvery = parseNumber('--frame-every', text.frameEvery!, { min: 1, max: 1_000_000, integer: true });
   const encode = readEncodeOptions(text);
   const ffmpeg = await resolveCliFfmpeg(text.ffmpeg, json);
-  const spool = await FrameSpool.create({ frameEvery });
   let recorder: FrameRecorder | null = null;
+  const started = (): FrameRecorder => {
+    if (!recorder) throw new NstError('RUNTIME_FAILURE', 'The video recorder was never started.');
+    return recorder;
+  };
   return {
     frameEvery,
-    start: (startImage, content, prepare) => {
+    start: async (place, startImage, content, prepare) => {
+      const spool = await openSpool(place, frameEvery);
       recorder = new FrameRecorder(spool, { prepare });
+      // A reopened spool has the start frame (and the content image) already: start() adds only what is missing.
       recorder.start(startImage, content);
     },
+    resumeFrom: (image, iteration) => recorder?.resumeFrom(image, iteration),
     onEvent: (event) => recorder?.onEvent(event),
+    settled: async () => recorder?.settled(),
     finish: async (result) => {
-      if (!recorder) throw new NstError('RUNTIME_FAILURE', 'The video recorder was never started.');
-      await recorder.finish(result);
+      const { spool } = started();
+      await started().finish(result);
       try {
         const exported = await exportWithProgress(
           { framesDir: spool.dir, output, ...encode, sideBySide: raw.sideBySide === true, caption: raw.caption === true, ffmpeg },
@@ -154,12 +180,33 @@ export async function prepareStylizeVideo(raw: RawOptions): Promise<StylizeVideo
         return exported;
       } catch (error) {
         const retry = `the frames are kept in ${spool.dir}: nst video ${spool.dir} -o ${output}`;
-        if (isNstError(error)) throw new NstError(error.code, `${error.message.replace(/\.$/, '')} (${retry}).`, { cause: error });
+        const message = `${(error as Error).message.replace(/\.$/, '')} (${retry}).`;
+        if (error instanceof StoppedBySignal) throw new StoppedBySignal(error.signal, message, { cause: error });
+        if (isNstError(error)) throw new NstError(error.code, message, { cause: error });
         throw error;
       }
     },
-    discard: () => spool.remove(),
+    // The frames are worth keeping but not worth failing the stop for: a spool that failed costs the video only.
+    keep: async () => void (await started().close().catch((error: unknown) => say(`the timelapse frames could not all be written: ${(error as Error).message}`))),
+    discard: async () => recorder?.spool.remove(),
   };
+}
+
+/**
+ * The run's spool: a new one (a temp folder when `dir` is null), or a resumed run's reopened at its checkpoint. A
+ * spool that cannot be reopened (a run killed before its first frame was on disk) starts again, saying so.
+ */
+async function openSpool(place: { readonly dir: string | null; readonly resumeAt: number | null }, frameEvery: number): Promise<FrameSpool> {
+  const { dir, resumeAt } = place;
+  if (dir === null) return FrameSpool.create({ frameEvery });
+  if (resumeAt === null) return FrameSpool.create({ dir, frameEvery });
+  try {
+    return await FrameSpool.resume({ dir, upTo: resumeAt });
+  } catch (error) {
+    say(`the timelapse frames from before the interruption cannot be reopened (${(error as Error).message.replace(/\.$/, '')}): the video starts again at iteration ${resumeAt}`);
+    await rm(dir, { recursive: true, force: true });
+    return FrameSpool.create({ dir, frameEvery });
+  }
 }
 
 async function resolveCliFfmpeg(option: string | undefined, json: boolean): Promise<ResolvedTool> {
@@ -172,11 +219,14 @@ async function resolveCliFfmpeg(option: string | undefined, json: boolean): Prom
   return found;
 }
 
-/** Runs the export with a bar on a terminal (or JSON progress lines); Ctrl-C cancels it and leaves no file. */
+/**
+ * Runs the export with a bar on a terminal (or JSON progress lines); a stop signal (stop-signals.ts) cancels it,
+ * leaves no file, and ends in StoppedBySignal.
+ */
 async function exportWithProgress(options: ExportVideoOptions, json: boolean): Promise<VideoExportResult> {
   const cancel = new AbortController();
-  const onSignal = (): void => cancel.abort();
-  process.on('SIGINT', onSignal);
+  const stops = openStopScope();
+  stops.onStop(() => cancel.abort());
   const bar = !json && process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'video {bar} {percentage}% | {phase} {frame}/{frames} frames', hideCursor: true }, cliProgress.Presets.shades_classic)
     : null;
@@ -190,9 +240,12 @@ async function exportWithProgress(options: ExportVideoOptions, json: boolean): P
   };
   try {
     return await exportVideo({ ...options, onProgress, signal: cancel.signal });
+  } catch (error) {
+    if (stops.signal && isNstError(error) && error.code === 'ABORTED') throw new StoppedBySignal(stops.signal, `stopped by ${stops.signal} while encoding ${options.output}; no video was written.`, { cause: error });
+    throw error;
   } finally {
     bar?.stop();
-    process.off('SIGINT', onSignal);
+    stops.close();
   }
 }
 

@@ -25,6 +25,17 @@ import {
 } from './frame-index.js';
 
 export const DEFAULT_FRAME_EVERY = 10;
+
+/** Under the data folder, one spool per run: `run-frames/<runId>/` (the studio's runs, `nst stylize --video`'s). */
+export const RUN_FRAMES_FOLDER = 'run-frames';
+const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A run's spool folder under the data folder `root`: kept with the run, so a resumed run goes on filling it. */
+export function runFramesDir(root: string, runId: string): string {
+  // Run ids become folder names.
+  if (!RUN_ID.test(runId)) throw new RangeError(`runId must be 1 to 64 letters, digits, _ or -, got ${JSON.stringify(runId)}.`);
+  return path.join(root, RUN_FRAMES_FOLDER, runId);
+}
 /** JPEG frames: high enough that the video encoder, not the spool, decides the quality. */
 export const SPOOL_JPEG_QUALITY = 95;
 
