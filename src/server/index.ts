@@ -121,16 +121,17 @@ async function main(): Promise<void> {
   process.stdout.write(`Neural Style Studio is running. Open this URL in a browser (it carries the access token):\n  ${studio.url}\n`);
 
   let closing = false;
-  const shutdown = (): void => {
-    if (closing) return;
+  // Ctrl-C, SIGTERM, and SIGHUP (the terminal it runs in closed): the run in progress stops after its iteration,
+  // keeping its checkpoint, before the host exits. A second signal ends it at once (the last checkpoint stays).
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (closing) process.exit(128 + (os.constants.signals[signal] ?? 0));
     closing = true;
     void studio
       .close()
       .then(() => backend.dispose())
       .finally(() => process.exit(0));
   };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, shutdown);
 }
 
 // A data folder that is a file or on a read-only disk is a sentence (sys/fs-errors.ts), not a stack.
