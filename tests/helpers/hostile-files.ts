@@ -114,3 +114,31 @@ export function damaged(bytes: Uint8Array, at: number, count: number, value = 0x
 export function truncated(bytes: Uint8Array, fraction: number): Buffer {
   return Buffer.from(bytes.subarray(0, Math.floor(bytes.length * fraction)));
 }
+
+/**
+ * A baseline JPEG with `count` bytes of its entropy-coded scan data flipped, starting `fraction` of the way into the
+ * scan: headers, tables and the end marker intact, so nothing is missing, yet the Huffman stream is garbage from
+ * there on (a bad sector, a bit-rotted backup). No 0xFF byte is made (that would be a marker, another kind of damage).
+ */
+export function corruptScan(jpeg: Uint8Array, fraction = 0.3, count = 64): Buffer {
+  const copy = Buffer.from(jpeg);
+  let sos = -1;
+  for (let i = 2; i + 3 < copy.length; ) {
+    if (copy[i] !== 0xff) throw new Error('corruptScan: not a JPEG with well-formed segments');
+    if (copy[i + 1] === 0xda) {
+      sos = i;
+      break;
+    }
+    i += 2 + copy.readUInt16BE(i + 2);
+  }
+  if (sos < 0) throw new Error('corruptScan: no start-of-scan marker');
+  const scanStart = sos + 2 + copy.readUInt16BE(sos + 2);
+  const scanEnd = copy.length - 2; // before the end-of-image marker
+  const start = scanStart + Math.floor((scanEnd - scanStart) * fraction);
+  for (let i = start; i < Math.min(scanEnd, start + count); i++) {
+    if (copy[i] === 0xff || copy[i - 1] === 0xff) continue; // leave stuffed bytes and markers alone
+    const flipped = copy[i]! ^ 0x5a;
+    copy[i] = flipped === 0xff ? 0x00 : flipped;
+  }
+  return copy;
+}
