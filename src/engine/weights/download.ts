@@ -116,6 +116,13 @@ export async function fetchWeights(options: FetchWeightsOptions): Promise<Fetche
   const expectedSha256 = options.expectedSha256 === undefined ? undefined : checkDigest('expectedSha256', options.expectedSha256, 64);
   const urls = options.urls ?? KERAS_VGG19_NOTOP.urls;
   if (urls.length === 0) throw new NstError('BAD_ARGUMENT', 'fetchWeights needs at least one URL.');
+  // ftp://, s3://, …: a scheme nst does not speak is said as such, not taken for a local path that does not exist.
+  for (const url of urls) {
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+    if (scheme !== undefined && !['http', 'https', 'file'].includes(scheme)) {
+      throw new NstError('BAD_ARGUMENT', `Cannot download ${url}: nst speaks http and https (or takes a file: URL or a local path), not ${scheme}.`);
+    }
+  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const retries = options.retries ?? DEFAULT_RETRIES;
   const dispatcher = options.dispatcher ?? new EnvHttpProxyAgent({ connect: { timeout: timeoutMs } });
@@ -176,10 +183,12 @@ export async function fetchWeights(options: FetchWeightsOptions): Promise<Fetche
     await unlock();
     if (!options.dispatcher) await dispatcher.close().catch(() => {});
   }
+  // Only a download that got somewhere leaves a .part to resume (a local file that failed leaves none).
+  const partial = !mismatched && (await fileSize(job.part)) > 0;
   throw new NstError(
     mismatched ? 'CHECKSUM_MISMATCH' : 'DOWNLOAD_FAILED',
     `Could not get the VGG19 weights: ${failures.join('; ')}.` +
-      (mismatched ? ' A file with the wrong digest is deleted, never installed.' : ' A partial download is kept and resumed next time.'),
+      (mismatched ? ' A file with the wrong digest is deleted, never installed.' : partial ? ' A partial download is kept and resumed next time.' : ''),
   );
 }
 
