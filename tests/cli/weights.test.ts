@@ -2,6 +2,7 @@
 // installed weights. Each test has its own NST_DATA_DIR; downloads come from a server on 127.0.0.1 only.
 
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DOCUMENTED_EXIT_CODES as EXIT_CODES } from '../helpers/exit-codes.js';
 import { VGG19_LAYER_NAMES } from '../../src/engine/model/vgg19.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
-import { jsonLines, runNst, type CliResult } from '../helpers/cli.js';
+import { jsonLines, runNst, spawnNst, type CliResult } from '../helpers/cli.js';
 import { TestFileServer } from '../helpers/file-server.js';
 import { writeKerasH5 } from '../helpers/keras-h5-writer.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
@@ -197,6 +198,24 @@ describe('nst weights fetch (from a local server)', () => {
     server.misbehaviour = {};
     expect((await nst(['weights', 'fetch', '--url', server.url(), '--md5', h5Md5])).code).toBe(0);
     expect(server.requests.at(-1)).toMatchObject({ status: 206, range: `bytes=${kept}-` });
+  });
+
+  it('SIGTERM mid-download stops it (exit 143, one line) and keeps the part the next fetch resumes', async () => {
+    server.misbehaviour = { stallAfterBytes: 100_000 };
+    const child = spawnNst(['weights', 'fetch', '--url', server.url(), '--md5', h5Md5, '--json'], { env: { NST_DATA_DIR: dataDir, HTTP_PROXY: '', http_proxy: '', HTTPS_PROXY: '', https_proxy: '' } });
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    // The part on disk holds what arrived before the stall: the download is under way.
+    const downloads = path.join(dataDir, 'downloads');
+    const partBytes = (): number => (existsSync(downloads) ? readdirSync(downloads).filter((n) => n.endsWith('.part')).reduce((n, f) => n + statSync(path.join(downloads, f)).size, 0) : 0);
+    const deadline = Date.now() + 20_000;
+    while (partBytes() === 0 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toEqual({ code: 143, signal: null });
+    expect(stderr).toBe('nst: The download was stopped; the part received so far is kept and the next fetch resumes it.\n');
+    expect((await statusJson())['partialDownloads']).toEqual([expect.objectContaining({ bytes: expect.any(Number) })]);
   });
 
   it('times out in one line when the server never answers', async () => {

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { NstError, WEIGHTS_ENV, WEIGHTS_HOW_TO, locateWeights, type WeightsLocation, type WeightsOrigin, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, describeSource, removeConvertedWeights, storePaths, verifyConvertedWeights, weightsStatus, type WeightsIndex, type WeightsStatus, VGG19_LAYER_NAMES } from '../../engine/index.js';
 import { say, writeJsonLine, writeText } from '../output.js';
 import { parseNumber } from '../parse.js';
+import { openStopScope, StoppedBySignal } from '../stop-signals.js';
 
 type Raw = Record<string, string | boolean | undefined>;
 
@@ -53,8 +54,9 @@ function fetchCommand(): Command {
         return;
       }
       const controller = new AbortController();
-      const stop = (): void => controller.abort();
-      process.once('SIGINT', stop);
+      // SIGINT, SIGTERM, SIGHUP (stop-signals.ts): the download stops, its part kept for the next fetch to resume.
+      const stops = openStopScope();
+      stops.onStop(() => controller.abort());
       const progress = json ? jsonProgress() : barProgress();
       try {
         const index = await downloadAndInstallWeights({
@@ -72,6 +74,7 @@ function fetchCommand(): Command {
         reportInstalled(index, root, json);
       } catch (error) {
         progress.stop();
+        if (stops.signal && error instanceof NstError && error.code === 'ABORTED') throw new StoppedBySignal(stops.signal, error.message, { cause: error });
         if (error instanceof NstError && error.code === 'DOWNLOAD_FAILED') {
           // Resuming is offered only where a partial download was left to resume.
           const partial = ((await weightsStatus(root).catch(() => null))?.partialDownloads.length ?? 0) > 0;
@@ -80,7 +83,7 @@ function fetchCommand(): Command {
         }
         throw error;
       } finally {
-        process.removeListener('SIGINT', stop);
+        stops.close();
       }
     });
 }
