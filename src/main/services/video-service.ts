@@ -5,27 +5,22 @@
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isNstError, exportVideo, type VideoExportResult, resolveFfmpeg, hasFramesIndex, listCheckpoints } from '../../engine/index.js';
+import { isNstError, exportVideo, type VideoExportResult, resolveFfmpeg, hasFramesIndex, listCheckpoints, RUN_FRAMES_FOLDER, runFramesDir } from '../../engine/index.js';
 import type { ExportVideoRequest, FfmpegStatus, Result, RunRef, StartRunRequest, VideoExportEvent, VideoExportInfo } from '../../shared/api.js';
 import { exportBaseName } from '../../shared/export-names.js';
 import { DEFAULT_VIDEO_SETTINGS } from '../../shared/studio-settings.js';
 import { fail, ok } from '../../shared/result.js';
 import { errorInfo } from './error-info.js';
 
-/** Under the data folder: one spool per run, `run-frames/<runId>/` with its index and frame files. */
-export const RUN_FRAMES_FOLDER = 'run-frames';
+/**
+ * The folder a run's worker spools its frames into (FrameSpool.create({ dir: runFramesDir(root, runId) })) and this
+ * service exports from: the engine's, shared with `nst stylize --video`, whose spools this prunes alike.
+ */
+export { RUN_FRAMES_FOLDER, runFramesDir };
 
+/** What a spool folder's name is: a run id (anything else under run-frames/ is not a spool). */
 const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MIME_TYPES = { mp4: 'video/mp4', webm: 'video/webm', gif: 'image/gif' } as const;
-
-/**
- * The folder a run's worker spools its frames into (FrameSpool.create({ dir: runFramesDir(root, runId) })) and
- * this service exports from. Run ids are checked: they become folder names.
- */
-export function runFramesDir(root: string, runId: string): string {
-  if (!RUN_ID.test(runId)) throw new RangeError(`runId must be 1 to 64 letters, digits, _ or -, got ${JSON.stringify(runId)}.`);
-  return path.join(root, RUN_FRAMES_FOLDER, runId);
-}
 
 /**
  * Keeps the spools of the `keep` most recently changed runs and deletes the rest (a 1024-px run of 2,000
