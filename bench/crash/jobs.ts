@@ -89,8 +89,12 @@ export function trialEnv(root: string): NodeJS.ProcessEnv {
   return env;
 }
 
-/** The job of a kind: tiny sizes, few iterations, one thread (the engine is deterministic on one thread), --json. */
-export function jobFor(kind: JobKind, scale: JobScale): Job {
+/**
+ * The job of a kind: tiny sizes, few iterations, one thread (the engine is deterministic on one thread), --json.
+ * `checkpoints: false` (the video job every other turn) runs with --checkpoint-every 0: its frames spool in the
+ * temp folder and nothing can be resumed, so the same command again finishes it.
+ */
+export function jobFor(kind: JobKind, scale: JobScale, checkpoints = true): Job {
   const ci = scale === 'ci';
   const common = ['--device', 'cpu', '--threads', '1', '--json'];
   const image: JobOutput = { file: 'out/out.png', type: 'image', before: 'old.png' };
@@ -125,13 +129,13 @@ export function jobFor(kind: JobKind, scale: JobScale): Job {
       };
     }
     case 'video':
-      // A timelapse with checkpoints: its frames are spooled with the run and the video replaces an older one.
+      // A timelapse that replaces an older one; with checkpoints its frames are spooled with the run, else in the temp folder.
       return {
         kind,
-        args: ['stylize', 'in/content.png', 'in/style.jpg', '-o', 'out/out.png', '--size', ci ? '32' : '40', '--iterations', ci ? '12' : '40', '--checkpoint-every', '0.1', '--video', 'out/timelapse.mp4', '--frame-every', '2', ...common],
+        args: ['stylize', 'in/content.png', 'in/style.jpg', '-o', 'out/out.png', '--size', ci ? '32' : '40', '--iterations', ci ? '12' : '40', '--checkpoint-every', checkpoints ? '0.1' : '0', '--video', 'out/timelapse.mp4', '--frame-every', '2', ...common],
         outputs: [image, { file: 'out/timelapse.mp4', type: 'video', before: 'old.mp4' }],
         alsoInOut: ['out/notes.txt'],
-        finish: 'resume',
+        finish: checkpoints ? 'resume' : 'rerun',
       };
   }
 }

@@ -42,7 +42,9 @@ export function planTrial(seed: number, index: number, kinds: readonly JobKind[]
   if (which < 0.3) kill = { at: 'time', ms: int(random, 0, reference.ms) };
   else if (which < 0.65) kill = { at: 'iteration', line: int(random, 1, reference.iterationLines), delayMs: int(random, 0, 40) };
   else kill = { at: 'write', nth: int(random, 1, reference.newFiles) };
-  return { index, kind, seed: s, kill, ...(setupIteration !== undefined ? { setupIteration } : {}) };
+  // Every other video trial runs without checkpoints: its spool is then a temp folder (nst-frames-PID-…).
+  const checkpoints = kind !== 'video' || Math.floor(index / kinds.length) % 2 === 0;
+  return { index, kind, seed: s, kill, checkpoints, ...(setupIteration !== undefined ? { setupIteration } : {}) };
 }
 
 /**
@@ -62,5 +64,6 @@ export function forResume(kill: KillPoint, left: number): KillPoint {
 export function describeKill(spec: TrialSpec): string {
   const k = spec.kill;
   const point = k.at === 'time' ? `${k.ms} ms after the start` : k.at === 'iteration' ? `${k.delayMs} ms after iteration line ${k.line}` : k.at === 'write' ? `as new file ${k.nth} appears` : `at a checkpoint of iteration ${k.iteration}`;
-  return spec.setupIteration !== undefined ? `stylize killed at a checkpoint of iteration ${spec.setupIteration} or later, then its resume ${point} (scaled to what it had left)` : point;
+  if (spec.setupIteration !== undefined) return `stylize killed at a checkpoint of iteration ${spec.setupIteration} or later, then its resume ${point} (scaled to what it had left)`;
+  return spec.checkpoints ? point : `${point}, --checkpoint-every 0`;
 }

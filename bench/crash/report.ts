@@ -30,7 +30,18 @@ export interface CrashReport {
   readonly references: Record<string, { ms: number; iterationLines: number; newFiles: number }>;
   readonly referenceProblems: readonly string[];
   readonly skipped: readonly string[];
-  readonly summary: { readonly tried: number; readonly survived: number; readonly notLanded: number; readonly byKind: Record<string, Tally>; readonly byKillPoint: Record<string, Tally>; readonly byCheck: Record<string, number> };
+  readonly summary: {
+    readonly tried: number;
+    readonly survived: number;
+    readonly notLanded: number;
+    readonly byKind: Record<string, Tally>;
+    readonly byKillPoint: Record<string, Tally>;
+    readonly byCheck: Record<string, number>;
+    /** The largest difference from the reference seen in a finished job, levels of 255. */
+    readonly worstDiff: number | null;
+  };
+  /** Failure reasons with run ids, pids and numbers taken out: one line per cause, with the trials it hit. */
+  readonly causes: readonly { readonly reason: string; readonly trials: readonly number[] }[];
   readonly failures: readonly FailureEntry[];
   readonly trials: readonly TrialResult[];
 }
@@ -61,6 +72,14 @@ export function buildReport(facts: RunFacts, setup: HarnessSetup, trials: readon
   const byCheck: Record<string, number> = {};
   for (const t of landed) for (const check of new Set(t.failures.map((f) => f.check))) byCheck[check] = (byCheck[check] ?? 0) + 1;
   const { reproduce, ...plainFacts } = facts;
+  const causes = new Map<string, Set<number>>();
+  for (const t of landed) {
+    for (const f of t.failures) {
+      const key = `${f.check}: ${pattern(f.reason)}`;
+      causes.set(key, (causes.get(key) ?? new Set<number>()).add(t.spec.index));
+    }
+  }
+  const diffs = landed.flatMap((t) => (t.diff ? [t.diff.maxAbs] : []));
   return {
     facts: plainFacts,
     tolerance: { maxAbs: setup.ctx.tolerance.maxAbs, determinism: Object.fromEntries(setup.determinism) },
@@ -71,10 +90,12 @@ export function buildReport(facts: RunFacts, setup: HarnessSetup, trials: readon
       tried: landed.length,
       survived: landed.filter((t) => t.ok).length,
       notLanded: trials.length - landed.length,
-      byKind: tally((t) => t.spec.kind),
+      byKind: tally((t) => (t.spec.checkpoints ? t.spec.kind : `${t.spec.kind} (--checkpoint-every 0)`)),
       byKillPoint: tally((t) => t.spec.kill.at),
       byCheck,
+      worstDiff: diffs.length ? Math.max(...diffs) : null,
     },
+    causes: [...causes].map(([reason, trials]) => ({ reason, trials: [...trials] })).sort((a, b) => b.trials.length - a.trials.length),
     failures: landed
       .filter((t) => !t.ok)
       .map((t) => ({
@@ -108,7 +129,7 @@ export function reportMarkdown(report: CrashReport): string {
     '',
     'Each kill is a SIGKILL of the `nst` process at a seeded point: a time offset, just after an iteration\'s `--json` line, or as the n-th new file appears under the trial folder (inside a write). After it: (a) the inputs are byte-identical and each output is the user\'s older file or a whole new image or video; (b) the job is finished as the docs say (`nst resume RUN_ID` for the run `nst runs` lists, else the same command; a batch reruns) and its results match an uninterrupted run within the tolerance; (c) once finished, no temporary, lock, frame spool, orphan run or temp-folder file is left.',
     '',
-    `Tolerance: ${report.tolerance.maxAbs} level(s) of 255 per channel. Two uninterrupted runs of each job differed by ${determinism}.`,
+    `Tolerance: ${report.tolerance.maxAbs} level(s) of 255 per channel. Two uninterrupted runs of each job differed by ${determinism}; the largest difference of a job finished after a kill was ${s.worstDiff ?? '—'}.`,
     '',
     '| job | kills | survived | failed |',
     '|---|---|---|---|',
@@ -123,7 +144,9 @@ export function reportMarkdown(report: CrashReport): string {
   if (report.skipped.length) lines.push('Skipped:', '', ...report.skipped.map((p) => `- ${p}`), '');
   if (report.failures.length === 0) lines.push('No failures.');
   else {
-    lines.push(`## Failures (${report.failures.length})`, '', `By check: ${Object.entries(s.byCheck).map(([c, n]) => `${c} ${n}`).join(', ')}.`, '');
+    lines.push(`## Failures (${report.failures.length})`, '', `By check: ${Object.entries(s.byCheck).map(([c, n]) => `${c} ${n}`).join(', ')}.`, '', 'Causes (run ids, pids and counts taken out), with the trials each was seen in:', '');
+    for (const cause of report.causes) lines.push(`- ${cause.reason} — ${cause.trials.length} trial(s): ${cause.trials.join(', ')}`);
+    lines.push('', 'Each failed trial:', '');
     for (const failure of report.failures) {
       lines.push(
         `- trial ${failure.trial} (${failure.kind}, seed ${failure.seed}): killed ${failure.landed || failure.killPoint}; finished by ${failure.finishedBy ?? '—'}`,
@@ -133,4 +156,13 @@ export function reportMarkdown(report: CrashReport): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A reason with what differs from trial to trial (paths, run ids, pids, counts) taken out, to group by cause. */
+function pattern(reason: string): string {
+  return reason
+    .replace(/\/\S*\/(trial|reference)-[^/\s]+\//g, '')
+    .replace(/\d{8}-\d{6}-[0-9a-f]{4}/g, 'RUN')
+    .replace(/\.\d+\.[0-9a-f]{8}\.tmp/g, '.PID.X.tmp')
+    .replace(/\d+(\.\d+)?/g, 'N');
 }

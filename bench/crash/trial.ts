@@ -1,7 +1,7 @@
 // One crash trial: run a job, kill -9 it at a seeded point, check the user's files, finish the job as the docs say,
 // compare with an uninterrupted reference and look for debris. Also the references and the seeded plan of trials.
 
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { batchManifestDone, checkDebris, checkIntact, checkSameResult, readResult, snapshotUserFiles, type Failure, type Result, type Tolerance } from './checks.js';
 import { jobFor, layTrial, trialEnv, type Inputs, type Job, type JobKind, type JobScale } from './jobs.js';
@@ -37,6 +37,8 @@ export interface TrialSpec {
   readonly kill: KillPoint;
   /** The resume job: the checkpoint iteration its first (stylize) run is killed at, before its resume is killed. */
   readonly setupIteration?: number;
+  /** False: the job runs with --checkpoint-every 0 (the video job every other turn; its reference is the same). */
+  readonly checkpoints: boolean;
 }
 
 export interface StepRecord {
@@ -85,7 +87,7 @@ export async function runReference(ctx: HarnessContext, kind: JobKind, tag: stri
 /** One seeded kill and the checks after it. */
 export async function runTrial(ctx: HarnessContext, spec: TrialSpec, reference: Reference): Promise<TrialResult> {
   const started = performance.now();
-  const job = jobFor(spec.kind, ctx.scale);
+  const job = jobFor(spec.kind, ctx.scale, spec.checkpoints);
   const root = path.join(ctx.workDir, `trial-${String(spec.index).padStart(4, '0')}-${spec.kind}`);
   rmSync(root, { recursive: true, force: true });
   layTrial(root, ctx.inputs, job);
@@ -159,8 +161,16 @@ export async function runTrial(ctx: HarnessContext, spec: TrialSpec, reference: 
 async function finish(job: Job, options: NstRunOptions, record: (run: NstRun) => NstRun, failures: Failure[]): Promise<{ by: string; skipped: number | null }> {
   if (job.finish === 'resume') {
     const runs = await listRunRecords(options);
-    const broken = runs.filter((r) => typeof r.problem === 'string');
-    for (const run of broken) failures.push({ check: 'finish', reason: `nst runs lists ${run.runId} as one that cannot be resumed: ${String(run.problem)}` });
+    // A run folder without a manifest is a run killed before its first checkpoint was whole: nothing to resume (the
+    // same command again finishes the job), so what it left is debris; a manifest that cannot be resumed is lost work.
+    for (const run of runs.filter((r) => typeof r.problem === 'string')) {
+      const hasManifest = existsSync(path.join(options.runsDir!, String(run.runId), 'checkpoint.json'));
+      failures.push(
+        hasManifest
+          ? { check: 'finish', reason: `nst runs lists ${run.runId} as one that cannot be resumed: ${String(run.problem)}` }
+          : { check: 'debris', reason: `a run folder without a checkpoint (killed before its first was whole) is listed as one that cannot be resumed and stays` },
+      );
+    }
     const resumable = runs.filter((r) => typeof r.problem !== 'string');
     if (resumable.length > 1) failures.push({ check: 'finish', reason: `nst runs lists ${resumable.length} runs for one job` });
     if (resumable.length > 0) {
