@@ -95,6 +95,11 @@ const StageSchema = objectOf({
   }),
 });
 
+const MaskSizeSchema = objectOf({ width: wholeNumber(1), height: wholeNumber(1) });
+
+/** The masks' sizes (their values are data buffers); absent for a run without masks and in older checkpoints. */
+const MasksSchema = v.optional(objectOf({ styles: v.array(MaskSizeSchema, `lacks ${FIELD} (or it is not a list)`), content: v.nullable(MaskSizeSchema) }));
+
 const StateSchema = v.variant(
   'phase',
   [
@@ -104,8 +109,9 @@ const StateSchema = v.variant(
       stage: StageSchema,
       canvas: objectOf({ width: wholeNumber(1), height: wholeNumber(1) }),
       passInitialLoss: LossSchema,
+      masks: MasksSchema,
     }),
-    objectOf({ plan: PlanSchema, phase: v.picklist(['scale', 'coherence']), stage: StageSchema }),
+    objectOf({ plan: PlanSchema, phase: v.picklist(['scale', 'coherence']), stage: StageSchema, masks: MasksSchema }),
   ],
   (issue) => (issue.path ? `has an unknown phase ${show(issue.input)}` : `lacks ${FIELD} (or it is not an object)`),
 );

@@ -21,6 +21,7 @@ import { weightsFingerprint, type WeightsFingerprint } from '../weights/fingerpr
 import type { Vgg19Weights } from '../weights/types.js';
 import type { RenderPlan, RenderState } from '../render/render.js';
 import type { CompositorState } from '../render/tiles/compositor.js';
+import type { LossMasks } from '../model/masks.js';
 
 /**
  * Above this, a snapshot is written from the run's live buffers while the run waits: an L-BFGS state is dozens of
@@ -76,6 +77,8 @@ export class CheckpointWriter<Job = unknown> {
   private lock: RunLock | null;
   private swept = false;
   private createdAt: string | null = null;
+  /** The masks last written and their file: a run's masks are written once, not with every snapshot. */
+  private masksWritten: { masks: LossMasks; entry: FileEntry } | null = null;
   /** The canvas last written and its file, so a tile's snapshots share one canvas file. */
   private canvasWritten: { canvas: CompositorState; entry: FileEntry } | null = null;
   private lastManifest: CheckpointManifest<Job> | null = null;
@@ -167,6 +170,7 @@ export class CheckpointWriter<Job = unknown> {
     await unlink(path.join(this.dir, MANIFEST_FILE)).catch(() => undefined);
     await removeDebris(this.dir, new Set());
     this.canvasWritten = null;
+    this.masksWritten = null;
     this.lastManifest = null;
     this.lastMs = -Infinity;
   }
@@ -202,6 +206,14 @@ export class CheckpointWriter<Job = unknown> {
         this.canvasWritten = { canvas: state.canvas, entry: await writeDataFile(this.dir, `canvas-${generation}.bin`, [['canvas.base', base], ['canvas.sum', sum], ['canvas.coverage', coverage]]) };
       }
       files.push(this.canvasWritten.entry);
+    }
+    if (state.masks) {
+      if (this.masksWritten?.masks !== state.masks) {
+        const { styles = [], content } = state.masks;
+        const buffers: [string, Float32Array][] = [...styles.map((m, k): [string, Float32Array] => [`mask.style.${k}`, m.data]), ...(content ? [['mask.content', content.data] as [string, Float32Array]] : [])];
+        this.masksWritten = { masks: state.masks, entry: await writeDataFile(this.dir, `masks-${generation}.bin`, buffers) };
+      }
+      files.push(this.masksWritten.entry);
     }
     const now = new Date().toISOString();
     this.createdAt ??= now;
@@ -258,6 +270,7 @@ function serialState(state: RenderState): SerialState {
     },
     ...(state.canvas ? { canvas: { width: state.canvas.width, height: state.canvas.height } } : {}),
     ...(state.passInitialLoss ? { passInitialLoss: state.passInitialLoss } : {}),
+    ...(state.masks ? { masks: { styles: (state.masks.styles ?? []).map(({ width, height }) => ({ width, height })), content: state.masks.content ? { width: state.masks.content.width, height: state.masks.content.height } : null } } : {}),
   };
 }
 

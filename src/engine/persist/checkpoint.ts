@@ -16,6 +16,8 @@ import type { LossBreakdown, LossWeights } from '../model/objective.js';
 import type { OptimizerName } from '../optim/types.js';
 import type { RenderPlan, RenderState } from '../render/render.js';
 import type { ConvergenceState } from '../render/convergence.js';
+import type { Mask } from '../io/mask.js';
+import type { LossMasks } from '../model/masks.js';
 
 export const MANIFEST_FILE = 'checkpoint.json';
 
@@ -78,6 +80,16 @@ export interface SerialState {
   };
   readonly canvas?: { readonly width: number; readonly height: number };
   readonly passInitialLoss?: LossBreakdown;
+  /**
+   * The run's masks' sizes (their values are buffers mask.style.K and mask.content); absent for a run without masks
+   * and in checkpoints written before masks.
+   */
+  readonly masks?: { readonly styles: readonly MaskSize[]; readonly content: MaskSize | null };
+}
+
+export interface MaskSize {
+  readonly width: number;
+  readonly height: number;
 }
 
 export interface Checkpoint<Job = unknown> {
@@ -168,6 +180,14 @@ export async function readCheckpoint<Job = unknown>(runId: string, root: string 
     return buffer;
   };
   const s = manifest.state;
+  const mask = (key: string, size: MaskSize): Mask => {
+    const data = take(key);
+    if (data.length !== size.width * size.height) throw corrupt(runId, `its ${key} buffer holds ${data.length} values, not the ${size.width}x${size.height} its manifest says`);
+    return { width: size.width, height: size.height, data };
+  };
+  const masks: LossMasks | undefined = s.masks
+    ? { ...(s.masks.styles.length > 0 ? { styles: s.masks.styles.map((size, k) => mask(`mask.style.${k}`, size)) } : {}), ...(s.masks.content ? { content: mask('mask.content', s.masks.content) } : {}) }
+    : undefined;
   const optimizerBuffers: Record<string, Float32Array> = {};
   for (const [key, buffer] of buffers) if (key.startsWith('optimizer.')) optimizerBuffers[key.slice('optimizer.'.length)] = buffer;
   const state: RenderState = {
@@ -193,6 +213,7 @@ export async function readCheckpoint<Job = unknown>(runId: string, root: string 
           passInitialLoss: s.passInitialLoss!,
         }
       : {}),
+    ...(masks ? { masks } : {}),
   };
   return { manifest, state };
 }

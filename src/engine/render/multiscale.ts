@@ -4,6 +4,7 @@ import { resizeImage } from '../io/image.js';
 import type { PlanarImage } from '../io/image.js';
 import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type IterationCount, type RunController, type RenderEvent, type RunResult, type RunSettings, type RunSnapshot } from './run.js';
 import type { Vgg19Weights } from '../weights/types.js';
+import type { LossMasks } from '../model/masks.js';
 import { NstError } from '../errors.js';
 
 export type ScalesOption = 'auto' | 'off' | number;
@@ -57,6 +58,11 @@ export interface MultiScaleInputs {
   readonly content: PlanarImage;
   /** The style images as decoded (any size); each scale resizes them to `styleScale` × that scale's longest side. */
   readonly styles: readonly PlanarImage[];
+  /**
+   * Spatial control (docs/loss.md "Masks") as given, at any size: each scale's objective resizes these originals to
+   * its own image (never a coarser scale's copy upsampled).
+   */
+  readonly masks?: LossMasks;
 }
 
 export interface MultiScaleOptions {
@@ -137,7 +143,7 @@ export async function runMultiScale(inputs: MultiScaleInputs, settings: RunSetti
     const iterationsBefore = totalIterations;
     const sink = options.checkpoint;
     result = await runStyleTransfer(
-      { weights: inputs.weights, content, styles, ...(startImage ? { startImage } : {}), ...(resume && index === resume.index ? { resume: resume.run } : {}) },
+      { weights: inputs.weights, content, styles, ...(inputs.masks ? { masks: inputs.masks } : {}), ...(startImage ? { startImage } : {}), ...(resume && index === resume.index ? { resume: resume.run } : {}) },
       // Coarse scales run their fixed share: only the output size stops when its picture is done.
       { ...settings, iterations: iterationsAt[index]!, converge: index === sizes.length - 1 ? settings.converge : undefined },
       {

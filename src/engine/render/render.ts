@@ -10,6 +10,7 @@ import { planTiles, type TileRect } from './tiles/layout.js';
 import type { CompositorState } from './tiles/compositor.js';
 import { runTiled, tiledIterations, type TiledState, type RenderPhase } from './tiles/run.js';
 import type { LossBreakdown } from '../model/objective.js';
+import type { LossMasks } from '../model/masks.js';
 import { isFlat } from '../model/balance.js';
 import { summariseOrtError } from '../model/runtime/ort-error.js';
 import { NstError } from '../errors.js';
@@ -137,6 +138,8 @@ export interface RenderState {
   readonly canvas?: CompositorState;
   /** Phase 'tile' only: the whole-image pass's first loss, the tiled result's initial loss. */
   readonly passInitialLoss?: LossBreakdown;
+  /** The run's masks as given (inputs.masks), saved with its checkpoints so a resumption paints the same regions. */
+  readonly masks?: LossMasks;
 }
 
 export interface RenderResult extends RunResult {
@@ -165,6 +168,7 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
   let failure: string | null = null;
   let resume = options.resume;
   if (resume) checkResumePlan(resume, width, height);
+  const tile = tileWithMasks(inputs.masks, options.tile, resume);
   // A checkpoint of other weights is refused before anything is planned or built (each stage asks again, quietly).
   const weightsNotice = options.checkpoint?.useWeights?.(inputs.weights);
   if (weightsNotice) notice(weightsNotice);
@@ -174,7 +178,7 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
     let planned: ReturnType<typeof planRender>;
     try {
       // A resumed render keeps its plan: the stage it saved belongs to that plan (today's memory may differ).
-      planned = resume ? { plan: resume.plan, notice: null } : planRender(spec, limit, options.tile, options.tileOverlapPx);
+      planned = resume ? { plan: resume.plan, notice: null } : planRender(spec, limit, tile, options.tileOverlapPx);
     } catch (error) {
       if (failure === null || !(error instanceof NstError)) throw error;
       throw new NstError('RUNTIME_FAILURE', `Out of memory ${failure}, and ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`, { cause: error });
@@ -194,6 +198,23 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
       resume = undefined;
     }
   }
+}
+
+/**
+ * The tile option a run with masks may take. Masks are not cropped per tile yet, so asked-for tiles (or a tiled
+ * checkpoint) are refused rather than run without their masks, and `auto` never tiles: a run too large for memory is
+ * optimised smaller and upsampled instead (said like any downscaled plan).
+ */
+function tileWithMasks(masks: LossMasks | undefined, tile: TileOption, resume: RenderState | undefined): TileOption {
+  if (!hasMasks(masks)) return tile;
+  if (typeof tile === 'number' || resume?.plan.mode === 'tiled') {
+    throw new NstError('BAD_ARGUMENT', 'Masks do not work with tiled rendering yet: render without tiles (tile off), and a run too large for memory is optimised smaller and upsampled.');
+  }
+  return tile === 'auto' ? 'off' : tile;
+}
+
+function hasMasks(masks: LossMasks | undefined): masks is LossMasks {
+  return masks !== undefined && ((masks.styles?.length ?? 0) > 0 || masks.content !== undefined);
 }
 
 /**
@@ -248,7 +269,7 @@ async function execute(inputs: MultiScaleInputs, settings: RunSettings, options:
   const result = await runMultiScale({ ...inputs, content }, settings, {
     ...common,
     onEvent: (event, scale) => options.onEvent?.(event, { phase: 'scale', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
-    ...(sink ? { checkpoint: mapCheckpointSink(sink, (stage: StageState): RenderState => ({ plan, phase: 'scale', stage })) } : {}),
+    ...(sink ? { checkpoint: mapCheckpointSink(sink, (stage: StageState): RenderState => ({ plan, phase: 'scale', stage, ...(hasMasks(inputs.masks) ? { masks: inputs.masks } : {}) })) } : {}),
     ...(resume ? { resume: resume.stage } : {}),
   });
   if (plan.mode === 'whole') return result;

@@ -1,6 +1,7 @@
 // One style-transfer run: build the objective, iterate an optimizer over the image, emit events, pause/stop.
 
 import { StyleObjective, type LossBreakdown, type LossWeights } from '../model/objective.js';
+import type { LossMasks } from '../model/masks.js';
 import type { PlanarImage } from '../io/image.js';
 import type { PoolKind } from '../settings.js';
 import type { Device, RuntimeBackend } from '../model/runtime/runtime.js';
@@ -56,6 +57,8 @@ export interface RunInputs {
   readonly styleTargets?: ReadonlyMap<string, Float32Array>;
   /** Continue a checkpointed run: its image, optimizer state and objective scale replace `startImage` and `init`. */
   readonly resume?: RunSnapshot;
+  /** Spatial control (docs/loss.md "Masks"), at any size: the objective resizes them to this run's image. */
+  readonly masks?: LossMasks;
 }
 
 /**
@@ -308,6 +311,7 @@ export async function runStyleTransfer(
     styleImages: inputs.styles,
     contentImage: inputs.content,
     ...(inputs.styleTargets ? { styleTargets: inputs.styleTargets } : {}),
+    ...(inputs.masks ? { masks: inputs.masks } : {}),
     execution: resolveExecution(settings, objectiveShape(inputs.content, settings, inputs.styleTargets ? [] : inputs.styles)),
   });
   try {
