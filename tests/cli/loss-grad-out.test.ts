@@ -1,10 +1,10 @@
 // `nst loss --grad-out` never writes over an input or good work (issue 13, class 1): checked before any work as
 // stylize's -o is (not an input, also through a link; its folder exists; not a folder), and written by rename.
 
-import { copyFileSync, linkSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { decodeNpyFloat32 } from '../../src/engine/io/npy.js';
 import { runNst } from '../helpers/cli.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
@@ -16,8 +16,15 @@ const present = hasShared(...WEIGHTS) && hasShared(...CONTENT) && hasShared(...S
 
 const LAYERS = ['--style-layers', 'block1_conv1,block2_conv1,block3_conv1', '--content-layers', 'block3_conv2'];
 
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 function workspace(): { dir: string } {
-  return { dir: mkdtempSync(path.join(os.tmpdir(), 'nst-grad-out-')) };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nst-grad-out-'));
+  made.push(dir);
+  return { dir };
 }
 
 describe('nst loss --grad-out is checked before any work and never writes over an input', () => {

@@ -4,10 +4,10 @@
 // processes, 32 px.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MANIFEST_FILE } from '../../src/engine/persist/checkpoint.js';
 import { jsonLines, runNst, spawnNst } from '../helpers/cli.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
@@ -20,8 +20,14 @@ const present = hasShared(...WEIGHTS) && hasShared(...CONTENT) && hasShared(...S
 const LAYERS = ['--style-layers', 'block1_conv1,block2_conv1,block3_conv1', '--content-layers', 'block3_conv2'];
 const RUN = ['--weights', sharedPath(...WEIGHTS), '--size', '32', '--device', 'cpu', '--threads', '1', '--stop', 'off', ...LAYERS];
 
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 function workspace(): { dir: string; data: string; env: NodeJS.ProcessEnv } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nst-debris-'));
+  made.push(dir);
   const data = path.join(dir, 'data');
   return { dir, data, env: { NST_DATA_DIR: data, TMPDIR: dir } };
 }

@@ -3,11 +3,11 @@
 // however short it ran, says so in one line and exits 128 + the signal's number; a second signal ends it at once.
 // Real processes on real (block1–3 uint8) weights at 32 px; each signal is timed by what the run has shown.
 
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MANIFEST_FILE } from '../../src/engine/persist/checkpoint.js';
 import { MANIFEST_NAME, type BatchManifest } from '../../src/engine/persist/batch-manifest.js';
 import { jsonLines, runNst, spawnNst } from '../helpers/cli.js';
@@ -47,8 +47,14 @@ function start(args: readonly string[], env: NodeJS.ProcessEnv) {
   return { child, exited, until, iterationAtLeast, stdout: () => stdout, stderr: () => stderr };
 }
 
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 function workspace(): { dir: string; env: NodeJS.ProcessEnv; runs: () => string[] } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nst-stop-'));
+  made.push(dir);
   const data = path.join(dir, 'data');
   return { dir, env: { NST_DATA_DIR: data, TMPDIR: dir }, runs: () => (existsSync(path.join(data, 'runs')) ? readdirSync(path.join(data, 'runs')) : []) };
 }

@@ -2,12 +2,23 @@
 // and only folders of exactly that name; and temp files beside an output are swept for the names asked for only.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempFolder, removeStaleTempFolders } from '../../src/engine/sys/temp-folders.js';
 import { removeStaleTemporaries, temporaryPath, temporaryTarget } from '../../src/engine/sys/atomic-file.js';
+
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
 
 async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '']);
@@ -17,14 +28,14 @@ async function deadPid(): Promise<number> {
 
 describe('temp folders named for their process', () => {
   it('are made as nst-<kind>-<pid>-XXXXXX; a kind that is not a plain word is refused', async () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), 'nst-temp-folders-'));
+    const root = tempDir('nst-temp-folders-');
     const made = await makeTempFolder('frames', root);
     expect(path.basename(made)).toMatch(new RegExp(`^nst-frames-${process.pid}-[A-Za-z0-9]{6}$`));
     expect(() => makeTempFolder('../x', root)).toThrow(RangeError);
   });
 
   it('only those of dead processes go; live ones, other kinds, other names, files and links stay', async () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), 'nst-temp-folders-'));
+    const root = tempDir('nst-temp-folders-');
     const dead = await deadPid();
     const stale = `nst-frames-${dead}-AbC123`;
     const kept = [`nst-frames-${process.pid}-AbC123`, `nst-palette-${dead}-AbC123`, 'nst-frames-AbC123', `nst-frames-${dead}-AbC1234`];
@@ -49,7 +60,7 @@ describe('stale temp files beside an output', () => {
   });
 
   it('are swept for the names asked for only, and only those of dead writers', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'nst-temp-files-'));
+    const dir = tempDir('nst-temp-files-');
     const dead = await deadPid();
     const names = [`.out.png.${dead}.0badc0de.tmp`, `.other.png.${dead}.0badc0de.tmp`, `.out.png.${process.pid}.0badc0de.tmp`];
     for (const name of names) writeFileSync(path.join(dir, name), 'partial');
