@@ -3,7 +3,7 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import { checkDataFolder, checkFreeSpace, runsDir, type PlannedWrite } from '../engine/index.js';
+import { checkDataFolder, checkFreeSpace, dataDir, RUN_FRAMES_FOLDER, runsDir, type PlannedWrite } from '../engine/index.js';
 import { DEFAULT_CHECKPOINT_EVERY_S } from './checkpoints.js';
 
 /**
@@ -27,8 +27,8 @@ export interface StylizeWrites {
   readonly checkpointDir: string | null;
   /** --frames-dir with --save-every N. */
   readonly frames: { readonly dir: string; readonly every: number } | null;
-  /** --video's frame spool (a temporary folder) and its --frame-every. */
-  readonly videoFrameEvery: number | null;
+  /** --video's frame spool (the data folder's run-frames/ for a checkpointed run, else a temp folder) and its --frame-every. */
+  readonly video: { readonly dir: string; readonly every: number } | null;
   /** --iterations (the cap at the output size) and whether --stop auto may end sooner. */
   readonly iterations: number;
   readonly adaptiveStop: boolean;
@@ -48,9 +48,9 @@ export function plannedStylizeWrites(w: StylizeWrites): PlannedWrite[] {
     const count = frameCount(w.frames.every);
     writes.push({ folder: w.frames.dir, bytes: count * pixels * LEAST_BYTES_PER_PIXEL.png, what: `${count} frames`, remedy: 'a larger --save-every writes fewer frames' });
   }
-  if (w.videoFrameEvery !== null) {
-    const count = frameCount(w.videoFrameEvery);
-    writes.push({ folder: os.tmpdir(), bytes: count * pixels * LEAST_BYTES_PER_PIXEL.png, what: `${count} video frames`, remedy: 'a larger --frame-every keeps fewer frames' });
+  if (w.video) {
+    const count = frameCount(w.video.every);
+    writes.push({ folder: w.video.dir, bytes: count * pixels * LEAST_BYTES_PER_PIXEL.png, what: `${count} video frames`, remedy: 'a larger --frame-every keeps fewer frames' });
   }
   return writes;
 }
@@ -71,8 +71,8 @@ export async function checkStylizeWrites(args: {
   readonly adaptiveStop: boolean;
 }): Promise<void> {
   const every = args.raw.checkpointEvery;
-  // --video turns checkpoints off (checkpoints.ts); --checkpoint-every was checked as it was parsed.
-  const checkpointed = args.videoFrameEvery === null && (typeof every === 'string' ? Number(every) : DEFAULT_CHECKPOINT_EVERY_S) > 0;
+  // --checkpoint-every was checked as it was parsed. A checkpointed --video run spools beside its checkpoint.
+  const checkpointed = (typeof every === 'string' ? Number(every) : DEFAULT_CHECKPOINT_EVERY_S) > 0;
   if (checkpointed) await checkDataFolder({ write: true, remedy: '--checkpoint-every 0 runs without checkpoints' });
   await checkFreeSpace(
     plannedStylizeWrites({
@@ -81,7 +81,7 @@ export async function checkStylizeWrites(args: {
       height: args.height,
       checkpointDir: checkpointed ? runsDir() : null,
       frames: args.framesDir ? { dir: args.framesDir, every: args.saveEvery } : null,
-      videoFrameEvery: args.videoFrameEvery,
+      video: args.videoFrameEvery === null ? null : { dir: checkpointed ? path.join(dataDir(), RUN_FRAMES_FOLDER) : os.tmpdir(), every: args.videoFrameEvery },
       iterations: args.iterations,
       adaptiveStop: args.adaptiveStop,
     }),
