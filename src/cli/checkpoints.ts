@@ -69,7 +69,7 @@ export interface ResumedRun extends Checkpoint<StylizeJob> {
 }
 
 /** Options whose values are paths, resolved against the directory the run was started from. */
-const PATH_OPTIONS = ['output', 'weights', 'framesDir', 'video'] as const;
+const PATH_OPTIONS = ['output', 'weights', 'framesDir', 'video', 'contentMask'] as const;
 
 export interface CliCheckpoints {
   readonly runId: string;
@@ -113,6 +113,7 @@ export async function openCheckpoints(args: {
     const options: Record<string, string | boolean> = {};
     for (const [key, value] of Object.entries(args.raw)) if (value !== undefined) options[key] = value;
     for (const key of PATH_OPTIONS) if (typeof options[key] === 'string') options[key] = path.resolve(options[key]);
+    if (typeof options.masks === 'string') options.masks = options.masks.split(',').map((p) => path.resolve(p.trim())).join(',');
     const weightsFromEnv = options.weights === undefined && process.env.NST_WEIGHTS ? path.resolve(process.env.NST_WEIGHTS) : undefined;
     if (weightsFromEnv) options.weights = weightsFromEnv;
     const contentPath = path.resolve(args.contentPath);

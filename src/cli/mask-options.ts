@@ -15,6 +15,12 @@ export function addMaskOptions(command: Command): Command {
     .option('--content-mask <file>', 'grayscale mask of where the photo stays: white = keep it, black = free (weighs the content term per pixel)');
 }
 
+/** Every mask file the options name, unchecked: for an output's check that it is none of the inputs (before parsing). */
+export function namedMaskFiles(raw: Record<string, string | undefined>): string[] {
+  const styles = raw.masks === undefined ? [] : raw.masks.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  return [...styles, ...(raw.contentMask !== undefined ? [raw.contentMask] : [])];
+}
+
 /**
  * The mask files named, checked against the run before anything is decoded: one per style image, each option only
  * where it has terms to act on, and no --style-blend beside --masks (each style has its own region; the blend

@@ -12,6 +12,7 @@ import { checkStylizeWrites } from '../planned-writes.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
 import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round, stopRecord, stopSentence } from '../render-options.js';
 import { addCheckpointOption, openCheckpoints, type ResumedRun } from '../checkpoints.js';
+import { addMaskOptions, loadMasks, namedMaskFiles, readMaskPaths } from '../mask-options.js';
 import { openStopScope, StoppedBySignal, type StopScope, type StopSignal } from '../stop-signals.js';
 import { addStylizeVideoOptions, applyPresetOptions, describeVideo, prepareStylizeVideo, summary as videoSummary } from './video.js';
 
@@ -26,6 +27,7 @@ export function stylizeCommand(): Command {
     .option('--frames-dir <dir>', 'folder for numbered frames (frame_000010.png …) written every --save-every iterations')
     .option('--json', 'one JSON object per reported iteration on stdout, then a final {"done":true,…} line');
   addCheckpointOption(command);
+  addMaskOptions(command);
   addStylizeVideoOptions(command);
   return command.action(async (contentPath: string, stylePaths: string[], raw: Record<string, string | boolean | undefined>) => {
     applyPresetOptions(command, raw);
@@ -56,12 +58,16 @@ async function stylizeRun(contentPath: string, stylePaths: string[], raw: Record
   if (!/\.(png|jpe?g)$/i.test(output)) {
     throw new NstError('BAD_ARGUMENT', `-o/--output: ${output} must end in .png, .jpg or .jpeg.`);
   }
-  await checkOutputPath('-o/--output', output, [contentPath, ...stylePaths]);
-  if (typeof raw.video === 'string') await checkOutputPath('--video', raw.video, [contentPath, ...stylePaths]);
+  await checkOutputPath('-o/--output', output, [contentPath, ...stylePaths, ...namedMaskFiles(text)]);
+  if (typeof raw.video === 'string') await checkOutputPath('--video', raw.video, [contentPath, ...stylePaths, ...namedMaskFiles(text)]);
   // What a run killed while writing this output left beside it (`.out.png.<pid>.<hex>.tmp`, its pid gone).
   await removeStaleTemporaries(path.dirname(output), (target) => target === path.basename(output));
   const options = readRenderOptions(raw, { styleCount: stylePaths.length });
   const { sizePx, scales, styleScale, tile, tileOverlapPx, memoryLimitBytes } = options;
+  const maskPaths = readMaskPaths(text, { ...options.settings, styleCount: stylePaths.length });
+  if (typeof tile === 'number' && (maskPaths.styles.length > 0 || maskPaths.content !== undefined)) {
+    throw new NstError('BAD_ARGUMENT', `--tile ${tile} does not work with --masks or --content-mask yet (masks are not cropped per tile): use --tile auto or off; a run too large for memory is then optimised smaller and upsampled.`);
+  }
   const saveEvery = parseNumber('--save-every', text.saveEvery!, { min: 0, integer: true });
   let settings: RunSettings = { ...options.settings, imageEvery: saveEvery };
   const scaleCount = scaleSizes(sizePx, scales).length;
@@ -81,6 +87,8 @@ async function stylizeRun(contentPath: string, stylePaths: string[], raw: Record
   // Images before weights: a mistyped image path should fail at once, not after loading a 550 MB .h5.
   const content = await decodeImage(contentPath, { sizePx });
   const styles = await decodeStyles(stylePaths, options);
+  // A resumed run paints the regions it was checkpointed with, whatever has become of the mask files since.
+  const masks = resume?.state.masks ?? (await loadMasks(maskPaths));
   // Before the weights and the run: the data folder takes checkpoints and the disks have room for what it writes.
   await checkStylizeWrites({ raw, output, width: content.width, height: content.height, framesDir, saveEvery, videoFrameEvery: video?.frameEvery ?? null, iterations: settings.iterations, adaptiveStop: settings.converge !== undefined });
   // Made once the run will go ahead: a refused one leaves no empty folder.
@@ -114,7 +122,7 @@ async function stylizeRun(contentPath: string, stylePaths: string[], raw: Record
   // The output, frames and checkpoint are settled: what is thrown now (a stop) leaves them as they are.
   let ended = false;
   try {
-    const result = await renderStyleTransfer({ weights, content, styles }, settings, {
+    const result = await renderStyleTransfer({ weights, content, styles, masks }, settings, {
       scales,
       tile,
       tileOverlapPx,
