@@ -63,7 +63,7 @@ export async function setUpHarness(options: SetupOptions): Promise<HarnessSetup>
       const { reference, failures } = await runReference(ctx, kind, String(i));
       runs.push(reference);
       referenceFailures.push(...failures.map((failure) => ({ kind, failure })));
-      options.log(`reference ${kind} #${i}: ${reference.ms} ms, ${reference.iterationLines} iteration lines, ${reference.newFiles} new files${failures.length ? `; ${failures.length} problems: ${failures.map((f) => f.reason).join('; ')}` : ''}`);
+      options.log(`reference ${kind} #${i}: ${reference.ms} ms, ${reference.iterationLines} iteration lines, ${reference.newFiles} new names${failures.length ? `; ${failures.length} problems: ${failures.map((f) => f.reason).join('; ')}` : ''}`);
     }
     references.set(kind, runs[0]!);
     determinism.set(kind, runs.length > 1 ? compareReferences(runs[0]!, runs[1]!) : null);
@@ -125,7 +125,10 @@ export async function runKills(setup: HarnessSetup, options: KillOptions): Promi
       const index = only ? only[next++]! : next++;
       running++;
       const spec = planTrial(options.seed, index, kinds, setup.references);
-      const result = await runTrial(setup.ctx, spec, setup.references.get(spec.kind)!).finally(() => running--);
+      // A trial the harness itself could not carry through is a failed trial, not the end of the run.
+      const result = await runTrial(setup.ctx, spec, setup.references.get(spec.kind)!)
+        .catch((error: unknown): TrialResult => ({ spec, killed: true, ok: false, failures: [{ check: 'setup', reason: `the harness failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` }], steps: [], finishedBy: null, diff: null, seconds: 0, keptDir: null }))
+        .finally(() => running--);
       results.push(result);
       if (result.killed) landed++;
       options.onTrial?.(result);

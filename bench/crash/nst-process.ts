@@ -1,5 +1,5 @@
 // Runs the built `nst` as a user would and, for the crash harness, kill -9s it at a chosen point: a time offset,
-// just after an iteration's --json line, or as a new file (a temporary, a checkpoint, a frame) appears.
+// just after an iteration's --json line, or as a new file or folder (a temporary, a checkpoint, a frame, a run's folder) appears.
 
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ export type KillPoint =
   | { readonly at: 'time'; readonly ms: number }
   /** `delayMs` after the `line`-th iteration line of --json output (counted over a batch's items). */
   | { readonly at: 'iteration'; readonly line: number; readonly delayMs: number }
-  /** As the `nth` new file name appears under the trial's folder: a temporary being written, a frame, a manifest. */
+  /** As the `nth` new name appears under the trial's folder: a temporary being written, a frame, a run's folder. */
   | { readonly at: 'write'; readonly nth: number }
   /** Once a checkpoint at iteration `iteration` or later is on disk (the resume job's first kill). */
   | { readonly at: 'checkpoint'; readonly iteration: number };
@@ -31,7 +31,7 @@ export interface NstRun {
   /** Where the kill landed, in words ("after iteration 5 + 12 ms", "as out/.out.png.123.ab.tmp appeared"). */
   readonly landed: string | null;
   readonly iterationLines: number;
-  /** New file names seen under the watched folder (the reference's count bounds the write kill points). */
+  /** New names (files, folders) seen under the watched folder (the reference's count bounds the write kill points). */
   readonly newFiles: number;
   readonly ms: number;
   /** Processes of its group (ffmpeg, an onnxruntime child) still alive a few seconds after it ended: then killed. */
@@ -43,7 +43,7 @@ export interface NstRunOptions {
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
   readonly kill?: KillPoint;
-  /** The folder whose new files the `write` kill point counts (and every run reports as newFiles). */
+  /** The folder whose new names the `write` kill point counts (and every run reports as newFiles). */
   readonly watch?: string;
   /** Where a `checkpoint` kill point looks for checkpoints (the data folder's runs/). */
   readonly runsDir?: string;
@@ -92,7 +92,7 @@ export function runNst(args: readonly string[], options: NstRunOptions): Promise
   const watcher = options.watch
     ? new TreeWatch(options.watch, (file) => {
         newFiles++;
-        if (point?.at === 'write' && newFiles === point.nth) kill(`as ${path.relative(options.watch!, file)} appeared (new file ${newFiles})`);
+        if (point?.at === 'write' && newFiles === point.nth) kill(`as ${path.relative(options.watch!, file)} appeared (new name ${newFiles})`);
       })
     : null;
   watcher?.start();

@@ -27,7 +27,8 @@ const int = (random: () => number, lo: number, hi: number): number => lo + Math.
 /**
  * Trial i: kinds in turn, and a kill point drawn within the reference run of that kind — a time offset (start-up
  * included), just after an iteration's line (plus up to 40 ms, into the next iteration's work or writes), or as
- * a new file appears (inside a write: a temporary, a checkpoint's data, a frame, a manifest).
+ * a new name appears under the trial folder (inside a write: a temporary, a checkpoint's data, a frame, a run's
+ * folder or one renamed away to be deleted).
  */
 export function planTrial(seed: number, index: number, kinds: readonly JobKind[], references: ReadonlyMap<JobKind, Reference>): TrialSpec {
   const kind = kinds[index % kinds.length]!;
@@ -49,7 +50,7 @@ export function planTrial(seed: number, index: number, kinds: readonly JobKind[]
 
 /**
  * A kill point drawn over a whole run, scaled to a resume that has `left` (0–1) of the run's iterations to do:
- * its iteration lines and new files are that share of the whole's (its start-up is not, but scaling the time too
+ * its iteration lines and new names are that share of the whole's (its start-up is not, but scaling the time too
  * keeps the kill inside the shorter run more often than not).
  */
 export function forResume(kill: KillPoint, left: number): KillPoint {
@@ -63,7 +64,7 @@ export function forResume(kill: KillPoint, left: number): KillPoint {
 
 export function describeKill(spec: TrialSpec): string {
   const k = spec.kill;
-  const point = k.at === 'time' ? `${k.ms} ms after the start` : k.at === 'iteration' ? `${k.delayMs} ms after iteration line ${k.line}` : k.at === 'write' ? `as new file ${k.nth} appears` : `at a checkpoint of iteration ${k.iteration}`;
+  const point = k.at === 'time' ? `${k.ms} ms after the start` : k.at === 'iteration' ? `${k.delayMs} ms after iteration line ${k.line}` : k.at === 'write' ? `as new name ${k.nth} appears` : `at a checkpoint of iteration ${k.iteration}`;
   if (spec.setupIteration !== undefined) return `stylize killed at a checkpoint of iteration ${spec.setupIteration} or later, then its resume ${point} (scaled to what it had left)`;
   return spec.checkpoints ? point : `${point}, --checkpoint-every 0`;
 }

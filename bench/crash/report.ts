@@ -127,7 +127,7 @@ export function reportMarkdown(report: CrashReport): string {
     '',
     `**Kills survived: ${s.survived} / ${s.tried}.** ${s.notLanded} drawn kill points came after their job had ended and were redrawn.`,
     '',
-    'Each kill is a SIGKILL of the `nst` process at a seeded point: a time offset, just after an iteration\'s `--json` line, or as the n-th new file appears under the trial folder (inside a write). After it: (a) the inputs are byte-identical and each output is the user\'s older file or a whole new image or video; (b) the job is finished as the docs say (`nst resume RUN_ID` for the run `nst runs` lists, else the same command; a batch reruns) and its results match an uninterrupted run within the tolerance; (c) once finished, no temporary, lock, frame spool, orphan run or temp-folder file is left.',
+    'Each kill is a SIGKILL of the `nst` process at a seeded point: a time offset, just after an iteration\'s `--json` line, or as the n-th new file or folder appears under the trial folder (inside a write: a temporary, checkpoint data, a frame, a run folder, one renamed away to be deleted). After it: (a) the inputs are byte-identical and each output is the user\'s older file or a whole new image or video; (b) the job is finished as the docs say (`nst resume RUN_ID` for the run `nst runs` lists, else the same command; a batch reruns) and its results match an uninterrupted run within the tolerance; (c) once finished, no temporary, lock, frame spool, orphan run or temp-folder file is left.',
     '',
     `Tolerance: ${report.tolerance.maxAbs} level(s) of 255 per channel. Two uninterrupted runs of each job differed by ${determinism}; the largest difference of a job finished after a kill was ${s.worstDiff ?? '—'}.`,
     '',

@@ -1,10 +1,14 @@
-// Watches a folder tree for new file names, as they appear: the crash harness's "inside a write" kill points.
+// Watches a folder tree for new names (files and folders) as they appear: the crash harness's "inside a write" kill
+// points.
 // Node 20's recursive fs.watch on Linux drops events in new folders, so each folder gets its own plain watcher.
 
 import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 
-/** Calls `onNewFile` once for each file name that appears anywhere under `root` after `start()` (folders are followed). */
+/**
+ * Calls `onNew` once for each name that appears anywhere under `root` after `start()`: files (a temporary, a frame,
+ * a manifest) and folders (a run's, one renamed away to be deleted, a lock's guard), which are then watched too.
+ */
 export class TreeWatch {
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly seen = new Set<string>();
@@ -12,7 +16,7 @@ export class TreeWatch {
 
   constructor(
     private readonly root: string,
-    private readonly onNewFile: (file: string) => void,
+    private readonly onNew: (file: string) => void,
   ) {}
 
   /** What is there already is not new: only names that appear from now on are reported. */
@@ -49,17 +53,15 @@ export class TreeWatch {
   }
 
   private saw(file: string, existing = false): void {
-    if (this.closed) return;
+    if (this.closed || this.seen.has(file)) return;
+    this.seen.add(file);
     let isDir = false;
     try {
       isDir = statSync(file).isDirectory();
     } catch {
       // Gone again (a temporary renamed into place): it was still a file that appeared.
     }
+    if (!existing) this.onNew(file);
     if (isDir) this.add(file, existing);
-    else if (!this.seen.has(file)) {
-      this.seen.add(file);
-      if (!existing) this.onNewFile(file);
-    }
   }
 }
