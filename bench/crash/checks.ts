@@ -127,9 +127,13 @@ export function checkDebris(root: string, job: Job, listedRuns: readonly string[
       if (!DEBRIS.test(path.basename(name))) failures.push({ check: 'debris', reason: `left among the outputs: ${name}` });
     }
   }
-  for (const name of readdirSafe(root)) if (!['in', 'out', 'data', 'tmp'].includes(name)) failures.push({ check: 'debris', reason: `left in the working folder: ${name}` });
+  for (const name of readdirSafe(root)) {
+    if (!['in', 'out', 'data', 'tmp'].includes(name) && !DEBRIS.test(name)) failures.push({ check: 'debris', reason: `left in the working folder: ${name}` });
+  }
   const data = path.join(root, 'data');
-  for (const name of readdirSafe(data)) if (!['runs', 'run-frames'].includes(name)) failures.push({ check: 'debris', reason: `unexpected in the data folder: data/${name}` });
+  for (const name of readdirSafe(data)) {
+    if (!['runs', 'run-frames'].includes(name) && !DEBRIS.test(name)) failures.push({ check: 'debris', reason: `unexpected in the data folder: data/${name}` });
+  }
   for (const id of listedRuns) failures.push({ check: 'debris', reason: `nst runs still lists run ${id} after the job finished` });
   for (const id of readdirSafe(path.join(data, 'runs'))) {
     if (!listedRuns.includes(id)) failures.push({ check: 'debris', reason: `orphan run folder data/runs/${id} (nst runs does not list it)` });

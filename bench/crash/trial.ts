@@ -105,7 +105,9 @@ export async function runTrial(ctx: HarnessContext, spec: TrialSpec, reference: 
     const ok = failures.length === 0;
     const keep = !ok && ctx.keepFailed && killed;
     if (!keep) rmSync(root, { recursive: true, force: true });
-    return { spec, killed, ok, failures, steps, finishedBy, diff, seconds: Math.round((performance.now() - started) / 100) / 10, keptDir: keep ? root : null };
+    // A check run twice (after the kill and after the finish) says a lasting problem once.
+    const unique = failures.filter((f, i) => failures.findIndex((g) => g.check === f.check && g.reason === f.reason) === i);
+    return { spec, killed, ok, failures: unique, steps, finishedBy, diff, seconds: Math.round((performance.now() - started) / 100) / 10, keptDir: keep ? root : null };
   };
 
   // The job, killed at the spec's point (the resume job: killed once at a checkpoint, then its resume is).
@@ -119,12 +121,17 @@ export async function runTrial(ctx: HarnessContext, spec: TrialSpec, reference: 
     failures.push(...(await checkIntact(root, userFiles, job, reference.results, ctx.ffmpeg)));
     const listed = await listRunRecords(options);
     const at = listed[0]?.iteration;
-    if (listed.length !== 1 || typeof at !== 'number') {
+    if (listed.length === 0) {
+      // The checkpoint was its last: the run had finished and was deleting its folder when it was killed. That kill
+      // is the trial's (nothing is left to resume, the same command again finishes the job).
+      killedRun = first;
+    } else if (listed.length !== 1 || typeof at !== 'number') {
       failures.push({ check: 'finish', reason: `after a kill with its checkpoint on disk, nst runs lists ${listed.length} runs${listed.length === 1 ? ` (${String(listed[0]!.problem)})` : ''}` });
       return result(true, null, null);
+    } else {
+      const kill = forResume(spec.kill, 1 - at / reference.iterationLines);
+      killedRun = record(await runNst(['resume', String(listed[0]!.runId), '--json'], { ...options, kill }));
     }
-    const kill = forResume(spec.kill, 1 - at / reference.iterationLines);
-    killedRun = record(await runNst(['resume', String(listed[0]!.runId), '--json'], { ...options, kill }));
   } else {
     killedRun = record(await runNst(job.args, { ...options, kill: spec.kill }));
   }
@@ -148,7 +155,7 @@ export async function runTrial(ctx: HarnessContext, spec: TrialSpec, reference: 
     diff = same.worst;
   }
   // (a) again, and (c) once the job is finished.
-  failures.push(...(await checkIntact(root, userFiles, job, reference.results, ctx.ffmpeg)).filter((f) => !failures.some((g) => g.reason === f.reason)));
+  failures.push(...(await checkIntact(root, userFiles, job, reference.results, ctx.ffmpeg)));
   failures.push(...checkDebris(root, job, await listRuns(options)));
   return result(true, finished.by, diff);
 }
