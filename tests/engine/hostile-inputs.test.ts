@@ -17,6 +17,7 @@ import type { LossBreakdown } from '../../src/engine/model/objective.js';
 import { expandContentInputs } from '../../src/engine/persist/batch-manifest.js';
 import { nonFiniteLoss } from '../../src/engine/render/loss-failure.js';
 import { planRender } from '../../src/engine/render/render.js';
+import { DEFAULT_TILE_OVERLAP_PX } from '../../src/engine/render/memory.js';
 import { exportVideo } from '../../src/engine/video/export.js';
 import { resolveFfmpeg } from '../../src/engine/video/ffmpeg.js';
 import type { Vgg19Weights } from '../../src/engine/weights/types.js';
@@ -492,6 +493,8 @@ describe('class 9: silent changes are said or refused', () => {
     expect(asked.notice).toBe('the 200-px tile overlap is more than a quarter of the 256-px tiles: they overlap by 64 px');
     expect(planRender(render, 100 * 2 ** 30, 256, 64).notice).toBeNull();
     expect(planRender(render, 100 * 2 ** 30, 128).notice).toBeNull();
+    // The default overlap, passed as a setting (the studio always passes it), is cut as planned, silently.
+    expect(planRender(render, 100 * 2 ** 30, 128, DEFAULT_TILE_OVERLAP_PX)).toEqual(planRender(render, 100 * 2 ** 30, 128));
     const auto = planRender(render, 1200 * 2 ** 20, 'auto', 1000);
     expect(auto.notice).toMatch(/memory limit: rendering \d+ tiles .*; the 1000-px tile overlap is more than a quarter of the \d+-px tiles: they overlap by \d+ px$/);
   });

@@ -40,8 +40,11 @@ export interface TakeRunOptions {
   readonly takeOver?: TakeOver;
   /** How the refusal says to force it (`run it again with --force`); absent where there is no such way. */
   readonly forceHint?: string;
-  /** One line for a lock taken over (a stale owner, an unreadable lock, a forced live one). */
-  readonly note?: (line: string) => void;
+  /**
+   * One line for a lock taken over (a stale owner, an unreadable lock, a forced live one). `expected`: its owner
+   * exited or the machine restarted, the usual case after a crash, which a front end may leave unsaid.
+   */
+  readonly note?: (line: string, expected: boolean) => void;
 }
 
 /**
@@ -63,7 +66,7 @@ export async function takeRun(runId: string, options: TakeRunOptions): Promise<R
     if (error instanceof LockHeld) throw new NstError('RUN_IN_USE', inUseSentence(runSubject(runId), file, error.verdict, options.forceHint), { cause: error });
     throw error;
   }
-  if (held.replaced) options.note?.(takeOverNote(runSubject(runId), file, held.replaced));
+  if (held.replaced) options.note?.(takeOverNote(runSubject(runId), file, held.replaced), expectedTakeOver(held.replaced));
   let gone = false;
   return {
     runId,
@@ -92,12 +95,12 @@ export const BATCH_LOCK_FILE = '.nst-batch.lock';
  * Takes a batch's output folder (made by then) for this process: two batches writing one folder would redo each
  * other's items and race on its manifest. RUN_IN_USE when another live nst works there; a stale lock is taken over.
  */
-export async function takeBatchFolder(dir: string, options: { command: string; note?: (line: string) => void }): Promise<{ release(): Promise<void> }> {
+export async function takeBatchFolder(dir: string, options: { command: string; note?: (line: string, expected: boolean) => void }): Promise<{ release(): Promise<void> }> {
   const file = path.join(dir, BATCH_LOCK_FILE);
   const subject: Subject = { name: `the batch folder ${dir}`, within: 'in it' };
   try {
     const held = await acquireOwnerLock(file, { command: options.command });
-    if (held.replaced) options.note?.(takeOverNote(subject, file, held.replaced));
+    if (held.replaced) options.note?.(takeOverNote(subject, file, held.replaced), expectedTakeOver(held.replaced));
     return held;
   } catch (error) {
     if (error instanceof LockHeld) throw new NstError('RUN_IN_USE', inUseSentence(subject, file, error.verdict), { cause: error });
@@ -154,6 +157,11 @@ function inUseSentence(subject: Subject, file: string, verdict: Exclude<OwnerVer
   }
   const tell = process.platform === 'win32' ? `\`tasklist /v /fi "PID eq ${owner.pid}"\`` : `\`ps -o lstart,args -p ${owner.pid}\``;
   return `${Name} may be in use: its lock names process ${owner.pid}, which is running${seems ? ` (${seems})` : ''} but may not be the nst that took it (${describe(owner)}). If ${tell} shows no nst working ${subject.within}, ${takeIt}.`;
+}
+
+/** An owner that is simply gone: it exited, its machine restarted, or it was a thread of this process that ended. */
+function expectedTakeOver(replaced: Exclude<OwnerVerdict, { state: 'free' }>): boolean {
+  return replaced.state === 'stale' && !replaced.why.startsWith('its pid now names another program');
 }
 
 function takeOverNote(subject: Subject, file: string, replaced: Exclude<OwnerVerdict, { state: 'free' }>): string {

@@ -69,9 +69,9 @@ export function planRender(spec: RenderSpec, limitBytes: number, tile: TileOptio
       : `optimising at ${plan.sizePx} px and upsampling to ${longest} px`;
 
   // Tiles overlap by at most a quarter of their side (planTiling cuts a larger overlap to that): an overlap asked for
-  // is not cut silently.
+  // is not cut silently. The default is cut as planned (the studio always passes its setting, the default included).
   const overlapCut = (plan: RenderPlan): string | null =>
-    askedOverlapPx !== undefined && plan.mode === 'tiled' && plan.tiles > 1 && plan.overlapPx < askedOverlapPx ? `the ${overlapPx}-px tile overlap is more than a quarter of the ${plan.tilePx}-px tiles: they overlap by ${plan.overlapPx} px` : null;
+    askedOverlapPx !== undefined && askedOverlapPx !== DEFAULT_TILE_OVERLAP_PX && plan.mode === 'tiled' && plan.tiles > 1 && plan.overlapPx < askedOverlapPx ? `the ${overlapPx}-px tile overlap is more than a quarter of the ${plan.tilePx}-px tiles: they overlap by ${plan.overlapPx} px` : null;
   const joined = (...parts: (string | null)[]): string | null => parts.filter((p) => p !== null).join('; ') || null;
 
   if (typeof tile === 'number') {

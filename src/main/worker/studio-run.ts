@@ -223,7 +223,8 @@ export class StudioRun {
    */
   private async takeResumedRun(): Promise<void> {
     if (!this.start.resume || !this.start.checkpoint) return;
-    const note = (line: string): void => this.reporter.emit({ type: 'notice', message: `${line[0]!.toUpperCase()}${line.slice(1)}` });
+    // Resuming after the app died finds its old owner gone: the usual case, not worth a notice.
+    const note = (line: string, expected: boolean): void => void (expected || this.reporter.emit({ type: 'notice', message: `${line[0]!.toUpperCase()}${line.slice(1)}` }));
     this.lock = await takeRun(this.runId, { root: this.start.checkpoint.root, command: studioRunCommand(this.runId), takeOver: 'unknown', note });
   }
 
