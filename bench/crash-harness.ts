@@ -89,6 +89,7 @@ const report = buildReport(
     killsAsked: ONLY ? ONLY.length : KILLS,
     kinds: KINDS,
     scale: SCALE,
+    parallel: PARALLEL,
     commit,
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.versions.node}, ${os.platform()}`,
     startedAt: started.toISOString(),

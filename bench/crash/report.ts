@@ -11,6 +11,8 @@ export interface RunFacts {
   readonly killsAsked: number;
   readonly kinds: readonly JobKind[];
   readonly scale: string;
+  /** Trials run at once. */
+  readonly parallel: number;
   readonly commit: string;
   readonly machine: string;
   readonly startedAt: string;
@@ -123,7 +125,7 @@ export function reportMarkdown(report: CrashReport): string {
   const lines = [
     '# Crash-consistency harness',
     '',
-    `\`npm run crash -- --seed ${f.seed} --kills ${f.killsAsked} --kinds ${f.kinds.join(',')}\` (${f.scale} jobs), ${f.startedAt}, ${Math.round(f.seconds)} s, commit ${f.commit}, ${f.machine}.`,
+    `\`npm run crash -- --seed ${f.seed} --kills ${f.killsAsked} --kinds ${f.kinds.join(',')}${f.parallel > 1 ? ` --parallel ${f.parallel}` : ''}\` (${f.scale} jobs), ${f.startedAt}, ${Math.round(f.seconds)} s, commit ${f.commit}, ${f.machine}.`,
     '',
     `**Kills survived: ${s.survived} / ${s.tried}.** ${s.notLanded} drawn kill points came after their job had ended and were redrawn.`,
     '',
