@@ -380,7 +380,9 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     await open();
     /** What a button looks like: its fill, outline, words' colour and pointer. */
     const look = (testId: string) =>
-      page.getByTestId(testId).evaluate((button) => {
+      page.getByTestId(testId).evaluate(async (button) => {
+        // A state change starts a 120 ms colour transition: read the look it settles on.
+        await Promise.all(button.getAnimations().map((animation) => animation.finished));
         const style = getComputedStyle(button);
         // aria-disabled is the same state for a button that keeps focus while unavailable (issue 18).
         const disabled = (button as HTMLButtonElement).disabled || button.getAttribute('aria-disabled') === 'true';
