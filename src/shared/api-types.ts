@@ -21,10 +21,40 @@ export interface StartRunRequest {
    * Absent: on, every 10 (DEFAULT_VIDEO_SETTINGS.frameEvery); null: off.
    */
   timelapse?: { frameEvery: number } | null;
+  /**
+   * Spatial control: where each style goes and where the photo stays, at any size (the run resizes them to each scale).
+   * Absent or null: no masks. A run with masks renders without tiles (masks are not cropped per tile yet).
+   */
+  masks?: MaskSet | null;
+}
+
+/**
+ * Painted masks (spatial control, guided Grams): row-major, one byte a pixel (0..255, read as pixel/255), all at the
+ * content photo's size. `styles` has one mask per style image, in style order; `content` is the "keep the photo
+ * here" mask, null when none is painted (the content term then weighs every pixel fully).
+ */
+export interface MaskSet {
+  readonly width: number;
+  readonly height: number;
+  readonly styles: readonly Uint8Array[];
+  readonly content: Uint8Array | null;
 }
 
 export interface RunRef {
   runId: string;
+}
+
+/**
+ * New masks for a running run, from its next iteration; null: none. Masks of another kind than the run's (turned on or
+ * off, a content mask added or removed) rebuild its network and continue from the current image ('rebuilt').
+ */
+export interface SetRunMasksRequest extends RunRef {
+  masks: MaskSet | null;
+}
+
+/** An interrupted run queued again: its id, and the masks it paints with (its checkpoint's; absent: none), for the mask editor. */
+export interface ResumedRun extends RunRef {
+  masks?: MaskSet;
 }
 
 /** Mid-run changes: layer toggles and weights, style/content/TV weights. Other fields are ignored mid-run. */
