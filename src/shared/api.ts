@@ -22,9 +22,11 @@ import type {
   InterruptedRun,
   MemoryEstimateInfo,
   MenuAction,
+  ResumedRun,
   RunEvent,
   RunRef,
   StartBatchRequest,
+  SetRunMasksRequest,
   StartRunRequest,
   UpdateRunSettingsRequest,
   VideoExportEvent,
@@ -71,6 +73,8 @@ export const API = {
   stopRun: request<RunRef, null>('run:stop'),
   /** Layer toggles and weights, style/content/TV weights, from the next iteration; other fields are ignored. */
   updateRunSettings: request<UpdateRunSettingsRequest, null>('run:update-settings'),
+  /** Masks painted mid-run, from the next iteration (another kind of masks rebuilds the network: 'rebuilt'). */
+  setRunMasks: request<SetRunMasksRequest, null>('run:set-masks'),
   /** The memory a run with these settings would need, what is available, and what fits. */
   estimateMemory: request<EstimateMemoryRequest, MemoryEstimateInfo>('run:estimate-memory'),
   runEvent: push<RunEvent>('run:event'),
@@ -129,7 +133,8 @@ export const API = {
   /** Newest first; runs of this session still queued or running are not among them. */
   listInterruptedRuns: request<void, InterruptedRun[]>('runs:interrupted'),
   /** Queues the run again under its own id from its checkpoint; its events follow as for startRun. */
-  resumeInterruptedRun: request<RunRef, RunRef>('runs:resume-interrupted'),
+  /** Its masks (from the checkpoint) come back for the mask editor. */
+  resumeInterruptedRun: request<RunRef, ResumedRun>('runs:resume-interrupted'),
   /** Deletes the run's checkpoint. */
   discardInterruptedRun: request<RunRef, null>('runs:discard-interrupted'),
 };

@@ -11,7 +11,9 @@ import type {
   ExportVideoRequest,
   FetchWeightsRequest,
   ImportWeightsRequest,
+  MaskSet,
   RunRef,
+  SetRunMasksRequest,
   StartBatchRequest,
   StartRunRequest,
   UpdateRunSettingsRequest,
@@ -156,21 +158,63 @@ export const StyleInputSchema = v.strictObject(
   objectMessage('an object {image, blend}'),
 );
 
-export const StartRunRequestSchema = v.strictObject(
-  {
-    content: ImageInputSchema,
-    styles: v.pipe(
-      v.array(StyleInputSchema, 'must be an array of style images'),
-      v.minLength(1, 'must hold at least one style image'),
-      v.maxLength(MAX_STYLES, `must hold at most ${MAX_STYLES} style images`),
-      v.check((styles) => styles.some((s) => s.blend > 0), 'blend weights must not all be 0'),
+/** A mask's longest side: the largest photo the studio takes is MAX_INPUT_PIXELS, and no side is longer than this. */
+export const MASK_SIDE_MAX_PX = 65_536;
+
+const maskBytes = v.instance(Uint8Array, 'must be a Uint8Array of grey levels (0..255), one per pixel, row-major');
+
+/** The first mask of `set` whose length is not width × height, said as the check's predicate; null when all fit. */
+function misfitMask(set: { width: number; height: number; styles: readonly Uint8Array[]; content: Uint8Array | null }): string | null {
+  const pixels = set.width * set.height;
+  const named = [...set.styles.map((mask, k) => [`style mask ${k + 1}`, mask] as const), ...(set.content ? [['the content mask', set.content] as const] : [])];
+  const bad = named.find(([, mask]) => mask.length !== pixels);
+  return bad ? `must hold width × height bytes in each mask (${bad[0]} holds ${bad[1].length}; a ${set.width}x${set.height} mask needs ${pixels})` : null;
+}
+
+/**
+ * Painted masks: their size, one mask per style image (or none) and an optional content mask, each exactly width ×
+ * height bytes. Whether a mask is usable (not black everywhere) is the engine's to say (checkMask), at the host.
+ */
+export const MaskSetSchema = v.pipe(
+  v.strictObject(
+    {
+      width: wholeNumberIn(1, MASK_SIDE_MAX_PX),
+      height: wholeNumberIn(1, MASK_SIDE_MAX_PX),
+      styles: v.pipe(v.array(maskBytes, 'must be an array of masks, one per style image'), v.maxLength(MAX_STYLES, `must hold at most ${MAX_STYLES} masks`)),
+      content: v.nullable(maskBytes),
+    },
+    objectMessage('an object {width, height, styles, content}'),
+  ),
+  v.check((set) => set.width * set.height <= MAX_INPUT_PIXELS, `must be at most ${MAX_INPUT_PIXELS} pixels (width × height)`),
+  v.check((set) => misfitMask(set) === null, (issue) => misfitMask(issue.input as MaskSet) ?? 'must hold width × height bytes in each mask'),
+) satisfies v.GenericSchema<unknown, MaskSet>;
+
+const StartRunEntries = {
+  content: ImageInputSchema,
+  styles: v.pipe(
+    v.array(StyleInputSchema, 'must be an array of style images'),
+    v.minLength(1, 'must hold at least one style image'),
+    v.maxLength(MAX_STYLES, `must hold at most ${MAX_STYLES} style images`),
+    v.check((styles) => styles.some((s) => s.blend > 0), 'blend weights must not all be 0'),
+  ),
+  settings: StudioSettingsSchema,
+  timelapse: v.optional(
+    v.nullable(v.strictObject({ frameEvery: wholeNumberIn(1, 100_000) }, objectMessage('an object {frameEvery}, or null for no timelapse'))),
+  ),
+  masks: v.optional(v.nullable(MaskSetSchema)),
+};
+
+export const StartRunRequestSchema = v.pipe(
+  v.strictObject(StartRunEntries, objectMessage('an object {content, styles, settings}')),
+  // Each style its region: one style mask per style image, in style order (none: only a content mask, or no masks).
+  v.forward(
+    v.partialCheck(
+      [['styles'], ['masks', 'styles']],
+      (request) => !request.masks || request.masks.styles.length === 0 || request.masks.styles.length === request.styles.length,
+      (issue) => `must hold one mask per style image (${(issue.input as StartRunRequest).styles.length}), in style order, or none`,
     ),
-    settings: StudioSettingsSchema,
-    timelapse: v.optional(
-      v.nullable(v.strictObject({ frameEvery: wholeNumberIn(1, 100_000) }, objectMessage('an object {frameEvery}, or null for no timelapse'))),
-    ),
-  },
-  objectMessage('an object {content, styles, settings}'),
+    ['masks', 'styles'],
+  ),
 ) satisfies v.GenericSchema<unknown, StartRunRequest>;
 
 export const RunRefSchema = v.strictObject(
@@ -187,6 +231,14 @@ export const UpdateRunSettingsRequestSchema = v.strictObject(
   },
   objectMessage('an object {runId, settings}'),
 ) satisfies v.GenericSchema<unknown, UpdateRunSettingsRequest>;
+
+export const SetRunMasksRequestSchema = v.strictObject(
+  {
+    runId: RunRefSchema.entries.runId,
+    masks: v.nullable(MaskSetSchema),
+  },
+  objectMessage('an object {runId, masks}'),
+) satisfies v.GenericSchema<unknown, SetRunMasksRequest>;
 
 export const ExportImageRequestSchema = v.strictObject(
   {
@@ -289,7 +341,7 @@ export const StartBatchRequestSchema = v.strictObject(
       v.minLength(1, 'must hold at least one content image'),
       v.maxLength(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} images`),
     ),
-    styles: StartRunRequestSchema.entries.styles,
+    styles: StartRunEntries.styles,
     settings: StudioSettingsSchema,
   },
   objectMessage('an object {contents, styles, settings}'),
@@ -346,6 +398,7 @@ export const REQUEST_SCHEMAS = {
   resumeRun: RunRefSchema,
   stopRun: RunRefSchema,
   updateRunSettings: UpdateRunSettingsRequestSchema,
+  setRunMasks: SetRunMasksRequestSchema,
   estimateMemory: EstimateMemoryRequestSchema,
   exportImage: ExportImageRequestSchema,
   saveSettings: StudioSettingsSchema,

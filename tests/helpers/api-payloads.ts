@@ -20,6 +20,7 @@ export const VALID: { [M in PayloadMethod]: () => unknown } = {
   resumeRun: () => ({ runId: 'run-1-abcd' }),
   stopRun: () => ({ runId: 'run-1-abcd' }),
   updateRunSettings: () => ({ runId: 'run-1-abcd', settings: structuredClone(DEFAULT_STUDIO_SETTINGS) }),
+  setRunMasks: () => ({ runId: 'run-1-abcd', masks: { width: 2, height: 2, styles: [new Uint8Array([255, 255, 0, 0])], content: null } }),
   exportImage: () => ({ runId: 'run-1-abcd', format: 'png', sizePx: null }),
   saveSettings: () => structuredClone(DEFAULT_STUDIO_SETTINGS),
   fetchWeights: () => ({}),

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { RunEvent, StartRunRequest } from '../../src/shared/api.js';
+import type { MaskSet, RunEvent, StartRunRequest } from '../../src/shared/api.js';
 import { DEFAULT_STUDIO_SETTINGS, LAYER_NAMES, type StudioSettings } from '../../src/shared/studio-settings.js';
 import type { WorkerLocation } from '../../src/main/services/run-service.js';
 import { REPO_ROOT, hasShared, sharedPath } from './shared-data.js';
@@ -101,4 +101,17 @@ export class EventLog {
   next(runId: string, type: RunEvent['type'], predicate: (e: RunEvent) => boolean = () => true): Promise<RunEvent> {
     return this.waitFor((e) => e.runId === runId && e.type === type && predicate(e), undefined, `${type} of ${runId}`);
   }
+}
+
+/** One style mask at `width` × `height` painting rows [from, to) of it white (255), the rest black. */
+export function rowsMask(width: number, height: number, from: number, to: number): Uint8Array {
+  const mask = new Uint8Array(width * height);
+  mask.fill(255, from * width, to * width);
+  return mask;
+}
+
+/** A MaskSet of one style mask: the top or the bottom half of a `width` × `height` image. */
+export function halfMasks(half: 'top' | 'bottom', width = 64, height = 64): MaskSet {
+  const middle = Math.floor(height / 2);
+  return { width, height, styles: [half === 'top' ? rowsMask(width, height, 0, middle) : rowsMask(width, height, middle, height)], content: null };
 }

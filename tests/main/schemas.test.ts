@@ -148,3 +148,45 @@ describe('the other channels\' payloads', () => {
     }
   });
 });
+
+describe('masks (startRun.masks, setRunMasks)', () => {
+  const set = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({ width: 2, height: 2, styles: [new Uint8Array([255, 0, 255, 0])], content: null, ...overrides });
+  const start = (masks: unknown): unknown => ({ ...goodRequest(), masks });
+  const refused = (method: 'startRun' | 'setRunMasks', payload: unknown): string => {
+    const result = validateRequest(method, payload);
+    if (result.ok) throw new Error(`${method} accepted ${JSON.stringify(payload)}`);
+    expect(result.error.code).toBe('BAD_REQUEST');
+    return result.error.message;
+  };
+
+  it('accepts one mask per style image (or none) and a content mask, absent or null for no masks', () => {
+    expect(validateRequest('startRun', start(set()))).toEqual({ ok: true, value: start(set()) });
+    expect(validateRequest('startRun', start(set({ styles: [], content: new Uint8Array(4).fill(9) }))).ok).toBe(true);
+    expect(validateRequest('startRun', start(null)).ok).toBe(true);
+    expect(validateRequest('setRunMasks', { runId: 'run-1-ab', masks: set() }).ok).toBe(true);
+    expect(validateRequest('setRunMasks', { runId: 'run-1-ab', masks: null }).ok).toBe(true);
+    // Black everywhere is the engine's to refuse, in its words, at the host (run-service-masks.test.ts).
+    expect(validateRequest('startRun', start(set({ styles: [new Uint8Array(4)] }))).ok).toBe(true);
+  });
+
+  it('refuses a count that is not one per style image, naming it', () => {
+    expect(refused('startRun', start(set({ styles: [new Uint8Array(4), new Uint8Array(4)] })))).toMatch(/^startRun\.masks\.styles must hold one mask per style image \(1\), in style order, or none/);
+  });
+
+  it('refuses masks whose bytes are not width × height, naming the mask', () => {
+    expect(refused('startRun', start(set({ styles: [new Uint8Array(3)] })))).toMatch(/^startRun\.masks must hold width × height bytes in each mask \(style mask 1 holds 3; a 2x2 mask needs 4\)/);
+    expect(refused('startRun', start(set({ content: new Uint8Array(5) })))).toMatch(/\(the content mask holds 5; a 2x2 mask needs 4\)/);
+    expect(refused('setRunMasks', { runId: 'run-1-ab', masks: set({ width: 3 }) })).toMatch(/^setRunMasks\.masks must hold width × height bytes in each mask \(style mask 1 holds 4; a 3x2 mask needs 6\)/);
+  });
+
+  it('refuses anything but bytes 0..255, sizes that are not whole numbers from 1, and more pixels than a photo may have', () => {
+    expect(refused('startRun', start(set({ styles: [new Float32Array(4)] })))).toMatch(/^startRun\.masks\.styles\.0 must be a Uint8Array of grey levels \(0\.\.255\)/);
+    expect(refused('startRun', start(set({ styles: [[255, 0, 255, 0]] })))).toMatch(/^startRun\.masks\.styles\.0 must be a Uint8Array/);
+    expect(refused('startRun', start(set({ content: new Uint16Array(4) })))).toMatch(/^startRun\.masks\.content must be a Uint8Array/);
+    expect(refused('startRun', start(set({ width: 0 })))).toMatch(/^startRun\.masks\.width must be at least 1/);
+    expect(refused('startRun', start(set({ height: 1.5 })))).toMatch(/^startRun\.masks\.height must be a whole number/);
+    expect(refused('startRun', start(set({ width: 20_000, height: 20_000, styles: [] })))).toMatch(/^startRun\.masks must be at most 100000000 pixels/);
+    expect(refused('startRun', start({ ...set(), extra: 1 }))).toMatch(/^startRun\.masks\.extra is not a known field/);
+    expect(refused('setRunMasks', { runId: 'run-1-ab' })).toMatch(/^setRunMasks\.masks is missing/);
+  });
+});

@@ -156,12 +156,13 @@ export interface RunResult {
   readonly device: Device;
 }
 
-/** Steers a run from outside: pause, resume, stop, and loss weights that apply from the next iteration. */
+/** Steers a run from outside: pause, resume, stop, and loss weights and masks that apply from the next iteration. */
 export class RunController {
   private readonly abortController = new AbortController();
   private pausedGate: Promise<void> | null = null;
   private release: (() => void) | null = null;
   private pendingWeights: LossWeights | null = null;
+  private pendingMasks: LossMasks | null = null;
   private holding = false;
 
   get signal(): AbortSignal {
@@ -193,6 +194,14 @@ export class RunController {
     this.pendingWeights = weights;
   }
 
+  /**
+   * New masks of the kind the run was started with (as many style masks, a content mask or not: the graph's inputs),
+   * at any size; checked at the next iteration, where a mask that cannot be used fails the run (StyleObjective.setMasks).
+   */
+  setMasks(masks: LossMasks): void {
+    this.pendingMasks = masks;
+  }
+
   /** In answer to a 'converged' event: wait there (paused) instead of ending; resume() keeps going to the cap. */
   holdAtConvergence(): void {
     this.holding = true;
@@ -211,6 +220,13 @@ export class RunController {
     const w = this.pendingWeights;
     this.pendingWeights = null;
     return w;
+  }
+
+  /** @internal used by the run loop. */
+  takeMasks(): LossMasks | null {
+    const m = this.pendingMasks;
+    this.pendingMasks = null;
+    return m;
   }
 
   /** @internal */
@@ -399,6 +415,10 @@ export async function runStyleTransfer(
       if (weights) {
         objective.setWeights(weights);
         weightsChanged = true;
+      }
+      const masks = controller.takeMasks();
+      if (masks) objective.setMasks(masks);
+      if (weights || masks) {
         // Losses before and after measure different objectives.
         window?.reset();
         // Cached gradients and curvature pairs belong to the old objective.

@@ -1,5 +1,5 @@
 // Interrupted runs: the checkpoints a crash, a kill or a power loss left in the data folder, listed for the studio
-// and read back into a run request (settings and the images saved beside it) with the state to continue from.
+// and read back into a run request (settings, masks and the images saved beside it) with the state to continue from.
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import type { InterruptedRun, Result, StartRunRequest } from '../../shared/api.j
 import { errorText, fail, ok } from '../../shared/result.js';
 import { validateRequest } from '../../shared/schemas.js';
 import { CONTENT_FILE, parseStudioJob, styleFile, type StudioJob } from '../worker/run-checkpoint.js';
+import { maskSetOf } from '../worker/run-masks.js';
 
 export interface ResumableRun {
   request: StartRunRequest;
@@ -87,12 +88,20 @@ async function readStudioCheckpoint(runId: string, root: string): Promise<{ requ
       throw error;
     }
   };
+  let masks: ReturnType<typeof maskSetOf>;
+  try {
+    masks = maskSetOf(state.masks);
+  } catch (error) {
+    throw bad(errorText(error));
+  }
   const request = {
     content: await image(job.content.name, CONTENT_FILE),
     styles: await Promise.all(job.styles.map(async (style, i) => ({ image: await image(style.name, styleFile(i)), blend: style.blend }))),
     settings: job.settings,
     // A run that spooled a timelapse goes on spooling into the same frames (older checkpoints do not say: none).
     timelapse: job.timelapse ?? null,
+    // The masks it painted with last (mid-run edits included), from the checkpoint, not from the window.
+    ...(masks ? { masks } : {}),
   };
   return { request, checkpoint: { state, manifest } };
 }

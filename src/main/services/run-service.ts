@@ -3,10 +3,11 @@
 // checkpoints (interrupted-runs.ts). Pure Node (no Electron): the main process, the browser host and the tests use it.
 
 import { randomBytes } from 'node:crypto';
-import type { ErrorInfo, InterruptedRun, Result, RunEvent, RunRef, StartRunRequest, UpdateRunSettingsRequest } from '../../shared/api.js';
+import type { ErrorInfo, InterruptedRun, ResumedRun, Result, RunEvent, RunRef, SetRunMasksRequest, StartRunRequest, UpdateRunSettingsRequest } from '../../shared/api.js';
 import { fail, ok } from '../../shared/result.js';
 import { RUNS_KEPT } from '../../shared/studio-settings.js';
 import { applyMidRunChanges } from '../worker/run-settings.js';
+import { checkRunMasks } from '../worker/run-masks.js';
 import { timelapseSpool } from './video-service.js';
 import { isNstError, removeRun, type PlanarImage } from '../../engine/index.js';
 import { findInterruptedRuns, loadInterruptedRun, type ResumableRun } from './interrupted-runs.js';
@@ -65,6 +66,8 @@ interface RunRecord {
   state: RunQueueState;
   /** Held while queued; dropped once the worker has its copy. */
   request: StartRunRequest | null;
+  /** Its style images (masks sent mid-run are checked against them). */
+  styleCount: number;
   weightsPath: string;
   pauseOnStart: boolean;
   /** The queue position last announced, so a 'queued' event goes out only when it changes. */
@@ -129,12 +132,15 @@ export class RunService {
    */
   async startRun(request: StartRunRequest, options: { checkpoint?: boolean; holdAtConvergence?: boolean; queueLimit?: boolean } = {}): Promise<Result<RunRef>> {
     if (this.disposed) return fail('UNAVAILABLE', 'The studio is shutting down; no new runs can start.');
+    // Masks the engine would refuse (black everywhere) are refused here, before the run is queued.
+    const masks = request.masks ? checkRunMasks(request.masks, request.styles.length) : null;
+    if (masks && !masks.ok) return masks;
     const weights = await this.options.weights();
     if (weights.path === null) return fail('WEIGHTS_NOT_FOUND', weights.help);
     // Counted after the await, just before queueing: requests that arrive together must not all see room.
     if (options.queueLimit !== false && this.queue.length >= MAX_QUEUED_RUNS) return queueFull();
     const runId = `run-${++this.sequence}-${randomBytes(4).toString('hex')}`;
-    const record: RunRecord = { runId, state: 'queued', request, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: null, checkpoint: options.checkpoint ?? true, hold: options.holdAtConvergence ?? true, held: false };
+    const record: RunRecord = { runId, state: 'queued', request, styleCount: request.styles.length, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: null, checkpoint: options.checkpoint ?? true, hold: options.holdAtConvergence ?? true, held: false };
     this.enqueue(record);
     return ok({ runId });
   }
@@ -145,8 +151,8 @@ export class RunService {
     return ok(root ? await findInterruptedRuns(root, (runId) => this.isLive(runId)) : []);
   }
 
-  /** Queues an interrupted run again, under its own id, from its checkpoint (api.ts, resumeInterruptedRun). */
-  async resumeInterruptedRun({ runId }: RunRef): Promise<Result<RunRef>> {
+  /** Queues an interrupted run again, under its own id, from its checkpoint (api.ts, resumeInterruptedRun), with its masks. */
+  async resumeInterruptedRun({ runId }: RunRef): Promise<Result<ResumedRun>> {
     if (this.disposed) return fail('UNAVAILABLE', 'The studio is shutting down; no new runs can start.');
     const root = this.options.checkpoints?.root;
     if (!root) return fail('NO_CHECKPOINTS', 'This studio keeps no checkpoints, so it has no run to resume.');
@@ -158,9 +164,10 @@ export class RunService {
     // Asked again: a second resume of this run (another window, a double click) may have queued it meanwhile.
     if (this.isLive(runId)) return fail('ALREADY_RUNNING', `Run ${runId} is already ${this.runs.get(runId)!.state}.`);
     if (this.queue.length >= MAX_QUEUED_RUNS) return queueFull();
-    const record: RunRecord = { runId, state: 'queued', request: resumed.value.request, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: resumed.value.checkpoint, checkpoint: true, hold: true, held: false };
+    const { request } = resumed.value;
+    const record: RunRecord = { runId, state: 'queued', request, styleCount: request.styles.length, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: resumed.value.checkpoint, checkpoint: true, hold: true, held: false };
     this.enqueue(record);
-    return ok({ runId });
+    return ok({ runId, ...(request.masks ? { masks: request.masks } : {}) });
   }
 
   /**
@@ -240,6 +247,20 @@ export class RunService {
       if (record.state === 'queued' && record.request) {
         record.request = { ...record.request, settings: applyMidRunChanges(record.request.settings, settings) };
       } else this.worker.send({ type: 'update', runId: record.runId, settings });
+    });
+  }
+
+  /**
+   * Masks painted mid-run: from the next iteration; masks of another kind than the run's rebuild its network and
+   * continue from the current image ('rebuilt'). Refused as at start (checkRunMasks); ignored by a tiled run.
+   */
+  async setRunMasks({ runId, masks }: SetRunMasksRequest): Promise<Result<null>> {
+    const record = this.runs.get(runId);
+    const checked = record && masks ? checkRunMasks(masks, record.styleCount) : null;
+    if (checked && !checked.ok) return checked;
+    return this.control({ runId }, (record) => {
+      if (record.state === 'queued' && record.request) record.request = { ...record.request, masks };
+      else this.worker.send({ type: 'masks', runId: record.runId, masks });
     });
   }
 

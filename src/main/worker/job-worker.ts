@@ -36,6 +36,9 @@ port.on('message', (message: ParentToWorker) => {
     case 'update':
       current?.run.update(message.settings);
       break;
+    case 'masks':
+      current?.run.setMasks(message.masks);
+      break;
     case 'snapshot': {
       const reply = (image: Awaited<ReturnType<RunReporter['snapshot']>>): void =>
         post({ type: 'snapshot', requestId: message.requestId, image }, image ? [image.data.buffer as ArrayBuffer] : []);

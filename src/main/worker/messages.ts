@@ -1,7 +1,7 @@
 // The tagged messages between the worker host (services/worker-host.ts, the parent) and the job worker;
 // structured-cloned, buffers transferred.
 
-import type { RunEvent, StartRunRequest } from '../../shared/api.js';
+import type { MaskSet, RunEvent, StartRunRequest } from '../../shared/api.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import type { CheckpointManifest, PlanarImage, RenderState } from '../../engine/index.js';
 import type { WorkerCheckpointOptions } from './run-checkpoint.js';
@@ -41,6 +41,8 @@ export type ParentToWorker =
   /** keepCheckpoint: the app is quitting, not the user stopping: the run's last checkpoint stays, to be offered again. */
   | { type: 'stop'; runId: string; keepCheckpoint?: boolean }
   | { type: 'update'; runId: string; settings: StudioSettings }
+  /** Masks painted mid-run (checked by the service), or null: none. */
+  | { type: 'masks'; runId: string; masks: MaskSet | null }
   | { type: 'snapshot'; runId: string; requestId: number };
 
 export type WorkerToParent =

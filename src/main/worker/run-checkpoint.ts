@@ -1,10 +1,10 @@
 // A studio run's checkpoints, written by the job worker into <data>/runs/<runId>/: the engine's state, the
-// run's current settings, and (once, before the first checkpoint) the dropped images it was started from.
+// run's current settings and masks, and (once, before the first checkpoint) the dropped images it was started from.
 
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as v from 'valibot';
-import { CheckpointWriter, type CheckpointManifest, type RenderPlan, type RenderState, type RenderOptions, mapCheckpointSink, type CheckpointSink, parseCheckpointJob, type RunLock } from '../../engine/index.js';
+import { CheckpointWriter, type CheckpointManifest, type LossMasks, type RenderPlan, type RenderState, type RenderOptions, mapCheckpointSink, type CheckpointSink, parseCheckpointJob, type RunLock } from '../../engine/index.js';
 import type { StartRunRequest } from '../../shared/api.js';
 import { StudioSettingsSchema } from '../../shared/schemas.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
@@ -88,6 +88,8 @@ export interface RunCheckpoints {
   readonly renderOptions: Pick<RenderOptions, 'checkpoint' | 'resume'>;
   /** The run's settings changed (weights, layers): later checkpoints record them. */
   settingsChanged(settings: StudioSettings): void;
+  /** Masks were painted (null: none now): later checkpoints hold them, so a resumption paints with them. */
+  masksChanged(masks: LossMasks | null): void;
   /** The run stopped spooling frames (an out-of-memory retry started over): a resumed run records none. */
   timelapseStopped(): void;
   /** A rebuilt network: the render's checkpoint is dropped, the segment's are taken from its first iteration on. */
@@ -107,6 +109,8 @@ export interface RunCheckpoints {
 export function openRunCheckpoints(args: {
   readonly runId: string;
   readonly request: StartRunRequest;
+  /** The masks the run starts with (the engine's form of the request's), or null. */
+  readonly masks: LossMasks | null;
   readonly options: WorkerCheckpointOptions;
   readonly totalIterations: (plan: RenderPlan) => number;
   /** The timelapse the run spools, or null. */
@@ -154,8 +158,19 @@ export function openRunCheckpoints(args: {
     ...(args.lock ? { lock: args.lock } : {}),
   });
   if (args.resume) writer.continueFrom(args.resume.manifest);
+  // The render saves the masks it started with; the run's current ones replace them (one object per change: the
+  // writer writes a masks file when the object changes).
+  let masks = args.masks;
+  const withMasks = (state: RenderState): RenderState => {
+    const current: RenderState = { ...state };
+    delete (current as { masks?: LossMasks }).masks;
+    return masks ? { ...current, masks } : current;
+  };
   return {
-    renderOptions: { checkpoint: writer, ...(args.resume ? { resume: args.resume.state } : {}) },
+    renderOptions: { checkpoint: mapCheckpointSink(writer, withMasks), ...(args.resume ? { resume: args.resume.state } : {}) },
+    masksChanged: (next) => {
+      masks = next;
+    },
     settingsChanged: (next) => {
       settings = next;
       writer.setJob(job());
@@ -169,7 +184,7 @@ export function openRunCheckpoints(args: {
       segment = next;
       writer.setJob(job());
     },
-    segmentSink: (plan, current) => mapCheckpointSink(writer, (run): RenderState => ({ plan, phase: 'scale', stage: { index: 0, iterationsBefore: current.iterationsBefore, run } })),
+    segmentSink: (plan, current) => mapCheckpointSink(writer, (run): RenderState => withMasks({ plan, phase: 'scale', stage: { index: 0, iterationsBefore: current.iterationsBefore, run } })),
     remove: () => writer.remove(),
     close: () => writer.close(),
   };

@@ -1,5 +1,6 @@
 // One studio run in the job worker: decodes its images, renders them as memory allows, follows the user's
-// steering (pause, stop, weight and layer changes; a layer the graph lacks rebuilds it), timelapse and checkpoints.
+// steering (pause, stop, weight, layer and mask changes; a layer or a kind of mask the graph lacks rebuilds it),
+// timelapse and checkpoints.
 
 import {
   decodeImage,
@@ -16,6 +17,7 @@ import {
   settleAutoDevice,
   takeRun,
   type PlanarImage,
+  type LossMasks,
   type RenderEvent,
   type RenderPlan,
   type RunLock,
@@ -23,12 +25,14 @@ import {
   type RunSnapshot,
   type Vgg19Weights,
 } from '../../engine/index.js';
+import type { MaskSet } from '../../shared/api.js';
 import { MAX_INPUT_PIXELS } from '../../shared/schemas.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import { memoryLimitBytes } from '../services/memory-estimate.js';
 import type { StartMessage } from './messages.js';
 import { openRunCheckpoints, parseStudioJob, studioRunCommand, type RebuiltSegment, type RunCheckpoints } from './run-checkpoint.js';
 import type { RunReporter } from './run-reporter.js';
+import { lossMasks, maskRebuildReason } from './run-masks.js';
 import { applyMidRunChanges, engineRunSettings, graphLayersFor, lossWeights, rebuildReason, type GraphLayers } from './run-settings.js';
 
 const TILED_STEERING =
@@ -47,6 +51,12 @@ export class StudioRun {
   private settings: StudioSettings;
   /** The layers of the engine run in progress; null until the first one starts. */
   private graph: GraphLayers | null = null;
+  /** The masks in force (as started, or painted since); null: none. */
+  private masks: LossMasks | null;
+  /** The masks the engine run in progress was built with: their kind is its graph's. */
+  private graphMasks: LossMasks | null = null;
+  /** Masks were painted mid-run: later stages (scales) start with the request's and need them again. */
+  private masksChanged = false;
   /** Why the next engine run needs a new graph (set by an update; the current one is being stopped). */
   private rebuildPending: string | null = null;
   /** The rebuild to announce when the new engine run has started. */
@@ -77,6 +87,7 @@ export class StudioRun {
     private readonly weights: (path: string) => Promise<Vgg19Weights>,
   ) {
     this.settings = start.request.settings;
+    this.masks = start.request.masks ? lossMasks(start.request.masks) : null;
     this.paused = start.paused;
     if (start.paused) this.controller.pause();
   }
@@ -118,6 +129,23 @@ export class StudioRun {
       this.controller.stop();
     } else if (!this.rebuildPending) {
       this.controller.setWeights(lossWeights(this.settings, this.graph));
+    }
+  }
+
+  /** Masks painted mid-run: at the next iteration, or (another kind: turned on or off) by rebuilding the graph. */
+  setMasks(next: MaskSet | null): void {
+    // As with weights: a tiled run has no masks, and one waiting at convergence takes no changes.
+    if (this.plan?.mode === 'tiled' || this.held) return;
+    this.masks = next ? lossMasks(next) : null;
+    this.masksChanged = true;
+    this.checkpoints?.masksChanged(this.masks);
+    if (!this.graph) return;
+    const reason = maskRebuildReason(this.masks, this.graphMasks);
+    if (reason) {
+      this.rebuildPending ??= reason;
+      this.controller.stop();
+    } else if (!this.rebuildPending && this.masks) {
+      this.controller.setMasks(this.masks);
     }
   }
 
@@ -235,6 +263,7 @@ export class StudioRun {
     this.checkpoints = openRunCheckpoints({
       runId: this.runId,
       request: this.start.request,
+      masks: this.masks,
       options: this.start.checkpoint,
       totalIterations: (plan) => planIterations(plan, iterations, scales),
       timelapse: this.recorder ? { frameEvery: this.recorder.imageEvery } : null,
@@ -250,7 +279,9 @@ export class StudioRun {
     const started = this.start.request.settings;
     const resume = this.start.resume ?? null;
     this.graph = graphLayersFor(this.settings);
-    return renderStyleTransfer({ weights, content: images.content, styles: images.styles }, this.engineSettings(started.iterations, images), {
+    this.graphMasks = this.masks;
+    const masks = this.masks ? { masks: this.masks } : {};
+    return renderStyleTransfer({ weights, content: images.content, styles: images.styles, ...masks }, this.engineSettings(started.iterations, images), {
       scales: started.scales,
       styleScale: started.styleScale,
       tile: started.tile,
@@ -280,7 +311,9 @@ export class StudioRun {
     this.controller = new RunController();
     if (this.paused) this.controller.pause();
     this.graph = graphLayersFor(this.settings);
-    return runStyleTransfer({ weights, content: workContent, styles: workStyles, ...start }, this.engineSettings(segment.iterations, images), {
+    this.graphMasks = this.masks;
+    const masks = this.masks ? { masks: this.masks } : {};
+    return runStyleTransfer({ weights, content: workContent, styles: workStyles, ...masks, ...start }, this.engineSettings(segment.iterations, images), {
       controller: this.controller,
       onEvent: (event) => this.onEngineEvent(event),
       count: { before: segment.iterationsBefore, total: segment.iterationsBefore + segment.iterations },
@@ -379,6 +412,8 @@ export class StudioRun {
     }
     // Each scale starts from the settings' weights: changes made mid-run carry over.
     if (this.steered && this.graph && !this.rebuildPending && this.plan?.mode !== 'tiled') this.controller.setWeights(lossWeights(this.settings, this.graph));
+    // And from the request's masks: masks painted mid-run carry over too.
+    if (this.masksChanged && this.masks && !this.rebuildPending && this.plan?.mode !== 'tiled') this.controller.setMasks(this.masks);
     if (!this.startedReported) {
       this.startedReported = true;
       // The output's size (a coarse scale or a tile is smaller).

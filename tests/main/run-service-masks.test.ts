@@ -1,0 +1,108 @@
+// Masks through the studio's run path: a run request's masks reach the engine's loss, masks painted mid-run reach
+// the run at its next iteration (another kind of masks rebuilds its network), and masks the engine would refuse are
+// refused as data before they reach a run. Real uint8 VGG19, 64-px Tübingen / Starry Night.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunService } from '../../src/main/services/run-service.js';
+import type { MaskSet, RunEvent, StartRunRequest } from '../../src/shared/api.js';
+import { EventLog, WEIGHTS_DIR, halfMasks, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
+
+type Of<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
+
+const relative = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
+
+describe.skipIf(!studioDataPresent())('RunService with masks (real uint8 VGG19, 64 px)', () => {
+  let service: RunService;
+  let log: EventLog;
+
+  beforeAll(() => {
+    service = new RunService({ worker: tsJobWorker(), weights: async () => ({ path: WEIGHTS_DIR }), threads: 2, previewIntervalMs: 250 });
+    log = new EventLog(service);
+  });
+
+  afterAll(async () => {
+    await service?.dispose();
+  });
+
+  async function started(request: StartRunRequest): Promise<string> {
+    const result = await service.startRun(request);
+    if (!result.ok) throw new Error(`startRun failed: ${result.error.message}`);
+    return result.value.runId;
+  }
+
+  /** The run's progress losses, iteration by iteration, once it is done. */
+  async function losses(runId: string): Promise<Of<'progress'>[]> {
+    const end = await log.end(runId);
+    if (end.type !== 'done') throw new Error(`${runId} ended with ${JSON.stringify(end)}`);
+    return log.of(runId).filter((e): e is Of<'progress'> => e.type === 'progress');
+  }
+
+  // Adam's steps move each pixel by about the learning rate: at 1e-4 the image stays put, so the loss tells which
+  // masks are in force at each iteration.
+  const still = testSettings({ iterations: 3, learningRate: 1e-4 });
+
+  it('paints with the request\'s masks: white everywhere is the unmasked loss, the top half another one', async () => {
+    const request = await tubingenStarryRequest(still);
+    const white: MaskSet = { width: 64, height: 64, styles: [new Uint8Array(64 * 64).fill(255)], content: null };
+    const plain = await losses(await started(request));
+    const allWhite = await losses(await started({ ...request, masks: white }));
+    // A mask of another size is resized to the image by the engine: the top half at 32 x 16.
+    const top = await losses(await started({ ...request, masks: halfMasks('top', 32, 16) }));
+    expect(relative(allWhite[0]!.loss.total, plain[0]!.loss.total)).toBeLessThan(1e-4);
+    expect(relative(top[0]!.loss.total, plain[0]!.loss.total)).toBeGreaterThan(0.05);
+  });
+
+  it('takes masks painted mid-run at the next iteration, without a rebuild', async () => {
+    const settings = { ...still, iterations: 14 };
+    const request = await tubingenStarryRequest(settings);
+    const bottom = (await losses(await started({ ...request, masks: halfMasks('bottom') })))[0]!.loss.total;
+    const runId = await started({ ...request, masks: halfMasks('top') });
+    const sentAfter = (await log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 3)) as Of<'progress'>;
+    expect(await service.setRunMasks({ runId, masks: halfMasks('bottom') })).toEqual({ ok: true, value: null });
+    const progress = await losses(runId);
+    const top = progress[0]!.loss.total;
+    expect(relative(bottom, top)).toBeGreaterThan(0.05);
+    const phases = progress.map((p) => (relative(p.loss.total, top) < 1e-3 ? 'top' : relative(p.loss.total, bottom) < 1e-3 ? 'bottom' : `neither@${p.loss.iteration}`));
+    const switchAt = phases.indexOf('bottom');
+    // Every iteration paints with one or the other: the top half up to the change, the bottom half from the next one on.
+    expect(switchAt).toBeGreaterThanOrEqual(sentAfter.loss.iteration);
+    expect(phases.slice(0, switchAt).every((p) => p === 'top')).toBe(true);
+    expect(phases.slice(switchAt).every((p) => p === 'bottom')).toBe(true);
+    expect(log.of(runId).some((e) => e.type === 'rebuilt')).toBe(false);
+  });
+
+  it('rebuilds the network when masks are turned on mid-run, and goes on to its iteration count with them', async () => {
+    const settings = { ...still, iterations: 12 };
+    const request = await tubingenStarryRequest(settings);
+    const masked = (await losses(await started({ ...request, masks: halfMasks('top') })))[0]!.loss.total;
+    const runId = await started(request);
+    await log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 3);
+    expect(await service.setRunMasks({ runId, masks: halfMasks('top') })).toEqual({ ok: true, value: null });
+    const rebuilt = (await log.next(runId, 'rebuilt')) as Of<'rebuilt'>;
+    expect(rebuilt.reason).toBe('style masks were turned on');
+    const progress = await losses(runId);
+    expect(progress.map((p) => p.loss.iteration)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    for (const p of progress.filter((p) => p.loss.iteration > rebuilt.iteration)) expect(relative(p.loss.total, masked)).toBeLessThan(1e-3);
+    expect(relative(progress[0]!.loss.total, masked)).toBeGreaterThan(0.05);
+  });
+
+  it('refuses masks the engine would refuse, in its words, before they reach a run', async () => {
+    const request = await tubingenStarryRequest(still);
+    const black: MaskSet = { width: 64, height: 64, styles: [new Uint8Array(64 * 64)], content: null };
+    const sentence = 'Style mask 1 is black everywhere, so it gives no region: paint where it applies (white), or leave it out.';
+    expect(await service.startRun({ ...request, masks: black })).toEqual({ ok: false, error: { code: 'BAD_ARGUMENT', message: sentence } });
+    expect(await service.startRun({ ...request, masks: { ...halfMasks('top'), content: new Uint8Array(64 * 64) } })).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_ARGUMENT', message: expect.stringMatching(/^The content mask is black everywhere/) },
+    });
+
+    const runId = await started({ ...request, settings: { ...still, iterations: 200 }, masks: halfMasks('top') });
+    await log.next(runId, 'progress');
+    expect(await service.setRunMasks({ runId, masks: black })).toEqual({ ok: false, error: { code: 'BAD_ARGUMENT', message: sentence } });
+    const two = { ...halfMasks('top'), styles: [...halfMasks('top').styles, ...halfMasks('bottom').styles] };
+    expect(await service.setRunMasks({ runId, masks: two })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringMatching(/^2 style masks for 1 style image/) } });
+    expect(await service.stopRun({ runId })).toEqual({ ok: true, value: null });
+    // The run went on untouched by the refused masks until it was stopped.
+    expect(await log.end(runId)).toMatchObject({ type: 'done', stopped: true });
+  });
+});
