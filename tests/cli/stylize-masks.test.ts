@@ -1,5 +1,5 @@
 // `nst stylize --masks`: a 2-style, 2-region run on the built-in uint8 VGG19 whose regions each take their own style
-// (the region-fidelity check of docs/loss.md "Masks"), and what masks refuse (--tile N).
+// (the region-fidelity check of docs/loss.md "Masks"), and masks through tiles (cropped per tile).
 
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -36,6 +36,7 @@ async function rows(name: string, from: number, to: number): Promise<string> {
 beforeAll(async () => {
   await rows('top.png', 0, SIZE / 2);
   await rows('bottom.png', SIZE / 2, SIZE);
+  await rows('band.png', 0, SIZE / 6);
 });
 
 /** Rows [from, to) of a planar image. */
@@ -93,10 +94,27 @@ describe.skipIf(!present)(`nst stylize --masks: two styles split top/bottom (bui
   }, 90_000);
 });
 
-describe('nst stylize --masks refuses', () => {
-  it('--tile N beside masks (BAD_ARGUMENT, exit 2), before any image or weights are read', async () => {
-    const r = await runNst(['stylize', file('no-content.png'), file('no-style.png'), '-o', file('out.png'), '--masks', file('top.png'), '--tile', '128', '--weights', file('no-weights')]);
-    expect(r.stderr).toContain('nst: --tile 128 does not work with --masks or --content-mask yet (masks are not cropped per tile)');
-    expect(r.code).toBe(2);
-  });
+describe.skipIf(!present)(`nst stylize --masks with tiles (built-in uint8 VGG19, ${SIZE} px)`, () => {
+  it('--tile 64 crops the masks per tile: the run tiles (style A\'s band out of the lower tiles\' reach), finishes and writes the image', async () => {
+    const output = file('tiled.png');
+    const r = await runNst([
+      'stylize', sharedPath(...CONTENT), sharedPath(...STYLE_A), sharedPath(...STYLE_B), '-o', output,
+      '--masks', `${file('band.png')},${file('bottom.png')}`, '--content-mask', file('top.png'), '--weights', builtInWeightsFolder()!,
+      '--size', String(SIZE), '--tile', '64', '--tile-overlap', '16', '--style-layers', LAYERS.join(','), '--content-layers', 'block3_conv2',
+      '--iterations', '4', '--stop', 'off', '--device', 'cpu', '--threads', '1', '--checkpoint-every', '0', '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = jsonLines(r.stdout);
+    expect(lines.at(-1)).toMatchObject({ done: true, written: true, width: SIZE, height: SIZE, plan: { mode: 'tiled', tilePx: 64, tiles: 4 } });
+    // Tiles of 64 px at rows 0 and 32: style A's band (the top 16 rows) is dropped from the lower two, which
+    // still run all their iterations with style B's term; no loss is not finite.
+    const tileLines = lines.filter((l) => l.phase === 'tile');
+    expect(tileLines.map((l) => l.scale)).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4]);
+    for (const line of tileLines) {
+      expect(Number.isFinite(line.loss), JSON.stringify(line)).toBe(true);
+      expect(Object.keys(line.style as object).sort()).toEqual(LAYERS);
+    }
+    const painted = await decodeImage(output);
+    expect([painted.width, painted.height]).toEqual([SIZE, SIZE]);
+  }, 60_000);
 });

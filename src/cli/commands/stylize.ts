@@ -65,9 +65,6 @@ async function stylizeRun(contentPath: string, stylePaths: string[], raw: Record
   const options = readRenderOptions(raw, { styleCount: stylePaths.length });
   const { sizePx, scales, styleScale, tile, tileOverlapPx, memoryLimitBytes } = options;
   const maskPaths = readMaskPaths(text, { ...options.settings, styleCount: stylePaths.length });
-  if (typeof tile === 'number' && (maskPaths.styles.length > 0 || maskPaths.content !== undefined)) {
-    throw new NstError('BAD_ARGUMENT', `--tile ${tile} does not work with --masks or --content-mask yet (masks are not cropped per tile): use --tile auto or off; a run too large for memory is then optimised smaller and upsampled.`);
-  }
   const saveEvery = parseNumber('--save-every', text.saveEvery!, { min: 0, integer: true });
   let settings: RunSettings = { ...options.settings, imageEvery: saveEvery };
   const scaleCount = scaleSizes(sizePx, scales).length;

@@ -2,7 +2,7 @@
 
 import { NstError } from '../errors.js';
 import { type Mask, resizeMask } from '../io/mask.js';
-import { layerSpec } from './vgg19.js';
+import { type ConvLayerSpec, layerSpec } from './vgg19.js';
 
 /**
  * Where each style goes and where the photo stays (guided Grams; docs/loss.md "Masks"). Masks of another size than
@@ -50,19 +50,36 @@ export function prepareMasks(masks: LossMasks | undefined, target: MaskTarget): 
   };
   const prepared = { styles: styles.map((mask, k) => fit(mask, `Style mask ${k + 1}`)), content: masks?.content ? fit(masks.content, 'The content mask') : null };
   if (target.styleLayers.length > 0) {
-    const deepest = target.styleLayers.map((l) => layerSpec(l)).reduce((a, b) => (b.index > a.index ? b : a));
-    const pools = deepest.block - 1;
+    const deepest = deepestLayer(target.styleLayers);
     prepared.styles.forEach((mask, k) => {
-      if (!hasRegionWithin(mask, target.width, target.height, pools)) {
+      if (!styleRegionSeen({ width: target.width, height: target.height, data: mask }, target.styleLayers)) {
         throw new NstError(
           'BAD_ARGUMENT',
           `Style mask ${k + 1} covers only the last rows or columns of the ${target.width}x${target.height} image, which ${deepest.name} never sees ` +
-            `(its ${pools} pools drop odd rows and columns): paint a larger region.`,
+            `(its ${deepest.block - 1} pools drop odd rows and columns): paint a larger region.`,
         );
       }
     });
   }
   return prepared;
+}
+
+/**
+ * Whether the deepest of `styleLayers` sees any of the mask's region: a value > 0 where its floored 2x2 pools look
+ * (the first 2^p·⌊H/2^p⌋ rows and as many columns). Without it the guided Gram divides by Σ m² = 0.
+ */
+export function styleRegionSeen(mask: Mask, styleLayers: readonly string[]): boolean {
+  const span = 2 ** (deepestLayer(styleLayers).block - 1);
+  const rows = Math.floor(mask.height / span) * span;
+  const columns = Math.floor(mask.width / span) * span;
+  for (let y = 0; y < rows; y++) {
+    for (let x = 0; x < columns; x++) if (mask.data[y * mask.width + x]! > 0) return true;
+  }
+  return false;
+}
+
+function deepestLayer(layers: readonly string[]): ConvLayerSpec {
+  return layers.map((l) => layerSpec(l)).reduce((a, b) => (b.index > a.index ? b : a));
 }
 
 /**
@@ -81,15 +98,4 @@ export function checkMask(mask: Mask, label: string): void {
     any ||= v > 0;
   }
   if (!any) throw new NstError('BAD_ARGUMENT', `${label} is black everywhere, so it gives no region: paint where it applies (white), or leave it out.`);
-}
-
-/** Whether any value > 0 lies where `pools` floored 2x2 pools look: the first 2^p·⌊H/2^p⌋ rows and as many columns. */
-function hasRegionWithin(mask: Float32Array, width: number, height: number, pools: number): boolean {
-  const span = 2 ** pools;
-  const rows = Math.floor(height / span) * span;
-  const columns = Math.floor(width / span) * span;
-  for (let y = 0; y < rows; y++) {
-    for (let x = 0; x < columns; x++) if (mask[y * width + x]! > 0) return true;
-  }
-  return false;
 }

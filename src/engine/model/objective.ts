@@ -56,6 +56,12 @@ export interface ObjectiveSpec extends LossWeights {
    * need each style image's own Grams).
    */
   readonly styleTargets?: ReadonlyMap<string, Float32Array>;
+  /**
+   * With style masks: each style image's Grams A_l^k computed elsewhere, by canonical layer name, one C_l × C_l per
+   * style image in style order (tiled rendering passes the whole style images' to every tile). When given,
+   * `styleImages` is not read and the style masks are one per Gram.
+   */
+  readonly guidedTargets?: ReadonlyMap<string, readonly Float32Array[]>;
 }
 
 /** Each term's part of a total: the term times the weight the graph was fed (user weight × balance factor). */
@@ -111,7 +117,7 @@ export class StyleObjective {
 
   static async create(spec: ObjectiveSpec): Promise<StyleObjective> {
     validateWeights(spec);
-    if (spec.styleLayers.length > 0 && spec.styleImages.length === 0 && !spec.styleTargets) {
+    if (spec.styleLayers.length > 0 && spec.styleImages.length === 0 && !spec.styleTargets && !spec.guidedTargets) {
       throw new NstError('BAD_ARGUMENT', 'Style layers are selected but no style image was given.');
     }
     if (spec.contentLayers.length > 0 && !spec.contentImage) {
@@ -120,13 +126,15 @@ export class StyleObjective {
     if ((spec.masks?.styles?.length ?? 0) > 0 && spec.styleTargets) {
       throw new NstError('BAD_ARGUMENT', 'Style masks need each style image\'s own Grams, and the given style targets are one blended Gram per layer.');
     }
-    const maskTarget: MaskTarget = { width: spec.width, height: spec.height, styleCount: spec.styleImages.length, styleLayers: spec.styleLayers };
+    const styleCount = spec.guidedTargets ? guidedTargetCount(spec.guidedTargets) : spec.styleImages.length;
+    const maskTarget: MaskTarget = { width: spec.width, height: spec.height, styleCount, styleLayers: spec.styleLayers };
     const masks = prepareMasks(spec.masks, maskTarget);
     const guided = masks.styles.length > 0;
+    if (spec.guidedTargets && !guided) throw new NstError('BAD_ARGUMENT', 'Per-style targets are for style masks, and none were given.');
     const blend = spec.styleTargets || guided ? [] : normaliseBlend(spec.styleBlend, spec.styleImages.length);
     requireLargeEnough('The output image', spec.width, spec.height, [...spec.styleLayers, ...spec.contentLayers]);
     if (spec.contentImage) requireLargeEnough('The content image', spec.contentImage.width, spec.contentImage.height, spec.contentLayers);
-    if (!spec.styleTargets) {
+    if (!spec.styleTargets && !spec.guidedTargets) {
       spec.styleImages.forEach((image, i) => requireLargeEnough(`Style image ${i + 1}`, image.width, image.height, spec.styleLayers));
     }
     const { convAlgorithm, maxPoolGrad } = spec.execution;
@@ -139,7 +147,7 @@ export class StyleObjective {
       objective.feedMasks(masks);
       if (guided) {
         // Each style image against its own Gram A_l^k, in its own region.
-        const grams = await computeStyleGrams(spec, graph.styleLayers, session);
+        const grams = spec.guidedTargets ? checkedGuidedTargets(spec.guidedTargets, graph.styleLayers, styleCount) : await computeStyleGrams(spec, graph.styleLayers, session);
         for (const shape of graph.styleLayers) {
           const perStyle = grams.get(shape.layer)!;
           perStyle.forEach((gram, k) => (objective.feeds[io.styleTargetOf(shape.layer, k)] = session.tensor(gram, [shape.channels, shape.channels])));
@@ -368,6 +376,26 @@ function checkedStyleTargets(given: ReadonlyMap<string, Float32Array>, layers: r
     const gram = targets.get(layer);
     if (!gram || gram.length !== channels * channels) {
       throw new RangeError(`styleTargets["${layer}"] must hold ${channels}·${channels} values, got ${gram ? gram.length : 'none'}.`);
+    }
+  }
+  return targets;
+}
+
+/** How many styles given per-style targets are for: the count every layer has (RangeError when they differ). */
+function guidedTargetCount(given: ReadonlyMap<string, readonly Float32Array[]>): number {
+  const counts = new Set([...given.values()].map((grams) => grams.length));
+  if (counts.size !== 1) throw new RangeError(`guidedTargets must hold as many Grams for every layer, got ${[...counts].join(', ') || 'no layers'}.`);
+  return [...counts][0]!;
+}
+
+/** Given per-style Grams, `count` C × C matrices for each style layer (RangeError naming the layer otherwise). */
+function checkedGuidedTargets(given: ReadonlyMap<string, readonly Float32Array[]>, layers: readonly LayerShape[], count: number): Map<string, Float32Array[]> {
+  const targets = new Map<string, Float32Array[]>();
+  for (const [name, grams] of given) targets.set(canonicalLayerName(name), [...grams]);
+  for (const { layer, channels } of layers) {
+    const grams = targets.get(layer);
+    if (!grams || grams.length !== count || grams.some((gram) => gram.length !== channels * channels)) {
+      throw new RangeError(`guidedTargets["${layer}"] must hold ${count} Grams of ${channels}·${channels} values.`);
     }
   }
   return targets;

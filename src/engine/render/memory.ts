@@ -62,6 +62,9 @@ export interface RunShape {
   /** Style images held at once (default 1), each `styleScale` times the output's size (default 1). */
   readonly styleImages?: number;
   readonly styleScale?: number;
+  /** Style masks (guided Grams, one per style image; default 0) and whether a content mask (default false). */
+  readonly styleMasks?: number;
+  readonly contentMask?: boolean;
 }
 
 /** A run's shape and what executes it: the parts of its Execution (render/execution.ts) that decide its memory. */
@@ -151,7 +154,9 @@ function checkSpec(spec: EstimateSpec): void {
  * The forward tensors the loss graph keeps for its backward pass (see graph/vgg-graph.ts): the post-ReLU map F_i
  * of every conv whose ReLU mask is read (all but those followed by a max pool differentiated through its argmax
  * with the ReLU folded in), those pools' outputs (float32) and argmax indices (int64), the pools differentiated by
- * comparison (their outputs), then the content targets P_l and the style Grams A_l the graph is fed.
+ * comparison (their outputs), then the content targets P_l and the style Grams A_l the graph is fed. With masks
+ * (graph/ops/mask.ts, gram.ts, losses.ts): each mask's pooled levels, per style layer and style mask F ⊙ w_k (its
+ * backward multiplies by it again) and that style's own A_l^k; per content layer with a content mask m ⊙ (F − P).
  */
 export function keptTensors(spec: EstimateSpec): KeptTensor[] {
   checkSpec(spec);
@@ -177,14 +182,31 @@ export function keptTensors(spec: EstimateSpec): KeptTensor[] {
     push(layer.name, [layer.outChannels, height, width], FLOAT);
     if (pooled && pool === 'max') push(`block${layer.block}_pool`, poolShape, FLOAT);
   }
+  const styleMasks = style.length > 0 ? (spec.styleMasks ?? 0) : 0;
+  const contentMask = content.length > 0 && spec.contentMask === true;
+  const maskNames = [...Array.from({ length: styleMasks }, (_, k) => `style_mask/${k}`), ...(contentMask ? ['content_mask'] : [])];
+  const deepestBlock = VGG19_CONV_LAYERS[depth - 1]!.block;
+  for (const mask of maskNames) {
+    for (let block = 2; block <= deepestBlock; block++) {
+      const span = 2 ** (block - 1);
+      push(`${mask}/block${block}`, [1, Math.floor(spec.height / span), Math.floor(spec.width / span)], FLOAT);
+    }
+  }
   for (const name of content) {
     const layer = layerSpec(name);
     const { height, width } = featureSize(layer, spec.height, spec.width);
     push(`content_target/${name}`, [layer.outChannels, height, width], FLOAT);
+    if (contentMask) push(`content_masked_diff/${name}`, [layer.outChannels, height, width], FLOAT);
   }
   for (const name of style) {
-    const c = layerSpec(name).outChannels;
-    push(`style_target/${name}`, [c, c], FLOAT);
+    const layer = layerSpec(name);
+    const c = layer.outChannels;
+    if (styleMasks === 0) push(`style_target/${name}`, [c, c], FLOAT);
+    const { height, width } = featureSize(layer, spec.height, spec.width);
+    for (let k = 0; k < styleMasks; k++) {
+      push(`style_target/${name}/${k}`, [c, c], FLOAT);
+      push(`style_masked/${name}/${k}`, [c, height * width], FLOAT);
+    }
   }
   return out;
 }
@@ -226,9 +248,9 @@ export function estimateMemory(spec: EstimateSpec): MemoryEstimate {
   const transient = CALIBRATION.transientMaps * largestMap;
   const arenaPattern = (ARENA_COPIES - 1) * (arenaKept + transient);
   // The image, its gradient, the objective's bound input and output, the final evaluation's scratch, the content,
-  // and the style images at their own size.
+  // the style images at their own size, and each mask as read and at the image's size (fed from the objective).
   const styleScale = spec.styleScale ?? 1;
-  const imageBuffers = (6 + (spec.styleImages ?? 1) * styleScale * styleScale) * n * FLOAT;
+  const imageBuffers = (6 + (spec.styleImages ?? 1) * styleScale * styleScale) * n * FLOAT + 2 * maskCount(spec) * pixels * FLOAT;
 
   const m = spec.lbfgsHistory ?? 20;
   const optimizerFloats = { lbfgs: (2 * m + 6) * n, adam: 3 * n, gd: n }[spec.optimizer ?? 'lbfgs'];
@@ -312,7 +334,13 @@ export interface TilePlan {
  */
 export function tiledImageBytes(spec: EstimateSpec): number {
   const styleScale = spec.styleScale ?? 1;
-  return (4 + 1 / 3 + (spec.styleImages ?? 1) * styleScale * styleScale) * 3 * spec.width * spec.height * FLOAT;
+  // Masks: as read, and at the output's size for the tiles to crop (tiles/tile-masks.ts).
+  return ((4 + 1 / 3 + (spec.styleImages ?? 1) * styleScale * styleScale) * 3 + 2 * maskCount(spec)) * spec.width * spec.height * FLOAT;
+}
+
+/** Masks a run holds (one grey plane each): the style masks and the content mask. */
+function maskCount(spec: RunShape): number {
+  return (spec.styleMasks ?? 0) + (spec.contentMask === true ? 1 : 0);
 }
 
 export const DEFAULT_TILE_OVERLAP_PX = 64;

@@ -30,11 +30,18 @@ export interface RenderSpec {
   readonly settings: Pick<RunSettings, 'styleLayers' | 'contentLayers' | 'pool' | 'optimizer' | 'device' | 'convAlgorithm' | 'backend'>;
   readonly styleImages?: number;
   readonly styleScale?: number;
+  /** Style masks (one per style image, or none) and whether a content mask: what they add to memory (RunShape). */
+  readonly styleMasks?: number;
+  readonly contentMask?: boolean;
 }
 
 function renderShape(spec: RenderSpec): RunShape {
   const { styleLayers, contentLayers, pool, optimizer } = spec.settings;
-  return { width: spec.width, height: spec.height, styleLayers, contentLayers, pool, optimizer, styleImages: spec.styleImages ?? 1, styleScale: spec.styleScale ?? 1 };
+  return {
+    width: spec.width, height: spec.height, styleLayers, contentLayers, pool, optimizer, styleImages: spec.styleImages ?? 1, styleScale: spec.styleScale ?? 1,
+    ...(spec.styleMasks ? { styleMasks: spec.styleMasks } : {}),
+    ...(spec.contentMask ? { contentMask: true } : {}),
+  };
 }
 
 /**
@@ -158,7 +165,11 @@ const RETRY_SHARE = 0.85;
  */
 export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: RunSettings, options: RenderOptions): Promise<RenderResult> {
   const { width, height } = inputs.content;
-  const spec: RenderSpec = { width, height, settings, styleImages: inputs.styles.length, styleScale: options.styleScale ?? 1 };
+  const spec: RenderSpec = {
+    width, height, settings, styleImages: inputs.styles.length, styleScale: options.styleScale ?? 1,
+    ...(inputs.masks?.styles?.length ? { styleMasks: inputs.masks.styles.length } : {}),
+    ...(inputs.masks?.content ? { contentMask: true } : {}),
+  };
   const notices: string[] = [];
   const notice = (message: string): void => {
     notices.push(message);
@@ -168,7 +179,6 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
   let failure: string | null = null;
   let resume = options.resume;
   if (resume) checkResumePlan(resume, width, height);
-  const tile = tileWithMasks(inputs.masks, options.tile, resume);
   // A checkpoint of other weights is refused before anything is planned or built (each stage asks again, quietly).
   const weightsNotice = options.checkpoint?.useWeights?.(inputs.weights);
   if (weightsNotice) notice(weightsNotice);
@@ -178,7 +188,7 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
     let planned: ReturnType<typeof planRender>;
     try {
       // A resumed render keeps its plan: the stage it saved belongs to that plan (today's memory may differ).
-      planned = resume ? { plan: resume.plan, notice: null } : planRender(spec, limit, tile, options.tileOverlapPx);
+      planned = resume ? { plan: resume.plan, notice: null } : planRender(spec, limit, options.tile, options.tileOverlapPx);
     } catch (error) {
       if (failure === null || !(error instanceof NstError)) throw error;
       throw new NstError('RUNTIME_FAILURE', `Out of memory ${failure}, and ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`, { cause: error });
@@ -198,19 +208,6 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
       resume = undefined;
     }
   }
-}
-
-/**
- * The tile option a run with masks may take. Masks are not cropped per tile yet, so asked-for tiles (or a tiled
- * checkpoint) are refused rather than run without their masks, and `auto` never tiles: a run too large for memory is
- * optimised smaller and upsampled instead (said like any downscaled plan).
- */
-function tileWithMasks(masks: LossMasks | undefined, tile: TileOption, resume: RenderState | undefined): TileOption {
-  if (!hasMasks(masks)) return tile;
-  if (typeof tile === 'number' || resume?.plan.mode === 'tiled') {
-    throw new NstError('BAD_ARGUMENT', 'Masks do not work with tiled rendering yet: render without tiles (tile off), and a run too large for memory is optimised smaller and upsampled.');
-  }
-  return tile === 'auto' ? 'off' : tile;
 }
 
 function hasMasks(masks: LossMasks | undefined): masks is LossMasks {
@@ -247,20 +244,22 @@ async function execute(inputs: MultiScaleInputs, settings: RunSettings, options:
     ...(options.controller ? { controller: options.controller } : {}),
   };
   const sink = options.checkpoint;
+  // Saved with every checkpoint of the render, so a resumption paints the same regions.
+  const masks = hasMasks(inputs.masks) ? { masks: inputs.masks } : {};
   if (plan.mode === 'tiled') {
     let tiledResume: TiledState | undefined;
     if (resume?.phase === 'tile') {
       if (!resume.canvas || !resume.passInitialLoss) throw new NstError('BAD_ARGUMENT', 'The resume state is in a tile but holds no tile canvas.');
       tiledResume = { phase: 'tile', stage: resume.stage, canvas: resume.canvas, passInitialLoss: resume.passInitialLoss };
     } else if (resume) tiledResume = { phase: 'coherence', stage: resume.stage };
-    return runTiled(inputs, settings, {
+    return runTiled({ weights: inputs.weights, content: inputs.content, styles: inputs.styles, ...masks }, settings, {
       ...common,
       tilePx: plan.tilePx,
       overlapPx: plan.overlapPx,
       coherencePx: plan.coherencePx,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.onTile ? { onTile: options.onTile } : {}),
-      ...(sink ? { checkpoint: mapCheckpointSink(sink, (state: TiledState): RenderState => ({ plan, ...state })) } : {}),
+      ...(sink ? { checkpoint: mapCheckpointSink(sink, (state: TiledState): RenderState => ({ plan, ...state, ...masks })) } : {}),
       ...(tiledResume ? { resume: tiledResume } : {}),
     });
   }
@@ -269,7 +268,7 @@ async function execute(inputs: MultiScaleInputs, settings: RunSettings, options:
   const result = await runMultiScale({ ...inputs, content }, settings, {
     ...common,
     onEvent: (event, scale) => options.onEvent?.(event, { phase: 'scale', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
-    ...(sink ? { checkpoint: mapCheckpointSink(sink, (stage: StageState): RenderState => ({ plan, phase: 'scale', stage, ...(hasMasks(inputs.masks) ? { masks: inputs.masks } : {}) })) } : {}),
+    ...(sink ? { checkpoint: mapCheckpointSink(sink, (stage: StageState): RenderState => ({ plan, phase: 'scale', stage, ...masks })) } : {}),
     ...(resume ? { resume: resume.stage } : {}),
   });
   if (plan.mode === 'whole') return result;

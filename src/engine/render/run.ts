@@ -55,6 +55,8 @@ export interface RunInputs {
   readonly startImage?: Float32Array;
   /** Style Grams computed elsewhere (tiled rendering: the whole style image's); `styles` may then be empty. */
   readonly styleTargets?: ReadonlyMap<string, Float32Array>;
+  /** With style masks: each style image's Grams computed elsewhere (tiled rendering); `styles` may then be empty. */
+  readonly guidedTargets?: ReadonlyMap<string, readonly Float32Array[]>;
   /** Continue a checkpointed run: its image, optimizer state and objective scale replace `startImage` and `init`. */
   readonly resume?: RunSnapshot;
   /** Spatial control (docs/loss.md "Masks"), at any size: the objective resizes them to this run's image. */
@@ -327,8 +329,9 @@ export async function runStyleTransfer(
     styleImages: inputs.styles,
     contentImage: inputs.content,
     ...(inputs.styleTargets ? { styleTargets: inputs.styleTargets } : {}),
+    ...(inputs.guidedTargets ? { guidedTargets: inputs.guidedTargets } : {}),
     ...(inputs.masks ? { masks: inputs.masks } : {}),
-    execution: resolveExecution(settings, objectiveShape(inputs.content, settings, inputs.styleTargets ? [] : inputs.styles)),
+    execution: resolveExecution(settings, objectiveShape(inputs.content, settings, inputs.styleTargets || inputs.guidedTargets ? [] : inputs.styles)),
   });
   try {
     emit({ type: 'started', iteration: before + (resume?.iteration ?? 0), width, height, device: objective.device, fallbackReason: objective.fallbackReason, setupMs: performance.now() - setupStart });

@@ -4,16 +4,18 @@ import type { Execution } from '../../model/runtime/runtime.js';
 import { objectiveShape, resolveExecution } from '../execution.js';
 import { resizeImage } from '../../io/image.js';
 import { normaliseBlend, type LossBreakdown } from '../../model/objective.js';
-import { contentBalance, styleBalance, totalVariation, tvBalance } from '../../model/balance.js';
+import { contentBalance, guidedStyleBalance, styleBalance, totalVariation, tvBalance } from '../../model/balance.js';
+import type { LossMasks } from '../../model/masks.js';
 import type { PlanarImage } from '../../io/image.js';
 import { multiScaleIterations, resizeLongest, runMultiScale, type ScalesOption, type StageState } from '../multiscale.js';
-import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RenderEvent, type RunResult, type RunSettings } from '../run.js';
+import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RenderEvent, type RunInputs, type RunResult, type RunSettings } from '../run.js';
 import { canonicalLayerName } from '../../model/vgg19.js';
 import type { Vgg19Weights } from '../../weights/types.js';
 import { NstError } from '../../errors.js';
 import { TileCompositor, type CompositorState } from './compositor.js';
 import { cropImage, planTiles, type TileRect } from './layout.js';
 import { blockwiseStats } from './stats.js';
+import { outputMasks, tileMasks, type OutputMasks } from './tile-masks.js';
 
 /** Which part of a tiled (or plain) render an event belongs to. */
 export interface RenderPhase {
@@ -63,9 +65,15 @@ export interface TiledResult extends RunResult {
  * whole-image run's: the result's initial loss is the pass's, the final loss the last tile's. With `converge`, the
  * pass's last scale and each tile stop when their own picture is done (a tile is the output's pixels; the time goes
  * there); the result's stop is the last tile's.
+ *
+ * Masks (docs/loss.md "Masks"): the pass takes them as a multi-scale run does; each tile takes them resized to the
+ * output's size and cropped to its rectangle (tile-masks.ts), against each style image's whole Grams. A style whose
+ * crop has no region the deepest style layer sees has no say in that tile, and an all-zero content crop frees the
+ * photo there: those terms are dropped from the tile's objective; a tile left with no term keeps the image it
+ * started from.
  */
 export async function runTiled(
-  inputs: { weights: Vgg19Weights; content: PlanarImage; styles: readonly PlanarImage[] },
+  inputs: { weights: Vgg19Weights; content: PlanarImage; styles: readonly PlanarImage[]; masks?: LossMasks },
   settings: RunSettings,
   options: TiledOptions,
 ): Promise<TiledResult> {
@@ -94,7 +102,7 @@ export async function runTiled(
     iterations = resume.stage.iterationsBefore;
   } else {
     const passContent = options.coherencePx < longest ? await resizeLongest(inputs.content, options.coherencePx) : inputs.content;
-    const pass = await runMultiScale({ weights: inputs.weights, content: passContent, styles: inputs.styles }, settings, {
+    const pass = await runMultiScale({ weights: inputs.weights, content: passContent, styles: inputs.styles, ...(inputs.masks ? { masks: inputs.masks } : {}) }, settings, {
       scales: options.scales,
       styleScale,
       ...(options.controller ? { controller: options.controller } : {}),
@@ -110,21 +118,21 @@ export async function runTiled(
     iterations = pass.iterations;
   }
 
-  // The style images at the output's scale (styleScale × its longest side), as a whole-image run would see them.
-  const blend = normaliseBlend(settings.styleBlend, inputs.styles.length);
+  // The style images at the output's scale (styleScale × its longest side), as a whole-image run would see them:
+  // blended into one target per layer, or with style masks each image its own.
   const blockPx = Math.max(options.tilePx, 64);
-  const styleTargets = new Map<string, Float32Array>();
-  for (let s = 0; s < inputs.styles.length; s++) {
-    const style = await resizeLongest(inputs.styles[s]!, Math.max(16, Math.round(longest * styleScale)));
+  const styleGrams = new Map<string, Float32Array[]>();
+  for (const image of inputs.styles) {
+    const style = await resizeLongest(image, Math.max(16, Math.round(longest * styleScale)));
     const { grams } = await blockwiseStats(inputs.weights, style, { styleLayers: settings.styleLayers, contentLayers: [], pool: settings.pool, blockPx, execution });
-    for (const [layer, gram] of grams) {
-      const target = styleTargets.get(layer) ?? new Float32Array(gram.length);
-      for (let i = 0; i < gram.length; i++) target[i]! += blend[s]! * gram[i]!;
-      styleTargets.set(layer, target);
-    }
+    for (const [layer, gram] of grams) styleGrams.set(layer, [...(styleGrams.get(layer) ?? []), gram]);
   }
+  const masks = inputs.masks && ((inputs.masks.styles?.length ?? 0) > 0 || inputs.masks.content) ? outputMasks(inputs.masks, width, height) : null;
+  const guided = (masks?.styles.length ?? 0) > 0;
+  const styleTargets = guided ? null : blendedTargets(styleGrams, normaliseBlend(settings.styleBlend, inputs.styles.length));
+  const styleBalances = new Map([...styleGrams].map(([layer, grams]) => [layer, guided ? guidedStyleBalance(grams) : styleBalance(styleTargets!.get(layer)!)]));
   // Tiles attach no images to their events: a tile is not the picture; onTile hands out the canvas instead.
-  const tileSettings = { ...(settings.normalize ? await globallyBalanced(inputs, settings, styleTargets, blockPx, execution) : settings), imageEvery: 0 };
+  const tileSettings = { ...(settings.normalize ? await globallyBalanced(inputs, settings, styleBalances, blockPx, execution) : settings), imageEvery: 0 };
 
   let last: RunResult | null = null;
   let done: TileRect[] = [];
@@ -135,9 +143,18 @@ export async function runTiled(
     const iterationsBefore = iterations;
     // One canvas copy per tile, shared by that tile's snapshots (made only when something checkpoints).
     let canvas: CompositorState | null = null;
+    const start = cropImage(compositor.image(), rect);
+    const terms = tileTerms(masks, rect, tileSettings, styleTargets, styleGrams);
+    if (terms === null) {
+      // Nothing to optimise here (no style region, the photo free): the tile keeps the image it started from.
+      compositor.add(start, rect);
+      done = tiles.slice(0, t + 1);
+      if (options.onTile) options.onTile(compositor.image(), rect, t, tiles.length);
+      continue;
+    }
     const result = await runStyleTransfer(
-      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: cropImage(compositor.image(), rect).data, styleTargets, ...(resumeRun ? { resume: resumeRun } : {}) },
-      tileSettings,
+      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: start.data, ...terms.inputs, ...(resumeRun ? { resume: resumeRun } : {}) },
+      terms.settings,
       {
         ...(options.controller ? { controller: options.controller } : {}),
         onEvent: (event) => options.onEvent?.(event, { phase: 'tile', index: t, count: tiles.length, sizePx: Math.max(rect.width, rect.height) }),
@@ -154,7 +171,8 @@ export async function runTiled(
     if (options.onTile) options.onTile(compositor.image(), rect, t, tiles.length);
     if (result.stopped) break;
   }
-  if (!last) throw new NstError('RUNTIME_FAILURE', 'The tiled render ran no tile.');
+  // Only where the masks leave every tile without a term (a region too small for the deepest style layer in any tile).
+  if (!last) throw new NstError('BAD_ARGUMENT', 'No tile has a term to optimise: the style masks\' regions are too small for the deepest style layer in every tile; paint larger regions or render without tiles.');
   return { image: compositor.image(), iterations, initialLoss: passInitialLoss, finalLoss: last.finalLoss, stopped: last.stopped, stop: last.stop, device: last.device, tiles: done };
 }
 
@@ -163,17 +181,52 @@ export function tiledIterations(iterations: number, coherencePx: number, scales:
   return multiScaleIterations(iterations, coherencePx, scales) + iterations * tiles;
 }
 
+/** Each layer's blend of the style images' Grams (one target per layer, as a whole-image run without style masks). */
+function blendedTargets(styleGrams: ReadonlyMap<string, readonly Float32Array[]>, blend: readonly number[]): Map<string, Float32Array> {
+  const targets = new Map<string, Float32Array>();
+  for (const [layer, grams] of styleGrams) {
+    const target = new Float32Array(grams[0]!.length);
+    grams.forEach((gram, s) => {
+      for (let i = 0; i < gram.length; i++) target[i]! += blend[s]! * gram[i]!;
+    });
+    targets.set(layer, target);
+  }
+  return targets;
+}
+
+/**
+ * One tile's targets, masks and layers: the blended targets without style masks; with them the Grams and crops of
+ * the styles the tile's crop gives a region, and no style layers when it gives none; no content layers where the
+ * content mask's crop is all 0. Null when no term is left.
+ */
+function tileTerms(
+  masks: OutputMasks | null,
+  rect: TileRect,
+  settings: RunSettings,
+  styleTargets: ReadonlyMap<string, Float32Array> | null,
+  styleGrams: ReadonlyMap<string, readonly Float32Array[]>,
+): { inputs: Pick<RunInputs, 'styleTargets' | 'guidedTargets' | 'masks'>; settings: RunSettings } | null {
+  if (!masks) return { inputs: { styleTargets: styleTargets! }, settings };
+  const cut = tileMasks(masks, rect, settings.styleLayers);
+  const styleLayers = cut.styles?.length === 0 ? [] : settings.styleLayers;
+  const contentLayers = cut.content ? settings.contentLayers : [];
+  if (styleLayers.length + contentLayers.length === 0) return null;
+  const targets: Pick<RunInputs, 'styleTargets' | 'guidedTargets'> =
+    styleLayers.length === 0 ? {} : cut.styles === null ? { styleTargets: styleTargets! } : { guidedTargets: new Map([...styleGrams].map(([layer, grams]) => [layer, cut.styles!.map((k) => grams[k]!)])) };
+  return { inputs: { ...targets, ...(cut.masks ? { masks: cut.masks } : {}) }, settings: { ...settings, styleLayers, contentLayers } };
+}
+
 /** settings with `normalize` replaced by raw weights that carry the whole images' balance factors. */
 async function globallyBalanced(
   inputs: { weights: Vgg19Weights; content: PlanarImage; styles: readonly PlanarImage[] },
   settings: RunSettings,
-  styleTargets: ReadonlyMap<string, Float32Array>,
+  styleBalances: ReadonlyMap<string, number>,
   blockPx: number,
   execution: Execution,
 ): Promise<RunSettings> {
   const userLayerWeights = new Map(Object.entries(settings.layerWeights ?? {}).map(([l, w]) => [canonicalLayerName(l), w]));
   const layerWeights: Record<string, number> = {};
-  for (const [layer, gram] of styleTargets) layerWeights[layer] = (userLayerWeights.get(layer) ?? 1) * styleBalance(gram);
+  for (const [layer, balance] of styleBalances) layerWeights[layer] = (userLayerWeights.get(layer) ?? 1) * balance;
   let contentFactor = 1;
   if (settings.contentLayers.length > 0) {
     const { contentMeanSquare } = await blockwiseStats(inputs.weights, inputs.content, { styleLayers: [], contentLayers: settings.contentLayers, pool: settings.pool, blockPx, execution });
