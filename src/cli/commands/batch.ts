@@ -11,6 +11,7 @@ import { createProgress, say, writeJsonLine } from '../output.js';
 import { openStopScope, StoppedBySignal } from '../stop-signals.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
 import { addRenderOptions, decodeStyles, iterationRecord, readRenderOptions, round, stopRecord, stopSentence, type RenderOptionValues } from '../render-options.js';
+import { addMaskOptions, loadMasks, readMaskPaths, type MaskPaths } from '../mask-options.js';
 
 type RawOptions = Record<string, string | string[] | boolean | undefined>;
 
@@ -34,6 +35,7 @@ export function batchCommand(): Command {
     .option('--format <png|jpg>', 'output image format', 'png')
     .option('--force', 'when the folder holds a batch made with other settings, redo every item with these instead of refusing');
   addRenderOptions(command).option('--json', 'JSON lines on stdout: each iteration and each item (with its index and name), then a summary');
+  addMaskOptions(command);
   return command.action(async (raw: RawOptions) => batch(command, raw));
 }
 
@@ -65,10 +67,17 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
   if (!stylePaths?.length) throw new NstError('BAD_ARGUMENT', '--style: give one or more style images.');
   const format = parseChoice('--format', String(raw.format), ['png', 'jpg'] as const);
   if (typeof raw.weights === 'string') raw.weights = path.resolve(raw.weights);
+  // Recorded absolute, like the weights, so that --resume finds them from anywhere.
+  if (typeof raw.masks === 'string') raw.masks = raw.masks.split(',').map((p) => (p.trim() === '' ? p : path.resolve(p.trim()))).join(',');
+  if (typeof raw.contentMask === 'string') raw.contentMask = path.resolve(raw.contentMask);
   const options = readRenderOptions(raw as Record<string, string | boolean | undefined>, { styleCount: stylePaths.length });
+  const maskPaths = readMaskPaths(raw as Record<string, string | undefined>, { ...options.settings, styleCount: stylePaths.length });
+  checkMasksOutside(maskPaths, outDir);
 
-  // Styles and inputs before weights: a mistyped path fails at once.
+  // Styles, masks and inputs before weights: a mistyped path fails at once. The same masks serve every item: each
+  // run resizes them to its image.
   const styles = await decodeStyles(stylePaths, options);
+  const masks = await loadMasks(maskPaths);
   const { files, ignored } = await expandContentInputs(contentInputs, { excludeDir: outDir });
   const notice = (message: string): void => say(message);
   if (ignored.length > 0) notice(`ignoring ${ignored.length} file${ignored.length === 1 ? '' : 's'} that ${ignored.length === 1 ? 'is' : 'are'} not an image: ${ignored.map((f) => path.basename(f)).join(', ')}`);
@@ -93,6 +102,9 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
     originalColors: options.originalColors,
     format,
     styles: await Promise.all(stylePaths.map(fileSha256)),
+    // Only with masks, so a batch recorded without them keeps its settings' hash.
+    ...(maskPaths.styles.length > 0 ? { masks: await Promise.all(maskPaths.styles.map(fileSha256)) } : {}),
+    ...(maskPaths.content !== undefined ? { contentMask: await fileSha256(maskPaths.content) } : {}),
   };
   // One batch at a time in a folder, from its manifest on: two would redo each other's items (RUN_IN_USE).
   const owned = await takeBatchFolder(outDir, { command: 'nst batch', note: notice });
@@ -150,7 +162,7 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
       const progress = { bar: createProgress(multiScaleIterations(options.settings.iterations, options.sizePx, options.scales), !json) };
       try {
         const content = await decodeImage(item.input, { sizePx: options.sizePx });
-        const result = await renderStyleTransfer({ weights: weights!, content, styles }, options.settings, {
+        const result = await renderStyleTransfer({ weights: weights!, content, styles, masks }, options.settings, {
           ...renderOptions(options),
           controller: current,
           onNotice: (message) => notice(`${label}: ${message}`),
@@ -223,6 +235,19 @@ async function batch(command: Command, raw: RawOptions): Promise<void> {
 
 function renderOptions(options: RenderOptionValues): Pick<Parameters<typeof renderStyleTransfer>[2], 'scales' | 'styleScale' | 'tile' | 'tileOverlapPx' | 'memoryLimitBytes'> {
   return { scales: options.scales, styleScale: options.styleScale, tile: options.tile, tileOverlapPx: options.tileOverlapPx, memoryLimitBytes: options.memoryLimitBytes };
+}
+
+/**
+ * Masks may not lie directly in the output folder: a painting named like one (an input a.png, a mask a.png) would be
+ * written over it, and the batch's rerun would read the painting as the mask.
+ */
+function checkMasksOutside(masks: MaskPaths, outDir: string): void {
+  const named = [...masks.styles.map((file) => ['--masks', file] as const), ...(masks.content !== undefined ? [['--content-mask', masks.content] as const] : [])];
+  for (const [option, file] of named) {
+    if (path.dirname(path.resolve(file)) === outDir) {
+      throw new NstError('BAD_ARGUMENT', `${option}: ${file} is in the output folder ${outDir}, where the paintings are written (one could be written over it): keep masks elsewhere.`);
+    }
+  }
 }
 
 /** A file-system refusal that is not this item's fault: the disk is full, or writing into the output folder failed. */
