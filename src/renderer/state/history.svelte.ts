@@ -1,8 +1,11 @@
-// The runs the studio finished: a thumbnail, the settings they used, their id for re-export, and their image to show
-// again. Kept across reloads in the window's storage, bounded: the newest MAX_ENTRIES, each with a small JPEG.
+// The runs the studio finished: a thumbnail, the settings and masks they used, their id for re-export, and their
+// image to show again. Kept across reloads in the window's storage, bounded: the newest MAX_ENTRIES, each with a
+// small JPEG and its masks packed (mask-pack.ts).
 
+import type { MaskSet } from '../../shared/api.js';
 import { RUNS_KEPT, type StudioSettings } from '../../shared/studio-settings.js';
 import { encodeScaled } from '../Drop/read-image.js';
+import { fromBase64, packMasks, toBase64, unpackMasks, type PackedMasks } from '../lib/mask-pack.js';
 import type { FinishedRun } from './run.svelte.js';
 
 export interface HistoryEntry {
@@ -17,6 +20,8 @@ export interface HistoryEntry {
   finalLoss: number;
   device: string | null;
   settings: StudioSettings;
+  /** The masks it painted with last; null: none. After a reload, null until they are unpacked (a moment). */
+  masks: MaskSet | null;
   finishedAt: Date;
   /**
    * Read back from the storage, not finished in this session: the host no longer has its image or frames (it keeps a
@@ -25,10 +30,11 @@ export interface HistoryEntry {
   earlierSession: boolean;
 }
 
-/** An entry as stored: plain JSON, its image as base64. */
-interface StoredEntry extends Omit<HistoryEntry, 'jpeg' | 'thumbUrl' | 'finishedAt' | 'earlierSession'> {
+/** An entry as stored: plain JSON, its image as base64, its masks packed (absent in entries stored before masks). */
+interface StoredEntry extends Omit<HistoryEntry, 'jpeg' | 'thumbUrl' | 'finishedAt' | 'earlierSession' | 'masks'> {
   jpegBase64: string;
   finishedAt: string;
+  masks?: PackedMasks | null;
 }
 
 export const HISTORY_STORAGE_KEY = 'neural-style-studio.history.v1';
@@ -37,12 +43,6 @@ export const MAX_ENTRIES = RUNS_KEPT;
 /** Longest side of a stored image (about 30–80 kB as JPEG): the preview shows it at the run's size. */
 const STORED_SIDE_PX = 512;
 
-const toBase64 = (bytes: Uint8Array): string => {
-  let text = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(text);
-};
-const fromBase64 = (text: string): Uint8Array => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 const jpegUrl = (jpeg: Uint8Array): string => URL.createObjectURL(new Blob([jpeg.slice()], { type: 'image/jpeg' }));
 
 /** A stored entry read back, or null when it is not one (another version's, or damaged): it is left out. */
@@ -56,13 +56,13 @@ function revive(value: unknown): HistoryEntry | null {
     return null;
   }
   const { runId, width, height, iterations, stopped, finalLoss, device, settings, finishedAt } = stored as StoredEntry;
-  return { runId, jpeg, thumbUrl: jpegUrl(jpeg), width, height, iterations, stopped, finalLoss, device, settings, finishedAt: new Date(finishedAt), earlierSession: true };
+  return { runId, jpeg, thumbUrl: jpegUrl(jpeg), width, height, iterations, stopped, finalLoss, device, settings, masks: null, finishedAt: new Date(finishedAt), earlierSession: true };
 }
 
-/** The stored form of an entry, with its image (made small) as base64. */
-function storedForm(entry: HistoryEntry, smallJpeg: Uint8Array): StoredEntry {
+/** The stored form of an entry, with its image (made small) as base64 and its masks packed. */
+function storedForm(entry: HistoryEntry, smallJpeg: Uint8Array, masks: PackedMasks | null): StoredEntry {
   const { runId, width, height, iterations, stopped, finalLoss, device, settings, finishedAt } = entry;
-  return { runId, width, height, iterations, stopped, finalLoss, device, settings, finishedAt: finishedAt.toISOString(), jpegBase64: toBase64(smallJpeg) };
+  return { runId, width, height, iterations, stopped, finalLoss, device, settings, masks, finishedAt: finishedAt.toISOString(), jpegBase64: toBase64(smallJpeg) };
 }
 
 export class HistoryState {
@@ -88,6 +88,7 @@ export class HistoryState {
       finalLoss: run.loss.total,
       device: run.device,
       settings: structuredClone(run.settings),
+      masks: run.masks,
       finishedAt: new Date(),
       earlierSession: false,
     };
@@ -123,20 +124,35 @@ export class HistoryState {
       this.stored.push(value as StoredEntry);
     }
     this.entries = entries;
+    void this.unpackStoredMasks();
+  }
+
+  /** Stored entries' masks, unpacked (asynchronously: DecompressionStream) into their entries. */
+  private async unpackStoredMasks(): Promise<void> {
+    const unpacked = new Map<string, MaskSet>();
+    for (const stored of this.stored) {
+      const masks = stored.masks ? await unpackMasks(stored.masks) : null;
+      if (masks) unpacked.set(stored.runId, masks);
+    }
+    if (unpacked.size === 0) return;
+    this.entries = this.entries.map((e) => (e.earlierSession && !e.masks && unpacked.has(e.runId) ? { ...e, masks: unpacked.get(e.runId)! } : e));
   }
 
   /** Stores the entry with its image made small; when the storage is full, older entries give way. */
   private async persist(entry: HistoryEntry): Promise<void> {
     if (!this.storage) return;
     let small: Uint8Array;
+    let masks: PackedMasks | null;
     try {
       const bitmap = await createImageBitmap(new Blob([entry.jpeg.slice()], { type: 'image/jpeg' }));
       small = new Uint8Array(await (await encodeScaled(bitmap, STORED_SIDE_PX, { type: 'image/jpeg', quality: 0.8 })).blob.arrayBuffer());
       bitmap.close();
+      // At full size: a mask made small would lose the edges painted; packed, they are kilobytes.
+      masks = entry.masks ? await packMasks(entry.masks) : null;
     } catch {
       return;
     }
-    this.stored = [storedForm(entry, small), ...this.stored.filter((s) => s.runId !== entry.runId)].slice(0, MAX_ENTRIES);
+    this.stored = [storedForm(entry, small, masks), ...this.stored.filter((s) => s.runId !== entry.runId)].slice(0, MAX_ENTRIES);
     while (this.stored.length > 0) {
       try {
         this.storage.setItem(HISTORY_STORAGE_KEY, JSON.stringify(this.stored));

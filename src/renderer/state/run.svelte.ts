@@ -1,7 +1,9 @@
 // The current run as the window shows it: status, progress, rate and ETA, loss history, latest preview, device.
 
-import type { ErrorInfo, InterruptedRun, LossPoint, PreviewFrame, RenderPlanInfo, Result, RunEvent, RunRef, StartRunRequest, StopInfo, StudioApi } from '../../shared/api.js';
+import type { ErrorInfo, InterruptedRun, LossPoint, MaskSet, PreviewFrame, RenderPlanInfo, Result, RunEvent, RunRef, StartRunRequest, StopInfo, StudioApi } from '../../shared/api.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
+import { Debouncer } from '../lib/debouncer.js';
+import type { MaskState } from './masks.svelte.js';
 import { liveKey } from './settings.svelte.js';
 
 /** 'converged': the picture stopped changing and the run waits there; Keep going continues it, a new run ends it. */
@@ -21,6 +23,20 @@ export interface FinishedRun {
   stopped: boolean;
   device: string | null;
   settings: StudioSettings;
+  /** The masks it painted with last (mid-run edits included); null: none. */
+  masks: MaskSet | null;
+}
+
+/** Masks painted during a run reach it once the edits pause this long (each is a whole set of layers). */
+export const MASK_STEER_DELAY_MS = 250;
+
+/**
+ * The editor shows a run's masks (a history entry's, a resumed run's): restored and turned on, or turned off for a
+ * run without masks. Without a photo there is nothing to paint them over (MaskState.restore ignores them).
+ */
+export function showRunMasks(editor: MaskState, set: MaskSet | null, sentence: string): void {
+  if (set) editor.restore(set, sentence);
+  editor.enabled = set !== null;
 }
 
 const ACTIVE: readonly RunStatus[] = ['starting', 'queued', 'running', 'paused', 'stopping'];
@@ -78,34 +94,66 @@ export class RunState {
   /** Events that arrive before startRun has answered with the run's id. */
   private early: RunEvent[] = [];
   private readonly unsubscribe: () => void;
+  /** The masks the run paints with (as started, or last sent), and which edit of the editor's they are. */
+  private runMasks: MaskSet | null = null;
+  private sentMasksKey = '';
+  private readonly maskSender = new Debouncer(MASK_STEER_DELAY_MS);
 
   constructor(
     private readonly api: StudioApi,
     private readonly onFinished: (run: FinishedRun) => void,
+    /** The window's mask editor: a run starts with its masks, and edits made while it runs steer it. */
+    private readonly masks: MaskState | null = null,
   ) {
     this.unsubscribe = api.onRunEvent((event) => this.handle(event));
   }
 
   dispose(): void {
     this.unsubscribe();
+    this.maskSender.cancel();
     this.frame?.close();
   }
 
+  /** Starts a run with the editor's masks (when they are on). */
   async start(request: StartRunRequest): Promise<void> {
-    await this.begin(request.settings, () => this.api.startRun(request));
+    const masks = this.masks?.current() ?? null;
+    const key = this.masksKey();
+    await this.begin(request.settings, () => this.api.startRun(masks ? { ...request, masks } : request), masks, key);
   }
 
-  /** Continues a run an earlier session left unfinished (its checkpoint); its iterations count on from there. */
+  /**
+   * Continues a run an earlier session left unfinished (its checkpoint); its iterations count on from there. Its masks
+   * come back from the checkpoint into the editor (when it has the photo to show them over).
+   */
   async resumeInterrupted(interrupted: InterruptedRun): Promise<void> {
-    await this.begin(interrupted.settings, () => this.api.resumeInterruptedRun({ runId: interrupted.runId }));
-    if (this.runId) this.marks = [{ iteration: interrupted.iteration, label: 'resumed' }];
+    let resumedMasks: MaskSet | null = null;
+    await this.begin(
+      interrupted.settings,
+      async () => {
+        const result = await this.api.resumeInterruptedRun({ runId: interrupted.runId });
+        if (result.ok) {
+          resumedMasks = result.value.masks ?? null;
+          if (this.masks) showRunMasks(this.masks, resumedMasks, 'Masks of the resumed run restored.');
+        }
+        return result;
+      },
+      null,
+      null,
+    );
+    if (this.runId) {
+      this.marks = [{ iteration: interrupted.iteration, label: 'resumed' }];
+      this.runMasks = resumedMasks;
+    }
   }
 
-  private async begin(settings: StudioSettings, call: () => Promise<Result<RunRef>>): Promise<void> {
+  /** `masksKey`: which edit `masks` are (null: as the editor is once the run has its id, for a resumed run). */
+  private async begin(settings: StudioSettings, call: () => Promise<Result<RunRef>>, masks: MaskSet | null, masksKey: string | null): Promise<void> {
     if (this.active) return;
     this.reset();
     this.status = 'starting';
     this.settings = settings;
+    this.runMasks = masks;
+    this.sentMasksKey = masksKey ?? '';
     this.sentLiveKey = liveKey(settings);
     this.iterations = settings.iterations;
     const result = await call();
@@ -115,12 +163,15 @@ export class RunState {
       return;
     }
     this.runId = result.value.runId;
+    if (masksKey === null) this.sentMasksKey = this.masksKey();
     const early = this.early.filter((e) => e.runId === this.runId);
     this.early = [];
     for (const event of early) this.handle(event);
     const held = this.heldSettings;
     this.heldSettings = null;
     if (held) this.steer(held);
+    // Edits made while startRun was answering.
+    this.steerMasks();
   }
 
   async pause(): Promise<void> {
@@ -188,6 +239,31 @@ export class RunState {
     void this.api.updateRunSettings({ runId: this.runId, settings }).then((r) => this.check(r));
   }
 
+  /**
+   * Masks painted while the run goes reach it at its next iteration, once the edits pause (MASK_STEER_DELAY_MS): the
+   * editor's current masks (null when turned off), marked on the chart. App calls it on every edit.
+   */
+  steerMasks(): void {
+    if (!this.masks || !this.steerable || this.masksKey() === this.sentMasksKey) return;
+    if (!this.runId || !['running', 'paused', 'queued'].includes(this.status)) return;
+    this.maskSender.schedule(() => this.sendMasks());
+  }
+
+  private sendMasks(): void {
+    const key = this.masksKey();
+    if (!this.runId || !this.steerable || key === this.sentMasksKey || !['running', 'paused', 'queued'].includes(this.status)) return;
+    const masks = this.masks?.current() ?? null;
+    this.sentMasksKey = key;
+    this.runMasks = masks;
+    this.marks = [...this.marks, { iteration: this.iteration, label: 'masks changed' }];
+    void this.api.setRunMasks({ runId: this.runId, masks }).then((r) => this.check(r));
+  }
+
+  /** Which edit of the editor's masks is current: its version, and whether they are on at all. */
+  private masksKey(): string {
+    return this.masks ? `${this.masks.enabled && this.masks.hasPhoto}:${this.masks.version}` : '';
+  }
+
   dismissError(): void {
     this.error = null;
   }
@@ -217,6 +293,7 @@ export class RunState {
     this.frameCount = 0;
     this.early = [];
     this.heldSettings = null;
+    this.maskSender.cancel();
   }
 
   private handle(event: RunEvent): void {
@@ -284,7 +361,7 @@ export class RunState {
         this.stopInfo = event.stop;
         this.marks = [...this.marks, { iteration: event.iteration, label: 'converged' }];
         this.showFrame(event.final);
-        this.onFinished({ runId: event.runId, final: event.final, loss: event.loss, iterations: event.iteration, stopped: false, device: this.device, settings: this.settings! });
+        this.onFinished({ runId: event.runId, final: event.final, loss: event.loss, iterations: event.iteration, stopped: false, device: this.device, settings: this.settings!, masks: this.runMasks });
         break;
       case 'done': {
         const recorded = this.status === 'converged';
@@ -303,6 +380,7 @@ export class RunState {
           stopped: event.stopped,
           device: this.device,
           settings: this.settings!,
+          masks: this.runMasks,
         });
         break;
       }
