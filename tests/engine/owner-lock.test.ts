@@ -114,6 +114,28 @@ describe.skipIf(process.platform !== 'linux')('owner locks (Linux: start times f
     expect(await inspectOwnerLock(file)).toEqual({ state: 'free' });
   });
 
+  it('a takeover guard left by a taker that died is stale at once; a live taker\'s is respected', async () => {
+    const file = path.join(tmp(), 'owner.pid');
+    const guard = `${file}.takeover`;
+    const dead = deadPid();
+    await writeFile(file, `${dead}\n`);
+    // What a taker killed inside its takeover leaves: the guard naming it, the stale lock still in place.
+    await writeFile(guard, JSON.stringify({ pid: deadPid(), start: null, host: os.hostname(), token: 'c'.repeat(24), command: 'nst resume x', since: null }));
+    const started = performance.now();
+    const lock = await acquireOwnerLock(file, { command: 'nst resume x' });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(lock.replaced).toMatchObject({ state: 'stale', owner: { pid: dead } });
+    await lock.release();
+    await expect(readFile(guard)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    // A live taker's guard (a process that is running, with its own start time) stays: the lock is not taken.
+    const pid = await unrelatedProcess();
+    await writeFile(file, `${dead}\n`);
+    await writeFile(guard, JSON.stringify({ pid, start: await processStartTime(pid), host: os.hostname(), token: 'd'.repeat(24), command: 'nst resume x', since: null }));
+    await expect(acquireOwnerLock(file, { command: 'nst resume x' })).rejects.toBeInstanceOf(LockHeld);
+    expect(JSON.parse(await readFile(guard, 'utf8'))).toMatchObject({ pid });
+  });
+
   it('a folder that does not exist is ENOENT, not a lock taken', async () => {
     await expect(acquireOwnerLock(path.join(tmp(), 'gone', 'owner.pid'), { command: 'x' })).rejects.toMatchObject({ code: 'ENOENT' });
   });

@@ -4,10 +4,11 @@
 // A lock is a small JSON record (pid, the process's start time, this machine, a random token, the command) that
 // appears at its path in one step: written beside it, then hard-linked into place (link fails when the path is
 // taken, so of two takers exactly one wins); where links are not supported, created with O_EXCL. A stale lock is
-// replaced only under a short-lived guard folder, after checking it is still the lock that was judged.
+// replaced only under a short-lived guard (a lock file of the same kind naming its taker), after checking it is
+// still the lock that was judged.
 
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { temporaryPath } from './atomic-file.js';
 import { isProcessAlive, processCommandLine, processStartTime, startTimeBoot, bootId } from './process-alive.js';
@@ -64,7 +65,7 @@ export class LockHeld extends Error {
  */
 const heldTokens = new Set<string>();
 
-/** A takeover guard older than this belongs to a taker that died in its few milliseconds of work. */
+/** A takeover guard that does not say who took it, older than this, belongs to a taker that died in its work. */
 const GUARD_STALE_MS = 10_000;
 const ATTEMPTS = 20;
 
@@ -97,7 +98,7 @@ export async function acquireOwnerLock(file: string, options: { command: string;
       const verdict = await judge(seen);
       if (verdict.state === 'free') continue;
       if (verdict.state !== 'stale' && !within(verdict.state, options.takeOver ?? 'stale')) throw new LockHeld(file, verdict);
-      if (await replaceIfUnchanged(file, seen.raw)) replaced = verdict;
+      if (await replaceIfUnchanged(file, seen.raw, record)) replaced = verdict;
       else await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
     }
     const last = await inspectOwnerLock(file);
@@ -116,6 +117,14 @@ export async function inspectOwnerLock(file: string): Promise<OwnerVerdict> {
 /** Whether a taker that goes as far as `takeOver` may replace a lock judged `state`. */
 function within(state: 'unknown' | 'live', takeOver: TakeOver): boolean {
   return takeOver === 'live' || (takeOver === 'unknown' && state === 'unknown');
+}
+
+/**
+ * The lock `lock` once the folder it was taken in has been renamed so that its file is now `file` (a folder made
+ * with its lock already inside, then renamed into place: persist/run-lock.ts's createRun).
+ */
+export function movedOwnerLock(lock: HeldLock, file: string): HeldLock {
+  return held(file, lock.record, lock.replaced);
 }
 
 function held(file: string, record: OwnerRecord, replaced: HeldLock['replaced']): HeldLock {
@@ -158,18 +167,15 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
 }
 
 /**
- * Replaces a stale lock: under a guard folder only one taker at a time checks that the lock is still the one it
- * judged (`raw`) and removes it. False when another taker holds the guard (the caller looks again).
+ * Replaces a stale lock: under a guard (a lock file beside it, naming its taker) only one taker at a time checks
+ * that the lock is still the one it judged (`raw`) and removes it. False when another taker holds the guard (the
+ * caller looks again).
  */
-async function replaceIfUnchanged(file: string, raw: string): Promise<boolean> {
+async function replaceIfUnchanged(file: string, raw: string, taker: OwnerRecord): Promise<boolean> {
   const guard = `${file}.takeover`;
-  try {
-    await mkdir(guard);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    // A taker killed inside its guard leaves it: after a while it is debris.
-    const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
-    if (age > GUARD_STALE_MS) await rm(guard, { recursive: true, force: true });
+  if (!(await createExclusive(guard, `${JSON.stringify(taker)}\n`))) {
+    // A taker killed inside its guard leaves it: debris, which the next taker removes (and then looks again).
+    if (await isStaleGuard(guard)) await rm(guard, { recursive: true, force: true });
     return false;
   }
   try {
@@ -177,8 +183,20 @@ async function replaceIfUnchanged(file: string, raw: string): Promise<boolean> {
     await rm(file, { recursive: true, force: true });
     return true;
   } finally {
-    await rm(guard, { recursive: true, force: true });
+    if ((await readRecord(guard))?.token === taker.token) await unlink(guard).catch(() => undefined);
   }
+}
+
+/**
+ * Whether a takeover guard was left by a taker that died in its few milliseconds of work: at once when its record
+ * names a process that is gone (judged as a lock is); after GUARD_STALE_MS when it cannot tell (an older nst's guard
+ * folder, or one naming this process: another of its threads may be taking over now).
+ */
+async function isStaleGuard(guard: string): Promise<boolean> {
+  const seen = await readLock(guard);
+  if (seen.raw === null) return false;
+  if (seen.record && seen.record.pid !== process.pid && (await judge(seen)).state === 'stale') return true;
+  return (await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0)) > GUARD_STALE_MS;
 }
 
 interface SeenLock {
