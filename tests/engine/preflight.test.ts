@@ -1,6 +1,7 @@
 // engine/sys/preflight.ts: before any work, a folder given is a folder (or can be made), it takes a new file (tried on a
 // real read-only mount, since root ignores permission bits), the data folder is usable, and the disks have room.
 
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +31,17 @@ describe('folders of the wrong kind', () => {
     await checkOutputFolder('--frames-dir', dir);
     await checkOutputFolder('--frames-dir', path.join(dir, 'new', 'deeper'));
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a check sweeps the probes of checks killed between making and removing theirs (their pid gone); a live process\'s stay', async () => {
+    const dir = await tmp();
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const stale = `.nst-write-check.${dead}.0badc0de.tmp`;
+    // Kept: a live check's probe, and a dead writer's temporary of another file.
+    const kept = [`.nst-write-check.${process.ppid}.0badc0de.tmp`, `.out.png.${dead}.0badc0de.tmp`];
+    for (const name of [stale, ...kept]) await writeFile(path.join(dir, name), '');
+    await checkWritableFolder('-o/--output', dir);
+    expect((await readdir(dir)).sort()).toEqual([...kept].sort());
   });
 
   it('NST_DATA_DIR naming a file is BAD_ARGUMENT saying to point it at a folder; the default data folder in the way is NOT_A_FOLDER', async () => {

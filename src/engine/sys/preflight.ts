@@ -5,8 +5,11 @@ import { open, stat, statfs, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError } from '../errors.js';
 import { dataDir } from '../persist/data-dir.js';
-import { temporaryPath } from './atomic-file.js';
+import { removeStaleTemporaries, temporaryPath } from './atomic-file.js';
 import { fileSystemError } from './fs-errors.js';
+
+/** The name checkWritableFolder's probe files are made for (`.nst-write-check.<pid>.<hex>.tmp`). */
+const PROBE = 'nst-write-check';
 
 /** What a job will write into one folder, for checkFreeSpace. */
 export interface PlannedWrite {
@@ -26,8 +29,8 @@ export interface PlannedWrite {
  * sys/fs-errors.ts's sentence for the folder (READ_ONLY, PERMISSION_DENIED, DISK_FULL…), after `label`.
  */
 export async function checkWritableFolder(label: string, folder: string): Promise<void> {
-  // A name removeStaleTemporaries sweeps, should this process die between the two calls.
-  const probe = temporaryPath(path.join(folder, 'nst-write-check'));
+  // A name removeStaleTemporaries sweeps, should this process die between the two calls: the next check does.
+  const probe = temporaryPath(path.join(folder, PROBE));
   try {
     await (await open(probe, 'wx')).close();
   } catch (error) {
@@ -36,6 +39,7 @@ export async function checkWritableFolder(label: string, folder: string): Promis
     throw new NstError(refused.code, `${label}: ${refused.message.replace(/^Cannot write /, 'cannot write into ')}`, { cause: error });
   }
   await unlink(probe).catch(() => undefined);
+  await removeStaleTemporaries(folder, (target) => target === PROBE);
 }
 
 /**
