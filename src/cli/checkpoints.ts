@@ -146,6 +146,9 @@ export async function openCheckpoints(args: {
       ...(resume ? { lock: resume.lock } : {}),
     });
     if (resume) writer.continueFrom(resume.manifest as CheckpointManifest);
+    // A new run's folder, with its owner, before any file of the run is made (its --video spool): whatever a kill
+    // leaves from here on is either resumable or known to be debris.
+    else await writer.open();
   }
   return {
     runId,

@@ -46,7 +46,8 @@ describe.skipIf(!present)('a run sweeps what killed runs left, and leaves nothin
     const frames = path.join(dir, 'frames');
     mkdirSync(frames);
     const dead = await deadPid();
-    const debris = [`.out.png.${dead}.0badc0de.tmp`, path.join('frames', `.frame_000002.png.${dead}.0badc0de.tmp`)];
+    // The output folder's write check's own probe, too (a check killed between making and removing it).
+    const debris = [`.out.png.${dead}.0badc0de.tmp`, path.join('frames', `.frame_000002.png.${dead}.0badc0de.tmp`), `.nst-write-check.${dead}.0badc0de.tmp`];
     // Kept: a live writer's temp file, a dead writer's of another file, and a file that only looks like one.
     const kept = [`.out.png.${process.pid}.0badc0de.tmp`, `.other.png.${dead}.0badc0de.tmp`, `.out.png.${dead}.tmp`];
     for (const name of [...debris, ...kept]) writeFileSync(path.join(dir, name), 'partial');
@@ -98,6 +99,53 @@ describe.skipIf(!present)('a run sweeps what killed runs left, and leaves nothin
     expect(existsSync(spool)).toBe(false);
     expect(readdirSync(runs)).toEqual([]);
     expect(readdirSync(dir).filter((n) => n.startsWith('nst-') || n.endsWith('.tmp'))).toEqual([]);
+  }, 60_000);
+
+  it('a run killed before its first checkpoint was whole (no manifest, its owner gone) is swept with its spool by nst runs, and by the next run', async () => {
+    const { dir, data, env } = workspace();
+    const dead = await deadPid();
+    const runs = path.join(data, 'runs');
+    const killedRun = (runId: string): void => {
+      mkdirSync(path.join(runs, runId), { recursive: true });
+      writeFileSync(path.join(runs, runId, 'owner.pid'), `${dead}\n`);
+      writeFileSync(path.join(runs, runId, `.checkpoint.json.${dead}.0badc0de.tmp`), 'partial');
+      mkdirSync(path.join(data, 'run-frames', runId), { recursive: true });
+      writeFileSync(path.join(data, 'run-frames', runId, 'frames.jsonl'), '');
+    };
+    killedRun('20261207-142731-5b12');
+    const listed = await runNst(['runs', '--json'], { env });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(jsonLines(listed.stdout)).toEqual([]);
+    expect(readdirSync(runs)).toEqual([]);
+    expect(readdirSync(path.join(data, 'run-frames'))).toEqual([]);
+
+    killedRun('20261207-142805-a574');
+    const next = await runNst(['stylize', sharedPath(...CONTENT), sharedPath(...STYLE), '-o', path.join(dir, 'out.png'), '--iterations', '2', ...RUN, '--checkpoint-every', '60', '--json'], { env });
+    expect(next.code, next.stderr).toBe(0);
+    expect(readdirSync(runs)).toEqual([]);
+    expect(readdirSync(path.join(data, 'run-frames'))).toEqual([]);
+  }, 30_000);
+
+  it('a --video run owns its run folder before it spools a frame: killed before its first checkpoint, it leaves nothing nst runs lists or keeps', async () => {
+    const { dir, data, env } = workspace();
+    const child = spawnNst(['stylize', sharedPath(...CONTENT), sharedPath(...STYLE), '-o', path.join(dir, 'out.png'), '--iterations', '400', ...RUN, '--video', path.join(dir, 'out.gif'), '--frame-every', '1', '--checkpoint-every', '600', '--json'], { env });
+    child.stdout.resume();
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+    const spools = path.join(data, 'run-frames');
+    const deadline = Date.now() + 30_000;
+    while (!(existsSync(spools) && readdirSync(spools).length > 0) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+    const [runId] = existsSync(spools) ? readdirSync(spools) : [];
+    // The spool's run folder is there, with its owner, from before the spool.
+    const owned = runId !== undefined && existsSync(path.join(data, 'runs', runId, 'owner.pid'));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(runId).toBeDefined();
+    expect(owned).toBe(true);
+    expect(existsSync(path.join(data, 'runs', runId!, MANIFEST_FILE))).toBe(false);
+    const listed = await runNst(['runs', '--json'], { env });
+    expect(jsonLines(listed.stdout)).toEqual([]);
+    expect(readdirSync(path.join(data, 'runs'))).toEqual([]);
+    expect(readdirSync(spools)).toEqual([]);
   }, 60_000);
 
   it('a --video run that is not checkpointed spools in the temp folder, under its pid: spools and palettes of dead runs go, live ones stay', async () => {

@@ -2,7 +2,7 @@
 
 import { rm } from 'node:fs/promises';
 import { Command } from 'commander';
-import { checkRunId, dataDir, listCheckpoints, readCheckpoint, removeRun, runDir, runFramesDir, runOwner, runsDir, takeRun, type RunOwner } from '../../engine/index.js';
+import { checkRunId, dataDir, listCheckpoints, readCheckpoint, removeRun, runDir, runFramesDir, runOwner, runsDir, sweepAbandonedRuns, takeRun, type RunOwner } from '../../engine/index.js';
 import { checkStylizeJob } from '../checkpoints.js';
 import { say, writeJsonLine, writeText } from '../output.js';
 import { stylize } from './stylize.js';
@@ -42,6 +42,8 @@ export function runsCommand(): Command {
         say(`removed ${dir}`);
         return;
       }
+      // Runs killed before their first checkpoint have nothing to resume: swept, not listed.
+      await sweepAbandonedRuns();
       const runs = await listCheckpoints();
       // A lock that cannot be read makes its run "owner unknown", never an error that hides the other runs.
       const owners = new Map(await Promise.all(runs.map(async (run): Promise<[string, RunOwner]> => [run.runId, await runOwner(run.runId)])));

@@ -6,17 +6,19 @@
 // or the new one; a manifest never names a file that was not completely written. The folder is fsynced after each
 // rename, so a power cut cannot undo a rename the next step relies on.
 
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { NstError } from '../errors.js';
 import { isStaleTemporary, removeStaleTemporaries, writeFileAtomic } from '../sys/atomic-file.js';
 import { asNstError } from '../sys/fs-errors.js';
 import { LITTLE_ENDIAN_HOST } from '../sys/endian.js';
+import { pathExists } from '../sys/path-exists.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint-schema.js';
 import { checkCheckpointWeights, MANIFEST_FILE, type BufferEntry, type CheckpointManifest, type FileEntry, type SerialState } from './checkpoint.js';
 import { runDir } from './run-folder.js';
-import { takeRun, type RunLock } from './run-lock.js';
+import { createRun, takeRun, type RunLock } from './run-lock.js';
+import { sweepAbandonedRuns } from './run-sweep.js';
 import { weightsFingerprint, type WeightsFingerprint } from '../weights/fingerprint.js';
 import type { Vgg19Weights } from '../weights/types.js';
 import type { RenderPlan, RenderState } from '../render/render.js';
@@ -53,7 +55,7 @@ export interface CheckpointWriterOptions<Job> {
   readonly weightsRemedy?: string;
   /**
    * The run's ownership, taken by the caller before it read the checkpoint it continues (takeRun). Absent: a new
-   * run, which takes its new folder at its first write (nobody knows its id before that folder appears).
+   * run, whose folder is made at open() or its first write.
    */
   readonly lock?: RunLock;
   /** What this process does with the run, for others' messages (takeRun's command); default 'nst run'. */
@@ -124,6 +126,21 @@ export class CheckpointWriter<Job = unknown> {
     return warning;
   }
 
+  /**
+   * Takes the run's folder now, if no lock was given: a new run's is made owned by this process (createRun: it never
+   * exists without its lock), one that is there already is taken as takeRun takes one; then the runs killed before
+   * their first checkpoint are swept (sweepAbandonedRuns). A front end that keeps files of a new run elsewhere (a
+   * --video spool) calls it before making them, so whatever a kill leaves has a folder that says whose it is;
+   * otherwise the first write does.
+   */
+  async open(): Promise<void> {
+    if (this.lock) return;
+    const root = this.options.root;
+    const options = { command: this.options.command ?? 'nst run', ...(root ? { root } : {}) };
+    this.lock = (await pathExists(this.dir)) ? await takeRun(this.options.runId, options) : await createRun(this.options.runId, options);
+    await sweepAbandonedRuns(root);
+  }
+
   /** The manifest of the last checkpoint this writer completed, if any. */
   get last(): CheckpointManifest<Job> | null {
     return this.lastManifest;
@@ -187,10 +204,7 @@ export class CheckpointWriter<Job = unknown> {
 
   private async write(state: RenderState, final: boolean): Promise<void> {
     const generation = ++this.generation;
-    if (!this.lock) {
-      await mkdir(this.dir, { recursive: true });
-      this.lock = await takeRun(this.options.runId, { command: this.options.command ?? 'nst run', ...(this.options.root ? { root: this.options.root } : {}) });
-    }
+    await this.open();
     if (!this.swept) {
       // What a writer killed mid-write left (`.run-3.bin.<pid>.<hex>.tmp`): its pid is gone, so it is debris.
       await removeStaleTemporaries(this.dir);

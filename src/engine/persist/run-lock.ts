@@ -4,11 +4,12 @@
 // when the user forces it. The refusals and notes are worded here, for the CLI and the studio alike.
 
 import { randomBytes } from 'node:crypto';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { NstError } from '../errors.js';
-import { acquireOwnerLock, inspectOwnerLock, LockHeld, type HeldLock, type OwnerRecord, type OwnerVerdict, type TakeOver } from '../sys/owner-lock.js';
+import { temporaryPath } from '../sys/atomic-file.js';
+import { acquireOwnerLock, inspectOwnerLock, LockHeld, movedOwnerLock, type HeldLock, type OwnerRecord, type OwnerVerdict, type TakeOver } from '../sys/owner-lock.js';
 import { dataDir } from './data-dir.js';
 import { runDir, runsDir } from './run-folder.js';
 
@@ -67,6 +68,34 @@ export async function takeRun(runId: string, options: TakeRunOptions): Promise<R
     throw error;
   }
   if (held.replaced) options.note?.(takeOverNote(runSubject(runId), file, held.replaced), expectedTakeOver(held.replaced));
+  return runLock(runId, dir, root, held);
+}
+
+/**
+ * Makes a new run's folder, owned by this process: made under a temporary name beside it (temporaryPath's, so the
+ * folder of a creator killed midway is swept like any dead writer's temporary) with its lock inside, then renamed
+ * into place, so a run folder never exists without its owner (a sweep of abandoned runs never meets one being
+ * made). EEXIST-like errors when the run exists.
+ */
+export async function createRun(runId: string, options: { readonly root?: string; readonly command: string }): Promise<RunLock> {
+  const root = options.root ?? dataDir();
+  const dir = runDir(runId, root);
+  await mkdir(runsDir(root), { recursive: true });
+  const staging = temporaryPath(dir);
+  await mkdir(staging);
+  let held: HeldLock | null = null;
+  try {
+    held = await acquireOwnerLock(path.join(staging, LOCK_FILE), { command: options.command });
+    await rename(staging, dir);
+  } catch (error) {
+    await held?.release();
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  return runLock(runId, dir, root, movedOwnerLock(held, path.join(dir, LOCK_FILE)));
+}
+
+function runLock(runId: string, dir: string, root: string, held: HeldLock): RunLock {
   let gone = false;
   return {
     runId,
