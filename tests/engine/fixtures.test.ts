@@ -13,6 +13,7 @@ import { readNpyFloat32 } from '../../src/engine/io/npy.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 import { jsonLines, runNst } from '../helpers/cli.js';
+import { expectLossesMatch, relativeL2 } from '../helpers/loss-checks.js';
 
 interface FixtureCase {
   style_layers: string[];
@@ -39,23 +40,6 @@ const cases = present
   : [];
 
 const fixture = (file: string): string => sharedPath('fixtures', file);
-
-function relativeL2(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
-  }
-  return Math.sqrt(diff / norm);
-}
-
-function expectLossesMatch(actual: { total: number; style: Record<string, number>; content: Record<string, number>; tv: number }, expected: FixtureCase['expected']): void {
-  expect(Math.abs(actual.total / expected.total - 1)).toBeLessThan(1e-4);
-  expect(Math.abs(actual.tv / expected.tv - 1)).toBeLessThan(1e-4);
-  for (const [layer, value] of Object.entries(expected.style)) expect(Math.abs(actual.style[layer]! / value - 1), layer).toBeLessThan(1e-4);
-  for (const [layer, value] of Object.entries(expected.content)) expect(Math.abs(actual.content[layer]! / value - 1), layer).toBeLessThan(1e-4);
-}
 
 // Both conv algorithms: Winograd F(4x4,3x3) (blocks 3–5) measured as close to PyTorch as Conv is (loss within 3e-5
 // relative per layer, gradient 2.6e-4 relative L2 on the uint8 weights, the same to two digits for both).

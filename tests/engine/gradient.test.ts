@@ -4,30 +4,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { StyleObjective } from '../../src/engine/model/objective.js';
 import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
-import type { PlanarImage } from '../../src/engine/io/image.js';
-import { randomVgg19Weights } from '../../src/engine/weights/random.js';
-import { createRng } from '../../src/engine/sys/random.js';
 import type { PoolKind } from '../../src/engine/settings.js';
 import { referenceActivations, referenceGram, referenceLoss, type ReferenceSpec } from '../helpers/reference-vgg.js';
-import { VGG19_CONV_LAYERS } from '../../src/engine/model/vgg19.js';
+import { depthOf, expectGradientMatchesDifferences, expectLossesMatch, randomImage, TINY } from '../helpers/loss-checks.js';
 
-function randomImage(width: number, height: number, seed: number): PlanarImage {
-  const rng = createRng(seed);
-  const data = new Float32Array(3 * width * height);
-  for (let i = 0; i < data.length; i++) data[i] = 40 + 175 * rng.uniform();
-  return { width, height, data };
-}
-
-// Odd sizes exercise the pools' floor: 23x19 → 11x9 → 5x4 → 2x2 → 1x1.
-const WIDTH = 23;
-const HEIGHT = 19;
-const weights = randomVgg19Weights({ seed: 7, channelScale: 1 / 16 });
-const STYLE_LAYERS = ['block1_conv1', 'block2_conv2', 'block3_conv1', 'block4_conv1', 'block5_conv1'];
-const CONTENT_LAYERS = ['block4_conv2', 'block1_conv2'];
-const LAYER_WEIGHTS = { block1_conv1: 3, block5_conv1: 1000 };
-const styleImages = [randomImage(31, 27, 2), randomImage(16, 40, 3)];
+const { width: WIDTH, height: HEIGHT, weights, styleLayers: STYLE_LAYERS, contentLayers: CONTENT_LAYERS, layerWeights: LAYER_WEIGHTS, styleImages, contentImage } = TINY;
 const BLEND = [0.7, 0.3];
-const contentImage = randomImage(WIDTH, HEIGHT, 4);
 
 type Term = 'style' | 'content' | 'tv' | 'all';
 
@@ -43,7 +25,6 @@ function settingsFor(term: Term): Pick<ReferenceSpec, 'styleLayers' | 'contentLa
   };
 }
 
-const depthOf = (layers: string[]): number => Math.max(...layers.map((l) => VGG19_CONV_LAYERS.findIndex((s) => s.name === l))) + 1;
 
 function referenceSpecFor(term: Term, pool: PoolKind): ReferenceSpec {
   const settings = settingsFor(term);
@@ -90,12 +71,6 @@ async function objectiveFor(term: Term, pool: PoolKind, maxPoolGrad: 'argmax' | 
   return objective;
 }
 
-function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let acc = 0;
-  for (let i = 0; i < a.length; i++) acc += a[i]! * b[i]!;
-  return acc;
-}
-
 // Winograd F(4x4,3x3) runs blocks 3–5 here on maps of 5x4, 2x2 and 1x1: every tile padded and cropped.
 describe.each<{ pool: PoolKind; maxPoolGrad: 'argmax' | 'mask'; conv: 'direct' | 'winograd' }>([
   { pool: 'max', maxPoolGrad: 'argmax', conv: 'direct' },
@@ -110,43 +85,11 @@ describe.each<{ pool: PoolKind; maxPoolGrad: 'argmax' | 'mask'; conv: 'direct' |
     const x = randomImage(WIDTH, HEIGHT, 11).data;
     const grad = new Float32Array(x.length);
     const loss = await objective.evaluate(x, grad);
-    const x64 = Float64Array.from(x);
-    const reference = referenceLoss(x64, HEIGHT, WIDTH, spec);
+    const reference = referenceLoss(Float64Array.from(x), HEIGHT, WIDTH, spec);
 
-    expect(Math.abs(loss.total / reference.total - 1)).toBeLessThan(1e-4);
-    expect(Math.abs(loss.tv - reference.tv)).toBeLessThanOrEqual(1e-4 * reference.tv);
-    for (const l of spec.styleLayers) expect(Math.abs(loss.style[l]! / reference.style[l]! - 1)).toBeLessThan(1e-4);
-    for (const l of spec.contentLayers) expect(Math.abs(loss.content[l]! / reference.content[l]! - 1)).toBeLessThan(1e-4);
-
-    const maxAbs = grad.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    expect(maxAbs).toBeGreaterThan(0);
-    const rng = createRng(99);
-    const single = (index: number): Float64Array => {
-      const d = new Float64Array(x.length);
-      d[index] = 1;
-      return d;
-    };
-    const cases: { label: string; direction: Float64Array; tolerance: number }[] = [
-      // Along the gradient the derivative is large, so the check is sharp...
-      { label: 'along the gradient', direction: Float64Array.from(grad, (v) => v / maxAbs), tolerance: 1e-3 },
-      // ...random directions probe every pixel at once, the gradient's orthogonal part included...
-      { label: 'random', direction: Float64Array.from(x, () => rng.normal()), tolerance: 1e-3 },
-      // ...and single pixels at corners and edges, where padding and the pools' floor matter.
-      ...[0, WIDTH - 1, WIDTH * HEIGHT - 1, WIDTH * HEIGHT + 7 * WIDTH + 5, 2 * WIDTH * HEIGHT + (HEIGHT - 1) * WIDTH + 3].map((i) => ({
-        label: `pixel ${i}`,
-        direction: single(i),
-        tolerance: 1e-3,
-      })),
-    ];
-    const step = 1e-3;
-    for (const { label, direction, tolerance } of cases) {
-      const plus = referenceLoss(x64.map((v, i) => v + step * direction[i]!), HEIGHT, WIDTH, spec).total;
-      const minus = referenceLoss(x64.map((v, i) => v - step * direction[i]!), HEIGHT, WIDTH, spec).total;
-      const numeric = (plus - minus) / (2 * step);
-      const analytic = dot(direction, grad);
-      // Absolute floor: float32 gradient entries are good to ~1e-6 of the largest one.
-      const floor = 1e-5 * maxAbs * Math.sqrt(dot(direction, direction));
-      expect(Math.abs(numeric - analytic), label).toBeLessThanOrEqual(tolerance * Math.abs(numeric) + floor);
-    }
+    expectLossesMatch(loss, reference);
+    // Corners and edges, where padding and the pools' floor matter.
+    const pixels = [0, WIDTH - 1, WIDTH * HEIGHT - 1, WIDTH * HEIGHT + 7 * WIDTH + 5, 2 * WIDTH * HEIGHT + (HEIGHT - 1) * WIDTH + 3];
+    expectGradientMatchesDifferences(x, grad, (at) => referenceLoss(at, HEIGHT, WIDTH, spec).total, pixels);
   });
 });

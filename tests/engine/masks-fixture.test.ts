@@ -14,6 +14,7 @@ import { readNpyFloat32 } from '../../src/engine/io/npy.js';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 import { jsonLines, runNst } from '../helpers/cli.js';
+import { expectLossesMatch, relativeL2 } from '../helpers/loss-checks.js';
 
 interface MaskFixture {
   style_layers: string[];
@@ -40,23 +41,6 @@ const fixture = (file: string): string => sharedPath('fixtures', 'masks', file);
 const weightsDir = spec ? sharedPath(spec.weights) : '';
 const hasWeights = spec !== null && existsSync(weightsDir);
 if (spec && !hasWeights) console.warn(`[masks fixture] ${weightsDir} absent: skipped`);
-
-function relativeL2(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
-  }
-  return Math.sqrt(diff / norm);
-}
-
-function expectLossesMatch(actual: MaskFixture['expected'], expected: MaskFixture['expected']): void {
-  expect(Math.abs(actual.total / expected.total - 1)).toBeLessThan(1e-4);
-  expect(Math.abs(actual.tv / expected.tv - 1)).toBeLessThan(1e-4);
-  for (const [layer, value] of Object.entries(expected.style)) expect(Math.abs(actual.style[layer]! / value - 1), layer).toBeLessThan(1e-4);
-  for (const [layer, value] of Object.entries(expected.content)) expect(Math.abs(actual.content[layer]! / value - 1), layer).toBeLessThan(1e-4);
-}
 
 describe.skipIf(!hasWeights)(`PyTorch fixture masks/${NAME}`, () => {
   const s = spec!;

@@ -7,29 +7,13 @@ import { StyleObjective, type ObjectiveSpec } from '../../src/engine/model/objec
 import type { LossMasks } from '../../src/engine/model/masks.js';
 import type { Mask } from '../../src/engine/io/mask.js';
 import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
-import type { PlanarImage } from '../../src/engine/io/image.js';
-import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { createRng } from '../../src/engine/sys/random.js';
 import type { PoolKind } from '../../src/engine/settings.js';
 import { referenceActivations, referenceGram, referenceLoss, type ReferenceSpec } from '../helpers/reference-vgg.js';
-import { VGG19_CONV_LAYERS } from '../../src/engine/model/vgg19.js';
+import { depthOf, expectGradientMatchesDifferences, expectLossesMatch, randomImage, relativeL2, TINY } from '../helpers/loss-checks.js';
 
-function randomImage(width: number, height: number, seed: number): PlanarImage {
-  const rng = createRng(seed);
-  const data = new Float32Array(3 * width * height);
-  for (let i = 0; i < data.length; i++) data[i] = 40 + 175 * rng.uniform();
-  return { width, height, data };
-}
-
-// Odd sizes exercise the pools' floor on the masks too: 23x19 → 11x9 → 5x4 → 2x2 → 1x1.
-const WIDTH = 23;
-const HEIGHT = 19;
-const weights = randomVgg19Weights({ seed: 7, channelScale: 1 / 16 });
-const STYLE_LAYERS = ['block1_conv1', 'block2_conv2', 'block3_conv1', 'block4_conv1', 'block5_conv1'];
-const CONTENT_LAYERS = ['block4_conv2', 'block1_conv2'];
-const LAYER_WEIGHTS = { block1_conv1: 3, block5_conv1: 1000 };
-const styleImages = [randomImage(31, 27, 2), randomImage(16, 40, 3)];
-const contentImage = randomImage(WIDTH, HEIGHT, 4);
+// The gradient tests' world; odd sizes exercise the pools' floor on the masks too: 23x19 → 11x9 → 5x4 → 2x2 → 1x1.
+const { width: WIDTH, height: HEIGHT, weights, styleLayers: STYLE_LAYERS, contentLayers: CONTENT_LAYERS, layerWeights: LAYER_WEIGHTS, styleImages, contentImage } = TINY;
 
 /**
  * Two soft regions split left/right, each with a hole of exact zeros and random grey levels, and a content mask
@@ -65,8 +49,6 @@ const masksFor = (term: Term): LossMasks => ({
   ...(term !== 'content' ? { styles: [left, right] } : {}),
   ...(term !== 'style' ? { content: middle } : {}),
 });
-
-const depthOf = (layers: string[]): number => Math.max(...layers.map((l) => VGG19_CONV_LAYERS.findIndex((s) => s.name === l))) + 1;
 
 function referenceSpecFor(term: Term, pool: PoolKind): ReferenceSpec {
   const settings = settingsFor(term);
@@ -109,22 +91,6 @@ async function objective(spec: Omit<ObjectiveSpec, 'weights' | 'width' | 'height
   return created;
 }
 
-function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let acc = 0;
-  for (let i = 0; i < a.length; i++) acc += a[i]! * b[i]!;
-  return acc;
-}
-
-function relativeL2(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
-  }
-  return Math.sqrt(diff / norm);
-}
-
 describe.each<{ pool: PoolKind; maxPoolGrad: 'argmax' | 'mask'; conv: 'direct' | 'winograd' }>([
   { pool: 'max', maxPoolGrad: 'argmax', conv: 'direct' },
   { pool: 'max', maxPoolGrad: 'mask', conv: 'winograd' },
@@ -137,36 +103,11 @@ describe.each<{ pool: PoolKind; maxPoolGrad: 'argmax' | 'mask'; conv: 'direct' |
     const x = randomImage(WIDTH, HEIGHT, 11).data;
     const grad = new Float32Array(x.length);
     const loss = await o.evaluate(x, grad);
-    const x64 = Float64Array.from(x);
-    const reference = referenceLoss(x64, HEIGHT, WIDTH, spec);
-
-    expect(Math.abs(loss.total / reference.total - 1)).toBeLessThan(1e-4);
-    for (const l of spec.styleLayers) expect(Math.abs(loss.style[l]! / reference.style[l]! - 1), l).toBeLessThan(1e-4);
-    for (const l of spec.contentLayers) expect(Math.abs(loss.content[l]! / reference.content[l]! - 1), l).toBeLessThan(1e-4);
-
-    const maxAbs = grad.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    expect(maxAbs).toBeGreaterThan(0);
-    const rng = createRng(99);
-    const single = (index: number): Float64Array => {
-      const d = new Float64Array(x.length);
-      d[index] = 1;
-      return d;
-    };
-    const directions: { label: string; direction: Float64Array }[] = [
-      { label: 'along the gradient', direction: Float64Array.from(grad, (v) => v / maxAbs) },
-      { label: 'random', direction: Float64Array.from(x, () => rng.normal()) },
-      // Inside the left mask's hole, at the last (floored) column and row, and where the content mask is 0.
-      ...[WIDTH + 2, WIDTH * HEIGHT - 1, WIDTH * HEIGHT + 7 * WIDTH + 5, 2 * WIDTH * HEIGHT + WIDTH + 12].map((i) => ({ label: `pixel ${i}`, direction: single(i) })),
-    ];
-    const step = 1e-3;
-    for (const { label, direction } of directions) {
-      const plus = referenceLoss(x64.map((v, i) => v + step * direction[i]!), HEIGHT, WIDTH, spec).total;
-      const minus = referenceLoss(x64.map((v, i) => v - step * direction[i]!), HEIGHT, WIDTH, spec).total;
-      const numeric = (plus - minus) / (2 * step);
-      const analytic = dot(direction, grad);
-      const floor = 1e-5 * maxAbs * Math.sqrt(dot(direction, direction));
-      expect(Math.abs(numeric - analytic), label).toBeLessThanOrEqual(1e-3 * Math.abs(numeric) + floor);
-    }
+    const reference = referenceLoss(Float64Array.from(x), HEIGHT, WIDTH, spec);
+    expectLossesMatch(loss, reference);
+    // Inside the left mask's hole, at the last (floored) column and row, and where the content mask is 0.
+    const pixels = [WIDTH + 2, WIDTH * HEIGHT - 1, WIDTH * HEIGHT + 7 * WIDTH + 5, 2 * WIDTH * HEIGHT + WIDTH + 12];
+    expectGradientMatchesDifferences(x, grad, (at) => referenceLoss(at, HEIGHT, WIDTH, spec).total, pixels);
   });
 });
 

@@ -3,16 +3,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { StyleObjective, type LossWeights } from '../../src/engine/model/objective.js';
 import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
-import type { PlanarImage } from '../../src/engine/io/image.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
-import { createRng } from '../../src/engine/sys/random.js';
-
-function randomImage(width: number, height: number, seed: number): PlanarImage {
-  const rng = createRng(seed);
-  const data = new Float32Array(3 * width * height);
-  for (let i = 0; i < data.length; i++) data[i] = 255 * rng.uniform();
-  return { width, height, data };
-}
+import { randomImage } from '../helpers/random-image.js';
 
 const SIZE = 24;
 const STYLE_LAYERS = ['block1_conv1', 'block2_conv1', 'block3_conv1'];
@@ -31,12 +23,12 @@ describe('LossBreakdown.weighted', () => {
       styleLayers: STYLE_LAYERS,
       contentLayers: ['block3_conv2'],
       pool: 'max',
-      styleImages: [randomImage(SIZE, SIZE, 1)],
-      contentImage: randomImage(SIZE, SIZE, 2),
+      styleImages: [randomImage(SIZE, SIZE, 1, 0, 255)],
+      contentImage: randomImage(SIZE, SIZE, 2, 0, 255),
       execution: resolveExecution({ device: 'cpu', threads: 1 }, objectiveShape({ width: SIZE, height: SIZE }, { styleLayers: STYLE_LAYERS, contentLayers: ['block3_conv2'], pool: 'max' }, [{ width: SIZE, height: SIZE }])),
     });
     opened.push(objective);
-    const image = randomImage(SIZE, SIZE, 3).data;
+    const image = randomImage(SIZE, SIZE, 3, 0, 255).data;
     const grad = new Float32Array(image.length);
     const loss = await objective.evaluate(image, grad);
     const terms = loss.weighted!;

@@ -6,13 +6,12 @@
 // Prints one JSON line (EvaluationReport) on stdout; the gradient goes to `gradPath` as a .npy.
 
 import { StyleObjective, type LossBreakdown } from '../../src/engine/model/objective.js';
-import type { PlanarImage } from '../../src/engine/io/image.js';
 import type { RuntimeBackend } from '../../src/engine/model/runtime/runtime.js';
 import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
 import type { DeviceRequest } from '../../src/engine/settings.js';
 import type { PoolKind } from '../../src/engine/settings.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
-import { createRng } from '../../src/engine/sys/random.js';
+import { randomImage } from './random-image.js';
 import { readNpyFloat32, writeNpyFloat32 } from '../../src/engine/io/npy.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -52,13 +51,6 @@ export const TINY = {
   contentWeight: 1,
   tvWeight: 5,
 } as const;
-
-function randomImage(width: number, height: number, seed: number): PlanarImage {
-  const rng = createRng(seed);
-  const data = new Float32Array(3 * width * height);
-  for (let i = 0; i < data.length; i++) data[i] = 40 + 175 * rng.uniform();
-  return { width, height, data };
-}
 
 export async function evaluateOnDevice(request: EvaluationRequest): Promise<EvaluationReport> {
   const started = performance.now();
