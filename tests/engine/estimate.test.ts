@@ -69,6 +69,29 @@ describe('keptTensors and the activations term', () => {
       'block1_conv1:4', 'block1_conv2:4', 'block1_pool:4', 'block2_conv1:4', 'content_target/block2_conv1:4', 'style_target/block1_conv2:4',
     ]);
   });
+
+  it('with masks: each mask\'s pooled levels, per style layer and style mask F ⊙ w_k and its own target, m ⊙ (F − P) per content layer', () => {
+    const spec = { ...GATYS, styleLayers: ['block1_conv1', 'block2_conv1'], contentLayers: ['block2_conv2'], styleImages: 2 };
+    const plain = keptTensors(spec).map((t) => t.name);
+    const masked = keptTensors({ ...spec, styleMasks: 2, contentMask: true });
+    const extra = masked.filter((t) => !plain.includes(t.name)).map((t) => `${t.name}:${t.shape.join('x')}`);
+    expect(extra).toEqual([
+      'style_mask/0/block2:1x24x32', 'style_mask/1/block2:1x24x32', 'content_mask/block2:1x24x32',
+      'content_masked_diff/block2_conv2:128x24x32',
+      'style_target/block1_conv1/0:64x64', 'style_masked/block1_conv1/0:64x3072', 'style_target/block1_conv1/1:64x64', 'style_masked/block1_conv1/1:64x3072',
+      'style_target/block2_conv1/0:128x128', 'style_masked/block2_conv1/0:128x768', 'style_target/block2_conv1/1:128x128', 'style_masked/block2_conv1/1:128x768',
+    ]);
+    // The blended targets give way to each style's own.
+    expect(masked.map((t) => t.name)).not.toContain('style_target/block1_conv1');
+    // F ⊙ w_k counted once (measured: docs/memory.md), the masks' planes as read and at the image's size with the images.
+    const a = estimateMemory(spec);
+    const b = estimateMemory({ ...spec, styleMasks: 2, contentMask: true });
+    const fw = masked.filter((t) => t.name.startsWith('style_masked/')).reduce((n, t) => n + t.bytes, 0);
+    expect(fw).toBe(4 * 2 * (64 * 3072 + 128 * 768));
+    expect(b.parts.imageBuffers - a.parts.imageBuffers).toBe(2 * 3 * 64 * 48 * 4);
+    expect(b.breakdown.activations - a.breakdown.activations).toBe(masked.reduce((n, t) => n + t.bytes, 0) - keptTensors(spec).reduce((n, t) => n + t.bytes, 0));
+    expect(b.parts.arenaPattern - a.parts.arenaPattern).toBe(masked.filter((t) => /^(style_mask\/|content_mask\/|content_masked_diff\/)/.test(t.name)).reduce((n, t) => n + t.bytes, 0));
+  });
 });
 
 describe('estimateMemory', () => {
@@ -231,8 +254,8 @@ describe('isOutOfMemoryError', () => {
 });
 
 /** `nst estimate --measure`: a fresh process runs real iterations on noise and reads its own peak RSS. */
-async function measured(sizePx: number): Promise<{ totalMb: number; measuredPeakMb: number; errorPercent: number }> {
-  const result = await runNst(['estimate', '--size', String(sizePx), '--measure', '2', '--random-weights', '--threads', '2', '--json']);
+async function measured(sizePx: number, extra: readonly string[] = []): Promise<{ totalMb: number; measuredPeakMb: number; errorPercent: number }> {
+  const result = await runNst(['estimate', '--size', String(sizePx), '--measure', '2', '--random-weights', '--threads', '2', ...extra, '--json']);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   return jsonLines(result.stdout)[0] as { totalMb: number; measuredPeakMb: number; errorPercent: number };
@@ -244,6 +267,12 @@ describe('the estimate against measured peak RSS (fresh processes, random weight
   it.each([64, 128])('%i px: within 20%', async (sizePx) => {
     const m = await measured(sizePx);
     console.log(`[estimate] ${sizePx} px: estimate ${m.totalMb} MB, measured ${Math.round(m.measuredPeakMb)} MB (${m.errorPercent}%)`);
+    expect(Math.abs(m.errorPercent)).toBeLessThanOrEqual(20);
+  });
+
+  it('128 px with two style masks and a content mask: within 20%', async () => {
+    const m = await measured(128, ['--style-images', '2', '--masks', '--content-mask']);
+    console.log(`[estimate] 128 px, 2 style masks + content mask: estimate ${m.totalMb} MB, measured ${Math.round(m.measuredPeakMb)} MB (${m.errorPercent}%)`);
     expect(Math.abs(m.errorPercent)).toBeLessThanOrEqual(20);
   });
 });

@@ -7,6 +7,7 @@ import { cropMask, outputMasks, tileMasks } from '../../src/engine/render/tiles/
 import { planTiles } from '../../src/engine/render/tiles/layout.js';
 import { blockwiseStats } from '../../src/engine/render/tiles/stats.js';
 import { runTiled } from '../../src/engine/render/tiles/run.js';
+import { renderStyleTransfer, type RenderState } from '../../src/engine/render/render.js';
 import { resizeMask, type Mask } from '../../src/engine/io/mask.js';
 import { noiseImage, type PlanarImage } from '../../src/engine/io/image.js';
 import { StyleObjective, type LossBreakdown } from '../../src/engine/model/objective.js';
@@ -187,5 +188,18 @@ describe('masks in tiles (random weights)', () => {
     expect(largest).toBeLessThan(1e-3);
     // The bottom-left tile was optimised: its own rows changed.
     expect(moved).toBeGreaterThan(0.1);
+  }, 60_000);
+
+  it('a tiled render with masks plans tiles (no longer refused) and its checkpoints carry the masks, pass and tiles alike', async () => {
+    const masks = { styles: [maskOf(32, 32, (_x, y) => (y < 16 ? 1 : 0)), maskOf(32, 32, (_x, y) => (y < 16 ? 0 : 1))] };
+    const states: RenderState[] = [];
+    const result = await renderStyleTransfer(
+      { weights, content: noiseImage(64, 64, 21), styles, masks },
+      { ...DEFAULT_RUN_SETTINGS, styleLayers: LAYERS, contentLayers: ['block2_conv2'], iterations: 2, device: 'cpu', threads: 2, optimizer: 'lbfgs' },
+      { scales: 'off', tile: 40, tileOverlapPx: 16, memoryLimitBytes: 64 * 2 ** 30, checkpoint: { due: () => true, save: (state) => void states.push(state) } },
+    );
+    expect(result.plan).toMatchObject({ mode: 'tiled', tilePx: 40, tiles: 4 });
+    expect(new Set(states.map((s) => s.phase))).toEqual(new Set(['coherence', 'tile']));
+    for (const state of states) expect(state.masks).toBe(masks);
   }, 60_000);
 });

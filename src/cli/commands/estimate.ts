@@ -1,7 +1,7 @@
 // `nst estimate`: the memory a run will need, what fits in the memory limit, and (with --measure) the real peak.
 
 import { Command } from 'commander';
-import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, MB, defaultMemoryLimit, estimateMemory, formatBytes, largestFittingSize, type EstimateSpec, type MemoryEstimate, planRender, type RenderPlan, noiseImage, resolveExecution, runStyleTransfer, type RunShape, DEVICES, type DeviceRequest, type OptimizerName, CONV_ALGORITHMS, NstError, isNstError, withExecution } from '../../engine/index.js';
+import { DEFAULT_RUN_SETTINGS, DEFAULT_SIZE_PX, MB, defaultMemoryLimit, estimateMemory, formatBytes, largestFittingSize, type EstimateSpec, type MemoryEstimate, planRender, type RenderPlan, noiseImage, resolveExecution, runStyleTransfer, type RunShape, DEVICES, type DeviceRequest, type OptimizerName, CONV_ALGORITHMS, NstError, isNstError, withExecution, type LossMasks, type Mask } from '../../engine/index.js';
 import { parseChoice, parseLayerList, parseNumber } from '../parse.js';
 import { resolveWeights } from '../weights.js';
 import { writeJsonLine } from '../output.js';
@@ -20,6 +20,8 @@ export function estimateCommand(): Command {
     .option('--conv <direct|winograd|auto>', '3x3 convs as in stylize --conv (Winograd keeps 4x larger kernels)', 'auto')
     .option('--style-images <n>', 'style images blended', '1')
     .option('--style-scale <factor>', 'style image size relative to the output', '1')
+    .option('--masks', 'as with stylize --masks: one style mask per style image (guided Grams); no files needed')
+    .option('--content-mask', 'as with stylize --content-mask: the content term weighed by a mask; no file needed')
     .option('--memory-limit <MB>', 'memory budget in MB (default: the memory available now, less a margin)')
     .option('--measure <iterations>', 'also run that many iterations on noise images in this process and report the measured peak RSS')
     .option('--weights <path>', 'VGG19 weights for --measure; default $NST_WEIGHTS')
@@ -55,6 +57,8 @@ async function estimate(raw: Record<string, string | boolean | undefined>): Prom
     lbfgsHistory: parseNumber('--lbfgs-history', text.lbfgsHistory!, { min: 1, max: 1000, integer: true }),
     styleImages: parseNumber('--style-images', text.styleImages!, { min: 1, max: 64, integer: true }),
     styleScale: parseNumber('--style-scale', text.styleScale!, { min: 0.05, max: 8 }),
+    ...(raw.masks === true ? { styleMasks: parseNumber('--style-images', text.styleImages!, { min: 1, max: 64, integer: true }) } : {}),
+    ...(raw.contentMask === true ? { contentMask: true } : {}),
   };
   const request = { device: parseChoice('--device', text.device!, DEVICES), convAlgorithm: parseChoice('--conv', text.conv ?? 'auto', CONV_ALGORITHMS) };
   if (shape.styleLayers.length + shape.contentLayers.length === 0) throw new NstError('BAD_ARGUMENT', 'Choose at least one style or content layer.');
@@ -71,7 +75,7 @@ async function estimate(raw: Record<string, string | boolean | undefined>): Prom
   let planError: string | null = null;
   if (!fits) {
     try {
-      plan = planRender({ width: spec.width, height: spec.height, settings: { ...DEFAULT_RUN_SETTINGS, ...shape, ...request }, styleImages: spec.styleImages!, styleScale: spec.styleScale! }, limitBytes, 'auto').plan;
+      plan = planRender({ width: spec.width, height: spec.height, settings: { ...DEFAULT_RUN_SETTINGS, ...shape, ...request }, styleImages: spec.styleImages!, styleScale: spec.styleScale!, styleMasks: spec.styleMasks ?? 0, contentMask: spec.contentMask === true }, limitBytes, 'auto').plan;
     } catch (error) {
       if (!isNstError(error)) throw error;
       planError = error.message;
@@ -126,14 +130,22 @@ function report(spec: EstimateSpec, e: MemoryEstimate, limit: number, fits: bool
   return out;
 }
 
-/** Runs `iterations` on seeded noise at spec's size (content and style), then reads this process's peak RSS. */
+/**
+ * Runs `iterations` on seeded noise at spec's size (content and style), with spec's masks (style k: the k-th of as
+ * many horizontal bands; the content mask: the left half), then reads this process's peak RSS.
+ */
 async function measure(spec: EstimateSpec, device: DeviceRequest, iterations: number, threads: number, raw: Record<string, string | boolean | undefined>): Promise<{ peakMb: number; iterations: number }> {
   const weights = await resolveWeights({ weights: raw.weights as string | undefined, randomWeights: raw.randomWeights === true });
   const styleScale = spec.styleScale ?? 1;
   const styleSide = (n: number): number => Math.max(16, Math.round(n * styleScale));
   const content = noiseImage(spec.width, spec.height, 1);
   const styles = Array.from({ length: spec.styleImages ?? 1 }, (_, i) => noiseImage(styleSide(spec.width), styleSide(spec.height), 2 + i));
-  const result = await runStyleTransfer({ weights, content, styles }, {
+  const band = (k: number, count: number): Mask => maskOf(spec.width, spec.height, (_x, y) => Math.floor((y * count) / spec.height) === k);
+  const masks: LossMasks = {
+    ...(spec.styleMasks ? { styles: Array.from({ length: spec.styleMasks }, (_, k) => band(k, spec.styleMasks!)) } : {}),
+    ...(spec.contentMask ? { content: maskOf(spec.width, spec.height, (x) => x < spec.width / 2) } : {}),
+  };
+  const result = await runStyleTransfer({ weights, content, styles, masks }, {
     ...DEFAULT_RUN_SETTINGS,
     styleLayers: spec.styleLayers,
     contentLayers: spec.contentLayers,
@@ -145,4 +157,11 @@ async function measure(spec: EstimateSpec, device: DeviceRequest, iterations: nu
     convAlgorithm: spec.convAlgorithm,
   });
   return { peakMb: process.resourceUsage().maxRSS / 1024, iterations: result.iterations };
+}
+
+/** A width × height mask: 1 where `inside`, else 0. */
+function maskOf(width: number, height: number, inside: (x: number, y: number) => boolean): Mask {
+  const data = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = inside(x, y) ? 1 : 0;
+  return { width, height, data };
 }

@@ -243,8 +243,10 @@ export function estimateMemory(spec: EstimateSpec): MemoryEstimate {
     return l.outChannels * height * width * FLOAT;
   }));
   const activations = kept.reduce((a, t) => a + t.bytes, 0);
-  // Targets are fed from buffers the objective holds; the arena holds the rest.
-  const arenaKept = kept.filter((t) => !t.name.includes('_target/')).reduce((a, t) => a + t.bytes, 0);
+  // Targets are fed from buffers the objective holds; the arena holds the rest. The guided Grams' F ⊙ w_k are
+  // counted once: at 256 px with 2 style masks and a content mask they measured 71 MB over the unmasked run (peak
+  // RSS, `nst estimate --measure 22 --masks --content-mask`), about their 65 MB, not twice that (docs/memory.md).
+  const arenaKept = kept.filter((t) => !t.name.includes('_target/') && !t.name.startsWith('style_masked/')).reduce((a, t) => a + t.bytes, 0);
   const transient = CALIBRATION.transientMaps * largestMap;
   const arenaPattern = (ARENA_COPIES - 1) * (arenaKept + transient);
   // The image, its gradient, the objective's bound input and output, the final evaluation's scratch, the content,
