@@ -237,7 +237,11 @@ export async function readConvertedFolder(folder: string): Promise<Vgg19Weights>
   const layers = new Map<string, ConvWeights>();
   for (const layer of index.layers) {
     const [outChannels = 0, inChannels = 0] = layer.kernel.shape;
-    layers.set(layer.name, { kernel: view(layer.kernel), bias: view(layer.bias), inChannels, outChannels });
+    const bias = view(layer.bias);
+    const { kernel } = layer;
+    // A uint8 kernel stays bytes until a graph reads it (ConvWeights.kernel): ~60 MB less for the whole run.
+    if (kernel.dtype === 'uint8') layers.set(layer.name, { get kernel() { return view(kernel); }, bias, inChannels, outChannels });
+    else layers.set(layer.name, { kernel: view(kernel), bias, inChannels, outChannels });
   }
   return { layers, source: `${folder} (${describeSource(index.provenance)})` };
 }

@@ -2,6 +2,10 @@
 
 /** One conv layer's parameters: kernel in ONNX OIHW layout [out, in, 3, 3], bias [out]. */
 export interface ConvWeights {
+  /**
+   * May be computed on each read: quantized weights are held as their bytes (a quarter of the memory, for the
+   * whole run) and dequantized when a graph is built. Read it once per use.
+   */
   readonly kernel: Float32Array;
   readonly bias: Float32Array;
   readonly outChannels: number;

@@ -177,11 +177,12 @@ function bgrToRgbInputs(w: ConvWeights): ConvWeights {
   if (w.inChannels !== 3) {
     throw new NstError('BAD_WEIGHTS', `block1_conv1 must read 3 channels, these weights read ${w.inChannels}.`);
   }
-  const kernel = new Float32Array(w.kernel.length);
+  const source = w.kernel;
+  const kernel = new Float32Array(source.length);
   for (let o = 0; o < w.outChannels; o++) {
     for (let rgb = 0; rgb < 3; rgb++) {
       const bgr = 2 - rgb;
-      kernel.set(w.kernel.subarray((o * 3 + bgr) * 9, (o * 3 + bgr + 1) * 9), (o * 3 + rgb) * 9);
+      kernel.set(source.subarray((o * 3 + bgr) * 9, (o * 3 + bgr + 1) * 9), (o * 3 + rgb) * 9);
     }
   }
   return { ...w, kernel };
