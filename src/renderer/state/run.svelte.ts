@@ -39,6 +39,13 @@ export function showRunMasks(editor: MaskState, set: MaskSet | null, sentence: s
   editor.enabled = set !== null;
 }
 
+/** Whether two mask sets are the same masks, byte for byte (null: none). */
+function sameMasks(a: MaskSet | null, b: MaskSet | null): boolean {
+  if (!a || !b) return a === b;
+  const same = (x: Uint8Array | null, y: Uint8Array | null): boolean => (x && y ? x.length === y.length && x.every((v, i) => v === y[i]) : x === y);
+  return a.width === b.width && a.height === b.height && a.styles.length === b.styles.length && a.styles.every((m, k) => same(m, b.styles[k]!)) && same(a.content, b.content);
+}
+
 const ACTIVE: readonly RunStatus[] = ['starting', 'queued', 'running', 'paused', 'stopping'];
 /** Weight of the newest sample in the smoothed ms/iteration (L-BFGS iterations vary with their line searches). */
 const RATE_SMOOTHING = 0.3;
@@ -254,6 +261,8 @@ export class RunState {
     if (!this.runId || !this.steerable || key === this.sentMasksKey || !['running', 'paused', 'queued'].includes(this.status)) return;
     const masks = this.masks?.current() ?? null;
     this.sentMasksKey = key;
+    // An edit that leaves the run's masks as they are (a new photo's empty layers while masks are off) is not sent.
+    if (sameMasks(masks, this.runMasks)) return;
     this.runMasks = masks;
     this.marks = [...this.marks, { iteration: this.iteration, label: 'masks changed' }];
     void this.api.setRunMasks({ runId: this.runId, masks }).then((r) => this.check(r));
