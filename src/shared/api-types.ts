@@ -23,7 +23,7 @@ export interface StartRunRequest {
   timelapse?: { frameEvery: number } | null;
   /**
    * Spatial control: where each style goes and where the photo stays, at any size (the run resizes them to each scale).
-   * Absent or null: no masks. A run with masks renders without tiles (masks are not cropped per tile yet).
+   * Absent or null: no masks. A tiled run gives each tile its crop of them.
    */
   masks?: MaskSet | null;
 }
