@@ -116,5 +116,14 @@ describe.skipIf(!present)(`nst stylize --masks with tiles (built-in uint8 VGG19,
     }
     const painted = await decodeImage(output);
     expect([painted.width, painted.height]).toEqual([SIZE, SIZE]);
-  }, 60_000);
+    // The lower tiles paint style B's region (the bottom half) in style B, though style A's term left them.
+    const weights = await loadWeights(builtInWeightsFolder()!);
+    const [a, b] = [await decodeImage(sharedPath(...STYLE_A), { sizePx: SIZE }), await decodeImage(sharedPath(...STYLE_B), { sizePx: SIZE })];
+    const bottom = crop(painted, SIZE / 2 + 8, SIZE);
+    const own = await gramDistances(weights, bottom, b);
+    const other = await gramDistances(weights, bottom, a);
+    const factor = other.reduce((x, d) => x + d, 0) / own.reduce((x, d) => x + d, 0);
+    console.log(`[masks] tiled, bottom (style B): factor ${factor.toFixed(2)}`);
+    expect(factor).toBeGreaterThan(1.5);
+  }, 90_000);
 });
