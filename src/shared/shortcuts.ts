@@ -44,3 +44,22 @@ export function shortcutOf(event: { key: string; ctrlKey: boolean; metaKey: bool
   const key = event.key.toLowerCase();
   return SHORTCUTS.find((s) => s.key === key && s.shift === event.shiftKey)?.id ?? null;
 }
+
+/**
+ * The mask editor's undo and redo: Ctrl/Cmd+Z, Ctrl/Cmd+Shift+Z and Ctrl+Y. Page-only, taken while the editor is on
+ * and focus is not in a text field: the app menu's Edit › Undo and Redo keep these keys for text fields.
+ */
+export type EditorShortcutId = 'mask-undo' | 'mask-redo';
+
+export const EDITOR_SHORTCUTS: readonly { id: EditorShortcutId; label: string; keys: string }[] = [
+  { id: 'mask-undo', label: 'Undo a mask edit', keys: 'Ctrl+Z' },
+  { id: 'mask-redo', label: 'Redo a mask edit', keys: 'Ctrl+Shift+Z or Ctrl+Y' },
+];
+
+export function editorShortcutOf(event: { key: string; ctrlKey: boolean; metaKey: boolean; shiftKey: boolean; altKey: boolean }): EditorShortcutId | null {
+  if (!(event.ctrlKey || event.metaKey) || event.altKey) return null;
+  const key = event.key.toLowerCase();
+  if (key === 'z') return event.shiftKey ? 'mask-redo' : 'mask-undo';
+  if (key === 'y' && !event.shiftKey) return 'mask-redo';
+  return null;
+}

@@ -65,10 +65,17 @@ export class Stroke {
     if (!rect) return null;
     const strength = 255 * Math.min(1, Math.max(0, this.brush.opacity * pressure));
     const { layer, before, coverage, width } = this;
+    // Squared distances first: most of a dab's square is outside it or inside its hard core (no square root).
+    const r2 = radius * radius;
+    const core = radius * Math.min(1, Math.max(0, this.brush.hardness));
+    const core2 = core * core;
     for (let y = rect.y; y < rect.y + rect.height; y++) {
       const dy = y + 0.5 - cy;
       for (let x = rect.x; x < rect.x + rect.width; x++) {
-        const a = Math.round(strength * falloff(Math.hypot(x + 0.5 - cx, dy), radius, this.brush.hardness));
+        const dx = x + 0.5 - cx;
+        const d2 = dx * dx + dy * dy;
+        if (d2 >= r2) continue;
+        const a = d2 <= core2 ? Math.round(strength) : Math.round(strength * falloff(Math.sqrt(d2), radius, this.brush.hardness));
         const i = y * width + x;
         if (a <= coverage[i]!) continue;
         coverage[i] = a;

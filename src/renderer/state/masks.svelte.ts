@@ -15,7 +15,8 @@ export type MaskTool = 'brush' | 'eraser' | 'fill';
 /** What the editor follows: the content photo (a new url is a new photo) and the styles, in order. */
 export interface MaskSubject {
   photo: { url: string; width: number; height: number } | null;
-  styles: readonly { id: number; name: string }[];
+  /** Each style's id, its file name (the legend's words) and its thumbnail's url. */
+  styles: readonly { id: number; name: string; url?: string }[];
 }
 
 interface Step {
@@ -36,8 +37,12 @@ export class MaskState {
   width = $state(0);
   height = $state(0);
   /** The styles, in order, with the names the legend shows. */
-  styles = $state.raw<readonly { id: number; name: string }[]>([]);
+  styles = $state.raw<MaskSubject['styles']>([]);
   hasPhoto = $state(false);
+  /** The photo's url (auto regions read its pixels). */
+  photoUrl = $state<string | null>(null);
+  /** The overlay is shown over the preview and takes the pointer. */
+  editing = $state(false);
 
   tool = $state<MaskTool>('brush');
   brush = $state<BrushOptions>({ sizePx: 64, hardness: 0.6, opacity: 1 });
@@ -52,7 +57,6 @@ export class MaskState {
 
   private readonly doc = new MaskDocument();
   private readonly history = new UndoStack<Step>(UNDO_CAP_BYTES);
-  private photoUrl: string | null = null;
   private readonly drawers = new Set<(dirty: Rect | null) => void>();
   private stroke: { key: LayerKey; stroke: Stroke; before: Uint8Array; dirty: Rect | null; erase: boolean } | null = null;
 
@@ -77,7 +81,7 @@ export class MaskState {
       layers.set(id, mask ? resample(mask, set.width, set.height, this.doc.width, this.doc.height) : new Uint8Array(this.doc.width * this.doc.height));
     });
     layers.set('content', set.content ? resample(set.content, set.width, set.height, this.doc.width, this.doc.height) : new Uint8Array(this.doc.width * this.doc.height));
-    this.replace(layers, sentence);
+    this.replace(layers, sentence, false);
   }
 
   /** Follows the photo and the style list (App calls it whenever either changes). */
@@ -97,7 +101,10 @@ export class MaskState {
       changed = true;
     }
     this.hasPhoto = photo !== null;
+    const hadStyles = this.doc.styleIds.length > 0;
     if (this.doc.setStyles(subject.styles.map((s) => s.id))) changed = true;
+    // The first style's layer is what one paints first; the content layer waits to be chosen.
+    if (!hadStyles && this.active === 'content' && this.doc.styleIds[0] !== undefined) this.active = this.doc.styleIds[0];
     this.styles = subject.styles;
     if (this.active !== 'content' && !this.doc.styleIds.includes(this.active)) this.active = this.doc.styleIds[0] ?? 'content';
     if (changed) {
@@ -111,9 +118,9 @@ export class MaskState {
     return this.doc.layer(key);
   }
 
-  /** Style ids in style order. */
+  /** Style ids in style order (reactive: read from `styles`, which sync sets with the document's layers). */
   get styleIds(): readonly number[] {
-    return this.doc.styleIds;
+    return this.styles.map((s) => s.id);
   }
 
   /** The legend's name of a layer. */
@@ -191,8 +198,8 @@ export class MaskState {
     });
   }
 
-  /** Whole layers at the photo's size (auto regions, an import): one undo step. */
-  replace(layers: ReadonlyMap<LayerKey, Uint8Array>, sentence: string): void {
+  /** Whole layers at the photo's size (auto regions, an import): one undo step. `enable`: turn the masks on. */
+  replace(layers: ReadonlyMap<LayerKey, Uint8Array>, sentence: string, enable = true): void {
     const keys = [...layers.keys()].filter((k) => this.doc.layer(k));
     if (keys.length === 0) return;
     const before = this.doc.capture(keys);
@@ -201,7 +208,7 @@ export class MaskState {
       if (bytes.length !== this.doc.width * this.doc.height) throw new RangeError(`a ${bytes.length}-byte layer does not fit a ${this.doc.width}×${this.doc.height} photo`);
       this.doc.layer(key)!.set(bytes);
     }
-    this.commit({ sentence, before, after: this.doc.capture(keys) });
+    this.commit({ sentence, before, after: this.doc.capture(keys) }, enable);
   }
 
   undo(): void {
@@ -228,7 +235,9 @@ export class MaskState {
     this.commit({ sentence, before: frame(before), after: frame(layer) });
   }
 
-  private commit(step: Step): void {
+  /** Records an edit; one made with the tools (not a restore) turns the masks on: what is painted is meant for the run. */
+  private commit(step: Step, enable = true): void {
+    if (enable) this.enabled = true;
     this.push(step);
     this.version++;
     this.say(step.sentence);
