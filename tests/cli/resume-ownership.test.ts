@@ -64,7 +64,8 @@ async function interruptedRun(dataDir: string, output: string, iterations: numbe
     let ended = false;
     void run.result.then(() => (ended = true));
     await until(() => {
-      runId = existsSync(runs) ? (readdirSync(runs)[0] ?? '') : '';
+      // Run ids only: a run's folder is made under a temporary (dot) name and renamed into place.
+      runId = existsSync(runs) ? (readdirSync(runs).find((name) => !name.startsWith('.')) ?? '') : '';
       return ended || (runId !== '' && existsSync(path.join(runs, runId, MANIFEST_FILE)));
     }, 60_000, 'a first checkpoint');
     if (ended) continue;

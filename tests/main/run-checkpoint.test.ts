@@ -115,7 +115,8 @@ describe.skipIf(!present)('studio runs resumed after the app died (real uint8 VG
     };
     let runId = '';
     await until(() => {
-      runId = existsSync(runs) ? (readdirSync(runs)[0] ?? '') : '';
+      // Run ids only: a run's folder is made under a temporary (dot) name and renamed into place.
+      runId = existsSync(runs) ? (readdirSync(runs).find((name) => !name.startsWith('.')) ?? '') : '';
       const m = runId ? manifestOf(runId) : null;
       return m?.job.segment !== undefined && m.progress.iteration >= m.job.segment.iterationsBefore + 2;
     }, 90_000, 'a checkpoint two iterations into the rebuilt segment', () => childOut.slice(-400));

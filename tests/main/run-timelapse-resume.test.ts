@@ -87,7 +87,8 @@ async function killMidRun(root: string, what: string, killNow: (at: number, spoo
   try {
     await until(() => {
       if (childOut.includes('"type":"done"')) throw new Error(`the first session's run finished before ${what}: ${childOut.slice(-300)}`);
-      runId = existsSync(runs) ? (readdirSync(runs)[0] ?? '') : '';
+      // A run's folder is made under a temporary (dot) name and renamed into place: only run ids count.
+      runId = existsSync(runs) ? (readdirSync(runs).find((name) => !name.startsWith('.')) ?? '') : '';
       if (!runId) return false;
       child.kill('SIGSTOP');
       at = readJson<{ progress: { iteration: number } }>(path.join(runs, runId, MANIFEST_FILE))?.progress.iteration ?? 0;
