@@ -22,8 +22,8 @@ const CONTENT = ['data', 'images', 'content_tubingen_64.png'] as const;
 const STYLE = ['data', 'images', 'style_starry_night_64.png'] as const;
 const present = hasShared(...WEIGHTS) && hasShared(...CONTENT) && hasShared(...STYLE);
 
-// Long enough that a checkpoint lands well before the end on a busy machine: a checkpoint's file steps each wait
-// for an evaluation to end (onnxruntime runs on the main thread), so the first one lands dozens of iterations late.
+// Long enough that a checkpoint lands well before the end on a busy machine (it lands right after the iteration
+// that asked for it, but that iteration comes after the interval).
 const ITERATIONS = 150;
 
 function stylizeArgs(content: string, output: string, extra: string[]): string[] {
@@ -52,6 +52,34 @@ async function waitForCheckpoint(dataDir: string, atLeast: number, timeoutMs: nu
   }
   throw new Error(`no checkpoint at iteration ${atLeast} or later appeared in ${runs} within ${timeoutMs} ms`);
 }
+
+const FAST_WEIGHTS = ['data', 'vgg19-imagenet-block1-3'] as const;
+const CONTENT_128 = ['data', 'images', 'content_tubingen_128.png'] as const;
+const STYLE_128 = ['data', 'images', 'style_starry_night_128.png'] as const;
+
+describe.skipIf(!hasShared(...FAST_WEIGHTS) || !hasShared(...CONTENT_128) || !hasShared(...STYLE_128))('when a checkpoint is whole (128 px)', () => {
+  it('right after the iteration that asked for it: a run checkpointed every 1 ms and killed after iteration 12 has one of iteration 6 or later', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nst-resume-'));
+    const dataDir = path.join(dir, 'data');
+    const args = ['stylize', sharedPath(...CONTENT_128), sharedPath(...STYLE_128), '-o', path.join(dir, 'out.png'), '--weights', sharedPath(...FAST_WEIGHTS), '--style-layers', 'block1_conv1,block2_conv1,block3_conv1', '--content-layers', 'block3_conv2', '--size', '128', '--iterations', '60', '--stop', 'off', '--device', 'cpu', '--threads', '1', '--checkpoint-every', '0.001', '--json'];
+    const child = spawnNst(args, { env: { NST_DATA_DIR: dataDir } });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+    let buffer = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      // Killed as soon as iteration 12's line is out: the checkpoints asked for before it must be on disk.
+      if (jsonLines(buffer.slice(0, buffer.lastIndexOf('\n') + 1)).some((line) => line.iteration === 12)) child.kill('SIGKILL');
+    });
+    expect(await exited).toBe('SIGKILL');
+    const [runId] = readdirSync(path.join(dataDir, 'runs'));
+    const manifest = path.join(dataDir, 'runs', runId!, MANIFEST_FILE);
+    // Each file step used to wait for an evaluation to end (onnxruntime runs on the run's thread): no checkpoint at
+    // all by iteration 20, the first one (of iteration 1) by iteration 40.
+    expect(existsSync(manifest)).toBe(true);
+    expect((JSON.parse(readFileSync(manifest, 'utf8')) as { progress: { iteration: number } }).progress.iteration).toBeGreaterThanOrEqual(6);
+    await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+});
 
 describe.skipIf(!present)('nst stylize --checkpoint-every, kill -9, nst resume (real uint8 VGG19, 64 px)', () => {
   it('finishes with the same iteration count and a final loss within 1% of an uninterrupted run', async () => {
@@ -276,17 +304,24 @@ describe('nst resume refuses', () => {
     await rm(path.join(dataDir, 'runs', runId), { recursive: true });
   });
 
-  it('a torn checkpoint, which `nst runs` lists with its problem', async () => {
+  it('a torn first checkpoint (no manifest) is refused, then swept by `nst runs`; a damaged manifest is listed with its problem', async () => {
     const runId = newRunId();
     await import('node:fs/promises').then((fs) => fs.mkdir(path.join(dataDir, 'runs', runId), { recursive: true }));
     const torn = await runNst(['resume', runId], { env });
     expect(torn.code).toBe(3);
     expect(torn.stderr).toMatch(/holds no checkpoint\.json \(the run stopped before its first checkpoint was complete\)/);
-    const listed = await runNst(['runs'], { env });
-    expect(listed.stdout).toMatch(new RegExp(`^${runId}\\s+-\\s+-\\s+cannot be resumed: `, 'm'));
-    const removed = await runNst(['runs', '--remove', runId], { env });
-    expect(removed.code).toBe(0);
+    // Nothing to resume and nobody owns it: debris, not a run that cannot be resumed.
+    expect((await runNst(['runs'], { env })).stdout).not.toMatch(new RegExp(runId));
     expect(existsSync(path.join(dataDir, 'runs', runId))).toBe(false);
+
+    const damaged = newRunId();
+    await import('node:fs/promises').then((fs) => fs.mkdir(path.join(dataDir, 'runs', damaged), { recursive: true }));
+    await writeFile(path.join(dataDir, 'runs', damaged, MANIFEST_FILE), '{"format":');
+    const listed = await runNst(['runs'], { env });
+    expect(listed.stdout).toMatch(new RegExp(`^${damaged}\\s+-\\s+-\\s+cannot be resumed: ${MANIFEST_FILE.replace('.', '\\.')} is not valid JSON`, 'm'));
+    const removed = await runNst(['runs', '--remove', damaged], { env });
+    expect(removed.code).toBe(0);
+    expect(existsSync(path.join(dataDir, 'runs', damaged))).toBe(false);
   });
 
   it('a negative --checkpoint-every, before any image is read', async () => {

@@ -1,5 +1,6 @@
-// engine/sys/atomic-file.ts: a write is temp file, fsync, rename, then the folder fsynced (where the platform can);
-// temporary files of writers that died mid-write are swept, a live process's never.
+// engine/sys/atomic-file.ts: a write is temp file, fsync, rename, then the folder fsynced (where the platform can),
+// a checkpoint's synchronously in the same order; temporary files of writers that died mid-write are swept, a live
+// process's never.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,29 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     rename: async (from: string, to: string) => {
       calls.push(['rename', from, to]);
       return actual.rename(from, to);
+    },
+  };
+});
+
+// The synchronous writes (writeFileAtomicSync: a checkpoint's files), recorded the same way.
+vi.mock('node:fs', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs')>();
+  const paths = new Map<number, string>();
+  return {
+    ...actual,
+    openSync: (file: string, flags: string) => {
+      const fd = actual.openSync(file, flags);
+      paths.set(fd, file);
+      calls.push(['open', file, flags]);
+      return fd;
+    },
+    fsyncSync: (fd: number) => {
+      calls.push(['sync', paths.get(fd)!]);
+      actual.fsyncSync(fd);
+    },
+    renameSync: (from: string, to: string) => {
+      calls.push(['rename', from, to]);
+      actual.renameSync(from, to);
     },
   };
 });

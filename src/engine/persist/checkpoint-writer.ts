@@ -1,16 +1,17 @@
-// Writes a run's checkpoints in the background: data files named by generation, then the manifest renamed into place.
+// Writes a run's checkpoints: data files named by generation, then the manifest renamed into place.
 //
 // Each checkpoint writes its buffers (image, optimizer state; for tiled renders the canvas) as raw little-endian
 // float32 into new files (temp, fsync, rename), then replaces checkpoint.json atomically, then deletes the data files
 // the new manifest no longer names. A kill or power loss at any point leaves either the previous complete checkpoint
 // or the new one; a manifest never names a file that was not completely written. The folder is fsynced after each
-// rename, so a power cut cannot undo a rename the next step relies on.
+// rename, so a power cut cannot undo a rename the next step relies on. The files are written in one synchronous
+// stretch right after the iteration that asked for them (see write()), not one event-loop turn per step.
 
 import { readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { NstError } from '../errors.js';
-import { isStaleTemporary, removeStaleTemporaries, writeFileAtomic } from '../sys/atomic-file.js';
+import { isStaleTemporary, removeStaleTemporaries, writeFileAtomicSync } from '../sys/atomic-file.js';
 import { asNstError } from '../sys/fs-errors.js';
 import { LITTLE_ENDIAN_HOST } from '../sys/endian.js';
 import { pathExists } from '../sys/path-exists.js';
@@ -63,9 +64,9 @@ export interface CheckpointWriterOptions<Job> {
 }
 
 /**
- * Writes a run's snapshots in the background, one at a time: due() is false while a write is in flight or the
- * interval has not passed, so the run loop never waits on the disk and never queues snapshots. A forced or final
- * snapshot (a paused or stopped run) waits for the write in flight and is always written.
+ * Writes a run's snapshots one at a time, without the run loop awaiting them: due() is false while a write is in
+ * flight or the interval has not passed, so snapshots never queue. A forced or final snapshot (a paused or stopped
+ * run) waits for the write in flight and is always written.
  */
 export class CheckpointWriter<Job = unknown> {
   readonly dir: string;
@@ -211,13 +212,16 @@ export class CheckpointWriter<Job = unknown> {
       this.swept = true;
     }
     await this.options.prepare?.(this.dir);
+    // From here to the manifest's rename, synchronously: the run's thread evaluates onnxruntime between its turns,
+    // so each awaited step would wait for an evaluation and the checkpoint would land dozens of iterations after the
+    // one it holds. Written in one go it is whole before the run's next evaluation (a kill after it finds it).
     const { run } = state.stage;
     const runBuffers: [string, Float32Array][] = [['image', run.image], ...Object.entries(run.optimizer.buffers).map(([k, b]): [string, Float32Array] => [`optimizer.${k}`, b])];
-    const files: FileEntry[] = [await writeDataFile(this.dir, `run-${generation}.bin`, runBuffers)];
+    const files: FileEntry[] = [writeDataFile(this.dir, `run-${generation}.bin`, runBuffers)];
     if (state.canvas) {
       if (this.canvasWritten?.canvas !== state.canvas) {
         const { base, sum, coverage } = state.canvas;
-        this.canvasWritten = { canvas: state.canvas, entry: await writeDataFile(this.dir, `canvas-${generation}.bin`, [['canvas.base', base], ['canvas.sum', sum], ['canvas.coverage', coverage]]) };
+        this.canvasWritten = { canvas: state.canvas, entry: writeDataFile(this.dir, `canvas-${generation}.bin`, [['canvas.base', base], ['canvas.sum', sum], ['canvas.coverage', coverage]]) };
       }
       files.push(this.canvasWritten.entry);
     }
@@ -225,7 +229,7 @@ export class CheckpointWriter<Job = unknown> {
       if (this.masksWritten?.masks !== state.masks) {
         const { styles = [], content } = state.masks;
         const buffers: [string, Float32Array][] = [...styles.map((m, k): [string, Float32Array] => [`mask.style.${k}`, m.data]), ...(content ? [['mask.content', content.data] as [string, Float32Array]] : [])];
-        this.masksWritten = { masks: state.masks, entry: await writeDataFile(this.dir, `masks-${generation}.bin`, buffers) };
+        this.masksWritten = { masks: state.masks, entry: writeDataFile(this.dir, `masks-${generation}.bin`, buffers) };
       }
       files.push(this.masksWritten.entry);
     }
@@ -246,7 +250,7 @@ export class CheckpointWriter<Job = unknown> {
       files,
     };
     // Temp file, fsync, rename, then the folder fsynced: the rename is on disk before the old data files go.
-    await writeFileAtomic(path.join(this.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
+    writeFileAtomicSync(path.join(this.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`, { sync: true });
     // Only now may the previous generation's files go: until the rename above, the old manifest names them.
     await removeDebris(this.dir, new Set(files.map((f) => f.name)));
     this.lastManifest = manifest;
@@ -292,7 +296,7 @@ function serialState(state: RenderState): SerialState {
  * Writes float32 buffers back to back into `name` (temp file, fsync, rename, folder fsync: on disk before a manifest
  * can name it) and returns its manifest entry.
  */
-async function writeDataFile(dir: string, name: string, buffers: readonly [string, Float32Array][]): Promise<FileEntry> {
+function writeDataFile(dir: string, name: string, buffers: readonly [string, Float32Array][]): FileEntry {
   if (!LITTLE_ENDIAN_HOST) throw new NstError('RUNTIME_FAILURE', 'Checkpoints are written on little-endian machines only.');
   const entries: BufferEntry[] = [];
   const chunks: Uint8Array[] = [];
@@ -305,6 +309,6 @@ async function writeDataFile(dir: string, name: string, buffers: readonly [strin
     entries.push({ key, offset, length: buffer.length });
     offset += buffer.length;
   }
-  await writeFileAtomic(path.join(dir, name), chunks);
+  writeFileAtomicSync(path.join(dir, name), chunks, { sync: true });
   return { name, bytes: offset * 4, crc32: checksum, buffers: entries };
 }

@@ -2,7 +2,7 @@
 // folder (same filesystem, so the rename is atomic), flushed, then renamed over the target, and the folder flushed.
 
 import { randomBytes } from 'node:crypto';
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { isProcessAlive } from './process-alive.js';
@@ -62,14 +62,22 @@ export async function writeTemporary(filePath: string, data: FileData, options: 
 }
 
 /**
- * writeFileAtomic without fsync, synchronously: for files that are rewritten often and may be lost in a power cut
- * (a timelapse's frames and index) written on a thread whose event loop turns rarely (a run's: each awaited fs call
- * would wait for an iteration). A reader still never sees half a file.
+ * writeFileAtomic, synchronously, for a thread whose event loop turns rarely (a run's: onnxruntime evaluates on it,
+ * so each awaited fs call would wait for an evaluation). `sync` here defaults to false: a timelapse's frames and
+ * index are rewritten often and may be lost in a power cut; a checkpoint asks for it. A reader never sees half a file.
  */
-export function writeFileAtomicSync(filePath: string, data: Uint8Array | string): void {
+export function writeFileAtomicSync(filePath: string, data: FileData, options: AtomicWriteOptions = {}): void {
+  const sync = options.sync ?? false;
   const temporary = temporaryPath(filePath);
   try {
-    writeFileSync(temporary, data, { flag: 'wx' });
+    const fd = openSync(temporary, 'wx');
+    try {
+      // Chunk after chunk, each at the position the last one ended (no joined copy is made).
+      for (const chunk of typeof data === 'string' || data instanceof Uint8Array ? [data] : data) writeFileSync(fd, chunk);
+      if (sync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temporary, filePath);
   } catch (error) {
     try {
@@ -79,6 +87,7 @@ export function writeFileAtomicSync(filePath: string, data: Uint8Array | string)
     }
     throw naming(error, filePath);
   }
+  if (sync) fsyncDirectorySync(path.dirname(filePath));
 }
 
 /**
@@ -109,6 +118,20 @@ export async function fsyncDirectory(dir: string): Promise<void> {
     if (!DIRECTORY_SYNC_UNSUPPORTED.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
   } finally {
     await handle?.close();
+  }
+}
+
+/** fsyncDirectory, synchronously (writeFileAtomicSync's). */
+function fsyncDirectorySync(dir: string): void {
+  if (process.platform === 'win32') return;
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (error) {
+    if (!DIRECTORY_SYNC_UNSUPPORTED.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
