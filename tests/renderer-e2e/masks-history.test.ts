@@ -1,5 +1,6 @@
-// A history entry keeps the masks its run painted with (issue 16): re-opening it puts them back in the mask editor
-// and turns masks on, in this session and after a reload (stored packed in the window's storage). Fake host, chromium.
+// A run's masks come back into the mask editor (issue 16): a history entry's when it is re-opened, in this session and
+// after a reload (stored packed in the window's storage), and an interrupted run's when it is resumed (its
+// checkpoint's, as the host answers them). Fake host, chromium.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
+import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
 import { hasChromium } from './helpers/browser.js';
 import { startFakeStudio, type FakeStudio } from './helpers/fake-studio.js';
 
@@ -95,6 +97,24 @@ describe.skipIf(reason !== null)('masks of a history entry (fake host, chromium)
     await page.getByTestId('history-entry').click();
     await expect.poll(() => page.getByTestId('masks-enabled').isChecked()).toBe(true);
     expect([await painted(page, 120, 40), await painted(page, 120, 120)]).toEqual([255, 0]);
+    expect(problems).toEqual([]);
+  });
+
+  it('puts a resumed interrupted run\'s masks in the editor, resized to the photo, and turns masks on', { timeout: 60_000 }, async () => {
+    const settings = { ...structuredClone(DEFAULT_STUDIO_SETTINGS), sizePx: 64, iterations: 30 };
+    const runId = 'run-3-0000f00d';
+    // The checkpoint's masks at 24 x 16: Style 1 in rows 2..5, that is rows 20..59 of the 240 x 160 photo.
+    const band = Array.from({ length: 24 * 16 }, (_, i) => (Math.floor(i / 24) >= 2 && Math.floor(i / 24) < 6 ? 255 : 0));
+    const { page, problems } = await studio.open({
+      interrupted: [{ runId, contentName: 'photo.png', styleNames: ['starry.png'], settings, sizePx: 64, iteration: 20, totalIterations: 30, savedAt: '2026-12-07T11:56:38.451Z' }],
+      interruptedMasks: { [runId]: { width: 24, height: 16, styles: [band], content: null } },
+    });
+    await inputs(page);
+    expect(await page.getByTestId('masks-enabled').isChecked()).toBe(false);
+    await page.locator(`[data-run-id="${runId}"]`).getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => page.getByTestId('masks-enabled').isChecked()).toBe(true);
+    expect([await painted(page, 120, 40), await painted(page, 120, 120)]).toEqual([255, 0]);
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
     expect(problems).toEqual([]);
   });
 });

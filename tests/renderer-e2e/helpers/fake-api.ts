@@ -39,6 +39,8 @@ export interface FakeApiOptions {
   builtInWeights?: boolean;
   /** Runs an earlier session left unfinished, offered at start-up; resuming one runs its remaining iterations. */
   interrupted?: InterruptedRun[];
+  /** The masks an interrupted run's checkpoint holds, by run id (layers as plain arrays: options cross as JSON). */
+  interruptedMasks?: Record<string, { width: number; height: number; styles: number[][]; content: number[] | null }>;
   /** What getFfmpegStatus answers (default: ffmpeg 6.1 on PATH). */
   ffmpeg?: FfmpegStatus;
   /** Why a run fell back to the CPU, as its started event says (default: a short reason; null: no fallback). */
@@ -384,7 +386,9 @@ export function installFakeApi(options: FakeApiOptions): void {
       const current: Job = { id: entry.runId, paused: false, stopped: false, settings: entry.settings, iteration: entry.iteration };
       job = current;
       setTimeout(() => void runRest(entry, current), 0);
-      return ok({ runId: entry.runId });
+      const masks = options.interruptedMasks?.[entry.runId];
+      if (!masks) return ok({ runId: entry.runId });
+      return ok({ runId: entry.runId, masks: { ...masks, styles: masks.styles.map((m) => Uint8Array.from(m)), content: masks.content ? Uint8Array.from(masks.content) : null } });
     },
     discardInterruptedRun(ref) {
       interrupted = interrupted.filter((r) => r.runId !== ref.runId);
