@@ -1,7 +1,8 @@
 // Masks edited during a run reach it (issue 16), through the real browser host (`npm run serve`, built-in weights),
 // from the mask panel: masks turned on mid-run and a content mask added are answered by the host rebuilding the
 // network (its notice, a chart mark beside the edit's), a later edit of the same kind is marked and taken without a
-// rebuild; the preview goes on with fresh frames and nothing fails.
+// rebuild; masks the engine refuses (a style cleared) are refused in its words and the run goes on; the preview goes
+// on with fresh frames throughout.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -85,6 +86,14 @@ describe.skipIf(reason !== null)('masks painted during a run (real browser host)
     expect(await markedIterations()).toHaveLength(5);
     expect(await page.getByTestId('status').getAttribute('data-state')).toBe('running');
     expect(await page.getByTestId('error').count()).toBe(0);
+
+    // Style 1 cleared: black everywhere, refused in the engine's words; the run goes on with its masks, unmarked.
+    await page.getByTestId('mask-layer-style-1').check();
+    await page.getByTestId('mask-clear').click();
+    await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 30_000 }).toContain('Style mask 1 is black everywhere, so it gives no region');
+    const framesAtRefusal = await frames();
+    await expect.poll(frames, { timeout: 60_000 }).toBeGreaterThan(framesAtRefusal + 1);
+    expect(await markedIterations()).toHaveLength(5);
 
     await page.getByTestId('stop').click();
     await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 60_000 }).toBe('stopped');

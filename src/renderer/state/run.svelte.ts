@@ -263,9 +263,14 @@ export class RunState {
     this.sentMasksKey = key;
     // An edit that leaves the run's masks as they are (a new photo's empty layers while masks are off) is not sent.
     if (sameMasks(masks, this.runMasks)) return;
-    this.runMasks = masks;
-    this.marks = [...this.marks, { iteration: this.iteration, label: 'masks changed' }];
-    void this.api.setRunMasks({ runId: this.runId, masks }).then((r) => this.check(r));
+    const { runId, iteration } = this;
+    // Refused masks (one black everywhere: the banner says so) leave the run's as they were, and unmarked.
+    void this.api.setRunMasks({ runId, masks }).then((r) => {
+      this.check(r);
+      if (!r.ok || this.runId !== runId) return;
+      this.runMasks = masks;
+      this.marks = [...this.marks, { iteration, label: 'masks changed' }];
+    });
   }
 
   /** Which edit of the editor's masks is current: its version, and whether they are on at all. */
