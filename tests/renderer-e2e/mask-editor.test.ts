@@ -74,9 +74,15 @@ describe.skipIf(reason !== null)('mask editor (fake host, chromium)', () => {
     await expect.poll(() => page.getByTestId('mask-overlay').getAttribute('data-drawn')).not.toBeNull();
   }
 
+  /** Waits for the overlay to draw the latest edit (a large redraw is spread over frames: data-pending meanwhile). */
+  async function settle(): Promise<void> {
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    await page.waitForFunction(() => !document.querySelector('[data-testid="mask-overlay"]')?.hasAttribute('data-pending'));
+  }
+
   /** The overlay's RGBA at a photo pixel, after the frame that draws the latest edit. */
   async function pixel(x: number, y: number): Promise<number[]> {
-    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    await settle();
     return page.getByTestId('mask-overlay').evaluate((c: HTMLCanvasElement, [px, py]) => [...c.getContext('2d')!.getImageData(px!, py!, 1, 1).data], [x, y]);
   }
   const alpha = async (x: number, y: number): Promise<number> => (await pixel(x, y))[3]!;
@@ -131,15 +137,41 @@ describe.skipIf(reason !== null)('mask editor (fake host, chromium)', () => {
     expect(near(await pixel(60, 80), ORANGE)).toBe(true);
   });
 
-  it('splits a photo of two colour halves into two regions, one per style, as one undo step', { timeout: 90_000 }, async () => {
+  it('splits a photo of two colour halves into two regions, one per style, in a worker, as one undo step', { timeout: 90_000 }, async () => {
     await openEditor();
+    const workers: string[] = [];
+    page.on('worker', (w) => workers.push(w.url()));
     await page.getByTestId('mask-auto').click();
     await expect.poll(said).toMatch(/^Split the photo into 2 regions/);
     for (const [x, y] of [[10, 10], [230, 70], [120, 40]]) expect(near(await pixel(x!, y!), ORANGE), `top at ${x},${y}`).toBe(true);
     for (const [x, y] of [[10, 150], [230, 90], [120, 120]]) expect(near(await pixel(x!, y!), SKY), `bottom at ${x},${y}`).toBe(true);
+    expect(workers.some((url) => /auto-regions/.test(url)), `workers started: ${workers.join(', ')}`).toBe(true);
     await page.getByTestId('mask-undo').click();
     expect(await alpha(10, 10)).toBe(0);
     expect(await alpha(10, 150)).toBe(0);
+  });
+
+  it('follows the styles and the photo: a removed style takes its layer, a new photo resets the masks as one undo step', { timeout: 90_000 }, async () => {
+    await openEditor();
+    await page.getByTestId('mask-layer-style-2').check();
+    await stroke(20, 20, 100, 20);
+    expect(near(await pixel(60, 20), SKY)).toBe(true);
+    await page.getByRole('button', { name: 'Remove the style painting style_starry_night_64.png' }).click();
+    await expect.poll(() => page.getByTestId('mask-layer-style-2').count()).toBe(0);
+    // The painted layer is now style 1's, in style 1's colour.
+    expect(near(await pixel(60, 20), ORANGE)).toBe(true);
+    expect(await page.getByTestId('mask-layer-style-1').isChecked()).toBe(true);
+
+    const wide = path.join(dir, 'wide.png');
+    await sharp({ create: { width: 300, height: 100, channels: 3, background: '#808080' } }).png().toFile(wide);
+    await page.getByTestId('content-input').setInputFiles(wide);
+    await expect.poll(() => page.getByTestId('mask-overlay').evaluate((c: HTMLCanvasElement) => c.width)).toBe(300);
+    await settle();
+    expect(await page.getByTestId('mask-overlay').evaluate((c: HTMLCanvasElement) => c.getContext('2d')!.getImageData(0, 0, 300, 100).data.some((v) => v > 0))).toBe(false);
+    await page.getByTestId('mask-undo').click();
+    await expect.poll(said).toMatch(/^Undone: masks reset for the new photo/i);
+    // The stroke at y = 20 of 160 comes back resized to the new photo: y = 12 or so of 100.
+    expect((await pixel(30, 12))[3]).toBe(255);
   });
 
   it('exports a layer as a grayscale PNG and imports it back; a file that is not an image is refused in words', { timeout: 90_000 }, async () => {
@@ -235,5 +267,10 @@ describe.skipIf(reason !== null)('mask editor (fake host, chromium)', () => {
       const serious = (await runAxe(page)).filter(isSerious);
       expect(describeViolations(serious), `axe, ${colorScheme}`).toBe('');
     }
+    // Every control of the editor has a name of its own in the page (issue 18's rule).
+    const snapshot = await page.locator('body').ariaSnapshot();
+    const names = [...snapshot.matchAll(/- (button|link|textbox|spinbutton|combobox|checkbox|slider|radio) "([^"]*)"/g)].map((m) => `${m[1]} "${m[2]}"`);
+    expect(names.filter((n, i) => names.indexOf(n) !== i), 'controls sharing one name').toEqual([]);
+    expect(names).toEqual(expect.arrayContaining(['radio "Brush"', 'slider "Brush size"', 'radio "Keep the photo here (content mask)"', 'button "Auto regions"', 'button "Undo"']));
   });
 });
