@@ -367,6 +367,8 @@ export class RunState {
         this.status = 'running';
         this.iteration = event.iteration;
         this.stopInfo = null;
+        // Kept going after converging: masks painted while it waited there (it took none) reach it now.
+        this.steerMasks();
         break;
       case 'converged':
         // The picture is done: it goes into the history now; Keep going makes a longer one.
