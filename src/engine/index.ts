@@ -63,3 +63,9 @@ export { type ResolvedTool, resolveFfmpeg } from './video/ffmpeg.js';
 export { FRAMES_INDEX_FILE, hasFramesIndex } from './video/frame-index.js';
 export { FrameRecorder } from './video/frame-recorder.js';
 export { DEFAULT_FRAME_EVERY, FrameSpool, RUN_FRAMES_FOLDER, runFramesDir } from './video/frames.js';
+
+// Video stylisation: optical flow, warping, the consistency mask.
+export { consistencyMask } from './video/flow/consistency.js';
+export { estimateFlow, type FlowOptions } from './video/flow/farneback.js';
+export { type FlowField } from './video/flow/field.js';
+export { warpImage } from './video/flow/warp.js';

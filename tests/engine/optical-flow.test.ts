@@ -4,10 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { NstError } from '../../src/engine/errors.js';
 import { decodeImage, type PlanarImage } from '../../src/engine/io/image.js';
+import type { Mask } from '../../src/engine/io/mask.js';
 import { createRng } from '../../src/engine/sys/random.js';
 import { consistencyMask } from '../../src/engine/video/flow/consistency.js';
 import { estimateFlow } from '../../src/engine/video/flow/farneback.js';
-import type { FlowField, Plane } from '../../src/engine/video/flow/field.js';
+import type { FlowField } from '../../src/engine/video/flow/field.js';
 import { warpImage } from '../../src/engine/video/flow/warp.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 
@@ -97,7 +98,7 @@ function interior(width: number, height: number, margin = MARGIN_PX): (i: number
   };
 }
 
-function maskMean(mask: Plane, where: (i: number) => boolean): number {
+function maskMean(mask: Mask, where: (i: number) => boolean): number {
   let sum = 0;
   let count = 0;
   for (let i = 0; i < mask.data.length; i++) {

@@ -1,10 +1,11 @@
 // Where a flow can be trusted: Ruder, Dosovitskiy and Brox's (2016) forward-backward check and motion boundaries.
 
 import { NstError } from '../../errors.js';
-import { type FlowField, type Plane, sampleBilinear } from './field.js';
+import type { Mask } from '../../io/mask.js';
+import { type FlowField, sampleBilinear } from './field.js';
 
 /**
- * A mask over `flow`'s grid (flow: image A to image B; reverse: B to A): 1 where the point is seen in both images
+ * A mask (0 or 1 per pixel) over `flow`'s grid (flow: image A to image B; reverse: B to A): 1 where the point is seen in both images
  * and its motion is trusted, 0 where
  * - it leaves B (p + flow(p) outside the frame);
  * - the flows disagree (disocclusion): w = flow(p), ŵ = reverse(p + w), |w + ŵ|² > 0.01 (|w|² + |ŵ|²) + 0.5;
@@ -12,7 +13,7 @@ import { type FlowField, type Plane, sampleBilinear } from './field.js';
  * With flow from frame t to t-1 and reverse from t-1 to t, it is the c of the temporal loss on frame t.
  * Errors: BAD_ARGUMENT (the two flows differ in size).
  */
-export function consistencyMask(flow: FlowField, reverse: FlowField): Plane {
+export function consistencyMask(flow: FlowField, reverse: FlowField): Mask {
   const { width, height } = flow;
   if (reverse.width !== width || reverse.height !== height) {
     throw new NstError('BAD_ARGUMENT', `The two flows of a consistency check must have one size, got ${width}x${height} and ${reverse.width}x${reverse.height}.`);
