@@ -136,12 +136,13 @@ describe('estimateFlow on synthetic shifts', () => {
     expect(Math.abs(error.meanV)).toBeLessThan(0.01);
   });
 
-  it('refuses frames of different sizes, naming both', () => {
+  it('refuses frames of different sizes, naming both, and options out of range', () => {
     const a = imageFrom(20, 10, () => 0);
     const b = imageFrom(10, 20, () => 0);
     expect(() => estimateFlow(a, b)).toThrow(NstError);
     expect(() => estimateFlow(a, b)).toThrow('Optical flow needs two frames of one size, got 20x10 and 10x20.');
     expect(() => estimateFlow(a, a, { iterations: 0 })).toThrow('Optical flow option iterations must be positive, got 0.');
+    expect(() => estimateFlow(a, a, { maxLevels: 2.5 })).toThrow('Optical flow option maxLevels must be a whole number, got 2.5.');
   });
 });
 

@@ -39,7 +39,7 @@ const DEFAULTS: Required<FlowOptions> = { polySigma: 1.5, windowSigma: 3, iterat
 
 /**
  * The flow from `from` to `to`: for each pixel p of `from`, where its content is in `to` (p + flow(p)). Both frames
- * must have one size. Errors: BAD_ARGUMENT (sizes differ, a non-positive option).
+ * must have one size. Errors: BAD_ARGUMENT (sizes differ, an option not positive, or a count not whole).
  */
 export function estimateFlow(from: PlanarImage, to: PlanarImage, options: FlowOptions = {}): FlowField {
   if (from.width !== to.width || from.height !== to.height) {
@@ -48,6 +48,7 @@ export function estimateFlow(from: PlanarImage, to: PlanarImage, options: FlowOp
   const settings = { ...DEFAULTS, ...options };
   for (const [name, value] of Object.entries(settings)) {
     if (!(value > 0) && !(name === 'regularization' && value === 0)) throw new NstError('BAD_ARGUMENT', `Optical flow option ${name} must be positive, got ${value}.`);
+    if ((name === 'iterations' || name === 'maxLevels') && !Number.isInteger(value)) throw new NstError('BAD_ARGUMENT', `Optical flow option ${name} must be a whole number, got ${value}.`);
   }
   const pyramidFrom = buildPyramid(luma(from), settings.minSidePx, settings.maxLevels);
   const pyramidTo = buildPyramid(luma(to), settings.minSidePx, settings.maxLevels);
@@ -81,7 +82,7 @@ class Refiner {
     this.blurred = Array.from({ length: 5 }, () => new Float32Array(n));
     this.wide = Array.from({ length: 5 }, () => new Float32Array(n));
     this.scratch = new Float32Array(n);
-    // The expansion near an edge fits replicated pixels: trust it less there, over the expansion's radius.
+    // The expansion near an edge fits replicated pixels: edgeWeight gives them no say, then ramps up to 1.
     this.edgeRamp = Math.ceil(3 * settings.polySigma);
   }
 
