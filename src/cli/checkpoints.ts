@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import * as v from 'valibot';
-import { CheckpointWriter, newRunId, parseCheckpointJob, type Checkpoint, type CheckpointManifest, type RenderPlan, type RenderState, type RunLock, type RunResult, NstError } from '../engine/index.js';
+import { asNstError, CheckpointWriter, newRunId, parseCheckpointJob, type Checkpoint, type CheckpointManifest, type RenderPlan, type RenderState, type RunLock, type RunResult, NstError } from '../engine/index.js';
 import { parseNumber } from './parse.js';
 import { say } from './output.js';
 
@@ -125,6 +125,11 @@ export async function openCheckpoints(args: {
       options,
       inputs: await Promise.all([contentPath, ...stylePaths].map(async (p) => ({ path: p, sha256: await sha256(p) }))),
     };
+    // A checkpoint that cannot be written is said, and the run goes on (the next one is tried as usual).
+    const cannotWrite = (error: unknown): void => {
+      const said = asNstError(error);
+      say(`could not write checkpoint of run ${runId} (the run goes on): ${said instanceof Error ? said.message : String(said)}`);
+    };
     // --json runs say nothing on stderr for it (scripts find the id in the final line, or with `nst runs --json`).
     let told = resume !== undefined || args.raw.json === true;
     writer = new CheckpointWriter<StylizeJob>({
@@ -139,7 +144,7 @@ export async function openCheckpoints(args: {
         told = true;
         say(`run ${runId} is checkpointed every ${everyS} s to ${writer!.dir}; if it is interrupted, finish it with: nst resume ${runId}`);
       },
-      onError: (error) => say(`could not write checkpoint of run ${runId} (the run goes on): ${error instanceof Error ? error.message : String(error)}`),
+      onError: cannotWrite,
       weightsRemedy: weightsRemedy(runId, job.options.weights),
       ...(args.framesSettled ? { prepare: args.framesSettled } : {}),
       command: resume ? `nst resume ${runId}` : 'nst stylize',
@@ -148,7 +153,7 @@ export async function openCheckpoints(args: {
     if (resume) writer.continueFrom(resume.manifest as CheckpointManifest);
     // A new run's folder, with its owner, before any file of the run is made (its --video spool): whatever a kill
     // leaves from here on is either resumable or known to be debris.
-    else await writer.open();
+    else await writer.open().catch(cannotWrite);
   }
   return {
     runId,

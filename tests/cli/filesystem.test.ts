@@ -78,6 +78,18 @@ describe('paths of the wrong kind, before any work', () => {
       expect(refusal(await runNst(args, { env }), EXIT.BAD_ARGUMENT), args.join(' ')).toBe(expected);
     }
   });
+
+  it.skipIf(!haveWeights)('a data folder whose runs/ is a file: each checkpoint that cannot be written is said, and the run goes on to its image', async () => {
+    const data = await mkdtemp(path.join(f.dir, 'data-'));
+    await writeFile(path.join(data, 'runs'), 'not a folder');
+    const output = path.join(f.dir, 'runs-is-a-file.png');
+    const result = await runNst(stylize(output, '--weights', UINT8, '--stop', 'off', '--checkpoint-every', '0.001'), { env: { NST_DATA_DIR: data } });
+    expect(result.code, result.stderr).toBe(0);
+    // The run's folder, taken before the first iteration, and every write after it: said, never the run's end.
+    expect(result.stderr).toMatch(/^nst: could not write checkpoint of run \S+ \(the run goes on\): /m);
+    expect(result.stderr).not.toMatch(/internal error/);
+    expect((await sharp(output).metadata()).width).toBe(64);
+  });
 });
 
 describe.skipIf(whyNoSmallDisk !== null)(`read-only and full disks${whyNoSmallDisk ? ` (skipped: ${whyNoSmallDisk})` : ''}`, () => {
