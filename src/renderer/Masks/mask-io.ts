@@ -45,21 +45,18 @@ export const fileStem = (name: string): string =>
     .replace(/^-|-$/g, '') || 'layer';
 
 /**
- * The photo at `url` split into `k` regions by colour, each a mask at the photo's size (the downscaled split's
- * edges resized bilinearly, so they come out soft). `seed` repeats a split. The work runs in a worker, reporting
- * `progress` (0..1); where a worker cannot start (a page from file:// may not), it runs here instead.
+ * The photo split into `k` regions by colour, each a mask at the photo's size (the downscaled split's edges resized
+ * bilinearly, so they come out soft). `seed` repeats a split. A worker decodes, downscales and splits it, reporting
+ * `progress` (0..1); where a worker cannot start (a page from file:// may not), the page does it from `url`.
  */
-export async function photoRegions(url: string, width: number, height: number, k: number, progress: (fraction: number) => void, seed = 1): Promise<Uint8Array[]> {
-  const image = new Image();
-  image.src = url;
-  await image.decode();
-  const small = workingSize(width, height);
-  const request: AutoRegionsRequest = { rgba: pixelsOf(image, small.width, small.height), ...small, k, seed, outWidth: width, outHeight: height };
+export async function photoRegions(photo: { url: string; bytes: Uint8Array; width: number; height: number }, k: number, progress: (fraction: number) => void, seed = 1): Promise<Uint8Array[]> {
+  const small = workingSize(photo.width, photo.height);
+  const request: AutoRegionsRequest = { photo: new Blob([photo.bytes.slice()]), ...small, k, seed, outWidth: photo.width, outHeight: photo.height };
   let worker: Worker;
   try {
     worker = new Worker(new URL('./auto-regions.worker.ts', import.meta.url), { type: 'module' });
   } catch {
-    return inPage(request);
+    return inPage(photo.url, request);
   }
   return new Promise<Uint8Array[]>((resolve, reject) => {
     worker.onmessage = (event: MessageEvent<AutoRegionsMessage>) => {
@@ -75,13 +72,15 @@ export async function photoRegions(url: string, width: number, height: number, k
     worker.onerror = (event) => {
       event.preventDefault();
       worker.terminate();
-      resolve(inPage(request));
+      resolve(inPage(photo.url, request));
     };
-    // Copied, not transferred (a quarter megabyte): the fallback may still need it.
     worker.postMessage(request);
   });
 }
 
-function inPage(r: AutoRegionsRequest): Uint8Array[] {
-  return autoRegions(r.rgba, r.width, r.height, r.k, r.seed).map((m) => resample(m, r.width, r.height, r.outWidth, r.outHeight));
+async function inPage(url: string, r: AutoRegionsRequest): Promise<Uint8Array[]> {
+  const image = new Image();
+  image.src = url;
+  await image.decode();
+  return autoRegions(pixelsOf(image, r.width, r.height), r.width, r.height, r.k, r.seed).map((m) => resample(m, r.width, r.height, r.outWidth, r.outHeight));
 }

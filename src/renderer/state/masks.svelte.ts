@@ -14,7 +14,7 @@ export type MaskTool = 'brush' | 'eraser' | 'fill';
 
 /** What the editor follows: the content photo (a new url is a new photo) and the styles, in order. */
 export interface MaskSubject {
-  photo: { url: string; width: number; height: number } | null;
+  photo: { url: string; bytes: Uint8Array; width: number; height: number } | null;
   /** Each style's id, its file name (the legend's words) and its thumbnail's url. */
   styles: readonly { id: number; name: string; url?: string }[];
 }
@@ -41,6 +41,8 @@ export class MaskState {
   hasPhoto = $state(false);
   /** The photo's url (auto regions read its pixels). */
   photoUrl = $state<string | null>(null);
+  /** The photo's encoded bytes (auto regions decode them in a worker). */
+  photoBytes: Uint8Array | null = null;
   /** The overlay is shown over the preview and takes the pointer. */
   editing = $state(false);
 
@@ -96,6 +98,7 @@ export class MaskState {
       // The masks of the photo before stay one undo away (resized to this one).
       if (before) this.push({ sentence: 'Masks reset for the new photo.', before, after: this.doc.capture([...before.layers.keys()]) });
       this.photoUrl = photo.url;
+      this.photoBytes = photo.bytes;
       this.width = photo.width;
       this.height = photo.height;
       changed = true;
