@@ -27,6 +27,22 @@ describe('the built-in weights', () => {
     expect([...weights.layers.keys()]).toEqual(VGG19_LAYER_NAMES);
   });
 
+  it('keep their kernels as uint8 bytes (a quarter of float32), dequantized afresh on each read', async () => {
+    const weights = await loadWeights(folder);
+    let held = 0;
+    for (const [name, layer] of weights.layers) {
+      const q = layer.quantized!;
+      expect(q.bytes.length, name).toBe(layer.outChannels * layer.inChannels * 9);
+      held += q.bytes.byteLength;
+      const first = layer.kernel;
+      const second = layer.kernel;
+      expect(second !== first && Buffer.from(second.buffer).equals(Buffer.from(first.buffer)), name).toBe(true);
+      expect(first[7], name).toBeCloseTo(q.bytes[7]! * q.scale + q.min, 6);
+    }
+    // VGG19's 20,024,384 parameters less the float32 biases.
+    expect(held).toBe(20_018_880);
+  });
+
   it.skipIf(!hasShared('data', 'vgg19-imagenet-uint8'))('load as exactly the numbers of the TF.js model they were packed from', async () => {
     const builtIn = await loadWeights(folder);
     const tfjs = await loadWeights(sharedPath('data', 'vgg19-imagenet-uint8'));

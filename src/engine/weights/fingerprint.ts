@@ -1,6 +1,7 @@
 // Which VGG19 weights a run computes with, as a short stable value a checkpoint can record and compare.
 
 import { createHash } from 'node:crypto';
+import { kernelReader } from './kernel-values.js';
 import type { Vgg19Weights } from './types.js';
 
 export interface WeightsFingerprint {
@@ -29,10 +30,12 @@ export function weightsFingerprint(weights: Vgg19Weights): WeightsFingerprint {
   if (known) return known;
   const hash = createHash('sha256').update(`${SCHEME}\n`);
   const names = [...weights.layers.keys()].sort();
+  const read = kernelReader();
   for (const name of names) {
     const layer = weights.layers.get(name)!;
-    hash.update(`${name} ${layer.outChannels} ${layer.inChannels} ${layer.kernel.length} ${layer.bias.length}\n`);
-    hash.update(new Uint8Array(layer.kernel.buffer, layer.kernel.byteOffset, layer.kernel.byteLength));
+    const kernel = read(layer);
+    hash.update(`${name} ${layer.outChannels} ${layer.inChannels} ${kernel.length} ${layer.bias.length}\n`);
+    hash.update(new Uint8Array(kernel.buffer, kernel.byteOffset, kernel.byteLength));
     hash.update(new Uint8Array(layer.bias.buffer, layer.bias.byteOffset, layer.bias.byteLength));
   }
   const fingerprint: WeightsFingerprint = { source: weights.source, layers: names.length, sha256: hash.digest('hex') };

@@ -8,6 +8,7 @@ import { hasHdf5Signature, loadKerasH5Weights } from './keras-h5.js';
 import { loadOnnxZooWeights } from './onnx-zoo.js';
 import { INDEX_FILE, INDEX_FORMAT, readConvertedFolder } from './store.js';
 import { loadTfjsWeights } from './tfjs.js';
+import { kernelReader } from './kernel-values.js';
 import type { ConvWeights, Vgg19Weights } from './types.js';
 
 /** `converted`: the engine's own float32 blob + index (what `nst weights fetch`/`import` install). */
@@ -90,6 +91,7 @@ export interface ValidateOptions {
 export function validateWeights(weights: Vgg19Weights, options: ValidateOptions = {}): void {
   const tableShapes = options.tableShapes ?? true;
   let previous: ConvWeights | undefined;
+  const read = kernelReader();
   for (const spec of VGG19_CONV_LAYERS) {
     const layer = weights.layers.get(spec.name);
     if (!layer) {
@@ -97,7 +99,8 @@ export function validateWeights(weights: Vgg19Weights, options: ValidateOptions 
       continue;
     }
     const where = `Layer ${spec.name} in ${weights.source}`;
-    checkSizes(layer, where);
+    const kernel = read(layer);
+    checkSizes(layer, kernel, where);
     if (tableShapes && (layer.inChannels !== spec.inChannels || layer.outChannels !== spec.outChannels)) {
       throw badWeights(
         `${where} has kernel [${shapeOf(layer)}]; VGG19 needs [${spec.outChannels}, ${spec.inChannels}, 3, 3].`,
@@ -108,7 +111,7 @@ export function validateWeights(weights: Vgg19Weights, options: ValidateOptions 
       const feeding = first ? 3 : (previous?.outChannels ?? 0);
       throw badWeights(`${where} takes ${layer.inChannels} input channels, but ${feeding} arrive.`);
     }
-    checkValues(layer.kernel, where, 'kernel');
+    checkValues(kernel, where, 'kernel');
     checkValues(layer.bias, where, 'bias');
     previous = layer;
   }
@@ -119,10 +122,10 @@ export function validateWeights(weights: Vgg19Weights, options: ValidateOptions 
   }
 }
 
-function checkSizes(layer: ConvWeights, where: string): void {
+function checkSizes(layer: ConvWeights, kernel: Float32Array, where: string): void {
   const kernelSize = layer.outChannels * layer.inChannels * 9;
-  if (layer.kernel.length !== kernelSize) {
-    throw badWeights(`${where} has ${layer.kernel.length} kernel values; [${shapeOf(layer)}] needs ${kernelSize}.`);
+  if (kernel.length !== kernelSize) {
+    throw badWeights(`${where} has ${kernel.length} kernel values; [${shapeOf(layer)}] needs ${kernelSize}.`);
   }
   if (layer.bias.length !== layer.outChannels) {
     throw badWeights(`${where} has ${layer.bias.length} bias values; it has ${layer.outChannels} output channels.`);

@@ -240,8 +240,12 @@ export async function readConvertedFolder(folder: string): Promise<Vgg19Weights>
     const bias = view(layer.bias);
     const { kernel } = layer;
     // A uint8 kernel stays bytes until a graph reads it (ConvWeights.kernel): ~60 MB less for the whole run.
-    if (kernel.dtype === 'uint8') layers.set(layer.name, { get kernel() { return view(kernel); }, bias, inChannels, outChannels });
-    else layers.set(layer.name, { kernel: view(kernel), bias, inChannels, outChannels });
+    if (kernel.dtype === 'uint8') {
+      const quantized = { bytes: blob.subarray(kernel.offset, kernel.offset + kernel.length), scale: kernel.scale!, min: kernel.min! };
+      layers.set(layer.name, { get kernel() { return dequantizeUint8(quantized.bytes, quantized.scale, quantized.min); }, quantized, bias, inChannels, outChannels });
+    } else {
+      layers.set(layer.name, { kernel: view(kernel), bias, inChannels, outChannels });
+    }
   }
   return { layers, source: `${folder} (${describeSource(index.provenance)})` };
 }

@@ -256,9 +256,12 @@ function decodeArray(array: TfjsArray, jsonPath: string): Float32Array {
   return values;
 }
 
-/** As TF.js does: q * scale + min in double, rounded once to float32 on store (the built-in weights rely on it too). */
-export function dequantizeUint8(quantized: Uint8Array, scale: number, min: number): Float32Array {
-  const values = new Float32Array(quantized.length);
+/**
+ * As TF.js does: q * scale + min in double, rounded once to float32 on store (the built-in weights rely on it too).
+ * `into`: a buffer at least as long to write into (a reused one); what is returned is its first values.
+ */
+export function dequantizeUint8(quantized: Uint8Array, scale: number, min: number, into: Float32Array = new Float32Array(quantized.length)): Float32Array {
+  const values = into.length === quantized.length ? into : into.subarray(0, quantized.length);
   for (let i = 0; i < quantized.length; i++) values[i] = quantized[i]! * scale + min;
   return values;
 }

@@ -7,9 +7,18 @@ export interface ConvWeights {
    * whole run) and dequantized when a graph is built. Read it once per use.
    */
   readonly kernel: Float32Array;
+  /** The kernel as stored, where it is held quantized: read through kernelValues to check or hash it without a copy. */
+  readonly quantized?: QuantizedKernel;
   readonly bias: Float32Array;
   readonly outChannels: number;
   readonly inChannels: number;
+}
+
+/** A uint8 kernel as TF.js quantizes it: value = byte · scale + min. */
+export interface QuantizedKernel {
+  readonly bytes: Uint8Array;
+  readonly scale: number;
+  readonly min: number;
 }
 
 export interface Vgg19Weights {
