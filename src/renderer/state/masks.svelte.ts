@@ -93,6 +93,8 @@ export class MaskState {
     if (photo && photo.url !== this.photoUrl) {
       const had = this.doc.width > 0 && this.doc.height > 0;
       const before = had ? this.doc.capture([...this.doc.layers.keys()]) : null;
+      // A stroke under way paints a layer that is gone now.
+      this.stroke = null;
       this.doc.reset(photo.width, photo.height);
       this.history.clear();
       // The masks of the photo before stay one undo away (resized to this one).
@@ -204,7 +206,7 @@ export class MaskState {
   /** Whole layers at the photo's size (auto regions, an import): one undo step. `enable`: turn the masks on. */
   replace(layers: ReadonlyMap<LayerKey, Uint8Array>, sentence: string, enable = true): void {
     const keys = [...layers.keys()].filter((k) => this.doc.layer(k));
-    if (keys.length === 0) return;
+    if (keys.length === 0 || this.stroke) return;
     const before = this.doc.capture(keys);
     for (const key of keys) {
       const bytes = layers.get(key)!;
@@ -214,12 +216,15 @@ export class MaskState {
     this.commit({ sentence, before, after: this.doc.capture(keys) }, enable);
   }
 
+  // Not mid-stroke: the stroke's undo step is built from the layer as it found it.
   undo(): void {
+    if (this.stroke) return;
     const step = this.history.undo();
     if (step) this.revisit(step.before, `Undone: ${lowerFirst(step.sentence)}`);
   }
 
   redo(): void {
+    if (this.stroke) return;
     const step = this.history.redo();
     if (step) this.revisit(step.after, `Redone: ${lowerFirst(step.sentence)}`);
   }
