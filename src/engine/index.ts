@@ -51,9 +51,10 @@ export { checkDataFolder, checkFreeSpace, checkOutputFolder, checkWritableFolder
 export { KERAS_VGG19_NOTOP, type WeightsProgress } from './weights/download.js';
 export { downloadAndInstallWeights, importWeights } from './weights/import.js';
 export { loadWeights } from './weights/load.js';
-export { builtInWeightsFolder, locateWeights, WEIGHTS_ENV, WEIGHTS_HOW_TO, type WeightsLocation, type WeightsOrigin } from './weights/locate.js';
+export { builtInWeightsFolder, locateWeights, WEIGHTS_ENV, WEIGHTS_HOW_TO, type WeightsLocation, type WeightsOrigin, type WeightsQuery } from './weights/locate.js';
 export { resourceFolder } from './sys/resources.js';
 export { randomVgg19Weights } from './weights/random.js';
+export { inspectInstalledWeights, type InstalledWeights } from './weights/health.js';
 export { describeSource, loadConvertedWeights, readWeightsIndex, removeConvertedWeights, storePaths, verifyConvertedWeights, type WeightsIndex, weightsStatus, type WeightsStatus } from './weights/store.js';
 export { type Vgg19Weights } from './weights/types.js';
 
