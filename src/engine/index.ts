@@ -33,7 +33,7 @@ export { type Checkpoint, type CheckpointManifest, listCheckpoints, readCheckpoi
 export { parseCheckpointJob } from './persist/checkpoint-schema.js';
 export { CheckpointWriter } from './persist/checkpoint-writer.js';
 export { checkRunId, newRunId, runDir, runsDir } from './persist/run-folder.js';
-export { checkNotRunning, removeRun, runOwner, takeBatchFolder, takeRun, type RunLock, type RunOwner, type TakeRunOptions } from './persist/run-lock.js';
+export { BATCH_LOCK_FILE, checkNotRunning, removeRun, runOwner, takeBatchFolder, takeRun, type RunLock, type RunOwner, type TakeRunOptions } from './persist/run-lock.js';
 export { sweepAbandonedRuns } from './persist/run-sweep.js';
 
 // Images and arrays in and out.

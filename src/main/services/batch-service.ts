@@ -1,11 +1,13 @@
 // The batch queue behind the Batch panel: many content images under one setting set, each run through the run
 // queue (RunService: its worker, its pause/resume), persisted in the app data folder as an engine batch manifest
 // (engine/persist/batch-manifest.ts), so it resumes after a restart without redoing finished items. Pure Node, no Electron.
+// While a batch is unfinished this process holds its folder's lock, the one `nst batch` takes (takeBatchFolder): a
+// second studio on the same data folder, or an nst batch into it, is refused by name instead of redoing its items.
 
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { writeFileAtomic, BatchLedger, MANIFEST_NAME, encodeImage } from '../../engine/index.js';
+import { writeFileAtomic, BatchLedger, MANIFEST_NAME, encodeImage, isNstError, takeBatchFolder, BATCH_LOCK_FILE } from '../../engine/index.js';
 import type { BatchEvent, BatchItemRef, BatchOutput, BatchStatus, ErrorInfo, Result, RunEvent, RunRef, StartBatchRequest, StartRunRequest } from '../../shared/api.js';
 import { fail, ok } from '../../shared/result.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
@@ -39,6 +41,8 @@ export class BatchService {
   private recipe: StudioBatchRecipe | null = null;
   private current: { index: number; runId: string | null; iteration: number; iterations: number; startedMs: number } | null = null;
   private error: ErrorInfo | null = null;
+  /** The batch folder's lock, held while this process has an unfinished batch in it. */
+  private folder: { release(): Promise<void> } | null = null;
   private readonly listeners = new Set<(event: BatchEvent) => void>();
   private readonly unsubscribeRuns: () => void;
   private disposed = false;
@@ -58,6 +62,16 @@ export class BatchService {
     });
     const recipe = manifest ? readRecipe(manifest.recipe) : null;
     if (manifest && recipe) {
+      // An unfinished batch is carried on only by the process that holds its folder; one a live process holds is
+      // left to it (a dead holder's lock is stale and taken over, as nst batch does).
+      const unfinished = manifest.items.some((item) => item.status === 'pending' || item.status === 'running');
+      if (unfinished) {
+        const held = await service.takeFolder();
+        if (!held.ok) {
+          console.warn(`[batch] the saved batch is left to its owner: ${held.error.message}`);
+          return service;
+        }
+      }
       // Same inputs and settings: finished items stay finished; one interrupted mid-way is done again.
       service.ledger = await BatchLedger.open(service.dir, { inputs: manifest.items.map((i) => i.input), extension: 'png', settings: manifest.settings, recipe });
       service.recipe = recipe;
@@ -76,34 +90,49 @@ export class BatchService {
       if (this.nextPending() !== undefined) {
         return fail('BATCH_BUSY', 'A batch is still unfinished: let it finish, or clear it before starting another.');
       }
-      await this.forget();
-      const value = request;
-      const dir = this.dir;
-      await mkdir(path.join(dir, 'inputs'), { recursive: true });
-      await mkdir(path.join(dir, 'styles'), { recursive: true });
-      // The images are kept as the page sent them (bytes, never a path), numbered so equal names stay apart.
-      const names: Record<string, string> = {};
-      const inputs: string[] = [];
-      for (const [i, content] of value.contents.entries()) {
-        const file = path.join(dir, 'inputs', `${String(i + 1).padStart(4, '0')}-${safeName(content.name)}`);
-        await writeFileAtomic(file, content.bytes, { sync: false });
-        names[file] = content.name;
-        inputs.push(file);
+      // Taken before the old batch is deleted: another process's batch in this folder is not ours to delete.
+      const held = await this.takeFolder();
+      if (!held.ok) return held;
+      try {
+        return await this.begin(request);
+      } catch (error) {
+        // Nothing half-made is left to run: the batch is forgotten and the folder given back.
+        await this.forget().catch(() => undefined);
+        await this.releaseFolder();
+        throw error;
       }
-      const styles: StudioBatchRecipe['styles'] = [];
-      for (const [i, style] of value.styles.entries()) {
-        const file = path.join(dir, 'styles', `${i + 1}-${safeName(style.image.name)}`);
-        await writeFileAtomic(file, style.image.bytes, { sync: false });
-        styles.push({ file, name: style.image.name, blend: style.blend });
-      }
-      const recipe: StudioBatchRecipe = { kind: 'studio-batch', settings: value.settings, styles, names, paused: false };
-      const settings = { settings: value.settings, styles: value.styles.map((s) => ({ sha256: sha256(s.image.bytes), blend: s.blend })) };
-      this.ledger = await BatchLedger.open(dir, { inputs, extension: 'png', settings, recipe });
-      this.recipe = recipe;
-      this.error = null;
-      await this.pump();
-      return ok(this.status());
     });
+  }
+
+  /** Replaces whatever batch the folder holds with this one and starts it (the folder is this process's). */
+  private async begin(request: StartBatchRequest): Promise<Result<BatchStatus>> {
+    await this.forget();
+    const value = request;
+    const dir = this.dir;
+    await mkdir(path.join(dir, 'inputs'), { recursive: true });
+    await mkdir(path.join(dir, 'styles'), { recursive: true });
+    // The images are kept as the page sent them (bytes, never a path), numbered so equal names stay apart.
+    const names: Record<string, string> = {};
+    const inputs: string[] = [];
+    for (const [i, content] of value.contents.entries()) {
+      const file = path.join(dir, 'inputs', `${String(i + 1).padStart(4, '0')}-${safeName(content.name)}`);
+      await writeFileAtomic(file, content.bytes, { sync: false });
+      names[file] = content.name;
+      inputs.push(file);
+    }
+    const styles: StudioBatchRecipe['styles'] = [];
+    for (const [i, style] of value.styles.entries()) {
+      const file = path.join(dir, 'styles', `${i + 1}-${safeName(style.image.name)}`);
+      await writeFileAtomic(file, style.image.bytes, { sync: false });
+      styles.push({ file, name: style.image.name, blend: style.blend });
+    }
+    const recipe: StudioBatchRecipe = { kind: 'studio-batch', settings: value.settings, styles, names, paused: false };
+    const settings = { settings: value.settings, styles: value.styles.map((s) => ({ sha256: sha256(s.image.bytes), blend: s.blend })) };
+    this.ledger = await BatchLedger.open(dir, { inputs, extension: 'png', settings, recipe });
+    this.recipe = recipe;
+    this.error = null;
+    await this.pump();
+    return ok(this.status());
   }
 
   /** Pauses the item being painted after its current iteration; no further item starts until resumeBatch. */
@@ -125,9 +154,19 @@ export class BatchService {
     });
   }
 
-  /** Stops the item in progress and deletes the batch (inputs, outputs, manifest). */
+  /**
+   * Stops the item in progress and deletes the batch (inputs, outputs, manifest), then gives the folder back.
+   * Refused (RUN_IN_USE) when another process holds the folder: its batch is not this window's to delete.
+   */
   clearBatch(): Promise<Result<BatchStatus>> {
-    return this.control(() => this.forget());
+    return this.serially(async () => {
+      const held = await this.takeFolder();
+      if (!held.ok) return held;
+      await this.forget();
+      await this.releaseFolder();
+      this.publishStatus();
+      return ok(this.status());
+    });
   }
 
   async getBatchStatus(): Promise<Result<BatchStatus>> {
@@ -170,12 +209,16 @@ export class BatchService {
     };
   }
 
-  /** Stops listening; the item in progress is left to the run queue's own dispose, and resumes at the next open. */
+  /**
+   * Stops listening and gives the folder back; the item in progress is left to the run queue's own dispose, and
+   * resumes at the next open.
+   */
   async dispose(): Promise<void> {
     this.disposed = true;
     this.unsubscribeRuns();
     this.listeners.clear();
     await this.chain.catch(() => undefined);
+    await this.releaseFolder();
   }
 
   // --- Internals --------------------------------------------------------------------------------------------------
@@ -205,6 +248,8 @@ export class BatchService {
     if (this.disposed || !ledger || !recipe || this.current || recipe.paused || this.error) return;
     const index = this.nextPending();
     if (index === undefined) {
+      // The batch has ended: its folder is free for the next batch, here or elsewhere.
+      await this.releaseFolder();
       this.publishStatus();
       return;
     }
@@ -292,6 +337,32 @@ export class BatchService {
     await this.ledger.setRecipe(this.recipe);
   }
 
+  /** Takes the batch folder's lock (made first) for this process, unless held already; RUN_IN_USE naming its holder. */
+  private async takeFolder(): Promise<Result<null>> {
+    if (this.folder) return ok(null);
+    try {
+      await mkdir(this.dir, { recursive: true });
+      this.folder = await takeBatchFolder(this.dir, {
+        command: 'studio batch',
+        // A holder that crashed is the usual case; only a pid now naming another program is worth a line.
+        note: (line, expected) => {
+          if (!expected) console.warn(`[batch] ${line}`);
+        },
+      });
+      return ok(null);
+    } catch (error) {
+      if (isNstError(error)) return fail(error.code, error.message);
+      throw error;
+    }
+  }
+
+  private async releaseFolder(): Promise<void> {
+    const folder = this.folder;
+    this.folder = null;
+    await folder?.release();
+  }
+
+  /** Deletes the batch's files; the folder's lock (held by this process) stays until it is released. */
   private async forget(): Promise<void> {
     const runId = this.current?.runId;
     this.current = null;
@@ -299,7 +370,8 @@ export class BatchService {
     this.recipe = null;
     this.error = null;
     if (runId) await this.options.runs.stopRun({ runId });
-    await rm(this.dir, { recursive: true, force: true });
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    await Promise.all(names.filter((name) => name !== BATCH_LOCK_FILE).map((name) => rm(path.join(this.dir, name), { recursive: true, force: true })));
   }
 
   /**
