@@ -206,6 +206,12 @@ export interface WeightsInfo {
   active: { origin: WeightsOriginInfo; path: string } | { origin: null; help: string };
   /** Whether weights are installed in the data folder (fetched or imported); the built-in ones are not "installed". */
   installed: boolean;
+  /**
+   * Installed weights that runs refuse (a blob missing or cut short, an index that does not read): why and what to
+   * do, in the sentence a run fails with; null when they are whole or none are installed. Such weights are never
+   * shown as installed and usable.
+   */
+  damaged: string | null;
   /** All 16 conv layers; false for files that stop early (block1–3 only), which serve shallow layer choices only. */
   complete: boolean;
   /** Canonical names of the layers present, in network order. */

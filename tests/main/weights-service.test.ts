@@ -2,18 +2,21 @@
 // files, remove; errors as data. Downloads come from a server on 127.0.0.1 only.
 
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadWeights } from '../../src/engine/weights/load.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
-import { WeightsService } from '../../src/main/services/weights-service.js';
+import { loadConvertedWeights, storePaths, weightsStatus } from '../../src/engine/weights/store.js';
+import { RunService } from '../../src/main/services/run-service.js';
+import { locateUsableWeights, WeightsService } from '../../src/main/services/weights-service.js';
 import type { WeightsEvent } from '../../src/shared/api.js';
 import { TestFileServer } from '../helpers/file-server.js';
 import { writeKerasH5 } from '../helpers/keras-h5-writer.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
+import { testSettings, tsJobWorker } from '../helpers/studio.js';
 
 const hasBlock1to3 = hasShared('data', 'vgg19-imagenet-block1-3');
 
@@ -130,3 +133,51 @@ describe('WeightsService', () => {
     expect(await service.remove()).toMatchObject({ ok: true, value: { installed: false } });
   });
 });
+
+// Issue 13, class 8, in the studio: what `nst weights status` calls DAMAGED (weightsStatus's check, loading's words)
+// the Model panel shows as damaged, never as installed weights runs use, and a run is refused at its start.
+describe('WeightsService: damaged installed weights', () => {
+  /** A run request over this data folder, as the studio's run queue makes it (no worker starts for a refusal). */
+  async function startRefusal(): Promise<unknown> {
+    const runs = new RunService({ worker: tsJobWorker(), weights: () => locateUsableWeights({ storeRoot: root, env: {}, builtIn: null }) });
+    try {
+      const image = { name: 'a.png', bytes: new Uint8Array([1]) };
+      return await runs.startRun({ content: image, styles: [{ image, blend: 1 }], settings: testSettings(), timelapse: null });
+    } finally {
+      await runs.dispose();
+    }
+  }
+
+  it('a truncated blob: damaged, in the sentence runs refuse it with (the CLI\'s damage), not usable; a run is refused at its start', async () => {
+    expect(await service.importFromPath(path.join(tmp, 'source.h5'))).toMatchObject({ ok: true, value: { installed: true, damaged: null } });
+    const { blob, index } = storePaths(root);
+    const bytes = (await stat(blob)).size;
+    await truncate(blob, bytes - 1000);
+    const damage = (await weightsStatus(root)).damage!; // what `nst weights status` prints after "DAMAGED, runs refuse them:"
+    expect(damage).toBe(`its blob ${blob} holds ${bytes - 1000} bytes, not the ${bytes} it lists`);
+    const sentence = `The installed weights index ${index} is damaged: ${damage}. Install the weights again (fetch or import).`;
+    await expect(loadConvertedWeights(root)).rejects.toMatchObject({ code: 'BAD_WEIGHTS', message: sentence });
+
+    const status = await service.status();
+    expect(status).toMatchObject({ ok: true, value: { installed: true, damaged: sentence, complete: false, layers: [] } });
+    // Runs do not use them (nor anything else in their place): the damage is the reason.
+    expect(status.ok && status.value.active).toEqual({ origin: null, help: sentence });
+    expect(await startRefusal()).toEqual({ ok: false, error: { code: 'WEIGHTS_NOT_FOUND', message: sentence } });
+
+    // What the sentence says to do works: a download replaces them.
+    expect(await service.fetch()).toMatchObject({ ok: true, value: { installed: true, damaged: null, active: { origin: 'installed' } } });
+  });
+
+  it('a damaged index: damaged, in loading\'s words, rather than a failed status; a run is refused at its start', async () => {
+    expect(await service.importFromPath(path.join(tmp, 'source.h5'))).toMatchObject({ ok: true });
+    const { index } = storePaths(root);
+    await writeFile(index, '{"format": "nst-vgg19-float32", "version": 1, "blob": ');
+    const sentence = `The installed weights index ${index} is damaged: it is not JSON. Install the weights again (fetch or import).`;
+    await expect(loadConvertedWeights(root)).rejects.toMatchObject({ code: 'BAD_WEIGHTS', message: sentence });
+
+    expect(await service.status()).toMatchObject({ ok: true, value: { installed: true, damaged: sentence, provenance: null, layers: [], active: { origin: null, help: sentence } } });
+    expect(await startRefusal()).toEqual({ ok: false, error: { code: 'WEIGHTS_NOT_FOUND', message: sentence } });
+    expect(await service.remove()).toMatchObject({ ok: true, value: { installed: false, damaged: null } });
+  });
+});
+

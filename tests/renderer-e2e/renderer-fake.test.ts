@@ -163,6 +163,21 @@ describe.skipIf(reason !== null)('renderer with a fake host (strict CSP, no engi
     expect(problems).toEqual([]);
   });
 
+  it('damaged installed weights (issue 13, class 8) read as damaged with the host\'s sentence, never as the installed weights runs use; a download replaces them', { timeout: 60_000 }, async () => {
+    const sentence = 'The installed weights index /fake/data/weights/vgg19.json is damaged: its blob /fake/data/weights/vgg19.bin holds 1000 bytes, not the 80000000 it lists. Install the weights again (fetch or import).';
+    await open({ weightsDamaged: sentence });
+    await expect.poll(() => page.getByTestId('model-status').getAttribute('data-installed')).toBe('damaged');
+    const status = await page.getByTestId('model-status').textContent();
+    expect(status).toContain('The installed weights are damaged: runs refuse them.');
+    expect(status).not.toContain('Runs use');
+    expect(await page.getByTestId('model-damaged').textContent()).toBe(sentence);
+    await expect.poll(() => page.getByTestId('start').isDisabled()).toBe(true);
+    await page.getByTestId('model-download').click();
+    await expect.poll(() => page.getByTestId('model-status').getAttribute('data-installed'), { timeout: 10_000 }).toBe('true');
+    expect(await page.getByTestId('model-damaged').count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
   it('imports a chosen weights file through the Model panel', async () => {
     await open({ weightsInstalled: false });
     await page.getByTestId('model-import-input').setInputFiles({ name: 'vgg19.h5', mimeType: 'application/octet-stream', buffer: Buffer.from('HDF') });

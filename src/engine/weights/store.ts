@@ -318,7 +318,8 @@ function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-function damaged(indexPath: string, why: string, cause?: unknown): NstError {
+/** The refusal of damaged installed weights, in one sentence: what is wrong and what to do (loading, the Model panel). */
+export function damaged(indexPath: string, why: string, cause?: unknown): NstError {
   return new NstError(
     'BAD_WEIGHTS',
     `The installed weights index ${indexPath} is damaged: ${why}. Install the weights again (fetch or import).`,

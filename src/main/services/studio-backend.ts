@@ -5,7 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { dataDir, locateWeights, resourceFolder, type WeightsLocation } from '../../engine/index.js';
+import { dataDir, resourceFolder, type WeightsLocation } from '../../engine/index.js';
 import type {
   AppInfo,
   DevicesInfo,
@@ -37,7 +37,7 @@ import { makeDataPrivate } from './private-data.js';
 import { RunService, type WorkerLocation } from './run-service.js';
 import { SettingsStore } from './settings-store.js';
 import { VideoService } from './video-service.js';
-import { WeightsService, type WeightsServiceOptions } from './weights-service.js';
+import { locateUsableWeights, WeightsService, type WeightsServiceOptions } from './weights-service.js';
 
 /** What the hosts' own answers (Electron's save dialogs, the browser host's downloads) need besides the calls. */
 export interface ExportSources {
@@ -109,8 +109,9 @@ export class StudioBackend implements ExportSources {
     const settings = await SettingsStore.open(options.dataDir);
     if (settings.recovery) console.warn(`[studio] ${settings.recovery}`);
     // Asked afresh each time: the user may install weights while the app runs.
+    // Damaged installed weights are none, in the words runs refuse them with (the Model panel says the same).
     const locate = (): Promise<WeightsLocation> =>
-      locateWeights({
+      locateUsableWeights({
         argument: options.weightsArgument ? { path: options.weightsArgument, label: '--weights' } : null,
         env: options.env ?? process.env,
         settingsPath: settings.weightsPath,

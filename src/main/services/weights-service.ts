@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
-import { locateWeights, type WeightsLocation, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, removeConvertedWeights, weightsStatus, type WeightsStatus } from '../../engine/index.js';
+import { locateWeights, type WeightsLocation, type WeightsQuery, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, removeConvertedWeights, inspectInstalledWeights, type InstalledWeights, storePaths } from '../../engine/index.js';
 import type { FetchWeightsRequest, ImportWeightsRequest, Result, WeightsEvent, WeightsInfo } from '../../shared/api.js';
 import { fail, ok } from '../../shared/result.js';
 import { errorInfo } from './error-info.js';
@@ -24,7 +24,7 @@ export interface WeightsServiceOptions {
   progressIntervalMs?: number;
   /** Default: honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
   dispatcher?: Dispatcher;
-  /** Which weights runs use (the studio's own lookup); default the engine's, over `root`. */
+  /** Which weights runs use (the studio's own lookup); default locateUsableWeights over `root`. */
   locate?: () => Promise<WeightsLocation>;
 }
 
@@ -48,12 +48,17 @@ export class WeightsService {
   }
 
   async status(): Promise<Result<WeightsInfo>> {
-    return this.guard(async () => toInfo(await weightsStatus(this.root), await this.active(), this.busy?.kind ?? null));
+    return this.guard(async () => this.info(this.busy?.kind ?? null));
+  }
+
+  /** The installed weights (damaged ones as damaged, in the words runs refuse them with) and which weights runs use. */
+  private async info(busy: WeightsInfo['busy']): Promise<WeightsInfo> {
+    return toInfo(await inspectInstalledWeights(this.root), storePaths(this.root).weights, await this.active(), busy);
   }
 
   /** The weights runs use now (never throws: a damaged install is reported by the status itself). */
   private async active(): Promise<WeightsLocation> {
-    const locate = this.options.locate ?? (() => locateWeights({ storeRoot: this.root }));
+    const locate = this.options.locate ?? (() => locateUsableWeights({ storeRoot: this.root }));
     return locate().catch((error: unknown) => ({ path: null, help: error instanceof Error ? error.message : String(error) }));
   }
 
@@ -141,7 +146,7 @@ export class WeightsService {
     if (this.busy) return fail('WEIGHTS_BUSY', `Cannot remove the weights while a ${this.busy.kind === 'fetch' ? 'download' : 'import'} runs.`);
     return this.guard(async () => {
       await removeConvertedWeights(this.root);
-      return toInfo(await weightsStatus(this.root), await this.active(), null);
+      return this.info(null);
     });
   }
 
@@ -154,7 +159,7 @@ export class WeightsService {
     try {
       await work(controller.signal);
       this.busy = null;
-      const status = toInfo(await weightsStatus(this.root), await this.active(), null);
+      const status = await this.info(null);
       this.emit({ type: 'done', status });
       return ok(status);
     } catch (error) {
@@ -184,14 +189,38 @@ export class WeightsService {
   }
 }
 
-function toInfo(status: WeightsStatus, active: WeightsLocation, busy: WeightsInfo['busy']): WeightsInfo {
-  const index = status.index;
-  const partial = status.partialDownloads.reduce((sum, p) => sum + p.bytes, 0);
+/**
+ * Which weights the studio's runs use: the engine's lookup, where installed weights that runs would refuse (a blob
+ * missing or cut short, an index that does not read) are none, the damage being the reason. A run is then refused at
+ * its start in those words, and nothing falls through silently to other weights (as a path that leads nowhere).
+ */
+export async function locateUsableWeights(query: WeightsQuery): Promise<WeightsLocation> {
+  const damage = (damaged: string): WeightsLocation => ({ path: null, help: damaged });
+  let found: WeightsLocation;
+  try {
+    found = await locateWeights(query);
+  } catch (error) {
+    // readWeightsIndex's refusal of a damaged index, which inspectInstalledWeights words as runs would.
+    const { damaged } = await inspectInstalledWeights(query.storeRoot);
+    if (damaged !== null) return damage(damaged);
+    throw error;
+  }
+  if (found.path === null || found.origin !== 'installed') return found;
+  const { damaged } = await inspectInstalledWeights(query.storeRoot);
+  return damaged === null ? found : damage(damaged);
+}
+
+function toInfo({ status, damaged }: InstalledWeights, folder: string, active: WeightsLocation, busy: WeightsInfo['busy']): WeightsInfo {
+  const index = status?.index ?? null;
+  const partials = status?.partialDownloads ?? [];
+  const partial = partials.reduce((sum, p) => sum + p.bytes, 0);
   return {
     active: active.path === null ? { origin: null, help: active.help } : { origin: active.origin, path: active.path },
-    installed: index !== null,
-    complete: status.complete,
-    layers: [...status.layers],
+    // Damaged weights are installed (Remove offers to delete them) but never usable: `damaged` says so.
+    installed: index !== null || damaged !== null,
+    damaged,
+    complete: damaged === null && (status?.complete ?? false),
+    layers: damaged === null ? [...(status?.layers ?? [])] : [],
     provenance: index && {
       kind: index.provenance.kind,
       source: index.provenance.source,
@@ -200,11 +229,11 @@ function toInfo(status: WeightsStatus, active: WeightsLocation, busy: WeightsInf
       files: index.provenance.files.map((f) => ({ ...f })),
     },
     sizeBytes: index?.blob.bytes ?? 0,
-    partialDownloadBytes: status.partialDownloads.length > 0 ? partial : null,
+    partialDownloadBytes: partials.length > 0 ? partial : null,
     downloadBytes: KERAS_VGG19_NOTOP.approxBytes,
     busy,
-    folder: status.paths.weights,
-    help: index ? null : HELP,
+    folder,
+    help: index && damaged === null ? null : HELP,
   };
 }
 

@@ -37,6 +37,8 @@ export interface FakeApiOptions {
   weightsInstalled?: boolean;
   /** Nothing installed, but the built-in weights run (a fresh install); default false: none at all when not installed. */
   builtInWeights?: boolean;
+  /** Installed weights that runs refuse (a truncated blob), with the host's sentence: damaged, and runs use none. */
+  weightsDamaged?: string;
   /** Runs an earlier session left unfinished, offered at start-up; resuming one runs its remaining iterations. */
   interrupted?: InterruptedRun[];
   /** The masks an interrupted run's checkpoint holds, by run id (layers as plain arrays: options cross as JSON). */
@@ -78,13 +80,16 @@ export function installFakeApi(options: FakeApiOptions): void {
   (window as unknown as { __nstFakeCalls: FakeApiCalls }).__nstFakeCalls = calls;
   const weightsListeners = new Set<(event: WeightsEvent) => void>();
   const videoListeners = new Set<(event: VideoExportEvent) => void>();
-  let weights: WeightsInfo = weightsInfo(options.weightsInstalled ?? true);
+  let weights: WeightsInfo = options.weightsDamaged
+    ? { ...weightsInfo(true), damaged: options.weightsDamaged, complete: false, layers: [], active: { origin: null, help: options.weightsDamaged } }
+    : weightsInfo(options.weightsInstalled ?? true);
 
   function weightsInfo(installed: boolean, kind: 'download' | 'import' = 'download', source = 'https://example.invalid/vgg19_notop.h5'): WeightsInfo {
     const help = 'Download the full-precision VGG19 (about 80 MB, once), or import a VGG19 file you have.';
     return {
       active: installed ? { origin: 'installed', path: '/fake/data/weights' } : options.builtInWeights ? { origin: 'builtin', path: '/fake/resources/weights' } : { origin: null, help: `No VGG19 weights found. ${help}` },
       installed,
+      damaged: null,
       complete: installed,
       layers: installed ? ['block1_conv1', 'block1_conv2'] : [],
       provenance: installed ? { kind, source, format: 'keras-h5', date: '2026-01-01T00:00:00.000Z', files: [] } : null,
