@@ -149,8 +149,9 @@ describe.skipIf(reason !== null)('studio in the browser host (npm run serve + ch
     examplePage.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     await examplePage.goto(server.url);
     await examplePage.getByTestId('try-example').click();
-    await expect.poll(() => examplePage.getByText('golden-gate.jpg').isVisible()).toBe(true);
-    await expect.poll(() => examplePage.getByText('great-wave.jpg').isVisible()).toBe(true);
+    // In the inputs' slots (the mask editor's legend names the painting too).
+    await expect.poll(() => examplePage.getByRole('region', { name: 'Content' }).getByText('golden-gate.jpg').isVisible()).toBe(true);
+    await expect.poll(() => examplePage.getByRole('region', { name: 'Style' }).getByText('great-wave.jpg').isVisible()).toBe(true);
     // The photo is in the preview now, where the welcome was.
     await expect.poll(() => examplePage.getByTestId('try-example').count()).toBe(0);
     await examplePage.screenshot({ path: path.join(ARTIFACTS, '10-example-loaded.png') });
