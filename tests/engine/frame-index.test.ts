@@ -10,6 +10,7 @@ import type { PlanarImage } from '../../src/engine/io/image.js';
 
 /** Every synchronous write the module under test made: which file (by name), how, and how many bytes. */
 const writes: { name: string; how: 'append' | 'write'; bytes: number }[] = [];
+const opened = new Map<number, string>();
 
 vi.mock('node:fs', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:fs')>();
@@ -20,8 +21,14 @@ vi.mock('node:fs', async (importOriginal) => {
       writes.push({ name: path.basename(file), how: 'append', bytes: size(data) });
       return actual.appendFileSync(file, data, options as never);
     },
-    writeFileSync: (file: string, data: string | Uint8Array, options?: unknown) => {
-      writes.push({ name: path.basename(file), how: 'write', bytes: size(data) });
+    // A whole-file write goes through a descriptor (atomic-file.ts): remember which file each one opened.
+    openSync: (file: string, flags?: unknown, mode?: unknown) => {
+      const fd = actual.openSync(file, flags as never, mode as never);
+      opened.set(fd, path.basename(file));
+      return fd;
+    },
+    writeFileSync: (file: string | number, data: string | Uint8Array, options?: unknown) => {
+      writes.push({ name: typeof file === 'number' ? (opened.get(file) ?? `fd ${file}`) : path.basename(file), how: 'write', bytes: size(data) });
       return actual.writeFileSync(file, data, options as never);
     },
   };

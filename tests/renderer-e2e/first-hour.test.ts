@@ -88,7 +88,7 @@ describe.skipIf(reason !== null)("the studio's first hour (fake host)", () => {
     expect(reasons[1]).toContain('“drawing.svg” is an SVG drawing');
     expect(reasons[2]).toContain('“empty.png” is empty (0 bytes)');
     // The good one among them was taken.
-    await expect.poll(() => page.getByText('style_starry_night_128.png').isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('region', { name: 'Style' }).getByText('style_starry_night_128.png').isVisible()).toBe(true);
 
     // Two photos on the content slot: the first is the content, the second is named as not used.
     await dropFiles(page, page.getByRole('group', { name: 'Content image' }), [png(CONTENT), { ...png(STYLE), name: 'second.png' }]);
