@@ -172,6 +172,16 @@ describe('nst weights fetch (from a local server)', () => {
     expect((await nst(['weights', 'verify'])).code).toBe(0);
   });
 
+  it('replaces installed weights whose index is damaged, as the refusal says to (no --force needed)', async () => {
+    expect((await nst(['weights', 'import', h5File])).code).toBe(0);
+    await writeFile(path.join(dataDir, 'weights', 'vgg19.json'), '{"version": 2, "blob": ');
+    const refused = expectOneLineError(await nst(['weights', 'status']), EXIT_CODES.BAD_WEIGHTS);
+    expect(refused).toMatch(/damaged.*Install the weights again \(fetch or import\)/);
+    const fetched = await nst(['weights', 'fetch', '--url', server.url(), '--md5', h5Md5]);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect((await nst(['weights', 'verify'])).code).toBe(0);
+  });
+
   it('rejects a wrong digest (exit 4) and installs nothing', async () => {
     const line = expectOneLineError(await nst(['weights', 'fetch', '--url', server.url()]), EXIT_CODES.CHECKSUM_MISMATCH);
     expect(line).toContain(`not the expected ${'253f8cb515780f3b799900260a226db6'}`);

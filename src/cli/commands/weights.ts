@@ -2,7 +2,7 @@
 
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
-import { NstError, WEIGHTS_ENV, WEIGHTS_HOW_TO, locateWeights, type WeightsLocation, type WeightsOrigin, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, describeSource, removeConvertedWeights, storePaths, verifyConvertedWeights, weightsStatus, type WeightsIndex, type WeightsStatus, VGG19_LAYER_NAMES } from '../../engine/index.js';
+import { NstError, WEIGHTS_ENV, WEIGHTS_HOW_TO, locateWeights, type WeightsLocation, type WeightsOrigin, KERAS_VGG19_NOTOP, downloadAndInstallWeights, type WeightsProgress, importWeights, dataDir, describeSource, removeConvertedWeights, storePaths, verifyConvertedWeights, weightsStatus, inspectInstalledWeights, type WeightsIndex, type WeightsStatus, VGG19_LAYER_NAMES } from '../../engine/index.js';
 import { say, writeJsonLine, writeText } from '../output.js';
 import { parseNumber } from '../parse.js';
 import { openStopScope, StoppedBySignal } from '../stop-signals.js';
@@ -46,9 +46,10 @@ function fetchCommand(): Command {
       const retries = parseNumber('--retries', text.retries!, { min: 0, max: 100, integer: true });
       const root = dataDir();
       const json = raw.json === true;
-      const before = await weightsStatus(root);
-      // Damaged weights (a truncated blob) are not "installed": fetch replaces them without --force.
-      if (before.index && before.complete && before.damage === null && raw.force !== true && text.url === undefined) {
+      // Damaged weights (a truncated blob, an index that does not read) are not "installed": fetch replaces them
+      // without --force, as the refusal of them says to.
+      const { status: before } = await inspectInstalledWeights(root);
+      if (before?.index && before.complete && before.damage === null && raw.force !== true && text.url === undefined) {
         if (json) writeJsonLine({ done: true, alreadyInstalled: true, ...statusJson(before) });
         else say(`VGG19 weights are already installed (${describeSource(before.index.provenance)}); --force downloads again.`);
         return;
