@@ -3,7 +3,7 @@
 // built-in weights, and writes the doc's small pictures (docs/images/masks-*.jpg) and the runs' own lines.
 // Usage: npx tsx bench/masks-example.ts [--only horizon|face] [--size 256] [--threads 2] [--face-rest 0.02]
 //   [--work DIR] [--images docs/images] [--out bench/results]
-// (runs the built CLI: node scripts/build-cli.mjs first). Writes <out>/masks-example.json and prints the commands.
+// (runs the built CLI: node scripts/build-cli.mjs first). Writes <out>/masks-example[-<only>].json; prints the commands.
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
