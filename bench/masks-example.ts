@@ -75,8 +75,6 @@ async function docPicture(file: string, name: string, width: number): Promise<vo
 
 const runs: Run[] = [];
 const size = Number(values.size);
-/** The paintings are shown smaller than the photos: only their look matters. */
-const STYLE_WIDTH = 192;
 
 if (values.only === undefined || values.only === 'horizon') {
   // Starry Night above the horizon, the Great Wave below it. The sea line of the 1280x719 beach photo is at row 438
@@ -96,13 +94,10 @@ if (values.only === undefined || values.only === 'horizon') {
   const masked = path.join(work, 'horizon-masked.png');
   runs.push(stylize('horizon, no masks (the two styles blended everywhere)', photo, styles, plain, []));
   runs.push(stylize('horizon, --masks sky.png,sea.png', photo, styles, masked, ['--masks', masks.join(',')]));
-  await docPicture(photo, 'horizon-photo', size);
   await docPicture(masks[0]!, 'horizon-sky', size);
   await docPicture(masks[1]!, 'horizon-sea', size);
   await docPicture(plain, 'horizon-plain', size);
   await docPicture(masked, 'horizon-masked', size);
-  await docPicture(styles[0]!, 'style-starry-night', STYLE_WIDTH);
-  await docPicture(styles[1]!, 'style-great-wave', STYLE_WIDTH);
 }
 
 if (values.only === undefined || values.only === 'face') {
@@ -122,11 +117,9 @@ if (values.only === undefined || values.only === 'face') {
   const masked = path.join(work, 'face-masked.png');
   runs.push(stylize('face, no mask', photo, [style], plain, []));
   runs.push(stylize('face, --content-mask face.png', photo, [style], masked, ['--content-mask', faceMask, '--content-weight', contentWeight]));
-  await docPicture(photo, 'face-photo', size);
   await docPicture(faceMask, 'face-mask', size);
   await docPicture(plain, 'face-plain', size);
   await docPicture(masked, 'face-masked', size);
-  await docPicture(style, 'style-the-scream', STYLE_WIDTH);
 }
 
 mkdirSync(values.out!, { recursive: true });
