@@ -2,6 +2,7 @@
 
 import { StyleObjective, type LossBreakdown, type LossWeights } from '../model/objective.js';
 import type { LossMasks } from '../model/masks.js';
+import type { TemporalTerm } from '../model/temporal.js';
 import type { PlanarImage } from '../io/image.js';
 import type { PoolKind } from '../settings.js';
 import type { Device, RuntimeBackend } from '../model/runtime/runtime.js';
@@ -13,7 +14,7 @@ import type { OptimizerName, OptimizerState } from '../optim/types.js';
 import { createOptimizer } from '../optim/index.js';
 import type { Vgg19Weights } from '../weights/types.js';
 import { createRng } from '../sys/random.js';
-import { NstError } from '../errors.js';
+import { isNstError, NstError } from '../errors.js';
 import type { InitMode } from '../settings.js';
 import { nonFiniteLoss } from './loss-failure.js';
 import { ConvergenceWindow, meanAbsoluteChange, type ConvergedStop, type ConvergenceRule, type ConvergenceState, type StopReason } from './convergence.js';
@@ -61,6 +62,8 @@ export interface RunInputs {
   readonly resume?: RunSnapshot;
   /** Spatial control (docs/loss.md "Masks"), at any size: the objective resizes them to this run's image. */
   readonly masks?: LossMasks;
+  /** Video (docs/loss.md "Temporal term"): frame t−1's result warped to this frame and its mask, at `content`'s size. */
+  readonly temporal?: TemporalTerm;
 }
 
 /**
@@ -144,7 +147,13 @@ export type RenderEvent =
    * (RunController.holdAtConvergence): then it waits, and when resumed runs on to its cap without the adaptive stop
    * (the studio's "keep going"). A plain pause that happens to be pending does not hold it.
    */
-  | { type: 'converged'; iteration: number; stop: ConvergedStop };
+  | { type: 'converged'; iteration: number; stop: ConvergedStop }
+  /**
+   * A mask edit (RunController.setMasks) was taken at this iteration, or refused with a sentence that says why (a
+   * region the deepest style layer never sees, another kind of masks than the graph's): a refused edit leaves the
+   * run's masks as they were, and the run goes on. `masks` is the edit as it was given.
+   */
+  | { type: 'masks'; iteration: number; masks: LossMasks; refused: string | null };
 
 export interface RunResult {
   readonly image: PlanarImage;
@@ -198,7 +207,8 @@ export class RunController {
 
   /**
    * New masks of the kind the run was started with (as many style masks, a content mask or not: the graph's inputs),
-   * at any size; checked at the next iteration, where a mask that cannot be used fails the run (StyleObjective.setMasks).
+   * at any size; checked at the next iteration before they reach the graph (StyleObjective.setMasks). The run's
+   * 'masks' event says whether they were taken; masks it cannot use are refused there, and it goes on with its own.
    */
   setMasks(masks: LossMasks): void {
     this.pendingMasks = masks;
@@ -308,7 +318,17 @@ function unitRmsScale(gradient: Float32Array): number {
 export async function runStyleTransfer(
   inputs: RunInputs,
   settings: RunSettings,
-  options: { controller?: RunController; onEvent?: (event: RenderEvent) => void; checkpoint?: CheckpointSink; count?: IterationCount } = {},
+  options: {
+    controller?: RunController;
+    onEvent?: (event: RenderEvent) => void;
+    checkpoint?: CheckpointSink;
+    count?: IterationCount;
+    /**
+     * What a mask edit becomes for this run (a tile's crop of it), or null when it is taken but changes nothing here
+     * (it reaches a later stage); throws NstError or RangeError to refuse it. Absent: the edit itself.
+     */
+    adaptMasks?: (edit: LossMasks) => LossMasks | null;
+  } = {},
 ): Promise<RunResult> {
   validateRunSettings(settings);
   const resume = inputs.resume;
@@ -331,6 +351,7 @@ export async function runStyleTransfer(
     ...(inputs.styleTargets ? { styleTargets: inputs.styleTargets } : {}),
     ...(inputs.guidedTargets ? { guidedTargets: inputs.guidedTargets } : {}),
     ...(inputs.masks ? { masks: inputs.masks } : {}),
+    ...(inputs.temporal ? { temporal: inputs.temporal } : {}),
     execution: resolveExecution(settings, objectiveShape(inputs.content, settings, inputs.styleTargets || inputs.guidedTargets ? [] : inputs.styles)),
   });
   try {
@@ -404,6 +425,21 @@ export async function runStyleTransfer(
       const write = options.checkpoint!.save(state, how);
       if (!copies) await write;
     };
+    // A mask edit is checked in full before it reaches the graph (setMasks feeds nothing when it throws): masks the
+    // run cannot use are refused in the 'masks' event rather than failing a run that has been going for minutes.
+    const takeMaskEdit = (edit: LossMasks, iteration: number): boolean => {
+      let masks: LossMasks | null;
+      try {
+        masks = options.adaptMasks ? options.adaptMasks(edit) : edit;
+        if (masks) objective.setMasks(masks);
+      } catch (error) {
+        if (!isNstError(error) && !(error instanceof RangeError)) throw error;
+        emit({ type: 'masks', iteration, masks: edit, refused: error.message });
+        return false;
+      }
+      emit({ type: 'masks', iteration, masks: edit, refused: null });
+      return masks !== null;
+    };
     for (let i = done; i < settings.iterations; i++) {
       if (controller.signal.aborted) break;
       if (controller.paused) {
@@ -419,8 +455,8 @@ export async function runStyleTransfer(
         objective.setWeights(weights);
         weightsChanged = true;
       }
-      const masks = controller.takeMasks();
-      if (masks) objective.setMasks(masks);
+      const edit = controller.takeMasks();
+      const masks = edit !== null && takeMaskEdit(edit, before + i);
       if (weights || masks) {
         // Losses before and after measure different objectives.
         window?.reset();

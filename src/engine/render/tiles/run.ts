@@ -6,12 +6,13 @@ import { resizeImage } from '../../io/image.js';
 import { normaliseBlend, type LossBreakdown } from '../../model/objective.js';
 import { contentBalance, guidedStyleBalance, styleBalance, totalVariation, tvBalance } from '../../model/balance.js';
 import type { LossMasks } from '../../model/masks.js';
+import { cropTemporal, resizeTemporal, TEMPORAL_BALANCE, type TemporalTerm } from '../../model/temporal.js';
 import type { PlanarImage } from '../../io/image.js';
 import { multiScaleIterations, resizeLongest, runMultiScale, type ScalesOption, type StageState } from '../multiscale.js';
 import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RenderEvent, type RunInputs, type RunResult, type RunSettings } from '../run.js';
 import { canonicalLayerName } from '../../model/vgg19.js';
 import type { Vgg19Weights } from '../../weights/types.js';
-import { NstError } from '../../errors.js';
+import { isNstError, NstError } from '../../errors.js';
 import { TileCompositor, type CompositorState } from './compositor.js';
 import { cropImage, planTiles, type TileRect } from './layout.js';
 import { blockwiseStats } from './stats.js';
@@ -71,9 +72,14 @@ export interface TiledResult extends RunResult {
  * crop has no region the deepest style layer sees has no say in that tile, and an all-zero content crop frees the
  * photo there: those terms are dropped from the tile's objective; a tile left with no term keeps the image it
  * started from.
+ *
+ * Mask edits mid-run (RunController.setMasks, of the render's kind): in the pass as in any run; in the tiles each edit
+ * is resized to the output's size once, and every later tile crops from it. The tile under way takes its crop at
+ * its next iteration when the crop leaves it the same terms, else (a style gains or loses its region there) the edit
+ * starts with the next tile. The 'masks' event says an edit was taken or, refused, why (the render keeps its masks).
  */
 export async function runTiled(
-  inputs: { weights: Vgg19Weights; content: PlanarImage; styles: readonly PlanarImage[]; masks?: LossMasks },
+  inputs: { weights: Vgg19Weights; content: PlanarImage; styles: readonly PlanarImage[]; masks?: LossMasks; temporal?: TemporalTerm },
   settings: RunSettings,
   options: TiledOptions,
 ): Promise<TiledResult> {
@@ -87,6 +93,8 @@ export async function runTiled(
 
   const resume = options.resume;
   const sink = options.checkpoint;
+  // The render's masks at the output's size: as given, then as edited mid-run (tiles crop from them).
+  let masks: OutputMasks | null = inputs.masks && ((inputs.masks.styles?.length ?? 0) > 0 || inputs.masks.content) ? outputMasks(inputs.masks, width, height) : null;
   let compositor: TileCompositor;
   let passInitialLoss: LossBreakdown;
   let iterations: number;
@@ -102,11 +110,16 @@ export async function runTiled(
     iterations = resume.stage.iterationsBefore;
   } else {
     const passContent = options.coherencePx < longest ? await resizeLongest(inputs.content, options.coherencePx) : inputs.content;
-    const pass = await runMultiScale({ weights: inputs.weights, content: passContent, styles: inputs.styles, ...(inputs.masks ? { masks: inputs.masks } : {}) }, settings, {
+    const passTemporal = inputs.temporal ? { temporal: resizeTemporal(inputs.temporal, inputs.content, passContent) } : {};
+    const pass = await runMultiScale({ weights: inputs.weights, content: passContent, styles: inputs.styles, ...(inputs.masks ? { masks: inputs.masks } : {}), ...passTemporal }, settings, {
       scales: options.scales,
       styleScale,
       ...(options.controller ? { controller: options.controller } : {}),
-      onEvent: (event, scale) => options.onEvent?.(event, { phase: 'coherence', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
+      onEvent: (event, scale) => {
+        // An edit the pass took is what the tiles crop from.
+        if (event.type === 'masks' && event.refused === null && masks) masks = outputMasks(event.masks, width, height);
+        options.onEvent?.(event, { phase: 'coherence', index: scale.index, count: scale.count, sizePx: scale.sizePx });
+      },
       ...(sink ? { checkpoint: mapCheckpointSink(sink, (stage: StageState): TiledState => ({ phase: 'coherence', stage })) } : {}),
       ...(resume ? { resume: resume.stage } : {}),
       count,
@@ -127,7 +140,6 @@ export async function runTiled(
     const { grams } = await blockwiseStats(inputs.weights, style, { styleLayers: settings.styleLayers, contentLayers: [], pool: settings.pool, blockPx, execution });
     for (const [layer, gram] of grams) styleGrams.set(layer, [...(styleGrams.get(layer) ?? []), gram]);
   }
-  const masks = inputs.masks && ((inputs.masks.styles?.length ?? 0) > 0 || inputs.masks.content) ? outputMasks(inputs.masks, width, height) : null;
   const guided = (masks?.styles.length ?? 0) > 0;
   const styleTargets = guided ? null : blendedTargets(styleGrams, normaliseBlend(settings.styleBlend, inputs.styles.length));
   const styleBalances = new Map([...styleGrams].map(([layer, grams]) => [layer, guided ? guidedStyleBalance(grams) : styleBalance(styleTargets!.get(layer)!)]));
@@ -144,7 +156,24 @@ export async function runTiled(
     // One canvas copy per tile, shared by that tile's snapshots (made only when something checkpoints).
     let canvas: CompositorState | null = null;
     const start = cropImage(compositor.image(), rect);
+    // An edit made since the last tile's last iteration: this tile's terms come from it.
+    const pending = options.controller?.takeMasks();
+    if (pending) {
+      const refused = refusal(() => (masks = renderMasks(pending, masks, width, height)));
+      options.onEvent?.({ type: 'masks', iteration: iterations, masks: pending, refused }, { phase: 'tile', index: t, count: tiles.length, sizePx: Math.max(rect.width, rect.height) });
+    }
     const terms = tileTerms(masks, rect, tileSettings, styleTargets, styleGrams);
+    // Each tile's crop of the term; its weight carries normalize's factor, as the tiles' settings carry the others'.
+    const temporal = inputs.temporal ? { temporal: cropTemporal(inputs.temporal, inputs.content, rect, settings.normalize ? TEMPORAL_BALANCE : 1) } : {};
+    const cut = masks ? tileMasks(masks, rect, tileSettings.styleLayers) : null;
+    // A mid-tile edit: this tile's crop of it when it leaves the tile the same terms; the next tiles' in any case.
+    const adaptMasks = (edit: LossMasks): LossMasks | null => {
+      const next = renderMasks(edit, masks, width, height);
+      masks = next;
+      const crop = tileMasks(next, rect, tileSettings.styleLayers);
+      const same = cut !== null && crop.content === cut.content && String(crop.styles) === String(cut.styles);
+      return same ? crop.masks ?? null : null;
+    };
     if (terms === null) {
       // Nothing to optimise here (no style region, the photo free): the tile keeps the image it started from.
       compositor.add(start, rect);
@@ -153,7 +182,7 @@ export async function runTiled(
       continue;
     }
     const result = await runStyleTransfer(
-      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: start.data, ...terms.inputs, ...(resumeRun ? { resume: resumeRun } : {}) },
+      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: start.data, ...terms.inputs, ...temporal, ...(resumeRun ? { resume: resumeRun } : {}) },
       terms.settings,
       {
         ...(options.controller ? { controller: options.controller } : {}),
@@ -162,6 +191,7 @@ export async function runTiled(
           ? { checkpoint: mapCheckpointSink(sink, (run): TiledState => ({ phase: 'tile', stage: { index: t, iterationsBefore, run }, canvas: (canvas ??= compositor.getState()), passInitialLoss })) }
           : {}),
         count: { before: iterationsBefore, total: count.total },
+        adaptMasks,
       },
     );
     compositor.add(result.image, rect);
@@ -174,6 +204,28 @@ export async function runTiled(
   // Only where the masks leave every tile without a term (a region too small for the deepest style layer in any tile).
   if (!last) throw new NstError('BAD_ARGUMENT', 'No tile has a term to optimise: the style masks\' regions are too small for the deepest style layer in every tile; paint larger regions or render without tiles.');
   return { image: compositor.image(), iterations, initialLoss: passInitialLoss, finalLoss: last.finalLoss, stopped: last.stopped, stop: last.stop, device: last.device, tiles: done };
+}
+
+/**
+ * A mask edit at the output's size, checked against the render's masks: the same kind (as many style masks, a content
+ * mask or none: the tiles' targets and layers were set up for it), each mask usable (NstError otherwise).
+ */
+function renderMasks(edit: LossMasks, current: OutputMasks | null, width: number, height: number): OutputMasks {
+  const next = outputMasks(edit, width, height);
+  const kind = (m: OutputMasks | null): string => `${m?.styles.length ?? 0} style mask${m?.styles.length === 1 ? '' : 's'} and ${m?.content ? 'a' : 'no'} content mask`;
+  if (kind(next) !== kind(current)) throw new NstError('BAD_ARGUMENT', `This tiled render was started with ${kind(current)}, not ${kind(next)}: another kind of masks needs a new render.`);
+  return next;
+}
+
+/** The sentence of an NstError or RangeError `act` throws, or null when it succeeds. */
+function refusal(act: () => void): string | null {
+  try {
+    act();
+    return null;
+  } catch (error) {
+    if (isNstError(error) || error instanceof RangeError) return error.message;
+    throw error;
+  }
 }
 
 /** Iterations of a tiled render in all: the whole-image pass's scales, then every tile. */
