@@ -6,7 +6,6 @@ import { resizeImage } from '../../io/image.js';
 import { normaliseBlend, type LossBreakdown } from '../../model/objective.js';
 import { contentBalance, guidedStyleBalance, styleBalance, totalVariation, tvBalance } from '../../model/balance.js';
 import type { LossMasks } from '../../model/masks.js';
-import { cropTemporal, resizeTemporal, TEMPORAL_BALANCE, type TemporalTerm } from '../../model/temporal.js';
 import type { PlanarImage } from '../../io/image.js';
 import { multiScaleIterations, resizeLongest, runMultiScale, type ScalesOption, type StageState } from '../multiscale.js';
 import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RenderEvent, type RunInputs, type RunResult, type RunSettings } from '../run.js';
@@ -79,7 +78,7 @@ export interface TiledResult extends RunResult {
  * starts with the next tile. The 'masks' event says an edit was taken or, refused, why (the render keeps its masks).
  */
 export async function runTiled(
-  inputs: { weights: Vgg19Weights; content: PlanarImage; styles: readonly PlanarImage[]; masks?: LossMasks; temporal?: TemporalTerm },
+  inputs: { weights: Vgg19Weights; content: PlanarImage; styles: readonly PlanarImage[]; masks?: LossMasks },
   settings: RunSettings,
   options: TiledOptions,
 ): Promise<TiledResult> {
@@ -110,8 +109,7 @@ export async function runTiled(
     iterations = resume.stage.iterationsBefore;
   } else {
     const passContent = options.coherencePx < longest ? await resizeLongest(inputs.content, options.coherencePx) : inputs.content;
-    const passTemporal = inputs.temporal ? { temporal: resizeTemporal(inputs.temporal, inputs.content, passContent) } : {};
-    const pass = await runMultiScale({ weights: inputs.weights, content: passContent, styles: inputs.styles, ...(inputs.masks ? { masks: inputs.masks } : {}), ...passTemporal }, settings, {
+    const pass = await runMultiScale({ weights: inputs.weights, content: passContent, styles: inputs.styles, ...(inputs.masks ? { masks: inputs.masks } : {}) }, settings, {
       scales: options.scales,
       styleScale,
       ...(options.controller ? { controller: options.controller } : {}),
@@ -163,8 +161,6 @@ export async function runTiled(
       options.onEvent?.({ type: 'masks', iteration: iterations, masks: pending, refused }, { phase: 'tile', index: t, count: tiles.length, sizePx: Math.max(rect.width, rect.height) });
     }
     const terms = tileTerms(masks, rect, tileSettings, styleTargets, styleGrams);
-    // Each tile's crop of the term; its weight carries normalize's factor, as the tiles' settings carry the others'.
-    const temporal = inputs.temporal ? { temporal: cropTemporal(inputs.temporal, inputs.content, rect, settings.normalize ? TEMPORAL_BALANCE : 1) } : {};
     const cut = masks ? tileMasks(masks, rect, tileSettings.styleLayers) : null;
     // A mid-tile edit: this tile's crop of it when it leaves the tile the same terms; the next tiles' in any case.
     const adaptMasks = (edit: LossMasks): LossMasks | null => {
@@ -182,7 +178,7 @@ export async function runTiled(
       continue;
     }
     const result = await runStyleTransfer(
-      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: start.data, ...terms.inputs, ...temporal, ...(resumeRun ? { resume: resumeRun } : {}) },
+      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: start.data, ...terms.inputs, ...(resumeRun ? { resume: resumeRun } : {}) },
       terms.settings,
       {
         ...(options.controller ? { controller: options.controller } : {}),
