@@ -9,6 +9,7 @@ export { turnOffOnnxruntimeTelemetry } from './model/runtime/ort-child.js';
 export { type LossBreakdown, type LossWeights, MAX_LOSS_WEIGHT, StyleObjective } from './model/objective.js';
 export { canonicalLayerName, VGG19_LAYER_NAMES } from './model/vgg19.js';
 export { checkMask, type LossMasks } from './model/masks.js';
+export { checkTemporal, cropTemporal, resizeTemporal, TEMPORAL_BALANCE, type TemporalTerm } from './model/temporal.js';
 
 // Optimizers.
 export { type OptimizerName } from './optim/types.js';
@@ -21,9 +22,9 @@ export { type DeviceCandidate } from './render/device/candidates.js';
 export { deviceStatuses, type DevicesReport, type DeviceStatus, settleAutoDevice } from './render/device/settle.js';
 export { type AutoDecision, type DeviceMeasurement, type DeviceVerdict, MEASURE_SIZE_PX } from './render/device/verdict.js';
 export { DEFAULT_TILE_OVERLAP_PX, defaultMemoryLimit, estimateMemory, type EstimateSpec, formatBytes, largestFittingSize, MB, type MemoryEstimate, type RunShape, sizeWithLongest, withExecution } from './render/memory.js';
-export { multiScaleIterations, resizeLongest, scaleSizes, type ScalesOption } from './render/multiscale.js';
+export { multiScaleIterations, type MultiScaleInputs, resizeLongest, scaleSizes, type ScalesOption } from './render/multiscale.js';
 export { convForLimit, estimateSpec, planIterations, planRender, type RenderOptions, type RenderPlan, type RenderSpec, type RenderState, renderStyleTransfer, type TileOption } from './render/render.js';
-export { type CheckpointSink, initialImage, mapCheckpointSink, RunController, type IterationCount, type RenderEvent, type RunResult, type RunSettings, type RunSnapshot, runStyleTransfer } from './render/run.js';
+export { type CheckpointSink, initialImage, mapCheckpointSink, RunController, type IterationCount, type RenderEvent, type RunInputs, type RunResult, type RunSettings, type RunSnapshot, runStyleTransfer } from './render/run.js';
 export { type RenderPhase } from './render/tiles/run.js';
 
 // What outlives a process: the data folder, checkpoints, batch manifests.

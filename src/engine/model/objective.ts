@@ -10,6 +10,7 @@ import type { PlanarImage } from '../io/image.js';
 import { NstError } from '../errors.js';
 import { contentBalance, guidedStyleBalance, meanSquare, styleBalance, tvBalance } from './balance.js';
 import { type LossMasks, type MaskTarget, type PreparedMasks, prepareMasks } from './masks.js';
+import { checkTemporal, TEMPORAL_BALANCE, type TemporalTerm } from './temporal.js';
 
 export interface LossWeights {
   readonly styleWeight: number;
@@ -42,6 +43,13 @@ export interface ObjectiveSpec extends LossWeights {
    * pixel. Without masks the objective is exactly the unmasked one. setMasks changes them between evaluations.
    */
   readonly masks?: LossMasks;
+  /**
+   * Video (docs/loss.md "Temporal term"): adds `weight · mean(c ⊙ (x − target)²)`, at this image's size. The graph
+   * has the term whenever the spec has one (weight 0 included: the loss is then the term-less one exactly), and
+   * setTemporal changes target, mask and weight between evaluations. Under `normalize` the weight is in 0..1 pixel
+   * units (TEMPORAL_BALANCE).
+   */
+  readonly temporal?: TemporalTerm;
   readonly contentImage?: PlanarImage;
   /**
    * The runtime, providers, conv algorithm, max-pool gradient and session options, decided by the caller
@@ -69,6 +77,8 @@ export interface LossShares {
   style: Record<string, number>;
   content: Record<string, number>;
   tv: number;
+  /** With a temporal term. */
+  temporal?: number;
 }
 
 /** One evaluation: total (weighted) and the UNWEIGHTED per-layer terms, keyed by canonical layer name. */
@@ -77,6 +87,8 @@ export interface LossBreakdown {
   style: Record<string, number>;
   content: Record<string, number>;
   tv: number;
+  /** The temporal term, unweighted: mean(c ⊙ (x − target)²) in the image's value space; only with a temporal term. */
+  temporal?: number;
   /** The terms' shares of `total` under the weights of this evaluation (they sum to it); absent where not known. */
   weighted?: LossShares;
 }
@@ -92,6 +104,9 @@ export class StyleObjective {
   /** What setMasks checks new masks against, and the masks the objective was created with (their kind stays). */
   private maskTarget: MaskTarget | null = null;
   private maskKind = { styles: 0, content: false };
+  /** With a temporal term: the bound feeds' buffers, and the weight as given (fed times the `normalize` factor). */
+  private readonly temporalBuffers: { target: Float32Array; mask: Float32Array } | null;
+  private temporalWeight = 0;
 
   private constructor(
     private readonly session: RuntimeSession,
@@ -106,11 +121,17 @@ export class StyleObjective {
     this.feeds[io.image] = session.tensor(imageBuffer, [1, 3, height, width]);
     this.gradBuffer = new Float32Array(imageBuffer.length);
     this.fetches[io.grad] = session.tensor(this.gradBuffer, [1, 3, height, width]);
-    const scalars = [io.total, io.tv, ...graph.styleLayers.map((l) => io.styleLoss(l.layer)), ...graph.contentLayers.map((l) => io.contentLoss(l.layer))];
+    const scalars = [io.total, io.tv, ...(graph.temporal ? [io.temporal] : []), ...graph.styleLayers.map((l) => io.styleLoss(l.layer)), ...graph.contentLayers.map((l) => io.contentLoss(l.layer))];
     for (const name of scalars) {
       const buffer = new Float32Array(1);
       this.scalarOutputs.set(name, buffer);
       this.fetches[name] = session.tensor(buffer, []);
+    }
+    // Bound once: setTemporal copies a new frame's target and mask into these.
+    this.temporalBuffers = graph.temporal ? { target: new Float32Array(3 * width * height), mask: new Float32Array(width * height) } : null;
+    if (this.temporalBuffers) {
+      this.feeds[io.temporalTarget] = session.tensor(this.temporalBuffers.target, [1, 3, height, width]);
+      this.feeds[io.temporalMask] = session.tensor(this.temporalBuffers.mask, [1, 1, height, width]);
     }
     this.applyWeights(weights);
   }
@@ -139,12 +160,15 @@ export class StyleObjective {
     }
     const { convAlgorithm, maxPoolGrad } = spec.execution;
     const maskKind = { styles: masks.styles.length, content: masks.content !== null };
-    const { graph, session } = await lossSession({ ...spec, convAlgorithm, maxPoolGrad, styleMasks: maskKind.styles, contentMask: maskKind.content }, spec.execution);
+    if (spec.temporal) checkTemporal(spec.temporal, spec);
+    const temporal = spec.temporal !== undefined;
+    const { graph, session } = await lossSession({ ...spec, convAlgorithm, maxPoolGrad, styleMasks: maskKind.styles, contentMask: maskKind.content, temporal }, spec.execution);
     try {
       const objective = new StyleObjective(session, graph, new Float32Array(3 * spec.width * spec.height), spec, spec.width, spec.height, convAlgorithm);
       objective.maskTarget = maskTarget;
       objective.maskKind = maskKind;
       objective.feedMasks(masks);
+      if (spec.temporal) objective.feedTemporal(spec.temporal);
       if (guided) {
         // Each style image against its own Gram A_l^k, in its own region.
         const grams = spec.guidedTargets ? checkedGuidedTargets(spec.guidedTargets, graph.styleLayers, styleCount) : await computeStyleGrams(spec, graph.styleLayers, session);
@@ -213,6 +237,19 @@ export class StyleObjective {
     this.feedMasks(prepared);
   }
 
+  /**
+   * Changes the temporal term (the next frame's warped result and mask, or its weight); takes effect at the next
+   * evaluation (they are graph inputs: no rebuild). Checked as at creation; the objective copies them. Only for an
+   * objective created with a temporal term (BAD_ARGUMENT otherwise: the graph has no such inputs).
+   */
+  setTemporal(term: TemporalTerm): void {
+    if (!this.temporalBuffers) {
+      throw new NstError('BAD_ARGUMENT', 'This objective was built without a temporal term: a temporal term needs a new objective (give one, weight 0 for off, when creating it).');
+    }
+    checkTemporal(term, this);
+    this.feedTemporal(term);
+  }
+
   /** Loss and d(total)/d(pixel) at `image` (planar RGB, 0–255); the gradient is written into `gradOut`. */
   async evaluate(image: Float32Array, gradOut: Float32Array): Promise<LossBreakdown> {
     if (image.length !== this.imageBuffer.length || gradOut.length !== this.imageBuffer.length) {
@@ -225,6 +262,7 @@ export class StyleObjective {
     const breakdown: LossBreakdown = { total: scalar(io.total), style: {}, content: {}, tv: scalar(io.tv) };
     for (const { layer } of this.graph.styleLayers) breakdown.style[layer] = scalar(io.styleLoss(layer));
     for (const { layer } of this.graph.contentLayers) breakdown.content[layer] = scalar(io.contentLoss(layer));
+    if (this.graph.temporal) breakdown.temporal = scalar(io.temporal);
     breakdown.weighted = this.shares(breakdown);
     return breakdown;
   }
@@ -236,7 +274,7 @@ export class StyleObjective {
     const content: Record<string, number> = {};
     for (const [layer, value] of Object.entries(loss.style)) style[layer] = value * fed(io.styleWeight(layer));
     for (const [layer, value] of Object.entries(loss.content)) content[layer] = value * fed(io.contentWeight(layer));
-    return { style, content, tv: loss.tv * fed(io.tvWeight) };
+    return { style, content, tv: loss.tv * fed(io.tvWeight), ...(loss.temporal !== undefined ? { temporal: loss.temporal * fed(io.temporalWeight) } : {}) };
   }
 
   async dispose(): Promise<void> {
@@ -250,6 +288,14 @@ export class StyleObjective {
     if (this.graph.contentMask) this.feeds[io.contentMask] = this.session.tensor(masks.content!, shape);
   }
 
+  /** Copies a checked term into the bound feeds; its weight is fed by applyWeights (it depends on `normalize`). */
+  private feedTemporal(term: TemporalTerm): void {
+    this.temporalBuffers!.target.set(term.target);
+    this.temporalBuffers!.mask.set(term.mask);
+    this.temporalWeight = term.weight;
+    this.applyWeights(this.weights);
+  }
+
   private applyWeights(weights: LossWeights): void {
     const layerWeights = canonicalLayerWeights(weights.layerWeights);
     const feed = (name: string, value: number): void => {
@@ -259,6 +305,7 @@ export class StyleObjective {
     for (const { layer } of this.graph.styleLayers) feed(io.styleWeight(layer), weights.styleWeight * (layerWeights.get(layer) ?? 1));
     for (const { layer } of this.graph.contentLayers) feed(io.contentWeight(layer), weights.contentWeight);
     feed(io.tvWeight, weights.tvWeight);
+    if (this.temporalBuffers) this.feeds[io.temporalWeight] = this.session.tensor(new Float32Array([this.temporalWeight * (weights.normalize ? TEMPORAL_BALANCE : 1)]), []);
   }
 }
 

@@ -17,6 +17,7 @@ export function nonFiniteLoss(loss: LossBreakdown, iteration: number, atStartIma
     ...Object.entries(loss.style).map(([layer, value]): [string, number] => [`the style term of ${layer}`, value]),
     ...Object.entries(loss.content).map(([layer, value]): [string, number] => [`the content term of ${layer}`, value]),
     ['the TV term', loss.tv],
+    ...(loss.temporal !== undefined ? [['the temporal term', loss.temporal] as [string, number]] : []),
   ];
   const overflowed = terms.find(([, value]) => !Number.isFinite(value));
   if (overflowed) {

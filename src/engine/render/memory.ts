@@ -65,6 +65,8 @@ export interface RunShape {
   /** Style masks (guided Grams, one per style image; default 0) and whether a content mask (default false). */
   readonly styleMasks?: number;
   readonly contentMask?: boolean;
+  /** Whether a temporal term (video): its warped target (3 planes) and mask (1 plane) as given and as fed. */
+  readonly temporal?: boolean;
 }
 
 /** A run's shape and what executes it: the parts of its Execution (render/execution.ts) that decide its memory. */
@@ -192,6 +194,8 @@ export function keptTensors(spec: EstimateSpec): KeptTensor[] {
       push(`${mask}/block${block}`, [1, Math.floor(spec.height / span), Math.floor(spec.width / span)], FLOAT);
     }
   }
+  // The temporal term's c ⊙ (x − ω), read again by its gradient (graph/ops/losses.ts).
+  if (spec.temporal === true) push('temporal_masked_diff', [3, spec.height, spec.width], FLOAT);
   for (const name of content) {
     const layer = layerSpec(name);
     const { height, width } = featureSize(layer, spec.height, spec.width);
@@ -340,9 +344,9 @@ export function tiledImageBytes(spec: EstimateSpec): number {
   return ((4 + 1 / 3 + (spec.styleImages ?? 1) * styleScale * styleScale) * 3 + 2 * maskCount(spec)) * spec.width * spec.height * FLOAT;
 }
 
-/** Masks a run holds (one grey plane each): the style masks and the content mask. */
+/** Grey planes of masks a run holds: the style masks, the content mask, and a temporal term's target (3) and mask (1). */
 function maskCount(spec: RunShape): number {
-  return (spec.styleMasks ?? 0) + (spec.contentMask === true ? 1 : 0);
+  return (spec.styleMasks ?? 0) + (spec.contentMask === true ? 1 : 0) + (spec.temporal === true ? 4 : 0);
 }
 
 export const DEFAULT_TILE_OVERLAP_PX = 64;

@@ -5,6 +5,7 @@ import type { PlanarImage } from '../io/image.js';
 import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type IterationCount, type RunController, type RenderEvent, type RunResult, type RunSettings, type RunSnapshot } from './run.js';
 import type { Vgg19Weights } from '../weights/types.js';
 import type { LossMasks } from '../model/masks.js';
+import { resizeTemporal, type TemporalTerm } from '../model/temporal.js';
 import { NstError } from '../errors.js';
 
 export type ScalesOption = 'auto' | 'off' | number;
@@ -63,6 +64,11 @@ export interface MultiScaleInputs {
    * its own image (never a coarser scale's copy upsampled).
    */
   readonly masks?: LossMasks;
+  /**
+   * Video (docs/loss.md "Temporal term") at `content`'s size: each coarser scale takes its target and mask resized
+   * bilinearly from these (model/temporal.ts resizeTemporal).
+   */
+  readonly temporal?: TemporalTerm;
 }
 
 export interface MultiScaleOptions {
@@ -139,11 +145,12 @@ export async function runMultiScale(inputs: MultiScaleInputs, settings: RunSetti
     const sizePx = sizes[index]!;
     const content = index === sizes.length - 1 ? inputs.content : await resizeLongest(inputs.content, sizePx);
     const styles = await Promise.all(inputs.styles.map((s) => resizeLongest(s, Math.max(16, Math.round(sizePx * styleScale)))));
+    const temporal = inputs.temporal ? resizeTemporal(inputs.temporal, inputs.content, content) : undefined;
     const startImage = previous && previousContent ? (await upsampleWithDetail(previous, previousContent, content)).data : undefined;
     const iterationsBefore = totalIterations;
     const sink = options.checkpoint;
     result = await runStyleTransfer(
-      { weights: inputs.weights, content, styles, ...(inputs.masks ? { masks: inputs.masks } : {}), ...(startImage ? { startImage } : {}), ...(resume && index === resume.index ? { resume: resume.run } : {}) },
+      { weights: inputs.weights, content, styles, ...(inputs.masks ? { masks: inputs.masks } : {}), ...(temporal ? { temporal } : {}), ...(startImage ? { startImage } : {}), ...(resume && index === resume.index ? { resume: resume.run } : {}) },
       // Coarse scales run their fixed share: only the output size stops when its picture is done.
       { ...settings, iterations: iterationsAt[index]!, converge: index === sizes.length - 1 ? settings.converge : undefined },
       {

@@ -11,6 +11,7 @@ import type { CompositorState } from './tiles/compositor.js';
 import { runTiled, tiledIterations, type TiledState, type RenderPhase } from './tiles/run.js';
 import type { LossBreakdown } from '../model/objective.js';
 import type { LossMasks } from '../model/masks.js';
+import { resizeTemporal } from '../model/temporal.js';
 import { isFlat } from '../model/balance.js';
 import { summariseOrtError } from '../model/runtime/ort-error.js';
 import { NstError } from '../errors.js';
@@ -33,6 +34,8 @@ export interface RenderSpec {
   /** Style masks (one per style image, or none) and whether a content mask: what they add to memory (RunShape). */
   readonly styleMasks?: number;
   readonly contentMask?: boolean;
+  /** Whether the run has a temporal term (its target and mask: RunShape.temporal). */
+  readonly temporal?: boolean;
 }
 
 function renderShape(spec: RenderSpec): RunShape {
@@ -41,6 +44,7 @@ function renderShape(spec: RenderSpec): RunShape {
     width: spec.width, height: spec.height, styleLayers, contentLayers, pool, optimizer, styleImages: spec.styleImages ?? 1, styleScale: spec.styleScale ?? 1,
     ...(spec.styleMasks ? { styleMasks: spec.styleMasks } : {}),
     ...(spec.contentMask ? { contentMask: true } : {}),
+    ...(spec.temporal ? { temporal: true } : {}),
   };
 }
 
@@ -169,6 +173,7 @@ export async function renderStyleTransfer(inputs: MultiScaleInputs, settings: Ru
     width, height, settings, styleImages: inputs.styles.length, styleScale: options.styleScale ?? 1,
     ...(inputs.masks?.styles?.length ? { styleMasks: inputs.masks.styles.length } : {}),
     ...(inputs.masks?.content ? { contentMask: true } : {}),
+    ...(inputs.temporal ? { temporal: true } : {}),
   };
   const notices: string[] = [];
   const notice = (message: string): void => {
@@ -252,7 +257,8 @@ async function execute(inputs: MultiScaleInputs, settings: RunSettings, options:
       if (!resume.canvas || !resume.passInitialLoss) throw new NstError('BAD_ARGUMENT', 'The resume state is in a tile but holds no tile canvas.');
       tiledResume = { phase: 'tile', stage: resume.stage, canvas: resume.canvas, passInitialLoss: resume.passInitialLoss };
     } else if (resume) tiledResume = { phase: 'coherence', stage: resume.stage };
-    return runTiled({ weights: inputs.weights, content: inputs.content, styles: inputs.styles, ...masks }, settings, {
+    const temporal = inputs.temporal ? { temporal: inputs.temporal } : {};
+    return runTiled({ weights: inputs.weights, content: inputs.content, styles: inputs.styles, ...masks, ...temporal }, settings, {
       ...common,
       tilePx: plan.tilePx,
       overlapPx: plan.overlapPx,
@@ -265,7 +271,8 @@ async function execute(inputs: MultiScaleInputs, settings: RunSettings, options:
   }
   const { width, height } = inputs.content;
   const content = plan.mode === 'downscaled' ? await resizeLongest(inputs.content, plan.sizePx) : inputs.content;
-  const result = await runMultiScale({ ...inputs, content }, settings, {
+  const temporal = inputs.temporal ? { temporal: resizeTemporal(inputs.temporal, inputs.content, content) } : {};
+  const result = await runMultiScale({ ...inputs, content, ...temporal }, settings, {
     ...common,
     onEvent: (event, scale) => options.onEvent?.(event, { phase: 'scale', index: scale.index, count: scale.count, sizePx: scale.sizePx }),
     ...(sink ? { checkpoint: mapCheckpointSink(sink, (stage: StageState): RenderState => ({ plan, phase: 'scale', stage, ...masks })) } : {}),

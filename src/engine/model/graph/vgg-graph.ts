@@ -6,7 +6,7 @@ import { relu, reluGrad } from './ops/relu.js';
 import { maxPoolGradThroughRelu, pool2x2, pool2x2Grad, type Pooled } from './ops/pool.js';
 import type { PoolKind } from '../../settings.js';
 import { asMatrix, gram, guidedStyleLoss, styleLoss } from './ops/gram.js';
-import { contentLoss, maskedContentLoss, totalVariation } from './ops/losses.js';
+import { contentLoss, maskedContentLoss, temporalLoss, totalVariation } from './ops/losses.js';
 import { MaskPyramid } from './ops/mask.js';
 import { VGG19_CONV_LAYERS, canonicalLayerName, featureSize, layerSpec } from '../vgg19.js';
 import type { ConvWeights, Vgg19Weights } from '../../weights/types.js';
@@ -29,10 +29,16 @@ export const io = {
   contentTarget: (layer: string) => `content_target/${layer}`,
   contentWeight: (layer: string) => `content_weight/${layer}`,
   tvWeight: 'tv_weight',
+  /** With a temporal term: the previous result warped to this frame, [1, 3, H, W], in the image's value space. */
+  temporalTarget: 'temporal_target',
+  /** With a temporal term: the consistency mask, [1, 1, H, W], values in [0, 1]. */
+  temporalMask: 'temporal_mask',
+  temporalWeight: 'temporal_weight',
   total: 'total',
   styleLoss: (layer: string) => `style/${layer}`,
   contentLoss: (layer: string) => `content/${layer}`,
   tv: 'tv',
+  temporal: 'temporal',
   grad: 'grad',
   gram: (layer: string) => `gram/${layer}`,
   features: (layer: string) => `features/${layer}`,
@@ -69,6 +75,8 @@ export interface GraphSpec {
   readonly styleMasks?: number;
   /** Spatial control: the content term is weighted per pixel by a mask (io.contentMask). */
   readonly contentMask?: boolean;
+  /** Video: the temporal term on the image (io.temporalTarget, io.temporalMask, io.temporalWeight; docs/loss.md). */
+  readonly temporal?: boolean;
 }
 
 export interface LayerShape {
@@ -88,6 +96,8 @@ export interface BuiltGraph {
   readonly styleMasks: number;
   /** Whether the graph takes a content mask (false without content layers). */
   readonly contentMask: boolean;
+  /** Whether the graph has the temporal term and its three inputs. */
+  readonly temporal: boolean;
 }
 
 interface Forward {
@@ -255,6 +265,15 @@ export function buildLossGraph(spec: GraphSpec): BuiltGraph {
   const tv = totalVariation(g, image, tvWeight, 'tv');
   g.output(tv.loss, io.tv);
   weightedLosses.push(g.node('Mul', [tv.loss, tvWeight], {}, { shape: [] }));
+  // Last in the sums, so that with weight 0 the total and gradient are the term-less graph's to the bit (x + 0 = x).
+  let temporalGrad: Value | null = null;
+  if (spec.temporal === true) {
+    const temporalWeight = g.input(io.temporalWeight, []);
+    const term = temporalLoss(g, image, g.input(io.temporalTarget, image.shape), maskInput(io.temporalMask), temporalWeight, 'temporal');
+    g.output(term.loss, io.temporal);
+    weightedLosses.push(g.node('Mul', [term.loss, temporalWeight], {}, { shape: [] }));
+    temporalGrad = term.grad;
+  }
   g.output(sum(g, weightedLosses, []), io.total);
 
   // Backward, deepest layer first: gradient at F_i → through ReLU → through conv i → through the pool below.
@@ -278,8 +297,9 @@ export function buildLossGraph(spec: GraphSpec): BuiltGraph {
       : dInput;
     dPreact = reluGrad(g, sum(g, [dBelow, ...(gradsAt.get(i - 1) ?? [])], below.shape), below, `${name(i - 1)}_dpreact`);
   }
-  g.output(g.node('Add', [imageGrad!, tv.grad], {}, { shape: image.shape }), io.grad);
-  return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth, styleMasks: styleMasks.length, contentMask: contentMask !== null };
+  const withTv = g.node('Add', [imageGrad!, tv.grad], {}, { shape: image.shape });
+  g.output(temporalGrad ? g.node('Add', [withTv, temporalGrad], {}, { shape: image.shape }) : withTv, io.grad);
+  return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth, styleMasks: styleMasks.length, contentMask: contentMask !== null, temporal: temporalGrad !== null };
 }
 
 /** The forward-only graph that computes targets: Grams of the style layers, features of the content layers. */
@@ -300,7 +320,7 @@ export function buildFeatureGraph(spec: GraphSpec): BuiltGraph {
     g.output(f, io.features(layer));
     contentShapes.push(shapeOf(layer, f));
   }
-  return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth, styleMasks: 0, contentMask: false };
+  return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth, styleMasks: 0, contentMask: false, temporal: false };
 }
 
 function sum(g: GraphBuilder, values: readonly Value[], shape: readonly number[]): Value {

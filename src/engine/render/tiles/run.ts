@@ -6,6 +6,7 @@ import { resizeImage } from '../../io/image.js';
 import { normaliseBlend, type LossBreakdown } from '../../model/objective.js';
 import { contentBalance, guidedStyleBalance, styleBalance, totalVariation, tvBalance } from '../../model/balance.js';
 import type { LossMasks } from '../../model/masks.js';
+import { checkTemporal, cropTemporal, resizeTemporal, TEMPORAL_BALANCE, type TemporalTerm } from '../../model/temporal.js';
 import type { PlanarImage } from '../../io/image.js';
 import { multiScaleIterations, resizeLongest, runMultiScale, type ScalesOption, type StageState } from '../multiscale.js';
 import { mapCheckpointSink, runStyleTransfer, type CheckpointSink, type RunController, type RenderEvent, type RunInputs, type RunResult, type RunSettings } from '../run.js';
@@ -78,11 +79,13 @@ export interface TiledResult extends RunResult {
  * starts with the next tile. The 'masks' event says an edit was taken or, refused, why (the render keeps its masks).
  */
 export async function runTiled(
-  inputs: { weights: Vgg19Weights; content: PlanarImage; styles: readonly PlanarImage[]; masks?: LossMasks },
+  inputs: { weights: Vgg19Weights; content: PlanarImage; styles: readonly PlanarImage[]; masks?: LossMasks; temporal?: TemporalTerm },
   settings: RunSettings,
   options: TiledOptions,
 ): Promise<TiledResult> {
   const { width, height } = inputs.content;
+  // Before the pass: a resumed tile never reaches the pass's check, and the tiles crop it blind.
+  if (inputs.temporal) checkTemporal(inputs.temporal, inputs.content);
   const longest = Math.max(width, height);
   const styleScale = options.styleScale ?? 1;
   const tiles = planTiles(width, height, options.tilePx, options.overlapPx);
@@ -109,7 +112,8 @@ export async function runTiled(
     iterations = resume.stage.iterationsBefore;
   } else {
     const passContent = options.coherencePx < longest ? await resizeLongest(inputs.content, options.coherencePx) : inputs.content;
-    const pass = await runMultiScale({ weights: inputs.weights, content: passContent, styles: inputs.styles, ...(inputs.masks ? { masks: inputs.masks } : {}) }, settings, {
+    const passTemporal = inputs.temporal ? { temporal: resizeTemporal(inputs.temporal, inputs.content, passContent) } : {};
+    const pass = await runMultiScale({ weights: inputs.weights, content: passContent, styles: inputs.styles, ...(inputs.masks ? { masks: inputs.masks } : {}), ...passTemporal }, settings, {
       scales: options.scales,
       styleScale,
       ...(options.controller ? { controller: options.controller } : {}),
@@ -161,6 +165,8 @@ export async function runTiled(
       options.onEvent?.({ type: 'masks', iteration: iterations, masks: pending, refused }, { phase: 'tile', index: t, count: tiles.length, sizePx: Math.max(rect.width, rect.height) });
     }
     const terms = tileTerms(masks, rect, tileSettings, styleTargets, styleGrams);
+    // Each tile's crop of the term; its weight carries normalize's factor, as the tiles' settings carry the others'.
+    const temporal = inputs.temporal ? { temporal: cropTemporal(inputs.temporal, inputs.content, rect, settings.normalize ? TEMPORAL_BALANCE : 1) } : {};
     const cut = masks ? tileMasks(masks, rect, tileSettings.styleLayers) : null;
     // A mid-tile edit: this tile's crop of it when it leaves the tile the same terms; the next tiles' in any case.
     const adaptMasks = (edit: LossMasks): LossMasks | null => {
@@ -178,7 +184,7 @@ export async function runTiled(
       continue;
     }
     const result = await runStyleTransfer(
-      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: start.data, ...terms.inputs, ...(resumeRun ? { resume: resumeRun } : {}) },
+      { weights: inputs.weights, content: cropImage(inputs.content, rect), styles: [], startImage: start.data, ...terms.inputs, ...temporal, ...(resumeRun ? { resume: resumeRun } : {}) },
       terms.settings,
       {
         ...(options.controller ? { controller: options.controller } : {}),

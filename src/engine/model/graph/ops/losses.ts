@@ -1,4 +1,4 @@
-// Content loss mean((F − P)²) (and its masked form) and total variation on the image, each with its gradient.
+// Content loss mean((F − P)²) (and its masked form), the temporal term and total variation on the image, each with its gradient.
 
 import type { GraphBuilder, Value } from '../builder.js';
 import { numel } from '../builder.js';
@@ -32,6 +32,15 @@ export function maskedContentLoss(g: GraphBuilder, features: Value, target: Valu
   const coefficient = g.node('Mul', [weight, g.scalar(2 / numel(features.shape))], {}, { shape: [] });
   const grad = g.node('Mul', [maskedDiff, coefficient], {}, { shape: features.shape, name: `${name}_dF` });
   return { loss, grad };
+}
+
+/**
+ * temporal = mean(c ⊙ (x − ω)²) over all 3·H·W pixel values (Ruder et al. 2016), ω the previous result warped to
+ * this frame and c its [1, 1, H, W] consistency mask broadcast over RGB: the masked content term, on the image
+ * itself; d temporal / dx = 2 c ⊙ (x − ω) / (3 H W). Target and mask are constants (no gradient flows into them).
+ */
+export function temporalLoss(g: GraphBuilder, image: Value, warped: Value, consistency: Value, weight: Value, name: string): LossTerm {
+  return maskedContentLoss(g, image, warped, consistency, weight, name);
 }
 
 /**
