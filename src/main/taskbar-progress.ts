@@ -24,6 +24,7 @@ export class TaskbarProgress {
       case 'queued':
       case 'rebuilt':
       case 'notice':
+      case 'masksRefused':
         return null;
       case 'plan':
         // Multi-scale, tiled and retried runs take more iterations than the settings say.

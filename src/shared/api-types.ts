@@ -46,7 +46,8 @@ export interface RunRef {
 
 /**
  * New masks for a running run, from its next iteration; null: none. Masks of another kind than the run's (turned on or
- * off, a content mask added or removed) rebuild its network and continue from the current image ('rebuilt').
+ * off, a content mask added or removed) rebuild its network and continue from the current image ('rebuilt'); a tiled
+ * run is not rebuilt and refuses them ('masksRefused', as for masks the run cannot use).
  */
 export interface SetRunMasksRequest extends RunRef {
   masks: MaskSet | null;
@@ -107,6 +108,11 @@ export type RunEvent =
   | { runId: string; type: 'plan'; plan: RenderPlanInfo; iterations: number; steerable: boolean; reason: string | null }
   /** One line when memory changes the plan (a smaller size, tiles, an out-of-memory retry). */
   | { runId: string; type: 'notice'; message: string }
+  /**
+   * Masks sent mid-run (setRunMasks) that the run could not use at `iteration` (a region only in rows its pools drop,
+   * another kind of masks than a tiled run's): it goes on with the masks it had; `message` says why, to show.
+   */
+  | { runId: string; type: 'masksRefused'; iteration: number; message: string }
   | { runId: string; type: 'paused'; iteration: number }
   | { runId: string; type: 'resumed'; iteration: number }
   /**

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunService } from '../../src/main/services/run-service.js';
 import type { MaskSet, RunEvent, StartRunRequest } from '../../src/shared/api.js';
-import { EventLog, WEIGHTS_DIR, halfMasks, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
+import { EventLog, WEIGHTS_DIR, halfMasks, rowsMask, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
 
 type Of<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 
@@ -104,5 +104,22 @@ describe.skipIf(!studioDataPresent())('RunService with masks (real uint8 VGG19, 
     expect(await service.stopRun({ runId })).toEqual({ ok: true, value: null });
     // The run went on untouched by the refused masks until it was stopped.
     expect(await log.end(runId)).toMatchObject({ type: 'done', stopped: true });
+  });
+
+  it('a mid-run edit the run cannot use (its region only in rows the pools drop) is refused in words, and the run goes on with its masks', async () => {
+    // 60 x 60: block5_conv1 (four pools) sees rows 0-47 only; the edit paints rows 56-63 of 64 (about 53-59 of 60).
+    const settings = { ...still, sizePx: 60, iterations: 6 };
+    const request = await tubingenStarryRequest(settings);
+    const runId = await started({ ...request, masks: halfMasks('top') });
+    await log.next(runId, 'progress');
+    const unseen: MaskSet = { width: 64, height: 64, styles: [rowsMask(64, 64, 56, 64)], content: null };
+    expect(await service.setRunMasks({ runId, masks: unseen })).toEqual({ ok: true, value: null });
+    const progress = await losses(runId);
+    expect(progress.at(-1)!.loss.iteration).toBe(6);
+    const refused = log.of(runId).filter((e): e is Of<'masksRefused'> => e.type === 'masksRefused');
+    expect(refused.length).toBe(1);
+    expect(refused[0]!.message).toMatch(/^Style mask 1 covers only the last rows or columns of the 60x60 image, which block5_conv1 never sees/);
+    // The top half stayed in force: every iteration's loss is the first one's (the image barely moves).
+    for (const p of progress) expect(relative(p.loss.total, progress[0]!.loss.total)).toBeLessThan(1e-3);
   });
 });

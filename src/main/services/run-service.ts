@@ -252,7 +252,8 @@ export class RunService {
 
   /**
    * Masks painted mid-run: from the next iteration; masks of another kind than the run's rebuild its network and
-   * continue from the current image ('rebuilt'). Refused as at start (checkRunMasks); ignored by a tiled run.
+   * continue from the current image ('rebuilt'); a tiled run takes them from the tile under way or the next. Refused
+   * as at start (checkRunMasks); masks the run itself cannot use are refused later by a 'masksRefused' event.
    */
   async setRunMasks({ runId, masks }: SetRunMasksRequest): Promise<Result<null>> {
     const record = this.runs.get(runId);

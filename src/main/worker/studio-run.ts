@@ -55,6 +55,10 @@ export class StudioRun {
   private masks: LossMasks | null;
   /** The masks the engine run in progress was built with: their kind is its graph's. */
   private graphMasks: LossMasks | null = null;
+  /** The masks the run last took (as started, or an edit its 'masks' event accepted): a refused edit goes back to them. */
+  private acceptedMasks: LossMasks | null;
+  /** The edit last handed to the engine (its 'masks' event names it by identity). */
+  private sentMasks: LossMasks | null = null;
   /** Masks were painted mid-run: later stages (scales) start with the request's and need them again. */
   private masksChanged = false;
   /** Why the next engine run needs a new graph (set by an update; the current one is being stopped). */
@@ -88,6 +92,7 @@ export class StudioRun {
   ) {
     this.settings = start.request.settings;
     this.masks = start.request.masks ? lossMasks(start.request.masks) : null;
+    this.acceptedMasks = this.masks;
     this.paused = start.paused;
     if (start.paused) this.controller.pause();
   }
@@ -132,21 +137,51 @@ export class StudioRun {
     }
   }
 
-  /** Masks painted mid-run: at the next iteration, or (another kind: turned on or off) by rebuilding the graph. */
+  /**
+   * Masks painted mid-run: at the next iteration (a tiled run: the tile under way, or the next), or (another kind:
+   * turned on or off) by rebuilding the graph. Masks the engine cannot use are refused in its 'masks' event.
+   */
   setMasks(next: MaskSet | null): void {
-    // As with weights: a tiled run has no masks, and one waiting at convergence takes no changes.
-    if (this.plan?.mode === 'tiled' || this.held) return;
+    // As with weights: one waiting at convergence takes no changes.
+    if (this.held) return;
     this.masks = next ? lossMasks(next) : null;
     this.masksChanged = true;
     this.checkpoints?.masksChanged(this.masks);
     if (!this.graph) return;
+    if (this.plan?.mode === 'tiled') {
+      // Tiles are never rebuilt: another kind of masks is the engine's to refuse, in words the window shows.
+      this.sendMasks(this.masks ?? {});
+      return;
+    }
     const reason = maskRebuildReason(this.masks, this.graphMasks);
     if (reason) {
       this.rebuildPending ??= reason;
       this.controller.stop();
     } else if (!this.rebuildPending && this.masks) {
-      this.controller.setMasks(this.masks);
+      this.sendMasks(this.masks);
     }
+  }
+
+  private sendMasks(masks: LossMasks): void {
+    this.sentMasks = masks;
+    this.controller.setMasks(masks);
+  }
+
+  /**
+   * The engine took an edit, or refused it (a region only in rows its pools drop; another kind in a tiled run): the
+   * run goes on with the masks it had, and so do its checkpoints; the window is told why.
+   */
+  private masksTaken(event: Extract<RenderEvent, { type: 'masks' }>): void {
+    if (event.refused === null) {
+      this.acceptedMasks = event.masks;
+      return;
+    }
+    // Only the latest edit is undone: a newer one is on its way.
+    if (event.masks === this.sentMasks) {
+      this.masks = this.acceptedMasks;
+      this.checkpoints?.masksChanged(this.masks);
+    }
+    this.reporter.emit({ type: 'masksRefused', iteration: event.iteration, message: event.refused });
   }
 
   /** Runs to the end (or a stop); errors are the caller's to report. A failed run keeps its last checkpoint. */
@@ -280,6 +315,7 @@ export class StudioRun {
     const resume = this.start.resume ?? null;
     this.graph = graphLayersFor(this.settings);
     this.graphMasks = this.masks;
+    this.acceptedMasks = this.masks;
     const masks = this.masks ? { masks: this.masks } : {};
     return renderStyleTransfer({ weights, content: images.content, styles: images.styles, ...masks }, this.engineSettings(started.iterations, images), {
       scales: started.scales,
@@ -312,6 +348,7 @@ export class StudioRun {
     if (this.paused) this.controller.pause();
     this.graph = graphLayersFor(this.settings);
     this.graphMasks = this.masks;
+    this.acceptedMasks = this.masks;
     const masks = this.masks ? { masks: this.masks } : {};
     return runStyleTransfer({ weights, content: workContent, styles: workStyles, ...masks, ...start }, this.engineSettings(segment.iterations, images), {
       controller: this.controller,
@@ -371,6 +408,9 @@ export class StudioRun {
       case 'converged':
         this.converged(event);
         break;
+      case 'masks':
+        this.masksTaken(event);
+        break;
       case 'paused':
         // The pause at convergence was announced as 'converged'.
         if (!this.held) this.reporter.paused(event);
@@ -412,8 +452,9 @@ export class StudioRun {
     }
     // Each scale starts from the settings' weights: changes made mid-run carry over.
     if (this.steered && this.graph && !this.rebuildPending && this.plan?.mode !== 'tiled') this.controller.setWeights(lossWeights(this.settings, this.graph));
-    // And from the request's masks: masks painted mid-run carry over too.
-    if (this.masksChanged && this.masks && !this.rebuildPending && this.plan?.mode !== 'tiled') this.controller.setMasks(this.masks);
+    // And from the request's masks: masks painted mid-run carry over too (the scales of a tiled run's whole-image pass
+    // as well; its tiles take them again as they are).
+    if (this.masksChanged && this.masks && !this.rebuildPending) this.sendMasks(this.masks);
     if (!this.startedReported) {
       this.startedReported = true;
       // The output's size (a coarse scale or a tile is smaller).

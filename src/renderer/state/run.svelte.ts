@@ -72,7 +72,7 @@ export class RunState {
   notices = $state.raw<string[]>([]);
   /** How the run renders, once the worker has planned it. */
   plan = $state.raw<RenderPlanInfo | null>(null);
-  /** Whether layer and weight changes reach the running job (not for tiled runs), and why not. */
+  /** Whether layer and weight changes reach the running job (not for tiled runs), and why not. Masks reach every run. */
   steerable = $state(true);
   steerReason = $state<string | null>(null);
   error = $state<ErrorInfo | null>(null);
@@ -104,6 +104,8 @@ export class RunState {
   /** The masks the run paints with (as started, or last sent), and which edit of the editor's they are. */
   private runMasks: MaskSet | null = null;
   private sentMasksKey = '';
+  /** The last mask edit the host took: the masks before it and its chart mark, undone if the run refuses the edit. */
+  private lastMaskEdit: { before: MaskSet | null; mark: RunMark } | null = null;
   private readonly maskSender = new Debouncer(MASK_STEER_DELAY_MS);
 
   constructor(
@@ -251,14 +253,14 @@ export class RunState {
    * editor's current masks (null when turned off), marked on the chart. App calls it on every edit.
    */
   steerMasks(): void {
-    if (!this.masks || !this.steerable || this.masksKey() === this.sentMasksKey) return;
+    if (!this.masks || this.masksKey() === this.sentMasksKey) return;
     if (!this.runId || !['running', 'paused', 'queued'].includes(this.status)) return;
     this.maskSender.schedule(() => this.sendMasks());
   }
 
   private sendMasks(): void {
     const key = this.masksKey();
-    if (!this.runId || !this.steerable || key === this.sentMasksKey || !['running', 'paused', 'queued'].includes(this.status)) return;
+    if (!this.runId || key === this.sentMasksKey || !['running', 'paused', 'queued'].includes(this.status)) return;
     const masks = this.masks?.current() ?? null;
     this.sentMasksKey = key;
     // An edit that leaves the run's masks as they are (a new photo's empty layers while masks are off) is not sent.
@@ -268,8 +270,10 @@ export class RunState {
     void this.api.setRunMasks({ runId, masks }).then((r) => {
       this.check(r);
       if (!r.ok || this.runId !== runId) return;
+      const mark = { iteration, label: 'masks changed' };
+      this.lastMaskEdit = { before: this.runMasks, mark };
       this.runMasks = masks;
-      this.marks = [...this.marks, { iteration, label: 'masks changed' }];
+      this.marks = [...this.marks, mark];
     });
   }
 
@@ -308,6 +312,7 @@ export class RunState {
     this.early = [];
     this.heldSettings = null;
     this.maskSender.cancel();
+    this.lastMaskEdit = null;
   }
 
   private handle(event: RunEvent): void {
@@ -355,6 +360,17 @@ export class RunState {
       case 'notice':
         this.notices = [...this.notices, event.message];
         break;
+      case 'masksRefused': {
+        // The run goes on with the masks it had: the history records those, and the chart loses the edit's mark.
+        const edit = this.lastMaskEdit;
+        this.lastMaskEdit = null;
+        if (edit) {
+          this.runMasks = edit.before;
+          this.marks = this.marks.filter((m) => m !== edit.mark);
+        }
+        this.notices = [...this.notices, `The mask edit was not used (iteration ${event.iteration}): ${event.message} The run goes on with its masks as they were.`];
+        break;
+      }
       case 'rebuilt':
         this.notice = `Rebuilt the network at iteration ${event.iteration}: ${event.reason}`;
         this.marks = [...this.marks, { iteration: event.iteration, label: 'rebuilt' }];
