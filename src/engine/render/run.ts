@@ -2,6 +2,7 @@
 
 import { StyleObjective, type LossBreakdown, type LossWeights } from '../model/objective.js';
 import type { LossMasks } from '../model/masks.js';
+import type { TemporalTerm } from '../model/temporal.js';
 import type { PlanarImage } from '../io/image.js';
 import type { PoolKind } from '../settings.js';
 import type { Device, RuntimeBackend } from '../model/runtime/runtime.js';
@@ -61,6 +62,8 @@ export interface RunInputs {
   readonly resume?: RunSnapshot;
   /** Spatial control (docs/loss.md "Masks"), at any size: the objective resizes them to this run's image. */
   readonly masks?: LossMasks;
+  /** Video (docs/loss.md "Temporal term"): frame t−1's result warped to this frame and its mask, at `content`'s size. */
+  readonly temporal?: TemporalTerm;
 }
 
 /**
@@ -348,6 +351,7 @@ export async function runStyleTransfer(
     ...(inputs.styleTargets ? { styleTargets: inputs.styleTargets } : {}),
     ...(inputs.guidedTargets ? { guidedTargets: inputs.guidedTargets } : {}),
     ...(inputs.masks ? { masks: inputs.masks } : {}),
+    ...(inputs.temporal ? { temporal: inputs.temporal } : {}),
     execution: resolveExecution(settings, objectiveShape(inputs.content, settings, inputs.styleTargets || inputs.guidedTargets ? [] : inputs.styles)),
   });
   try {
