@@ -1,4 +1,5 @@
-// The style-transfer objective: targets from the style/content images, then loss + gradient per evaluation.
+// The style-transfer objective: targets from the style/content images, then loss + gradient per evaluation (one job,
+// over 450 lines: the class, its creation's checks and the targets it computes).
 
 import type { Tensor } from 'onnxruntime-common';
 import { buildFeatureGraph, buildLossGraph, io, type BuiltGraph, type GraphSpec, type LayerShape } from './graph/vgg-graph.js';
@@ -44,10 +45,8 @@ export interface ObjectiveSpec extends LossWeights {
    */
   readonly masks?: LossMasks;
   /**
-   * Video (docs/loss.md "Temporal term"): adds `weight · mean(c ⊙ (x − target)²)`, at this image's size. The graph
-   * has the term whenever the spec has one (weight 0 included: the loss is then the term-less one exactly), and
-   * setTemporal changes target, mask and weight between evaluations. Under `normalize` the weight is in 0..1 pixel
-   * units (TEMPORAL_BALANCE).
+   * Video (docs/loss.md "Temporal term"): adds `weight · mean(c ⊙ (x − target)²)`, at this image's size. The graph has
+   * the term whenever the spec has one (weight 0: the term-less loss exactly); setTemporal changes it between evaluations.
    */
   readonly temporal?: TemporalTerm;
   readonly contentImage?: PlanarImage;
@@ -238,9 +237,8 @@ export class StyleObjective {
   }
 
   /**
-   * Changes the temporal term (the next frame's warped result and mask, or its weight); takes effect at the next
-   * evaluation (they are graph inputs: no rebuild). Checked as at creation; the objective copies them. Only for an
-   * objective created with a temporal term (BAD_ARGUMENT otherwise: the graph has no such inputs).
+   * A new temporal term (the next frame's, or another weight) for the next evaluation: graph inputs, no rebuild. Checked
+   * as at creation and copied; only for an objective created with one (BAD_ARGUMENT: the graph has no such inputs).
    */
   setTemporal(term: TemporalTerm): void {
     if (!this.temporalBuffers) {
