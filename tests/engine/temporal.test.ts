@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { StyleObjective, type LossBreakdown, type ObjectiveSpec } from '../../src/engine/model/objective.js';
 import { checkTemporal, cropTemporal, resizeTemporal, TEMPORAL_BALANCE, type TemporalTerm } from '../../src/engine/model/temporal.js';
 import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
+import { estimateMemory, keptTensors } from '../../src/engine/render/memory.js';
 import { resizeLongest, runMultiScale } from '../../src/engine/render/multiscale.js';
 import { renderStyleTransfer } from '../../src/engine/render/render.js';
 import type { RenderEvent, RunSettings } from '../../src/engine/render/run.js';
@@ -216,6 +217,18 @@ describe('resizes and crops', () => {
     expect([...crop.mask]).toEqual([11, 12, 13, 16, 17, 18].map((i) => Math.fround(i / 20)));
     expect(crop.weight).toBe(1.5);
     expect(() => cropTemporal(term, size, { x: 3, y: 0, width: 3, height: 2 })).toThrow(/The crop 3x2\+3\+0 leaves the 5x4 image/);
+  });
+});
+
+describe('the memory estimate with a temporal term', () => {
+  it('counts c ⊙ (x − ω) in the graph and the target and mask planes, as given and as fed', () => {
+    const spec = { width: 64, height: 48, styleLayers: ['block1_conv1'], contentLayers: ['block2_conv2'], device: 'cpu' as const, convAlgorithm: 'direct' as const, maxPoolGrad: 'argmax' as const };
+    const extra = keptTensors({ ...spec, temporal: true }).filter((t) => !keptTensors(spec).some((p) => p.name === t.name));
+    expect(extra.map((t) => `${t.name}:${t.shape.join('x')}`)).toEqual(['temporal_masked_diff:3x48x64']);
+    const a = estimateMemory(spec);
+    const b = estimateMemory({ ...spec, temporal: true });
+    expect(b.parts.imageBuffers - a.parts.imageBuffers).toBe(2 * 4 * 64 * 48 * 4);
+    expect(b.breakdown.activations - a.breakdown.activations).toBe(3 * 64 * 48 * 4);
   });
 });
 
