@@ -2,14 +2,13 @@
 // chose it; the Device parameter lists each device with its measured speed, and pinning one is shown and saved.
 // The renderer on its own, with the fake host (helpers/fake-api.ts).
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/shared-data.js';
 import { collectPageProblems, fakeApiScript, hasChromium, launchChromium, serveFolder, type LaunchedBrowser } from './helpers/browser.js';
+import { rendererBuild, type RendererBuild } from '../helpers/renderer-build.js';
 import type { DevicesInfo } from '../../src/shared/api.js';
 import type { StudioSettings } from '../../src/shared/studio-settings.js';
 
@@ -27,16 +26,15 @@ const DEVICES: DevicesInfo = {
 };
 
 describe.skipIf(!hasChromium())('the device in the studio (fake host)', () => {
-  let outDir: string;
+  let built: RendererBuild | undefined;
   let server: { url: string; close(): Promise<void> };
   let chromium: LaunchedBrowser;
   let page: Page;
   const problems: string[] = [];
 
   beforeAll(async () => {
-    outDir = mkdtempSync(path.join(tmpdir(), 'nst-renderer-devices-'));
-    await build({ configFile: path.join(REPO_ROOT, 'vite.renderer.config.ts'), build: { outDir, emptyOutDir: true, sourcemap: false }, logLevel: 'warn' });
-    server = await serveFolder(outDir);
+    built = await rendererBuild();
+    server = await serveFolder(built.dir);
     chromium = await launchChromium({ width: 1280, height: 800 });
     page = await chromium.context.newPage();
     collectPageProblems(page, problems);
@@ -47,7 +45,7 @@ describe.skipIf(!hasChromium())('the device in the studio (fake host)', () => {
   afterAll(async () => {
     await chromium?.close();
     await server?.close();
-    if (outDir) rmSync(outDir, { recursive: true, force: true });
+    built?.release();
   });
 
   it("names the GPU Automatic chose in the top bar, with its reason; lists each device's name and speed", async () => {

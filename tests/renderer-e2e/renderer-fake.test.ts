@@ -2,15 +2,14 @@
 // as static files, with a fake window.api. Covers what the engine need not be running for: the strict CSP holds
 // through a whole session, failures read as plain words, and a page without its token says how to open it.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import { build } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
 import { collectPageProblems, fakeApiScript, hasChromium, launchChromium, serveFolder, type LaunchedBrowser } from './helpers/browser.js';
+import { rendererBuild, type RendererBuild } from '../helpers/renderer-build.js';
 import type { FakeApiOptions } from './helpers/fake-api.js';
 import { DEFAULT_STUDIO_SETTINGS } from '../../src/shared/studio-settings.js';
 
@@ -26,7 +25,7 @@ const reason = !hasChromium()
 if (reason) console.warn(`[renderer-e2e] renderer-only tests skipped: ${reason}`);
 
 describe.skipIf(reason !== null)('renderer with a fake host (strict CSP, no engine)', () => {
-  let outDir: string;
+  let built: RendererBuild | undefined;
   let server: { url: string; close(): Promise<void> };
   let chromium: LaunchedBrowser;
   let page: Page;
@@ -34,20 +33,15 @@ describe.skipIf(reason !== null)('renderer with a fake host (strict CSP, no engi
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    outDir = mkdtempSync(path.join(tmpdir(), 'nst-renderer-'));
-    await build({
-      configFile: path.join(REPO_ROOT, 'vite.renderer.config.ts'),
-      build: { outDir, emptyOutDir: true, sourcemap: false },
-      logLevel: 'warn',
-    });
-    server = await serveFolder(outDir);
+    built = await rendererBuild();
+    server = await serveFolder(built.dir);
     chromium = await launchChromium({ width: 1280, height: 800 });
   }, 180_000);
 
   afterAll(async () => {
     await chromium?.close();
     await server?.close();
-    if (outDir) rmSync(outDir, { recursive: true, force: true });
+    built?.release();
   });
 
   async function open(options: Partial<FakeApiOptions> | null, query = ''): Promise<void> {
@@ -68,7 +62,7 @@ describe.skipIf(reason !== null)('renderer with a fake host (strict CSP, no engi
   });
 
   it('ships a CSP without unsafe-inline or unsafe-eval', () => {
-    const html = readFileSync(path.join(outDir, 'index.html'), 'utf8');
+    const html = readFileSync(path.join(built!.dir, 'index.html'), 'utf8');
     const csp = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1] ?? '';
     expect(csp).toContain("script-src 'self'");
     expect(csp).toContain("style-src 'self'");

@@ -77,9 +77,11 @@ export async function serveFolder(root: string): Promise<{ url: string; close():
   };
 }
 
-/** The fake window.api (fake-api.ts) bundled for page.addInitScript({ content }). */
+let fakeApiBundle: string | undefined;
+
+/** The fake window.api (fake-api.ts) bundled for page.addInitScript({ content }); bundled once per test file. */
 export function fakeApiScript(options: FakeApiOptions): string {
-  const built = buildSync({
+  fakeApiBundle ??= buildSync({
     entryPoints: [path.join(path.dirname(fileURLToPath(import.meta.url)), 'fake-api.ts')],
     bundle: true,
     write: false,
@@ -87,6 +89,6 @@ export function fakeApiScript(options: FakeApiOptions): string {
     globalName: '__nstFake',
     platform: 'browser',
     target: 'chrome120',
-  });
-  return `${built.outputFiles[0]!.text};__nstFake.installFakeApi(${JSON.stringify(options)});`;
+  }).outputFiles[0]!.text;
+  return `${fakeApiBundle};__nstFake.installFakeApi(${JSON.stringify(options)});`;
 }

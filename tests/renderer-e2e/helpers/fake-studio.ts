@@ -1,14 +1,11 @@
 // The built renderer served as static files with the fake window.api (fake-api.ts), in chromium: one build per test
-// file, a fresh page per test, and files dropped on a drop zone the way a file manager drops them.
+// run (tests/helpers/renderer-build.ts), one browser per test file, a fresh page per test, and files dropped on a
+// drop zone the way a file manager drops them.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { build } from 'vite';
-import { REPO_ROOT } from '../../helpers/shared-data.js';
 import { collectPageProblems, fakeApiScript, launchChromium, serveFolder, type LaunchedBrowser } from './browser.js';
 import type { FakeApiOptions } from './fake-api.js';
+import { rendererBuild } from '../../helpers/renderer-build.js';
 
 export interface FakeStudio {
   chromium: LaunchedBrowser;
@@ -18,13 +15,8 @@ export interface FakeStudio {
 }
 
 export async function startFakeStudio(viewport = { width: 1440, height: 900 }): Promise<FakeStudio> {
-  const outDir = mkdtempSync(path.join(tmpdir(), 'nst-renderer-'));
-  await build({
-    configFile: path.join(REPO_ROOT, 'vite.renderer.config.ts'),
-    build: { outDir, emptyOutDir: true, sourcemap: false },
-    logLevel: 'warn',
-  });
-  const server = await serveFolder(outDir);
+  const built = await rendererBuild();
+  const server = await serveFolder(built.dir);
   const chromium = await launchChromium(viewport);
   return {
     chromium,
@@ -44,7 +36,7 @@ export async function startFakeStudio(viewport = { width: 1440, height: 900 }): 
     async close() {
       await chromium.close();
       await server.close();
-      rmSync(outDir, { recursive: true, force: true });
+      built.release();
     },
   };
 }
