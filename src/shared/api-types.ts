@@ -53,6 +53,26 @@ export interface SetRunMasksRequest extends RunRef {
   masks: MaskSet | null;
 }
 
+/** A photo's saved masks are found by its bytes: their SHA-256, in lowercase hex (the same photo, wherever it is loaded from). */
+export interface PhotoMasksRef {
+  photo: string;
+}
+
+/**
+ * The masks painted over one photo, kept in the data folder between sessions: each layer an 8-bit grayscale PNG at the
+ * photo's size (one per style, in style order; the content layer, or null when it is empty), and whether masks were on.
+ */
+export interface PhotoMasks {
+  enabled: boolean;
+  styles: Uint8Array[];
+  content: Uint8Array | null;
+}
+
+/** The photo's masks to keep (replacing what it had), or null to forget them. */
+export interface SavePhotoMasksRequest extends PhotoMasksRef {
+  masks: PhotoMasks | null;
+}
+
 /** An interrupted run queued again: its id, and the masks it paints with (its checkpoint's; absent: none), for the mask editor. */
 export interface ResumedRun extends RunRef {
   masks?: MaskSet;

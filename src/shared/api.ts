@@ -27,6 +27,9 @@ import type {
   RunRef,
   StartBatchRequest,
   SetRunMasksRequest,
+  PhotoMasks,
+  PhotoMasksRef,
+  SavePhotoMasksRequest,
   StartRunRequest,
   UpdateRunSettingsRequest,
   VideoExportEvent,
@@ -83,6 +86,9 @@ export const API = {
   // --- Settings and the app
   getSettings: request<void, StudioSettings>('settings:get'),
   saveSettings: request<StudioSettings, null>('settings:save'),
+  /** The masks last painted over this photo (beside the settings, in the data folder), or null: none kept or unreadable. */
+  getPhotoMasks: request<PhotoMasksRef, PhotoMasks | null>('settings:photo-masks-get'),
+  savePhotoMasks: request<SavePhotoMasksRequest, null>('settings:photo-masks-save'),
   getAppInfo: request<void, AppInfo>('app:info'),
   /** The built-in example images, a photo and a painting, with a line of credit each ("Try an example"). */
   getExamples: request<void, { role: 'content' | 'style'; name: string; bytes: Uint8Array; credit: string }[]>('app:examples'),

@@ -12,7 +12,10 @@ import type {
   FetchWeightsRequest,
   ImportWeightsRequest,
   MaskSet,
+  PhotoMasks,
+  PhotoMasksRef,
   RunRef,
+  SavePhotoMasksRequest,
   SetRunMasksRequest,
   StartBatchRequest,
   StartRunRequest,
@@ -240,6 +243,37 @@ export const SetRunMasksRequestSchema = v.strictObject(
   objectMessage('an object {runId, masks}'),
 ) satisfies v.GenericSchema<unknown, SetRunMasksRequest>;
 
+export const PhotoMasksRefSchema = v.strictObject(
+  {
+    photo: v.pipe(v.string('must be a string'), v.regex(/^[0-9a-f]{64}$/, "is not a photo's SHA-256 (64 lowercase hex digits)")),
+  },
+  objectMessage('an object {photo}'),
+) satisfies v.GenericSchema<unknown, PhotoMasksRef>;
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const pngBytes = v.pipe(
+  v.instance(Uint8Array, 'must be a Uint8Array holding a PNG'),
+  v.maxLength(MAX_IMAGE_BYTES, `must be at most ${MAX_IMAGE_BYTES} bytes`),
+  v.check((bytes) => PNG_SIGNATURE.every((b, i) => bytes[i] === b), 'is not a PNG (no PNG signature)'),
+);
+
+export const SavePhotoMasksRequestSchema = v.strictObject(
+  {
+    photo: PhotoMasksRefSchema.entries.photo,
+    masks: v.nullable(
+      v.strictObject(
+        {
+          enabled: v.boolean('must be true or false'),
+          styles: v.pipe(v.array(pngBytes, 'must be an array of PNGs, one per style image'), v.maxLength(MAX_STYLES, `must hold at most ${MAX_STYLES} masks`)),
+          content: v.nullable(pngBytes),
+        },
+        objectMessage('an object {enabled, styles, content}, or null'),
+      ) satisfies v.GenericSchema<unknown, PhotoMasks>,
+    ),
+  },
+  objectMessage('an object {photo, masks}'),
+) satisfies v.GenericSchema<unknown, SavePhotoMasksRequest>;
+
 export const ExportImageRequestSchema = v.strictObject(
   {
     runId: RunRefSchema.entries.runId,
@@ -402,6 +436,8 @@ export const REQUEST_SCHEMAS = {
   estimateMemory: EstimateMemoryRequestSchema,
   exportImage: ExportImageRequestSchema,
   saveSettings: StudioSettingsSchema,
+  getPhotoMasks: PhotoMasksRefSchema,
+  savePhotoMasks: SavePhotoMasksRequestSchema,
   fetchWeights: FetchWeightsRequestSchema,
   importWeights: ImportWeightsRequestSchema,
   exportVideo: ExportVideoRequestSchema,

@@ -19,12 +19,12 @@ export interface LayerSetting {
 }
 
 /**
- * Masks are not settings (issue 16). They are painted over one photo, which the studio does not keep between sessions:
- * masks saved with the settings would fall on whatever photo is dropped next. They are kept where their photo is: the
- * run request, its checkpoint (masks-N.bin beside the saved photo), the history entry (beside the run's image) and the
- * PNG files the editor imports and exports. And these settings travel with every request and checkpoint job and are
- * rewritten whole on each change: megabytes of layers in them would slow every save, and one damaged layer would send
- * the whole settings file to .bak.
+ * Masks are not in this object (issue 16). They are painted over one photo: kept in one object they would fall on
+ * whatever photo is dropped next. Beside the settings, in the data folder, the host keeps each photo's masks under its
+ * bytes' SHA-256 as grayscale PNGs (photo-masks-store.ts), and the same photo loaded again brings them back; they are
+ * also kept with the run request, its checkpoint, the history entry and the editor's PNG files. And these settings
+ * travel with every request and checkpoint job and are rewritten whole on each change: megabytes of layers in them
+ * would slow every save, and one damaged layer would send the whole settings file to .bak.
  */
 export interface StudioSettings {
   sizePx: number;

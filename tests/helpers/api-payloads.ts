@@ -23,6 +23,8 @@ export const VALID: { [M in PayloadMethod]: () => unknown } = {
   setRunMasks: () => ({ runId: 'run-1-abcd', masks: { width: 2, height: 2, styles: [new Uint8Array([255, 255, 0, 0])], content: null } }),
   exportImage: () => ({ runId: 'run-1-abcd', format: 'png', sizePx: null }),
   saveSettings: () => structuredClone(DEFAULT_STUDIO_SETTINGS),
+  getPhotoMasks: () => ({ photo: 'a'.repeat(64) }),
+  savePhotoMasks: () => ({ photo: 'a'.repeat(64), masks: { enabled: true, styles: [png], content: null } }),
   fetchWeights: () => ({}),
   importWeights: () => ({ files: [{ name: 'vgg19.h5', bytes: png }] }),
   exportVideo: () => ({ runId: 'run-1-abcd', format: 'mp4', fps: 10, holdFinalSeconds: 1, sideBySide: false, caption: false }),

@@ -2,8 +2,13 @@
 // from the mask panel: masks turned on mid-run and a content mask added are answered by the host rebuilding the
 // network (its notice, a chart mark beside the edit's), a later edit of the same kind is marked and taken without a
 // rebuild; masks the engine refuses (a style cleared) are refused in its words and the run goes on; the preview goes
-// on with fresh frames throughout.
+// on with fresh frames throughout. The masks painted over a photo are kept by the host (its data folder): after a
+// reload the same photo brings them back, another photo gets none.
 
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { collectPageProblems, hasChromium, launchChromium, type LaunchedBrowser } from './helpers/browser.js';
@@ -98,5 +103,56 @@ describe.skipIf(reason !== null)('masks painted during a run (real browser host)
     await page.getByTestId('stop').click();
     await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 60_000 }).toBe('stopped');
     expect(problems).toEqual([]);
+  });
+
+  it('keeps the masks painted over a photo: after a reload the same photo brings them back, another photo gets none', { timeout: 120_000 }, async () => {
+    const other = path.join(mkdtempSync(path.join(tmpdir(), 'nst-masks-kept-')), 'other.png');
+    await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 200, g: 120, b: 40 } } }).png().toFile(other);
+    const fresh = await chromium.context.newPage();
+    const seen: string[] = [];
+    collectPageProblems(fresh, seen);
+    const panel = fresh.getByTestId('mask-panel');
+    /** The example photo and painting, the Masks panel open. */
+    const example = async (): Promise<void> => {
+      await fresh.getByTestId('try-example').click();
+      await expect.poll(() => fresh.getByTestId('mask-layer-style-1').count(), { timeout: 30_000 }).toBe(1);
+      await fresh.locator('details', { has: panel }).evaluate((d: HTMLDetailsElement) => {
+        d.open = true;
+      });
+    };
+    /** The overlay's alpha at the middle of the photo (the strongest layer there). */
+    const middle = async (): Promise<number> => {
+      if ((await fresh.getByTestId('mask-edit').getAttribute('aria-pressed')) !== 'true') await fresh.getByTestId('mask-edit').click();
+      await fresh.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+      return fresh.getByTestId('mask-overlay').evaluate((c: HTMLCanvasElement) => c.getContext('2d')!.getImageData(c.width >> 1, c.height >> 1, 1, 1).data[3]!);
+    };
+
+    await fresh.goto(server.url);
+    await example();
+    expect(await panel.getAttribute('data-kept')).toBe('none');
+    await fresh.getByTestId('mask-layer-style-1').check();
+    await fresh.getByTestId('mask-fill').click();
+    expect(await middle()).toBe(255);
+    await expect.poll(() => panel.getAttribute('data-kept'), { timeout: 15_000 }).toBe('saved');
+
+    // A new session of the window: nothing painted until the photo comes back.
+    await fresh.reload();
+    await example();
+    await expect.poll(() => panel.getAttribute('data-kept'), { timeout: 15_000 }).toBe('restored');
+    expect(await fresh.getByTestId('masks-enabled').isChecked()).toBe(true);
+    expect(await middle()).toBe(255);
+
+    // Another photo: its own (no) masks; the example's come back with the example's photo.
+    await fresh.getByTestId('content-input').setInputFiles(other);
+    await expect.poll(() => fresh.getByTestId('mask-overlay').evaluate((c: HTMLCanvasElement) => c.width)).toBe(96);
+    await fresh.waitForTimeout(1000);
+    expect(await panel.getAttribute('data-kept')).toBe('none');
+    expect(await middle()).toBe(0);
+    // The example's photo again, now from a file (the same bytes, another way in).
+    await fresh.getByTestId('content-input').setInputFiles(path.join(REPO_ROOT, 'resources', 'examples', 'golden-gate.jpg'));
+    await expect.poll(() => panel.getAttribute('data-kept'), { timeout: 15_000 }).toBe('restored');
+    expect(await middle()).toBe(255);
+    expect(seen).toEqual([]);
+    await fresh.close();
   });
 });

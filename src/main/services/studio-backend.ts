@@ -35,6 +35,7 @@ import { estimateMemoryRequest } from './memory-estimate.js';
 import { ExportService, type ExportedImage } from './export-service.js';
 import { makeDataPrivate } from './private-data.js';
 import { RunService, type WorkerLocation } from './run-service.js';
+import { PhotoMasksStore } from './photo-masks-store.js';
 import { SettingsStore } from './settings-store.js';
 import { VideoService } from './video-service.js';
 import { locateUsableWeights, WeightsService, type WeightsServiceOptions } from './weights-service.js';
@@ -97,8 +98,10 @@ export class StudioBackend implements ExportSources {
     readonly weights: WeightsService,
     readonly videos: VideoService,
     readonly batches: BatchService,
+    /** The masks painted over each photo, kept beside the settings. */
+    readonly photoMasks: PhotoMasksStore,
   ) {
-    this.services = servicesFrom(runs, batches, this as StudioBackend);
+    this.services = servicesFrom(runs, batches, photoMasks, this as StudioBackend);
   }
 
   static async create(options: StudioBackendOptions): Promise<StudioBackend> {
@@ -133,7 +136,7 @@ export class StudioBackend implements ExportSources {
     const videos = new VideoService({ root: framesRoot, ffmpegPath: () => options.ffmpegPath || env.NST_FFMPEG || settings.ffmpegPath });
     // The batch queue runs its items through the same run queue; an unfinished batch carries on from here.
     const batches = await BatchService.open({ runs, root: path.join(batchRoot, 'batch') });
-    return new StudioBackend(options, locate, settings, runs, new ExportService(runs), weights, videos, batches);
+    return new StudioBackend(options, locate, settings, runs, new ExportService(runs), weights, videos, batches, new PhotoMasksStore(options.dataDir));
   }
 
   // --- Settings and the app -------------------------------------------------------------------------------------
@@ -248,5 +251,6 @@ export class StudioBackend implements ExportSources {
     this.weights.cancelFetch();
     await this.runs.dispose();
     await this.settings.flush();
+    await this.photoMasks.flush();
   }
 }

@@ -54,6 +54,11 @@ export class MaskState {
   overlayOpacity = $state(0.55);
   canUndo = $state(false);
   canRedo = $state(false);
+  /**
+   * Whether this photo's masks are kept with the host between sessions (photo-masks.ts): 'pending' while an edit waits
+   * to be saved, 'saved' once it is, 'restored' when saved masks came back with the photo; 'none' before any of that.
+   */
+  kept = $state<'none' | 'pending' | 'saved' | 'restored'>('none');
   /** The last committed edit in a sentence (`n` tells a repeat apart): the editor says it through the announcer. */
   lastEdit = $state.raw<{ n: number; sentence: string } | null>(null);
 

@@ -16,6 +16,7 @@ import {
   type FfmpegStatus,
   type InterruptedRun,
   type LossPoint,
+  type PhotoMasks,
   type RunEvent,
   type StartRunRequest,
   type StopInfo,
@@ -65,6 +66,7 @@ export function installFakeApi(options: FakeApiOptions): void {
   const listeners = new Set<Listener>();
   const emit = (event: RunEvent): void => listeners.forEach((l) => l(event));
   let saved: StudioSettings | null = null;
+  const photoMasks = new Map<string, PhotoMasks>();
   let runCount = 0;
   const results = new Map<string, OffscreenCanvas>();
   interface Job {
@@ -271,6 +273,13 @@ export function installFakeApi(options: FakeApiOptions): void {
     getSettings: () => ok(saved as StudioSettings),
     saveSettings(settings) {
       saved = settings;
+      return ok(null);
+    },
+    // Masks kept per photo for the page's life (the real hosts keep them in the data folder: photo-masks-store.ts).
+    getPhotoMasks: (ref) => ok(photoMasks.get(ref.photo) ?? null),
+    savePhotoMasks(request) {
+      if (request.masks) photoMasks.set(request.photo, request.masks);
+      else photoMasks.delete(request.photo);
       return ok(null);
     },
     getAppInfo: () => ok({ version: '0.1.0', weights: weights.active.origin !== null ? { source: 'fake' } : { source: null, help: weights.active.help }, devices: options.devices, platform: 'linux' }),
