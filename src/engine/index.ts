@@ -71,3 +71,4 @@ export { consistencyMask } from './video/flow/consistency.js';
 export { estimateFlow, type FlowOptions } from './video/flow/farneback.js';
 export { type FlowField } from './video/flow/field.js';
 export { warpImage } from './video/flow/warp.js';
+export { flowFromMotion, pairWarpingError, type PairWarpingError, warpingError, type WarpingError } from './video/flow/warping-error.js';
