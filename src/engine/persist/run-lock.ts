@@ -125,8 +125,21 @@ export const BATCH_LOCK_FILE = '.nst-batch.lock';
  * other's items and race on its manifest. RUN_IN_USE when another live nst works there; a stale lock is taken over.
  */
 export async function takeBatchFolder(dir: string, options: { command: string; note?: (line: string, expected: boolean) => void }): Promise<{ release(): Promise<void> }> {
-  const file = path.join(dir, BATCH_LOCK_FILE);
-  const subject: Subject = { name: `the batch folder ${dir}`, within: 'in it' };
+  return takeFolder(path.join(dir, BATCH_LOCK_FILE), { name: `the batch folder ${dir}`, within: 'in it' }, options);
+}
+
+/** The lock file a video job (`nst stylize-video`, its resumption) holds in the job's folder while it works there. */
+export const VIDEO_JOB_LOCK_FILE = '.nst-video.lock';
+
+/**
+ * Takes a video job's folder (made by then) for this process, as takeBatchFolder takes a batch's: two processes
+ * painting one job would write over each other's frames. RUN_IN_USE when another live nst works there.
+ */
+export async function takeVideoJobFolder(dir: string, options: { command: string; note?: (line: string, expected: boolean) => void }): Promise<{ release(): Promise<void> }> {
+  return takeFolder(path.join(dir, VIDEO_JOB_LOCK_FILE), { name: `the video job ${dir}`, within: 'on it' }, options);
+}
+
+async function takeFolder(file: string, subject: Subject, options: { command: string; note?: (line: string, expected: boolean) => void }): Promise<{ release(): Promise<void> }> {
   try {
     const held = await acquireOwnerLock(file, { command: options.command });
     if (held.replaced) options.note?.(takeOverNote(subject, file, held.replaced), expectedTakeOver(held.replaced));
