@@ -72,3 +72,8 @@ export { estimateFlow, type FlowOptions } from './video/flow/farneback.js';
 export { type FlowField } from './video/flow/field.js';
 export { warpImage } from './video/flow/warp.js';
 export { flowFromMotion, pairWarpingError, type PairWarpingError, warpingError, type WarpingError } from './video/flow/warping-error.js';
+// A video job: frames painted in turn with the temporal term, resumable per frame (video/stylize/).
+export { DEFAULT_FOLDER_FPS, stylizeVideo, type StylizeVideoOptions, type VideoJobEvent, type VideoJobResult } from './video/stylize/job.js';
+export { readJobManifest as readVideoJob, VIDEO_JOB_FILE, type VideoJobManifest, type VideoJobSettings } from './video/stylize/job-manifest.js';
+export { stylisedFramePath, videoJobDir, videoJobsDir } from './video/stylize/job-folder.js';
+export { type EncodedVideo } from './video/stylize/encode.js';
