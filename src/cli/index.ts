@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { stylizeCommand } from './commands/stylize.js';
+import { stylizeVideoCommand } from './commands/stylize-video.js';
 import { lossCommand } from './commands/loss.js';
 import { benchCommand } from './commands/bench.js';
 import { weightsCommand } from './commands/weights.js';
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .description('Neural Style Studio: Gatys neural style transfer on VGG19, headless')
     .option('--debug', 'print stack traces with errors');
   usageErrorsAsOneLine(program);
-  for (const command of [stylizeCommand(), lossCommand(), benchCommand(), weightsCommand(), videoCommand(), estimateCommand(), devicesCommand(), batchCommand(), resumeCommand(), runsCommand()]) program.addCommand(usageErrorsAsOneLine(command));
+  for (const command of [stylizeCommand(), stylizeVideoCommand(), lossCommand(), benchCommand(), weightsCommand(), videoCommand(), estimateCommand(), devicesCommand(), batchCommand(), resumeCommand(), runsCommand()]) program.addCommand(usageErrorsAsOneLine(command));
   // Weights, checkpoints and the device verdict live in the data folder: an NST_DATA_DIR naming a file is said
   // first, not as the errno of whichever read or write meets it (hooks on the program run for every command).
   program.hook('preAction', () => checkDataFolder({ write: false }));

@@ -6,14 +6,18 @@ import { checkRunId, dataDir, listCheckpoints, readCheckpoint, removeRun, runDir
 import { checkStylizeJob } from '../checkpoints.js';
 import { say, writeJsonLine, writeText } from '../output.js';
 import { stylize } from './stylize.js';
+import { findVideoJob, resumeVideoJob } from './stylize-video.js';
 
 export function resumeCommand(): Command {
   return new Command('resume')
-    .description('finish a `nst stylize` run from its last checkpoint (after a crash, kill or Ctrl-C): same options, same output file')
-    .argument('<run-id>', 'the run id `nst stylize` printed (see `nst runs`)')
+    .description('finish a `nst stylize` run from its last checkpoint, or a `nst stylize-video` job from its last finished frame (after a crash, kill or Ctrl-C): same options, same output file')
+    .argument('<run-id>', 'the run id `nst stylize` printed (see `nst runs`), or the job id or --frames-dir `nst stylize-video` printed')
     .option('--json', 'JSON lines as `nst stylize --json` prints them (default: as the run was started)')
     .option('--force', FORCE_HELP)
     .action(async (runId: string, options: { json?: boolean; force?: boolean }) => {
+      // A video job owns its folder itself (its lock is taken by the job).
+      const videoJob = await findVideoJob(runId);
+      if (videoJob !== null) return resumeVideoJob(videoJob, options);
       // Owned before anything is read: of two resumes started together, one runs and the other is told it is in use.
       const lock = await takeRun(checkRunId(runId), ownership(`nst resume ${runId}`, options.force));
       try {
