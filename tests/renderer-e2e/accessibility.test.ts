@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
 import { hasChromium } from './helpers/browser.js';
 import { startFakeStudio, type FakeStudio } from './helpers/fake-studio.js';
-import { describeViolations, isSerious, runAxe } from './helpers/axe.js';
+import { describeViolations, isSerious, runAxe, transitionsDone } from './helpers/axe.js';
 import type { FakeApiOptions } from './helpers/fake-api.js';
 
 const CONTENT = sharedPath('data', 'images', 'content_tubingen_128.png');
@@ -50,14 +50,14 @@ describe.skipIf(reason !== null)('accessibility (fake host, chromium)', () => {
   /** Media features changed, then the 120 ms colour transitions left to end (axe would read a colour half-way). */
   const emulate = async (media: Parameters<Page['emulateMedia']>[0]): Promise<void> => {
     await page.emulateMedia(media);
-    await page.waitForTimeout(300);
+    await transitionsDone(page);
   };
   const addImages = async (): Promise<void> => {
     await page.getByTestId('content-input').setInputFiles(CONTENT);
     await page.getByTestId('style-input').setInputFiles(STYLE);
     await expect.poll(() => page.getByTestId('start').getAttribute('aria-disabled')).toBeNull();
     // Start's fill fades in over 120 ms: axe would read its words against half a fill.
-    await page.waitForTimeout(300);
+    await transitionsDone(page);
   };
   const state = () => page.getByTestId('status').getAttribute('data-state');
   const openPanel = (title: string) =>
@@ -67,7 +67,7 @@ describe.skipIf(reason !== null)('accessibility (fake host, chromium)', () => {
 
   /** axe on the page as it is; fails with every serious or critical violation's id, targets and help. */
   const expectNoSerious = async (label: string): Promise<void> => {
-    await page.waitForTimeout(200);
+    await transitionsDone(page);
     const violations = await runAxe(page);
     const serious = violations.filter(isSerious);
     await page.screenshot({ path: path.join(ARTIFACTS, `a11y-${label}.png`), fullPage: true });

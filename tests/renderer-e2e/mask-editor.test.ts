@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 import { hasChromium } from './helpers/browser.js';
 import { startFakeStudio, type FakeStudio } from './helpers/fake-studio.js';
-import { describeViolations, isSerious, runAxe } from './helpers/axe.js';
+import { describeViolations, isSerious, runAxe, transitionsDone } from './helpers/axe.js';
 
 const STYLE_A = sharedPath('data', 'images', 'style_starry_night_64.png');
 const STYLE_B = sharedPath('data', 'images', 'style_starry_night_128.png');
@@ -263,7 +263,7 @@ describe.skipIf(reason !== null)('mask editor (fake host, chromium)', () => {
     await stroke(40, 120, 200, 120);
     for (const colorScheme of ['dark', 'light'] as const) {
       await page.emulateMedia({ colorScheme });
-      await page.waitForTimeout(300);
+      await transitionsDone(page);
       const serious = (await runAxe(page)).filter(isSerious);
       expect(describeViolations(serious), `axe, ${colorScheme}`).toBe('');
     }

@@ -34,6 +34,19 @@ export async function runAxe(page: Page): Promise<AxeViolation[]> {
   }, [...AXE_TAGS]);
 }
 
+/**
+ * Waits until every CSS transition running now has ended (the studio fades colours over 120 ms, and axe would read a
+ * colour half-way). getAnimations() applies pending style changes first, so a theme just emulated has started its
+ * transitions by then. A fixed sleep did this before, and on a loaded machine it was sometimes too short.
+ */
+export async function transitionsDone(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const running = document.getAnimations().filter((a) => a instanceof CSSTransition);
+    // A transition cancelled midway (its property changed again) rejects `finished`; a new one has replaced it.
+    await Promise.all(running.map((a) => a.finished.catch(() => undefined)));
+  });
+}
+
 export const isSerious = (v: AxeViolation): boolean => v.impact === 'serious' || v.impact === 'critical';
 
 /** One line per violation: its id and impact, what it asks, and where (the first few targets). */
