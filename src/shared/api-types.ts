@@ -76,6 +76,8 @@ export interface SavePhotoMasksRequest extends PhotoMasksRef {
 /** An interrupted run queued again: its id, and the masks it paints with (its checkpoint's; absent: none), for the mask editor. */
 export interface ResumedRun extends RunRef {
   masks?: MaskSet;
+  /** With masks: the photo they were painted over (the checkpoint's), for a window that shows another photo or none. */
+  content?: ImageInput;
 }
 
 /** Mid-run changes: layer toggles and weights, style/content/TV weights. Other fields are ignored mid-run. */

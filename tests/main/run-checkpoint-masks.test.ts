@@ -10,7 +10,7 @@ import { RunService } from '../../src/main/services/run-service.js';
 import { MANIFEST_FILE } from '../../src/engine/persist/checkpoint.js';
 import type { RunEvent } from '../../src/shared/api.js';
 import { REPO_ROOT } from '../helpers/shared-data.js';
-import { EventLog, WEIGHTS_DIR, halfMasks, studioDataPresent, tsJobWorker } from '../helpers/studio.js';
+import { EventLog, WEIGHTS_DIR, halfMasks, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
 
 type Of<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 
@@ -62,8 +62,10 @@ describe.skipIf(!studioDataPresent())('a masked studio run resumed after the app
     const second = new RunService({ worker: tsJobWorker(), weights: async () => ({ path: WEIGHTS_DIR }), threads: 2, checkpoints: { root, everyMs: 0 } });
     const log = new EventLog(second);
     try {
-      // The masks come back for the editor: the bottom half painted mid-run, not the top half the run started with.
-      expect(await second.resumeInterruptedRun({ runId })).toEqual({ ok: true, value: { runId, masks: halfMasks('bottom') } });
+      // The masks come back for the editor: the bottom half painted mid-run, not the top half the run started with, with
+      // the photo they were painted over (for a window that shows another).
+      const { content } = await tubingenStarryRequest(testSettings());
+      expect(await second.resumeInterruptedRun({ runId })).toEqual({ ok: true, value: { runId, masks: halfMasks('bottom'), content } });
       await log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= at + 4);
       await second.stopRun({ runId });
       await log.end(runId);

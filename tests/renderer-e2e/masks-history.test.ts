@@ -1,8 +1,9 @@
 // A run's masks come back into the mask editor (issue 16): a history entry's when it is re-opened, in this session and
 // after a reload (stored packed in the window's storage), and an interrupted run's when it is resumed (its
-// checkpoint's, as the host answers them). Fake host, chromium.
+// checkpoint's, as the host answers them, with the photo they were painted over when the window lacks it). Fake
+// host, chromium.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -111,6 +112,29 @@ describe.skipIf(reason !== null)('masks of a history entry (fake host, chromium)
     });
     await inputs(page);
     expect(await page.getByTestId('masks-enabled').isChecked()).toBe(false);
+    await page.locator(`[data-run-id="${runId}"]`).getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => page.getByTestId('masks-enabled').isChecked()).toBe(true);
+    expect([await painted(page, 120, 40), await painted(page, 120, 120)]).toEqual([255, 0]);
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+    expect(problems).toEqual([]);
+  });
+
+  it('a resumed run whose photo the window does not show brings the photo back, and its masks over it', { timeout: 60_000 }, async () => {
+    const settings = { ...structuredClone(DEFAULT_STUDIO_SETTINGS), sizePx: 64, iterations: 30 };
+    const runId = 'run-4-0000beef';
+    const band = Array.from({ length: 24 * 16 }, (_, i) => (Math.floor(i / 24) >= 2 && Math.floor(i / 24) < 6 ? 255 : 0));
+    const { page, problems } = await studio.open({
+      interrupted: [{ runId, contentName: 'photo.png', styleNames: ['starry.png'], settings, sizePx: 64, iteration: 20, totalIterations: 30, savedAt: '2026-12-07T11:56:38.451Z' }],
+      interruptedMasks: { [runId]: { width: 24, height: 16, styles: [band], content: null } },
+      interruptedPhotos: { [runId]: { name: 'photo.png', bytes: [...readFileSync(photo)] } },
+    });
+    // Only the painting: the window has no photo yet.
+    await page.getByTestId('style-input').setInputFiles([STYLE]);
+    await expect.poll(() => page.getByTestId('mask-layer-style-1').count()).toBe(1);
+    await page.locator('details', { has: page.getByTestId('mask-panel') }).evaluate((d: HTMLDetailsElement) => {
+      d.open = true;
+    });
+    expect(await page.getByTestId('masks-enabled').isDisabled()).toBe(true);
     await page.locator(`[data-run-id="${runId}"]`).getByRole('button', { name: 'Resume' }).click();
     await expect.poll(() => page.getByTestId('masks-enabled').isChecked()).toBe(true);
     expect([await painted(page, 120, 40), await painted(page, 120, 120)]).toEqual([255, 0]);

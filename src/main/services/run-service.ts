@@ -167,7 +167,7 @@ export class RunService {
     const { request } = resumed.value;
     const record: RunRecord = { runId, state: 'queued', request, styleCount: request.styles.length, weightsPath: weights.path, pauseOnStart: false, announcedPosition: null, image: null, imageEvicted: false, resume: resumed.value.checkpoint, checkpoint: true, hold: true, held: false };
     this.enqueue(record);
-    return ok({ runId, ...(request.masks ? { masks: request.masks } : {}) });
+    return ok({ runId, ...(request.masks ? { masks: request.masks, content: request.content } : {}) });
   }
 
   /**

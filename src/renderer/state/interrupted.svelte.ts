@@ -1,7 +1,7 @@
 // Runs an earlier session left unfinished (the app crashed, was killed or lost power): offered once at start-up.
 
 import type { ErrorInfo, InterruptedRun, StudioApi } from '../../shared/api.js';
-import type { RunState } from './run.svelte.js';
+import type { PhotoLoader, RunState } from './run.svelte.js';
 
 export class InterruptedRunsState {
   runs = $state.raw<InterruptedRun[]>([]);
@@ -18,11 +18,11 @@ export class InterruptedRunsState {
   }
 
   /** Continues it as the current run (it leaves the offer); refused while another run is active. */
-  async resume(interrupted: InterruptedRun, run: RunState): Promise<void> {
+  async resume(interrupted: InterruptedRun, run: RunState, loadPhoto?: PhotoLoader): Promise<void> {
     if (run.active || this.busy) return;
     this.busy = interrupted.runId;
     try {
-      await run.resumeInterrupted(interrupted);
+      await run.resumeInterrupted(interrupted, loadPhoto);
       this.runs = this.runs.filter((r) => r.runId !== interrupted.runId);
     } finally {
       this.busy = null;

@@ -66,6 +66,10 @@ export class MaskState {
   private readonly history = new UndoStack<Step>(UNDO_CAP_BYTES);
   private readonly drawers = new Set<(dirty: Rect | null) => void>();
   private stroke: { key: LayerKey; stroke: Stroke; before: Uint8Array; dirty: Rect | null; erase: boolean } | null = null;
+  /** Masks waiting for their photo (a resumed run's, whose photo is being loaded): painted when that photo comes. */
+  private awaiting: { set: MaskSet; photo: Uint8Array; sentence: string } | null = null;
+  /** The current photo came with masks (restoreWithPhoto): they are its masks, not a blank editor. */
+  photoCameWithMasks = false;
 
   /** null when masks are off or there is no photo; copies, so later painting does not change a request under way. */
   current(): MaskSet | null {
@@ -91,11 +95,20 @@ export class MaskState {
     this.replace(layers, sentence, false);
   }
 
+  /**
+   * Masks for a photo about to be loaded: restored (and turned on) when sync() brings that photo, byte for byte;
+   * dropped if another photo comes first.
+   */
+  restoreWithPhoto(set: MaskSet, photo: Uint8Array, sentence: string): void {
+    this.awaiting = { set, photo, sentence };
+  }
+
   /** Follows the photo and the style list (App calls it whenever either changes). */
   sync(subject: MaskSubject): void {
     const { photo } = subject;
     let changed = false;
-    if (photo && photo.url !== this.photoUrl) {
+    const newPhoto = photo !== null && photo.url !== this.photoUrl;
+    if (photo && newPhoto) {
       const had = this.doc.width > 0 && this.doc.height > 0;
       const before = had ? this.doc.capture([...this.doc.layers.keys()]) : null;
       // A stroke under way paints a layer that is gone now.
@@ -120,6 +133,16 @@ export class MaskState {
     if (changed) {
       this.version++;
       this.draw(null);
+    }
+    if (photo && newPhoto) {
+      // A resumed run's masks, waiting for this photo; any other photo drops them.
+      const awaiting = this.awaiting;
+      this.awaiting = null;
+      this.photoCameWithMasks = awaiting !== null && sameBytes(awaiting.photo, photo.bytes);
+      if (awaiting && this.photoCameWithMasks) {
+        this.restore(awaiting.set, awaiting.sentence);
+        this.enabled = true;
+      }
     }
   }
 
@@ -280,6 +303,10 @@ export class MaskState {
   private draw(dirty: Rect | null): void {
     for (const drawer of this.drawers) drawer(dirty);
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 const lowerFirst = (s: string): string => (s.startsWith('Masks') ? s : s.charAt(0).toLowerCase() + s.slice(1));

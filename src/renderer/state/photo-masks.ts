@@ -87,6 +87,8 @@ export class PhotoMasksKeeper {
     this.key = null;
     this.waiting = null;
     const loadedAt = m.lastEdit?.n ?? 0;
+    // A resumed run's photo comes with its masks: they are this photo's now, not the ones kept from before.
+    const cameWithMasks = m.photoCameWithMasks;
     this.seen = { edit: loadedAt, enabled: m.enabled };
     m.kept = 'none';
     const bytes = m.photoBytes;
@@ -95,7 +97,7 @@ export class PhotoMasksKeeper {
     if (token !== this.token || !key) return;
     this.key = key;
     // Painted while the photo was being hashed: those strokes are this photo's masks now.
-    if ((m.lastEdit?.n ?? 0) !== loadedAt) {
+    if (cameWithMasks || (m.lastEdit?.n ?? 0) !== loadedAt) {
       this.schedule(key);
       return;
     }

@@ -1,6 +1,6 @@
 // The current run as the window shows it: status, progress, rate and ETA, loss history, latest preview, device.
 
-import type { ErrorInfo, InterruptedRun, LossPoint, MaskSet, PreviewFrame, RenderPlanInfo, Result, RunEvent, RunRef, StartRunRequest, StopInfo, StudioApi } from '../../shared/api.js';
+import type { ErrorInfo, ImageInput, InterruptedRun, LossPoint, MaskSet, PreviewFrame, RenderPlanInfo, Result, RunEvent, RunRef, StartRunRequest, StopInfo, StudioApi } from '../../shared/api.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 import { Debouncer } from '../lib/debouncer.js';
 import type { MaskState } from './masks.svelte.js';
@@ -27,6 +27,9 @@ export interface FinishedRun {
   masks: MaskSet | null;
 }
 
+/** Puts a photo in the window as its content (a resumed run's, brought back by the host). */
+export type PhotoLoader = (photo: ImageInput) => Promise<void>;
+
 /** Masks painted during a run reach it once the edits pause this long (each is a whole set of layers). */
 export const MASK_STEER_DELAY_MS = 250;
 
@@ -37,6 +40,11 @@ export const MASK_STEER_DELAY_MS = 250;
 export function showRunMasks(editor: MaskState, set: MaskSet | null, sentence: string): void {
   if (set) editor.restore(set, sentence);
   editor.enabled = set !== null;
+}
+
+/** Whether two byte arrays hold the same bytes (null: none). */
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  return a && b ? a.length === b.length && a.every((v, i) => v === b[i]) : a === b;
 }
 
 /** Whether two mask sets are the same masks, byte for byte (null: none). */
@@ -132,9 +140,10 @@ export class RunState {
 
   /**
    * Continues a run an earlier session left unfinished (its checkpoint); its iterations count on from there. Its masks
-   * come back from the checkpoint into the editor (when it has the photo to show them over).
+   * come back from the checkpoint into the editor, over the photo they were painted over: the host sends it with them,
+   * and `loadPhoto` puts it in the window when the window shows another photo or none.
    */
-  async resumeInterrupted(interrupted: InterruptedRun): Promise<void> {
+  async resumeInterrupted(interrupted: InterruptedRun, loadPhoto?: PhotoLoader): Promise<void> {
     let resumedMasks: MaskSet | null = null;
     await this.begin(
       interrupted.settings,
@@ -142,7 +151,13 @@ export class RunState {
         const result = await this.api.resumeInterruptedRun({ runId: interrupted.runId });
         if (result.ok) {
           resumedMasks = result.value.masks ?? null;
-          if (this.masks) showRunMasks(this.masks, resumedMasks, 'Masks of the resumed run restored.');
+          const photo = result.value.content;
+          const editor = this.masks;
+          if (editor && resumedMasks && photo && loadPhoto && !sameBytes(editor.photoBytes, photo.bytes)) {
+            // Painted with the photo once it is in (MaskState.sync), as one undo step, masks on.
+            editor.restoreWithPhoto(resumedMasks, photo.bytes, 'Masks of the resumed run restored.');
+            await loadPhoto(photo);
+          } else if (editor) showRunMasks(editor, resumedMasks, 'Masks of the resumed run restored.');
         }
         return result;
       },

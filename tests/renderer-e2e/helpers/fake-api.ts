@@ -44,6 +44,8 @@ export interface FakeApiOptions {
   interrupted?: InterruptedRun[];
   /** The masks an interrupted run's checkpoint holds, by run id (layers as plain arrays: options cross as JSON). */
   interruptedMasks?: Record<string, { width: number; height: number; styles: number[][]; content: number[] | null }>;
+  /** The photo an interrupted run's checkpoint holds, by run id (bytes as a plain array), sent back with its masks. */
+  interruptedPhotos?: Record<string, { name: string; bytes: number[] }>;
   /** What getFfmpegStatus answers (default: ffmpeg 6.1 on PATH). */
   ffmpeg?: FfmpegStatus;
   /** Why a run fell back to the CPU, as its started event says (default: a short reason; null: no fallback). */
@@ -402,7 +404,12 @@ export function installFakeApi(options: FakeApiOptions): void {
       setTimeout(() => void runRest(entry, current), 0);
       const masks = options.interruptedMasks?.[entry.runId];
       if (!masks) return ok({ runId: entry.runId });
-      return ok({ runId: entry.runId, masks: { ...masks, styles: masks.styles.map((m) => Uint8Array.from(m)), content: masks.content ? Uint8Array.from(masks.content) : null } });
+      const photo = options.interruptedPhotos?.[entry.runId];
+      return ok({
+        runId: entry.runId,
+        masks: { ...masks, styles: masks.styles.map((m) => Uint8Array.from(m)), content: masks.content ? Uint8Array.from(masks.content) : null },
+        ...(photo ? { content: { name: photo.name, bytes: Uint8Array.from(photo.bytes) } } : {}),
+      });
     },
     discardInterruptedRun(ref) {
       interrupted = interrupted.filter((r) => r.runId !== ref.runId);
