@@ -122,4 +122,21 @@ describe.skipIf(!studioDataPresent())('RunService with masks (real uint8 VGG19, 
     // The top half stayed in force: every iteration's loss is the first one's (the image barely moves).
     for (const p of progress) expect(relative(p.loss.total, progress[0]!.loss.total)).toBeLessThan(1e-3);
   });
+
+  it('a tiled run takes mask edits of its kind and refuses another kind in words (it is never rebuilt)', async () => {
+    const request = await tubingenStarryRequest({ ...still, iterations: 200, tile: 64, scales: 'off' });
+    const runId = await started({ ...request, masks: halfMasks('top') });
+    const plan = (await log.next(runId, 'plan')) as Of<'plan'>;
+    expect(plan.plan.mode).toBe('tiled');
+    await log.next(runId, 'progress');
+    expect(await service.setRunMasks({ runId, masks: halfMasks('bottom') })).toEqual({ ok: true, value: null });
+    expect(await service.setRunMasks({ runId, masks: null })).toEqual({ ok: true, value: null });
+    const refused = (await log.next(runId, 'masksRefused')) as Of<'masksRefused'>;
+    expect(refused.message).toBe('Style masks were turned off, which a tiled run cannot take mid-run (it keeps its kind of masks): that applies to the next run.');
+    expect(await service.stopRun({ runId })).toEqual({ ok: true, value: null });
+    expect(await log.end(runId)).toMatchObject({ type: 'done', stopped: true });
+    // One refusal: the same-kind edit before it was taken.
+    expect(log.of(runId).filter((e) => e.type === 'masksRefused').length).toBe(1);
+    expect(log.of(runId).some((e) => e.type === 'rebuilt' || e.type === 'error')).toBe(false);
+  });
 });

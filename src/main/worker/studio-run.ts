@@ -148,12 +148,13 @@ export class StudioRun {
     this.masksChanged = true;
     this.checkpoints?.masksChanged(this.masks);
     if (!this.graph) return;
+    const reason = maskRebuildReason(this.masks, this.graphMasks);
     if (this.plan?.mode === 'tiled') {
-      // Tiles are never rebuilt: another kind of masks is the engine's to refuse, in words the window shows.
-      this.sendMasks(this.masks ?? {});
+      // Tiles are never rebuilt: another kind of masks waits for the next run; the run goes on with its own.
+      if (!reason) this.sendMasks(this.masks ?? {});
+      else this.refuseMasks(this.reporter.iteration, `${reason[0]!.toUpperCase()}${reason.slice(1)}, which a tiled run cannot take mid-run (it keeps its kind of masks): that applies to the next run.`);
       return;
     }
-    const reason = maskRebuildReason(this.masks, this.graphMasks);
     if (reason) {
       this.rebuildPending ??= reason;
       this.controller.stop();
@@ -177,11 +178,15 @@ export class StudioRun {
       return;
     }
     // Only the latest edit is undone: a newer one is on its way.
-    if (event.masks === this.sentMasks) {
-      this.masks = this.acceptedMasks;
-      this.checkpoints?.masksChanged(this.masks);
-    }
-    this.reporter.emit({ type: 'masksRefused', iteration: event.iteration, message: event.refused });
+    if (event.masks === this.sentMasks) this.refuseMasks(event.iteration, event.refused);
+    else this.reporter.emit({ type: 'masksRefused', iteration: event.iteration, message: event.refused });
+  }
+
+  /** The run goes on with the masks it took last (its checkpoints too); the window is told why. */
+  private refuseMasks(iteration: number, message: string): void {
+    this.masks = this.acceptedMasks;
+    this.checkpoints?.masksChanged(this.masks);
+    this.reporter.emit({ type: 'masksRefused', iteration, message });
   }
 
   /** Runs to the end (or a stop); errors are the caller's to report. A failed run keeps its last checkpoint. */
