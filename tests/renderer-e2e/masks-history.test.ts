@@ -1,7 +1,7 @@
 // A run's masks come back into the mask editor (issue 16): a history entry's when it is re-opened, in this session and
 // after a reload (stored packed in the window's storage), and an interrupted run's when it is resumed (its
-// checkpoint's, as the host answers them, with the photo they were painted over when the window lacks it). Fake
-// host, chromium.
+// checkpoint's, as the host answers them, with the photo they were painted over when the window lacks it); and a
+// mid-run edit the run refuses leaves the run's masks as they were, said with the run's notices. Fake host, chromium.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,6 +116,29 @@ describe.skipIf(reason !== null)('masks of a history entry (fake host, chromium)
     await expect.poll(() => page.getByTestId('masks-enabled').isChecked()).toBe(true);
     expect([await painted(page, 120, 40), await painted(page, 120, 120)]).toEqual([255, 0]);
     await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+    expect(problems).toEqual([]);
+  });
+
+  it('a mask edit the run refuses is said in its words with the run\'s notices, and its chart mark is taken back', { timeout: 60_000 }, async () => {
+    const sentence = 'Style mask 1 covers only the last rows or columns of the 64x43 image, which block5_conv1 never sees (its 4 pools drop odd rows and columns): paint a larger region.';
+    const { page, problems } = await studio.open({ refuseMaskEdits: sentence });
+    await inputs(page);
+    await page.getByTestId('param-iterations').fill('400');
+    await page.getByTestId('param-iterations').press('Tab');
+    // A stroke of Style 1 across the top, then another across the bottom while the run goes.
+    await page.getByTestId('mask-layer-style-1').check();
+    await page.getByTestId('mask-brush-size').fill('20');
+    await stroke(page, 20, 40, 220, 40);
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 30_000 }).toBe('running');
+    await stroke(page, 20, 150, 220, 150);
+    await expect.poll(() => page.getByTestId('run-notice').allTextContents(), { timeout: 30_000 }).toEqual([expect.stringContaining(sentence)]);
+    expect((await page.getByTestId('run-notice').textContent())!).toMatch(/^The mask edit was not used \(iteration \d+\): Style mask 1 covers .* The run goes on with its masks as they were\.$/);
+    const marks = JSON.parse((await page.getByTestId('loss-chart').getAttribute('data-mark-labels')) ?? '[]') as { text: string }[];
+    expect(marks.map((m) => m.text).join(' | ')).not.toMatch(/masks changed/);
+    expect(await page.getByTestId('status').getAttribute('data-state')).toBe('running');
+    await page.getByTestId('stop').click();
+    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 30_000 }).toBe('stopped');
     expect(problems).toEqual([]);
   });
 

@@ -46,6 +46,8 @@ export interface FakeApiOptions {
   interruptedMasks?: Record<string, { width: number; height: number; styles: number[][]; content: number[] | null }>;
   /** The photo an interrupted run's checkpoint holds, by run id (bytes as a plain array), sent back with its masks. */
   interruptedPhotos?: Record<string, { name: string; bytes: number[] }>;
+  /** Masks sent mid-run are taken (as the host takes them) and then refused by the run with this sentence ('masksRefused'). */
+  refuseMaskEdits?: string;
   /** What getFfmpegStatus answers (default: ffmpeg 6.1 on PATH). */
   ffmpeg?: FfmpegStatus;
   /** Why a run fell back to the CPU, as its started event says (default: a short reason; null: no fallback). */
@@ -255,6 +257,14 @@ export function installFakeApi(options: FakeApiOptions): void {
       if (job && job.id === ref.runId) {
         job.paused = false;
         emit({ runId: ref.runId, type: 'resumed', iteration: job.iteration });
+      }
+      return ok(null);
+    },
+    setRunMasks(request) {
+      const current = job;
+      if (current && current.id === request.runId && options.refuseMaskEdits) {
+        const message = options.refuseMaskEdits;
+        setTimeout(() => emit({ runId: current.id, type: 'masksRefused', iteration: current.iteration, message }), options.msPerIteration);
       }
       return ok(null);
     },
