@@ -6,7 +6,7 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
-import { convergenceRule, DEFAULT_RUN_SETTINGS, type InitMode, newRunId, NstError, type OptimizerName, readVideoJob, resolveFfmpeg, RunController, STOP_TOLERANCE_RANGE, stylizeVideo, type VideoJobEvent, type VideoJobResult, type VideoJobSettings, videoFormatForPath, videoJobDir } from '../../engine/index.js';
+import { convergenceRule, DEFAULT_RUN_SETTINGS, type InitMode, isNstError, newRunId, NstError, type OptimizerName, readVideoJob, resolveFfmpeg, RunController, STOP_TOLERANCE_RANGE, stylizeVideo, type VideoJobEvent, type VideoJobResult, type VideoJobSettings, videoFormatForPath, videoJobDir } from '../../engine/index.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
 import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-options.js';
 import { say, writeJsonLine } from '../output.js';
@@ -20,7 +20,7 @@ import { resolveWeights } from '../weights.js';
 const DEFAULT_VIDEO_SIZE_PX = 256;
 const DEFAULT_FRAME_ITERATIONS = 100;
 /** Provisional: Ruder et al.'s w_t on the normalised terms (pixels in 0..1 units); to be measured on the shared clips. */
-const DEFAULT_TEMPORAL_WEIGHT = 200;
+export const DEFAULT_TEMPORAL_WEIGHT = 200;
 
 type Raw = Record<string, string | boolean | undefined>;
 
@@ -102,6 +102,10 @@ async function run(input: string, styles: string[], raw: Raw, stops: ReturnType<
       onNotice: (line) => say(line),
       onEvent: (event) => report(event, { json, bar, resumeWith }),
     });
+  } catch (error) {
+    // A stop while the clip was being decoded or the video encoded: the engine's ABORTED, said as a stopped job.
+    if (stops.signal === null || !isNstError(error) || error.code !== 'ABORTED') throw error;
+    throw new StoppedBySignal(stops.signal, `stopped (${stops.signal}): ${error.message.replace(/\.$/, '')}; the finished frames are in ${jobDir}; go on with: nst resume ${resumeWith}`, { cause: error });
   } finally {
     bar.stop();
   }

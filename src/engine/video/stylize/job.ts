@@ -143,7 +143,13 @@ async function runJob(job: JobContext): Promise<VideoJobResult> {
   let inputs: string[];
   if (facts) {
     const decoded = saved?.input.frames ? await listDecoded(inputDir) : [];
-    inputs = decoded.length > 0 && decoded.length === saved?.input.frames ? decoded : await decodeVideoFrames({ file: identity.path, facts, sizePx: settings.sizePx, dir: inputDir, ffmpeg: job.ffmpeg!.path, ...(job.controller ? { signal: job.controller.signal } : {}) });
+    if (decoded.length > 0 && decoded.length === saved?.input.frames) inputs = decoded;
+    else {
+      // ffmpeg writes its PNGs in place: the count is recorded only once it has finished, and the manifest written
+      // first, so a job killed while decoding is continued (and decodes again) rather than refused as a stray folder.
+      await save({ input: { ...manifest.input, frames: null } });
+      inputs = await decodeVideoFrames({ file: identity.path, facts, sizePx: settings.sizePx, dir: inputDir, ffmpeg: job.ffmpeg!.path, ...(job.controller ? { signal: job.controller.signal } : {}) });
+    }
   } else inputs = await listFrameFolder(identity.path);
   const total = inputs.length;
   const alreadyDone = await countFinishedFrames(jobDir, total);
