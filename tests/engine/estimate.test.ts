@@ -90,7 +90,6 @@ describe('keptTensors and the activations term', () => {
     expect(fw).toBe(4 * 2 * (64 * 3072 + 128 * 768));
     expect(b.parts.imageBuffers - a.parts.imageBuffers).toBe(2 * 3 * 64 * 48 * 4);
     expect(b.breakdown.activations - a.breakdown.activations).toBe(masked.reduce((n, t) => n + t.bytes, 0) - keptTensors(spec).reduce((n, t) => n + t.bytes, 0));
-    expect(b.parts.arenaPattern - a.parts.arenaPattern).toBe(masked.filter((t) => /^(style_mask\/|content_mask\/|content_masked_diff\/)/.test(t.name)).reduce((n, t) => n + t.bytes, 0));
   });
 });
 
@@ -103,7 +102,7 @@ describe('estimateMemory', () => {
     expect(e.totalBytes).toBe(Math.round(b.weights + b.activations + b.workspace + b.optimizer + b.runtime));
     // The model bytes are released once onnxruntime has loaded them: they are not part of the peak.
     expect(b.weights).toBeCloseTo(e.parts.loadedWeights + e.parts.ortWeights + e.parts.setupExtra, 3);
-    expect(b.workspace).toBeCloseTo(e.parts.transient + e.parts.arenaPattern + e.parts.imageBuffers, 3);
+    expect(b.workspace).toBeCloseTo(e.parts.transient + e.parts.imageBuffers, 3);
     expect(b.runtime).toBe(CALIBRATION.runtimeBytes);
     expect(e.deviceBytes).toBeNull();
     expect(e.calibrated).toBe(true);
@@ -146,13 +145,11 @@ describe('estimateMemory', () => {
     expect(estimateMemory({ ...GATYS, optimizer: 'gd' }).breakdown.optimizer).toBe(n * 4);
   });
 
-  it('workspace: the transient maps of the largest feature map, the arena\'s second block, the images', () => {
+  it('workspace: the transient maps of the largest feature map, the images', () => {
     const e = estimateMemory(GATYS);
     const largest = 64 * 48 * 64 * 4;
     expect(e.parts.largestMap).toBe(largest);
     expect(e.parts.transient).toBeCloseTo(CALIBRATION.transientMaps * largest, 3);
-    const arenaKept = e.keptTensors.filter((t) => !t.name.includes('_target/')).reduce((a, t) => a + t.bytes, 0);
-    expect(e.parts.arenaPattern).toBeCloseTo(arenaKept + e.parts.transient, 3);
     expect(e.parts.imageBuffers).toBe(7 * n * 4);
     expect(estimateMemory({ ...GATYS, styleImages: 2, styleScale: 2 }).parts.imageBuffers).toBe((6 + 2 * 4) * n * 4);
   });

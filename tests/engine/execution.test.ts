@@ -75,10 +75,11 @@ describe('resolveExecution: the conv algorithm', () => {
     expect(resolveExecution(cpu, gatys(WINOGRAD_AUTO_MIN_PX)).convAlgorithm).toBe('winograd');
     expect(resolveExecution(cpu, gatys(WINOGRAD_AUTO_MIN_PX - 1))).toMatchObject({ convAlgorithm: 'direct', convReason: 'size' });
     expect(resolveExecution(cpu, AT_256).convAlgorithm).toBe('direct');
-    expect(lbfgsWinograd(512)).toBeGreaterThan(WINOGRAD_AUTO_MAX_BYTES);
-    expect(resolveExecution(cpu, gatys(512))).toMatchObject({ convAlgorithm: 'direct', convReason: 'size' });
-    // Adam would fit with Winograd at 512 px, but a graph does not depend on the optimizer.
-    expect(resolveExecution(cpu, gatys(512, { optimizer: 'adam' })).convAlgorithm).toBe('direct');
+    expect(resolveExecution(cpu, gatys(512)).convAlgorithm).toBe('winograd');
+    expect(lbfgsWinograd(700)).toBeGreaterThan(WINOGRAD_AUTO_MAX_BYTES);
+    expect(resolveExecution(cpu, gatys(700))).toMatchObject({ convAlgorithm: 'direct', convReason: 'size' });
+    // Adam would fit with Winograd at 700 px, but a graph does not depend on the optimizer.
+    expect(resolveExecution(cpu, gatys(700, { optimizer: 'adam' })).convAlgorithm).toBe('direct');
   });
 
   it("'auto' under a render's memory limit: Conv when the run with auto's choice does not fit", () => {
@@ -86,7 +87,7 @@ describe('resolveExecution: the conv algorithm', () => {
     expect(resolveExecution(cpu, AT_384, { memoryLimitBytes: winogradBytes })).toMatchObject({ convAlgorithm: 'winograd', convReason: 'size' });
     expect(resolveExecution(cpu, AT_384, { memoryLimitBytes: winogradBytes - 1 })).toMatchObject({ convAlgorithm: 'direct', convReason: 'memory-limit' });
     // Already Conv by size, and over the limit: still said, so that every stage of the render keeps Conv.
-    expect(resolveExecution(cpu, gatys(512), { memoryLimitBytes: 2 ** 20 }).convReason).toBe('memory-limit');
+    expect(resolveExecution(cpu, gatys(700), { memoryLimitBytes: 2 ** 20 }).convReason).toBe('memory-limit');
   });
 
   it('an explicit algorithm stands, on any provider and under any limit', () => {

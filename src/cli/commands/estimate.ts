@@ -116,7 +116,7 @@ function report(spec: EstimateSpec, e: MemoryEstimate, limit: number, fits: bool
   let out = `${spec.width}x${spec.height} px, style ${spec.styleLayers.join(',') || '-'}, content ${spec.contentLayers.join(',') || '-'}, ${spec.optimizer}${history}, ${spec.device}, ${e.convAlgorithm} convs${e.calibrated ? '' : ' (not calibrated on this device: rough)'}\n`;
   out += row('weights', e.breakdown.weights, `VGG19 ${formatBytes(p.loadedWeights)}, onnxruntime's copies ${formatBytes(p.ortWeights)} of a ${formatBytes(p.modelBytes)} ONNX model${p.winogradBytes > 0 ? ` (Winograd kernels ${formatBytes(p.winogradBytes)})` : ''}`);
   out += row('activations', e.breakdown.activations, `${e.keptTensors.length} tensors kept for the backward pass, targets included`);
-  out += row('workspace', e.breakdown.workspace, `transient ${formatBytes(p.transient)}, arena's second block ${formatBytes(p.arenaPattern)}, images ${formatBytes(p.imageBuffers)}`);
+  out += row('workspace', e.breakdown.workspace, `transient ${formatBytes(p.transient)}, images ${formatBytes(p.imageBuffers)}`);
   out += row('optimizer', e.breakdown.optimizer);
   out += row('runtime', e.breakdown.runtime);
   out += `  ${'total'.padEnd(12)}${formatBytes(e.totalBytes).padStart(9)}  of a ${formatBytes(limit)} limit: ${fits ? 'fits' : 'does not fit'}\n`;

@@ -13,7 +13,7 @@ import { CUDA_LIBRARIES_MISSING, platformDevices } from './device/candidates.js'
 
 /**
  * 'auto' takes Winograd on the CPU only while an L-BFGS run's estimate with it stays within this: its transformed
- * kernels add memory at every size (docs/memory.md), which would take a 512-px run over 2 GB.
+ * kernels add memory at every size (docs/memory.md), which takes an L-BFGS run over 2 GB from about 700 px.
  */
 export const WINOGRAD_AUTO_MAX_BYTES = 2 * 2 ** 30;
 

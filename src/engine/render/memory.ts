@@ -43,12 +43,6 @@ export const CALIBRATION = {
   winogradKernelCopies: 1.85,
 } as const;
 
-/**
- * onnxruntime's CPU arena with memory patterns (its default) serves the first run tensor by tensor, then
- * allocates one block of the planned size for every later run, and keeps both: the arena's tensors appear twice.
- */
-const ARENA_COPIES = 2;
-
 /** A run's shape: its size, layers, optimizer and the style images it holds. */
 export interface RunShape {
   readonly width: number;
@@ -84,7 +78,7 @@ export interface MemoryBreakdown {
   readonly weights: number;
   /** Forward tensors the backward pass reads (post-ReLU maps, pool outputs and argmax indices) and the targets. */
   readonly activations: number;
-  /** Transient tensors at the busiest point, the arena's second (memory-pattern) block, images and gradient buffers. */
+  /** Transient tensors at the busiest point, images and gradient buffers. */
   readonly workspace: number;
   /** Optimizer state: L-BFGS 2·m·n history + 6 n-sized buffers, Adam 3 n, gd 1 n (n = 3·width·height floats). */
   readonly optimizer: number;
@@ -127,7 +121,6 @@ export interface MemoryEstimate {
     readonly ortWeights: number;
     readonly largestMap: number;
     readonly transient: number;
-    readonly arenaPattern: number;
     readonly imageBuffers: number;
     /** What the setup's target graph adds over the iterations' peak (0 unless the setup sets the peak). */
     readonly setupExtra: number;
@@ -247,12 +240,9 @@ export function estimateMemory(spec: EstimateSpec): MemoryEstimate {
     return l.outChannels * height * width * FLOAT;
   }));
   const activations = kept.reduce((a, t) => a + t.bytes, 0);
-  // Targets are fed from buffers the objective holds; the arena holds the rest. The guided Grams' F ⊙ w_k are
-  // counted once: at 256 px with 2 style masks and a content mask they measured 71 MB over the unmasked run (peak
-  // RSS, `nst estimate --measure 22 --masks --content-mask`), about their 65 MB, not twice that (docs/memory.md).
+  // On a GPU the arena (device memory) holds the kept tensors but the targets, fed from buffers the objective holds.
   const arenaKept = kept.filter((t) => !t.name.includes('_target/') && !t.name.startsWith('style_masked/')).reduce((a, t) => a + t.bytes, 0);
   const transient = CALIBRATION.transientMaps * largestMap;
-  const arenaPattern = (ARENA_COPIES - 1) * (arenaKept + transient);
   // The image, its gradient, the objective's bound input and output, the final evaluation's scratch, the content,
   // the style images at their own size, and each mask as read and at the image's size (fed from the objective).
   const styleScale = spec.styleScale ?? 1;
@@ -265,19 +255,19 @@ export function estimateMemory(spec: EstimateSpec): MemoryEstimate {
   // The objective lets go of the model bytes once onnxruntime has loaded them. While the targets are computed, the
   // forward-only graph (the same algorithm, forward kernels only) and its session sit beside the loss graph's. With
   // Winograd that graph measured no more than a Conv one (64–128 px), so it is costed as one.
-  const iterationsPeak = CALIBRATION.runtimeBytes + loadedWeights + ortWeights + activations + transient + arenaPattern + imageBuffers + optimizer;
+  const iterationsPeak = CALIBRATION.runtimeBytes + loadedWeights + ortWeights + activations + transient + imageBuffers + optimizer;
   const targetGraph = CALIBRATION.setupGraphShare * (1 + CALIBRATION.ortWeightCopies) * directModel(used);
   const setupPeak = CALIBRATION.runtimeBytes + loadedWeights + ortWeights + targetGraph + imageBuffers;
   const setupExtra = gpu ? 0 : Math.max(0, setupPeak - iterationsPeak);
   const breakdown: MemoryBreakdown = {
     weights: loadedWeights + ortWeights + setupExtra,
     activations,
-    workspace: transient + arenaPattern + imageBuffers,
+    workspace: transient + imageBuffers,
     optimizer,
     runtime: CALIBRATION.runtimeBytes,
   };
   // On a GPU the arena (activations, transients) and onnxruntime's weight copies live in device memory.
-  const deviceBytes = gpu ? ortWeights + arenaKept + transient + arenaPattern : null;
+  const deviceBytes = gpu ? ortWeights + arenaKept + transient : null;
   const hostBytes = gpu
     ? breakdown.runtime + loadedWeights + modelBytes + (activations - arenaKept) + imageBuffers + optimizer
     : breakdown.weights + breakdown.activations + breakdown.workspace + breakdown.optimizer + breakdown.runtime;
@@ -290,7 +280,7 @@ export function estimateMemory(spec: EstimateSpec): MemoryEstimate {
     calibrated: !gpu,
     convAlgorithm,
     keptTensors: kept,
-    parts: { loadedWeights, modelBytes, winogradBytes, ortWeights, largestMap, transient, arenaPattern, imageBuffers, setupExtra },
+    parts: { loadedWeights, modelBytes, winogradBytes, ortWeights, largestMap, transient, imageBuffers, setupExtra },
   };
 }
 

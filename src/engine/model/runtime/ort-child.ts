@@ -60,6 +60,7 @@ process.stdin.on('end', async () => {
     const session = await ort.InferenceSession.create(Buffer.concat(chunks), {
       executionProviders: [request.device], graphOptimizationLevel: 'all', intraOpNumThreads: request.threads,
       interOpNumThreads: 1, executionMode: 'sequential', logSeverityLevel: 4,
+      enableMemPattern: false, // as runtime/onnxruntime.ts's sessions, so a measured device runs as a run would
     });
     const createMs = performance.now() - started;
     const feeds = {};
