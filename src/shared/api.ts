@@ -33,6 +33,11 @@ import type {
   StartRunRequest,
   UpdateRunSettingsRequest,
   VideoExportEvent,
+  StartVideoJobRequest,
+  VideoJobEvent,
+  VideoJobFrameRef,
+  VideoJobOutput,
+  VideoJobStatus,
   WeightsEvent,
   WeightsInfo,
 } from './api-types.js';
@@ -134,6 +139,22 @@ export const API = {
   getBatchOutput: request<BatchItemRef, BatchOutput>('batch:output'),
   /** The batch's status after every change, and the current item's progress. */
   batchEvent: push<BatchEvent>('batch:event'),
+
+  // --- The Video tab: one clip painted frame by frame in its own worker, resumable from its last finished frame
+  /** Replaces a finished, stopped or failed job with this one and starts it; VIDEO_JOB_BUSY while one is painting. */
+  startVideoJob: request<StartVideoJobRequest, VideoJobStatus>('video-job:start'),
+  /** After the current iteration of the frame in progress. */
+  pauseVideoJob: request<void, VideoJobStatus>('video-job:pause'),
+  /** A paused job goes on; a stopped (or failed) one continues from its last finished frame. */
+  resumeVideoJob: request<void, VideoJobStatus>('video-job:resume'),
+  /** Ends the job after abandoning the frame in progress; the finished frames stay for resumeVideoJob. */
+  stopVideoJob: request<void, VideoJobStatus>('video-job:stop'),
+  getVideoJobStatus: request<void, VideoJobStatus>('video-job:status'),
+  /** A finished frame's PNG (the strip of a job the window did not watch). */
+  getVideoJobFrame: request<VideoJobFrameRef, Uint8Array>('video-job:frame'),
+  /** The encoded video of a finished job. */
+  getVideoJobOutput: request<void, VideoJobOutput>('video-job:output'),
+  videoJobEvent: push<VideoJobEvent>('video-job:event'),
 
   // --- Interrupted runs: checkpoints that a crash, a kill or a power loss left
   /** Newest first; runs of this session still queued or running are not among them. */

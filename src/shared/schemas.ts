@@ -19,7 +19,9 @@ import type {
   SetRunMasksRequest,
   StartBatchRequest,
   StartRunRequest,
+  StartVideoJobRequest,
   UpdateRunSettingsRequest,
+  VideoJobFrameRef,
 } from './api-types.js';
 import type { ErrorInfo, Result } from './result.js';
 import { printable } from './printable.js';
@@ -383,6 +385,41 @@ export const StartBatchRequestSchema = v.strictObject(
 
 export const BatchItemRefSchema = v.strictObject({ index: wholeNumberIn(0, MAX_BATCH_ITEMS - 1) }, objectMessage('an object {index}')) satisfies v.GenericSchema<unknown, BatchItemRef>;
 
+/** Largest clip accepted: a few minutes of HD video; the page sends the file's bytes. */
+export const MAX_CLIP_BYTES = 1024 * 1024 * 1024;
+/** Most frames a video job's strip may name. */
+export const MAX_VIDEO_FRAMES = 1_000_000;
+
+export const StartVideoJobRequestSchema = v.strictObject(
+  {
+    clip: v.strictObject(
+      {
+        name: v.pipe(v.string('must be a string'), v.maxLength(MAX_IMAGE_NAME_LENGTH, `must be at most ${MAX_IMAGE_NAME_LENGTH} characters`)),
+        bytes: v.pipe(
+          v.instance(Uint8Array, 'must be a Uint8Array of the video file'),
+          v.check((bytes) => bytes.byteLength > 0, 'is empty (0 bytes), not a video'),
+          v.check((bytes) => bytes.byteLength <= MAX_CLIP_BYTES, `is larger than ${MAX_CLIP_BYTES / 1024 / 1024} MB`),
+        ),
+      },
+      objectMessage('an object {name, bytes}'),
+    ),
+    styles: StartRunEntries.styles,
+    settings: StudioSettingsSchema,
+    video: v.strictObject(
+      {
+        iterations: wholeNumberIn(ITERATIONS_RANGE.min, ITERATIONS_RANGE.max),
+        firstIterations: wholeNumberIn(ITERATIONS_RANGE.min, ITERATIONS_RANGE.max),
+        temporalWeight: numberIn(0, 1e10),
+        format: v.picklist(['mp4', 'webm', 'gif'], 'must be mp4, webm or gif'),
+      },
+      objectMessage('an object {iterations, firstIterations, temporalWeight, format}'),
+    ),
+  },
+  objectMessage('an object {clip, styles, settings, video}'),
+) satisfies v.GenericSchema<unknown, StartVideoJobRequest>;
+
+export const VideoJobFrameRefSchema = v.strictObject({ frame: wholeNumberIn(1, MAX_VIDEO_FRAMES) }, objectMessage('an object {frame}')) satisfies v.GenericSchema<unknown, VideoJobFrameRef>;
+
 /** How a rejected payload is described: the first issue, named by its path (`settings.layers.block1_conv1.style`). */
 function describeIssues(what: string, issues: readonly v.BaseIssue<unknown>[]): ErrorInfo {
   const issue = issues[0]!;
@@ -446,6 +483,8 @@ export const REQUEST_SCHEMAS = {
   chooseFfmpeg: ChooseFfmpegRequestSchema,
   startBatch: StartBatchRequestSchema,
   getBatchOutput: BatchItemRefSchema,
+  startVideoJob: StartVideoJobRequestSchema,
+  getVideoJobFrame: VideoJobFrameRefSchema,
   resumeInterruptedRun: RunRefSchema,
   discardInterruptedRun: RunRefSchema,
 } satisfies { [M in PayloadMethod]: v.GenericSchema<unknown, RequestOf<M>> };

@@ -38,6 +38,7 @@ import { RunService, type WorkerLocation } from './run-service.js';
 import { PhotoMasksStore } from './photo-masks-store.js';
 import { SettingsStore } from './settings-store.js';
 import { VideoService } from './video-service.js';
+import { VideoJobService } from './video-job-service.js';
 import { locateUsableWeights, WeightsService, type WeightsServiceOptions } from './weights-service.js';
 
 /** What the hosts' own answers (Electron's save dialogs, the browser host's downloads) need besides the calls. */
@@ -100,8 +101,10 @@ export class StudioBackend implements ExportSources {
     readonly batches: BatchService,
     /** The masks painted over each photo, kept beside the settings. */
     readonly photoMasks: PhotoMasksStore,
+    /** The Video tab's job: a clip painted frame by frame in a worker of its own. */
+    readonly videoJobs: VideoJobService,
   ) {
-    this.services = servicesFrom(runs, batches, photoMasks, this as StudioBackend);
+    this.services = servicesFrom(runs, batches, photoMasks, videoJobs, this as StudioBackend);
   }
 
   static async create(options: StudioBackendOptions): Promise<StudioBackend> {
@@ -136,7 +139,16 @@ export class StudioBackend implements ExportSources {
     const videos = new VideoService({ root: framesRoot, ffmpegPath: () => options.ffmpegPath || env.NST_FFMPEG || settings.ffmpegPath });
     // The batch queue runs its items through the same run queue; an unfinished batch carries on from here.
     const batches = await BatchService.open({ runs, root: path.join(batchRoot, 'batch') });
-    return new StudioBackend(options, locate, settings, runs, new ExportService(runs), weights, videos, batches, new PhotoMasksStore(options.dataDir));
+    // The Video tab's job lives beside the batch; one stopped or cut short is offered again, never restarted by itself.
+    const videoJobs = await VideoJobService.open({
+      worker: options.worker,
+      root: path.join(batchRoot, 'video-job'),
+      weights: locate,
+      ffmpegPath: () => options.ffmpegPath || env.NST_FFMPEG || settings.ffmpegPath,
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.previewIntervalMs !== undefined ? { previewIntervalMs: options.previewIntervalMs } : {}),
+    });
+    return new StudioBackend(options, locate, settings, runs, new ExportService(runs), weights, videos, batches, new PhotoMasksStore(options.dataDir), videoJobs);
   }
 
   // --- Settings and the app -------------------------------------------------------------------------------------
@@ -247,6 +259,7 @@ export class StudioBackend implements ExportSources {
 
   async dispose(): Promise<void> {
     await this.batches.dispose();
+    await this.videoJobs.dispose();
     this.videos.dispose();
     this.weights.cancelFetch();
     await this.runs.dispose();

@@ -1,11 +1,14 @@
 // The job worker: a message loop that runs one studio run at a time off the main thread; tagged messages in, run
 // events out (src/main/worker/messages.ts). The run itself is a StudioRun; its events go out through a RunReporter.
+// A video job (video-job.ts) runs in a thread of its own started from this same script.
 
 import { parentPort } from 'node:worker_threads';
 import { loadWeights, type Vgg19Weights } from '../../engine/index.js';
 import type { ParentToWorker, StartMessage, WorkerToParent } from './messages.js';
 import { RunReporter } from './run-reporter.js';
 import { StudioRun } from './studio-run.js';
+import { onVideoMessage } from './video-job.js';
+import { isVideoMessage, type VideoParentToWorker, type VideoWorkerToParent } from './video-messages.js';
 
 if (!parentPort) throw new Error('job-worker must run in a worker thread (worker_threads), not as a script.');
 const port = parentPort;
@@ -15,8 +18,13 @@ const post = (message: WorkerToParent, transfer: ArrayBuffer[] = []): void => po
 let active: { run: StudioRun; reporter: RunReporter } | null = null;
 let weightsCache: { path: string; weights: Promise<Vgg19Weights> } | null = null;
 
-port.on('message', (message: ParentToWorker) => {
+port.on('message', (message: ParentToWorker | VideoParentToWorker) => {
   if (typeof message !== 'object' || message === null) return;
+  // A video job's worker (services/video-job-service.ts) is another thread of this script: its messages go there.
+  if (isVideoMessage(message)) {
+    onVideoMessage(message, (reply: VideoWorkerToParent, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer));
+    return;
+  }
   if (message.type === 'start') {
     void execute(message);
     return;
