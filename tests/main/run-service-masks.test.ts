@@ -2,39 +2,24 @@
 // the run at its next iteration (another kind of masks rebuilds its network), and masks the engine would refuse are
 // refused as data before they reach a run. Real uint8 VGG19, 64-px Tübingen / Starry Night.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunService } from '../../src/main/services/run-service.js';
-import type { MaskSet, RunEvent, StartRunRequest } from '../../src/shared/api.js';
-import { EventLog, WEIGHTS_DIR, halfMasks, rowsMask, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
+import { describe, expect, it } from 'vitest';
+import type { MaskSet, RunEvent } from '../../src/shared/api.js';
+import { halfMasks, rowsMask, studioDataPresent, testSettings, tubingenStarryRequest } from '../helpers/studio.js';
+import { useRunService } from '../helpers/run-service-fixture.js';
 
 type Of<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 
 const relative = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
 
 describe.skipIf(!studioDataPresent())('RunService with masks (real uint8 VGG19, 64 px)', () => {
-  let service: RunService;
-  let log: EventLog;
-
-  beforeAll(() => {
-    service = new RunService({ worker: tsJobWorker(), weights: async () => ({ path: WEIGHTS_DIR }), threads: 2, previewIntervalMs: 250 });
-    log = new EventLog(service);
-  });
-
-  afterAll(async () => {
-    await service?.dispose();
-  });
-
-  async function started(request: StartRunRequest): Promise<string> {
-    const result = await service.startRun(request);
-    if (!result.ok) throw new Error(`startRun failed: ${result.error.message}`);
-    return result.value.runId;
-  }
+  const studio = useRunService();
+  const { started } = studio;
 
   /** The run's progress losses, iteration by iteration, once it is done. */
   async function losses(runId: string): Promise<Of<'progress'>[]> {
-    const end = await log.end(runId);
+    const end = await studio.log.end(runId);
     if (end.type !== 'done') throw new Error(`${runId} ended with ${JSON.stringify(end)}`);
-    return log.of(runId).filter((e): e is Of<'progress'> => e.type === 'progress');
+    return studio.log.of(runId).filter((e): e is Of<'progress'> => e.type === 'progress');
   }
 
   // Adam's steps move each pixel by about the learning rate: at 1e-4 the image stays put, so the loss tells which
@@ -57,8 +42,8 @@ describe.skipIf(!studioDataPresent())('RunService with masks (real uint8 VGG19, 
     const request = await tubingenStarryRequest(settings);
     const bottom = (await losses(await started({ ...request, masks: halfMasks('bottom') })))[0]!.loss.total;
     const runId = await started({ ...request, masks: halfMasks('top') });
-    const sentAfter = (await log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 3)) as Of<'progress'>;
-    expect(await service.setRunMasks({ runId, masks: halfMasks('bottom') })).toEqual({ ok: true, value: null });
+    const sentAfter = (await studio.log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 3)) as Of<'progress'>;
+    expect(await studio.service.setRunMasks({ runId, masks: halfMasks('bottom') })).toEqual({ ok: true, value: null });
     const progress = await losses(runId);
     const top = progress[0]!.loss.total;
     expect(relative(bottom, top)).toBeGreaterThan(0.05);
@@ -68,7 +53,7 @@ describe.skipIf(!studioDataPresent())('RunService with masks (real uint8 VGG19, 
     expect(switchAt).toBeGreaterThanOrEqual(sentAfter.loss.iteration);
     expect(phases.slice(0, switchAt).every((p) => p === 'top')).toBe(true);
     expect(phases.slice(switchAt).every((p) => p === 'bottom')).toBe(true);
-    expect(log.of(runId).some((e) => e.type === 'rebuilt')).toBe(false);
+    expect(studio.log.of(runId).some((e) => e.type === 'rebuilt')).toBe(false);
   });
 
   it('rebuilds the network when masks are turned on mid-run, and goes on to its iteration count with them', async () => {
@@ -76,9 +61,9 @@ describe.skipIf(!studioDataPresent())('RunService with masks (real uint8 VGG19, 
     const request = await tubingenStarryRequest(settings);
     const masked = (await losses(await started({ ...request, masks: halfMasks('top') })))[0]!.loss.total;
     const runId = await started(request);
-    await log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 3);
-    expect(await service.setRunMasks({ runId, masks: halfMasks('top') })).toEqual({ ok: true, value: null });
-    const rebuilt = (await log.next(runId, 'rebuilt')) as Of<'rebuilt'>;
+    await studio.log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 3);
+    expect(await studio.service.setRunMasks({ runId, masks: halfMasks('top') })).toEqual({ ok: true, value: null });
+    const rebuilt = (await studio.log.next(runId, 'rebuilt')) as Of<'rebuilt'>;
     expect(rebuilt.reason).toBe('style masks were turned on');
     const progress = await losses(runId);
     expect(progress.map((p) => p.loss.iteration)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
@@ -90,20 +75,20 @@ describe.skipIf(!studioDataPresent())('RunService with masks (real uint8 VGG19, 
     const request = await tubingenStarryRequest(still);
     const black: MaskSet = { width: 64, height: 64, styles: [new Uint8Array(64 * 64)], content: null };
     const sentence = 'Style mask 1 is black everywhere, so it gives no region: paint where it applies (white), or leave it out.';
-    expect(await service.startRun({ ...request, masks: black })).toEqual({ ok: false, error: { code: 'BAD_ARGUMENT', message: sentence } });
-    expect(await service.startRun({ ...request, masks: { ...halfMasks('top'), content: new Uint8Array(64 * 64) } })).toMatchObject({
+    expect(await studio.service.startRun({ ...request, masks: black })).toEqual({ ok: false, error: { code: 'BAD_ARGUMENT', message: sentence } });
+    expect(await studio.service.startRun({ ...request, masks: { ...halfMasks('top'), content: new Uint8Array(64 * 64) } })).toMatchObject({
       ok: false,
       error: { code: 'BAD_ARGUMENT', message: expect.stringMatching(/^The content mask is black everywhere/) },
     });
 
     const runId = await started({ ...request, settings: { ...still, iterations: 200 }, masks: halfMasks('top') });
-    await log.next(runId, 'progress');
-    expect(await service.setRunMasks({ runId, masks: black })).toEqual({ ok: false, error: { code: 'BAD_ARGUMENT', message: sentence } });
+    await studio.log.next(runId, 'progress');
+    expect(await studio.service.setRunMasks({ runId, masks: black })).toEqual({ ok: false, error: { code: 'BAD_ARGUMENT', message: sentence } });
     const two = { ...halfMasks('top'), styles: [...halfMasks('top').styles, ...halfMasks('bottom').styles] };
-    expect(await service.setRunMasks({ runId, masks: two })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringMatching(/^2 style masks for 1 style image/) } });
-    expect(await service.stopRun({ runId })).toEqual({ ok: true, value: null });
+    expect(await studio.service.setRunMasks({ runId, masks: two })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringMatching(/^2 style masks for 1 style image/) } });
+    expect(await studio.service.stopRun({ runId })).toEqual({ ok: true, value: null });
     // The run went on untouched by the refused masks until it was stopped.
-    expect(await log.end(runId)).toMatchObject({ type: 'done', stopped: true });
+    expect(await studio.log.end(runId)).toMatchObject({ type: 'done', stopped: true });
   });
 
   it('a mid-run edit the run cannot use (its region only in rows the pools drop) is refused in words, and the run goes on with its masks', async () => {
@@ -111,12 +96,12 @@ describe.skipIf(!studioDataPresent())('RunService with masks (real uint8 VGG19, 
     const settings = { ...still, sizePx: 60, iterations: 6 };
     const request = await tubingenStarryRequest(settings);
     const runId = await started({ ...request, masks: halfMasks('top') });
-    await log.next(runId, 'progress');
+    await studio.log.next(runId, 'progress');
     const unseen: MaskSet = { width: 64, height: 64, styles: [rowsMask(64, 64, 56, 64)], content: null };
-    expect(await service.setRunMasks({ runId, masks: unseen })).toEqual({ ok: true, value: null });
+    expect(await studio.service.setRunMasks({ runId, masks: unseen })).toEqual({ ok: true, value: null });
     const progress = await losses(runId);
     expect(progress.at(-1)!.loss.iteration).toBe(6);
-    const refused = log.of(runId).filter((e): e is Of<'masksRefused'> => e.type === 'masksRefused');
+    const refused = studio.log.of(runId).filter((e): e is Of<'masksRefused'> => e.type === 'masksRefused');
     expect(refused.length).toBe(1);
     expect(refused[0]!.message).toMatch(/^Style mask 1 covers only the last rows or columns of the 60x60 image, which block5_conv1 never sees/);
     // The top half stayed in force: every iteration's loss is the first one's (the image barely moves).
@@ -126,17 +111,17 @@ describe.skipIf(!studioDataPresent())('RunService with masks (real uint8 VGG19, 
   it('a tiled run takes mask edits of its kind and refuses another kind in words (it is never rebuilt)', async () => {
     const request = await tubingenStarryRequest({ ...still, iterations: 200, tile: 64, scales: 'off' });
     const runId = await started({ ...request, masks: halfMasks('top') });
-    const plan = (await log.next(runId, 'plan')) as Of<'plan'>;
+    const plan = (await studio.log.next(runId, 'plan')) as Of<'plan'>;
     expect(plan.plan.mode).toBe('tiled');
-    await log.next(runId, 'progress');
-    expect(await service.setRunMasks({ runId, masks: halfMasks('bottom') })).toEqual({ ok: true, value: null });
-    expect(await service.setRunMasks({ runId, masks: null })).toEqual({ ok: true, value: null });
-    const refused = (await log.next(runId, 'masksRefused')) as Of<'masksRefused'>;
+    await studio.log.next(runId, 'progress');
+    expect(await studio.service.setRunMasks({ runId, masks: halfMasks('bottom') })).toEqual({ ok: true, value: null });
+    expect(await studio.service.setRunMasks({ runId, masks: null })).toEqual({ ok: true, value: null });
+    const refused = (await studio.log.next(runId, 'masksRefused')) as Of<'masksRefused'>;
     expect(refused.message).toBe('Style masks were turned off, which a tiled run cannot take mid-run (it keeps its kind of masks): that applies to the next run.');
-    expect(await service.stopRun({ runId })).toEqual({ ok: true, value: null });
-    expect(await log.end(runId)).toMatchObject({ type: 'done', stopped: true });
+    expect(await studio.service.stopRun({ runId })).toEqual({ ok: true, value: null });
+    expect(await studio.log.end(runId)).toMatchObject({ type: 'done', stopped: true });
     // One refusal: the same-kind edit before it was taken.
-    expect(log.of(runId).filter((e) => e.type === 'masksRefused').length).toBe(1);
-    expect(log.of(runId).some((e) => e.type === 'rebuilt' || e.type === 'error')).toBe(false);
+    expect(studio.log.of(runId).filter((e) => e.type === 'masksRefused').length).toBe(1);
+    expect(studio.log.of(runId).some((e) => e.type === 'rebuilt' || e.type === 'error')).toBe(false);
   });
 });

@@ -4,12 +4,13 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RunService } from '../../src/main/services/run-service.js';
 import { ExportService } from '../../src/main/services/export-service.js';
 import type { LossPoint, RunEvent, StartRunRequest } from '../../src/shared/api.js';
 import { REPO_ROOT } from '../helpers/shared-data.js';
-import { EventLog, WEIGHTS_DIR, layers, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
+import { EventLog, layers, studioDataPresent, testSettings, tsJobWorker, tubingenStarryRequest } from '../helpers/studio.js';
+import { useRunService } from '../helpers/run-service-fixture.js';
 
 type Of<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 
@@ -27,23 +28,13 @@ async function jpegSize(bytes: Uint8Array): Promise<{ format: string | undefined
 }
 
 describe.skipIf(!present)('RunService on the real uint8 VGG19 and 64-px Tübingen / Starry Night', () => {
-  let service: RunService;
-  let log: EventLog;
-
-  beforeAll(() => {
-    service = new RunService({ worker: tsJobWorker(), weights: async () => ({ path: WEIGHTS_DIR }), threads: 2, previewIntervalMs: 250 });
-    log = new EventLog(service);
-  });
-
-  afterAll(async () => {
-    await service?.dispose();
-  });
+  const studio = useRunService();
 
   it('runs a request to the end: queued, started, progress with decodable JPEG previews, done; the image exports', async () => {
-    const runId = await started(service, await tubingenStarryRequest(testSettings({ iterations: 10 })));
-    const done = (await log.end(runId)) as Of<'done'>;
+    const runId = await studio.started(await tubingenStarryRequest(testSettings({ iterations: 10 })));
+    const done = (await studio.log.end(runId)) as Of<'done'>;
     expect(done.type).toBe('done');
-    const events = log.of(runId);
+    const events = studio.log.of(runId);
     expect(events.map((e) => e.type).filter((t, i, all) => t !== all[i - 1])).toEqual(['queued', 'plan', 'started', 'progress', 'done']);
     expect(events[0]).toEqual({ runId, type: 'queued', position: 0 });
     // 64 px fits anywhere: the whole image at once, one scale, steerable, no notice.
@@ -64,7 +55,7 @@ describe.skipIf(!present)('RunService on the real uint8 VGG19 and 64-px Tübinge
     expect(progress[0]!.preview).not.toBeNull();
     expect(progress.at(-1)!.preview).not.toBeNull();
     expect(await jpegSize(progress[0]!.preview!.jpeg)).toEqual({ format: 'jpeg', width: 64, height: 64 });
-    const times = log.entries.filter((e) => e.event.runId === runId && e.event.type === 'progress').map((e) => e.atMs);
+    const times = studio.log.entries.filter((e) => e.event.runId === runId && e.event.type === 'progress').map((e) => e.atMs);
     const spanMs = times.at(-1)! - times[0]!;
     expect(progress.filter((p) => p.preview).length).toBeLessThanOrEqual(2 + Math.ceil(spanMs / 250) + 1);
 
@@ -72,7 +63,7 @@ describe.skipIf(!present)('RunService on the real uint8 VGG19 and 64-px Tübinge
     expect(await jpegSize(done.final.jpeg)).toEqual({ format: 'jpeg', width: 64, height: 64 });
     expect(done.loss.total).toBeLessThan(progress[0]!.loss.total);
 
-    const exports = new ExportService(service);
+    const exports = new ExportService(studio.service);
     const pngFile = await exports.exportImage({ runId, format: 'png', sizePx: null });
     expect(pngFile.ok && (await jpegSize(pngFile.value.bytes))).toEqual({ format: 'png', width: 64, height: 64 });
     const bigJpeg = await exports.exportImage({ runId, format: 'jpeg', sizePx: 160 });
@@ -80,69 +71,69 @@ describe.skipIf(!present)('RunService on the real uint8 VGG19 and 64-px Tübinge
   });
 
   it('pauses after the current iteration, exports the current image while paused, and resumes to the end', async () => {
-    const runId = await started(service, await tubingenStarryRequest(testSettings({ iterations: 25 })));
-    await log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 2);
-    expect(await service.pauseRun({ runId })).toEqual({ ok: true, value: null });
-    const paused = (await log.next(runId, 'paused')) as Of<'paused'>;
-    const countAtPause = log.of(runId).filter((e) => e.type === 'progress').length;
+    const runId = await studio.started(await tubingenStarryRequest(testSettings({ iterations: 25 })));
+    await studio.log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 2);
+    expect(await studio.service.pauseRun({ runId })).toEqual({ ok: true, value: null });
+    const paused = (await studio.log.next(runId, 'paused')) as Of<'paused'>;
+    const countAtPause = studio.log.of(runId).filter((e) => e.type === 'progress').length;
     expect(countAtPause).toBe(paused.iteration);
     await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(log.of(runId).filter((e) => e.type === 'progress').length).toBe(countAtPause);
+    expect(studio.log.of(runId).filter((e) => e.type === 'progress').length).toBe(countAtPause);
 
-    const current = await new ExportService(service).exportImage({ runId, format: 'png', sizePx: null });
+    const current = await new ExportService(studio.service).exportImage({ runId, format: 'png', sizePx: null });
     expect(current.ok && (await jpegSize(current.value.bytes))).toEqual({ format: 'png', width: 64, height: 64 });
 
-    expect(await service.resumeRun({ runId })).toEqual({ ok: true, value: null });
-    expect(await log.next(runId, 'resumed')).toMatchObject({ iteration: paused.iteration });
-    expect(await log.end(runId)).toMatchObject({ type: 'done', iterations: 25, stopped: false });
+    expect(await studio.service.resumeRun({ runId })).toEqual({ ok: true, value: null });
+    expect(await studio.log.next(runId, 'resumed')).toMatchObject({ iteration: paused.iteration });
+    expect(await studio.log.end(runId)).toMatchObject({ type: 'done', iterations: 25, stopped: false });
   });
 
   it('stops mid-run: done with stopped: true and the image so far', async () => {
-    const runId = await started(service, await tubingenStarryRequest(testSettings({ iterations: 500 })));
-    await log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 3);
-    expect(await service.stopRun({ runId })).toEqual({ ok: true, value: null });
-    const done = (await log.end(runId)) as Of<'done'>;
+    const runId = await studio.started(await tubingenStarryRequest(testSettings({ iterations: 500 })));
+    await studio.log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 3);
+    expect(await studio.service.stopRun({ runId })).toEqual({ ok: true, value: null });
+    const done = (await studio.log.end(runId)) as Of<'done'>;
     expect(done).toMatchObject({ type: 'done', stopped: true });
     expect(done.iterations).toBeGreaterThanOrEqual(3);
     expect(done.iterations).toBeLessThan(500);
     // Controls that race the end of a run are no-ops, not errors.
-    expect(await service.stopRun({ runId })).toEqual({ ok: true, value: null });
-    expect(await service.pauseRun({ runId: 'run-999-ffff' })).toMatchObject({ ok: false, error: { code: 'UNKNOWN_RUN' } });
+    expect(await studio.service.stopRun({ runId })).toEqual({ ok: true, value: null });
+    expect(await studio.service.pauseRun({ runId: 'run-999-ffff' })).toMatchObject({ ok: false, error: { code: 'UNKNOWN_RUN' } });
   });
 
   it('queues runs: the second waits (position 1) and starts after the first is done; a queued run can be stopped', async () => {
     const request = await tubingenStarryRequest(testSettings({ iterations: 6, styleWeight: 2 }));
-    const first = await started(service, request);
-    const second = await started(service, request);
-    const third = await started(service, request);
+    const first = await studio.started(request);
+    const second = await studio.started(request);
+    const third = await studio.started(request);
     // A run of the previous test may still be winding down, so positions are checked relative to each other.
-    const secondQueued = (await log.next(second, 'queued')) as Of<'queued'>;
+    const secondQueued = (await studio.log.next(second, 'queued')) as Of<'queued'>;
     expect(secondQueued.position).toBeGreaterThanOrEqual(1);
-    expect(await log.next(third, 'queued')).toMatchObject({ position: secondQueued.position + 1 });
-    expect(await service.stopRun({ runId: third })).toEqual({ ok: true, value: null });
-    expect(await log.end(third)).toMatchObject({ type: 'error', error: { code: 'CANCELED' } });
+    expect(await studio.log.next(third, 'queued')).toMatchObject({ position: secondQueued.position + 1 });
+    expect(await studio.service.stopRun({ runId: third })).toEqual({ ok: true, value: null });
+    expect(await studio.log.end(third)).toMatchObject({ type: 'error', error: { code: 'CANCELED' } });
 
-    await log.end(first);
-    const secondStarted = await log.next(second, 'started');
-    await log.end(second);
-    const order = log.entries.map((e) => e.event);
+    await studio.log.end(first);
+    const secondStarted = await studio.log.next(second, 'started');
+    await studio.log.end(second);
+    const order = studio.log.entries.map((e) => e.event);
     expect(order.indexOf(secondStarted)).toBeGreaterThan(order.findIndex((e) => e.runId === first && e.type === 'done'));
-    expect(log.of(second).at(-1)).toMatchObject({ type: 'done', iterations: 6 });
-    expect(log.of(third).some((e) => e.type === 'started')).toBe(false);
+    expect(studio.log.of(second).at(-1)).toMatchObject({ type: 'done', iterations: 6 });
+    expect(studio.log.of(third).some((e) => e.type === 'started')).toBe(false);
   });
 
   it('applies a weight change at the next iteration: content weight 0 drops the content term from the total', async () => {
     // Raw (unnormalised) weights make the total checkable from the reported unweighted terms.
     const settings = testSettings({ iterations: 16, normalize: false, styleWeight: 1e-8, contentWeight: 1, tvWeight: 0.1 });
-    const runId = await started(service, await tubingenStarryRequest(settings));
-    await log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 3);
-    expect(await service.updateRunSettings({ runId, settings: { ...settings, contentWeight: 0 } })).toEqual({ ok: true, value: null });
-    await log.end(runId);
+    const runId = await studio.started(await tubingenStarryRequest(settings));
+    await studio.log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 3);
+    expect(await studio.service.updateRunSettings({ runId, settings: { ...settings, contentWeight: 0 } })).toEqual({ ok: true, value: null });
+    await studio.log.end(runId);
 
     const weighted = (p: LossPoint, contentWeight: number): number =>
       1e-8 * Object.values(p.style).reduce((a, b) => a + b, 0) + contentWeight * Object.values(p.content).reduce((a, b) => a + b, 0) + 0.1 * p.tv;
     const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-3 * Math.abs(b);
-    const phases = log
+    const phases = studio.log
       .of(runId)
       .filter((e): e is Of<'progress'> => e.type === 'progress' && e.loss.iteration > 1)
       .map((p) => (near(p.loss.total, weighted(p.loss, 1)) ? 'with' : near(p.loss.total, weighted(p.loss, 0)) ? 'without' : `neither@${p.loss.iteration}`));
@@ -151,41 +142,41 @@ describe.skipIf(!present)('RunService on the real uint8 VGG19 and 64-px Tübinge
     const switchAt = phases.indexOf('without');
     expect(switchAt).toBeGreaterThan(0);
     expect(phases.slice(switchAt).every((p) => p === 'without')).toBe(true);
-    expect(log.of(runId).some((e) => e.type === 'rebuilt')).toBe(false);
+    expect(studio.log.of(runId).some((e) => e.type === 'rebuilt')).toBe(false);
   });
 
   it('rebuilds the graph when a layer it lacks is turned on, and continues to the requested iteration count', async () => {
     const settings = testSettings({ iterations: 14, layers: layers(['block1_conv1'], ['block2_conv2']) });
-    const runId = await started(service, await tubingenStarryRequest(settings));
-    await log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 3);
+    const runId = await studio.started(await tubingenStarryRequest(settings));
+    await studio.log.next(runId, 'progress', (e) => (e as Of<'progress'>).loss.iteration >= 3);
     const deeper = { ...settings, layers: layers(['block1_conv1', 'block4_conv1'], ['block2_conv2']) };
-    expect(await service.updateRunSettings({ runId, settings: deeper })).toEqual({ ok: true, value: null });
-    const rebuilt = (await log.next(runId, 'rebuilt')) as Of<'rebuilt'>;
+    expect(await studio.service.updateRunSettings({ runId, settings: deeper })).toEqual({ ok: true, value: null });
+    const rebuilt = (await studio.log.next(runId, 'rebuilt')) as Of<'rebuilt'>;
     expect(rebuilt.reason).toMatch(/block4_conv1 \(style\) is not in the current graph/);
     expect(rebuilt.iteration).toBeGreaterThanOrEqual(3);
-    const done = (await log.end(runId)) as Of<'done'>;
+    const done = (await studio.log.end(runId)) as Of<'done'>;
     expect(done).toMatchObject({ type: 'done', iterations: 14, stopped: false });
 
-    const progress = log.of(runId).filter((e): e is Of<'progress'> => e.type === 'progress');
+    const progress = studio.log.of(runId).filter((e): e is Of<'progress'> => e.type === 'progress');
     // One progress per iteration, 1..14, no gap or repeat across the rebuild.
     expect(progress.map((p) => p.loss.iteration)).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
     for (const p of progress) {
       expect('block4_conv1' in p.loss.style).toBe(p.loss.iteration > rebuilt.iteration);
     }
-    expect(log.of(runId).filter((e) => e.type === 'started')).toHaveLength(1);
+    expect(studio.log.of(runId).filter((e) => e.type === 'started')).toHaveLength(1);
   });
 
   // Malformed payloads never get here: the transports' dispatch refuses them (schemas.test.ts, hostile-ipc.test.ts).
   it('reports undecodable images as NOT_AN_IMAGE, and keeps working', async () => {
     const good = await tubingenStarryRequest(testSettings({ iterations: 3 }));
-    const notAnImage = await started(service, { ...good, content: { name: 'notes.txt', bytes: new TextEncoder().encode('definitely not a picture') } });
-    expect(await log.end(notAnImage)).toMatchObject({ type: 'error', error: { code: 'NOT_AN_IMAGE', message: expect.stringContaining('notes.txt') } });
-    const truncated = await started(service, { ...good, styles: [{ image: { name: 'half.png', bytes: good.styles[0]!.image.bytes.slice(0, 200) }, blend: 1 }] });
-    expect(await log.end(truncated)).toMatchObject({ type: 'error', error: { code: 'NOT_AN_IMAGE', message: expect.stringContaining('half.png') } });
+    const notAnImage = await studio.started({ ...good, content: { name: 'notes.txt', bytes: new TextEncoder().encode('definitely not a picture') } });
+    expect(await studio.log.end(notAnImage)).toMatchObject({ type: 'error', error: { code: 'NOT_AN_IMAGE', message: expect.stringContaining('notes.txt') } });
+    const truncated = await studio.started({ ...good, styles: [{ image: { name: 'half.png', bytes: good.styles[0]!.image.bytes.slice(0, 200) }, blend: 1 }] });
+    expect(await studio.log.end(truncated)).toMatchObject({ type: 'error', error: { code: 'NOT_AN_IMAGE', message: expect.stringContaining('half.png') } });
 
-    const next = await started(service, good);
-    expect(await log.end(next)).toMatchObject({ type: 'done', iterations: 3 });
-    expect(await new ExportService(service).exportImage({ runId: notAnImage, format: 'png', sizePx: null })).toMatchObject({ ok: false, error: { code: 'NO_IMAGE' } });
+    const next = await studio.started(good);
+    expect(await studio.log.end(next)).toMatchObject({ type: 'done', iterations: 3 });
+    expect(await new ExportService(studio.service).exportImage({ runId: notAnImage, format: 'png', sizePx: null })).toMatchObject({ ok: false, error: { code: 'NO_IMAGE' } });
   });
 });
 
