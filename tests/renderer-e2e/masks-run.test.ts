@@ -9,65 +9,50 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { collectPageProblems, hasChromium, launchChromium, type LaunchedBrowser } from './helpers/browser.js';
-import { serveCommand, startStudioServer, type StudioServer } from './helpers/studio-server.js';
+import { describe, expect, it } from 'vitest';
+import { collectPageProblems, hasChromium } from './helpers/browser.js';
+import { serveCommand } from './helpers/studio-server.js';
+import { useHostPage } from './helpers/host-page.js';
 import { REPO_ROOT } from '../helpers/shared-data.js';
 
 const reason = !hasChromium() ? '/usr/bin/chromium is absent (apt-get install chromium)' : !serveCommand(REPO_ROOT) ? 'this checkout has no `npm run serve`' : null;
 if (reason) console.warn(`[masks-run] skipped: ${reason}`);
 
 describe.skipIf(reason !== null)('masks painted during a run (real browser host)', () => {
-  let server: StudioServer;
-  let chromium: LaunchedBrowser;
-  let page: Page;
-  const problems: string[] = [];
-
-  beforeAll(async () => {
-    server = await startStudioServer({ repoRoot: REPO_ROOT, weights: null });
-    chromium = await launchChromium({ width: 1440, height: 900 });
-    page = await chromium.context.newPage();
-    collectPageProblems(page, problems);
-  }, 300_000);
-
-  afterAll(async () => {
-    await chromium?.close();
-    await server?.close();
-  });
+  const host = useHostPage({ weights: null });
 
   /** The iterations of every mark the chart labels (marks close together share a label). */
   const markedIterations = async (): Promise<number[]> =>
-    (JSON.parse((await page.getByTestId('loss-chart').getAttribute('data-mark-labels')) ?? '[]') as { iterations: number[] }[]).flatMap((l) => l.iterations);
-  const labels = async (): Promise<string> => (JSON.parse((await page.getByTestId('loss-chart').getAttribute('data-mark-labels')) ?? '[]') as { text: string }[]).map((l) => l.text).join(' | ');
+    (JSON.parse((await host.page.getByTestId('loss-chart').getAttribute('data-mark-labels')) ?? '[]') as { iterations: number[] }[]).flatMap((l) => l.iterations);
+  const labels = async (): Promise<string> => (JSON.parse((await host.page.getByTestId('loss-chart').getAttribute('data-mark-labels')) ?? '[]') as { text: string }[]).map((l) => l.text).join(' | ');
   // The run's one-line notice above the preview (a rebuild says why there).
-  const notice = async (): Promise<string> => (await page.locator('p.notice:not(.memory)').allTextContents()).join(' ');
-  const frames = async (): Promise<number> => Number(await page.getByTestId('preview').getAttribute('data-frames'));
+  const notice = async (): Promise<string> => (await host.page.locator('p.notice:not(.memory)').allTextContents()).join(' ');
+  const frames = async (): Promise<number> => Number(await host.page.getByTestId('preview').getAttribute('data-frames'));
 
   it('masks turned on mid-run rebuild the run, a content mask too, and a same-kind edit steers it; each marked on the chart', { timeout: 300_000 }, async () => {
-    await page.goto(server.url);
-    await expect.poll(() => page.getByTestId('model-status').getAttribute('data-active'), { timeout: 30_000 }).toBe('builtin');
-    await page.getByTestId('try-example').click();
-    await expect.poll(() => page.getByTestId('mask-layer-style-1').count(), { timeout: 30_000 }).toBe(1);
-    await page.getByTestId('param-size').fill('64');
-    await page.getByTestId('param-iterations').fill('5000');
-    await page.getByTestId('param-iterations').press('Tab');
-    await page.getByTestId('param-stop').selectOption('off');
-    await page.locator('details', { has: page.getByTestId('mask-panel') }).evaluate((d: HTMLDetailsElement) => {
+    await host.page.goto(host.server.url);
+    await expect.poll(() => host.page.getByTestId('model-status').getAttribute('data-active'), { timeout: 30_000 }).toBe('builtin');
+    await host.page.getByTestId('try-example').click();
+    await expect.poll(() => host.page.getByTestId('mask-layer-style-1').count(), { timeout: 30_000 }).toBe(1);
+    await host.page.getByTestId('param-size').fill('64');
+    await host.page.getByTestId('param-iterations').fill('5000');
+    await host.page.getByTestId('param-iterations').press('Tab');
+    await host.page.getByTestId('param-stop').selectOption('off');
+    await host.page.locator('details', { has: host.page.getByTestId('mask-panel') }).evaluate((d: HTMLDetailsElement) => {
       d.open = true;
     });
     // Style 1 painted everywhere, then masks turned off: the run starts without them.
-    await page.getByTestId('mask-layer-style-1').check();
-    await page.getByTestId('mask-fill').click();
-    await page.getByTestId('masks-enabled').uncheck();
+    await host.page.getByTestId('mask-layer-style-1').check();
+    await host.page.getByTestId('mask-fill').click();
+    await host.page.getByTestId('masks-enabled').uncheck();
 
-    await page.getByTestId('start').click();
-    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 180_000 }).toBe('running');
+    await host.page.getByTestId('start').click();
+    await expect.poll(() => host.page.getByTestId('status').getAttribute('data-state'), { timeout: 180_000 }).toBe('running');
     await expect.poll(frames, { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
     expect(await markedIterations()).toEqual([]);
 
     // Masks on mid-run: the host takes them by rebuilding the network for them, and says so; the chart marks both.
-    await page.getByTestId('masks-enabled').check();
+    await host.page.getByTestId('masks-enabled').check();
     await expect.poll(() => notice(), { timeout: 60_000 }).toMatch(/^Rebuilt the network at iteration \d+: style masks were turned on/);
     await expect.poll(labels).toMatch(/masks changed|changes/);
     await expect.poll(async () => (await markedIterations()).length).toBe(2);
@@ -75,40 +60,40 @@ describe.skipIf(reason !== null)('masks painted during a run (real browser host)
     await expect.poll(frames, { timeout: 60_000 }).toBeGreaterThan(framesAtRebuild + 1);
 
     // "Keep the photo here" filled at half strength: a content mask added, another kind, another rebuild.
-    await page.getByTestId('mask-layer-content').check();
-    await page.getByRole('slider', { name: 'Opacity', exact: true }).fill('0.5');
-    await page.getByTestId('mask-fill').click();
+    await host.page.getByTestId('mask-layer-content').check();
+    await host.page.getByRole('slider', { name: 'Opacity', exact: true }).fill('0.5');
+    await host.page.getByTestId('mask-fill').click();
     await expect.poll(() => notice(), { timeout: 60_000 }).toMatch(/^Rebuilt the network at iteration \d+: a content mask was added/);
     await expect.poll(async () => (await markedIterations()).length).toBe(4);
 
     // Filled again at full strength: masks of the same kind, taken at the next iteration without a rebuild.
-    await page.getByRole('slider', { name: 'Opacity', exact: true }).fill('1');
-    await page.getByTestId('mask-fill').click();
+    await host.page.getByRole('slider', { name: 'Opacity', exact: true }).fill('1');
+    await host.page.getByTestId('mask-fill').click();
     await expect.poll(async () => (await markedIterations()).length, { timeout: 30_000 }).toBe(5);
     const framesAtEdit = await frames();
     await expect.poll(frames, { timeout: 60_000 }).toBeGreaterThan(framesAtEdit + 1);
     // No rebuild came of it: a rebuild would be a sixth mark.
     expect(await markedIterations()).toHaveLength(5);
-    expect(await page.getByTestId('status').getAttribute('data-state')).toBe('running');
-    expect(await page.getByTestId('error').count()).toBe(0);
+    expect(await host.page.getByTestId('status').getAttribute('data-state')).toBe('running');
+    expect(await host.page.getByTestId('error').count()).toBe(0);
 
     // Style 1 cleared: black everywhere, refused in the engine's words; the run goes on with its masks, unmarked.
-    await page.getByTestId('mask-layer-style-1').check();
-    await page.getByTestId('mask-clear').click();
-    await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 30_000 }).toContain('Style mask 1 is black everywhere, so it gives no region');
+    await host.page.getByTestId('mask-layer-style-1').check();
+    await host.page.getByTestId('mask-clear').click();
+    await expect.poll(() => host.page.getByTestId('error').textContent(), { timeout: 30_000 }).toContain('Style mask 1 is black everywhere, so it gives no region');
     const framesAtRefusal = await frames();
     await expect.poll(frames, { timeout: 60_000 }).toBeGreaterThan(framesAtRefusal + 1);
     expect(await markedIterations()).toHaveLength(5);
 
-    await page.getByTestId('stop').click();
-    await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), { timeout: 60_000 }).toBe('stopped');
-    expect(problems).toEqual([]);
+    await host.page.getByTestId('stop').click();
+    await expect.poll(() => host.page.getByTestId('status').getAttribute('data-state'), { timeout: 60_000 }).toBe('stopped');
+    expect(host.problems).toEqual([]);
   });
 
   it('keeps the masks painted over a photo: after a reload the same photo brings them back, another photo gets none', { timeout: 120_000 }, async () => {
     const other = path.join(mkdtempSync(path.join(tmpdir(), 'nst-masks-kept-')), 'other.png');
     await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 200, g: 120, b: 40 } } }).png().toFile(other);
-    const fresh = await chromium.context.newPage();
+    const fresh = await host.chromium.context.newPage();
     const seen: string[] = [];
     collectPageProblems(fresh, seen);
     const panel = fresh.getByTestId('mask-panel');
@@ -127,7 +112,7 @@ describe.skipIf(reason !== null)('masks painted during a run (real browser host)
       return fresh.getByTestId('mask-overlay').evaluate((c: HTMLCanvasElement) => c.getContext('2d')!.getImageData(c.width >> 1, c.height >> 1, 1, 1).data[3]!);
     };
 
-    await fresh.goto(server.url);
+    await fresh.goto(host.server.url);
     await example();
     expect(await panel.getAttribute('data-kept')).toBe('none');
     await fresh.getByTestId('mask-layer-style-1').check();

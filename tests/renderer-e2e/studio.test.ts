@@ -6,10 +6,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, hasShared, sharedPath } from '../helpers/shared-data.js';
-import { collectPageProblems, hasChromium, launchChromium, type LaunchedBrowser } from './helpers/browser.js';
-import { serveCommand, startStudioServer, type StudioServer } from './helpers/studio-server.js';
+import { hasChromium } from './helpers/browser.js';
+import { serveCommand } from './helpers/studio-server.js';
+import { useHostPage } from './helpers/host-page.js';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'renderer-e2e');
 const CONTENT = sharedPath('data', 'images', 'content_tubingen_128.png');
@@ -43,96 +44,84 @@ const numberAttr = async (page: Page, testId: string, name: string): Promise<num
   Number(await page.getByTestId(testId).getAttribute(name));
 
 describe.skipIf(reason !== null)('studio in the browser host (npm run serve + chromium)', () => {
-  let server: StudioServer;
-  let chromium: LaunchedBrowser;
-  let page: Page;
-  const problems: string[] = [];
-
-  beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    server = await startStudioServer({ repoRoot: REPO_ROOT, weights: WEIGHTS });
-    chromium = await launchChromium({ width: 1440, height: 900 });
-    page = await chromium.context.newPage();
-    collectPageProblems(page, problems);
+  beforeAll(() => mkdirSync(ARTIFACTS, { recursive: true }));
+  const host = useHostPage({
+    weights: WEIGHTS,
     // A style or script the CSP blocks is a silent failure in the window: collect them all.
-    await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (event) => {
-        console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`);
-      });
-    });
-  }, 300_000);
-
-  afterAll(async () => {
-    await chromium?.close();
-    await server?.close();
+    preparePage: (page) =>
+      page.addInitScript(() => {
+        document.addEventListener('securitypolicyviolation', (event) => {
+          console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`);
+        });
+      }),
   });
 
   it('paints, steers, stops and exports', { timeout: 420_000 }, async () => {
-    const shot = (name: string): Promise<Buffer> => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+    const shot = (name: string): Promise<Buffer> => host.page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 
-    await page.goto(server.url);
-    await expect.poll(() => page.getByTestId('start').isVisible()).toBe(true);
+    await host.page.goto(host.server.url);
+    await expect.poll(() => host.page.getByTestId('start').isVisible()).toBe(true);
     await shot('01-empty');
 
     // Drop the inputs through the file-open buttons: the page reads them with the File API and sends bytes.
-    await page.getByTestId('content-input').setInputFiles(CONTENT);
-    await page.getByTestId('style-input').setInputFiles(STYLE);
-    await expect.poll(() => page.getByText('content_tubingen_128.png').isVisible()).toBe(true);
-    await expect.poll(() => page.getByText('128 × 128 px').count()).toBe(2);
+    await host.page.getByTestId('content-input').setInputFiles(CONTENT);
+    await host.page.getByTestId('style-input').setInputFiles(STYLE);
+    await expect.poll(() => host.page.getByText('content_tubingen_128.png').isVisible()).toBe(true);
+    await expect.poll(() => host.page.getByText('128 × 128 px').count()).toBe(2);
 
     // A preset, then a layer of our own on top of it (the picker then reads "custom").
-    const preset = page.getByTestId('preset-select');
+    const preset = host.page.getByTestId('preset-select');
     await preset.selectOption('pair-block1_conv1+block4_conv1');
-    await expect.poll(() => page.getByTestId('layer-block1_conv1-style').isChecked()).toBe(true);
-    await expect.poll(() => page.getByTestId('layer-block2_conv1-style').isChecked()).toBe(false);
-    await page.getByTestId('layer-block4_conv2-content').check();
+    await expect.poll(() => host.page.getByTestId('layer-block1_conv1-style').isChecked()).toBe(true);
+    await expect.poll(() => host.page.getByTestId('layer-block2_conv1-style').isChecked()).toBe(false);
+    await host.page.getByTestId('layer-block4_conv2-content').check();
     await expect.poll(() => preset.inputValue()).toBe('custom');
 
     // Small and long enough to watch: it is stopped well before the end.
-    await page.getByTestId('param-size').fill('128');
-    await page.getByTestId('param-iterations').fill('400');
-    await page.getByTestId('param-iterations').press('Tab');
+    await host.page.getByTestId('param-size').fill('128');
+    await host.page.getByTestId('param-iterations').fill('400');
+    await host.page.getByTestId('param-iterations').press('Tab');
     await shot('02-ready');
 
-    await page.getByTestId('start').click();
-    const status = page.getByTestId('status');
+    await host.page.getByTestId('start').click();
+    const status = host.page.getByTestId('status');
     await expect.poll(() => status.getAttribute('data-state'), { timeout: 120_000 }).toBe('running');
-    await expect.poll(() => numberAttr(page, 'preview', 'data-frames'), { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
-    const preview = page.getByTestId('preview');
-    const framesBefore = await numberAttr(page, 'preview', 'data-frames');
+    await expect.poll(() => numberAttr(host.page, 'preview', 'data-frames'), { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
+    const preview = host.page.getByTestId('preview');
+    const framesBefore = await numberAttr(host.page, 'preview', 'data-frames');
     const first = await preview.screenshot({ path: path.join(ARTIFACTS, '03-preview-early.png') });
 
-    await page.waitForTimeout(4000);
-    await expect.poll(() => numberAttr(page, 'preview', 'data-frames'), { timeout: 60_000 }).toBeGreaterThan(framesBefore + 1);
+    await host.page.waitForTimeout(4000);
+    await expect.poll(() => numberAttr(host.page, 'preview', 'data-frames'), { timeout: 60_000 }).toBeGreaterThan(framesBefore + 1);
     const second = await preview.screenshot({ path: path.join(ARTIFACTS, '04-preview-later.png') });
     const difference = await meanDifference(first, second);
     expect(difference, 'the preview pixels should change while the run paints').toBeGreaterThan(0.5);
     await shot('05-running');
 
     // Steer: a much heavier block1_conv1 weight must show in the chart's total within a few iterations.
-    const chart = page.getByTestId('loss-chart');
-    await expect.poll(() => numberAttr(page, 'loss-chart', 'data-points'), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
+    const chart = host.page.getByTestId('loss-chart');
+    await expect.poll(() => numberAttr(host.page, 'loss-chart', 'data-points'), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
     const totalBefore = Number(await chart.getAttribute('data-last-total'));
-    const iterationBefore = await numberAttr(page, 'loss-chart', 'data-last-iteration');
+    const iterationBefore = await numberAttr(host.page, 'loss-chart', 'data-last-iteration');
     expect(totalBefore).toBeGreaterThan(0);
-    await page.getByTestId('layer-block1_conv1-weight').fill('1000');
+    await host.page.getByTestId('layer-block1_conv1-weight').fill('1000');
     // Left alone, the total only falls; weighting a live style layer by 1000 lifts it far above where it was. The
     // job applies the weight at its next iteration; the events already on their way arrive first.
     await expect
       .poll(async () => Number(await chart.getAttribute('data-last-total')), { timeout: 120_000, message: `total was ${totalBefore}` })
       .toBeGreaterThan(totalBefore * 1.5);
-    const reactedAt = await numberAttr(page, 'loss-chart', 'data-last-iteration');
+    const reactedAt = await numberAttr(host.page, 'loss-chart', 'data-last-iteration');
     expect(reactedAt - iterationBefore, 'iterations between the change and the chart showing it').toBeLessThanOrEqual(8);
     await shot('06-steered');
 
-    await page.getByTestId('stop').click();
+    await host.page.getByTestId('stop').click();
     await expect.poll(() => status.getAttribute('data-state'), { timeout: 60_000 }).toMatch(/^(stopped|done)$/);
-    await expect.poll(() => page.getByTestId('history-entry').count()).toBe(1);
+    await expect.poll(() => host.page.getByTestId('history-entry').count()).toBe(1);
     await shot('07-stopped');
 
     // Export: the browser host answers with bytes, which the page hands to the browser as a download.
-    await page.getByTestId('export-png').check();
-    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId('export').click()]);
+    await host.page.getByTestId('export-png').check();
+    const [download] = await Promise.all([host.page.waitForEvent('download', { timeout: 60_000 }), host.page.getByTestId('export').click()]);
     const file = path.join(ARTIFACTS, 'export.png');
     await download.saveAs(file);
     const meta = await sharp(readFileSync(file)).metadata();
@@ -140,14 +129,14 @@ describe.skipIf(reason !== null)('studio in the browser host (npm run serve + ch
     expect([meta.width, meta.height]).toEqual([128, 128]);
     await shot('08-exported');
 
-    expect(await page.getByTestId('error').count(), await page.getByTestId('error').allTextContents().then((t) => t.join(' | '))).toBe(0);
-    expect(problems).toEqual([]);
+    expect(await host.page.getByTestId('error').count(), await host.page.getByTestId('error').allTextContents().then((t) => t.join(' | '))).toBe(0);
+    expect(host.problems).toEqual([]);
   });
 
   it('"Try an example" in the empty preview loads the built-in photo and painting into the inputs', { timeout: 120_000 }, async () => {
-    const examplePage = await chromium.context.newPage();
-    examplePage.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    await examplePage.goto(server.url);
+    const examplePage = await host.chromium.context.newPage();
+    examplePage.on('pageerror', (error) => host.problems.push(`host.page error: ${error.message}`));
+    await examplePage.goto(host.server.url);
     await examplePage.getByTestId('try-example').click();
     // In the inputs' slots (the mask editor's legend names the painting too).
     await expect.poll(() => examplePage.getByRole('region', { name: 'Content' }).getByText('golden-gate.jpg').isVisible()).toBe(true);
@@ -156,16 +145,16 @@ describe.skipIf(reason !== null)('studio in the browser host (npm run serve + ch
     await expect.poll(() => examplePage.getByTestId('try-example').count()).toBe(0);
     await examplePage.screenshot({ path: path.join(ARTIFACTS, '10-example-loaded.png') });
     expect(await examplePage.getByTestId('error').count()).toBe(0);
-    expect(problems).toEqual([]);
+    expect(host.problems).toEqual([]);
     await examplePage.close();
   });
 
   it('runs a batch queue: a bad photo refused as it is added, per-item and overall progress, thumbnails, results saved', { timeout: 300_000 }, async () => {
-    const batchPage = await chromium.context.newPage();
-    batchPage.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    const batchPage = await host.chromium.context.newPage();
+    batchPage.on('pageerror', (error) => host.problems.push(`host.page error: ${error.message}`));
     const corrupt = path.join(ARTIFACTS, 'batch-corrupt.png');
     writeFileSync(corrupt, 'this is not a PNG');
-    await batchPage.goto(server.url);
+    await batchPage.goto(host.server.url);
     await batchPage.getByTestId('style-input').setInputFiles(STYLE);
     await batchPage.getByTestId('param-size').fill('64');
     await batchPage.getByTestId('param-iterations').fill('3');
@@ -191,7 +180,7 @@ describe.skipIf(reason !== null)('studio in the browser host (npm run serve + ch
     const meta = await sharp(readFileSync(file)).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 64, 64]);
     expect(download.suggestedFilename()).toBe('content_tubingen_128-styled.png');
-    expect(problems).toEqual([]);
+    expect(host.problems).toEqual([]);
     await batchPage.close();
   });
 });
