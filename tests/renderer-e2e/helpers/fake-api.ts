@@ -403,6 +403,8 @@ export function installFakeApi(options: FakeApiOptions): void {
       batchListeners.add(listener);
       return () => batchListeners.delete(listener);
     },
+    // The Video tab is played against the real host (video-tab.test.ts); here there is no job.
+    getVideoJobStatus: () => ok({ state: 'empty' as const, clipName: null, frames: 0, framesDone: 0, fps: 0, width: 0, height: 0, hasAudio: false, current: null, encoded: null, output: null, error: null }),
     // The real host's interrupted runs are covered by tests/main/run-checkpoint.test.ts.
     listInterruptedRuns: () => ok([...interrupted]),
     resumeInterruptedRun(ref) {
