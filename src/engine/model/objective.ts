@@ -106,6 +106,9 @@ export class StyleObjective {
   /** With a temporal term: the bound feeds' buffers, and the weight as given (fed times the `normalize` factor). */
   private readonly temporalBuffers: { target: Float32Array; mask: Float32Array } | null;
   private temporalWeight = 0;
+  /** What setContent computes new content targets with: the spec's, and the forward graph's session once it has one. */
+  private featureSpec: FeatureSpec | null = null;
+  private contentSession: RuntimeSession | null = null;
 
   private constructor(
     private readonly session: RuntimeSession,
@@ -166,6 +169,7 @@ export class StyleObjective {
       const objective = new StyleObjective(session, graph, new Float32Array(3 * spec.width * spec.height), spec, spec.width, spec.height, convAlgorithm);
       objective.maskTarget = maskTarget;
       objective.maskKind = maskKind;
+      objective.featureSpec = { weights: spec.weights, pool: spec.pool, execution: spec.execution, styleImages: spec.styleImages, ...(spec.winogradMinTiles !== undefined ? { winogradMinTiles: spec.winogradMinTiles } : {}) };
       objective.feedMasks(masks);
       if (spec.temporal) objective.feedTemporal(spec.temporal);
       if (guided) {
@@ -186,11 +190,7 @@ export class StyleObjective {
         }
       }
       if (spec.contentImage && graph.contentLayers.length > 0) {
-        const features = await computeFeatures(spec, spec.contentImage, [], graph.contentLayers.map((l) => l.layer), session);
-        for (const shape of graph.contentLayers) {
-          objective.feeds[io.contentTarget(shape.layer)] = session.tensor(features.features.get(shape.layer)!, [1, shape.channels, shape.height, shape.width]);
-          objective.normalizers.set(io.contentWeight(shape.layer), contentBalance(meanSquare(features.features.get(shape.layer)!)));
-        }
+        objective.feedContent((await computeFeatures(spec, spec.contentImage, [], graph.contentLayers.map((l) => l.layer), session)).features);
       }
       const reference = spec.contentImage ?? spec.styleImages[0];
       if (reference) objective.normalizers.set(io.tvWeight, tvBalance(reference, spec.styleImages));
@@ -248,6 +248,25 @@ export class StyleObjective {
     this.feedTemporal(term);
   }
 
+  /**
+   * A new content image (a video's next frame) for the next evaluation: its features become the content targets and,
+   * under `normalize`, it sets the content and TV balance, as at creation (graph inputs: no rebuild). The forward
+   * graph that computes them is built at the first call and kept until dispose. RangeError for another size.
+   */
+  async setContent(image: PlanarImage): Promise<void> {
+    if (image.width !== this.width || image.height !== this.height || image.data.length !== 3 * this.width * this.height) {
+      throw new RangeError(`The content image must be ${this.width}x${this.height} (3·${this.height}·${this.width} values), got ${image.width}x${image.height} (${image.data.length} values).`);
+    }
+    const spec = this.featureSpec!;
+    if (this.graph.contentLayers.length > 0) {
+      const layers = this.graph.contentLayers.map((l) => l.layer);
+      this.contentSession ??= await featureSession(spec, image, [], layers, this.session);
+      this.feedContent((await runFeatures(this.contentSession, image, [], layers)).features);
+    }
+    this.normalizers.set(io.tvWeight, tvBalance(image, spec.styleImages));
+    this.applyWeights(this.weights);
+  }
+
   /** Loss and d(total)/d(pixel) at `image` (planar RGB, 0–255); the gradient is written into `gradOut`. */
   async evaluate(image: Float32Array, gradOut: Float32Array): Promise<LossBreakdown> {
     if (image.length !== this.imageBuffer.length || gradOut.length !== this.imageBuffer.length) {
@@ -276,7 +295,17 @@ export class StyleObjective {
   }
 
   async dispose(): Promise<void> {
+    await this.contentSession?.dispose();
     await this.session.dispose();
+  }
+
+  /** The content targets P_l and, for `normalize`, their balance (applied by the next applyWeights). */
+  private feedContent(features: ReadonlyMap<string, Float32Array>): void {
+    for (const shape of this.graph.contentLayers) {
+      const target = features.get(shape.layer)!;
+      this.feeds[io.contentTarget(shape.layer)] = this.session.tensor(target, [1, shape.channels, shape.height, shape.width]);
+      this.normalizers.set(io.contentWeight(shape.layer), contentBalance(meanSquare(target)));
+    }
   }
 
   /** Feeds the masks the graph takes (none for a term without layers). */
@@ -379,17 +408,36 @@ interface Features {
   features: Map<string, Float32Array>;
 }
 
+/** What the forward-only graphs are built with: the objective's spec, or the part of it an objective keeps. */
+type FeatureSpec = Pick<ObjectiveSpec, 'weights' | 'pool' | 'execution' | 'winogradMinTiles' | 'styleImages'>;
+
 /** Runs the forward-only graph at the image's own size. */
 async function computeFeatures(
-  spec: ObjectiveSpec,
+  spec: FeatureSpec,
   image: PlanarImage,
   styleLayers: readonly string[],
   contentLayers: readonly string[],
   like: RuntimeSession,
 ): Promise<Features> {
+  const session = await featureSession(spec, image, styleLayers, contentLayers, like);
+  try {
+    return await runFeatures(session, image, styleLayers, contentLayers);
+  } finally {
+    await session.dispose();
+  }
+}
+
+/** A session of the forward-only graph for images of `size`'s size, giving these layers' Grams and features. */
+async function featureSession(
+  spec: FeatureSpec,
+  size: { readonly width: number; readonly height: number },
+  styleLayers: readonly string[],
+  contentLayers: readonly string[],
+  like: RuntimeSession,
+): Promise<RuntimeSession> {
   const graph = buildFeatureGraph({
-    height: image.height,
-    width: image.width,
+    height: size.height,
+    width: size.width,
     styleLayers,
     contentLayers,
     pool: spec.pool,
@@ -400,17 +448,16 @@ async function computeFeatures(
     ...(spec.winogradMinTiles !== undefined ? { winogradMinTiles: spec.winogradMinTiles } : {}),
   });
   // On the loss graph's provider (the CPU if that cannot start a second session).
-  const session = await spec.execution.runtime.create(graph.bytes, planOn(spec.execution.session, like.device));
-  try {
-    const out = await session.run({ [io.image]: session.tensor(image.data, [1, 3, image.height, image.width]) });
-    const grams = new Map<string, Float32Array>();
-    const features = new Map<string, Float32Array>();
-    for (const layer of styleLayers) grams.set(layer, Float32Array.from(out[io.gram(layer)]!.data as Float32Array));
-    for (const layer of contentLayers) features.set(layer, Float32Array.from(out[io.features(layer)]!.data as Float32Array));
-    return { grams, features };
-  } finally {
-    await session.dispose();
-  }
+  return spec.execution.runtime.create(graph.bytes, planOn(spec.execution.session, like.device));
+}
+
+async function runFeatures(session: RuntimeSession, image: PlanarImage, styleLayers: readonly string[], contentLayers: readonly string[]): Promise<Features> {
+  const out = await session.run({ [io.image]: session.tensor(image.data, [1, 3, image.height, image.width]) });
+  const grams = new Map<string, Float32Array>();
+  const features = new Map<string, Float32Array>();
+  for (const layer of styleLayers) grams.set(layer, Float32Array.from(out[io.gram(layer)]!.data as Float32Array));
+  for (const layer of contentLayers) features.set(layer, Float32Array.from(out[io.features(layer)]!.data as Float32Array));
+  return { grams, features };
 }
 
 /** Given Grams, one C × C matrix for each style layer (RangeError naming the layer otherwise). */

@@ -314,34 +314,38 @@ function unitRmsScale(gradient: Float32Array): number {
   return rms > 0 && Number.isFinite(rms) ? 1 / rms : 1;
 }
 
+/** How a run is steered and what it reports to (runStyleTransfer, runOnObjective). */
+export interface RunOptions {
+  readonly controller?: RunController;
+  readonly onEvent?: (event: RenderEvent) => void;
+  readonly checkpoint?: CheckpointSink;
+  readonly count?: IterationCount;
+  /**
+   * What a mask edit becomes for this run (a tile's crop of it), or null when it is taken but changes nothing here
+   * (it reaches a later stage); throws NstError or RangeError to refuse it. Absent: the edit itself.
+   */
+  readonly adaptMasks?: (edit: LossMasks) => LossMasks | null;
+}
+
 /** Runs the optimisation. Events are delivered synchronously from the loop; keep handlers cheap. */
-export async function runStyleTransfer(
-  inputs: RunInputs,
-  settings: RunSettings,
-  options: {
-    controller?: RunController;
-    onEvent?: (event: RenderEvent) => void;
-    checkpoint?: CheckpointSink;
-    count?: IterationCount;
-    /**
-     * What a mask edit becomes for this run (a tile's crop of it), or null when it is taken but changes nothing here
-     * (it reaches a later stage); throws NstError or RangeError to refuse it. Absent: the edit itself.
-     */
-    adaptMasks?: (edit: LossMasks) => LossMasks | null;
-  } = {},
-): Promise<RunResult> {
+export async function runStyleTransfer(inputs: RunInputs, settings: RunSettings, options: RunOptions = {}): Promise<RunResult> {
   validateRunSettings(settings);
-  const resume = inputs.resume;
-  if (resume) checkResumeState(resume, settings);
+  if (inputs.resume) checkResumeState(inputs.resume, settings);
   // Before the graph is built: a checkpoint of other weights is refused at once.
   options.checkpoint?.useWeights?.(inputs.weights);
-  const controller = options.controller ?? new RunController();
-  const emit = options.onEvent ?? (() => {});
-  const before = options.count?.before ?? 0;
-  const total = options.count?.total ?? settings.iterations;
-  const { width, height } = inputs.content;
   const setupStart = performance.now();
-  const objective = await StyleObjective.create({
+  const objective = await createRunObjective(inputs, settings);
+  try {
+    return await iterate(objective, inputs, settings, options, setupStart);
+  } finally {
+    await objective.dispose();
+  }
+}
+
+/** The objective runStyleTransfer builds for `inputs` (targets, masks, temporal term), on the execution resolved for their size. */
+export function createRunObjective(inputs: RunInputs, settings: RunSettings): Promise<StyleObjective> {
+  const { width, height } = inputs.content;
+  return StyleObjective.create({
     ...settings,
     weights: inputs.weights,
     width,
@@ -354,179 +358,205 @@ export async function runStyleTransfer(
     ...(inputs.temporal ? { temporal: inputs.temporal } : {}),
     execution: resolveExecution(settings, objectiveShape(inputs.content, settings, inputs.styleTargets || inputs.guidedTargets ? [] : inputs.styles)),
   });
-  try {
-    emit({ type: 'started', iteration: before + (resume?.iteration ?? 0), width, height, device: objective.device, fallbackReason: objective.fallbackReason, setupMs: performance.now() - setupStart });
-    const image = resume
-      ? Float32Array.from(resume.image)
-      : inputs.startImage
-        ? Float32Array.from(inputs.startImage)
-        : initialImage(settings.init, inputs.content, inputs.styles, settings.seed);
-    if (image.length !== 3 * width * height) {
-      throw new NstError('BAD_ARGUMENT', `The start image holds ${image.length} values; a ${width}x${height} image needs ${3 * width * height}.`);
-    }
-    const common = { learningRate: settings.learningRate, bounds: { min: 0, max: 255 } };
-    const optimizer =
-      settings.optimizer === 'lbfgs'
-        ? createOptimizer('lbfgs', image.length, { ...common, initialMaxChange: LBFGS_FIRST_STEP_LEVELS })
-        : createOptimizer(settings.optimizer, image.length, common);
-    if (resume) {
-      if (resume.weights) objective.setWeights(resume.weights);
-      optimizer.setState(resume.optimizer);
-    }
-    const reportEvery = Math.max(1, settings.reportEvery ?? 1);
-    const imageEvery = settings.imageEvery ?? 0;
+}
 
-    // Breakdowns of this step's objective calls, so the event reports the one at the step's start point
-    // (for L-BFGS that is often the previous step's last line-search call).
-    const breakdowns: LossBreakdown[] = [];
-    let carried: LossBreakdown | null = resume?.carried ?? null;
-    // The optimizers see the objective scaled so that the first gradient has an RMS of 1 per pixel. Balanced
-    // losses are O(1) but spread over 10⁵–10⁶ pixels, so raw gradients are ~1e-8: below L-BFGS's gradient
-    // tolerance and far from its unit first step. One fixed factor keeps the problem the same problem.
-    let scale = resume?.objectiveScale ?? 0;
-    const evaluate = async (x: Float32Array, gradOut: Float32Array): Promise<number> => {
-      const loss = await objective.evaluate(x, gradOut);
-      breakdowns.push(loss);
-      if (scale === 0) scale = unitRmsScale(gradOut);
-      if (scale !== 1) for (let i = 0; i < gradOut.length; i++) gradOut[i]! *= scale;
-      return loss.total * scale;
-    };
+/** What a run on an objective the caller owns still reads: the start (or a checkpoint) and the weights' identity. */
+export type ObjectiveRunInputs = Pick<RunInputs, 'weights' | 'content' | 'styles' | 'startImage' | 'resume'>;
 
-    let initialLoss: LossBreakdown | null = resume?.initialLoss ?? null;
-    let weightsChanged = resume?.weights != null;
-    let done = resume?.iteration ?? 0;
-    // The adaptive stop: its window (a resumed run's as it was) and the image before each step, in one buffer.
-    const rule = settings.converge ?? null;
-    const window = rule ? (resume?.convergence ? ConvergenceWindow.restore(rule, resume.convergence) : new ConvergenceWindow(rule)) : null;
-    let passed = resume?.convergence?.passed ?? false;
-    const previous = window && !passed ? Float32Array.from(image) : null;
-    let stop: StopReason | null = null;
-    // Converged, and paused there by the front end: a stop before the next iteration leaves it converged.
-    let held: ConvergedStop | null = null;
-    const stateBytes = 4 * (image.length + Object.values(optimizer.getState().buffers).reduce((n, b) => n + b.length, 0));
-    const copies = stateBytes <= (options.checkpoint?.copyLimitBytes ?? Infinity);
-    const snapshot = (): RunSnapshot => {
-      const state = optimizer.getState();
-      const buffers: Record<string, Float32Array> = {};
-      for (const [key, buffer] of Object.entries(state.buffers)) buffers[key] = copies ? Float32Array.from(buffer) : buffer;
-      return {
-        iteration: done,
-        image: copies ? Float32Array.from(image) : image,
-        optimizer: { ...state, buffers, scalars: { ...state.scalars } },
-        objectiveScale: scale,
-        carried,
-        initialLoss,
-        weights: weightsChanged ? objective.currentWeights : null,
-        convergence: window ? window.state(passed) : null,
-      };
+/**
+ * runStyleTransfer's iterations on an objective the caller keeps across runs (a video job's, one per job: building
+ * it costs more than a frame's iterations). It comes from createRunObjective for a content image of this size, with
+ * this run's content, temporal term and weights fed (setContent, setTemporal, setWeights); it is not disposed here.
+ * The 'started' event's setupMs is next to nothing: the setup was the caller's.
+ */
+export async function runOnObjective(objective: StyleObjective, inputs: ObjectiveRunInputs, settings: RunSettings, options: RunOptions = {}): Promise<RunResult> {
+  validateRunSettings(settings);
+  if (inputs.resume) checkResumeState(inputs.resume, settings);
+  options.checkpoint?.useWeights?.(inputs.weights);
+  const { width, height } = inputs.content;
+  if (width !== objective.width || height !== objective.height) {
+    throw new RangeError(`The content image is ${width}x${height}; the objective was built for ${objective.width}x${objective.height}.`);
+  }
+  return iterate(objective, inputs, settings, options, performance.now());
+}
+
+/** The optimisation loop on a built objective (the caller disposes it). */
+async function iterate(objective: StyleObjective, inputs: ObjectiveRunInputs, settings: RunSettings, options: RunOptions, setupStart: number): Promise<RunResult> {
+  const resume = inputs.resume;
+  const controller = options.controller ?? new RunController();
+  const emit = options.onEvent ?? (() => {});
+  const before = options.count?.before ?? 0;
+  const total = options.count?.total ?? settings.iterations;
+  const { width, height } = inputs.content;
+  emit({ type: 'started', iteration: before + (resume?.iteration ?? 0), width, height, device: objective.device, fallbackReason: objective.fallbackReason, setupMs: performance.now() - setupStart });
+  const image = resume
+    ? Float32Array.from(resume.image)
+    : inputs.startImage
+      ? Float32Array.from(inputs.startImage)
+      : initialImage(settings.init, inputs.content, inputs.styles, settings.seed);
+  if (image.length !== 3 * width * height) {
+    throw new NstError('BAD_ARGUMENT', `The start image holds ${image.length} values; a ${width}x${height} image needs ${3 * width * height}.`);
+  }
+  const common = { learningRate: settings.learningRate, bounds: { min: 0, max: 255 } };
+  const optimizer =
+    settings.optimizer === 'lbfgs'
+      ? createOptimizer('lbfgs', image.length, { ...common, initialMaxChange: LBFGS_FIRST_STEP_LEVELS })
+      : createOptimizer(settings.optimizer, image.length, common);
+  if (resume) {
+    if (resume.weights) objective.setWeights(resume.weights);
+    optimizer.setState(resume.optimizer);
+  }
+  const reportEvery = Math.max(1, settings.reportEvery ?? 1);
+  const imageEvery = settings.imageEvery ?? 0;
+
+  // Breakdowns of this step's objective calls, so the event reports the one at the step's start point
+  // (for L-BFGS that is often the previous step's last line-search call).
+  const breakdowns: LossBreakdown[] = [];
+  let carried: LossBreakdown | null = resume?.carried ?? null;
+  // The optimizers see the objective scaled so that the first gradient has an RMS of 1 per pixel. Balanced
+  // losses are O(1) but spread over 10⁵–10⁶ pixels, so raw gradients are ~1e-8: below L-BFGS's gradient
+  // tolerance and far from its unit first step. One fixed factor keeps the problem the same problem.
+  let scale = resume?.objectiveScale ?? 0;
+  const evaluate = async (x: Float32Array, gradOut: Float32Array): Promise<number> => {
+    const loss = await objective.evaluate(x, gradOut);
+    breakdowns.push(loss);
+    if (scale === 0) scale = unitRmsScale(gradOut);
+    if (scale !== 1) for (let i = 0; i < gradOut.length; i++) gradOut[i]! *= scale;
+    return loss.total * scale;
+  };
+
+  let initialLoss: LossBreakdown | null = resume?.initialLoss ?? null;
+  let weightsChanged = resume?.weights != null;
+  let done = resume?.iteration ?? 0;
+  // The adaptive stop: its window (a resumed run's as it was) and the image before each step, in one buffer.
+  const rule = settings.converge ?? null;
+  const window = rule ? (resume?.convergence ? ConvergenceWindow.restore(rule, resume.convergence) : new ConvergenceWindow(rule)) : null;
+  let passed = resume?.convergence?.passed ?? false;
+  const previous = window && !passed ? Float32Array.from(image) : null;
+  let stop: StopReason | null = null;
+  // Converged, and paused there by the front end: a stop before the next iteration leaves it converged.
+  let held: ConvergedStop | null = null;
+  const stateBytes = 4 * (image.length + Object.values(optimizer.getState().buffers).reduce((n, b) => n + b.length, 0));
+  const copies = stateBytes <= (options.checkpoint?.copyLimitBytes ?? Infinity);
+  const snapshot = (): RunSnapshot => {
+    const state = optimizer.getState();
+    const buffers: Record<string, Float32Array> = {};
+    for (const [key, buffer] of Object.entries(state.buffers)) buffers[key] = copies ? Float32Array.from(buffer) : buffer;
+    return {
+      iteration: done,
+      image: copies ? Float32Array.from(image) : image,
+      optimizer: { ...state, buffers, scalars: { ...state.scalars } },
+      objectiveScale: scale,
+      carried,
+      initialLoss,
+      weights: weightsChanged ? objective.currentWeights : null,
+      convergence: window ? window.state(passed) : null,
     };
-    // A copied snapshot is written in the background; live buffers must not change until their write is done.
-    const checkpoint = async (state: RunSnapshot, how?: { final?: boolean; force?: boolean }): Promise<void> => {
-      const write = options.checkpoint!.save(state, how);
-      if (!copies) await write;
-    };
-    // A mask edit is checked in full before it reaches the graph (setMasks feeds nothing when it throws): masks the
-    // run cannot use are refused in the 'masks' event rather than failing a run that has been going for minutes.
-    const takeMaskEdit = (edit: LossMasks, iteration: number): boolean => {
-      let masks: LossMasks | null;
-      try {
-        masks = options.adaptMasks ? options.adaptMasks(edit) : edit;
-        if (masks) objective.setMasks(masks);
-      } catch (error) {
-        if (!isNstError(error) && !(error instanceof RangeError)) throw error;
-        emit({ type: 'masks', iteration, masks: edit, refused: error.message });
-        return false;
-      }
-      emit({ type: 'masks', iteration, masks: edit, refused: null });
-      return masks !== null;
-    };
-    for (let i = done; i < settings.iterations; i++) {
+  };
+  // A copied snapshot is written in the background; live buffers must not change until their write is done.
+  const checkpoint = async (state: RunSnapshot, how?: { final?: boolean; force?: boolean }): Promise<void> => {
+    const write = options.checkpoint!.save(state, how);
+    if (!copies) await write;
+  };
+  // A mask edit is checked in full before it reaches the graph (setMasks feeds nothing when it throws): masks the
+  // run cannot use are refused in the 'masks' event rather than failing a run that has been going for minutes.
+  const takeMaskEdit = (edit: LossMasks, iteration: number): boolean => {
+    let masks: LossMasks | null;
+    try {
+      masks = options.adaptMasks ? options.adaptMasks(edit) : edit;
+      if (masks) objective.setMasks(masks);
+    } catch (error) {
+      if (!isNstError(error) && !(error instanceof RangeError)) throw error;
+      emit({ type: 'masks', iteration, masks: edit, refused: error.message });
+      return false;
+    }
+    emit({ type: 'masks', iteration, masks: edit, refused: null });
+    return masks !== null;
+  };
+  for (let i = done; i < settings.iterations; i++) {
+    if (controller.signal.aborted) break;
+    if (controller.paused) {
+      // A pause may last until the app is closed: the state at the pause is worth keeping.
+      if (options.checkpoint && scale !== 0) await checkpoint(snapshot(), { force: true });
+      emit({ type: 'paused', iteration: before + i });
+      await controller.waitWhilePaused();
       if (controller.signal.aborted) break;
-      if (controller.paused) {
-        // A pause may last until the app is closed: the state at the pause is worth keeping.
-        if (options.checkpoint && scale !== 0) await checkpoint(snapshot(), { force: true });
-        emit({ type: 'paused', iteration: before + i });
-        await controller.waitWhilePaused();
-        if (controller.signal.aborted) break;
-        emit({ type: 'resumed', iteration: before + i });
-      }
-      const weights = controller.takeWeights();
-      if (weights) {
-        objective.setWeights(weights);
-        weightsChanged = true;
-      }
-      const edit = controller.takeMasks();
-      const masks = edit !== null && takeMaskEdit(edit, before + i);
-      if (weights || masks) {
-        // Losses before and after measure different objectives.
-        window?.reset();
-        // Cached gradients and curvature pairs belong to the old objective.
-        optimizer.objectiveChanged();
-        carried = null;
-      }
-      const t0 = performance.now();
-      breakdowns.length = 0;
-      const step = await optimizer.step(image, evaluate);
-      const loss = step.startEvaluation > 0 ? breakdowns[step.startEvaluation - 1]! : carried;
-      carried = step.endEvaluation > 0 ? breakdowns[step.endEvaluation - 1]! : null;
-      if (!loss) throw new NstError('RUNTIME_FAILURE', `The optimizer reported no loss for iteration ${i + 1}.`);
-      if (!Number.isFinite(loss.total)) throw nonFiniteLoss(loss, i + 1, initialLoss === null);
-      initialLoss ??= loss;
-      done = i + 1;
-      const verdict = window && previous && !passed && done < settings.iterations ? window.push(loss.total, meanAbsoluteChange(image, previous)) : null;
-      const last = done === settings.iterations || step.converged || verdict !== null;
-      if (done === 1 || done % reportEvery === 0 || last) {
-        const attach = imageEvery > 0 && (done === 1 || done % imageEvery === 0 || last);
-        emit({
-          type: 'progress',
-          iteration: before + done,
-          iterations: total,
-          stageIteration: done,
-          stageIterations: settings.iterations,
-          loss,
-          ms: performance.now() - t0,
-          ...(attach ? { image: { width, height, data: Float32Array.from(image) } } : {}),
-        });
-      }
-      if (step.converged) {
-        stop = { kind: 'optimizer', iteration: before + done };
+      emit({ type: 'resumed', iteration: before + i });
+    }
+    const weights = controller.takeWeights();
+    if (weights) {
+      objective.setWeights(weights);
+      weightsChanged = true;
+    }
+    const edit = controller.takeMasks();
+    const masks = edit !== null && takeMaskEdit(edit, before + i);
+    if (weights || masks) {
+      // Losses before and after measure different objectives.
+      window?.reset();
+      // Cached gradients and curvature pairs belong to the old objective.
+      optimizer.objectiveChanged();
+      carried = null;
+    }
+    const t0 = performance.now();
+    breakdowns.length = 0;
+    const step = await optimizer.step(image, evaluate);
+    const loss = step.startEvaluation > 0 ? breakdowns[step.startEvaluation - 1]! : carried;
+    carried = step.endEvaluation > 0 ? breakdowns[step.endEvaluation - 1]! : null;
+    if (!loss) throw new NstError('RUNTIME_FAILURE', `The optimizer reported no loss for iteration ${i + 1}.`);
+    if (!Number.isFinite(loss.total)) throw nonFiniteLoss(loss, i + 1, initialLoss === null);
+    initialLoss ??= loss;
+    done = i + 1;
+    const verdict = window && previous && !passed && done < settings.iterations ? window.push(loss.total, meanAbsoluteChange(image, previous)) : null;
+    const last = done === settings.iterations || step.converged || verdict !== null;
+    if (done === 1 || done % reportEvery === 0 || last) {
+      const attach = imageEvery > 0 && (done === 1 || done % imageEvery === 0 || last);
+      emit({
+        type: 'progress',
+        iteration: before + done,
+        iterations: total,
+        stageIteration: done,
+        stageIterations: settings.iterations,
+        loss,
+        ms: performance.now() - t0,
+        ...(attach ? { image: { width, height, data: Float32Array.from(image) } } : {}),
+      });
+    }
+    if (step.converged) {
+      stop = { kind: 'optimizer', iteration: before + done };
+      break;
+    }
+    if (verdict) {
+      const converged: ConvergedStop = { kind: 'converged', iteration: before + done, window: rule!.window, ...verdict };
+      emit({ type: 'converged', iteration: before + done, stop: converged });
+      if (!controller.takeHold() || controller.signal.aborted) {
+        stop = converged;
         break;
       }
-      if (verdict) {
-        const converged: ConvergedStop = { kind: 'converged', iteration: before + done, window: rule!.window, ...verdict };
-        emit({ type: 'converged', iteration: before + done, stop: converged });
-        if (!controller.takeHold() || controller.signal.aborted) {
-          stop = converged;
-          break;
-        }
-        passed = true;
-        held = converged;
-      }
-      if (options.checkpoint?.due() && done < settings.iterations) await checkpoint(snapshot());
+      passed = true;
+      held = converged;
     }
-    if (!stop) {
-      // A stop that comes after the last iteration finds the run finished: that is its cap, not a stop.
-      if (!controller.signal.aborted || done === settings.iterations) stop = { kind: 'cap', iteration: before + done, cap: settings.iterations };
-      else stop = held?.iteration === before + done ? held : { kind: 'stopped', iteration: before + done };
-    }
-    const scratch = new Float32Array(image.length);
-    const finalLoss = await objective.evaluate(image, scratch);
-    // Stopped before its first step, the run has no objective scale yet: the one that step would have taken (from the
-    // gradient at the start image, just computed), so its checkpoint continues exactly as the run would have gone on.
-    if (scale === 0) scale = unitRmsScale(scratch);
-    // A stopped run leaves its state behind, even before its first step, so it can be continued later (the caller
-    // decides whether to keep it).
-    if (stop.kind === 'stopped' && options.checkpoint && done < settings.iterations) await checkpoint(snapshot(), { final: true });
-    return {
-      image: { width, height, data: image },
-      iterations: done,
-      initialLoss: initialLoss ?? finalLoss,
-      finalLoss,
-      stopped: stop.kind === 'stopped',
-      stop,
-      device: objective.device,
-    };
-  } finally {
-    await objective.dispose();
+    if (options.checkpoint?.due() && done < settings.iterations) await checkpoint(snapshot());
   }
+  if (!stop) {
+    // A stop that comes after the last iteration finds the run finished: that is its cap, not a stop.
+    if (!controller.signal.aborted || done === settings.iterations) stop = { kind: 'cap', iteration: before + done, cap: settings.iterations };
+    else stop = held?.iteration === before + done ? held : { kind: 'stopped', iteration: before + done };
+  }
+  const scratch = new Float32Array(image.length);
+  const finalLoss = await objective.evaluate(image, scratch);
+  // Stopped before its first step, the run has no objective scale yet: the one that step would have taken (from the
+  // gradient at the start image, just computed), so its checkpoint continues exactly as the run would have gone on.
+  if (scale === 0) scale = unitRmsScale(scratch);
+  // A stopped run leaves its state behind, even before its first step, so it can be continued later (the caller
+  // decides whether to keep it).
+  if (stop.kind === 'stopped' && options.checkpoint && done < settings.iterations) await checkpoint(snapshot(), { final: true });
+  return {
+    image: { width, height, data: image },
+    iterations: done,
+    initialLoss: initialLoss ?? finalLoss,
+    finalLoss,
+    stopped: stop.kind === 'stopped',
+    stop,
+    device: objective.device,
+  };
 }
