@@ -39,6 +39,8 @@ interface Recipe {
 }
 
 const RECIPE_FILE = 'recipe.json';
+/** An idle worker (weights loaded) waits this long for Resume or the next job, then ends. */
+const IDLE_WORKER_MS = 60_000;
 /** Run settings the video job sets per frame itself (VideoJobSettings['run'] leaves them out). */
 const PER_FRAME_KEYS = new Set(['iterations', 'reportEvery', 'imageEvery']);
 const MIME = { mp4: 'video/mp4', webm: 'video/webm', gif: 'image/gif' } as const;
@@ -47,7 +49,10 @@ const EMPTY: VideoJobStatus = { state: 'empty', clipName: null, frames: 0, frame
 export class VideoJobService {
   private status: VideoJobStatus = EMPTY;
   private recipe: Recipe | null = null;
+  /** The worker thread: painting a job while `painting`, else idle (its weights loaded) until IDLE_WORKER_MS pass. */
   private worker: Worker | null = null;
+  private painting = false;
+  private idleTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private chain: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<(event: VideoJobEvent) => void>();
@@ -115,7 +120,7 @@ export class VideoJobService {
 
   /** Pauses the frame in progress after its current iteration. */
   async pauseVideoJob(): Promise<Result<VideoJobStatus>> {
-    if (this.status.state === 'running' && this.worker) {
+    if (this.status.state === 'running' && this.painting) {
       this.send({ type: 'video-pause' });
       this.update({ state: 'paused' });
     }
@@ -124,7 +129,7 @@ export class VideoJobService {
 
   /** A paused job goes on; a stopped or failed one starts again from its last finished frame. */
   async resumeVideoJob(): Promise<Result<VideoJobStatus>> {
-    if (this.status.state === 'paused' && this.worker) {
+    if (this.status.state === 'paused' && this.painting) {
       this.send({ type: 'video-resume' });
       this.update({ state: 'running' });
     } else if ((this.status.state === 'stopped' || this.status.state === 'failed') && this.recipe) {
@@ -138,7 +143,7 @@ export class VideoJobService {
 
   /** Stops the job: the frame in progress is abandoned, the finished frames stay ('stopped' follows on videoJobEvent). */
   async stopVideoJob(): Promise<Result<VideoJobStatus>> {
-    if (this.busy && this.worker) {
+    if (this.busy && this.painting) {
       this.stopping = true;
       this.send({ type: 'video-stop' });
     }
@@ -166,19 +171,23 @@ export class VideoJobService {
     return () => this.listeners.delete(listener);
   }
 
-  /** Stops a job in progress and waits (up to `timeoutMs`) for its worker to end: its finished frames stay. */
+  /** Stops a job in progress and waits (up to `timeoutMs`) for it to end, then ends the worker: the finished frames stay. */
   async dispose(timeoutMs = 15_000): Promise<void> {
+    this.clearIdleTimer();
     const worker = this.worker;
     if (!worker) return;
-    this.stopping = true;
-    const ended = new Promise<void>((resolve) => {
-      worker.once('exit', () => resolve());
-      worker.on('message', (message: VideoWorkerToParent) => message.type !== 'video-event' && resolve());
-    });
-    this.send({ type: 'video-stop' });
-    // Terminating a thread inside onnxruntime aborts the process: it is given time to leave its iteration first.
-    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    if (this.painting) {
+      this.stopping = true;
+      const ended = new Promise<void>((resolve) => {
+        worker.once('exit', () => resolve());
+        worker.on('message', (message: VideoWorkerToParent) => message.type !== 'video-event' && resolve());
+      });
+      this.send({ type: 'video-stop' });
+      // Terminating a thread inside onnxruntime aborts the process: it is given time to leave its iteration first.
+      await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    }
     this.worker = null;
+    this.painting = false;
     await worker.terminate();
   }
 
@@ -187,15 +196,28 @@ export class VideoJobService {
   }
 
   private launch(recipe: Recipe, weightsPath: string): void {
+    this.clearIdleTimer();
+    this.stopping = false;
+    const worker = this.worker ?? this.spawn();
+    if (!worker) return;
+    // A painting worker keeps the process alive; an idle one does not.
+    worker.ref();
+    this.painting = true;
+    this.send({
+      type: 'video-start', input: recipe.clip, styles: recipe.styles, jobDir: this.jobDir, output: this.outputPath(recipe), settings: recipe.settings,
+      weightsPath, ffmpegPath: this.options.ffmpegPath() || null, previewIntervalMs: this.options.previewIntervalMs ?? 250,
+    });
+  }
+
+  private spawn(): Worker | null {
     const location = this.options.worker;
     turnOffOnnxruntimeTelemetry();
-    this.stopping = false;
     let worker: Worker;
     try {
       worker = new Worker(location.url, { ...(location.execArgv ? { execArgv: location.execArgv } : {}), ...(location.argv ? { argv: location.argv } : {}) });
     } catch (error) {
       this.update({ state: 'failed', error: { code: 'WORKER_FAILED', message: `The video worker could not start: ${errorText(error)}` } });
-      return;
+      return null;
     }
     this.worker = worker;
     // One message at a time: a finished frame's PNG is read before the next event is handled.
@@ -204,17 +226,32 @@ export class VideoJobService {
     });
     worker.on('error', (error) => this.onGone(worker, `The video worker crashed: ${errorText(error)}`));
     worker.on('exit', (code) => this.onGone(worker, `The video worker stopped unexpectedly (exit code ${code}).`));
-    this.send({
-      type: 'video-start', input: recipe.clip, styles: recipe.styles, jobDir: this.jobDir, output: this.outputPath(recipe), settings: recipe.settings,
-      weightsPath, ffmpegPath: this.options.ffmpegPath() || null, previewIntervalMs: this.options.previewIntervalMs ?? 250,
-    });
+    return worker;
+  }
+
+  /** The job ended: the worker waits, idle, for a Resume or the next job (its weights stay loaded), then ends. */
+  private rest(worker: Worker): void {
+    this.painting = false;
+    worker.unref();
+    this.clearIdleTimer();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.worker !== worker || this.painting) return;
+      this.worker = null;
+      void worker.terminate().catch(() => undefined);
+    }, IDLE_WORKER_MS);
+    this.idleTimer.unref();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 
   private async onMessage(worker: Worker, message: VideoWorkerToParent): Promise<void> {
     if (this.worker !== worker) return;
     if (message.type === 'video-event') return this.onEvent(message.event);
-    this.worker = null;
-    void worker.terminate().catch(() => undefined);
+    this.rest(worker);
     if (message.type === 'video-done') {
       this.update(message.stopped
         ? { state: 'stopped', current: null, framesDone: message.framesDone, frames: message.frames }
@@ -253,6 +290,10 @@ export class VideoJobService {
   private onGone(worker: Worker, reason: string): void {
     if (this.worker !== worker) return;
     this.worker = null;
+    this.clearIdleTimer();
+    // An idle worker that ends takes nothing with it; a painting one fails its job (the finished frames stay).
+    if (!this.painting) return;
+    this.painting = false;
     this.update({ state: 'failed', current: null, error: { code: 'WORKER_CRASHED', message: reason } satisfies ErrorInfo });
   }
 
