@@ -149,7 +149,7 @@ describe.skipIf(!dataPresent || !probe)('nst stylize-video on 3 frames of the pa
     expect(readdirSync(path.join(dataDir, 'video-jobs'))).toEqual([]);
   }, 120_000);
 
-  it('refuses, in one line with its exit code: other settings on a job\'s folder, a folder of other files, no frames, a file that is no video, --fps with a video, a blend per style', async () => {
+  it('refuses, in one line with its exit code: other settings on a job\'s folder, a folder of other files, no frames, a file that is no video, --fps with a video, a blend per style, a frame over --memory-limit', async () => {
     expect(reference).not.toBe('');
     const dir = tempDir('nst-sv-refuse-');
     const output = path.join(dir, 'out.mp4');
@@ -185,6 +185,12 @@ describe.skipIf(!dataPresent || !probe)('nst stylize-video on 3 frames of the pa
     expect(fps).toMatchObject({ code: 2, stderr: 'nst: --fps is for a folder of frames: a video file keeps its own frame rate.\n' });
     const blend = await runNst(jobArgs(input, output, ['--style-blend', '1,1']));
     expect(blend).toMatchObject({ code: 2, stderr: 'nst: --style-blend: 2 weights for 1 style image; give one weight per style image.\n' });
+    // Frames are painted whole at one size: a frame over --memory-limit is refused before painting, leaving no folder.
+    const tight = path.join(dir, 'tight');
+    const memory = await runNst(jobArgs(input, output, ['--frames-dir', tight, '--memory-limit', '100']));
+    expect(memory.code).toBe(5);
+    expect(memory.stderr).toMatch(/^nst: A 64x48 frame needs about [\d.]+ [MG]B, over the 100 MB memory limit, and a video job paints whole frames at one size: choose a smaller --size or shallower layers, or raise --memory-limit\.\n$/);
+    expect(existsSync(tight)).toBe(false);
     const avi = await runNst(jobArgs(input, path.join(dir, 'out.avi')));
     expect(avi).toMatchObject({ code: 2, stderr: `nst: Cannot tell the video format of ${path.join(dir, 'out.avi')}: use a .mp4, .webm or .gif name.\n` });
     expect(existsSync(output)).toBe(false);

@@ -6,7 +6,7 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
-import { convergenceRule, DEFAULT_RUN_SETTINGS, type InitMode, isNstError, newRunId, NstError, type OptimizerName, readVideoJob, resolveFfmpeg, RunController, STOP_TOLERANCE_RANGE, stylizeVideo, type VideoJobEvent, type VideoJobResult, type VideoJobSettings, videoFormatForPath, videoJobDir } from '../../engine/index.js';
+import { convergenceRule, DEFAULT_RUN_SETTINGS, defaultMemoryLimit, type InitMode, isNstError, newRunId, NstError, type OptimizerName, MB, readVideoJob, resolveFfmpeg, RunController, STOP_TOLERANCE_RANGE, stylizeVideo, type VideoJobEvent, type VideoJobResult, type VideoJobSettings, videoFormatForPath, videoJobDir } from '../../engine/index.js';
 import { settleAndSayAutoDevice } from '../auto-device.js';
 import { addLossOptions, checkStyleBlend, readLossOptions } from '../loss-options.js';
 import { say, writeJsonLine } from '../output.js';
@@ -45,6 +45,7 @@ export function stylizeVideoCommand(): Command {
     .option('--style-scale <factor>', 'style image size relative to the frames', '1')
     .option('--fps <n>', 'frame rate of a folder of frames (default 12; a video keeps its own)')
     .option('--frames-dir <dir>', 'keep the stylised frames here (frame_000001.png, …); the same command with the same folder continues an interrupted job')
+    .option('--memory-limit <MB>', 'memory budget in MB: a job whose frames do not fit is refused before painting (default: the memory available now, less a margin)')
     .option('--ffmpeg <path>', 'the ffmpeg to use (default: $NST_FFMPEG, else ffmpeg-static, @ffmpeg-installer/ffmpeg, ffmpeg on PATH)')
     .option('--json', 'one JSON object per finished frame on stdout, then a final {"done":true,…} line');
   addLossOptions(command, { normalizeByDefault: true });
@@ -75,6 +76,7 @@ async function run(input: string, styles: string[], raw: Raw, stops: ReturnType<
   const isFile = (await stat(input).catch(() => null))?.isFile() ?? false;
   if (text.fps !== undefined && isFile) throw new NstError('BAD_ARGUMENT', '--fps is for a folder of frames: a video file keeps its own frame rate.');
   const fps = text.fps === undefined ? undefined : parseNumber('--fps', text.fps, { min: 0.5, max: 120 });
+  const memoryLimitBytes = text.memoryLimit !== undefined ? parseNumber('--memory-limit', text.memoryLimit, { min: 1 }) * MB : defaultMemoryLimit();
   await checkOutputPath('-o/--output', output, [input, ...styles]);
   // A --frames-dir is the user's and stays; without one the job lives in the data folder until its video is written.
   const userFolder = typeof text.framesDir === 'string';
@@ -93,7 +95,7 @@ async function run(input: string, styles: string[], raw: Raw, stops: ReturnType<
   let result: VideoJobResult;
   try {
     result = await stylizeVideo({
-      input, styles, jobDir, output, settings, weights, ffmpeg, controller,
+      input, styles, jobDir, output, settings, weights, ffmpeg, controller, memoryLimitBytes,
       ...(fps !== undefined ? { fps } : {}),
       ...(resume ? { continueOnly: true } : {}),
       // Absolute paths, so `nst resume` works from any folder.

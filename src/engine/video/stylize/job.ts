@@ -1,16 +1,20 @@
 // A video job: paint every frame of a clip in turn, each started from the previous painting carried along the
 // optical flow and held to it by the temporal term, each written as a PNG that is also the job's checkpoint; then
 // encode them at the clip's rate with its sound. Killed at any point, the job goes on from its last finished frame.
+// One objective (loss graph, session, style targets) serves every frame: each frame feeds it its content and term.
 
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { NstError } from '../../errors.js';
 import { decodeImage, writeImageAtomic, type PlanarImage } from '../../io/image.js';
-import type { LossBreakdown } from '../../model/objective.js';
+import type { LossBreakdown, StyleObjective } from '../../model/objective.js';
+import type { TemporalTerm } from '../../model/temporal.js';
 import { fileSha256 } from '../../persist/batch-manifest.js';
 import { takeVideoJobFolder } from '../../persist/run-lock.js';
 import type { StopReason } from '../../render/convergence.js';
-import { RunController, runStyleTransfer, type RenderEvent } from '../../render/run.js';
+import { estimateMemory, formatBytes } from '../../render/memory.js';
+import { estimateSpec } from '../../render/render.js';
+import { createRunObjective, RunController, runOnObjective, type RenderEvent, type RunSettings } from '../../render/run.js';
 import { removeStaleTemporaries } from '../../sys/atomic-file.js';
 import { weightsFingerprint } from '../../weights/fingerprint.js';
 import type { Vgg19Weights } from '../../weights/types.js';
@@ -49,6 +53,8 @@ export interface StylizeVideoOptions {
   readonly controller?: RunController;
   /** Attach the image to every N-th progress event (a live preview; 0 = never, the default). */
   readonly previewEvery?: number;
+  /** Refuse, before painting, a job whose frames do not fit in this many bytes (frames are painted whole); absent: no check. */
+  readonly memoryLimitBytes?: number;
   /** Names the job's owner in its lock (`nst stylize-video`, `studio`). */
   readonly command: string;
   readonly onEvent?: (event: VideoJobEvent) => void;
@@ -153,41 +159,59 @@ async function runJob(job: JobContext): Promise<VideoJobResult> {
   } else inputs = await listFrameFolder(identity.path);
   const total = inputs.length;
   const alreadyDone = await countFinishedFrames(jobDir, total);
-  await save({ input: { ...manifest.input, frames: total }, framesDone: alreadyDone });
 
   const decodeFrame = (file: string): Promise<PlanarImage> => decodeImage(file, { sizePx: settings.sizePx });
   const styleSizePx = Math.max(16, Math.round(settings.sizePx * settings.styleScale));
   const styles = await Promise.all(job.styles.map((style) => decodeImage(style, { sizePx: styleSizePx })));
   const first = await decodeFrame(inputs[0]!);
+  // Before the manifest: a new job refused here leaves no folder behind.
+  if (job.memoryLimitBytes !== undefined) checkFrameFits(first, styles, settings, job.memoryLimitBytes);
+  await save({ input: { ...manifest.input, frames: total }, framesDone: alreadyDone });
   emit({ type: 'input', jobDir, frames: total, fps, width: first.width, height: first.height, hasAudio: facts?.hasAudio ?? false, alreadyDone });
 
   const controller = job.controller ?? new RunController();
   // Frame t−1 as frame t needs it: its input, and its painting as read back from its PNG (see fromPreviousFrame).
   let previous = alreadyDone > 0 ? { content: await decodeFrame(inputs[alreadyDone - 1]!), painted: await decodeImage(stylisedFramePath(jobDir, alreadyDone)) } : null;
   let done = alreadyDone;
-  for (let index = alreadyDone; index < total && !controller.signal.aborted; index++) {
-    const frame = index + 1;
-    const started = performance.now();
-    const content = index === 0 ? first : await decodeFrame(inputs[index]!);
-    if (content.width !== first.width || content.height !== first.height) {
-      throw new NstError('BAD_ARGUMENT', `Frame ${frame} (${inputs[index]}) is ${content.width}x${content.height} at --size ${settings.sizePx}, the first frame ${first.width}x${first.height}: every frame of a clip must have one size.`);
+  // Built for the first frame painted, then fed each next one (setContent, setTemporal): the same feeds a fresh one
+  // gets, so a resumed job, which builds its own at the frame it resumes, paints the same frames.
+  let objective: StyleObjective | null = null;
+  try {
+    for (let index = alreadyDone; index < total && !controller.signal.aborted; index++) {
+      const frame = index + 1;
+      const started = performance.now();
+      const content = index === 0 ? first : await decodeFrame(inputs[index]!);
+      if (content.width !== first.width || content.height !== first.height) {
+        throw new NstError('BAD_ARGUMENT', `Frame ${frame} (${inputs[index]}) is ${content.width}x${content.height} at --size ${settings.sizePx}, the first frame ${first.width}x${first.height}: every frame of a clip must have one size.`);
+      }
+      const carried = previous ? fromPreviousFrame(previous.painted, previous.content, content, settings.temporalWeight) : null;
+      const iterations = index === 0 ? settings.firstIterations : settings.iterations;
+      emit({ type: 'frame-started', frame, frames: total, iterations, flowMs: carried?.flowMs ?? 0, consistent: carried?.consistent ?? null });
+      const run: RunSettings = { ...settings.run, iterations, reportEvery: 1, imageEvery: job.previewEvery ?? 0 };
+      const frameInputs = { weights: model, content, styles, ...(carried ? { startImage: carried.start } : {}) };
+      if (objective === null) objective = await createRunObjective({ ...frameInputs, ...termOf(carried?.temporal ?? null, content, settings.temporalWeight) }, run);
+      else {
+        await objective.setContent(content);
+        if (carried?.temporal) objective.setTemporal(carried.temporal);
+        objective.setWeights(settings.run);
+      }
+      // The first frame of a job has no term (its objective an idle one, weight 0, for the frames after): none reported.
+      const report = carried?.temporal ? (loss: LossBreakdown): LossBreakdown => loss : withoutTemporal;
+      const result = await runOnObjective(objective, frameInputs, run, {
+        controller,
+        onEvent: (event) => event.type === 'progress' && emit({ type: 'progress', frame, frames: total, run: { ...event, loss: report(event.loss) } }),
+      });
+      // A frame stopped midway is not finished: it is painted again, whole, when the job goes on.
+      if (result.stopped) break;
+      const file = stylisedFramePath(jobDir, frame);
+      await writeImageAtomic(file, result.image);
+      done = frame;
+      await save({ framesDone: done });
+      emit({ type: 'frame-done', frame, frames: total, file, iterations: result.iterations, loss: report(result.finalLoss), stop: result.stop, ms: performance.now() - started });
+      previous = { content, painted: await decodeImage(file) };
     }
-    const carried = previous ? fromPreviousFrame(previous.painted, previous.content, content, settings.temporalWeight) : null;
-    const iterations = index === 0 ? settings.firstIterations : settings.iterations;
-    emit({ type: 'frame-started', frame, frames: total, iterations, flowMs: carried?.flowMs ?? 0, consistent: carried?.consistent ?? null });
-    const result = await runStyleTransfer(
-      { weights: model, content, styles, ...(carried ? { startImage: carried.start } : {}), ...(carried?.temporal ? { temporal: carried.temporal } : {}) },
-      { ...settings.run, iterations, reportEvery: 1, imageEvery: job.previewEvery ?? 0 },
-      { controller, onEvent: (event) => event.type === 'progress' && emit({ type: 'progress', frame, frames: total, run: event }) },
-    );
-    // A frame stopped midway is not finished: it is painted again, whole, when the job goes on.
-    if (result.stopped) break;
-    const file = stylisedFramePath(jobDir, frame);
-    await writeImageAtomic(file, result.image);
-    done = frame;
-    await save({ framesDone: done });
-    emit({ type: 'frame-done', frame, frames: total, file, iterations: result.iterations, loss: result.finalLoss, stop: result.stop, ms: performance.now() - started });
-    previous = { content, painted: await decodeImage(file) };
+  } finally {
+    await objective?.dispose();
   }
   const summary = { jobDir, frames: total, framesDone: done, framesPainted: done - alreadyDone, fps, width: first.width, height: first.height };
   if (done < total) return { ...summary, stopped: true, video: null };
@@ -203,6 +227,41 @@ async function runJob(job: JobContext): Promise<VideoJobResult> {
   // Every frame is painted: the decoded input is not needed again.
   if (facts) await rm(inputDir, { recursive: true, force: true });
   return { ...summary, stopped: false, video };
+}
+
+/**
+ * The temporal term a job's objective is built with: the frame's own, or, for a frame without one (the job's first)
+ * when the job has a term, an idle one (weight 0: the term-less loss to the bit) so later frames can set theirs.
+ */
+function termOf(term: TemporalTerm | null, content: PlanarImage, temporalWeight: number): { temporal?: TemporalTerm } {
+  if (term) return { temporal: term };
+  return temporalWeight > 0 ? { temporal: { target: content.data, mask: new Float32Array(content.width * content.height), weight: 0 } } : {};
+}
+
+/** A loss without its temporal figures (a frame painted without a term, by an objective that has one at weight 0). */
+function withoutTemporal(loss: LossBreakdown): LossBreakdown {
+  const out: LossBreakdown = { ...loss };
+  delete out.temporal;
+  if (loss.weighted) {
+    out.weighted = { ...loss.weighted };
+    delete out.weighted.temporal;
+  }
+  return out;
+}
+
+/**
+ * Throws RUNTIME_FAILURE, before any painting, when a frame's run does not fit in `limitBytes`: a job paints whole
+ * frames at its one size (no tiles, no smaller pass: every frame must be painted alike).
+ */
+function checkFrameFits(frame: PlanarImage, styles: readonly PlanarImage[], settings: VideoJobSettings, limitBytes: number): void {
+  const { width, height } = frame;
+  const spec = estimateSpec({ width, height, settings: settings.run, styleImages: styles.length, styleScale: settings.styleScale, temporal: settings.temporalWeight > 0 });
+  const need = estimateMemory(spec).totalBytes;
+  if (need <= limitBytes) return;
+  throw new NstError(
+    'RUNTIME_FAILURE',
+    `A ${width}x${height} frame needs about ${formatBytes(need)}, over the ${formatBytes(limitBytes)} memory limit, and a video job paints whole frames at one size: choose a smaller --size or shallower layers, or raise --memory-limit.`,
+  );
 }
 
 async function listDecoded(dir: string): Promise<string[]> {
