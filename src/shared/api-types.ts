@@ -448,9 +448,17 @@ export interface VideoJobOptions {
   format: 'mp4' | 'webm' | 'gif';
 }
 
+/**
+ * A clip as the page read it, never a path: a video file's bytes (anything ffmpeg decodes), or a folder's frames in
+ * their order (images of one size) with the rate to play them at.
+ */
+export type VideoClipInput =
+  | { kind: 'video'; file: ImageInput }
+  /** `name`: the folder's, for display and the video's file name. */
+  | { kind: 'frames'; name: string; frames: ImageInput[]; fps: number };
+
 export interface StartVideoJobRequest {
-  /** The clip as the page read it: a video file's bytes (anything ffmpeg decodes). Never a path. */
-  clip: ImageInput;
+  clip: VideoClipInput;
   styles: { image: ImageInput; blend: number }[];
   settings: StudioSettings;
   video: VideoJobOptions;

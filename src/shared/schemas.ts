@@ -389,19 +389,47 @@ export const BatchItemRefSchema = v.strictObject({ index: wholeNumberIn(0, MAX_B
 export const MAX_CLIP_BYTES = 1024 * 1024 * 1024;
 /** Most frames a video job's strip may name. */
 export const MAX_VIDEO_FRAMES = 1_000_000;
+/** Most frames a folder sent by the page may hold (a 10-minute clip at 24 fps is 14 400). */
+export const MAX_FOLDER_FRAMES = 100_000;
 
 export const StartVideoJobRequestSchema = v.strictObject(
   {
-    clip: v.strictObject(
-      {
-        name: v.pipe(v.string('must be a string'), v.maxLength(MAX_IMAGE_NAME_LENGTH, `must be at most ${MAX_IMAGE_NAME_LENGTH} characters`)),
-        bytes: v.pipe(
-          v.instance(Uint8Array, 'must be a Uint8Array of the video file'),
-          v.check((bytes) => bytes.byteLength > 0, 'is empty (0 bytes), not a video'),
-          v.check((bytes) => bytes.byteLength <= MAX_CLIP_BYTES, `is larger than ${MAX_CLIP_BYTES / 1024 / 1024} MB`),
+    clip: v.variant(
+      'kind',
+      [
+        v.strictObject(
+          {
+            kind: v.literal('video'),
+            file: v.strictObject(
+              {
+                name: v.pipe(v.string('must be a string'), v.maxLength(MAX_IMAGE_NAME_LENGTH, `must be at most ${MAX_IMAGE_NAME_LENGTH} characters`)),
+                bytes: v.pipe(
+                  v.instance(Uint8Array, 'must be a Uint8Array of the video file'),
+                  v.check((bytes) => bytes.byteLength > 0, 'is empty (0 bytes), not a video'),
+                  v.check((bytes) => bytes.byteLength <= MAX_CLIP_BYTES, `is larger than ${MAX_CLIP_BYTES / 1024 / 1024} MB`),
+                ),
+              },
+              objectMessage('an object {name, bytes}'),
+            ),
+          },
+          objectMessage("an object {kind: 'video', file}"),
         ),
-      },
-      objectMessage('an object {name, bytes}'),
+        v.strictObject(
+          {
+            kind: v.literal('frames'),
+            name: v.pipe(v.string('must be a string'), v.maxLength(MAX_IMAGE_NAME_LENGTH, `must be at most ${MAX_IMAGE_NAME_LENGTH} characters`)),
+            frames: v.pipe(
+              v.array(ImageInputSchema, 'must be an array of frame images'),
+              v.minLength(1, 'must hold at least one frame'),
+              v.maxLength(MAX_FOLDER_FRAMES, `must hold at most ${MAX_FOLDER_FRAMES} frames`),
+              v.check((frames) => frames.reduce((sum, f) => sum + f.bytes.byteLength, 0) <= MAX_CLIP_BYTES, `must hold at most ${MAX_CLIP_BYTES / 1024 / 1024} MB in all`),
+            ),
+            fps: numberIn(0.5, 120),
+          },
+          objectMessage("an object {kind: 'frames', name, frames, fps}"),
+        ),
+      ],
+      "must be {kind: 'video', file} or {kind: 'frames', name, frames, fps}",
     ),
     styles: StartRunEntries.styles,
     settings: StudioSettingsSchema,

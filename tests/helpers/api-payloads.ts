@@ -34,7 +34,7 @@ export const VALID: { [M in PayloadMethod]: () => unknown } = {
   chooseFfmpeg: () => ({ reset: false }),
   startBatch: () => ({ contents: [{ name: 'a.png', bytes: png }, { name: 'b.png', bytes: png }], styles: validStart().styles, settings: structuredClone(DEFAULT_STUDIO_SETTINGS) }),
   getBatchOutput: () => ({ index: 0 }),
-  startVideoJob: () => ({ clip: { name: 'clip.mp4', bytes: png }, styles: validStart().styles, settings: structuredClone(DEFAULT_STUDIO_SETTINGS), video: { iterations: 50, firstIterations: 100, temporalWeight: 200, format: 'mp4' } }),
+  startVideoJob: () => ({ clip: { kind: 'video', file: { name: 'clip.mp4', bytes: png } }, styles: validStart().styles, settings: structuredClone(DEFAULT_STUDIO_SETTINGS), video: { iterations: 50, firstIterations: 100, temporalWeight: 200, format: 'mp4' } }),
   getVideoJobFrame: () => ({ frame: 1 }),
   resumeInterruptedRun: () => ({ runId: 'run-1-abcd' }),
   discardInterruptedRun: () => ({ runId: 'run-1-abcd' }),

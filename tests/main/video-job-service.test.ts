@@ -1,20 +1,19 @@
-// The Video tab's job service (video-job-service.ts) on a real clip: 3 frames of the shared pan clip made into an MP4
-// here, painted at 64 px with 2-3 iterations a frame on VGG19's first three blocks in the job worker; events in
+// The Video tab's job service (video-job-service.ts) on a real clip: 3 frames of the shared pan clip sent as a folder's
+// frames, painted at 64 px with 2-3 iterations a frame on VGG19's first three blocks in the job worker; events in
 // order, the frames written, Stop then resume continuing from the last finished frame, the MP4 read by ffprobe.
 
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VideoJobService } from '../../src/main/services/video-job-service.js';
 import type { StartVideoJobRequest, VideoJobEvent, VideoJobStatus } from '../../src/shared/api.js';
+import { validateRequest } from '../../src/shared/schemas.js';
+import { valid } from '../helpers/api-payloads.js';
 import { layers, testSettings, tsJobWorker } from '../helpers/studio.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 import { findProbeTools, probeVideo } from '../helpers/video-probe.js';
 
-const run = promisify(execFile);
 const WEIGHTS = ['data', 'vgg19-imagenet-block1-3'] as const;
 const STYLE = ['data', 'images', 'style_starry_night_64.png'] as const;
 const CLIP = ['data', 'video', 'pan_tubingen_160x120'] as const;
@@ -59,8 +58,6 @@ describe.skipIf(!dataPresent || !probe)('the video job service on 3 frames of th
   const { ffprobe, ffmpeg } = probe ?? { ffprobe: '', ffmpeg: '' };
 
   it('paints frame by frame with events in order, stops after a frame, resumes from it, and gives an MP4 ffprobe reads', async () => {
-    const clip = path.join(temp, 'pan.mp4');
-    await run(ffmpeg, ['-v', 'error', '-framerate', '12', '-i', path.join(sharedPath(...CLIP), 'frame_%04d.png'), '-frames:v', '3', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', clip]);
     const root = path.join(temp, 'data');
     const service = await VideoJobService.open({
       worker: tsJobWorker(), root, threads: 1, previewIntervalMs: 0,
@@ -69,14 +66,15 @@ describe.skipIf(!dataPresent || !probe)('the video job service on 3 frames of th
     });
     const events = new Events(service);
     const request: StartVideoJobRequest = {
-      clip: { name: 'pan.mp4', bytes: new Uint8Array(readFileSync(clip)) },
+      // A folder's frames as the page sends them (the browser test sends a video file), played at 12 fps.
+      clip: { kind: 'frames', name: 'pan', fps: 12, frames: [1, 2, 3].map((i) => ({ name: `frame_000${i}.png`, bytes: new Uint8Array(readFileSync(path.join(sharedPath(...CLIP), `frame_000${i}.png`))) })) },
       styles: [{ image: { name: 'starry.png', bytes: new Uint8Array(readFileSync(sharedPath(...STYLE))) }, blend: 1 }],
       settings: testSettings({ layers: layers(['block1_conv1', 'block2_conv1', 'block3_conv1'], ['block3_conv2']) }),
       video: { iterations: 2, firstIterations: 3, temporalWeight: 200, format: 'mp4' },
     };
     try {
       const started = await service.startVideoJob(request);
-      expect(started).toMatchObject({ ok: true, value: { state: 'running', clipName: 'pan.mp4' } });
+      expect(started).toMatchObject({ ok: true, value: { state: 'running', clipName: 'pan' } });
       expect(await service.startVideoJob(request)).toMatchObject({ ok: false, error: { code: 'VIDEO_JOB_BUSY' } });
 
       // Stop as soon as frame 1 is painted: the frame in progress is abandoned, frame 1 stays.
@@ -130,4 +128,34 @@ describe.skipIf(!dataPresent || !probe)('the video job service on 3 frames of th
     }
     expect(existsSync(root)).toBe(true);
   }, 180_000);
+});
+
+describe('the video job service without painting', () => {
+  it('refuses a clip that is neither a video nor frames, no frames, a bad rate and bad per-frame options, naming the field', () => {
+    const good = valid('startVideoJob') as StartVideoJobRequest;
+    const frames: StartVideoJobRequest['clip'] = { kind: 'frames', name: 'pan', fps: 12, frames: [{ name: 'a.png', bytes: new Uint8Array([1]) }] };
+    expect(validateRequest('startVideoJob', good).ok).toBe(true);
+    expect(validateRequest('startVideoJob', { ...good, clip: frames }).ok).toBe(true);
+    const message = (payload: unknown): string => {
+      const result = validateRequest('startVideoJob', payload);
+      return result.ok ? 'accepted' : result.error.message;
+    };
+    expect(message({ ...good, clip: { kind: 'folder', path: '/etc' } })).toMatch(/^startVideoJob\.clip(\.kind)? /);
+    expect(message({ ...good, clip: { ...frames, frames: [] } })).toMatch(/^startVideoJob\.clip\.frames must hold at least one frame/);
+    expect(message({ ...good, clip: { ...frames, fps: 0 } })).toMatch(/^startVideoJob\.clip\.fps must be ≥ 0\.5/);
+    expect(message({ ...good, clip: { kind: 'video', file: { name: 'a.mp4', bytes: new Uint8Array() } } })).toMatch(/^startVideoJob\.clip\.file\.bytes is empty/);
+    expect(message({ ...good, video: { ...good.video, iterations: 0 } })).toMatch(/^startVideoJob\.video\.iterations must be at least 1/);
+    expect(message({ ...good, video: { ...good.video, format: 'avi' } })).toMatch(/^startVideoJob\.video\.format must be mp4, webm or gif/);
+  });
+
+  it('without weights refuses to start in their words; with no job, no frame and no video to give', async () => {
+    const root = path.join(temp, 'empty');
+    const service = await VideoJobService.open({ worker: tsJobWorker(), root, weights: async () => ({ path: null, help: 'Install the weights.' }), ffmpegPath: () => null });
+    expect(await service.startVideoJob(valid('startVideoJob') as StartVideoJobRequest)).toEqual({ ok: false, error: { code: 'WEIGHTS_NOT_FOUND', message: 'Install the weights.' } });
+    expect(await service.getVideoJobStatus()).toMatchObject({ ok: true, value: { state: 'empty', frames: 0 } });
+    expect(await service.getVideoJobFrame({ frame: 1 })).toMatchObject({ ok: false, error: { code: 'NO_IMAGE_YET' } });
+    expect(await service.getVideoJobOutput()).toMatchObject({ ok: false, error: { code: 'NO_VIDEO_YET' } });
+    expect(await service.resumeVideoJob()).toMatchObject({ ok: true, value: { state: 'empty' } });
+    await service.dispose();
+  });
 });

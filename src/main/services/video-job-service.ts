@@ -32,13 +32,18 @@ export interface VideoJobServiceOptions {
 interface Recipe {
   kind: 'studio-video-job';
   clipName: string;
+  /** The video file, or the folder of frames. */
   clip: string;
+  /** A folder's frame rate (a video keeps its own). */
+  fps: number | null;
   styles: string[];
   settings: VideoJobSettings;
   format: StartVideoJobRequest['video']['format'];
 }
 
 const RECIPE_FILE = 'recipe.json';
+/** Extensions the engine takes a folder's frames by (engine/persist/batch-manifest.ts's IMAGE_EXTENSIONS). */
+const FRAME_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif']);
 /** An idle worker (weights loaded) waits this long for Resume or the next job, then ends. */
 const IDLE_WORKER_MS = 60_000;
 /** Run settings the video job sets per frame itself (VideoJobSettings['run'] leaves them out). */
@@ -94,8 +99,7 @@ export class VideoJobService {
     // The old job (its frames, its video) makes way for this one.
     await rm(this.dir, { recursive: true, force: true });
     await mkdir(path.join(this.dir, 'styles'), { recursive: true });
-    const clip = path.join(this.dir, `clip${safeExtension(request.clip.name)}`);
-    await writeFileAtomic(clip, request.clip.bytes, { sync: false });
+    const clip = await this.writeClip(request.clip);
     const styles: string[] = [];
     for (const [i, style] of request.styles.entries()) {
       const file = path.join(this.dir, 'styles', `${i + 1}${safeExtension(style.image.name)}`);
@@ -109,13 +113,32 @@ export class VideoJobService {
       sizePx: request.settings.sizePx, iterations: request.video.iterations, firstIterations: request.video.firstIterations,
       temporalWeight: request.video.temporalWeight, styleScale: request.settings.styleScale, run,
     };
-    const recipe: Recipe = { kind: 'studio-video-job', clipName: request.clip.name, clip, styles, settings, format: request.video.format };
+    const clipName = request.clip.kind === 'video' ? request.clip.file.name : request.clip.name;
+    const fps = request.clip.kind === 'frames' ? request.clip.fps : null;
+    const recipe: Recipe = { kind: 'studio-video-job', clipName, clip, fps, styles, settings, format: request.video.format };
     await writeFileAtomic(path.join(this.dir, RECIPE_FILE), JSON.stringify(recipe, null, 2), { sync: false });
     this.recipe = recipe;
     this.status = { ...EMPTY, clipName: recipe.clipName, state: 'running' };
     this.launch(recipe, weights.path);
     this.publish();
     return ok(this.status);
+  }
+
+  /** The clip as files the engine reads: the video file, or the frames numbered in the page's order in a folder. */
+  private async writeClip(clip: StartVideoJobRequest['clip']): Promise<string> {
+    if (clip.kind === 'video') {
+      const file = path.join(this.dir, `clip${safeExtension(clip.file.name)}`);
+      await writeFileAtomic(file, clip.file.bytes, { sync: false });
+      return file;
+    }
+    const folder = path.join(this.dir, 'frames');
+    await mkdir(folder);
+    for (const [i, frame] of clip.frames.entries()) {
+      // The engine lists a folder's images by extension; the decoder reads the bytes whatever the name says.
+      const ext = FRAME_EXTENSIONS.has(safeExtension(frame.name)) ? safeExtension(frame.name) : '.png';
+      await writeFileAtomic(path.join(folder, `frame_${String(i + 1).padStart(6, '0')}${ext}`), frame.bytes, { sync: false });
+    }
+    return folder;
   }
 
   /** Pauses the frame in progress after its current iteration. */
@@ -204,7 +227,7 @@ export class VideoJobService {
     worker.ref();
     this.painting = true;
     this.send({
-      type: 'video-start', input: recipe.clip, styles: recipe.styles, jobDir: this.jobDir, output: this.outputPath(recipe), settings: recipe.settings,
+      type: 'video-start', input: recipe.clip, fps: recipe.fps, styles: recipe.styles, jobDir: this.jobDir, output: this.outputPath(recipe), settings: recipe.settings,
       weightsPath, ffmpegPath: this.options.ffmpegPath() || null, previewIntervalMs: this.options.previewIntervalMs ?? 250,
     });
   }

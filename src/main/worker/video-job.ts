@@ -90,6 +90,7 @@ async function runVideoJob(start: VideoStartMessage, post: Post): Promise<void> 
   try {
     const result = await stylizeVideo({
       input: start.input,
+      ...(start.fps !== null ? { fps: start.fps } : {}),
       styles: start.styles,
       jobDir: start.jobDir,
       output: start.output,

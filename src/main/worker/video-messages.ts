@@ -6,8 +6,10 @@ import type { VideoJobSettings } from '../../engine/index.js';
 
 export interface VideoStartMessage {
   type: 'video-start';
-  /** The clip (a video file in the job's folder) and the style images, as files the service wrote. */
+  /** The clip (a video file, or a folder of frames) and the style images, as files the service wrote. */
   input: string;
+  /** A folder's frame rate; null for a video (its own). */
+  fps: number | null;
   styles: string[];
   jobDir: string;
   /** The video encoded once every frame is painted. */

@@ -1,12 +1,19 @@
-// The Video tab's state: the clip chosen (shown by the page's own <video> until the job decodes it), the per-frame
+// The Video tab's state: the clip chosen (a video file or a folder's frames, its first frame shown by the page), the per-frame
 // options, and the host's video job (its status, a thumbnail per finished frame, the live preview of the frame in
 // progress), kept in step with the host's videoJobEvent. Styles and photo settings are the studio's own, passed in.
 
-import type { ErrorInfo, ImageInput, Result, StudioApi, VideoJobEvent, VideoJobOptions, VideoJobStatus } from '../../shared/api.js';
+import type { ErrorInfo, ImageInput, Result, StudioApi, VideoClipInput, VideoJobEvent, VideoJobOptions, VideoJobStatus } from '../../shared/api.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
 
-/** The file types the clip chooser offers; anything else ffmpeg decodes is taken too (the host says if not). */
-export const CLIP_ACCEPT = 'video/*,.mp4,.webm,.mov,.mkv,.avi,.gif';
+/** The file types the clip chooser offers: a video (anything else ffmpeg decodes is taken too) or a clip's frames. */
+export const CLIP_ACCEPT = 'video/*,.mp4,.webm,.mov,.mkv,.avi,.gif,image/*';
+const VIDEO_NAME = /\.(mp4|m4v|webm|mov|mkv|avi|gif|ogv|mpe?g)$/i;
+const IMAGE_NAME = /\.(png|jpe?g|webp|tiff?|avif)$/i;
+/** A folder's frames in natural order: frame_2 before frame_10 (as the engine lists a folder). */
+const natural = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
+
+/** The clip chosen: a video file, or a folder's frames (images) played at a rate the user gives. */
+export type ChosenClip = { kind: 'video'; name: string; file: File; url: string } | { kind: 'frames'; name: string; files: File[]; url: string };
 
 /** Frames are many: smaller defaults than a photo's (the CLI's: 100 a frame, twice for the first; temporal weight 200). */
 export const DEFAULT_VIDEO_JOB_OPTIONS: VideoJobOptions = { iterations: 100, firstIterations: 200, temporalWeight: 200, format: 'mp4' };
@@ -15,8 +22,10 @@ const EMPTY: VideoJobStatus = { state: 'empty', clipName: null, frames: 0, frame
 
 export class VideoJobState {
   /** The clip chosen for the next job, with an object URL for its first frame. */
-  clip = $state.raw<{ name: string; file: File; url: string } | null>(null);
+  clip = $state.raw<ChosenClip | null>(null);
   options = $state<VideoJobOptions>({ ...DEFAULT_VIDEO_JOB_OPTIONS });
+  /** The rate a folder's frames play at (a video keeps its own); 12: the shared clips'. */
+  folderFps = $state(12);
   status = $state.raw<VideoJobStatus>(EMPTY);
   /** Object URLs of the finished frames' pictures, by frame number (1-based). */
   thumbs = $state.raw<Record<number, string>>({});
@@ -53,12 +62,26 @@ export class VideoJobState {
     }
   }
 
-  /** Takes the first file as the clip (a video the page can show; the host decodes it with ffmpeg). */
+  /**
+   * One video file is the clip; images (several files, or a folder chosen) are its frames in natural order, the folder
+   * naming it. Anything else is refused in words.
+   */
   choose(files: readonly File[]): void {
-    const file = files[0];
-    if (!file) return;
+    const first = files[0];
+    if (!first) return;
+    const isVideo = (f: File): boolean => f.type.startsWith('video/') || f.type === 'image/gif' || VIDEO_NAME.test(f.name);
+    const frames = files.filter((f) => !isVideo(f) && (f.type.startsWith('image/') || IMAGE_NAME.test(f.name))).sort((a, b) => natural.compare(a.name, b.name));
+    let clip: ChosenClip;
+    if (files.length === 1 && isVideo(first)) clip = { kind: 'video', name: first.name, file: first, url: URL.createObjectURL(first) };
+    else if (frames.length > 0) {
+      const folder = first.webkitRelativePath.split('/')[0] || 'frames';
+      clip = { kind: 'frames', name: folder, files: frames, url: URL.createObjectURL(frames[0]!) };
+    } else {
+      this.error = { code: 'NOT_A_CLIP', message: `${files.length === 1 ? first.name : `These ${files.length} files`}: give one video file, or the frames of a clip (images).` };
+      return;
+    }
     if (this.clip) URL.revokeObjectURL(this.clip.url);
-    this.clip = { name: file.name, file, url: URL.createObjectURL(file) };
+    this.clip = clip;
     this.error = null;
   }
 
@@ -66,8 +89,12 @@ export class VideoJobState {
   async start(styles: { image: ImageInput; blend: number }[], settings: StudioSettings): Promise<void> {
     const clip = this.clip;
     if (!clip) return;
-    const bytes = new Uint8Array(await clip.file.arrayBuffer());
-    await this.act(() => this.api.startVideoJob({ clip: { name: clip.name, bytes }, styles, settings, video: $state.snapshot(this.options) }), true);
+    const bytes = async (file: File): Promise<Uint8Array> => new Uint8Array(await file.arrayBuffer());
+    const input: VideoClipInput =
+      clip.kind === 'video'
+        ? { kind: 'video', file: { name: clip.name, bytes: await bytes(clip.file) } }
+        : { kind: 'frames', name: clip.name, fps: this.folderFps, frames: await Promise.all(clip.files.map(async (f) => ({ name: f.name, bytes: await bytes(f) }))) };
+    await this.act(() => this.api.startVideoJob({ clip: input, styles, settings, video: $state.snapshot(this.options) }), true);
   }
 
   pause(): Promise<void> {
