@@ -1,7 +1,9 @@
 // The Video tab (issue 17) through the real browser host (`npm run serve`, built-in weights, the ffmpeg it finds):
-// reached by keyboard, a 3-frame WebM of the shared pan clip dropped and its first frame shown, painted at 64 px with
-// the example's style and the photo's settings; the strip fills in with named frames, the frame in progress shows
-// live, pause and resume, stop and resume from the last finished frame, the video saved and read by ffprobe; axe clean.
+// reached by keyboard; a clip's frames dropped are taken as a clip (natural order, first frame, rate asked), other
+// files refused in words; a 3-frame WebM of the shared pan clip dropped and its first frame shown, painted at 64 px
+// with the example's style and the photo's settings; the strip fills in with named frames, the frame in progress
+// shows live, pause and resume, stop and resume from the last finished frame, the video saved and read by ffprobe;
+// axe clean.
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -75,7 +77,18 @@ describe.skipIf(reason !== null)('the Video tab (real browser host)', () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('main-tab-video');
     await expect.poll(() => page.getByRole('tabpanel', { name: 'Video' }).count()).toBe(1);
 
-    await dropFiles(page, page.getByRole('group', { name: 'Clip to paint' }), [{ name: 'pan.webm', mimeType: 'video/webm', buffer: readFileSync(clip) }]);
+    // A clip's frames dropped together (out of order): a clip of 3 frames in natural order, its rate asked for.
+    const zone = page.getByRole('group', { name: 'Clip to paint' });
+    const frame = (i: number): { name: string; mimeType: string; buffer: Buffer } => ({ name: `frame_${i}.png`, mimeType: 'image/png', buffer: readFileSync(path.join(sharedPath(...CLIP), `frame_000${i}.png`)) });
+    await dropFiles(page, zone, [frame(3), frame(1), frame(2)]);
+    await expect.poll(() => page.getByTestId('video-clip-name').textContent()).toBe('frames (3 frames)');
+    await expect.poll(() => page.getByRole('img', { name: 'First frame of frames' }).evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(160);
+    expect(await page.getByTestId('video-job-fps').inputValue()).toBe('12');
+    // Files that are neither are refused in words.
+    await dropFiles(page, zone, [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') }]);
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: 'notes.txt: give one video file, or the frames of a clip (images).' }).count()).toBe(1);
+
+    await dropFiles(page, zone, [{ name: 'pan.webm', mimeType: 'video/webm', buffer: readFileSync(clip) }]);
     await expect.poll(() => page.getByTestId('video-clip-name').textContent()).toBe('pan.webm');
     // Its first frame, decoded by the page itself.
     await expect.poll(() => page.getByTestId('video-first-frame').evaluate((v: HTMLVideoElement) => v.readyState >= 2 && v.videoWidth), { timeout: 15_000 }).toBe(160);
