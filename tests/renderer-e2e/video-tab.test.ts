@@ -135,10 +135,13 @@ describe.skipIf(reason !== null)('the Video tab (real browser host)', () => {
     expect(await doneFrames()).toBe(3);
     expect(await clipBar.getAttribute('aria-valuenow')).toBe('100');
 
-    // axe on the tab as it stands, finished.
-    await transitionsDone(page);
-    const serious = (await runAxe(page)).filter(isSerious);
-    expect(serious, describeViolations(serious)).toEqual([]);
+    // axe on the tab as it stands, finished, in both themes.
+    for (const colorScheme of ['dark', 'light'] as const) {
+      await page.emulateMedia({ colorScheme });
+      await transitionsDone(page);
+      const serious = (await runAxe(page)).filter(isSerious);
+      expect(serious, `${colorScheme}:\n${describeViolations(serious)}`).toEqual([]);
+    }
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('video-export').click()]);
     expect(download.suggestedFilename()).toBe('pan-styled.mp4');
