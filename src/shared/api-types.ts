@@ -4,6 +4,9 @@
 import type { ErrorInfo } from './result.js';
 import type { StudioSettings } from './studio-settings.js';
 
+// The Video tab's payloads have a file of their own (this one holds every other call's).
+export type * from './video-job-types.js';
+
 // --- Runs -----------------------------------------------------------------------------------------------------
 
 /** An image as the renderer read it (File API): its name for display, its encoded bytes. Never a path. */
@@ -432,76 +435,4 @@ export interface DevicesInfo {
   /** When the timings were measured (ISO 8601) and at what size; null before any measurement. */
   measuredAt: string | null;
   sizePx: number | null;
-}
-
-// --- The Video tab: a clip painted frame by frame without flicker (the engine's stylizeVideo), resumable ---------
-
-/** The per-frame choices of a video job; size, optimizer, layers and weights come from the photo's settings. */
-export interface VideoJobOptions {
-  /** Iterations of every frame after the first (the cap; the settings' stop decides when a frame ends sooner). */
-  iterations: number;
-  /** Iterations of the first frame, which starts from the photo rather than a warped painting. */
-  firstIterations: number;
-  /** How strongly a frame keeps to the previous painting where the motion is trusted (0: each frame on its own). */
-  temporalWeight: number;
-  /** What Export gives once every frame is painted (the clip's frame rate and sound kept). */
-  format: 'mp4' | 'webm' | 'gif';
-}
-
-/**
- * A clip as the page read it, never a path: a video file's bytes (anything ffmpeg decodes), or a folder's frames in
- * their order (images of one size) with the rate to play them at.
- */
-export type VideoClipInput =
-  | { kind: 'video'; file: ImageInput }
-  /** `name`: the folder's, for display and the video's file name. */
-  | { kind: 'frames'; name: string; frames: ImageInput[]; fps: number };
-
-export interface StartVideoJobRequest {
-  clip: VideoClipInput;
-  styles: { image: ImageInput; blend: number }[];
-  settings: StudioSettings;
-  video: VideoJobOptions;
-}
-
-export interface VideoJobStatus {
-  /**
-   * empty: no job; running / paused: painting (paused after the current iteration); stopped: ended by Stop, its
-   * finished frames kept (resume continues from the last); encoding; finished: the video is ready; failed: `error` says.
-   */
-  state: 'empty' | 'running' | 'paused' | 'stopped' | 'encoding' | 'finished' | 'failed';
-  clipName: string | null;
-  /** 0 until the clip is decoded. */
-  frames: number;
-  framesDone: number;
-  fps: number;
-  width: number;
-  height: number;
-  hasAudio: boolean;
-  /** The frame being painted now, with its iteration. */
-  current: { frame: number; iteration: number; iterations: number } | null;
-  /** The encoding's progress, 0..1, while encoding. */
-  encoded: number | null;
-  /** The encoded video, once finished. */
-  output: { fileName: string; format: 'mp4' | 'webm' | 'gif'; sizeBytes: number } | null;
-  error: ErrorInfo | null;
-}
-
-export type VideoJobEvent =
-  | { type: 'status'; status: VideoJobStatus }
-  /** A frame finished: its stylised picture (PNG) for the strip. */
-  | { type: 'frame'; frame: number; png: Uint8Array }
-  /** The frame in progress: its iteration and, now and then, its picture. */
-  | { type: 'progress'; frame: number; iteration: number; iterations: number; loss: number; preview: PreviewFrame | null };
-
-/** A stylised frame (1-based), for the strip of a job opened again. */
-export interface VideoJobFrameRef {
-  frame: number;
-}
-
-/** The encoded video, for the page to save. */
-export interface VideoJobOutput {
-  fileName: string;
-  mimeType: 'video/mp4' | 'video/webm' | 'image/gif';
-  bytes: Uint8Array;
 }
