@@ -152,8 +152,9 @@ export async function openCheckpoints(args: {
     });
     if (resume) writer.continueFrom(resume.manifest as CheckpointManifest);
     // A new run's folder, with its owner, before any file of the run is made (its --video spool): whatever a kill
-    // leaves from here on is either resumable or known to be debris.
-    else await writer.open().catch(cannotWrite);
+    // leaves from here on is either resumable or known to be debris. Opened before the run, the first checkpoint
+    // has no file step to wait an evaluation for (a resumed run's sweep of dead writers' temporaries included).
+    await writer.open().catch(cannotWrite);
   }
   return {
     runId,

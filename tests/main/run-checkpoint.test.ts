@@ -17,9 +17,9 @@ import { EventLog, WEIGHTS_DIR, studioDataPresent, testSettings, tsJobWorker, tu
 type Of<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 
 const present = studioDataPresent();
-// Long enough that a checkpoint lands well before the end on a busy machine: a checkpoint's file steps each wait
-// for an evaluation to end (onnxruntime runs on the main thread), so the first one lands dozens of iterations late.
-const ITERATIONS = 150;
+// Room for the kill to land well before the end on a busy machine: it comes a few iterations in (each checkpoint is
+// whole right after the iteration that asked for it), so 40 leaves about ten times that.
+const ITERATIONS = 40;
 
 function service(root: string): RunService {
   // everyMs 0: a checkpoint whenever the last one is on disk, so the test needs no long run.
@@ -47,18 +47,22 @@ describe.skipIf(!present)('studio runs resumed after the app died (real uint8 VG
     // The first session runs in a process of its own, killed with SIGKILL mid-run: the app dying.
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'tests', 'helpers', 'studio-run-child.ts'), root, String(ITERATIONS), 'lbfgs'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let childOut = '';
-    child.stdout.on('data', (d: Buffer) => (childOut += d.toString()));
+    // Killed as soon as it reports iteration 2: every iteration asks for a checkpoint (everyMs 0), and iteration 1's
+    // is whole before iteration 2 is evaluated, however loaded the machine. Its file steps used to wait for an
+    // evaluation each (onnxruntime runs on the worker's thread): the first landed near iteration 39.
+    child.stdout.on('data', (d: Buffer) => {
+      childOut += d.toString();
+      const lines = childOut.slice(0, childOut.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
+      if (lines.some((line) => ((JSON.parse(line) as { iteration?: number }).iteration ?? 0) >= 2)) child.kill('SIGKILL');
+    });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    const runs = path.join(root, 'runs');
-    // Run folders only: a lock's guard or a removal's trash (dot names) may sit beside them.
-    const runIdOnDisk = (): string | undefined => (existsSync(runs) ? readdirSync(runs).filter((name) => !name.startsWith('.'))[0] : undefined);
-    await until(() => { const id = runIdOnDisk(); return id !== undefined && checkpointIteration(root, id) >= 3; }, 90_000, 'a checkpoint at iteration 3', () => childOut.slice(-400));
-    child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
-    const runId = runIdOnDisk()!;
+    // Run folders only: a lock's guard or a removal's trash (dot names) may sit beside them.
+    const runs = path.join(root, 'runs');
+    const [runId = '(no run folder)'] = existsSync(runs) ? readdirSync(runs).filter((name) => !name.startsWith('.')) : [];
     expect(childOut).not.toMatch(/"type":"done"/);
     const at = checkpointIteration(root, runId);
-    expect(at).toBeGreaterThanOrEqual(3);
+    expect(at).toBeGreaterThanOrEqual(1);
     expect(at).toBeLessThan(ITERATIONS);
     // Beside the manifest, its data file and the images; perhaps debris of the write the kill interrupted.
     expect(readdirSync(path.join(root, 'runs', runId))).toEqual(expect.arrayContaining([MANIFEST_FILE, 'input-content', 'input-style-0', expect.stringMatching(/^run-\d+\.bin$/)]));

@@ -43,7 +43,10 @@ export interface CheckpointWriterOptions<Job> {
   readonly root?: string;
   /** Snapshots above this size are not copied (the run waits for their write instead); default 256 MiB. */
   readonly copyLimitBytes?: number;
-  /** Before each write, in the run's folder (made by then): files the manifest's job refers to, say. */
+  /**
+   * Before each write, in the run's folder (made by then): waits for what the manifest refers to. Each awaited file
+   * step here delays the checkpoint by an evaluation (see write()): files written once belong after open().
+   */
   readonly prepare?: (dir: string) => Promise<void>;
   /** After each checkpoint is complete on disk. */
   readonly onSaved?: (manifest: CheckpointManifest<Job>) => void;
@@ -130,16 +133,23 @@ export class CheckpointWriter<Job = unknown> {
   /**
    * Takes the run's folder now, if no lock was given: a new run's is made owned by this process (createRun: it never
    * exists without its lock), one that is there already is taken as takeRun takes one; then the runs killed before
-   * their first checkpoint are swept (sweepAbandonedRuns). A front end that keeps files of a new run elsewhere (a
-   * --video spool) calls it before making them, so whatever a kill leaves has a folder that says whose it is;
-   * otherwise the first write does.
+   * their first checkpoint are swept (sweepAbandonedRuns), and the temporary files of a writer killed mid-write.
+   * A front end calls it before the run starts: a first write that has to do it waits an evaluation for each of
+   * its file steps (see write()). One that keeps files of a new run elsewhere (a --video spool) calls it before
+   * making them, so whatever a kill leaves has a folder that says whose it is.
    */
   async open(): Promise<void> {
-    if (this.lock) return;
-    const root = this.options.root;
-    const options = { command: this.options.command ?? 'nst run', ...(root ? { root } : {}) };
-    this.lock = (await pathExists(this.dir)) ? await takeRun(this.options.runId, options) : await createRun(this.options.runId, options);
-    await sweepAbandonedRuns(root);
+    if (!this.lock) {
+      const root = this.options.root;
+      const options = { command: this.options.command ?? 'nst run', ...(root ? { root } : {}) };
+      this.lock = (await pathExists(this.dir)) ? await takeRun(this.options.runId, options) : await createRun(this.options.runId, options);
+      await sweepAbandonedRuns(root);
+    }
+    if (!this.swept) {
+      // What a writer killed mid-write left (`.run-3.bin.<pid>.<hex>.tmp`): its pid is gone, so it is debris.
+      await removeStaleTemporaries(this.dir);
+      this.swept = true;
+    }
   }
 
   /** The manifest of the last checkpoint this writer completed, if any. */
@@ -205,12 +215,8 @@ export class CheckpointWriter<Job = unknown> {
 
   private async write(state: RenderState, final: boolean): Promise<void> {
     const generation = ++this.generation;
+    // Nothing to wait for once open() has run (the front end's, before the run).
     await this.open();
-    if (!this.swept) {
-      // What a writer killed mid-write left (`.run-3.bin.<pid>.<hex>.tmp`): its pid is gone, so it is debris.
-      await removeStaleTemporaries(this.dir);
-      this.swept = true;
-    }
     await this.options.prepare?.(this.dir);
     // From here to the manifest's rename, synchronously: the run's thread evaluates onnxruntime between its turns,
     // so each awaited step would wait for an evaluation and the checkpoint would land dozens of iterations after the

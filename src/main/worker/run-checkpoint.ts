@@ -103,10 +103,12 @@ export interface RunCheckpoints {
 }
 
 /**
- * Checkpoints for one studio run, continuing `resume`'s when it is a resumed one. `report` gets one sentence for
- * a checkpoint that could not be written (the run goes on).
+ * Checkpoints for one studio run, continuing `resume`'s when it is a resumed one, opened before the run starts: the
+ * run's folder taken (a new one made, its owner in it, debris swept) and the dropped images written, so the first
+ * checkpoint is whole right after the iteration that asks for it (as the CLI's, afad56e). `report` gets one sentence
+ * for a checkpoint that could not be written (the run goes on; what failed here is tried again at the first one).
  */
-export function openRunCheckpoints(args: {
+export async function openRunCheckpoints(args: {
   readonly runId: string;
   readonly request: StartRunRequest;
   /** The masks the run starts with (the engine's form of the request's), or null. */
@@ -124,7 +126,7 @@ export function openRunCheckpoints(args: {
   /** A resumed run's ownership, taken before its files were touched (StudioRun); a new run takes its folder itself. */
   readonly lock?: RunLock | null;
   readonly report: (message: string) => void;
-}): RunCheckpoints {
+}): Promise<RunCheckpoints> {
   const { request } = args;
   let settings = request.settings;
   let timelapse = args.timelapse;
@@ -138,26 +140,35 @@ export function openRunCheckpoints(args: {
     ...(segment ? { segment } : {}),
   });
   let inputsWritten = args.resume !== null;
+  const writeInputs = async (dir: string): Promise<void> => {
+    if (inputsWritten) return;
+    await writeFile(path.join(dir, CONTENT_FILE), request.content.bytes);
+    for (const [i, style] of request.styles.entries()) await writeFile(path.join(dir, styleFile(i)), style.image.bytes);
+    inputsWritten = true;
+  };
+  const report = (error: unknown): void => args.report(`A checkpoint could not be written (the run goes on): ${error instanceof Error ? error.message : String(error)}`);
   const writer = new CheckpointWriter<StudioJob>({
     runId: args.runId,
     root: args.options.root,
     everyMs: args.options.everyMs,
     job: job(),
     totalIterations: (plan) => (segment ? segment.iterationsBefore + segment.iterations : args.totalIterations(plan)),
-    // The spool's frames up to the snapshot first; the images once, before the first manifest that needs them.
+    // The spool's frames up to the snapshot first; the images, if opening could not write them, before the first
+    // manifest that needs them.
     prepare: async (dir) => {
       await args.framesWritten?.();
-      if (inputsWritten) return;
-      await writeFile(path.join(dir, CONTENT_FILE), request.content.bytes);
-      for (const [i, style] of request.styles.entries()) await writeFile(path.join(dir, styleFile(i)), style.image.bytes);
-      inputsWritten = true;
+      await writeInputs(dir);
     },
-    onError: (error) => args.report(`A checkpoint could not be written (the run goes on): ${error instanceof Error ? error.message : String(error)}`),
+    onError: report,
     weightsRemedy: STUDIO_WEIGHTS_REMEDY,
     command: studioRunCommand(args.runId),
     ...(args.lock ? { lock: args.lock } : {}),
   });
   if (args.resume) writer.continueFrom(args.resume.manifest);
+  await writer
+    .open()
+    .then(() => writeInputs(writer.dir))
+    .catch(report);
   // The render saves the masks it started with; the run's current ones replace them (one object per change: the
   // writer writes a masks file when the object changes).
   let masks = args.masks;

@@ -207,7 +207,7 @@ export class StudioRun {
     // Automatic: the fastest device here, measured once per machine (seconds, the first time) and cached.
     if (this.start.request.settings.device === 'auto') await settleAutoDevice();
     await this.openTimelapse(images);
-    this.openCheckpoints();
+    await this.openCheckpoints();
     const resume = this.start.resume ?? null;
     // The count continues from the checkpoint (the engine's first 'started' event says so again).
     this.reporter.iteration = resume?.manifest.progress.iteration ?? 0;
@@ -296,11 +296,11 @@ export class StudioRun {
     this.lock = await takeRun(this.runId, { root: this.start.checkpoint.root, command: studioRunCommand(this.runId), takeOver: 'unknown', note });
   }
 
-  private openCheckpoints(): void {
+  private async openCheckpoints(): Promise<void> {
     const resume = this.start.resume ?? null;
     if (!this.start.checkpoint) return;
     const { iterations, scales } = this.start.request.settings;
-    this.checkpoints = openRunCheckpoints({
+    this.checkpoints = await openRunCheckpoints({
       runId: this.runId,
       request: this.start.request,
       masks: this.masks,
