@@ -28,7 +28,7 @@ const videoSkip = 'reason' in tools ? tools.reason : null;
 if (!present) console.warn('[run-timelapse-resume] skipped: the shared uint8 VGG19 weights or fixture images are absent');
 else if (videoSkip) console.warn(`[run-timelapse-resume] the video frame count is not checked: ${videoSkip}`);
 
-const ITERATIONS = 120;
+const ITERATIONS = 60;
 const FRAME_EVERY = 10;
 /** What an uninterrupted run spools: iteration 0, every FRAME_EVERY-th, and the last. */
 const EXPECTED = [...Array.from({ length: Math.floor(ITERATIONS / FRAME_EVERY) + 1 }, (_, i) => i * FRAME_EVERY), ...(ITERATIONS % FRAME_EVERY ? [ITERATIONS] : [])];
