@@ -2,10 +2,11 @@
 
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import sharp, { type OutputInfo, type Sharp } from 'sharp';
+import type { OutputInfo, Sharp } from 'sharp';
 import { writeFileAtomic } from '../sys/atomic-file.js';
 import { NstError } from '../errors.js';
 import { createRng } from '../sys/random.js';
+import { loadSharp } from './sharp.js';
 
 /** An RGB image as the engine uses it: planar CHW (all R, then all G, then all B), row-major, 0..255 floats. */
 export interface PlanarImage {
@@ -70,7 +71,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   try {
     // No pixel limit on the header read: sharp's own default (268 MP) would refuse a bomb here with a message
     // that does not say how large it is. metadata() reads only the header, whatever the size claims.
-    const metadata = await sharp(input, { limitInputPixels: false }).metadata();
+    const metadata = await (await loadSharp())(input, { limitInputPixels: false }).metadata();
     width = metadata.width;
     height = metadata.height;
   } catch (error) {
@@ -82,7 +83,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   if (width * height > maxInputPixels) throw tooLarge(label, `is ${width}x${height}`, maxInputPixels);
 
   // limitInputPixels backs up the check above.
-  let pipeline = readUntrusted(input, maxInputPixels)
+  let pipeline = (await readUntrusted(input, maxInputPixels))
     .autoOrient()
     .flatten({ background: '#ffffff' });
   if (sizePx !== undefined) pipeline = pipeline.resize({ width: sizePx, height: sizePx, fit: 'inside', kernel: 'lanczos3' });
@@ -107,8 +108,8 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
  * such a photo decoded "successfully" as half garbage and was painted. Whole files, camera photos with EXIF and
  * ICC profiles, CMYK and 16-bit ones raise no warning; a file that does is damaged, and is refused (NOT_AN_IMAGE).
  */
-export function readUntrusted(input: string | Uint8Array, limitInputPixels: number | false = DEFAULT_MAX_INPUT_PIXELS): Sharp {
-  return sharp(input, { failOn: 'warning', limitInputPixels });
+export async function readUntrusted(input: string | Uint8Array, limitInputPixels: number | false = DEFAULT_MAX_INPUT_PIXELS): Promise<Sharp> {
+  return (await loadSharp())(input, { failOn: 'warning', limitInputPixels });
 }
 
 /** Encodes to PNG, JPEG (4:4:4 chroma, so thin coloured strokes keep their colour), WebP or TIFF; values are clamped to 0..255 and rounded. */
@@ -118,6 +119,7 @@ export async function encodeImage(image: PlanarImage, format: EncodeFormat, opti
   if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
     throw new NstError('BAD_ARGUMENT', `quality must be a whole number from 1 to 100, got ${String(quality)}.`);
   }
+  const sharp = await loadSharp();
   const pixels = sharp(chwToHwcUint8(image.data, image.width, image.height), {
     raw: { width: image.width, height: image.height, channels: 3 },
   });

@@ -1,8 +1,8 @@
 // Spatial-control masks in the engine: one grey level per pixel in [0, 1], decoded from any image file, resized.
 
-import sharp from 'sharp';
 import { NstError } from '../errors.js';
 import { decodeImage, type DecodeOptions } from './image.js';
+import { loadSharp } from './sharp.js';
 
 /** A mask: row-major, one value per pixel in [0, 1] (`pixel / 255` of a grey image; 1 = fully there). */
 export interface Mask {
@@ -25,6 +25,7 @@ export async function decodeMask(input: string | Uint8Array, options: Pick<Decod
   let stride = 1;
   let offset = plane;
   // decodeImage has checked the file and its size by now: the header can be read without limits.
+  const sharp = await loadSharp();
   if ((await sharp(input, { limitInputPixels: false }).metadata()).hasAlpha) {
     try {
       rgb = await sharp(input, { failOn: 'warning', limitInputPixels: false })

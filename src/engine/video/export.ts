@@ -6,9 +6,9 @@ import { once } from 'node:events';
 import { rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import sharp from 'sharp';
 import { NstError } from '../errors.js';
 import { MAX_IMAGE_PIXELS, readUntrusted } from '../io/image.js';
+import { loadSharp } from '../io/sharp.js';
 import { removeStaleTemporaries, temporaryPath } from '../sys/atomic-file.js';
 import { makeTempFolder, removeStaleTempFolders } from '../sys/temp-folders.js';
 import { listFrames, type FrameSource } from './frame-index.js';
@@ -212,7 +212,7 @@ async function checkFrameShapes(frames: readonly FrameSource[]): Promise<void> {
   for (const frame of frames) {
     let size: { width: number; height: number };
     try {
-      size = (await sharp(frame.path).metadata()).autoOrient;
+      size = (await (await loadSharp())(frame.path).metadata()).autoOrient;
     } catch (error) {
       throw new NstError('NOT_AN_IMAGE', `Cannot read the frame ${frame.path} (${(error as Error).message.split('\n')[0]}).`, { cause: error });
     }
@@ -273,7 +273,7 @@ class FrameRenderer {
 async function decodeRaw(file: string, size?: { width?: number; height: number }): Promise<{ data: Buffer; width: number; height: number }> {
   const decode = async (resize: { width?: number; height: number } | undefined) => {
     // Frames are as large as outputs are: up to 16384 x 16384.
-    let image = readUntrusted(file, MAX_IMAGE_PIXELS).autoOrient();
+    let image = (await readUntrusted(file, MAX_IMAGE_PIXELS)).autoOrient();
     if (resize) image = image.resize({ width: resize.width, height: resize.height, fit: resize.width === undefined ? 'inside' : 'fill', kernel: 'lanczos3' });
     return image.flatten({ background: '#000000' }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
   };
@@ -329,7 +329,7 @@ async function drawCaption(pixels: Buffer, width: number, height: number, text: 
     `<rect width="${width}" height="${strip}" fill="#000" fill-opacity="0.55"/>` +
     `<text x="${margin}" y="${(strip + fontSize * 0.7) / 2}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="${fontSize}" fill="#fff">${escapeXml(text)}</text>` +
     '</svg>';
-  const { data, info } = await sharp(pixels, { raw: { width, height, channels: 3 } })
+  const { data, info } = await (await loadSharp())(pixels, { raw: { width, height, channels: 3 } })
     .composite([{ input: Buffer.from(svg), top: height - strip, left: 0 }])
     .removeAlpha()
     .raw()

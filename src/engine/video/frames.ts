@@ -3,12 +3,12 @@
 
 import { mkdir, readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import { temporaryOwner, writeFileAtomicSync } from '../sys/atomic-file.js';
 import { pathExists } from '../sys/path-exists.js';
 import { makeTempFolder, removeStaleTempFolders } from '../sys/temp-folders.js';
 import { NstError } from '../errors.js';
 import { chwToHwcUint8, type PlanarImage } from '../io/image.js';
+import { loadSharp } from '../io/sharp.js';
 import {
   appendIndexRecords,
   CONTENT_FILE,
@@ -194,7 +194,7 @@ export class FrameSpool {
     const pixels = chwToHwcUint8(image.data, image.width, image.height);
     this.content = CONTENT_FILE;
     return this.enqueue(async () => {
-      const png = await sharp(pixels, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
+      const png = await (await loadSharp())(pixels, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
       writeFileAtomicSync(path.join(this.dir, CONTENT_FILE), png);
       this.append([{ type: 'content', file: CONTENT_FILE }]);
     });
@@ -230,8 +230,8 @@ export class FrameSpool {
     return this.flush();
   }
 
-  private encode(pixels: Uint8Array, width: number, height: number): Promise<Buffer> {
-    const image = sharp(pixels, { raw: { width, height, channels: 3 } });
+  private async encode(pixels: Uint8Array, width: number, height: number): Promise<Buffer> {
+    const image = (await loadSharp())(pixels, { raw: { width, height, channels: 3 } });
     // 4:4:4 so thin coloured strokes keep their colour; the video encoder subsamples later if it must.
     return this.format === 'png' ? image.png().toBuffer() : image.jpeg({ quality: SPOOL_JPEG_QUALITY, chromaSubsampling: '4:4:4' }).toBuffer();
   }
