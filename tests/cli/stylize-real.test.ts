@@ -24,14 +24,14 @@ describe.skipIf(!present)('nst stylize on a real 128-px pair', () => {
     const output = path.join(mkdtempSync(path.join(os.tmpdir(), 'nst-stylize-')), 'tubingen-starry.png');
     const result = await runNst([
       'stylize', sharedPath(...CONTENT), sharedPath(...STYLE), '-o', output,
-      '--weights', sharedPath(...WEIGHTS), '--size', '128', '--iterations', '200', '--stop', 'off', '--init', 'noise',
+      '--weights', sharedPath(...WEIGHTS), '--size', '128', '--iterations', '100', '--stop', 'off', '--init', 'noise',
       '--device', 'cpu', '--json',
     ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = jsonLines(result.stdout);
     const done = lines.at(-1)!;
-    expect(done).toMatchObject({ done: true, output, width: 128, height: 128, iterations: 200 });
+    expect(done).toMatchObject({ done: true, output, width: 128, height: 128, iterations: 100 });
     const ratio = (done.initialLoss as number) / (done.finalLoss as number);
     console.log(`[stylize] total loss ${done.initialLoss} → ${done.finalLoss} (${ratio.toFixed(1)}x) in ${done.seconds} s`);
     expect(ratio).toBeGreaterThanOrEqual(10);
@@ -61,6 +61,7 @@ describe.skipIf(!present)('nst stylize on a real 128-px pair', () => {
     } finally {
       await objective.dispose();
     }
-    // About 30 s alone on 2 cores; generous for a loaded machine.
+    // 100 iterations: the loss is 10x down by about iteration 60 (10.9x at 100, 11.5x at 200). About 15 s alone on
+    // 2 cores; generous for a loaded machine.
   }, 300_000);
 });
