@@ -18,6 +18,14 @@ export interface VideoJobOptions {
 }
 
 /**
+ * The Video tab's and `nst stylize-video`'s defaults. Frames are many: fewer iterations than a photo's (the warped
+ * start is close), twice for the first. Temporal weight: Ruder et al.'s w_t on the normalised terms (pixels in 0..1
+ * units), measured on the shared clips (docs/video.md "Flicker"): 5-20x less flicker than per-frame painting for
+ * little paint loss; 2000 blurs a zooming clip.
+ */
+export const DEFAULT_VIDEO_JOB_OPTIONS: Readonly<VideoJobOptions> = { iterations: 100, firstIterations: 200, temporalWeight: 200, format: 'mp4' };
+
+/**
  * A clip as the page read it, never a path: a video file's bytes (anything ffmpeg decodes), or a folder's frames in
  * their order (images of one size) with the rate to play them at.
  */

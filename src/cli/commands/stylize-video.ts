@@ -15,15 +15,12 @@ import { parseChoice, parseNumber } from '../parse.js';
 import { round } from '../render-options.js';
 import { openStopScope, StoppedBySignal } from '../stop-signals.js';
 import { resolveWeights } from '../weights.js';
+import { DEFAULT_VIDEO_JOB_OPTIONS } from '../../shared/video-job-types.js';
 
-/** Frames are many: a smaller default than stylize's, and fewer iterations each (the warped start is close). */
+/** Frames are many: a smaller default than stylize's (the per-frame defaults are the studio's Video tab's). */
 const DEFAULT_VIDEO_SIZE_PX = 256;
-const DEFAULT_FRAME_ITERATIONS = 100;
-/**
- * Ruder et al.'s w_t on the normalised terms (pixels in 0..1 units), measured on the shared clips (docs/video.md
- * "Flicker"): 5-20x less flicker than per-frame painting for little paint loss; 2000 blurs a zooming clip.
- */
-export const DEFAULT_TEMPORAL_WEIGHT = 200;
+const DEFAULT_FRAME_ITERATIONS = DEFAULT_VIDEO_JOB_OPTIONS.iterations;
+export const DEFAULT_TEMPORAL_WEIGHT = DEFAULT_VIDEO_JOB_OPTIONS.temporalWeight;
 
 type Raw = Record<string, string | boolean | undefined>;
 

@@ -4,6 +4,7 @@
 
 import type { ErrorInfo, ImageInput, Result, StudioApi, VideoClipInput, VideoJobEvent, VideoJobOptions, VideoJobStatus } from '../../shared/api.js';
 import type { StudioSettings } from '../../shared/studio-settings.js';
+import { DEFAULT_VIDEO_JOB_OPTIONS } from '../../shared/video-job-types.js';
 
 /** The file types the clip chooser offers: a video (anything else ffmpeg decodes is taken too) or a clip's frames. */
 export const CLIP_ACCEPT = 'video/*,.mp4,.webm,.mov,.mkv,.avi,.gif,image/*';
@@ -15,8 +16,6 @@ const natural = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' 
 /** The clip chosen: a video file, or a folder's frames (images) played at a rate the user gives. */
 export type ChosenClip = { kind: 'video'; name: string; file: File; url: string } | { kind: 'frames'; name: string; files: File[]; url: string };
 
-/** Frames are many: smaller defaults than a photo's (the CLI's: 100 a frame, twice for the first; temporal weight 200). */
-export const DEFAULT_VIDEO_JOB_OPTIONS: VideoJobOptions = { iterations: 100, firstIterations: 200, temporalWeight: 200, format: 'mp4' };
 
 const EMPTY: VideoJobStatus = { state: 'empty', clipName: null, frames: 0, framesDone: 0, fps: 0, width: 0, height: 0, hasAudio: false, current: null, encoded: null, output: null, error: null };
 
