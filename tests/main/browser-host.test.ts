@@ -207,8 +207,8 @@ describe.skipIf(!present)('browser host: a real run over the WebSocket', () => {
     expect((await sharp(firstProgress.preview!.jpeg).metadata()).format).toBe('jpeg');
 
     // The estimate behind the size control, over the socket: the engine's, for the output size.
-    const estimate = await client.call('estimateMemory', { settings: testSettings({ sizePx: 256, memoryLimitMb: 700 }), content: { width: 64, height: 64 } });
-    expect(estimate).toMatchObject({ ok: true, value: { width: 256, height: 256, fits: false, limitBytes: 700 * 2 ** 20, limitSource: 'setting', plan: { mode: 'tiled' } } });
+    const estimate = await client.call('estimateMemory', { settings: testSettings({ sizePx: 320, memoryLimitMb: 600 }), content: { width: 64, height: 64 } });
+    expect(estimate).toMatchObject({ ok: true, value: { width: 320, height: 320, fits: false, limitBytes: 600 * 2 ** 20, limitSource: 'setting', plan: { mode: 'tiled' } } });
     const exported = await client.call('exportImage', { runId, format: 'png', sizePx: 96 });
     expect(exported).toMatchObject({ ok: true, value: { kind: 'download', fileName: `neural-style-${runId}.png` } });
     const bytes = (exported as { value: { bytes: Uint8Array } }).value.bytes;
