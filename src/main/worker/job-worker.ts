@@ -3,7 +3,7 @@
 // A video job (video-job.ts) runs in a thread of its own started from this same script.
 
 import { parentPort } from 'node:worker_threads';
-import { loadWeights, type Vgg19Weights } from '../../engine/index.js';
+import { cachedWeights } from './weights-cache.js';
 import type { ParentToWorker, StartMessage, WorkerToParent } from './messages.js';
 import { RunReporter } from './run-reporter.js';
 import { StudioRun } from './studio-run.js';
@@ -16,7 +16,6 @@ const port = parentPort;
 const post = (message: WorkerToParent, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 let active: { run: StudioRun; reporter: RunReporter } | null = null;
-let weightsCache: { path: string; weights: Promise<Vgg19Weights> } | null = null;
 
 port.on('message', (message: ParentToWorker | VideoParentToWorker) => {
   if (typeof message !== 'object' || message === null) return;
@@ -79,14 +78,3 @@ async function execute(start: StartMessage): Promise<void> {
   }
 }
 
-/** The weights of the last run, kept for the next one with the same file; a failed load is not kept (the user may fix the file). */
-function cachedWeights(weightsPath: string): Promise<Vgg19Weights> {
-  if (weightsCache?.path !== weightsPath) {
-    const weights = loadWeights(weightsPath);
-    weightsCache = { path: weightsPath, weights };
-    weights.catch(() => {
-      if (weightsCache?.weights === weights) weightsCache = null;
-    });
-  }
-  return weightsCache.weights;
-}

@@ -3,7 +3,8 @@
 // previewIntervalMs (a JPEG made here, so the main thread never encodes).
 
 import { stat } from 'node:fs/promises';
-import { encodeImage, loadWeights, RunController, stylizeVideo, type PlanarImage, type Vgg19Weights, type VideoJobEvent as EngineVideoEvent } from '../../engine/index.js';
+import { encodeImage, RunController, stylizeVideo, type PlanarImage, type VideoJobEvent as EngineVideoEvent } from '../../engine/index.js';
+import { cachedWeights } from './weights-cache.js';
 import type { PreviewFrame } from '../../shared/api.js';
 import { errorInfo } from './run-reporter.js';
 import type { VideoParentToWorker, VideoStartMessage, VideoWorkerEvent, VideoWorkerToParent } from './video-messages.js';
@@ -11,19 +12,6 @@ import type { VideoParentToWorker, VideoStartMessage, VideoWorkerEvent, VideoWor
 type Post = (message: VideoWorkerToParent, transfer?: ArrayBuffer[]) => void;
 
 let active: RunController | null = null;
-/** The last job's weights, kept for a resumed or next job with the same file; a failed load is not kept. */
-let weightsCache: { path: string; weights: Promise<Vgg19Weights> } | null = null;
-
-function cachedWeights(weightsPath: string): Promise<Vgg19Weights> {
-  if (weightsCache?.path !== weightsPath) {
-    const weights = loadWeights(weightsPath);
-    weightsCache = { path: weightsPath, weights };
-    weights.catch(() => {
-      if (weightsCache?.weights === weights) weightsCache = null;
-    });
-  }
-  return weightsCache.weights;
-}
 
 /** Handles a video message: starts the job, or steers the one in progress (none: ignored). */
 export function onVideoMessage(message: VideoParentToWorker, post: Post): void {
