@@ -23,7 +23,8 @@ describe.skipIf(reason !== null)('the studio\'s first start on a fresh install',
     await host.page.getByTestId('param-iterations').press('Tab');
     await host.page.getByTestId('start').click();
     await expect.poll(() => host.page.getByTestId('status').getAttribute('data-state'), { timeout: 180_000 }).toBe('done');
-    expect(Number(await host.page.getByTestId('preview').getAttribute('data-frames'))).toBeGreaterThanOrEqual(1);
+    // The finished picture is drawn once decoded, which may come just after the status says done on a loaded machine.
+    await expect.poll(async () => Number(await host.page.getByTestId('preview').getAttribute('data-frames')), { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
     expect(await host.page.getByTestId('error').count()).toBe(0);
     expect(host.problems).toEqual([]);
   });

@@ -90,6 +90,12 @@ describe.skipIf(reason !== null)('masks painted during a run (real browser host)
     expect(host.problems).toEqual([]);
   });
 
+});
+
+// Its own host, so its own data folder: the runs above paint over the example photo, whose masks would come back here.
+describe.skipIf(reason !== null)('masks kept with a photo (real browser host)', () => {
+  const host = useHostPage({ weights: null });
+
   it('keeps the masks painted over a photo: after a reload the same photo brings them back, another photo gets none', { timeout: 120_000 }, async () => {
     const other = path.join(mkdtempSync(path.join(tmpdir(), 'nst-masks-kept-')), 'other.png');
     await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 200, g: 120, b: 40 } } }).png().toFile(other);
