@@ -1,5 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+// The test processes load onnxruntime themselves (engine tests): without this each leaves a mat-debug-PID.log in the
+// temp folder (ort-child.ts telemetryOffEnv), and a later process given the same pid would seem to have left it.
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
 // Files that run two at a time, in a group of their own (never beside an engine file; the rest of the suite runs one
 // file at a time): browser tests against the fake host, which mostly wait on chromium and the fake's timers, not on
 // onnxruntime. The CLI's refusal tables were tried here too: two of them at once were no faster than one by one.

@@ -4,7 +4,7 @@
 // processes, 32 px.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -53,7 +53,9 @@ describe.skipIf(!present)('a run sweeps what killed runs left, and leaves nothin
     for (const name of [...debris, ...kept]) writeFileSync(path.join(dir, name), 'partial');
     const home = path.join(dir, 'home');
     mkdirSync(home);
-    const child = spawnNst(['stylize', sharedPath(...CONTENT), sharedPath(...STYLE), '-o', output, '--iterations', '2', ...RUN, '--save-every', '1', '--frames-dir', frames, '--checkpoint-every', '0'], { env: { ...env, HOME: home } });
+    const started = Date.now();
+    // Without the suite's own ORT_DISABLE_TELEMETRY (vitest.config.ts): nst must turn the telemetry off itself.
+    const child = spawnNst(['stylize', sharedPath(...CONTENT), sharedPath(...STYLE), '-o', output, '--iterations', '2', ...RUN, '--save-every', '1', '--frames-dir', frames, '--checkpoint-every', '0'], { env: { ...env, HOME: home, ORT_DISABLE_TELEMETRY: undefined } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -62,7 +64,9 @@ describe.skipIf(!present)('a run sweeps what killed runs left, and leaves nothin
     for (const name of kept) expect(existsSync(path.join(dir, name)), name).toBe(true);
     expect(readdirSync(frames).sort()).toEqual(['frame_000001.png', 'frame_000002.png']);
     // onnxruntime 1.30's telemetry: a mat-debug-PID.log and a .ses in /tmp, an event database in ~/.cache/Microsoft.
-    for (const tmp of [dir, '/tmp']) expect(existsSync(path.join(tmp, `mat-debug-${child.pid}.log`)), tmp).toBe(false);
+    // In the shared /tmp only a file made since the spawn counts: an older one is another process's of the same pid.
+    const madeByChild = (file: string): boolean => existsSync(file) && statSync(file).mtimeMs >= started - 1000;
+    for (const tmp of [dir, '/tmp']) expect(madeByChild(path.join(tmp, `mat-debug-${child.pid}.log`)), tmp).toBe(false);
     expect(readdirSync(home)).toEqual([]);
     expect(existsSync(path.join(dir, '.ses'))).toBe(false);
   }, 30_000);
