@@ -60,9 +60,10 @@ async function steps(): Promise<Record<string, number>> {
   const settings = { ...DEFAULT_RUN_SETTINGS, device: 'cpu' as const, threads: 2, convAlgorithm: values.conv as ConvAlgorithm };
   const execution = resolveExecution(settings, objectiveShape(content, settings, [style]));
   // The loss graph alone, as the objective builds it, then its session: the two biggest parts of the setup.
-  const { bytes } = buildLossGraph({ ...settings, weights, width: content.width, height: content.height, convAlgorithm: execution.convAlgorithm, maxPoolGrad: execution.maxPoolGrad });
-  mark(`build + serialise the loss graph (${Math.round(bytes.length / 2 ** 20)} MB)`);
-  const session = await execution.runtime.create(bytes, execution.session);
+  const { model } = buildLossGraph({ ...settings, weights, width: content.width, height: content.height, convAlgorithm: execution.convAlgorithm, maxPoolGrad: execution.maxPoolGrad });
+  const weightBytes = model.external.reduce((sum, e) => sum + e.data.byteLength, 0);
+  mark(`build + serialise the loss graph (${Math.round(model.bytes.length / 2 ** 10)} kB, weights ${Math.round(weightBytes / 2 ** 20)} MB beside it)`);
+  const session = await execution.runtime.create(model, execution.session);
   mark('create its session');
   await session.dispose();
   last = performance.now();

@@ -95,7 +95,8 @@ function kindOf(node: string, op: string): Kind {
 const weights = randomVgg19Weights({ seed: 1, depth });
 const built = buildLossGraph({ height: size, width: size, styleLayers, contentLayers, pool: 'max', weights, convAlgorithm: algorithm });
 const profileDir = mkdtempSync(path.join(os.tmpdir(), 'nst-profile-'));
-const session = await ort.InferenceSession.create(built.bytes, {
+const session = await ort.InferenceSession.create(built.model.bytes, {
+  externalData: [...built.model.external],
   executionProviders: ['cpu'],
   graphOptimizationLevel: 'all',
   intraOpNumThreads: threads,

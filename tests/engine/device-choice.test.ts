@@ -14,6 +14,7 @@ import { decide, readVerdict, verdictFile, type DeviceVerdict } from '../../src/
 import { resolveExecution } from '../../src/engine/render/execution.js';
 import { onnxruntime } from '../../src/engine/model/runtime/onnxruntime.js';
 import type { Runtime, RuntimeSession, SessionPlan } from '../../src/engine/model/runtime/runtime.js';
+import type { OnnxModel } from '../../src/engine/model/graph/builder.js';
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } from '../../src/engine/model/vgg19.js';
 
 const GPU: GpuAdapter = { name: 'Fake GPU 9000', vendor: 'NVIDIA', driver: '555.1', software: false };
@@ -29,7 +30,7 @@ class FakeGpuRuntime implements Runtime {
   readonly created: string[] = [];
   constructor(private readonly fakes: readonly string[] = ['cuda']) {}
 
-  async create(model: Uint8Array, plan: SessionPlan): Promise<RuntimeSession> {
+  async create(model: OnnxModel, plan: SessionPlan): Promise<RuntimeSession> {
     const device = plan.devices[0]!;
     this.created.push(device);
     const cpu = await onnxruntime('node').create(model, { ...plan, devices: ['cpu'] });

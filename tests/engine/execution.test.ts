@@ -8,6 +8,7 @@ import { planOn, type Device, type Runtime, type RuntimeSession, type SessionPla
 import { onnxruntime } from '../../src/engine/model/runtime/onnxruntime.js';
 import { StyleObjective } from '../../src/engine/model/objective.js';
 import { buildFeatureGraph, io } from '../../src/engine/model/graph/vgg-graph.js';
+import type { OnnxModel } from '../../src/engine/model/graph/builder.js';
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS } from '../../src/engine/model/vgg19.js';
 import { randomVgg19Weights } from '../../src/engine/weights/random.js';
 import { noiseImage } from '../../src/engine/io/image.js';
@@ -103,7 +104,7 @@ describe('resolveExecution: the conv algorithm', () => {
 
 /** The real onnxruntime behind a recorder: every session's plan and model, every run's feed and fetch names. */
 class RecordingRuntime implements Runtime {
-  readonly created: { plan: SessionPlan; model: Uint8Array }[] = [];
+  readonly created: { plan: SessionPlan; model: OnnxModel }[] = [];
   readonly runs: { feeds: string[]; fetches: string[] }[] = [];
 
   /** `runOn`: run every session on this provider whatever the plan says (a DirectML plan on this CPU). */
@@ -113,7 +114,7 @@ class RecordingRuntime implements Runtime {
     return this.inner.backend;
   }
 
-  async create(model: Uint8Array, plan: SessionPlan): Promise<RuntimeSession> {
+  async create(model: OnnxModel, plan: SessionPlan): Promise<RuntimeSession> {
     this.created.push({ plan, model });
     const session = await this.inner.create(model, this.runOn ? planOn(plan, this.runOn) : plan);
     const runs = this.runs;
@@ -147,7 +148,7 @@ describe('the objective on an injected runtime', () => {
     opened.push(objective);
     return { execution, objective };
   };
-  const hasMaxUnpool = (model: Uint8Array): boolean => Buffer.from(model).includes('MaxUnpool');
+  const hasMaxUnpool = (model: OnnxModel): boolean => Buffer.from(model.bytes).includes('MaxUnpool');
 
   it('creates its sessions with the decided plan and runs the loss graph with the feeds and fetches it names', async () => {
     const runtime = new RecordingRuntime();
@@ -189,7 +190,7 @@ describe('the objective on an injected runtime', () => {
 });
 
 describe('onnxruntime-node behind the interface: fallback to the CPU, with the reason', () => {
-  const model = buildFeatureGraph({ width: 8, height: 8, styleLayers: ['block1_conv1'], contentLayers: [], pool: 'max', weights: randomVgg19Weights({ seed: 1, channelScale: 1 / 16, depth: 1 }) }).bytes;
+  const model = buildFeatureGraph({ width: 8, height: 8, styleLayers: ['block1_conv1'], contentLayers: [], pool: 'max', weights: randomVgg19Weights({ seed: 1, channelScale: 1 / 16, depth: 1 }) }).model;
   const shape: RunShape = { width: 8, height: 8, styleLayers: ['block1_conv1'], contentLayers: [], pool: 'max' };
   const open = async (execution: { runtime: Runtime; session: SessionPlan }): Promise<{ device: Device; fallbackReason: string | null }> => {
     const session = await execution.runtime.create(model, execution.session);

@@ -22,7 +22,7 @@ const tinyFeatures = buildFeatureGraph({
 /** A session of the tiny graph, created as the execution for this request decides. */
 function sessionFor(backend: RuntimeBackend, device: DeviceRequest): Promise<RuntimeSession> {
   const execution = resolveExecution({ backend, device }, { width: 6, height: 8, styleLayers: ['block1_conv2'], contentLayers: ['block1_conv1'], pool: 'max' });
-  return execution.runtime.create(tinyFeatures.bytes, execution.session);
+  return execution.runtime.create(tinyFeatures.model, execution.session);
 }
 
 /** Why the wasm backend cannot start here, or null when it can. */

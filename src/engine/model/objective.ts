@@ -112,7 +112,7 @@ export class StyleObjective {
 
   private constructor(
     private readonly session: RuntimeSession,
-    readonly graph: Omit<BuiltGraph, 'bytes'>,
+    readonly graph: Omit<BuiltGraph, 'model'>,
     private readonly imageBuffer: Float32Array,
     private weights: LossWeights,
     readonly width: number,
@@ -340,9 +340,9 @@ export class StyleObjective {
  * Builds the loss graph and its session, and lets go of the model bytes: onnxruntime has its own copy by then, and
  * with Winograd's transformed kernels (4x a kernel's size) the bytes are a few hundred MB.
  */
-async function lossSession(spec: GraphSpec, execution: Execution): Promise<{ graph: Omit<BuiltGraph, 'bytes'>; session: RuntimeSession }> {
-  const { bytes, ...graph } = buildLossGraph(spec);
-  return { graph, session: await execution.runtime.create(bytes, execution.session) };
+async function lossSession(spec: GraphSpec, execution: Execution): Promise<{ graph: Omit<BuiltGraph, 'model'>; session: RuntimeSession }> {
+  const { model, ...graph } = buildLossGraph(spec);
+  return { graph, session: await execution.runtime.create(model, execution.session) };
 }
 
 /**
@@ -448,7 +448,7 @@ async function featureSession(
     ...(spec.winogradMinTiles !== undefined ? { winogradMinTiles: spec.winogradMinTiles } : {}),
   });
   // On the loss graph's provider (the CPU if that cannot start a second session).
-  return spec.execution.runtime.create(graph.bytes, planOn(spec.execution.session, like.device));
+  return spec.execution.runtime.create(graph.model, planOn(spec.execution.session, like.device));
 }
 
 async function runFeatures(session: RuntimeSession, image: PlanarImage, styleLayers: readonly string[], contentLayers: readonly string[]): Promise<Features> {

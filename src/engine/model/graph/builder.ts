@@ -22,9 +22,31 @@ const ELEMENT_TYPE = {
 
 export const OPSET_VERSION = 13;
 
+/** One initializer's bytes kept out of the protobuf, named as the file its tensor points to. */
+export interface ExternalTensorData {
+  readonly path: string;
+  readonly data: Uint8Array;
+}
+
+/**
+ * A model as onnxruntime loads it: the graph's protobuf, with the large initializers (the weights) outside it as
+ * in-memory "files" (the sessions' externalData option). Serialising 100 MB of weights into the protobuf copied
+ * them once more for nothing: on this VM, where a first touch of memory is slow, 0.3 s of start-up and as much
+ * memory. `bytes` alone is a whole model when `external` is empty.
+ */
+export interface OnnxModel {
+  readonly bytes: Uint8Array;
+  readonly external: readonly ExternalTensorData[];
+}
+
+/** Float initializers at least this large go outside the protobuf (toModel); small ones stay inline. */
+const EXTERNAL_MIN_BYTES = 64 * 1024;
+
 export class GraphBuilder {
   private readonly nodes: OnnxTypes.INodeProto[] = [];
   private readonly initializers: OnnxTypes.ITensorProto[] = [];
+  /** The float data of each initializer by name: what toModel may keep outside the protobuf. */
+  private readonly floatData = new Map<string, Float32Array>();
   private readonly inputs: OnnxTypes.IValueInfoProto[] = [];
   private readonly outputs: OnnxTypes.IValueInfoProto[] = [];
   private readonly usedNames = new Set<string>();
@@ -64,6 +86,7 @@ export class GraphBuilder {
       dims: [...shape],
       rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
+    this.floatData.set(name, data);
     return { name, shape, type: 'float' };
   }
 
@@ -140,8 +163,38 @@ export class GraphBuilder {
     return this.nodes.length;
   }
 
-  /** Serialises the model (ONNX IR 8, default-domain opset OPSET_VERSION). */
+  /** Serialises the whole model, weights inside (ONNX IR 8, default-domain opset OPSET_VERSION). */
   toBytes(): Uint8Array {
+    return this.encode(this.initializers);
+  }
+
+  /**
+   * The model with its large float initializers outside the protobuf, their bytes not copied (views of the arrays
+   * given to floatInitializer, which must not change while a session is created from it).
+   */
+  toModel(): OnnxModel {
+    const external: ExternalTensorData[] = [];
+    const initializers = this.initializers.map((tensor): OnnxTypes.ITensorProto => {
+      const data = this.floatData.get(tensor.name!);
+      if (!data || data.byteLength < EXTERNAL_MIN_BYTES) return tensor;
+      const path = `initializer_${external.length}.bin`;
+      external.push({ path, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+      return {
+        name: tensor.name,
+        dataType: tensor.dataType,
+        dims: tensor.dims,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: path },
+          { key: 'offset', value: '0' },
+          { key: 'length', value: String(data.byteLength) },
+        ],
+      };
+    });
+    return { bytes: this.encode(initializers), external };
+  }
+
+  private encode(initializers: readonly OnnxTypes.ITensorProto[]): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'neural-style-studio',
@@ -149,7 +202,7 @@ export class GraphBuilder {
       graph: {
         name: this.graphName,
         node: this.nodes,
-        initializer: this.initializers,
+        initializer: [...initializers],
         input: this.inputs,
         output: this.outputs,
       },

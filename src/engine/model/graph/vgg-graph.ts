@@ -1,6 +1,6 @@
 // Assembles VGG19 forward + Gatys losses + the backward pass to the image as one inference graph.
 
-import { GraphBuilder, type Value } from './builder.js';
+import { GraphBuilder, type OnnxModel, type Value } from './builder.js';
 import { WINOGRAD_MIN_TILES, conv3x3, conv3x3InputGrad, winogradPolicy } from './ops/conv.js';
 import { relu, reluGrad } from './ops/relu.js';
 import { maxPoolGradThroughRelu, pool2x2, pool2x2Grad, type Pooled } from './ops/pool.js';
@@ -87,7 +87,7 @@ export interface LayerShape {
 }
 
 export interface BuiltGraph {
-  readonly bytes: Uint8Array;
+  readonly model: OnnxModel;
   readonly styleLayers: readonly LayerShape[];
   readonly contentLayers: readonly LayerShape[];
   /** Number of conv layers in the graph: the deepest requested layer's index + 1. */
@@ -299,7 +299,7 @@ export function buildLossGraph(spec: GraphSpec): BuiltGraph {
   }
   const withTv = g.node('Add', [imageGrad!, tv.grad], {}, { shape: image.shape });
   g.output(temporalGrad ? g.node('Add', [withTv, temporalGrad], {}, { shape: image.shape }) : withTv, io.grad);
-  return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth, styleMasks: styleMasks.length, contentMask: contentMask !== null, temporal: temporalGrad !== null };
+  return { model: g.toModel(), styleLayers: styleShapes, contentLayers: contentShapes, depth, styleMasks: styleMasks.length, contentMask: contentMask !== null, temporal: temporalGrad !== null };
 }
 
 /** The forward-only graph that computes targets: Grams of the style layers, features of the content layers. */
@@ -320,7 +320,7 @@ export function buildFeatureGraph(spec: GraphSpec): BuiltGraph {
     g.output(f, io.features(layer));
     contentShapes.push(shapeOf(layer, f));
   }
-  return { bytes: g.toBytes(), styleLayers: styleShapes, contentLayers: contentShapes, depth, styleMasks: 0, contentMask: false, temporal: false };
+  return { model: g.toModel(), styleLayers: styleShapes, contentLayers: contentShapes, depth, styleMasks: 0, contentMask: false, temporal: false };
 }
 
 function sum(g: GraphBuilder, values: readonly Value[], shape: readonly number[]): Value {

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { NstError } from '../../errors.js';
-import { GraphBuilder } from '../graph/builder.js';
+import { GraphBuilder, type OnnxModel } from '../graph/builder.js';
 import { canSpawnNodeChild, runInOrtChild, turnOffOnnxruntimeTelemetry, vulkanQuietEnv } from './ort-child.js';
 import type { Device, Runtime, RuntimeBackend, RuntimeSession, SessionPlan } from './runtime.js';
 import { summariseOrtError } from './ort-error.js';
@@ -90,14 +90,16 @@ export function onnxruntime(backend: RuntimeBackend = 'node'): Runtime {
 class OrtRuntime implements Runtime {
   constructor(readonly backend: RuntimeBackend) {}
 
-  async create(model: Uint8Array, plan: SessionPlan): Promise<RuntimeSession> {
+  async create(model: OnnxModel, plan: SessionPlan): Promise<RuntimeSession> {
     const ort = await loadOrt(this.backend);
     const options = (device: Device): InferenceSession.SessionOptions =>
       this.backend === 'web'
         ? // The web package's 'wasm' provider is its CPU path; 'webgpu' only exists in a browser with WebGPU (under
           // Node, onnxruntime-web 1.30 has no webgpu backend: the plan falls back to wasm, with the reason).
-          { executionProviders: [device], graphOptimizationLevel: plan.optimization }
+          { executionProviders: [device], graphOptimizationLevel: plan.optimization, externalData: [...model.external] }
         : {
+            // The weights, outside the protobuf (graph/builder.ts toModel).
+            externalData: [...model.external],
             executionProviders: [device],
             graphOptimizationLevel: plan.optimization,
             intraOpNumThreads: plan.threads,
@@ -120,7 +122,7 @@ class OrtRuntime implements Runtime {
         continue;
       }
       try {
-        const session = await ort.InferenceSession.create(model, options(device));
+        const session = await ort.InferenceSession.create(model.bytes, options(device));
         const reason = failures.length > 0 && (!plan.quietFallback || device === last) ? failures.join('; ') : null;
         return new OrtSession(session, ort, device, reason, this.backend === 'web');
       } catch (error) {
@@ -145,7 +147,7 @@ function webgpuPreflight(): Promise<string | null> {
     const g = new GraphBuilder('webgpu_probe');
     const x = g.input('x', [1, 3, 8, 8]);
     g.output(g.node('Relu', [x], {}, { shape: x.shape }), 'y');
-    const result = await runInOrtChild(g.toBytes(), { device: 'webgpu', feeds: [{ name: 'x', dims: x.shape, value: 'pixels' }], warmups: 1, runs: 0, threads: 1 }, { timeoutMs: 60_000 });
+    const result = await runInOrtChild(g.toModel(), { device: 'webgpu', feeds: [{ name: 'x', dims: x.shape, value: 'pixels' }], warmups: 1, runs: 0, threads: 1 }, { timeoutMs: 60_000 });
     if (!result.ok) return result.reason;
     // The same drivers start again in this process: keep their one complaint about a missing login session quiet.
     Object.assign(process.env, vulkanQuietEnv(process.env));

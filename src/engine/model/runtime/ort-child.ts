@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import type { OnnxModel } from '../graph/builder.js';
 import { summariseOrtError } from './ort-error.js';
 import type { Device } from './runtime.js';
 
@@ -49,6 +50,13 @@ export function canSpawnNodeChild(): boolean {
  */
 const CHILD_SOURCE = `
 const request = JSON.parse(process.argv[1]);
+// stdin: the protobuf, then each external initializer's bytes, in request.external's order.
+const split = (all) => {
+  let at = all.length - request.external.reduce((sum, e) => sum + e.length, 0);
+  const bytes = all.subarray(0, at);
+  const externalData = request.external.map((e) => ({ path: e.path, data: all.subarray(at, (at += e.length)) }));
+  return { bytes, externalData };
+};
 const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n', () => process.exit(0));
 const chunks = [];
 process.stdin.on('data', (c) => chunks.push(c));
@@ -57,8 +65,9 @@ process.stdin.on('end', async () => {
     const ort = require(request.ortPath);
     ort.env.logLevel = 'fatal';
     const started = performance.now();
-    const session = await ort.InferenceSession.create(Buffer.concat(chunks), {
-      executionProviders: [request.device], graphOptimizationLevel: 'all', intraOpNumThreads: request.threads,
+    const model = split(Buffer.concat(chunks));
+    const session = await ort.InferenceSession.create(model.bytes, {
+      externalData: model.externalData, executionProviders: [request.device], graphOptimizationLevel: 'all', intraOpNumThreads: request.threads,
       interOpNumThreads: 1, executionMode: 'sequential', logSeverityLevel: 4,
       enableMemPattern: false, // as runtime/onnxruntime.ts's sessions, so a measured device runs as a run would
     });
@@ -88,11 +97,12 @@ process.stdin.on('end', async () => {
  * Runs `model` on `request.device` alone in a child (no fallback to another provider), with a Node that can load
  * onnxruntime-node. Never rejects: a child that fails, crashes or times out gives { ok: false, reason } in one line.
  */
-export function runInOrtChild(model: Uint8Array, request: OrtChildRequest, options: OrtChildOptions = {}): Promise<OrtChildResult> {
+export function runInOrtChild(model: OnnxModel, request: OrtChildRequest, options: OrtChildOptions = {}): Promise<OrtChildResult> {
   const timeoutMs = options.timeoutMs ?? 180_000;
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+  const external = model.external.map((e) => ({ path: e.path, length: e.data.byteLength }));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', CHILD_SOURCE, JSON.stringify({ ...request, ortPath })], {
+    const child = spawn(process.execPath, ['-e', CHILD_SOURCE, JSON.stringify({ ...request, ortPath, external })], {
       env: { ...process.env, ...vulkanQuietEnv(process.env), ...telemetryOffEnv(process.env), ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: timeoutMs,
@@ -116,7 +126,8 @@ export function runInOrtChild(model: Uint8Array, request: OrtChildRequest, optio
       const how = signal === 'SIGTERM' ? `took over ${Math.round(timeoutMs / 1000)} s` : signal ? `crashed (${signal})` : `exited with ${code}`;
       resolve({ ok: false, reason: `${request.device} ${how}${last ? `: ${summariseOrtError(last)}` : ''}` });
     });
-    child.stdin.end(Buffer.from(model.buffer, model.byteOffset, model.byteLength));
+    for (const part of [model.bytes, ...model.external.map((e) => e.data)]) child.stdin.write(Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+    child.stdin.end();
   });
 }
 

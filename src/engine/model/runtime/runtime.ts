@@ -3,6 +3,7 @@
 
 import type { Tensor } from 'onnxruntime-common';
 import type { DeviceRequest } from '../../settings.js';
+import type { OnnxModel } from '../graph/builder.js';
 import type { MaxPoolGrad } from '../graph/vgg-graph.js';
 
 /** An execution provider a session runs on: a request less 'auto', or onnxruntime-web's CPU path. */
@@ -53,7 +54,7 @@ export interface RuntimeSession {
 export interface Runtime {
   readonly backend: RuntimeBackend;
   /** A session on the first of plan.devices that starts; DEVICE_UNAVAILABLE when none does. */
-  create(model: Uint8Array, plan: SessionPlan): Promise<RuntimeSession>;
+  create(model: OnnxModel, plan: SessionPlan): Promise<RuntimeSession>;
 }
 
 /** What a graph is built and run with, decided once per run size (render/execution.ts resolveExecution). */

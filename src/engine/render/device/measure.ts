@@ -8,6 +8,7 @@ import { canSpawnNodeChild, runInOrtChild, type ChildFeed, type OrtChildResult }
 import { onnxruntime } from '../../model/runtime/onnxruntime.js';
 import { summariseOrtError } from '../../model/runtime/ort-error.js';
 import { buildLossGraph, io } from '../../model/graph/vgg-graph.js';
+import type { OnnxModel } from '../../model/graph/builder.js';
 import { GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, layerSpec } from '../../model/vgg19.js';
 import { randomVgg19Weights } from '../../weights/random.js';
 import type { Vgg19Weights } from '../../weights/types.js';
@@ -55,14 +56,14 @@ async function measureOne(candidate: DeviceCandidate, weights: Vgg19Weights, opt
     ]),
   ];
   const request = { device, feeds, warmups: 1, runs: options.runs ?? 2, threads: 0 };
-  const result = options.runtime || !canSpawnNodeChild() ? await inProcess(options.runtime ?? onnxruntime('node'), graph.bytes, request) : await runInOrtChild(graph.bytes, request, options.env ? { env: options.env } : {});
+  const result = options.runtime || !canSpawnNodeChild() ? await inProcess(options.runtime ?? onnxruntime('node'), graph.model, request) : await runInOrtChild(graph.model, request, options.env ? { env: options.env } : {});
   const base = { device, adapter: candidate.adapter, software: candidate.software };
   if (!result.ok) return { ...base, msPerIteration: null, setupMs: null, error: result.reason };
   return { ...base, msPerIteration: median(result.runMs), setupMs: result.createMs, error: null };
 }
 
 /** The child's work done here: a session on exactly `device` (no fallback), warmed up and timed. */
-async function inProcess(runtime: Runtime, model: Uint8Array, request: { device: Device; feeds: readonly ChildFeed[]; warmups: number; runs: number; threads: number }): Promise<OrtChildResult> {
+async function inProcess(runtime: Runtime, model: OnnxModel, request: { device: Device; feeds: readonly ChildFeed[]; warmups: number; runs: number; threads: number }): Promise<OrtChildResult> {
   try {
     const started = performance.now();
     const session = await runtime.create(model, { devices: [request.device], skipped: [], quietFallback: false, threads: request.threads, optimization: 'all' });

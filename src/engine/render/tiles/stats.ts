@@ -47,7 +47,7 @@ export async function blockwiseStats(
         if (!entry) {
           const graph = buildFeatureGraph({ width: block.width, height: block.height, styleLayers, contentLayers, pool: options.pool, weights });
           // On the CPU provider, whatever the tiles run on: once per render, and it is always there.
-          entry = { graph, session: await options.execution.runtime.create(graph.bytes, planOn(options.execution.session)) };
+          entry = { graph, session: await options.execution.runtime.create(graph.model, planOn(options.execution.session)) };
           sessions.set(key, entry);
         }
         const out = await entry.session.run({ [io.image]: entry.session.tensor(block.data, [1, 3, block.height, block.width]) });
