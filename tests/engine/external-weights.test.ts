@@ -40,11 +40,12 @@ describe('weights outside the protobuf', () => {
     expect(model.external).toHaveLength(1);
     expect(model.external[0]!.data.buffer).toBe(big.buffer); // a view, not a copy
     const decoded = onnx.ModelProto.decode(model.bytes);
-    const byName = new Map(decoded.graph!.initializer.map((t) => [t.name, t]));
-    expect(byName.get('big')!.dataLocation).toBe(onnx.TensorProto.DataLocation.EXTERNAL);
-    expect(byName.get('big')!.rawData.length).toBe(0);
-    expect(Object.fromEntries(byName.get('big')!.externalData.map((e) => [e.key, e.value]))).toEqual({ location: model.external[0]!.path, offset: '0', length: String(16384 * 4) });
-    expect(byName.get('small')!.rawData.length).toBe(16);
+    const byName = new Map((decoded.graph?.initializer ?? []).map((t) => [t.name, t]));
+    const bigTensor = byName.get('big')!;
+    expect(bigTensor.dataLocation).toBe(onnx.TensorProto.DataLocation.EXTERNAL);
+    expect(bigTensor.rawData?.length ?? 0).toBe(0);
+    expect(Object.fromEntries((bigTensor.externalData ?? []).map((e) => [e.key, e.value]))).toEqual({ location: model.external[0]!.path, offset: '0', length: String(16384 * 4) });
+    expect(byName.get('small')!.rawData?.length).toBe(16);
     expect(g.toBytes().length).toBeGreaterThan(16384 * 4);
     expect(model.bytes.length).toBeLessThan(1024);
   });
@@ -75,9 +76,9 @@ describe('weights outside the protobuf', () => {
 function wholeBytes(model: OnnxModel): Uint8Array {
   const decoded = onnx.ModelProto.decode(model.bytes);
   const files = new Map(model.external.map((e) => [e.path, e.data]));
-  for (const t of decoded.graph!.initializer) {
+  for (const t of decoded.graph?.initializer ?? []) {
     if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
-    const location = t.externalData.find((e) => e.key === 'location')!.value!;
+    const location = (t.externalData ?? []).find((e) => e.key === 'location')!.value!;
     t.rawData = Uint8Array.from(files.get(location)!);
     t.externalData = [];
     t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;

@@ -426,6 +426,25 @@ describe('randomVgg19Weights', () => {
     expect(() => validateWeights(randomVgg19Weights({ seed: 9, depth: 4 }))).not.toThrow();
   });
 
+  it('checks a quantized kernel from its scale and offset, reading its values only when those allow a bad one', () => {
+    const base = randomVgg19Weights({ seed: 9, depth: 1 });
+    const plain = base.layers.get('block1_conv1')!;
+    const withKernel = (bytes: Uint8Array, scale: number, min: number): Vgg19Weights => {
+      const quantized = { bytes, scale, min };
+      const layer = { get kernel() { return Float32Array.from(bytes, (q) => q * scale + min); }, quantized, bias: plain.bias, inChannels: 3, outChannels: 64 };
+      return { layers: new Map([['block1_conv1', layer]]), source: 'test' };
+    };
+    const bytes = new Uint8Array(64 * 3 * 9).fill(128);
+    expect(() => validateWeights(withKernel(bytes, 0.01, -1.28))).not.toThrow();
+    // A scale that allows values past the bound, but every stored value is within it: read, and accepted.
+    expect(() => validateWeights(withKernel(new Uint8Array(64 * 3 * 9), 1e6, 0))).not.toThrow();
+    const oneBad = new Uint8Array(64 * 3 * 9);
+    oneBad[17] = 255;
+    throwsWith(() => validateWeights(withKernel(oneBad, 1e6, 0)), 'BAD_WEIGHTS', /kernel value of 2\.550e\+8 at index 17/);
+    throwsWith(() => validateWeights(withKernel(bytes, Number.NaN, 0)), 'BAD_WEIGHTS', /non-finite kernel value \(NaN at index 0\)/);
+    throwsWith(() => validateWeights(withKernel(new Uint8Array(10), 0.01, 0)), 'BAD_WEIGHTS', /has 10 kernel values; \[64, 3, 3, 3\] needs 1728/);
+  });
+
   it('rejects a depth or channelScale out of range', () => {
     throwsWith(() => randomVgg19Weights({ seed: 1, depth: 17 }), 'BAD_ARGUMENT', /depth/);
     throwsWith(() => randomVgg19Weights({ seed: 1, channelScale: 0 }), 'BAD_ARGUMENT', /channelScale/);
