@@ -5,7 +5,7 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/prom
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { NstError } from '../errors.js';
 import { acquireOwnerLock, LockHeld } from '../sys/owner-lock.js';
 import { hashFile } from './store.js';
@@ -125,7 +125,8 @@ export async function fetchWeights(options: FetchWeightsOptions): Promise<Fetche
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const retries = options.retries ?? DEFAULT_RETRIES;
-  const dispatcher = options.dispatcher ?? new EnvHttpProxyAgent({ connect: { timeout: timeoutMs } });
+  // undici on first use: every `nst` run would load it otherwise (70 ms of a run's start-up) for a rare download.
+  const dispatcher = options.dispatcher ?? new (await import('undici')).EnvHttpProxyAgent({ connect: { timeout: timeoutMs } });
   const target = path.join(options.destDir, options.fileName ?? KERAS_VGG19_NOTOP.fileName);
   const job: Job = {
     part: `${target}.part`,
@@ -254,7 +255,7 @@ async function get(url: string, offset: number, validator: string | null, job: J
     if (offset > 0 && validator) headers['if-range'] = validator;
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(current, {
+      response = await (await import('undici')).request(current, {
         method: 'GET',
         headers,
         dispatcher: job.dispatcher,
