@@ -3,14 +3,14 @@
 // tone), a job killed with SIGKILL and resumed to frames byte-identical to an uninterrupted job's, the refusals.
 
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jsonLines, runNst, spawnNst } from '../helpers/cli.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 import { findProbeTools, probeVideo } from '../helpers/video-probe.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const run = promisify(execFile);
 // VGG19's first three blocks: a job's setup and iterations take a third of the whole network's (4.9 s against 17.6 s).
@@ -22,15 +22,7 @@ const tools = await findProbeTools();
 if ('reason' in tools) console.warn(`[stylize-video] ${tools.reason}: the stylize-video tests are skipped.`);
 const probe = 'reason' in tools ? null : tools;
 
-const made: string[] = [];
-const tempDir = (prefix: string): string => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs();
 
 /** The first `count` frames of the shared pan clip (160x120, 12 fps), copied to a folder of their own. */
 function clipFrames(count: number): string {

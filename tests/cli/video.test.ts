@@ -1,16 +1,16 @@
 // `nst stylize … --video` and `nst video FRAMES_DIR -o OUT` as a user runs them: real 64-px runs, the videos read
 // back with ffprobe, the temp frame spool gone afterwards, and the one-line errors.
 
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../src/cli/output.js';
 import { NstError } from '../../src/engine/errors.js';
 import { RUN_PRESETS } from '../../src/shared/studio-settings.js';
 import { jsonLines, runNst } from '../helpers/cli.js';
 import { hasShared, sharedPath } from '../helpers/shared-data.js';
 import { decodeFrame, decodePng, findProbeTools, probeVideo, psnr } from '../helpers/video-probe.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const WEIGHTS = ['data', 'vgg19-imagenet-uint8'] as const;
 const CONTENT = ['fixtures', 'content_tubingen_64x64.png'] as const;
@@ -20,15 +20,7 @@ const tools = await findProbeTools();
 if ('reason' in tools) console.warn(`[video cli] ${tools.reason}: the CLI video tests are skipped.`);
 const probe = 'reason' in tools ? null : tools;
 
-const made: string[] = [];
-const tempDir = (prefix: string): string => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs();
 const stylizeArgs = (output: string): string[] => [
   'stylize', sharedPath(...CONTENT), sharedPath(...STYLE), '-o', output,
   '--weights', sharedPath(...WEIGHTS), '--size', '64', '--device', 'cpu', '--threads', '2', '--json',

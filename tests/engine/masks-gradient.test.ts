@@ -2,15 +2,15 @@
 // its gradient equals central finite differences of that reference, on a tiny random-weight VGG19; all-ones masks
 // give the unmasked loss; setMasks reaches the next evaluation.
 
-import { afterAll, describe, expect, it } from 'vitest';
-import { StyleObjective, type ObjectiveSpec } from '../../src/engine/model/objective.js';
+import { describe, expect, it } from 'vitest';
+import { StyleObjective } from '../../src/engine/model/objective.js';
 import type { LossMasks } from '../../src/engine/model/masks.js';
 import type { Mask } from '../../src/engine/io/mask.js';
-import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
 import { createRng } from '../../src/engine/sys/random.js';
 import type { PoolKind } from '../../src/engine/settings.js';
 import { referenceActivations, referenceGram, referenceLoss, type ReferenceSpec } from '../helpers/reference-vgg.js';
 import { depthOf, expectGradientMatchesDifferences, expectLossesMatch, randomImage, relativeL2, TINY } from '../helpers/loss-checks.js';
+import { useTestObjectives, type ObjectiveParts } from '../helpers/test-objectives.js';
 
 // The gradient tests' world; odd sizes exercise the pools' floor on the masks too: 23x19 → 11x9 → 5x4 → 2x2 → 1x1.
 const { width: WIDTH, height: HEIGHT, weights, styleLayers: STYLE_LAYERS, contentLayers: CONTENT_LAYERS, layerWeights: LAYER_WEIGHTS, styleImages, contentImage } = TINY;
@@ -72,24 +72,9 @@ function referenceSpecFor(term: Term, pool: PoolKind): ReferenceSpec {
   };
 }
 
-const opened: StyleObjective[] = [];
-afterAll(async () => {
-  await Promise.all(opened.map((o) => o.dispose()));
-});
-
-async function objective(spec: Omit<ObjectiveSpec, 'weights' | 'width' | 'height' | 'execution' | 'contentImage'>, convAlgorithm: 'direct' | 'winograd' = 'direct', maxPoolGrad: 'argmax' | 'mask' = 'argmax'): Promise<StyleObjective> {
-  const created = await StyleObjective.create({
-    ...spec,
-    weights,
-    width: WIDTH,
-    height: HEIGHT,
-    contentImage,
-    execution: { ...resolveExecution({ device: 'cpu', threads: 1, convAlgorithm }, objectiveShape(contentImage, spec, spec.styleImages)), maxPoolGrad },
-    winogradMinTiles: 1,
-  });
-  opened.push(created);
-  return created;
-}
+const objectives = useTestObjectives({ weights, width: WIDTH, height: HEIGHT, contentImage });
+const objective = (spec: ObjectiveParts, convAlgorithm: 'direct' | 'winograd' = 'direct', maxPoolGrad: 'argmax' | 'mask' = 'argmax'): Promise<StyleObjective> =>
+  objectives.open(spec, { convAlgorithm, maxPoolGrad, winogradMinTiles: 1 });
 
 describe.each<{ pool: PoolKind; maxPoolGrad: 'argmax' | 'mask'; conv: 'direct' | 'winograd' }>([
   { pool: 'max', maxPoolGrad: 'argmax', conv: 'direct' },

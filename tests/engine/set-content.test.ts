@@ -3,13 +3,13 @@
 // raw and normalised, with a temporal term set after it too; runOnObjective on a kept objective paints what
 // runStyleTransfer's fresh one paints; another size is refused.
 
-import { afterAll, describe, expect, it } from 'vitest';
-import { StyleObjective, type LossBreakdown, type ObjectiveSpec } from '../../src/engine/model/objective.js';
+import { describe, expect, it } from 'vitest';
+import { StyleObjective, type LossBreakdown } from '../../src/engine/model/objective.js';
 import type { TemporalTerm } from '../../src/engine/model/temporal.js';
-import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
 import { createRunObjective, runOnObjective, runStyleTransfer, type RunSettings } from '../../src/engine/render/run.js';
 import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
 import { randomImage, TINY } from '../helpers/loss-checks.js';
+import { useTestObjectives } from '../helpers/test-objectives.js';
 
 const { width: WIDTH, height: HEIGHT, weights, styleLayers: STYLE_LAYERS, contentLayers: CONTENT_LAYERS, layerWeights: LAYER_WEIGHTS, styleImages, contentImage } = TINY;
 const NEXT = randomImage(WIDTH, HEIGHT, 61);
@@ -23,24 +23,8 @@ const term = (seed: number, weight: number): TemporalTerm => ({
   weight,
 });
 
-const opened: StyleObjective[] = [];
-afterAll(async () => {
-  await Promise.all(opened.map((o) => o.dispose()));
-});
-
-type Spec = Omit<ObjectiveSpec, 'weights' | 'width' | 'height' | 'execution'>;
-
-async function objective(spec: Spec): Promise<StyleObjective> {
-  const created = await StyleObjective.create({
-    ...spec,
-    weights,
-    width: WIDTH,
-    height: HEIGHT,
-    execution: resolveExecution({ device: 'cpu', threads: 1, convAlgorithm: 'direct' }, objectiveShape({ width: WIDTH, height: HEIGHT }, spec, spec.styleImages)),
-  });
-  opened.push(created);
-  return created;
-}
+const objectives = useTestObjectives({ weights, width: WIDTH, height: HEIGHT });
+const objective = objectives.open;
 
 async function evaluate(o: StyleObjective, x: Float32Array): Promise<{ loss: LossBreakdown; grad: Float32Array }> {
   const grad = new Float32Array(x.length);
@@ -95,7 +79,7 @@ describe('runOnObjective', () => {
     const temporal = term(67, 200);
     const fresh = await runStyleTransfer({ weights, content: NEXT, styles: BASE.styleImages, startImage: start, temporal }, settings);
     const kept = await createRunObjective({ weights, content: contentImage, styles: BASE.styleImages, temporal: { target: contentImage.data, mask: new Float32Array(WIDTH * HEIGHT), weight: 0 } }, settings);
-    opened.push(kept);
+    objectives.keep(kept);
     await kept.setContent(NEXT);
     kept.setTemporal(temporal);
     const progress: number[] = [];
@@ -110,7 +94,7 @@ describe('runOnObjective', () => {
 
   it('refuses a content image of another size than the objective\'s', async () => {
     const kept = await createRunObjective({ weights, content: contentImage, styles: BASE.styleImages }, settings);
-    opened.push(kept);
+    objectives.keep(kept);
     const other = randomImage(WIDTH, HEIGHT + 2, 68);
     await expect(runOnObjective(kept, { weights, content: other, styles: BASE.styleImages }, settings)).rejects.toThrow(new RangeError(`The content image is ${WIDTH}x${HEIGHT + 2}; the objective was built for ${WIDTH}x${HEIGHT}.`));
   });

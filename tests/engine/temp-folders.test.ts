@@ -2,23 +2,14 @@
 // and only folders of exactly that name; and temp files beside an output are swept for the names asked for only.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeTempFolder, removeStaleTempFolders } from '../../src/engine/sys/temp-folders.js';
 import { removeStaleTemporaries, temporaryPath, temporaryTarget } from '../../src/engine/sys/atomic-file.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs();
 
 async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '']);

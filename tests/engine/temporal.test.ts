@@ -2,10 +2,9 @@
 // gradient matches finite differences, weight 0 or no term gives today's loss to the bit, setTemporal reaches the next
 // evaluation, bad terms are refused with their sentence, and multi-scale and tiled renders carry it to every stage.
 
-import { afterAll, describe, expect, it } from 'vitest';
-import { StyleObjective, type LossBreakdown, type ObjectiveSpec } from '../../src/engine/model/objective.js';
+import { describe, expect, it } from 'vitest';
+import { StyleObjective, type LossBreakdown } from '../../src/engine/model/objective.js';
 import { checkTemporal, cropTemporal, resizeTemporal, TEMPORAL_BALANCE, type TemporalTerm } from '../../src/engine/model/temporal.js';
-import { objectiveShape, resolveExecution } from '../../src/engine/render/execution.js';
 import { estimateMemory, keptTensors } from '../../src/engine/render/memory.js';
 import { resizeLongest, runMultiScale } from '../../src/engine/render/multiscale.js';
 import { renderStyleTransfer } from '../../src/engine/render/render.js';
@@ -14,6 +13,7 @@ import { DEFAULT_RUN_SETTINGS } from '../../src/engine/settings.js';
 import { createRng } from '../../src/engine/sys/random.js';
 import { referenceActivations, referenceGram, referenceLoss, type ReferenceSpec } from '../helpers/reference-vgg.js';
 import { depthOf, expectGradientMatchesDifferences, randomImage, relativeL2, TINY } from '../helpers/loss-checks.js';
+import { useTestObjectives } from '../helpers/test-objectives.js';
 
 const { width: WIDTH, height: HEIGHT, weights, styleLayers: STYLE_LAYERS, contentLayers: CONTENT_LAYERS, layerWeights: LAYER_WEIGHTS, styleImages, contentImage } = TINY;
 const PLANE = WIDTH * HEIGHT;
@@ -57,25 +57,8 @@ function referenceSpec(): ReferenceSpec {
   };
 }
 
-const opened: StyleObjective[] = [];
-afterAll(async () => {
-  await Promise.all(opened.map((o) => o.dispose()));
-});
-
-type Spec = Omit<ObjectiveSpec, 'weights' | 'width' | 'height' | 'execution' | 'contentImage'>;
-
-async function objective(spec: Spec): Promise<StyleObjective> {
-  const created = await StyleObjective.create({
-    ...spec,
-    weights,
-    width: WIDTH,
-    height: HEIGHT,
-    contentImage,
-    execution: resolveExecution({ device: 'cpu', threads: 1, convAlgorithm: 'direct' }, objectiveShape(contentImage, spec, spec.styleImages)),
-  });
-  opened.push(created);
-  return created;
-}
+const objectives = useTestObjectives({ weights, width: WIDTH, height: HEIGHT, contentImage });
+const objective = objectives.open;
 
 async function evaluate(o: StyleObjective, x: Float32Array): Promise<{ loss: LossBreakdown; grad: Float32Array }> {
   const grad = new Float32Array(x.length);
