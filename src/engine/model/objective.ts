@@ -106,8 +106,9 @@ export class StyleObjective {
   /** With a temporal term: the bound feeds' buffers, and the weight as given (fed times the `normalize` factor). */
   private readonly temporalBuffers: { target: Float32Array; mask: Float32Array } | null;
   private temporalWeight = 0;
-  /** What setContent balances a new content image with (the style images). */
+  /** What setContent computes new content targets with: the spec's, and the forward graph's session once it has one. */
   private featureSpec: FeatureSpec | null = null;
+  private contentSession: RuntimeSession | null = null;
 
   private constructor(
     private readonly session: RuntimeSession,
@@ -188,7 +189,9 @@ export class StyleObjective {
           objective.normalizers.set(io.styleWeight(shape.layer), styleBalance(styleTargets.get(shape.layer)!));
         }
       }
-      if (spec.contentImage && graph.contentLayers.length > 0) objective.feedContent(await objective.contentFeatures(spec.contentImage));
+      if (spec.contentImage && graph.contentLayers.length > 0) {
+        objective.feedContent((await computeFeatures(spec, spec.contentImage, [], graph.contentLayers.map((l) => l.layer), session)).features);
+      }
       const reference = spec.contentImage ?? spec.styleImages[0];
       if (reference) objective.normalizers.set(io.tvWeight, tvBalance(reference, spec.styleImages));
       objective.applyWeights(spec);
@@ -247,15 +250,20 @@ export class StyleObjective {
 
   /**
    * A new content image (a video's next frame) for the next evaluation: its features become the content targets and,
-   * under `normalize`, it sets the content and TV balance, as at creation (graph inputs: no rebuild; the features
-   * come from the loss graph's own forward pass). RangeError for another size.
+   * under `normalize`, it sets the content and TV balance, as at creation (graph inputs: no rebuild). The forward
+   * graph that computes them is built at the first call and kept until dispose. RangeError for another size.
    */
   async setContent(image: PlanarImage): Promise<void> {
     if (image.width !== this.width || image.height !== this.height || image.data.length !== 3 * this.width * this.height) {
       throw new RangeError(`The content image must be ${this.width}x${this.height} (3·${this.height}·${this.width} values), got ${image.width}x${image.height} (${image.data.length} values).`);
     }
-    if (this.graph.contentLayers.length > 0) this.feedContent(await this.contentFeatures(image));
-    this.normalizers.set(io.tvWeight, tvBalance(image, this.featureSpec!.styleImages));
+    const spec = this.featureSpec!;
+    if (this.graph.contentLayers.length > 0) {
+      const layers = this.graph.contentLayers.map((l) => l.layer);
+      this.contentSession ??= await featureSession(spec, image, [], layers, this.session);
+      this.feedContent((await runFeatures(this.contentSession, image, [], layers)).features);
+    }
+    this.normalizers.set(io.tvWeight, tvBalance(image, spec.styleImages));
     this.applyWeights(this.weights);
   }
 
@@ -287,24 +295,8 @@ export class StyleObjective {
   }
 
   async dispose(): Promise<void> {
+    await this.contentSession?.dispose();
     await this.session.dispose();
-  }
-
-  /**
-   * The content layers' features of `image` (the objective's size), from one run of the loss graph with `image` as
-   * its image: exactly what the content loss compares with, and no second session to create (0.25–0.45 s of a
-   * 128-px run's start, a kept session's memory in a video job). Content targets not fed yet are fed zeros for it.
-   */
-  private async contentFeatures(image: PlanarImage): Promise<Map<string, Float32Array>> {
-    if (image.width !== this.width || image.height !== this.height) {
-      throw new RangeError(`The content image is ${image.width}x${image.height}; the objective was built for ${this.width}x${this.height}.`);
-    }
-    for (const { layer, channels, height, width } of this.graph.contentLayers) {
-      this.feeds[io.contentTarget(layer)] ??= this.session.tensor(new Float32Array(channels * height * width), [1, channels, height, width]);
-    }
-    this.imageBuffer.set(image.data);
-    const out = await this.session.run(this.feeds, this.graph.contentLayers.map((l) => io.features(l.layer)));
-    return new Map(this.graph.contentLayers.map((l) => [l.layer, Float32Array.from(out[io.features(l.layer)]!.data as Float32Array)]));
   }
 
   /** The content targets P_l and, for `normalize`, their balance (applied by the next applyWeights). */

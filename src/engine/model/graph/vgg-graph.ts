@@ -257,8 +257,6 @@ export function buildLossGraph(spec: GraphSpec): BuiltGraph {
       ? maskedContentLoss(g, f, target, contentMask.at(block), weight, `content_${layer}`)
       : contentLoss(g, f, target, weight, `content_${layer}`);
     g.output(term.loss, io.contentLoss(layer));
-    // The image's own features: with the content image as the image, its targets (StyleObjective.contentFeatures).
-    g.output(f, io.features(layer));
     weightedLosses.push(g.node('Mul', [term.loss, weight], {}, { shape: [] }));
     addGrad(index, term.grad);
     contentShapes.push(shapeOf(layer, f));
