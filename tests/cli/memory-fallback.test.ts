@@ -63,11 +63,13 @@ describe.skipIf(!present)('nst stylize under a memory limit', () => {
   it.skipIf(process.platform !== 'linux')('a real out-of-memory failure (ulimit -d) is retried at a smaller size until one fits', async () => {
     const output = outputPath('oom.png');
     // The estimate allows 512 px (--memory-limit is high); the data-segment limit makes onnxruntime's arena fail.
+    // 800 MB: 512 px sometimes fitted in 900 MB once the weights left the protobuf; the first retry (388 px) fits in
+    // it, where 750 MB took a second retry.
     const result = await runNst(['stylize', CONTENT, STYLE, '-o', output, '--weights', WEIGHTS, '--device', 'cpu', '--threads', '2',
-      '--iterations', '2', '--json', '--size', '512', '--memory-limit', '100000', '--tile', 'off', ...BLOCK1], { dataLimitKib: 900_000 });
-    expect(result.code).toBe(0);
+      '--iterations', '2', '--json', '--size', '512', '--memory-limit', '100000', '--tile', 'off', ...BLOCK1], { dataLimitKib: 800_000 });
+    expect(result.code, result.stderr.slice(-3000)).toBe(0);
     const lines = nstLines(result.stderr);
-    expect(lines[0]).toMatch(/^nst: out of memory at 512 px \((Failed to allocate memory for requested buffer of size \d+|std::bad_alloc)\): retrying within [\d.]+ [MG]B$/);
+    expect(lines[0]).toMatch(/^nst: out of memory at 512 px \((Failed to allocate memory for requested buffer of size \d+|std::bad_alloc|Array buffer allocation failed)\): retrying within [\d.]+ [MG]B$/);
     expect(lines.at(-1)).toMatch(/^nst: 512x512 needs about .*: optimising at \d+ px and upsampling to 512 px$/);
     expect(jsonLines(result.stdout).at(-1)).toMatchObject({ done: true, width: 512, height: 512, plan: { mode: 'downscaled' } });
   });

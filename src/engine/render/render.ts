@@ -159,8 +159,13 @@ export interface RenderResult extends RunResult {
 }
 
 const MAX_ATTEMPTS = 5;
-/** After an out-of-memory failure the limit drops to this share of what the failed plan was estimated to need. */
-const RETRY_SHARE = 0.85;
+/**
+ * After an out-of-memory failure the limit drops to this share of what the failed plan was estimated to need: a step
+ * large enough that the retry fits at once, because a failure can also land where it cannot be caught (onnxruntime-
+ * node copies each output into a new ArrayBuffer, and V8 ends the process when that allocation fails). With 0.85 a
+ * data-segment limit took two retries about half the time, and the second could end that way.
+ */
+const RETRY_SHARE = 0.7;
 
 /**
  * Renders `inputs.content`'s size with the plan planRender picks for the memory limit. When onnxruntime (or an
