@@ -144,7 +144,8 @@ describe('nst resume: one owner per run', () => {
       expect(existsSync(path.join(env.NST_DATA_DIR, 'runs', runId, MANIFEST_FILE))).toBe(true);
 
       const forced = started(['resume', runId, '--force', '--json'], env);
-      await until(() => ownerPid(env.NST_DATA_DIR, runId) === forced.pid, 30_000, 'the forced resume to own the run');
+      // The lock can be on disk before the warning has come through the pipe (CI saw an empty stderr here).
+      await until(() => ownerPid(env.NST_DATA_DIR, runId) === forced.pid && forced.stderr().includes('\n'), 30_000, 'the forced resume to own the run and say so');
       expect(forced.stderr().split('\n')[0]).toMatch(
         new RegExp(`^nst: warning: --force: taking run ${runId} over from process ${first.pid}, which is still running \\(nst resume ${runId}, since ${SINCE}\\); if it still works on this run, the two will write over each other's files\\.$`),
       );
