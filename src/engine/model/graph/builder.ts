@@ -45,8 +45,6 @@ const EXTERNAL_MIN_BYTES = 64 * 1024;
 export class GraphBuilder {
   private readonly nodes: OnnxTypes.INodeProto[] = [];
   private readonly initializers: OnnxTypes.ITensorProto[] = [];
-  /** The float data of each initializer by name: what toModel may keep outside the protobuf. */
-  private readonly floatData = new Map<string, Float32Array>();
   private readonly inputs: OnnxTypes.IValueInfoProto[] = [];
   private readonly outputs: OnnxTypes.IValueInfoProto[] = [];
   private readonly usedNames = new Set<string>();
@@ -86,7 +84,6 @@ export class GraphBuilder {
       dims: [...shape],
       rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
-    this.floatData.set(name, data);
     return { name, shape, type: 'float' };
   }
 
@@ -175,10 +172,11 @@ export class GraphBuilder {
   toModel(): OnnxModel {
     const external: ExternalTensorData[] = [];
     const initializers = this.initializers.map((tensor): OnnxTypes.ITensorProto => {
-      const data = this.floatData.get(tensor.name!);
-      if (!data || data.byteLength < EXTERNAL_MIN_BYTES) return tensor;
+      // rawData is a view of the array given to floatInitializer, not a copy.
+      const data = tensor.rawData;
+      if (tensor.dataType !== ELEMENT_TYPE.float || !data || data.byteLength < EXTERNAL_MIN_BYTES) return tensor;
       const path = `initializer_${external.length}.bin`;
-      external.push({ path, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+      external.push({ path, data });
       return {
         name: tensor.name,
         dataType: tensor.dataType,
